@@ -1,0 +1,571 @@
+"""The pyais boundary: raw NMEA lines in, typed records out.
+
+Everything that is messy about real feeds is handled here, once:
+
+* NMEA 4.0 tag blocks (``\\c:epoch,s:source*hh\\``), with ``c:`` in seconds
+  or milliseconds and their own checksum verified;
+* Gatehouse ``$PGHP`` lines, which timestamp the sentence that follows;
+* epochs written after the checksum (``…,0*5C,1272412827``, as the USCG and
+  AMSA feeds do) or before the sentence (``1272412827 !AIVDM…``);
+* any talker (``!AIVDM``, ``!ABVDM``, ``!BSVDM``, own-ship ``!AIVDO``, …);
+* checksums verified (pyais does not by default);
+* multipart messages reassembled by source, talker, channel and sequence id,
+  in any fragment order, with incomplete ones expired and counted;
+* "not available" values (lat 91, lon 181, sog 102.3, cog 360, heading 511)
+  turned into None, and out-of-range values rejected.
+
+Decoding of the payload bits is pyais's (``bit_vector`` and the message
+classes); the sentence layer is parsed here because that is where the
+tolerance and the accounting live. Every rejected line is counted by reason
+and handed to an optional dead-letter callback; nothing raises out of
+:meth:`AisDecoder.decode_line`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from pyais.bit_vector import bit_vector
+from pyais.messages import MSG_CLASS
+
+from maritime.models import BaseStationReport, OtherMessage, Position, Record, VesselInfo
+
+logger = logging.getLogger(__name__)
+
+
+class Reason:
+    """Names of the reasons a line is rejected (the keys of ``rejected``)."""
+
+    BAD_CHECKSUM: Final = "bad_checksum"
+    MALFORMED: Final = "malformed"
+    ORPHAN_FRAGMENT: Final = "orphan_fragment"
+    UNKNOWN_SENTENCE: Final = "unknown_sentence"
+    OUT_OF_RANGE: Final = "out_of_range"
+    UNDECODABLE: Final = "undecodable"
+    NO_POSITION: Final = "no_position"
+    COMMENT: Final = "comment"
+    LATE: Final = "late"
+
+
+class Warn:
+    """Names of things counted but not rejected (the keys of ``warnings``)."""
+
+    TAG_BLOCK_CHECKSUM: Final = "tag_block_checksum"
+
+
+class DecodeError(Exception):
+    """Base class of every input error; ``reason`` is one of :class:`Reason`."""
+
+    reason: str = Reason.MALFORMED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadChecksum(DecodeError):
+    """The sentence or tag block checksum does not match its content."""
+
+    reason = Reason.BAD_CHECKSUM
+
+
+class Malformed(DecodeError):
+    """The line is not a well-formed NMEA 0183 AIS sentence."""
+
+    reason = Reason.MALFORMED
+
+
+class UnknownSentence(DecodeError):
+    """A well-formed NMEA sentence that is not AIS (``$GPGGA``, ``!AIPWR``, …)."""
+
+    reason = Reason.UNKNOWN_SENTENCE
+
+
+class Comment(DecodeError):
+    """A comment line (``# …``) in a recording."""
+
+    reason = Reason.COMMENT
+
+
+class NoPosition(DecodeError):
+    """A position report that says its position is not available (lat 91 / lon 181)."""
+
+    reason = Reason.NO_POSITION
+
+
+class Undecodable(DecodeError):
+    """pyais could not decode the payload (unknown type, truncated bits)."""
+
+    reason = Reason.UNDECODABLE
+
+
+class OutOfRange(DecodeError):
+    """A decoded value outside its valid range (latitude 95°, …)."""
+
+    reason = Reason.OUT_OF_RANGE
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """One rejected line, as written to the dead-letter file."""
+
+    reason: str
+    message: str
+    source: str
+    line: str
+    time_s: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the dead-letter file."""
+        return {"reason": self.reason, "message": self.message, "source": self.source,
+                "time_s": self.time_s, "line": self.line}
+
+
+@dataclass(slots=True)
+class DecodeStats:
+    """Counters kept by the decoder: the summary's ``lines`` … ``rejected``."""
+
+    lines: int = 0
+    messages: int = 0
+    messages_by_type: Counter[int] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    warnings: Counter[str] = field(default_factory=Counter)
+
+    def merge(self, other: DecodeStats) -> None:
+        """Add another decoder's counters to these."""
+        self.lines += other.lines
+        self.messages += other.messages
+        self.messages_by_type.update(other.messages_by_type)
+        self.rejected.update(other.rejected)
+        self.warnings.update(other.warnings)
+
+
+@dataclass(slots=True)
+class _Partial:
+    """Fragments of one multipart message waiting for the rest."""
+
+    count: int
+    first_seen_s: float
+    first_line: int
+    time_s: float | None
+    parts: dict[int, tuple[bytes, int, bytes]]  # fragment number -> (payload, fill bits, raw line)
+
+
+_HEX = {f"{i:02X}".encode(): i for i in range(256)}
+_HEX.update({f"{i:02x}".encode(): i for i in range(256)})
+_SMALL = {str(i).encode(): i for i in range(100)}
+_VDM = frozenset((b"VDM", b"VDO"))
+_POSITION_TYPES = frozenset((1, 2, 3, 18, 19, 27))
+
+
+def xor_checksum(data: bytes) -> int:
+    """NMEA checksum: the XOR of all bytes (folded as a big integer, for speed)."""
+    n = len(data)
+    if n == 0:
+        return 0
+    x = int.from_bytes(data, "little")
+    width = 1
+    while width < n:
+        width <<= 1
+    width *= 8
+    while width > 8:
+        width >>= 1
+        x = (x >> width) ^ (x & ((1 << width) - 1))
+    return x
+
+
+def _parse_epoch(token: bytes) -> float | None:
+    """POSIX seconds from a decimal epoch in seconds or milliseconds, or None."""
+    try:
+        v = float(token)
+    except ValueError:
+        return None
+    if v > 1e11:  # milliseconds
+        v /= 1000.0
+    if 3e8 < v < 4.2e9:  # 1979 … 2103: anything else is not an epoch
+        return v
+    return None
+
+
+def _parse_prefix_time(prefix: bytes) -> float | None:
+    """Time written before a sentence: an epoch or an ISO 8601 timestamp."""
+    t = _parse_epoch(prefix)
+    if t is not None:
+        return t
+    try:
+        dt = datetime.fromisoformat(prefix.decode("ascii").strip().replace("Z", "+00:00"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def _parse_pghp(body: bytes) -> float:
+    """Event time from a Gatehouse ``$PGHP,1,yyyy,m,d,h,m,s,ms,…`` sentence."""
+    f = body.split(b",")
+    if len(f) < 9 or f[1] != b"1":
+        raise Malformed("PGHP sentence without a type-1 timestamp")
+    try:
+        y, mo, d, h, mi, s, ms = (int(x) for x in f[2:9])
+        return datetime(y, mo, d, h, mi, s, ms * 1000, tzinfo=UTC).timestamp()
+    except ValueError as err:
+        raise Malformed(f"PGHP timestamp unreadable: {err}") from None
+
+
+def _text(s: str | None) -> str | None:
+    """AIS six-bit text with its ``@`` padding and blanks removed, or None."""
+    if not s:
+        return None
+    s = s.replace("@", " ").strip()
+    return s or None
+
+
+def _int(v: Any) -> int | None:
+    """An integer field of a (possibly truncated) message; 0 and missing become None."""
+    return int(v) if v else None
+
+
+def _clean_position(msg: Any, msg_type: int, time_s: float, source: str) -> Position:
+    lat = msg.lat
+    lon = msg.lon
+    if lat is None or lon is None or lat == 91 or lon == 181:
+        raise _NoPosition()
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        raise OutOfRange(f"position out of range: lat {lat}, lon {lon}")
+    speed = msg.speed
+    course = msg.course
+    if msg_type == 27:
+        sog = None if speed is None or speed >= 63 else float(speed)
+        cog = None if course is None or course >= 360 else float(course)
+        heading = None
+    else:
+        sog = None if speed is None or speed >= 102.3 else speed
+        cog = None if course is None or course >= 360 else course
+        heading = None if msg.heading is None or msg.heading >= 360 else msg.heading
+    status = None
+    if msg_type in (1, 2, 3, 27) and msg.status is not None:
+        st = int(msg.status)
+        status = None if st == 15 else st
+    return Position(
+        mmsi=msg.mmsi, time_s=time_s, lat=lat, lon=lon, sog_kn=sog, cog_deg=cog,
+        heading_deg=heading, nav_status=status, msg_type=msg_type, source=source,
+    )
+
+
+class _NoPosition(Exception):
+    """Internal: a position report whose position is 'not available'."""
+
+
+def _dims(msg: Any) -> dict[str, int | None]:
+    return {
+        "to_bow_m": _int(msg.to_bow),
+        "to_stern_m": _int(msg.to_stern),
+        "to_port_m": _int(msg.to_port),
+        "to_starboard_m": _int(msg.to_starboard),
+    }
+
+
+def _static(msg: Any, msg_type: int, time_s: float, source: str) -> VesselInfo:
+    if msg_type == 5:
+        return VesselInfo(
+            mmsi=msg.mmsi, time_s=time_s, name=_text(msg.shipname), callsign=_text(msg.callsign),
+            imo=_int(msg.imo), ship_type=_int(msg.ship_type),
+            draught_m=msg.draught or None, destination=_text(msg.destination),
+            msg_type=5, source=source, **_dims(msg),
+        )
+    if msg_type == 19:
+        return VesselInfo(
+            mmsi=msg.mmsi, time_s=time_s, name=_text(msg.shipname), ship_type=_int(msg.ship_type),
+            msg_type=19, source=source, **_dims(msg),
+        )
+    # type 24: part A carries the name, part B the type, call sign and size
+    if msg.partno == 0:
+        return VesselInfo(mmsi=msg.mmsi, time_s=time_s, name=_text(msg.shipname), msg_type=24, source=source)
+    dims = _dims(msg) if hasattr(msg, "to_bow") else {}
+    return VesselInfo(
+        mmsi=msg.mmsi, time_s=time_s, callsign=_text(msg.callsign), ship_type=_int(msg.ship_type),
+        msg_type=24, source=source, **dims,
+    )
+
+
+def to_records(msg: Any, time_s: float, source: str) -> list[Record]:
+    """Typed records for one decoded pyais message (raises :class:`DecodeError`)."""
+    t = msg.msg_type
+    if t in _POSITION_TYPES:
+        try:
+            pos = _clean_position(msg, t, time_s, source)
+        except _NoPosition:
+            if t == 19:
+                return [_static(msg, t, time_s, source)]
+            raise NoPosition("position report with position not available") from None
+        if t == 19:
+            return [_static(msg, t, time_s, source), pos]
+        return [pos]
+    if t in (5, 24):
+        return [_static(msg, t, time_s, source)]
+    if t in (4, 11):
+        lat = None if msg.lat == 91 else msg.lat
+        lon = None if msg.lon == 181 else msg.lon
+        try:
+            utc_s: float | None = datetime(
+                msg.year, msg.month, msg.day, msg.hour, msg.minute, msg.second, tzinfo=UTC
+            ).timestamp()
+        except ValueError:
+            utc_s = None
+        return [BaseStationReport(mmsi=msg.mmsi, time_s=time_s, lat=lat, lon=lon, station_utc_s=utc_s,
+                                  msg_type=t, source=source)]
+    return [OtherMessage(mmsi=msg.mmsi, time_s=time_s, msg_type=t, source=source)]
+
+
+class AisDecoder:
+    """Decode one source's NMEA lines into typed records.
+
+    One decoder per input stream (a file, a TCP connection): it keeps that
+    stream's pending multipart fragments, the time of its last ``$PGHP`` line
+    and its last event time (used for lines that carry no time of their own).
+
+    ``fragment_timeout_s`` (seconds of stream time) bounds how long fragments
+    wait for the rest of their message; ``default_time_s`` is the time given to
+    lines before any timestamp has been seen when the source gives no receive
+    time.
+    """
+
+    def __init__(
+        self,
+        source: str = "",
+        *,
+        fragment_timeout_s: float = 60.0,
+        max_pending: int = 10_000,
+        default_time_s: float | None = None,
+        on_reject: Callable[[Rejected], None] | None = None,
+        stats: DecodeStats | None = None,
+    ) -> None:
+        self.source = source
+        self.fragment_timeout_s = fragment_timeout_s
+        self.max_pending = max_pending
+        self.default_time_s = default_time_s if default_time_s is not None else datetime.now(UTC).timestamp()
+        self.on_reject = on_reject
+        self.stats = stats if stats is not None else DecodeStats()
+        self._pending: dict[tuple[bytes, bytes, bytes, int], _Partial] = {}
+        self._pghp_time: float | None = None
+        self.last_time_s: float | None = None
+        self._since_sweep = 0
+
+    # -- accounting -----------------------------------------------------------------
+
+    def _reject(self, reason: str, message: str, line: bytes, time_s: float | None) -> None:
+        self.stats.rejected[reason] += 1
+        if self.on_reject is not None:
+            self.on_reject(Rejected(reason, message, self.source, line.decode("latin-1")[:2000], time_s))
+
+    # -- the hot path ---------------------------------------------------------------
+
+    def decode_line(self, raw: bytes, recv_time_s: float | None = None) -> tuple[bytes, list[Record]] | None:
+        """Decode one line; return ``(payload, records)`` or None.
+
+        None means the line produced no message: it was rejected (and counted),
+        was a fragment waiting for the rest of its message, or was a ``$PGHP``
+        timestamp for the next line. ``payload`` is the (reassembled) armoured
+        payload, used downstream to recognise duplicates.
+        """
+        line = raw.strip()
+        if not line:
+            return None
+        self.stats.lines += 1
+        try:
+            return self._decode(line, recv_time_s)
+        except DecodeError as err:
+            self._reject(err.reason, err.message, line, self.last_time_s)
+        except Exception as err:  # a decoder bug must not stop a watch floor
+            logger.exception("unexpected error decoding %r from %s", line[:120], self.source)
+            self._reject(Reason.MALFORMED, f"unexpected {type(err).__name__}: {err}", line, self.last_time_s)
+        return None
+
+    def _decode(self, line: bytes, recv_time_s: float | None) -> tuple[bytes, list[Record]] | None:
+        if line[0] == 35:  # '#'
+            raise Comment("comment line")
+        if b"\x00" in line:
+            line = line.replace(b"\x00", b"")
+            if not line:
+                raise Malformed("only NUL bytes")
+        if not line.isascii():
+            raise Malformed("non-ASCII bytes in line")
+        event_time: float | None = None
+        first = line[0]
+        if first != 33 and first != 36 and first != 92:  # not '!', '$' or a tag block
+            starts = [i for i in (line.find(b"!"), line.find(b"\\"), line.find(b"$")) if i > 0]
+            if not starts:
+                raise Malformed("not an NMEA sentence")
+            start = min(starts)
+            event_time = _parse_prefix_time(line[:start].strip(b" \t,;:"))
+            if event_time is None:
+                raise Malformed("unreadable text before the sentence")
+            line = line[start:]
+            first = line[0]
+        if first == 92:  # backslash: NMEA 4.0 tag block
+            end = line.find(b"\\", 1)
+            if end < 0:
+                raise Malformed("unterminated tag block")
+            tb_time = self._tag_block(line[1:end])
+            if tb_time is not None:
+                event_time = tb_time
+            line = line[end + 1:]
+            if not line:
+                raise Malformed("tag block without sentence")
+            first = line[0]
+            if first != 33 and first != 36:
+                raise Malformed("tag block followed by something that is not a sentence")
+        star = line.rfind(b"*")
+        if star < 0 or len(line) < star + 3:
+            raise Malformed("no checksum")
+        expected = _HEX.get(line[star + 1:star + 3])
+        if expected is None:
+            raise Malformed("checksum is not hexadecimal")
+        body = line[1:star]
+        if xor_checksum(body) != expected:
+            raise BadChecksum(f"checksum {line[star + 1:star + 3].decode()} does not match {xor_checksum(body):02X}")
+        trailer = line[star + 3:]
+        if trailer and event_time is None:
+            # epochs after the checksum: ",b003669794,1272412827" or ",…,T48.85,r07RPAL1,1272415370"
+            for tok in reversed(trailer.split(b",")):
+                t = _parse_epoch(tok)
+                if t is not None:
+                    event_time = t
+                    break
+        fields = body.split(b",")
+        tag = fields[0]
+        if first == 36:  # '$'
+            if tag == b"PGHP":
+                self._pghp_time = _parse_pghp(body)
+                return None
+            raise UnknownSentence(f"not an AIS sentence: ${tag.decode()}")
+        if tag[2:] not in _VDM:
+            raise UnknownSentence(f"not an AIS sentence: !{tag.decode()}")
+        if len(fields) != 7:
+            raise Malformed(f"AIS sentence with {len(fields)} fields instead of 7")
+        count = _SMALL.get(fields[1])
+        num = _SMALL.get(fields[2])
+        fill = _SMALL.get(fields[6])
+        if count is None or num is None or fill is None or not (1 <= num <= count <= 9) or fill > 5:
+            raise Malformed("bad fragment count, fragment number or fill bits")
+        payload = fields[5]
+        if self._pghp_time is not None:
+            if event_time is None:
+                event_time = self._pghp_time
+            self._pghp_time = None
+        if event_time is None:
+            if recv_time_s is not None:
+                event_time = recv_time_s
+            elif self.last_time_s is not None:
+                event_time = self.last_time_s
+            else:
+                event_time = self.default_time_s
+        self.last_time_s = event_time
+        if count > 1:
+            assembled = self._fragment(tag, fields, count, num, payload, fill, line, event_time)
+            if assembled is None:
+                return None
+            payload, fill, event_time = assembled
+        if not payload:
+            raise Malformed("empty payload")
+        return payload, self._payload(payload, fill, event_time)
+
+    def _payload(self, payload: bytes, fill: int, time_s: float) -> list[Record]:
+        try:
+            bv = bit_vector(payload, fill)
+            msg_cls = MSG_CLASS.get(bv.get(0, 6))
+            if msg_cls is None:
+                raise Undecodable(f"unknown AIS message type {bv.get(0, 6)}")
+            msg = msg_cls.from_vector(bv)
+        except DecodeError:
+            raise
+        except Exception as err:
+            raise Undecodable(f"pyais could not decode the payload: {type(err).__name__}: {err}") from None
+        self.stats.messages += 1
+        self.stats.messages_by_type[msg.msg_type] += 1
+        return to_records(msg, time_s, self.source)
+
+    def _tag_block(self, tb: bytes) -> float | None:
+        star = tb.rfind(b"*")
+        if star >= 0:
+            expected = _HEX.get(tb[star + 1:star + 3])
+            if expected is None:
+                raise Malformed("tag block checksum is not hexadecimal")
+            if xor_checksum(tb[:star]) != expected:
+                # The sentence has its own checksum; a tag block rewritten by a
+                # relay often keeps a stale one. Counted, not rejected.
+                self.stats.warnings[Warn.TAG_BLOCK_CHECKSUM] += 1
+            tb = tb[:star]
+        for item in tb.split(b","):
+            if item[:2] == b"c:":
+                t = _parse_epoch(item[2:])
+                if t is None:
+                    raise Malformed(f"tag block time unreadable: {item.decode()}")
+                return t
+        return None
+
+    # -- multipart ------------------------------------------------------------------
+
+    def _fragment(
+        self, tag: bytes, fields: list[bytes], count: int, num: int, payload: bytes, fill: int, line: bytes,
+        time_s: float,
+    ) -> tuple[bytes, int, float] | None:
+        key = (tag, fields[4], fields[3], count)
+        self._since_sweep += 1
+        if self._since_sweep >= 256 or len(self._pending) > self.max_pending:
+            self.expire(time_s)
+        part = self._pending.get(key)
+        line_no = self.stats.lines
+        if part is not None and (
+            num in part.parts or (1 not in part.parts and line_no - part.first_line > 2 * count)
+        ):
+            # A fragment number we already hold: the sequence id was reused for a new
+            # message before the old one completed. Or fragments that came without their
+            # first one and were not followed closely by it: fragments from another
+            # receiver, not an out-of-order delivery, and never to be glued together.
+            self._orphan(key, "superseded by a new message with the same sequence id")
+            part = None
+        if part is None:
+            part = _Partial(count=count, first_seen_s=time_s, first_line=line_no, time_s=None, parts={})
+            self._pending[key] = part
+        part.parts[num] = (payload, fill, line)
+        if num == 1:
+            part.time_s = time_s
+        if len(part.parts) < count:
+            return None
+        del self._pending[key]
+        ordered = [part.parts[i] for i in range(1, count + 1)]
+        return (
+            b"".join(p[0] for p in ordered),
+            ordered[-1][1],
+            part.time_s if part.time_s is not None else time_s,
+        )
+
+    def _orphan(self, key: tuple[bytes, bytes, bytes, int], why: str) -> None:
+        part = self._pending.pop(key)
+        for _payload, _fill, line in part.parts.values():
+            self._reject(Reason.ORPHAN_FRAGMENT, why, line, part.first_seen_s)
+
+    def expire(self, now_s: float | None = None) -> None:
+        """Count as orphans the fragments older than the timeout (all of them when ``now_s`` is None)."""
+        self._since_sweep = 0
+        for key in [
+            k for k, p in self._pending.items()
+            if now_s is None or now_s - p.first_seen_s > self.fragment_timeout_s
+        ]:
+            self._orphan(key, "incomplete multipart message" if now_s is None else "fragments expired")
+        while len(self._pending) > self.max_pending:
+            self._orphan(next(iter(self._pending)), "too many incomplete multipart messages")
+
+    def close(self) -> None:
+        """End of stream: every fragment still waiting is an orphan."""
+        self.expire(None)
+        if self._pghp_time is not None:
+            self._pghp_time = None
+
