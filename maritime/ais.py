@@ -56,6 +56,7 @@ class Warn:
     """Names of things counted but not rejected (the keys of ``warnings``)."""
 
     TAG_BLOCK_CHECKSUM: Final = "tag_block_checksum"
+    NO_CHECKSUM: Final = "no_checksum"
 
 
 class DecodeError(Exception):
@@ -155,6 +156,9 @@ class _Partial:
     time_s: float | None
     parts: dict[int, tuple[bytes, int, bytes]]  # fragment number -> (payload, fill bits, raw line)
 
+
+#: An AIS message is at most 5 slots = 1,008 bits = 168 six-bit characters.
+MAX_PAYLOAD_CHARS = 168
 
 _HEX = {f"{i:02X}".encode(): i for i in range(256)}
 _HEX.update({f"{i:02x}".encode(): i for i in range(256)})
@@ -262,7 +266,7 @@ class _NoPosition(Exception):
     """Internal: a position report whose position is 'not available'."""
 
 
-def _dims(msg: Any) -> dict[str, int | None]:
+def _dims(msg: Any) -> dict[str, Any]:
     return {
         "to_bow_m": _int(msg.to_bow),
         "to_stern_m": _int(msg.to_stern),
@@ -287,7 +291,7 @@ def _static(msg: Any, msg_type: int, time_s: float, source: str) -> VesselInfo:
     # type 24: part A carries the name, part B the type, call sign and size
     if msg.partno == 0:
         return VesselInfo(mmsi=msg.mmsi, time_s=time_s, name=_text(msg.shipname), msg_type=24, source=source)
-    dims = _dims(msg) if hasattr(msg, "to_bow") else {}
+    dims: dict[str, Any] = _dims(msg) if hasattr(msg, "to_bow") else {}
     return VesselInfo(
         mmsi=msg.mmsi, time_s=time_s, callsign=_text(msg.callsign), ship_type=_int(msg.ship_type),
         msg_type=24, source=source, **dims,
@@ -422,15 +426,23 @@ class AisDecoder:
             if first != 33 and first != 36:
                 raise Malformed("tag block followed by something that is not a sentence")
         star = line.rfind(b"*")
-        if star < 0 or len(line) < star + 3:
-            raise Malformed("no checksum")
-        expected = _HEX.get(line[star + 1:star + 3])
-        if expected is None:
-            raise Malformed("checksum is not hexadecimal")
-        body = line[1:star]
-        if xor_checksum(body) != expected:
-            raise BadChecksum(f"checksum {line[star + 1:star + 3].decode()} does not match {xor_checksum(body):02X}")
-        trailer = line[star + 3:]
+        if star < 0:
+            # Some devices omit the checksum: the sentence must then be complete in its
+            # fields (checked below) and is counted as a warning.
+            body = line[1:]
+            trailer = b""
+            self.stats.warnings[Warn.NO_CHECKSUM] += 1
+        else:
+            if len(line) < star + 3:
+                raise Malformed("checksum cut short")
+            expected = _HEX.get(line[star + 1:star + 3])
+            if expected is None:
+                raise Malformed("checksum is not hexadecimal")
+            body = line[1:star]
+            if xor_checksum(body) != expected:
+                raise BadChecksum(
+                    f"checksum {line[star + 1:star + 3].decode()} does not match {xor_checksum(body):02X}")
+            trailer = line[star + 3:]
         if trailer and event_time is None:
             # epochs after the checksum: ",b003669794,1272412827" or ",…,T48.85,r07RPAL1,1272415370"
             for tok in reversed(trailer.split(b",")):
@@ -455,6 +467,8 @@ class AisDecoder:
         if count is None or num is None or fill is None or not (1 <= num <= count <= 9) or fill > 5:
             raise Malformed("bad fragment count, fragment number or fill bits")
         payload = fields[5]
+        if len(payload) > MAX_PAYLOAD_CHARS:
+            raise Malformed(f"payload of {len(payload)} characters is longer than any AIS message")
         if self._pghp_time is not None:
             if event_time is None:
                 event_time = self._pghp_time

@@ -1,0 +1,139 @@
+"""One frozen settings object, loaded from a TOML file at the edge.
+
+The core never reads the environment: the CLI loads :class:`Settings` (from
+``--config FILE``, else defaults) and passes it down. Every detection
+threshold is here with its default and the source of that default
+(DESIGN.md, "Detection defaults").
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class IngestSettings(_Frozen):
+    """Decoding and event-time handling."""
+
+    reorder_window_s: float = Field(60.0, ge=0, description="bounded reorder window for out-of-order input (s)")
+    dedup_window_s: float = Field(60.0, ge=0, description="same payload within this time is a duplicate (s)")
+    fragment_timeout_s: float = Field(60.0, gt=0, description="how long multipart fragments wait (s)")
+    start_time: str | None = Field(None, description="ISO time given to lines of untimed files (default: run start)")
+
+
+class GapSettings(_Frozen):
+    """Dark-vessel AIS gaps (Skylight 6 h; GFW gap records start at 6 h, 'suspected disabling' ≥ 12 h)."""
+
+    enabled: bool = True
+    min_gap_h: float = Field(6.0, gt=0)
+    suspect_gap_h: float = Field(12.0, gt=0)
+    suspect_shore_nm: float = Field(50.0, ge=0)
+    min_positions_before: int = Field(3, ge=1, description="positions a vessel must have sent to count as 'reporting'")
+    max_plausible_kn: float = Field(30.0, gt=0, description="implied speed across a gap above this is implausible")
+    outage_fraction: float = Field(0.5, gt=0, le=1, description="share of active vessels silent at once = feed outage")
+    outage_min_vessels: int = Field(10, ge=2)
+    outage_window_min: float = Field(30.0, gt=0, description="vessels falling silent within this window count together")
+
+
+class RendezvousProfile(_Frozen):
+    """One rendezvous profile (GFW encounters: 500 m, < 2 kn, ≥ 2 h; Skylight: 250 m, ≥ 30 min)."""
+
+    max_distance_m: float = Field(500.0, gt=0)
+    max_sog_kn: float = Field(2.0, gt=0)
+    min_duration_min: float = Field(120.0, gt=0)
+    min_port_distance_km: float = Field(10.0, ge=0)
+    merge_gap_h: float = Field(4.0, ge=0)
+
+
+class RendezvousSettings(_Frozen):
+    """Ship-to-ship meetings; ``profile`` selects ``standard`` or ``watch_floor``."""
+
+    enabled: bool = True
+    profile: str = "standard"
+    standard: RendezvousProfile = RendezvousProfile()
+    watch_floor: RendezvousProfile = RendezvousProfile(max_distance_m=250.0, min_duration_min=30.0)
+    max_interp_gap_min: float = Field(30.0, gt=0, description="fixes further apart are not interpolated (min)")
+
+    @property
+    def active(self) -> RendezvousProfile:
+        """The selected profile."""
+        return self.watch_floor if self.profile == "watch_floor" else self.standard
+
+
+class LoiteringSettings(_Frozen):
+    """One vessel slow for long outside port (GFW loitering: < 2 kn for ≥ 4 h)."""
+
+    enabled: bool = True
+    max_sog_kn: float = Field(2.0, gt=0)
+    min_duration_h: float = Field(4.0, gt=0)
+    max_radius_km: float = Field(20.0, gt=0, description="a slow vessel still drifting this far is not loitering")
+
+
+class GeofenceSettings(_Frozen):
+    """Zone entry/exit hysteresis (GFW port visits: 3 km in, 4 km out)."""
+
+    enabled: bool = True
+    exit_margin_m: float = Field(1000.0, ge=0, description="outside by this much before an exit counts")
+    exit_after_min: float = Field(10.0, ge=0, description="or outside for this long")
+    default_dwell_min: float = Field(60.0, gt=0)
+
+
+class IdentitySettings(_Frozen):
+    """Identity and kinematics checks (GFW segmenter; AISdb spoofing checks)."""
+
+    enabled: bool = True
+    max_speed_kn: float = Field(50.0, gt=0)
+    max_speed_by_type_kn: dict[str, float] = Field(
+        default_factory=lambda: {"cargo": 30.0, "tanker": 25.0, "fishing": 25.0, "tug": 20.0}
+    )
+    min_jump_nm: float = Field(2.0, ge=0, description="jumps shorter than this are GPS noise")
+    land_check: bool = True
+
+
+class Settings(_Frozen):
+    """Everything configurable; ``Settings()`` gives the documented defaults."""
+
+    ingest: IngestSettings = IngestSettings()
+    gaps: GapSettings = GapSettings()
+    rendezvous: RendezvousSettings = RendezvousSettings()
+    loitering: LoiteringSettings = LoiteringSettings()
+    geofence: GeofenceSettings = GeofenceSettings()
+    identity: IdentitySettings = IdentitySettings()
+    tick_s: float = Field(60.0, gt=0, description="how often detectors look at the watermark (event-time s)")
+    subscriptions: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used (one-line reason)."""
+
+
+def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Settings from a TOML file (sections as in :class:`Settings`) plus overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except OSError as err:
+            raise ConfigError(f"{p}: cannot be read ({err.strerror})") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{p}: not valid TOML ({err})") from None
+    for key, value in (overrides or {}).items():
+        section, _, name = key.partition(".")
+        if name:
+            data.setdefault(section, {})[name] = value
+        else:
+            data[key] = value
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"{path or 'settings'}: {where}: {first['msg']}") from None

@@ -1,0 +1,497 @@
+"""The embedded runner: source → decode → event-time order → vessel state → detectors → sinks.
+
+Replays run synchronously, as fast as the CPU allows: each file is decoded
+and put in event-time order through a bounded reorder window, files are
+merged by event time (so two receivers' logs of one day interleave), exact
+duplicates are dropped, and records go through the tracker and the
+detectors. Live feeds (:meth:`Pipeline.run_live`) run the same steps in one
+asyncio loop. Detectors see only event time: "now" is the time of the
+record being processed, and the watermark trails it by the reorder window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import json
+import logging
+import time
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any, Protocol, runtime_checkable
+
+from maritime.ais import AisDecoder, DecodeStats, Reason, Rejected
+from maritime.config import Settings
+from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo, iso, parse_iso
+from maritime.sources import BadRow, SourceSpec, iter_csv_records, iter_lines, tcp_lines, udp_lines
+from maritime.tracker import Tracker, VesselState
+
+logger = logging.getLogger(__name__)
+
+
+# -- plug-in contracts ------------------------------------------------------------------
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """A detector: fed positions and static reports in event-time order, returns alerts.
+
+    Detectors never read the wall clock: ``on_watermark`` tells them how far
+    event time has advanced, and ``finish`` that the input has ended (alerts
+    still open stay open).
+    """
+
+    name: str
+
+    def on_position(self, pos: Position, vessel: VesselState) -> Iterable[Alert]:
+        """Take one position (the tracker's ``vessel.last`` is still the previous fix)."""
+        ...
+
+    def on_watermark(self, watermark_s: float) -> Iterable[Alert]:
+        """Event time has reached ``watermark_s`` (POSIX s): raise what is now due."""
+        ...
+
+    def finish(self, end_s: float) -> Iterable[Alert]:
+        """The input ended at event time ``end_s``."""
+        ...
+
+
+@runtime_checkable
+class Gate(Protocol):
+    """A check that runs before the other detectors and may withhold a position from them.
+
+    ``check`` returns ``(accept, alerts)``: a rejected position (a jump, a spoof)
+    is not fed to the tracker or the detectors as if it were real.
+    """
+
+    name: str
+
+    def check(self, pos: Position, vessel: VesselState) -> tuple[bool, list[Alert]]:
+        """Judge one position against the vessel's history."""
+        ...
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Where alerts go (JSON lines, Redis, webhooks, the live map)."""
+
+    def write(self, alert: Alert) -> None:
+        """Deliver (or queue) one alert."""
+        ...
+
+    def close(self) -> None:
+        """Flush and release resources."""
+        ...
+
+
+# -- event time: reorder window and de-duplication ---------------------------------------
+
+
+class Reorder:
+    """Bounded reorder buffer: releases items in event-time order once they are
+    ``window_s`` older than the newest time seen. Items older than what was
+    already released are late: handed to ``on_late`` and not released.
+    """
+
+    def __init__(self, window_s: float, on_late: Callable[[float, Any], None] | None = None) -> None:
+        self.window_s = window_s
+        self.on_late = on_late
+        self._heap: list[tuple[float, int, Any]] = []
+        self._seq = itertools.count()
+        self.max_time_s = float("-inf")
+        self.released_s = float("-inf")
+
+    def push(self, time_s: float, item: Any) -> list[tuple[float, Any]]:
+        """Add one item; return those now released, oldest first."""
+        if time_s < self.released_s:
+            if self.on_late is not None:
+                self.on_late(time_s, item)
+            return []
+        heapq.heappush(self._heap, (time_s, next(self._seq), item))
+        if time_s > self.max_time_s:
+            self.max_time_s = time_s
+        limit = self.max_time_s - self.window_s
+        heap = self._heap
+        if heap[0][0] > limit:
+            return []
+        out = []
+        while heap and heap[0][0] <= limit:
+            t, _, it = heapq.heappop(heap)
+            out.append((t, it))
+        self.released_s = out[-1][0]
+        return out
+
+    def flush(self) -> list[tuple[float, Any]]:
+        """Release everything held (end of input)."""
+        out = [(t, it) for t, _, it in sorted(self._heap)]
+        self._heap.clear()
+        if out:
+            self.released_s = out[-1][0]
+        return out
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
+class Deduplicator:
+    """Drops a message whose payload was already seen within ``window_s`` of event time
+    (the same transmission heard by several receivers). Input must be in time order.
+    """
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._seen: OrderedDict[bytes, float] = OrderedDict()
+        self.duplicates = 0
+
+    def is_duplicate(self, payload: bytes, time_s: float) -> bool:
+        """True (and counted) when ``payload`` was seen in the last ``window_s``."""
+        seen = self._seen
+        cutoff = time_s - self.window_s
+        while seen:
+            first_t = next(iter(seen.values()))
+            if first_t >= cutoff:
+                break
+            seen.popitem(last=False)
+        if payload in seen:
+            self.duplicates += 1
+            return True
+        seen[payload] = time_s
+        return False
+
+
+# -- run statistics ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Everything the run summary reports (``summary.schema.json``)."""
+
+    decode: DecodeStats = field(default_factory=DecodeStats)
+    duplicates: int = 0
+    positions: int = 0
+    static_reports: int = 0
+    alert_ids: dict[str, str] = field(default_factory=dict)  # id -> type
+    alert_records: int = 0
+    first_time_s: float | None = None
+    last_time_s: float | None = None
+    started: float = field(default_factory=time.perf_counter)
+    seconds: float = 0.0
+
+    def summary(self, vessels: int) -> dict[str, Any]:
+        """The summary JSON object (contract names)."""
+        by_type = Counter(self.alert_ids.values())
+        return {
+            "lines": self.decode.lines,
+            "messages": self.decode.messages,
+            "messages_by_type": {str(k): v for k, v in sorted(self.decode.messages_by_type.items())},
+            "rejected": dict(sorted(self.decode.rejected.items())),
+            "duplicates": self.duplicates,
+            "vessels": vessels,
+            "positions": self.positions,
+            "alerts_by_type": dict(sorted(by_type.items())),
+            "first_time": iso(self.first_time_s),
+            "last_time": iso(self.last_time_s),
+            "seconds": round(self.seconds, 3),
+            "warnings": dict(sorted(self.decode.warnings.items())),
+            "alert_records": self.alert_records,
+        }
+
+
+class DeadLetter:
+    """Writes rejected input, one JSON object a line, with its reason and source."""
+
+    def __init__(self, fh: IO[str]) -> None:
+        self.fh = fh
+
+    def __call__(self, rej: Rejected) -> None:
+        self.fh.write(json.dumps(rej.as_dict(), ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        """Close the file."""
+        self.fh.close()
+
+
+# -- the pipeline ---------------------------------------------------------------------
+
+
+_Item = tuple[bytes | None, list[Record]]
+
+
+class Pipeline:
+    """The embedded runtime: one process, detectors and sinks in it."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        detectors: Sequence[Detector] = (),
+        gates: Sequence[Gate] = (),
+        sinks: Sequence[Sink] = (),
+        on_reject: Callable[[Rejected], None] | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.detectors = list(detectors)
+        self.gates = list(gates)
+        self.sinks = list(sinks)
+        self.on_reject = on_reject
+        self.tracker = Tracker()
+        self.stats = RunStats()
+        self._dedup = Deduplicator(self.settings.ingest.dedup_window_s)
+        self._next_tick_s: float | None = None
+        self._listeners: list[Callable[[Record], None]] = []
+        ing = self.settings.ingest
+        self.default_time_s = parse_iso(ing.start_time) if ing.start_time else datetime.now(UTC).timestamp()
+
+    def add_listener(self, fn: Callable[[Record], None]) -> None:
+        """Call ``fn`` with every accepted record (the live map uses this)."""
+        self._listeners.append(fn)
+
+    # -- accounting ---------------------------------------------------------------
+
+    def _reject(self, rej: Rejected) -> None:
+        if self.on_reject is not None:
+            self.on_reject(rej)
+
+    def _late(self, time_s: float, item: Any) -> None:
+        payload, records = item
+        self.stats.decode.rejected[Reason.LATE] += 1
+        src = records[0].source if records else ""
+        self._reject(Rejected(Reason.LATE, "older than the reorder window allows", src,
+                              (payload or b"").decode("ascii", "replace"), time_s))
+
+    def decoder(self, source: str) -> AisDecoder:
+        """A decoder for one input stream, counting into this run's statistics."""
+        return AisDecoder(
+            source,
+            fragment_timeout_s=self.settings.ingest.fragment_timeout_s,
+            default_time_s=self.default_time_s,
+            on_reject=self._reject,
+            stats=self.stats.decode,
+        )
+
+    # -- records in event-time order ---------------------------------------------------
+
+    def process(self, time_s: float, item: _Item) -> None:
+        """Handle one decoded message released in event-time order."""
+        payload, records = item
+        if payload is not None and self._dedup.is_duplicate(payload, time_s):
+            self.stats.duplicates = self._dedup.duplicates
+            return
+        st = self.stats
+        if st.first_time_s is None:
+            st.first_time_s = time_s
+        st.last_time_s = time_s
+        for rec in records:
+            if isinstance(rec, Position):
+                self._position(rec)
+            elif isinstance(rec, VesselInfo):
+                st.static_reports += 1
+                self.tracker.on_static(rec)
+                for fn in self._listeners:
+                    fn(rec)
+            elif isinstance(rec, BaseStationReport):
+                pass  # base stations are kept apart from vessels
+        if self._next_tick_s is None:
+            self._next_tick_s = time_s + self.settings.tick_s
+        elif time_s >= self._next_tick_s:
+            self.advance(time_s)
+
+    def _position(self, pos: Position) -> None:
+        tracker = self.tracker
+        vessel = tracker.get(pos.mmsi)
+        for gate in self.gates:
+            ok, gate_alerts = gate.check(pos, vessel)
+            if gate_alerts:
+                self.emit(gate_alerts)
+            if not ok:
+                return
+        self.stats.positions += 1
+        tracker.on_position(pos)
+        for det in self.detectors:
+            alerts = det.on_position(pos, vessel)
+            if alerts:
+                self.emit(alerts)
+        vessel.last = pos
+        for fn in self._listeners:
+            fn(pos)
+
+    def advance(self, watermark_s: float) -> None:
+        """Tell the detectors that event time has reached ``watermark_s``."""
+        self._next_tick_s = watermark_s + self.settings.tick_s
+        for det in self.detectors:
+            alerts = det.on_watermark(watermark_s)
+            if alerts:
+                self.emit(alerts)
+
+    def emit(self, alerts: Iterable[Alert]) -> None:
+        """Send alerts to every sink and count them."""
+        for a in alerts:
+            self.stats.alert_ids[a.id] = a.type
+            self.stats.alert_records += 1
+            for sink in self.sinks:
+                try:
+                    sink.write(a)
+                except Exception:  # one broken sink must not stop the others
+                    logger.exception("sink %s failed on alert %s", type(sink).__name__, a.id)
+
+    def finish(self) -> dict[str, Any]:
+        """End of input: final watermark, detectors' last word, sinks closed; the summary."""
+        end = self.stats.last_time_s
+        if end is not None:
+            self.advance(end)
+            for det in self.detectors:
+                alerts = det.finish(end)
+                if alerts:
+                    self.emit(alerts)
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception:
+                logger.exception("closing sink %s failed", type(sink).__name__)
+        self.stats.seconds = time.perf_counter() - self.stats.started
+        return self.summary()
+
+    def summary(self) -> dict[str, Any]:
+        """The run summary so far."""
+        vessels = sum(1 for v in self.tracker if v.positions or v.name or v.ship_type)
+        return self.stats.summary(vessels)
+
+    # -- replay -------------------------------------------------------------------------
+
+    def _ordered(self, spec: SourceSpec, progress: Callable[[int], None] | None) -> Iterator[tuple[float, _Item]]:
+        """One source's messages in event-time order."""
+        window = self.settings.ingest.reorder_window_s
+        reorder = Reorder(window, on_late=self._late)
+        if spec.kind == "csv":
+            for rec in iter_csv_records(spec):
+                if isinstance(rec, BadRow):
+                    self.stats.decode.lines += 1
+                    reason = rec.reason
+                    self.stats.decode.rejected[reason] += 1
+                    self._reject(Rejected(reason, rec.message, spec.name, rec.text, None))
+                    continue
+                if isinstance(rec, Position):
+                    self.stats.decode.lines += 1
+                    self.stats.decode.messages += 1
+                    self.stats.decode.messages_by_type[rec.msg_type] += 1
+                yield from reorder.push(rec.time_s, (None, [rec]))
+            yield from reorder.flush()
+            return
+        dec = self.decoder(spec.name)
+        if spec.kind == "file" and not self.settings.ingest.start_time:
+            first = first_timestamp(spec)
+            if first is not None:
+                dec.default_time_s = first
+        decode = dec.decode_line
+        push = reorder.push
+        n = 0
+        for line in iter_lines(spec):
+            out = decode(line)
+            n += 1
+            if progress is not None and n & 0x3FFF == 0:
+                progress(n)
+            if out is None:
+                continue
+            recs = out[1]
+            if recs:
+                released = push(recs[0].time_s, out)
+                if released:
+                    yield from released
+        dec.close()
+        if progress is not None:
+            progress(n)
+        yield from reorder.flush()
+
+    def replay(self, specs: Sequence[SourceSpec], progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+        """Run recordings through the pipeline (merged by event time); return the summary."""
+        streams = [self._ordered(s, progress) for s in specs]
+        merged: Iterable[tuple[float, _Item]] = (
+            streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda x: x[0])
+        )
+        process = self.process
+        for t, item in merged:
+            process(t, item)
+        return self.finish()
+
+    # -- live ---------------------------------------------------------------------------
+
+    async def run_live(self, specs: Sequence[SourceSpec], stop: asyncio.Event | None = None) -> dict[str, Any]:
+        """Run live feeds (TCP, UDP, or files/stdin) until ``stop`` is set or they end."""
+        stop = stop or asyncio.Event()
+        reorder = Reorder(self.settings.ingest.reorder_window_s, on_late=self._late)
+        queue: asyncio.Queue[tuple[AisDecoder, list[tuple[bytes, float]]] | None] = asyncio.Queue(1000)
+
+        async def pump(spec: SourceSpec) -> None:
+            dec = self.decoder(spec.name)
+            batches: AsyncIterator[list[tuple[bytes, float]]]
+            if spec.kind == "tcp":
+                batches = tcp_lines(spec.host, spec.port, stop=stop)
+            elif spec.kind == "udp":
+                batches = udp_lines(spec.host, spec.port, stop=stop)
+            else:
+                batches = _file_batches(spec)
+            async for batch in batches:
+                await queue.put((dec, batch))
+            dec.close()
+
+        tasks = [asyncio.create_task(pump(s)) for s in specs]
+
+        async def closer() -> None:
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await queue.put(None)
+
+        closing = asyncio.create_task(closer())
+        try:
+            while True:
+                got = await queue.get()
+                if got is None:
+                    break
+                dec, batch = got
+                for line, recv in batch:
+                    out = dec.decode_line(line, recv)
+                    if out is None or not out[1]:
+                        continue
+                    for t, item in reorder.push(out[1][0].time_s, out):
+                        self.process(t, item)
+                if stop.is_set():
+                    break
+        finally:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            closing.cancel()
+            await asyncio.gather(*tasks, closing, return_exceptions=True)
+        for t, item in reorder.flush():
+            self.process(t, item)
+        return self.finish()
+
+
+def first_timestamp(spec: SourceSpec, max_lines: int = 5000) -> float | None:
+    """The first event time written in a recording (within ``max_lines``), or None.
+
+    Lines that carry no time of their own take the time of the line before;
+    the ones before the first timestamp take this one, so a log that is only
+    partly timestamped does not start at the wall clock.
+    """
+    scratch = AisDecoder(spec.name, default_time_s=-1.0)
+    for line in itertools.islice(iter_lines(spec), max_lines):
+        out = scratch.decode_line(line)
+        if out is not None and out[1] and out[1][0].time_s != -1.0:
+            return out[1][0].time_s
+    return None
+
+
+async def _file_batches(spec: SourceSpec, size: int = 2000) -> AsyncIterator[list[tuple[bytes, float]]]:
+    """A file or stdin as batches for the live loop (receive time = now)."""
+    batch: list[tuple[bytes, float]] = []
+    for line in iter_lines(spec):
+        batch.append((line, time.time()))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+            await asyncio.sleep(0)
+    if batch:
+        yield batch

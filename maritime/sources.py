@@ -1,0 +1,361 @@
+"""Where lines come from: files (plain or gzip), stdin, TCP, UDP, and CSV tables.
+
+File sources are plain iterators (a replay runs as fast as the CPU allows);
+network sources are asyncio iterators that yield batches of
+``(line, receive_time_s)`` so that the per-line cost stays in the decoder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import glob
+import gzip
+import io
+import logging
+import random
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlparse
+
+from maritime.models import Position, Record, VesselInfo, parse_iso
+
+logger = logging.getLogger(__name__)
+
+#: Lines longer than this are cut off and left to the decoder to reject (bytes).
+MAX_LINE_BYTES = 16_384
+
+
+class SourceError(Exception):
+    """A source that cannot be opened or understood (a one-line reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """A parsed source argument: ``kind`` is file, stdin, csv, tcp or udp."""
+
+    kind: str
+    target: str
+    host: str = ""
+    port: int = 0
+
+    @property
+    def name(self) -> str:
+        """Short name used as the record's ``source``."""
+        if self.kind in ("tcp", "udp"):
+            return f"{self.kind}://{self.host}:{self.port}"
+        if self.kind == "stdin":
+            return "stdin"
+        return Path(self.target).name
+
+
+def parse_source(arg: str) -> list[SourceSpec]:
+    """Turn one command-line source argument into source specs.
+
+    ``-`` is stdin, ``tcp://host:port`` and ``udp://[host]:port`` are network
+    feeds, a ``.csv`` (or ``.csv.gz``) path is a decoded table, anything else a
+    file path or glob. Raises :class:`SourceError` for a glob that matches
+    nothing or a file that does not exist.
+    """
+    if arg == "-":
+        return [SourceSpec("stdin", "-")]
+    if arg.startswith(("tcp://", "udp://")):
+        url = urlparse(arg)
+        if url.port is None:
+            raise SourceError(f"{arg}: a port is needed, as in tcp://host:port")
+        host = url.hostname or ("0.0.0.0" if url.scheme == "udp" else "")
+        if url.scheme == "tcp" and not host:
+            raise SourceError(f"{arg}: a host is needed, as in tcp://host:port")
+        return [SourceSpec(url.scheme, arg, host, url.port)]
+    paths = sorted(glob.glob(arg)) if any(c in arg for c in "*?[") else [arg]
+    if not paths:
+        raise SourceError(f"{arg}: no file matches")
+    specs = []
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise SourceError(f"{p}: no such file")
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as err:
+            raise SourceError(f"{p}: cannot be read ({err.strerror})") from None
+        kind = "csv" if path.name.lower().endswith((".csv", ".csv.gz")) else "file"
+        specs.append(SourceSpec(kind, str(path)))
+    return specs
+
+
+def _open_binary(path: str) -> BinaryIO:
+    f = open(path, "rb")  # noqa: SIM115 - handed to the caller
+    magic = f.peek(2)[:2] if hasattr(f, "peek") else b""
+    if magic == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=f)  # type: ignore[return-value]
+    return f
+
+
+def iter_lines(spec: SourceSpec) -> Iterator[bytes]:
+    """Lines of a file (plain or gzip, by its magic bytes) or of stdin, as bytes."""
+    if spec.kind == "stdin":
+        yield from sys.stdin.buffer
+        return
+    with _open_binary(spec.target) as f:
+        yield from f
+
+
+class LineSplitter:
+    """Reassembles lines from a byte stream cut at arbitrary points (TCP reads).
+
+    A line longer than :data:`MAX_LINE_BYTES` is cut there (the decoder then
+    rejects it); :meth:`reset` drops and counts a partial line when a
+    connection is lost mid-sentence.
+    """
+
+    def __init__(self) -> None:
+        self._partial = b""
+        self.truncated = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Complete lines in ``data`` (with what was left over from the last call)."""
+        buf = self._partial + data
+        lines = buf.split(b"\n")
+        self._partial = lines.pop()
+        if len(self._partial) > MAX_LINE_BYTES:
+            lines.append(self._partial[:MAX_LINE_BYTES])
+            self._partial = b""
+        return lines
+
+    def reset(self) -> bytes:
+        """Forget the partial line (connection lost); return it, counted in ``truncated``."""
+        partial, self._partial = self._partial, b""
+        if partial.strip():
+            self.truncated += 1
+        return partial
+
+
+async def tcp_lines(
+    host: str,
+    port: int,
+    *,
+    min_backoff_s: float = 0.5,
+    max_backoff_s: float = 60.0,
+    stop: asyncio.Event | None = None,
+    splitter: LineSplitter | None = None,
+) -> AsyncIterator[list[tuple[bytes, float]]]:
+    """Batches of ``(line, receive_time_s)`` from an NMEA-over-TCP server.
+
+    Reconnects forever with exponential backoff and jitter (``min_backoff_s`` …
+    ``max_backoff_s``) until ``stop`` is set. A line cut by a lost connection
+    is dropped and counted, never glued to the first line of the next one.
+    """
+    splitter = splitter or LineSplitter()
+    backoff = min_backoff_s
+    down_since: float | None = None
+    while stop is None or not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+        except OSError as err:
+            if down_since is None:
+                down_since = time.time()
+                logger.warning("tcp://%s:%d unreachable (%s); retrying with backoff", host, port, err)
+            await _sleep_or_stop(backoff * random.uniform(0.5, 1.0), stop)
+            backoff = min(backoff * 2, max_backoff_s)
+            continue
+        if down_since is not None:
+            logger.info("tcp://%s:%d connected after %.0f s down", host, port, time.time() - down_since)
+        else:
+            logger.info("tcp://%s:%d connected", host, port)
+        down_since = None
+        backoff = min_backoff_s
+        try:
+            while stop is None or not stop.is_set():
+                data = await reader.read(65536)
+                if not data:
+                    break
+                now = time.time()
+                lines = splitter.feed(data)
+                if lines:
+                    yield [(ln, now) for ln in lines]
+        except (ConnectionError, OSError) as err:
+            logger.warning("tcp://%s:%d connection lost: %s", host, port, err)
+        finally:
+            if splitter.reset().strip():
+                logger.warning("tcp://%s:%d: dropped a line cut by the disconnect", host, port)
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+        if stop is None or not stop.is_set():
+            down_since = time.time()
+            logger.warning("tcp://%s:%d closed by the server; reconnecting", host, port)
+            await _sleep_or_stop(backoff * random.uniform(0.5, 1.0), stop)
+
+
+async def _sleep_or_stop(seconds: float, stop: asyncio.Event | None) -> None:
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+class _UdpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, queue: asyncio.Queue[list[tuple[bytes, float]]]) -> None:
+        self.queue = queue
+        self.dropped = 0
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        now = time.time()
+        lines = [(ln, now) for ln in data.split(b"\n") if ln.strip()]
+        try:
+            self.queue.put_nowait(lines)
+        except asyncio.QueueFull:
+            self.dropped += len(lines)
+            logger.warning("UDP queue full: %d lines dropped so far", self.dropped)
+
+
+async def udp_lines(
+    host: str, port: int, *, stop: asyncio.Event | None = None, max_queue: int = 10_000
+) -> AsyncIterator[list[tuple[bytes, float]]]:
+    """Batches of ``(line, receive_time_s)`` from UDP datagrams on ``host:port``."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[list[tuple[bytes, float]]] = asyncio.Queue(max_queue)
+    transport, _ = await loop.create_datagram_endpoint(lambda: _UdpProtocol(queue), local_addr=(host, port))
+    logger.info("listening for UDP on %s:%d", host, port)
+    try:
+        while stop is None or not stop.is_set():
+            try:
+                batch = await asyncio.wait_for(queue.get(), timeout=0.5)
+            except TimeoutError:
+                continue
+            yield batch
+    finally:
+        transport.close()
+
+
+# -- CSV of decoded positions ---------------------------------------------------------
+
+#: MarineCadastre column names (upper-cased) and common alternatives.
+_CSV_COLUMNS = {
+    "mmsi": ("MMSI",),
+    "time": ("BASEDATETIME", "TIMESTAMP", "TIME", "DATETIME", "# TIMESTAMP"),
+    "lat": ("LAT", "LATITUDE"),
+    "lon": ("LON", "LONGITUDE", "LONG"),
+    "sog": ("SOG",),
+    "cog": ("COG",),
+    "heading": ("HEADING", "TRUE_HEADING"),
+    "name": ("VESSELNAME", "SHIPNAME", "NAME"),
+    "imo": ("IMO",),
+    "callsign": ("CALLSIGN",),
+    "ship_type": ("VESSELTYPE", "SHIPTYPE", "SHIP_TYPE"),
+    "status": ("STATUS", "NAVSTATUS", "NAVIGATIONAL STATUS"),
+    "length": ("LENGTH",),
+    "width": ("WIDTH",),
+    "draft": ("DRAFT", "DRAUGHT"),
+    "transceiver": ("TRANSCEIVERCLASS", "TYPE OF MOBILE"),
+}
+
+
+def _num(v: str | None) -> float | None:
+    if v is None or not v.strip():
+        return None
+    try:
+        return float(v)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    """A CSV row that could not be used: its text, the reason and a message."""
+
+    text: str
+    reason: str
+    message: str
+
+
+def iter_csv_records(spec: SourceSpec) -> Iterator[Record | BadRow]:
+    """Records from a CSV of decoded positions (MarineCadastre column names).
+
+    Yields a :class:`Position` per good row, a :class:`VesselInfo` when the
+    static columns (name, IMO, call sign, type, size) of an MMSI change, and a
+    :class:`BadRow` (text, reason, message) for each row that cannot be used,
+    for the caller to count. Raises :class:`SourceError` when the header lacks
+    the position columns.
+    """
+    with _open_binary(spec.target) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+        reader = csv.reader(text)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        index = {h.strip().upper(): i for i, h in enumerate(header)}
+        col: dict[str, int] = {}
+        for key, names in _CSV_COLUMNS.items():
+            for n in names:
+                if n in index:
+                    col[key] = index[n]
+                    break
+        missing = [k for k in ("mmsi", "time", "lat", "lon") if k not in col]
+        if missing:
+            raise SourceError(f"{spec.target}: CSV lacks the column(s) {', '.join(missing)} "
+                              f"(MarineCadastre names: MMSI, BaseDateTime, LAT, LON)")
+        last_static: dict[int, tuple[object, ...]] = {}
+        name = spec.name
+        for row in reader:
+            if not row or not any(c.strip() for c in row):
+                continue
+
+            def get(key: str, row: list[str] = row) -> str | None:
+                i = col.get(key)
+                return row[i] if i is not None and i < len(row) else None
+
+            try:
+                mmsi = int(float(get("mmsi") or ""))
+                t = parse_iso((get("time") or "").strip())
+                lat = float(get("lat") or "")
+                lon = float(get("lon") or "")
+            except ValueError as err:
+                yield BadRow(",".join(row)[:500], "malformed", f"unreadable row: {err}")
+                continue
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                yield BadRow(",".join(row)[:500], "out_of_range", f"position out of range: {lat}, {lon}")
+                continue
+            sog = _num(get("sog"))
+            cog = _num(get("cog"))
+            hdg = _num(get("heading"))
+            st = _num(get("status"))
+            cls_b = (get("transceiver") or "").strip().upper() == "B"
+            yield Position(
+                mmsi=mmsi, time_s=t, lat=lat, lon=lon,
+                sog_kn=None if sog is None or sog >= 102.3 or sog < 0 else sog,
+                cog_deg=None if cog is None or cog >= 360 or cog < 0 else cog,
+                heading_deg=None if hdg is None or hdg >= 360 or hdg < 0 else int(hdg),
+                nav_status=None if st is None or st >= 15 or st < 0 else int(st),
+                msg_type=18 if cls_b else 1, source=name,
+            )
+            imo_txt = (get("imo") or "").upper().replace("IMO", "").strip()
+            static = (
+                (get("name") or "").strip() or None,
+                (get("callsign") or "").strip() or None,
+                int(imo_txt) if imo_txt.isdigit() and int(imo_txt) else None,
+                int(v) if (v := _num(get("ship_type"))) else None,
+                _num(get("length")),
+                _num(get("width")),
+                _num(get("draft")),
+            )
+            if any(x is not None for x in static) and last_static.get(mmsi) != static:
+                last_static[mmsi] = static
+                length, width = static[4], static[5]
+                yield VesselInfo(
+                    mmsi=mmsi, time_s=t, name=static[0], callsign=static[1], imo=static[2], ship_type=static[3],
+                    to_bow_m=int(length / 2) if length else None, to_stern_m=int(length - int(length / 2))
+                    if length else None,
+                    to_port_m=int(width / 2) if width else None, to_starboard_m=int(width - int(width / 2))
+                    if width else None,
+                    draught_m=static[6], msg_type=5, source=name,
+                )
