@@ -165,22 +165,22 @@ _HEX.update({f"{i:02x}".encode(): i for i in range(256)})
 _SMALL = {str(i).encode(): i for i in range(100)}
 _VDM = frozenset((b"VDM", b"VDO"))
 _POSITION_TYPES = frozenset((1, 2, 3, 18, 19, 27))
+_SIMPLE_POSITION_TYPES = frozenset((1, 2, 3, 18, 27))
 
 
 def xor_checksum(data: bytes) -> int:
-    """NMEA checksum: the XOR of all bytes (folded as a big integer, for speed)."""
-    n = len(data)
-    if n == 0:
-        return 0
+    """NMEA checksum: the XOR of all bytes.
+
+    Folded as one big integer: after ``x ^= x >> 8·2^k`` for k = top … 0 the
+    lowest byte holds the XOR of every byte (bits only move down, so what
+    piles up above the lowest byte never reaches it).
+    """
     x = int.from_bytes(data, "little")
-    width = 1
-    while width < n:
-        width <<= 1
-    width *= 8
-    while width > 8:
-        width >>= 1
-        x = (x >> width) ^ (x & ((1 << width) - 1))
-    return x
+    sh = 4 << (len(data) - 1).bit_length()
+    while sh >= 8:
+        x ^= x >> sh
+        sh >>= 1
+    return x & 0xFF
 
 
 def _parse_epoch(token: bytes) -> float | None:
@@ -235,6 +235,24 @@ def _int(v: Any) -> int | None:
     return int(v) if v else None
 
 
+def _fast_init(cls: type[Any]) -> Callable[..., Any]:
+    """A positional constructor for a frozen, slotted dataclass that skips the frozen
+    ``__init__``'s per-field ``object.__setattr__`` (about twice as fast; the hot path)."""
+    from dataclasses import fields
+
+    setters = tuple(cls.__dict__[f.name].__set__ for f in fields(cls))
+    new = object.__new__
+    src = ["def make(" + ", ".join(f"a{i}" for i in range(len(setters))) + "):", "    o = new(cls)"]
+    src += [f"    s{i}(o, a{i})" for i in range(len(setters))]
+    src.append("    return o")
+    env: dict[str, Any] = {"new": new, "cls": cls, **{f"s{i}": s for i, s in enumerate(setters)}}
+    exec("\n".join(src), env)  # noqa: S102 - generated from the dataclass's own field list
+    return env["make"]  # type: ignore[no-any-return]
+
+
+_new_position = _fast_init(Position)
+
+
 def _clean_position(msg: Any, msg_type: int, time_s: float, source: str) -> Position:
     lat = msg.lat
     lon = msg.lon
@@ -244,6 +262,7 @@ def _clean_position(msg: Any, msg_type: int, time_s: float, source: str) -> Posi
         raise OutOfRange(f"position out of range: lat {lat}, lon {lon}")
     speed = msg.speed
     course = msg.course
+    status = None
     if msg_type == 27:
         sog = None if speed is None or speed >= 63 else float(speed)
         cog = None if course is None or course >= 360 else float(course)
@@ -251,15 +270,17 @@ def _clean_position(msg: Any, msg_type: int, time_s: float, source: str) -> Posi
     else:
         sog = None if speed is None or speed >= 102.3 else speed
         cog = None if course is None or course >= 360 else course
-        heading = None if msg.heading is None or msg.heading >= 360 else msg.heading
-    status = None
-    if msg_type in (1, 2, 3, 27) and msg.status is not None:
-        st = int(msg.status)
-        status = None if st == 15 else st
-    return Position(
-        mmsi=msg.mmsi, time_s=time_s, lat=lat, lon=lon, sog_kn=sog, cog_deg=cog,
-        heading_deg=heading, nav_status=status, msg_type=msg_type, source=source,
-    )
+        heading = msg.heading
+        if heading is not None and heading >= 360:
+            heading = None
+    if msg_type <= 3 or msg_type == 27:
+        st = msg.status
+        if st is not None:
+            status = int(st)
+            if status == 15:
+                status = None
+    # field order of Position: mmsi, time_s, lat, lon, sog_kn, cog_deg, heading_deg, nav_status, msg_type, source
+    return _new_position(msg.mmsi, time_s, lat, lon, sog, cog, heading, status, msg_type, source)  # type: ignore[no-any-return]
 
 
 class _NoPosition(Exception):
@@ -358,6 +379,8 @@ class AisDecoder:
         self.stats = stats if stats is not None else DecodeStats()
         self._pending: dict[tuple[bytes, bytes, bytes, int], _Partial] = {}
         self._pghp_time: float | None = None
+        self._last_tb: bytes | None = None
+        self._last_tb_time: float | None = None
         self.last_time_s: float | None = None
         self._since_sweep = 0
 
@@ -488,9 +511,6 @@ class AisDecoder:
             payload, fill, event_time = assembled
         if not payload:
             raise Malformed("empty payload")
-        return payload, self._payload(payload, fill, event_time)
-
-    def _payload(self, payload: bytes, fill: int, time_s: float) -> list[Record]:
         try:
             bv = bit_vector(payload, fill)
             msg_cls = MSG_CLASS.get(bv.get(0, 6))
@@ -501,11 +521,27 @@ class AisDecoder:
             raise
         except Exception as err:
             raise Undecodable(f"pyais could not decode the payload: {type(err).__name__}: {err}") from None
-        self.stats.messages += 1
-        self.stats.messages_by_type[msg.msg_type] += 1
-        return to_records(msg, time_s, self.source)
+        stats = self.stats
+        stats.messages += 1
+        mt = msg.msg_type
+        by_type = stats.messages_by_type
+        by_type[mt] = by_type.get(mt, 0) + 1
+        if mt in _SIMPLE_POSITION_TYPES:
+            try:
+                return payload, [_clean_position(msg, mt, event_time, self.source)]
+            except _NoPosition:
+                raise NoPosition("position report with position not available") from None
+        return payload, to_records(msg, event_time, self.source)
 
     def _tag_block(self, tb: bytes) -> float | None:
+        if tb == self._last_tb:  # consecutive lines usually share their tag block
+            return self._last_tb_time
+        t = self._parse_tag_block(tb)
+        self._last_tb = tb
+        self._last_tb_time = t
+        return t
+
+    def _parse_tag_block(self, tb: bytes) -> float | None:
         star = tb.rfind(b"*")
         if star >= 0:
             expected = _HEX.get(tb[star + 1:star + 3])

@@ -17,7 +17,7 @@ import itertools
 import json
 import logging
 import time
-from collections import Counter, OrderedDict
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -104,22 +104,23 @@ class Reorder:
         self.max_time_s = float("-inf")
         self.released_s = float("-inf")
 
-    def push(self, time_s: float, item: Any) -> list[tuple[float, Any]]:
+    def push(self, time_s: float, item: Any) -> Sequence[tuple[float, Any]]:
         """Add one item; return those now released, oldest first."""
         if time_s < self.released_s:
             if self.on_late is not None:
                 self.on_late(time_s, item)
-            return []
-        heapq.heappush(self._heap, (time_s, next(self._seq), item))
+            return ()
+        heap = self._heap
+        heapq.heappush(heap, (time_s, next(self._seq), item))
         if time_s > self.max_time_s:
             self.max_time_s = time_s
         limit = self.max_time_s - self.window_s
-        heap = self._heap
         if heap[0][0] > limit:
-            return []
+            return ()
         out = []
+        pop = heapq.heappop
         while heap and heap[0][0] <= limit:
-            t, _, it = heapq.heappop(heap)
+            t, _, it = pop(heap)
             out.append((t, it))
         self.released_s = out[-1][0]
         return out
@@ -143,22 +144,24 @@ class Deduplicator:
 
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s
-        self._seen: OrderedDict[bytes, float] = OrderedDict()
+        self._seen: dict[bytes, float] = {}
+        self._order: deque[tuple[float, bytes]] = deque()
         self.duplicates = 0
 
     def is_duplicate(self, payload: bytes, time_s: float) -> bool:
         """True (and counted) when ``payload`` was seen in the last ``window_s``."""
         seen = self._seen
+        order = self._order
         cutoff = time_s - self.window_s
-        while seen:
-            first_t = next(iter(seen.values()))
-            if first_t >= cutoff:
-                break
-            seen.popitem(last=False)
+        while order and order[0][0] < cutoff:
+            t, p = order.popleft()
+            if seen.get(p) == t:
+                del seen[p]
         if payload in seen:
             self.duplicates += 1
             return True
         seen[payload] = time_s
+        order.append((time_s, payload))
         return False
 
 

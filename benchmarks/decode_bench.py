@@ -1,0 +1,105 @@
+"""Decode throughput: our boundary against bare pyais on the same lines, in one run.
+
+    python benchmarks/decode_bench.py [FILE ...] [--repeat N]
+
+Without files it uses the real recordings in ../shared/data/nmea. Our path is
+decode + cleaning to typed records + event time (reorder window) +
+de-duplication; bare pyais is ``IterMessages`` + ``decode()``. Both run over
+the same in-memory lines, alternately, best of ``--rounds``; the figures and
+the ratio are printed with the machine and the input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import time
+from pathlib import Path
+
+from pyais.stream import IterMessages
+
+from maritime.ais import AisDecoder
+from maritime.pipeline import Deduplicator, Reorder
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DIR = ROOT.parent / "shared" / "data" / "nmea"
+
+
+def machine() -> str:
+    """CPU model, cores and Python, for the printed figures."""
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for ln in Path("/proc/cpuinfo").read_text().splitlines():
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return f"{cpu}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
+
+
+def bare_pyais(lines: list[bytes]) -> int:
+    n = 0
+    for msg in IterMessages(lines):
+        try:
+            msg.decode()
+        except Exception:
+            continue
+        n += 1
+    return n
+
+
+def ours(lines: list[bytes]) -> int:
+    dec = AisDecoder("bench", default_time_s=0.0)
+    reorder = Reorder(60.0)
+    dedup = Deduplicator(60.0)
+    n = 0
+    for line in lines:
+        out = dec.decode_line(line)
+        if out is None or not out[1]:
+            continue
+        for t, (payload, _recs) in reorder.push(out[1][0].time_s, out):
+            if not dedup.is_duplicate(payload, t):
+                n += 1
+    for t, (payload, _recs) in reorder.flush():
+        if not dedup.is_duplicate(payload, t):
+            n += 1
+    dec.close()
+    return dec.stats.messages
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("files", nargs="*", type=Path)
+    ap.add_argument("--repeat", type=int, default=3, help="repeat the input this many times")
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    files = args.files or sorted(DEFAULT_DIR.glob("*"))
+    if not files:
+        raise SystemExit("no input: pass NMEA files (../shared/data/nmea is not here)")
+    lines: list[bytes] = []
+    for f in files:
+        lines.extend(f.read_bytes().splitlines())
+    lines *= args.repeat
+    nonempty = sum(1 for ln in lines if ln.strip())
+    best = {"pyais": float("inf"), "ours": float("inf")}
+    counts = {}
+    for _ in range(args.rounds):
+        for name, fn in (("pyais", bare_pyais), ("ours", ours)):
+            gc.collect()
+            t0 = time.perf_counter()
+            counts[name] = fn(lines)
+            best[name] = min(best[name], time.perf_counter() - t0)
+    print(f"machine: {machine()}")
+    print(f"input:   {len(files)} file(s) x {args.repeat} = {nonempty:,} lines ({', '.join(f.name for f in files)})")
+    for name in ("pyais", "ours"):
+        print(f"{name:>6}: {counts[name]:>9,} messages  {nonempty / best[name]:>10,.0f} lines/s  "
+              f"{counts[name] / best[name]:>10,.0f} messages/s  (best of {args.rounds})")
+    print(f"ratio ours/pyais (lines/s): {best['pyais'] / best['ours']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
