@@ -246,7 +246,7 @@ def _fast_init(cls: type[Any]) -> Callable[..., Any]:
     src += [f"    s{i}(o, a{i})" for i in range(len(setters))]
     src.append("    return o")
     env: dict[str, Any] = {"new": new, "cls": cls, **{f"s{i}": s for i, s in enumerate(setters)}}
-    exec("\n".join(src), env)  # noqa: S102 - generated from the dataclass's own field list
+    exec("\n".join(src), env)
     return env["make"]  # type: ignore[no-any-return]
 
 
@@ -280,7 +280,7 @@ def _clean_position(msg: Any, msg_type: int, time_s: float, source: str) -> Posi
             if status == 15:
                 status = None
     # field order of Position: mmsi, time_s, lat, lon, sog_kn, cog_deg, heading_deg, nav_status, msg_type, source
-    return _new_position(msg.mmsi, time_s, lat, lon, sog, cog, heading, status, msg_type, source)  # type: ignore[no-any-return]
+    return _new_position(msg.mmsi, time_s, lat, lon, sog, cog, heading, status, msg_type, source)
 
 
 class _NoPosition(Exception):
