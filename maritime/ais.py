@@ -247,7 +247,7 @@ def _fast_init(cls: type[Any]) -> Callable[..., Any]:
     src.append("    return o")
     env: dict[str, Any] = {"new": new, "cls": cls, **{f"s{i}": s for i, s in enumerate(setters)}}
     exec("\n".join(src), env)
-    return env["make"]  # type: ignore[no-any-return]
+    return env["make"]
 
 
 _new_position = _fast_init(Position)
