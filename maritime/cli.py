@@ -24,6 +24,7 @@ from maritime.config import ConfigError, Settings, load_settings
 from maritime.pipeline import DeadLetter, Pipeline, Sink
 from maritime.sinks.jsonl import JsonLinesSink
 from maritime.sources import SourceError, SourceSpec, parse_source
+from maritime.zones import ZoneError, ZoneIndex, load_zones
 
 app = typer.Typer(
     add_completion=False,
@@ -108,12 +109,27 @@ class _Outputs:
             raise _fail(f"{err.filename}: cannot be written ({err.strerror})") from None
 
 
-def build_pipeline(settings: Settings, sinks: list[Sink], dead: DeadLetter | None) -> Pipeline:
+def _zones(paths: list[Path] | None, partial: bool = False) -> ZoneIndex | None:
+    if not paths:
+        return None
+    try:
+        return load_zones(paths, partial=partial)
+    except ZoneError as err:
+        for p in err.problems[:20]:
+            err_console.print(f"[red]zone problem:[/red] {p}", highlight=False)
+        raise _fail(f"zone files refused: {err} (run 'maritime zones check' for the full list)", 2) from None
+
+
+def build_pipeline(settings: Settings, sinks: list[Sink], dead: DeadLetter | None,
+                   zones: ZoneIndex | None = None) -> Pipeline:
     """The embedded pipeline with the detectors the settings enable."""
     from maritime.detectors import build_detectors
 
-    detectors, gates = build_detectors(settings)
-    return Pipeline(settings, detectors=detectors, gates=gates, sinks=sinks, on_reject=dead)
+    pipe = Pipeline(settings, sinks=sinks, on_reject=dead)
+    detectors, gates = build_detectors(settings, pipe.tracker, zones)
+    pipe.detectors = detectors
+    pipe.gates = gates
+    return pipe
 
 
 @app.command()
@@ -122,6 +138,7 @@ def replay(
         list[str], typer.Argument(help="NMEA recordings (plain or .gz), globs, CSV tables, or - for stdin")
     ],
     alerts: Annotated[Path | None, typer.Option("--alerts", help="write alerts here (JSON lines)")] = None,
+    zones: Annotated[list[Path] | None, typer.Option("--zones", help="zone file or folder (repeatable)")] = None,
     summary_json: Annotated[Path | None, typer.Option("--summary-json", help="write the run summary here")] = None,
     dead_letter: Annotated[Path | None, typer.Option("--dead-letter", help="write rejected lines here")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
@@ -136,9 +153,10 @@ def replay(
     specs = _specs(files)
     if any(s.kind in ("tcp", "udp") for s in specs):
         raise _fail("replay reads recordings; use 'maritime watch' for live feeds", 2)
+    zone_index = _zones(zones)
     with ExitStack() as stack:
         outs = _Outputs(stack, alerts, dead_letter)
-        pipe = build_pipeline(settings, outs.sinks, outs.dead)
+        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index)
         show = not quiet and err_console.is_terminal
         try:
             if show:
@@ -167,6 +185,7 @@ def replay(
 def watch(
     sources: Annotated[list[str], typer.Argument(help="tcp://HOST:PORT, udp://[HOST]:PORT, files or -")],
     alerts: Annotated[Path | None, typer.Option("--alerts", help="append alerts here (JSON lines)")] = None,
+    zones: Annotated[list[Path] | None, typer.Option("--zones", help="zone file or folder (repeatable)")] = None,
     dead_letter: Annotated[Path | None, typer.Option("--dead-letter", help="write rejected lines here")] = None,
     summary_json: Annotated[Path | None, typer.Option("--summary-json", help="write the run summary at exit")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
@@ -178,11 +197,12 @@ def watch(
     _setup_logging(max(verbose, 1))
     settings = _settings(config)
     specs = _specs(sources)
+    zone_index = _zones(zones)
     with ExitStack() as stack:
         outs = _Outputs(stack, alerts, dead_letter)
         if alerts is None:
             outs.sinks.append(JsonLinesSink(sys.stdout))
-        pipe = build_pipeline(settings, outs.sinks, outs.dead)
+        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index)
 
         async def main() -> dict[str, Any]:
             stop = asyncio.Event()

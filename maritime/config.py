@@ -94,6 +94,10 @@ class IdentitySettings(_Frozen):
         default_factory=lambda: {"cargo": 30.0, "tanker": 25.0, "fishing": 25.0, "tug": 20.0}
     )
     min_jump_nm: float = Field(2.0, ge=0, description="jumps shorter than this are GPS noise")
+    time_slack_s: float = Field(120.0, ge=0, description="allowance for timestamp error when judging a jump (s)")
+    land_margin_m: float = Field(
+        25000.0, ge=0,
+        description="a fix is on land only this far inside it (m): Natural Earth land covers lakes, rivers, canals")
     land_check: bool = True
 
 

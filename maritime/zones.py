@@ -1,0 +1,380 @@
+"""Zones: loading and validation of GeoJSON zone files, and a fast spatial index.
+
+A zone file is a GeoJSON FeatureCollection (or a single Feature) following
+the zone contract in DESIGN.md; a folder is every ``*.geojson`` / ``*.json``
+in it. Problems are reported with the file, the feature and the reason, all
+of them at once, and a bad file is refused as a whole unless the caller asks
+for the good features only.
+
+:class:`ZoneIndex` answers "which zones contain this point" with a cached
+grid over an STRtree: cells wholly inside or outside every zone are answered
+from a dict; only cells a zone boundary crosses test the point exactly with
+shapely's ``contains_xy``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shapely
+import shapely.ops
+from shapely.geometry import box, shape
+from shapely.geometry.base import BaseGeometry
+
+from maritime.geo import M_PER_DEG_LAT, haversine_m
+from maritime.models import SEVERITIES, ZoneRef
+
+logger = logging.getLogger(__name__)
+
+ZONE_KINDS = ("territorial_sea", "eez", "contiguous_zone", "mpa", "restricted", "port", "anchorage", "custom")
+ALERT_ON = ("entry", "exit", "dwell", "speed")
+VESSEL_TYPES = ("fishing", "cargo", "tanker", "passenger", "pleasure", "sailing", "high_speed", "tug",
+                "law_enforcement", "military", "other", "unknown")
+#: Kinds that suppress rendezvous and loitering alerts inside (and near) them.
+HARBOUR_KINDS = frozenset(("port", "anchorage"))
+#: The Caribbean box used to recognise swapped coordinates (lon −90…−58, lat 7…28).
+CARIBBEAN_LON = (-90.0, -58.0)
+CARIBBEAN_LAT = (7.0, 28.0)
+
+
+@dataclass(frozen=True)
+class Zone:
+    """One zone: its geometry (lon/lat, EPSG:4326) and its rules."""
+
+    id: str
+    name: str
+    kind: str
+    geometry: BaseGeometry
+    alert_on: tuple[str, ...] = ()
+    vessel_types: tuple[str, ...] | None = None
+    max_speed_kn: float | None = None
+    dwell_min: float | None = None
+    severity: str | None = None
+    authority: str | None = None
+    source: str | None = None
+    approximate: bool = False
+    properties: dict[str, Any] = field(default_factory=dict, compare=False)
+    file: str = field(default="", compare=False)
+
+    @property
+    def ref(self) -> ZoneRef:
+        """The zone as carried on alerts."""
+        return ZoneRef(id=self.id, kind=self.kind, name=self.name, authority=self.authority)
+
+    def applies_to(self, category: str) -> bool:
+        """True when the zone's rules apply to a vessel of this category."""
+        return self.vessel_types is None or category in self.vessel_types
+
+    def as_feature(self) -> dict[str, Any]:
+        """The zone as a GeoJSON Feature."""
+        return {"type": "Feature", "properties": self.properties,
+                "geometry": shapely.geometry.mapping(self.geometry)}
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneProblem:
+    """One problem in a zone file: where it is and what is wrong."""
+
+    file: str
+    feature: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.feature}: {self.reason}"
+
+
+class ZoneError(Exception):
+    """Zone files that cannot be used; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: Sequence[ZoneProblem]) -> None:
+        self.problems = list(problems)
+        more = f" (and {len(self.problems) - 1} more problems)" if len(self.problems) > 1 else ""
+        super().__init__(f"{self.problems[0]}{more}" if self.problems else "zone error")
+
+
+def _feature_label(i: int, props: dict[str, Any] | None) -> str:
+    fid = (props or {}).get("id")
+    return f"feature {i}" + (f" (id {fid!r})" if fid not in (None, "") else "")
+
+
+def _coords_range(geom: BaseGeometry) -> tuple[float, float, float, float]:
+    return tuple(float(v) for v in geom.bounds)  # type: ignore[return-value]
+
+
+def _check_geometry(geom: BaseGeometry, fix: bool) -> tuple[BaseGeometry | None, list[str]]:
+    reasons: list[str] = []
+    if geom.is_empty:
+        return None, ["empty geometry"]
+    minx, miny, maxx, maxy = _coords_range(geom)
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        return None, [f"coordinates outside lon −180…180 / lat −90…90 (bounds {minx:.6g}, {miny:.6g}, {maxx:.6g}, "
+                      f"{maxy:.6g}): projected coordinates, not EPSG:4326 lon/lat"]
+    in_lat_as_lon = CARIBBEAN_LAT[0] - 5 <= minx and maxx <= CARIBBEAN_LAT[1] + 5
+    in_lon_as_lat = CARIBBEAN_LON[0] - 5 <= miny and maxy <= CARIBBEAN_LON[1] + 5
+    if in_lat_as_lon and in_lon_as_lat:
+        return None, [f"longitude and latitude look swapped (lon {minx:.3f}…{maxx:.3f}, lat {miny:.3f}…{maxy:.3f} is "
+                      f"not in the Caribbean, but swapped it is); GeoJSON is [lon, lat]"]
+    if not geom.is_valid:
+        why = shapely.is_valid_reason(geom)
+        if fix:
+            fixed = shapely.make_valid(geom)
+            polys = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in ("Polygon", "MultiPolygon")]
+            geom = shapely.union_all(polys) if polys else fixed
+            if geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+                return None, [f"invalid geometry ({why}) that make_valid could not turn into a polygon"]
+        else:
+            reasons.append(f"invalid geometry: {why} (use --fix to repair it with make_valid)")
+            return None, reasons
+    return geom, reasons
+
+
+def parse_zone_features(doc: Any, file: str, *, fix: bool = False) -> tuple[list[Zone], list[ZoneProblem]]:
+    """Zones and problems from a parsed GeoJSON document (FeatureCollection or Feature)."""
+    problems: list[ZoneProblem] = []
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        features = [doc]
+    elif isinstance(doc, dict) and doc.get("type") == "FeatureCollection" and isinstance(doc.get("features"), list):
+        features = doc["features"]
+        crs = doc.get("crs")
+        if isinstance(crs, dict):
+            name = str((crs.get("properties") or {}).get("name", ""))
+            if name and not any(k in name for k in ("4326", "CRS84")):
+                problems.append(ZoneProblem(file, "collection", f"CRS {name} is not EPSG:4326 lon/lat; reproject "
+                                            "(maritime zones import does)"))
+                return [], problems
+    else:
+        return [], [ZoneProblem(file, "document", "not a GeoJSON FeatureCollection or Feature")]
+    zones: list[Zone] = []
+    for i, feat in enumerate(features):
+        props = feat.get("properties") if isinstance(feat, dict) else None
+        label = _feature_label(i, props if isinstance(props, dict) else None)
+        if not isinstance(feat, dict) or feat.get("type") != "Feature":
+            problems.append(ZoneProblem(file, label, "not a GeoJSON Feature"))
+            continue
+        if not isinstance(props, dict):
+            problems.append(ZoneProblem(file, label, "no properties"))
+            continue
+        bad: list[str] = []
+        for key in ("id", "name", "kind", "alert_on"):
+            if key not in props or props[key] is None:
+                bad.append(f"missing property '{key}'")
+        zid = props.get("id")
+        if "id" in props and (not isinstance(zid, str) or not zid.strip()):
+            bad.append("property 'id' must be a non-empty string")
+        kind = props.get("kind")
+        if kind is not None and kind not in ZONE_KINDS:
+            bad.append(f"unknown kind {kind!r} (one of {', '.join(ZONE_KINDS)})")
+        alert_on = props.get("alert_on")
+        if alert_on is not None:
+            if not isinstance(alert_on, list):
+                bad.append("'alert_on' must be a list")
+            else:
+                unknown = [a for a in alert_on if a not in ALERT_ON]
+                if unknown:
+                    bad.append(f"unknown alert_on {unknown} (one of {', '.join(ALERT_ON)})")
+        vt = props.get("vessel_types")
+        if vt is not None:
+            if not isinstance(vt, list):
+                bad.append("'vessel_types' must be a list")
+            else:
+                unknown = [v for v in vt if v not in VESSEL_TYPES]
+                if unknown:
+                    bad.append(f"unknown vessel types {unknown} (one of {', '.join(VESSEL_TYPES)})")
+        sev = props.get("severity")
+        if sev is not None and sev not in SEVERITIES:
+            bad.append(f"unknown severity {sev!r} (one of {', '.join(SEVERITIES)})")
+        for num in ("max_speed_kn", "dwell_min"):
+            v = props.get(num)
+            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0):
+                bad.append(f"'{num}' must be a number ≥ 0")
+        if isinstance(alert_on, list) and "speed" in alert_on and props.get("max_speed_kn") is None:
+            bad.append("alert_on has 'speed' but there is no 'max_speed_kn'")
+        geom_doc = feat.get("geometry")
+        geom: BaseGeometry | None = None
+        if not isinstance(geom_doc, dict) or not geom_doc.get("type"):
+            bad.append("no geometry")
+        elif geom_doc.get("type") not in ("Polygon", "MultiPolygon"):
+            bad.append(f"geometry is a {geom_doc.get('type')}, zones must be Polygon or MultiPolygon")
+        else:
+            try:
+                geom = shape(geom_doc)
+            except Exception as err:
+                bad.append(f"unreadable geometry: {err}")
+            if geom is not None:
+                geom, reasons = _check_geometry(geom, fix)
+                bad.extend(reasons)
+        if bad:
+            problems.extend(ZoneProblem(file, label, r) for r in bad)
+            continue
+        assert geom is not None
+        shapely.prepare(geom)
+        zones.append(Zone(
+            id=str(zid), name=str(props["name"]), kind=str(kind), geometry=geom,
+            alert_on=tuple(alert_on or ()), vessel_types=tuple(vt) if vt else None,
+            max_speed_kn=props.get("max_speed_kn"), dwell_min=props.get("dwell_min"),
+            severity=sev, authority=props.get("authority"), source=props.get("source"),
+            approximate=bool(props.get("approximate", False)), properties=dict(props), file=file,
+        ))
+    return zones, problems
+
+
+def zone_files(path: str | Path) -> list[Path]:
+    """The zone files at ``path``: the file itself, or the GeoJSON files in a folder."""
+    p = Path(path)
+    if p.is_dir():
+        return sorted(q for q in p.iterdir() if q.suffix.lower() in (".geojson", ".json") and q.is_file())
+    return [p]
+
+
+def check_zones(paths: Iterable[str | Path], *, fix: bool = False) -> tuple[list[Zone], list[ZoneProblem]]:
+    """Every zone and every problem in files or folders (duplicate ids across files included)."""
+    zones: list[Zone] = []
+    problems: list[ZoneProblem] = []
+    for path in paths:
+        files = zone_files(path)
+        if not files:
+            problems.append(ZoneProblem(str(path), "folder", "no .geojson or .json files"))
+        for f in files:
+            try:
+                doc = json.loads(f.read_text(encoding="utf-8"))
+            except OSError as err:
+                problems.append(ZoneProblem(str(f), "file", f"cannot be read ({err.strerror})"))
+                continue
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                problems.append(ZoneProblem(str(f), "file", f"not valid JSON ({err})"))
+                continue
+            got, found = parse_zone_features(doc, str(f), fix=fix)
+            zones.extend(got)
+            problems.extend(found)
+    seen: dict[str, Zone] = {}
+    unique: list[Zone] = []
+    for zone in zones:
+        if zone.id in seen:
+            problems.append(ZoneProblem(zone.file, f"id {zone.id!r}",
+                                        f"duplicate id (also in {seen[zone.id].file}; ids must be unique)"))
+            continue
+        seen[zone.id] = zone
+        unique.append(zone)
+    return unique, problems
+
+
+def load_zones(paths: Iterable[str | Path] | str | Path, *, fix: bool = False, partial: bool = False) -> ZoneIndex:
+    """An index over zone files; raises :class:`ZoneError` on any problem unless ``partial``."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    zones, problems = check_zones(paths, fix=fix)
+    if problems:
+        if not partial:
+            raise ZoneError(problems)
+        for p in problems:
+            logger.warning("zone skipped: %s", p)
+    return ZoneIndex(zones)
+
+
+class ZoneIndex:
+    """Zones with an STRtree and a per-cell cache for point-in-zone queries.
+
+    ``cell_deg`` is the cache cell size in degrees (0.05° ≈ 5.5 km).
+    """
+
+    def __init__(self, zones: Sequence[Zone], cell_deg: float = 0.05) -> None:
+        self.zones = list(zones)
+        self.by_id = {z.id: z for z in self.zones}
+        self._geoms = [z.geometry for z in self.zones]
+        self.tree = shapely.STRtree(self._geoms) if self.zones else None
+        self.cell_deg = cell_deg
+        self._cells: dict[tuple[int, int], tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        self._harbour = [i for i, z in enumerate(self.zones) if z.kind in HARBOUR_KINDS]
+        self._harbour_tree = shapely.STRtree([self._geoms[i] for i in self._harbour]) if self._harbour else None
+        self._near_cache: dict[tuple[int, int, float], tuple[int, ...] | None] = {}
+
+    def __len__(self) -> int:
+        return len(self.zones)
+
+    def _cell(self, key: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        s = self.cell_deg
+        cell = box(key[1] * s, key[0] * s, (key[1] + 1) * s, (key[0] + 1) * s)
+        inside: list[int] = []
+        edge: list[int] = []
+        assert self.tree is not None
+        for i in self.tree.query(cell):
+            g = self._geoms[int(i)]
+            if g.contains(cell):
+                inside.append(int(i))
+            elif g.intersects(cell):
+                edge.append(int(i))
+        out = (tuple(inside), tuple(edge))
+        self._cells[key] = out
+        return out
+
+    def containing_idx(self, lat: float, lon: float) -> list[int]:
+        """Indices (into ``zones``) of the zones containing the point."""
+        if self.tree is None:
+            return []
+        s = self.cell_deg
+        key = (math.floor(lat / s), math.floor(lon / s))
+        got = self._cells.get(key)
+        if got is None:
+            got = self._cell(key)
+        inside, edge = got
+        if not edge:
+            return list(inside)
+        out = list(inside)
+        for i in edge:
+            if shapely.contains_xy(self._geoms[i], lon, lat):
+                out.append(i)
+        return out
+
+    def containing(self, lat: float, lon: float) -> list[Zone]:
+        """The zones containing the point (lat, lon)."""
+        return [self.zones[i] for i in self.containing_idx(lat, lon)]
+
+    def containing_many(self, lats: Sequence[float], lons: Sequence[float]) -> list[list[Zone]]:
+        """Zones containing each of many points, tested in one batch (``STRtree.query``)."""
+        out: list[list[Zone]] = [[] for _ in lats]
+        if self.tree is None or not len(lats):
+            return out
+        pts = shapely.points(lons, lats)
+        pairs = self.tree.query(pts, predicate="intersects")
+        for p, z in zip(pairs[0], pairs[1], strict=True):
+            out[int(p)].append(self.zones[int(z)])
+        return out
+
+    def harbour_within(self, lat: float, lon: float, dist_m: float) -> Zone | None:
+        """A port or anchorage zone within ``dist_m`` metres of the point, or None."""
+        if self._harbour_tree is None:
+            return None
+        s = self.cell_deg
+        key = (math.floor(lat / s), math.floor(lon / s), dist_m)
+        cand = self._near_cache.get(key, ())
+        if cand == ():
+            pad = dist_m / M_PER_DEG_LAT / max(0.2, math.cos(math.radians(lat))) + s
+            area = box(key[1] * s - pad, key[0] * s - pad, (key[1] + 1) * s + pad, (key[0] + 1) * s + pad)
+            hits = tuple(self._harbour[int(i)] for i in self._harbour_tree.query(area))
+            cand = hits or None
+            self._near_cache[key] = cand
+        if not cand:
+            return None
+        pt = shapely.Point(lon, lat)
+        for i in cand:
+            g = self._geoms[i]
+            if shapely.contains_xy(g, lon, lat):
+                return self.zones[i]
+            near = shapely.ops.nearest_points(g, pt)[0]
+            if haversine_m(lat, lon, near.y, near.x) <= dist_m:
+                return self.zones[i]
+        return None
+
+    def in_harbour(self, lat: float, lon: float) -> Zone | None:
+        """The port or anchorage zone containing the point, or None."""
+        for i in self.containing_idx(lat, lon):
+            if self.zones[i].kind in HARBOUR_KINDS:
+                return self.zones[i]
+        return None
+
