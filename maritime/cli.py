@@ -28,6 +28,7 @@ from maritime.zones import ZoneError, ZoneIndex, load_zones
 
 app = typer.Typer(
     add_completion=False,
+    pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="Maritime domain awareness for Caribbean waters: decode AIS, detect dark gaps, "
     "rendezvous, loitering and geofence breaches, and send alerts.",
@@ -218,6 +219,127 @@ def watch(
         summary_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     err_console.print(f"watched {summary['lines']:,} lines, {summary['messages']:,} messages, "
                       f"{sum(summary['alerts_by_type'].values())} alerts")
+
+
+zones_app = typer.Typer(no_args_is_help=True, help="Zone files: build the Caribbean defaults, check, import, query.")
+app.add_typer(zones_app, name="zones")
+
+DEFAULT_ZONES = Path(__file__).resolve().parent.parent / "geofences"
+
+
+def default_zones_dir() -> Path:
+    """The bundled Caribbean zone folder (``geofences/`` beside the package, or installed data)."""
+    for cand in (DEFAULT_ZONES, Path(__file__).resolve().parent / "data" / "geofences"):
+        if cand.is_dir() and any(cand.glob("*.geojson")):
+            return cand
+    raise _fail("the default Caribbean zones are not installed; run 'maritime zones build --out DIR'")
+
+
+@zones_app.command("build")
+def zones_build(
+    out: Annotated[Path, typer.Option("--out", help="folder to write the zone files to")] = DEFAULT_ZONES,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
+) -> None:
+    """Make the default Caribbean zones from Natural Earth 10 m land: territorial seas, EEZs, ports, examples."""
+    _setup_logging(verbose)
+    from maritime.zonebuild import build
+
+    counts = build(out)
+    for name, n in counts.items():
+        out_console.print(f"{out / name}: {n} zones")
+
+
+@zones_app.command("check")
+def zones_check(
+    paths: Annotated[list[Path], typer.Argument(help="zone files or folders")],
+    fix: Annotated[bool, typer.Option("--fix", help="repair invalid geometries with make_valid and write them back")]
+    = False,
+) -> None:
+    """Report every problem in zone files (file, feature, reason); exit 1 if there is any."""
+    from maritime.zones import check_zones, zone_files
+
+    zones, problems = check_zones(paths, fix=fix)
+    for p in problems:
+        out_console.print(str(p), highlight=False, soft_wrap=True)
+    if fix and not problems:
+        for path in paths:
+            for f in zone_files(path):
+                mine = [z for z in zones if z.file == str(f)]
+                doc = {"type": "FeatureCollection", "features": [z.as_feature() for z in mine]}
+                f.write_text(json.dumps(doc) + "\n", encoding="utf-8")
+        out_console.print(f"fixed and wrote {len(zones)} zones")
+    out_console.print(f"{len(zones)} zones ok, {len(problems)} problems")
+    if problems:
+        raise typer.Exit(1)
+
+
+@zones_app.command("which", context_settings={"ignore_unknown_options": True})
+def zones_which(
+    lat: Annotated[float, typer.Argument(help="latitude, degrees north")],
+    lon: Annotated[float, typer.Argument(help="longitude, degrees east (west is negative)")],
+    zones: Annotated[list[Path] | None, typer.Option("--zones", help="zone files or folders (default: bundled)")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="a JSON list of the zones' properties")] = False,
+) -> None:
+    """List the zones that contain a point."""
+    if not -90 <= lat <= 90 or not -180 <= lon <= 180:
+        raise _fail(f"{lat}, {lon} is not a latitude, longitude pair", 2)
+    index = _zones(zones or [default_zones_dir()])
+    assert index is not None
+    found = index.containing(lat, lon)
+    if as_json:
+        sys.stdout.write(json.dumps([z.properties for z in found], ensure_ascii=False) + "\n")
+        return
+    if not found:
+        out_console.print("no zone contains this point")
+    for z in found:
+        out_console.print(f"{z.id}\t{z.kind}\t{z.name}\t{z.authority or ''}", highlight=False)
+
+
+@zones_app.command("list")
+def zones_list(
+    paths: Annotated[list[Path] | None, typer.Argument(help="zone files or folders (default: bundled)")] = None,
+) -> None:
+    """Summarise zones: count by kind, and authorities."""
+    from collections import Counter
+
+    index = _zones(paths or [default_zones_dir()])
+    assert index is not None
+    kinds = Counter(z.kind for z in index.zones)
+    table = Table(title=f"{len(index)} zones", title_justify="left")
+    table.add_column("kind")
+    table.add_column("zones", justify="right")
+    table.add_column("approximate", justify="right")
+    for k, n in sorted(kinds.items()):
+        table.add_row(k, str(n), str(sum(1 for z in index.zones if z.kind == k and z.approximate)))
+    out_console.print(table)
+    auth = Counter(z.authority for z in index.zones if z.authority)
+    out_console.print("authorities: " + ", ".join(f"{a} ({n})" for a, n in sorted(auth.items())), highlight=False)
+
+
+@zones_app.command("import")
+def zones_import(
+    source: Annotated[Path, typer.Argument(help="Shapefile, GeoPackage or GeoJSON")],
+    kind: Annotated[str, typer.Option("--kind", help="zone kind for every feature")],
+    id_field: Annotated[str, typer.Option("--id-field", help="attribute holding a unique id")],
+    name_field: Annotated[str, typer.Option("--name-field", help="attribute holding the name")],
+    out: Annotated[Path, typer.Option("--out", help="zone GeoJSON to write")],
+    authority_field: Annotated[str | None, typer.Option("--authority-field")] = None,
+    alert_on: Annotated[str, typer.Option(help="comma-separated rules: entry,exit,dwell,speed")] = "",
+    layer: Annotated[str | None, typer.Option(help="layer of a multi-layer source")] = None,
+) -> None:
+    """Convert an official dataset (Marine Regions, WDPA, a coast guard's own areas) into zone GeoJSON."""
+    from maritime.zonebuild import import_zones
+    from maritime.zones import ZONE_KINDS
+
+    if kind not in ZONE_KINDS:
+        raise _fail(f"unknown kind {kind!r} (one of {', '.join(ZONE_KINDS)})", 2)
+    try:
+        n = import_zones(source, out, kind=kind, id_field=id_field, name_field=name_field,
+                         authority_field=authority_field, alert_on=[a for a in alert_on.split(",") if a], layer=layer)
+    except (OSError, ValueError, KeyError) as err:
+        raise _fail(f"{source}: {err}") from None
+    out_console.print(f"wrote {n} zones to {out}")
 
 
 def main() -> None:
