@@ -228,10 +228,15 @@ DEFAULT_ZONES = Path(__file__).resolve().parent.parent / "geofences"
 
 
 def default_zones_dir() -> Path:
-    """The bundled Caribbean zone folder (``geofences/`` beside the package, or installed data)."""
-    for cand in (DEFAULT_ZONES, Path(__file__).resolve().parent / "data" / "geofences"):
-        if cand.is_dir() and any(cand.glob("*.geojson")):
-            return cand
+    """The bundled Caribbean zone folder (the ``geofences`` package data)."""
+    import importlib.resources
+
+    try:
+        cand = Path(str(importlib.resources.files("maritime_geofences")))
+    except ModuleNotFoundError:
+        cand = DEFAULT_ZONES
+    if cand.is_dir() and any(cand.glob("*.geojson")):
+        return cand
     raise _fail("the default Caribbean zones are not installed; run 'maritime zones build --out DIR'")
 
 
@@ -291,9 +296,9 @@ def zones_which(
         sys.stdout.write(json.dumps([z.properties for z in found], ensure_ascii=False) + "\n")
         return
     if not found:
-        out_console.print("no zone contains this point")
+        typer.echo("no zone contains this point")
     for z in found:
-        out_console.print(f"{z.id}\t{z.kind}\t{z.name}\t{z.authority or ''}", highlight=False)
+        typer.echo(f"{z.id}\t{z.kind}\t{z.name}\t{z.authority or ''}")
 
 
 @zones_app.command("list")
@@ -340,6 +345,115 @@ def zones_import(
     except (OSError, ValueError, KeyError) as err:
         raise _fail(f"{source}: {err}") from None
     out_console.print(f"wrote {n} zones to {out}")
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", help="folder for traffic.nmea and truth.json")],
+    hours: Annotated[float, typer.Option(help="simulated hours")] = 24.0,
+    vessels: Annotated[int, typer.Option(help="number of vessels")] = 200,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same files)")] = 1,
+    zones: Annotated[list[Path] | None, typer.Option("--zones", help="zones (default: bundled Caribbean zones)")]
+    = None,
+    events: Annotated[str, typer.Option(help="default, none, or a JSON file of events")] = "default",
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
+) -> None:
+    """Simulate Caribbean AIS traffic with scripted events and their ground truth."""
+    _setup_logging(verbose)
+    if hours <= 0 or vessels <= 0:
+        raise _fail("--hours and --vessels must be positive", 2)
+    if events not in ("default", "none") and not Path(events).is_file():
+        raise _fail(f"{events}: no such events file", 2)
+    info = _simulate(out, hours, vessels, seed, zones, events)
+    out_console.print(f"wrote {out / 'traffic.nmea'} ({info['lines']:,} lines, {info['messages']:,} position "
+                      f"reports, {info['vessels']} vessels) and {out / 'truth.json'} ({info['events']} events)")
+
+
+def _simulate(out: Path, hours: float, vessels: int, seed: int, zones: list[Path] | None, events: str
+              ) -> dict[str, Any]:
+    from maritime.sim.simulator import Simulator
+
+    index = _zones(zones or [default_zones_dir()])
+    sim = Simulator(hours, vessels, seed, zones=index, events=events)
+    sim.build()
+    return sim.write(out)
+
+
+def _print_scores(report: dict[str, dict[str, Any]]) -> None:
+    table = Table(title="Detected vs scripted", title_justify="left")
+    for col in ("type", "truth", "alerts", "matched", "recall", "precision"):
+        table.add_column(col, justify="left" if col == "type" else "right")
+    for kind, r in report.items():
+        table.add_row(kind, str(r["truth"]), str(r["alerts"]), str(r["matched"]),
+                      "-" if r["recall"] is None else f"{r['recall']:.2f}",
+                      "-" if r["precision"] is None else f"{r['precision']:.2f}")
+    out_console.print(table)
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Argument(help="truth.json from maritime simulate (or another generator)")],
+    alerts: Annotated[Path, typer.Argument(help="alerts JSON lines")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the scores as JSON")] = False,
+) -> None:
+    """Precision and recall per alert type of alerts against ground truth."""
+    from maritime.evaluate import evaluate as score
+    from maritime.evaluate import load_alerts, load_truth
+
+    try:
+        report = score(load_truth(truth), load_alerts(alerts))
+    except (OSError, ValueError, KeyError) as err:
+        raise _fail(f"cannot read the inputs: {err}") from None
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=1) + "\n")
+    else:
+        _print_scores(report)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="folder for everything the demo writes")] = Path("demo-out"),
+    hours: Annotated[float, typer.Option(help="simulated hours")] = 12.0,
+    vessels: Annotated[int, typer.Option(help="number of vessels")] = 120,
+    seed: Annotated[int, typer.Option(help="random seed")] = 7,
+) -> None:
+    """The one-command demo: simulate Caribbean traffic, replay it with the Caribbean zones, score the alerts."""
+    from maritime.evaluate import evaluate as score
+    from maritime.evaluate import load_alerts, load_truth
+
+    _setup_logging(0)
+    zones_dir = default_zones_dir()
+    err_console.print(f"simulating {hours:g} h of Caribbean traffic, {vessels} vessels (seed {seed}) ...")
+    info = _simulate(out, hours, vessels, seed, [zones_dir], "default")
+    err_console.print(f"replaying {info['lines']:,} lines through the detectors ...")
+    settings = _settings(None)
+    index = _zones([zones_dir])
+    alerts_path = out / "alerts.jsonl"
+    with ExitStack() as stack:
+        outs = _Outputs(stack, alerts_path, out / "rejected.jsonl")
+        pipe = build_pipeline(settings, outs.sinks, outs.dead, index)
+        summary = pipe.replay(parse_source(str(out / "traffic.nmea")))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    map_path = out / "map.html"
+    try:
+        from maritime.maps import replay_map
+
+        replay_map(alerts_path, map_path, tracks=out / "traffic.nmea", zones=index)
+        outs.written["map"] = str(map_path)
+    except ImportError:
+        map_path = None  # type: ignore[assignment]
+    report = score(load_truth(out / "truth.json"), load_alerts(alerts_path))
+    (out / "scorecard.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    _print_summary(summary, outs.written)
+    _print_scores(report)
+    out_console.print(f"traffic   {out / 'traffic.nmea'}")
+    out_console.print(f"truth     {out / 'truth.json'}")
+    out_console.print(f"alerts    {alerts_path}")
+    if map_path is not None:
+        out_console.print(f"map       {map_path}")
+    out_console.print(f"scorecard {out / 'scorecard.json'}")
+    for kind, n in summary["alerts_by_type"].items():
+        out_console.print(f"  {kind}: {n} alert(s)")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The default Caribbean zone files, installed as package data (``maritime_geofences``)."""

@@ -1,0 +1,176 @@
+"""Sea routes for the simulator: a water grid over the region and shortest paths on it.
+
+Water cells are those at least ``clearance_m`` from Natural Earth 10 m land;
+routes are shortest paths on the 8-connected grid (scipy's Dijkstra), then
+straightened wherever a straight leg stays clear of land. Every leg of a
+route is checked against land buffered by ``leg_clearance_m``, so simulated
+ships never cross land.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import dijkstra
+from shapely.geometry import LineString, box
+from shapely.geometry.base import BaseGeometry
+
+from maritime.caribbean import REGION
+from maritime.geo import M_PER_DEG_LAT, haversine_m
+from maritime.geodata import countries
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A grid node: row, column and its centre."""
+
+    row: int
+    col: int
+    lat: float
+    lon: float
+
+
+class WaterGrid:
+    """Grid of water cells with shortest-path routing between them."""
+
+    def __init__(self, cell_deg: float = 0.05, clearance_m: float = 4000.0, leg_clearance_m: float = 1500.0,
+                 region: tuple[float, float, float, float] = REGION) -> None:
+        self.cell_deg = cell_deg
+        self.lon0, self.lat0, self.lon1, self.lat1 = region
+        self.ncol = round((self.lon1 - self.lon0) / cell_deg)
+        self.nrow = round((self.lat1 - self.lat0) / cell_deg)
+        area = box(self.lon0 - 1, self.lat0 - 1, self.lon1 + 1, self.lat1 + 1)
+        parts = [c.geometry.intersection(area) for c in countries() if c.geometry.intersects(area)]
+        self.land: BaseGeometry = shapely.union_all([p for p in parts if not p.is_empty])
+        shapely.prepare(self.land)
+        deg = leg_clearance_m / M_PER_DEG_LAT
+        self.leg_land = shapely.buffer(shapely.simplify(self.land, deg / 4), deg, quad_segs=4)
+        shapely.prepare(self.leg_land)
+        self.raw_land = shapely.buffer(self.land, 300 / M_PER_DEG_LAT, quad_segs=2)
+        shapely.prepare(self.raw_land)
+        self.water = self._water_mask(clearance_m)
+        self._graph = self._build_graph()
+        self._trees: dict[int, np.ndarray] = {}
+        logger.info("water grid %d x %d, %d water cells", self.nrow, self.ncol, int(self.water.sum()))
+
+    # -- grid -------------------------------------------------------------------------
+
+    def _water_mask(self, clearance_m: float) -> np.ndarray:
+        fine = 4
+        n_r, n_c = self.nrow * fine, self.ncol * fine
+        step = self.cell_deg / fine
+        lats = self.lat0 + (np.arange(n_r) + 0.5) * step
+        lons = self.lon0 + (np.arange(n_c) + 0.5) * step
+        glon, glat = np.meshgrid(lons, lats)
+        land = shapely.contains_xy(self.land, glon.ravel(), glat.ravel()).reshape(n_r, n_c)
+        radius = math.ceil(clearance_m / (step * M_PER_DEG_LAT * math.cos(math.radians(20))))
+        yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+        near = ndimage.binary_dilation(land, structure=(yy ** 2 + xx ** 2) <= radius ** 2)
+        blocks = near.reshape(self.nrow, fine, self.ncol, fine).any(axis=(1, 3))
+        return ~blocks
+
+    def idx(self, row: int, col: int) -> int:
+        """Flat index of a cell."""
+        return row * self.ncol + col
+
+    def node(self, i: int) -> Node:
+        """The node with flat index ``i``."""
+        r, c = divmod(i, self.ncol)
+        return Node(r, c, self.lat0 + (r + 0.5) * self.cell_deg, self.lon0 + (c + 0.5) * self.cell_deg)
+
+    def _build_graph(self) -> coo_matrix:
+        rows, cols, w = [], [], []
+        water = self.water
+        r_all, c_all = np.nonzero(water)
+        for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+            r1 = r_all + dr
+            c1 = c_all + dc
+            ok = (r1 < self.nrow) & (c1 >= 0) & (c1 < self.ncol)
+            r0, c0, r1, c1 = r_all[ok], c_all[ok], r1[ok], c1[ok]
+            ok = water[r1, c1]
+            r0, c0, r1, c1 = r0[ok], c0[ok], r1[ok], c1[ok]
+            lat = self.lat0 + (r0 + 0.5) * self.cell_deg
+            dy = dr * self.cell_deg * M_PER_DEG_LAT
+            dx = dc * self.cell_deg * M_PER_DEG_LAT * np.cos(np.radians(lat))
+            d = np.hypot(dx, dy)
+            i0 = r0 * self.ncol + c0
+            i1 = r1 * self.ncol + c1
+            rows += [i0, i1]
+            cols += [i1, i0]
+            w += [d, d]
+        n = self.nrow * self.ncol
+        return coo_matrix((np.concatenate(w), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
+
+    def nearest_water(self, lat: float, lon: float, max_cells: int = 40) -> int:
+        """Flat index of the water cell nearest to (lat, lon)."""
+        r0 = int((lat - self.lat0) / self.cell_deg)
+        c0 = int((lon - self.lon0) / self.cell_deg)
+        for rad in range(max_cells):
+            best: tuple[float, int] | None = None
+            for r in range(r0 - rad, r0 + rad + 1):
+                for c in range(c0 - rad, c0 + rad + 1):
+                    if max(abs(r - r0), abs(c - c0)) != rad or not (0 <= r < self.nrow and 0 <= c < self.ncol):
+                        continue
+                    if self.water[r, c]:
+                        n = self.node(self.idx(r, c))
+                        d = haversine_m(lat, lon, n.lat, n.lon)
+                        if best is None or d < best[0]:
+                            best = (d, self.idx(r, c))
+            if best is not None:
+                return best[1]
+        raise ValueError(f"no water within {max_cells} cells of {lat}, {lon}")
+
+    def is_open_water(self, lat: float, lon: float) -> bool:
+        """True when (lat, lon) falls in a water cell (well clear of land)."""
+        r = int((lat - self.lat0) / self.cell_deg)
+        c = int((lon - self.lon0) / self.cell_deg)
+        return 0 <= r < self.nrow and 0 <= c < self.ncol and bool(self.water[r, c])
+
+    def clear(self, lat0: float, lon0: float, lat1: float, lon1: float) -> bool:
+        """True when the straight leg between two points stays clear of land."""
+        return not self.leg_land.intersects(LineString([(lon0, lat0), (lon1, lat1)]))
+
+    def leg_land_raw_intersects(self, lat0: float, lon0: float, lat1: float, lon1: float) -> bool:
+        """True when a short leg (a harbour approach) comes within about 300 m of land."""
+        return bool(self.raw_land.intersects(LineString([(lon0, lat0), (lon1, lat1)])))
+
+    # -- routes -----------------------------------------------------------------------
+
+    def path(self, src: int, dst: int) -> list[tuple[float, float]]:
+        """Shortest water path between two cells as (lat, lon) points, straightened."""
+        pred = self._trees.get(src)
+        if pred is None:
+            _, pred = dijkstra(self._graph, directed=False, indices=src, return_predecessors=True)
+            self._trees[src] = pred
+        chain = [dst]
+        while chain[-1] != src:
+            p = int(pred[chain[-1]])
+            if p < 0:
+                raise ValueError("no water route between these cells")
+            chain.append(p)
+        chain.reverse()
+        pts = [(self.node(i).lat, self.node(i).lon) for i in chain]
+        return self.straighten(pts)
+
+    def straighten(self, pts: list[tuple[float, float]], reach: int = 80) -> list[tuple[float, float]]:
+        """Drop intermediate points wherever a straight leg stays clear of land (greedy, ``reach`` ahead)."""
+        if len(pts) <= 2:
+            return pts
+        out = [pts[0]]
+        i = 0
+        n = len(pts)
+        while i < n - 1:
+            j = min(n - 1, i + reach)
+            while j > i + 1 and not self.clear(pts[i][0], pts[i][1], pts[j][0], pts[j][1]):
+                j -= 1
+            out.append(pts[j])
+            i = j
+        return out
