@@ -79,7 +79,8 @@ def _matches(alert: Event, truth: Event, tol: float) -> bool:
     return a0 <= t1 + tol and t0 <= a1 + tol
 
 
-def evaluate(truth: list[Event], alerts: list[Event], types: tuple[str, ...] | None = None) -> dict[str, dict[str, Any]]:
+def evaluate(truth: list[Event], alerts: list[Event], types: tuple[str, ...] | None = None
+             ) -> dict[str, dict[str, Any]]:
     """Per type: truth count, alert count, matched, precision and recall (None when undefined)."""
     kinds = types or tuple(sorted({e.type for e in truth} | {a.type for a in alerts}))
     report: dict[str, dict[str, Any]] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from typing import Any
 
 import numpy as np
 from pyais.encode import encode_dict
@@ -82,12 +83,13 @@ def static_payloads(mmsi: int, *, class_b: bool, name: str, callsign: str, imo: 
     port = beam_m // 2
     dims = {"to_bow": bow, "to_stern": length_m - bow, "to_port": port, "to_starboard": beam_m - port}
     if not class_b:
-        msgs = [{"msg_type": 5, "mmsi": mmsi, "imo": imo, "callsign": callsign, "shipname": name,
+        msgs: list[dict[str, Any]] = [{"msg_type": 5, "mmsi": mmsi, "imo": imo, "callsign": callsign, "shipname": name,
                  "ship_type": ship_type, "draught": draught_m, "destination": destination, "epfd": 1, **dims}]
     else:
         msgs = [{"msg_type": 24, "mmsi": mmsi, "partno": 0, "shipname": name},
                 {"msg_type": 24, "mmsi": mmsi, "partno": 1, "ship_type": ship_type, "callsign": callsign, **dims}]
     out = []
+    m: dict[str, Any]
     for m in msgs:
         sentences = encode_dict(m, talker_id="AI", radio_channel="A")
         payload = "".join(s.split(",")[5] for s in sentences)

@@ -806,7 +806,7 @@ class Simulator:
                 if len(before) < 3:
                     continue
                 t0 = float(before[-1])
-                t1 = float(after[0]) if len(after) else None  # type: ignore[assignment]
+                t1 = float(after[0]) if len(after) else None
             elif ev["type"] == "position_jump":
                 ts = np.array(sorted(emitted.get(m, [])))
                 v = next(x for x in self.vessels if x.mmsi == m)
