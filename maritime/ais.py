@@ -379,8 +379,7 @@ class AisDecoder:
         self.stats = stats if stats is not None else DecodeStats()
         self._pending: dict[tuple[bytes, bytes, bytes, int], _Partial] = {}
         self._pghp_time: float | None = None
-        self._last_tb: bytes | None = None
-        self._last_tb_time: float | None = None
+        self._tb_cache: dict[bytes, tuple[float | None, bool]] = {}
         self.last_time_s: float | None = None
         self._since_sweep = 0
 
@@ -534,11 +533,18 @@ class AisDecoder:
         return payload, to_records(msg, event_time, self.source)
 
     def _tag_block(self, tb: bytes) -> float | None:
-        if tb == self._last_tb:  # consecutive lines usually share their tag block
-            return self._last_tb_time
+        # lines of the same second from the same receivers repeat their tag blocks
+        cache = self._tb_cache
+        if tb in cache:
+            t, warn = cache[tb]
+            if warn:
+                self.stats.warnings[Warn.TAG_BLOCK_CHECKSUM] += 1
+            return t
+        before = self.stats.warnings[Warn.TAG_BLOCK_CHECKSUM]
         t = self._parse_tag_block(tb)
-        self._last_tb = tb
-        self._last_tb_time = t
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[tb] = (t, self.stats.warnings[Warn.TAG_BLOCK_CHECKSUM] != before)
         return t
 
     def _parse_tag_block(self, tb: bytes) -> float | None:

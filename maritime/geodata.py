@@ -101,9 +101,10 @@ class LandIndex:
     def on_land(self, lat: float, lon: float, margin_m: float = 1000.0) -> bool:
         """True when the point and a ring of points ``margin_m`` around it are all on land
         (well inside land: not a berth, a river mouth or a coastline difference)."""
+        here = self._near(lat, lon, 0.0)
+        if not here or not any(shapely.contains_xy(self.geoms[i], lon, lat) for i in here):
+            return False  # at sea: the common case, answered from the cell or by one test
         near = self._near(lat, lon, margin_m)
-        if not near:
-            return False
         dlat = margin_m / M_PER_DEG_LAT
         dlon = dlat / max(0.1, math.cos(math.radians(lat)))
         lats = np.array([lat, lat + dlat, lat - dlat, lat, lat, lat + dlat, lat + dlat, lat - dlat, lat - dlat])

@@ -56,11 +56,7 @@ class VesselState:
     last_seen_s: float | None = None
     positions: int = 0
     class_b: bool = False
-
-    @property
-    def category(self) -> str:
-        """Vessel category from the ship type."""
-        return vessel_category(self.ship_type)
+    category: str = "unknown"
 
     @property
     def flag(self) -> str | None:
@@ -123,6 +119,7 @@ class Tracker:
             v.imo = info.imo
         if info.ship_type is not None:
             v.ship_type = info.ship_type
+            v.category = vessel_category(info.ship_type)
         if info.length_m is not None:
             v.length_m = info.length_m
         if info.beam_m is not None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 import shapely.ops
 from shapely.geometry import box, shape
@@ -293,6 +294,8 @@ class ZoneIndex:
         self._harbour = [i for i, z in enumerate(self.zones) if z.kind in HARBOUR_KINDS]
         self._harbour_tree = shapely.STRtree([self._geoms[i] for i in self._harbour]) if self._harbour else None
         self._near_cache: dict[tuple[int, int, float], tuple[int, ...] | None] = {}
+        self._points: dict[tuple[float, float], tuple[int, ...]] = {}
+        self._edge_arrays: dict[tuple[int, ...], np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.zones)
@@ -313,10 +316,16 @@ class ZoneIndex:
         self._cells[key] = out
         return out
 
-    def containing_idx(self, lat: float, lon: float) -> list[int]:
-        """Indices (into ``zones``) of the zones containing the point."""
+    def containing_idx(self, lat: float, lon: float) -> tuple[int, ...]:
+        """Indices (into ``zones``) of the zones containing the point.
+
+        Cells wholly inside or outside every zone answer from a dict; in cells a
+        boundary crosses, the point is tested against those zones in one
+        vectorised ``contains_xy`` call, and the answer is kept for points
+        within about 10 m (moored and slow vessels ask the same thing often).
+        """
         if self.tree is None:
-            return []
+            return ()
         s = self.cell_deg
         key = (math.floor(lat / s), math.floor(lon / s))
         got = self._cells.get(key)
@@ -324,12 +333,24 @@ class ZoneIndex:
             got = self._cell(key)
         inside, edge = got
         if not edge:
-            return list(inside)
-        out = list(inside)
-        for i in edge:
-            if shapely.contains_xy(self._geoms[i], lon, lat):
-                out.append(i)
+            return inside
+        pkey = (round(lat, 4), round(lon, 4))
+        hit = self._points.get(pkey)
+        if hit is not None:
+            return hit
+        mask = shapely.contains_xy(self._edge_geoms(edge), lon, lat)
+        out = inside + tuple(i for i, m in zip(edge, mask, strict=True) if m)
+        if len(self._points) > 200_000:
+            self._points.clear()
+        self._points[pkey] = out
         return out
+
+    def _edge_geoms(self, edge: tuple[int, ...]) -> np.ndarray:
+        arr = self._edge_arrays.get(edge)
+        if arr is None:
+            arr = np.array([self._geoms[i] for i in edge], dtype=object)
+            self._edge_arrays[edge] = arr
+        return arr
 
     def containing(self, lat: float, lon: float) -> list[Zone]:
         """The zones containing the point (lat, lon)."""

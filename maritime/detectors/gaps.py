@@ -82,9 +82,8 @@ class GapDetector:
             st = self.state[pos.mmsi]
         else:
             st = {"n": 0}
-        kind, zone = self._zone_context(pos.lat, pos.lon)
         st.update(t=pos.time_s, lat=pos.lat, lon=pos.lon, sog=pos.sog_kn, status=pos.nav_status,
-                  n=st["n"] + 1, kind=kind, zone=zone, open=None, outage=False, suspect=False)
+                  n=st["n"] + 1, kind=None, zone=None, ctx=False, open=None, outage=False, suspect=False)
         self.state[pos.mmsi] = st
         by_last = self._by_last
         by_last[pos.mmsi] = pos.time_s
@@ -215,6 +214,9 @@ class GapDetector:
         )
 
     def _open(self, st: dict[str, Any], mmsi: int, now_s: float, vessel: VesselState) -> Alert:
+        if not st.get("ctx"):  # where the silence began, looked up once, when it matters
+            st["kind"], st["zone"] = self._zone_context(st["lat"], st["lon"])
+            st["ctx"] = True
         st["open"] = True
         self.state[mmsi] = st
         self._open_set.add(mmsi)
