@@ -74,6 +74,9 @@ class LoiteringSettings(_Frozen):
     max_sog_kn: float = Field(2.0, gt=0)
     min_duration_h: float = Field(4.0, gt=0)
     max_radius_km: float = Field(20.0, gt=0, description="a slow vessel still drifting this far is not loitering")
+    exclude_categories: list[str] = Field(
+        default_factory=lambda: ["fishing"],
+        description="categories whose slow work is their trade (GFW loitering events are for carriers, not fishing)")
 
 
 class GeofenceSettings(_Frozen):

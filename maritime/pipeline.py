@@ -287,6 +287,11 @@ class Pipeline:
         if st.first_time_s is None:
             st.first_time_s = time_s
         st.last_time_s = time_s
+        # the watermark moves first: what time alone makes due is judged before this record
+        if self._next_tick_s is None:
+            self._next_tick_s = time_s + self.settings.tick_s
+        elif time_s >= self._next_tick_s:
+            self.advance(time_s)
         for rec in records:
             if isinstance(rec, Position):
                 self._position(rec)
@@ -297,10 +302,6 @@ class Pipeline:
                     fn(rec)
             elif isinstance(rec, BaseStationReport):
                 pass  # base stations are kept apart from vessels
-        if self._next_tick_s is None:
-            self._next_tick_s = time_s + self.settings.tick_s
-        elif time_s >= self._next_tick_s:
-            self.advance(time_s)
 
     def _position(self, pos: Position) -> None:
         tracker = self.tracker

@@ -41,7 +41,7 @@ class LoiteringDetector:
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
         ep = self.state.get(pos.mmsi)
         slow = pos.sog_kn is not None and pos.sog_kn < self.s.max_sog_kn
-        excused = pos.nav_status in STATIONARY_STATUSES
+        excused = pos.nav_status in STATIONARY_STATUSES or vessel.category in self.s.exclude_categories
         if ep is not None:
             moved = fast_distance_m(ep["lat0"], ep["lon0"], pos.lat, pos.lon) > self.radius_m
             if not slow or excused or moved:
