@@ -121,6 +121,19 @@ def _zones(paths: list[Path] | None, partial: bool = False) -> ZoneIndex | None:
         raise _fail(f"zone files refused: {err} (run 'maritime zones check' for the full list)", 2) from None
 
 
+class _MemorySink:
+    """Keeps alerts in a list (for the replay map)."""
+
+    def __init__(self, into: list[Any]) -> None:
+        self.into = into
+
+    def write(self, alert: Any) -> None:
+        self.into.append(alert)
+
+    def close(self) -> None:
+        pass
+
+
 def build_pipeline(settings: Settings, sinks: list[Sink], dead: DeadLetter | None,
                    zones: ZoneIndex | None = None) -> Pipeline:
     """The embedded pipeline with the detectors the settings enable."""
@@ -140,6 +153,8 @@ def replay(
     ],
     alerts: Annotated[Path | None, typer.Option("--alerts", help="write alerts here (JSON lines)")] = None,
     zones: Annotated[list[Path] | None, typer.Option("--zones", help="zone file or folder (repeatable)")] = None,
+    map_out: Annotated[Path | None, typer.Option("--map", help="write a replay map here (HTML, works offline)")]
+    = None,
     summary_json: Annotated[Path | None, typer.Option("--summary-json", help="write the run summary here")] = None,
     dead_letter: Annotated[Path | None, typer.Option("--dead-letter", help="write rejected lines here")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
@@ -157,7 +172,16 @@ def replay(
     zone_index = _zones(zones)
     with ExitStack() as stack:
         outs = _Outputs(stack, alerts, dead_letter)
+        collected: list[Any] = []
+        if map_out is not None:
+            from maritime.maps import TrackCollector
+
+            tracks = TrackCollector()
+            collected.append(tracks)
+            outs.sinks.append(_MemorySink(collected))
         pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index)
+        if collected:
+            pipe.add_listener(collected[0])
         show = not quiet and err_console.is_terminal
         try:
             if show:
@@ -171,6 +195,11 @@ def replay(
             raise _fail(str(err)) from None
         except OSError as err:
             raise _fail(f"{err.filename or 'input'}: cannot be read ({err.strerror})") from None
+    if map_out is not None:
+        from maritime.maps import replay_map
+
+        replay_map([a.as_dict() for a in collected[1:]], map_out, tracks=collected[0], zones=zone_index)
+        outs.written["map"] = str(map_out)
     if summary_json is not None:
         try:
             summary_json.parent.mkdir(parents=True, exist_ok=True)
@@ -429,19 +458,17 @@ def demo(
     settings = _settings(None)
     index = _zones([zones_dir])
     alerts_path = out / "alerts.jsonl"
+    from maritime.maps import TrackCollector, replay_map
+
+    tracks = TrackCollector()
     with ExitStack() as stack:
         outs = _Outputs(stack, alerts_path, out / "rejected.jsonl")
         pipe = build_pipeline(settings, outs.sinks, outs.dead, index)
+        pipe.add_listener(tracks)
         summary = pipe.replay(parse_source(str(out / "traffic.nmea")))
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    map_path = out / "map.html"
-    try:
-        from maritime.maps import replay_map
-
-        replay_map(alerts_path, map_path, tracks=out / "traffic.nmea", zones=index)
-        outs.written["map"] = str(map_path)
-    except ImportError:
-        map_path = None  # type: ignore[assignment]
+    map_path = replay_map(alerts_path, out / "map.html", tracks=tracks, zones=index)
+    outs.written["map"] = str(map_path)
     report = score(load_truth(out / "truth.json"), load_alerts(alerts_path))
     (out / "scorecard.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     _print_summary(summary, outs.written)
@@ -449,8 +476,7 @@ def demo(
     out_console.print(f"traffic   {out / 'traffic.nmea'}")
     out_console.print(f"truth     {out / 'truth.json'}")
     out_console.print(f"alerts    {alerts_path}")
-    if map_path is not None:
-        out_console.print(f"map       {map_path}")
+    out_console.print(f"map       {map_path}")
     out_console.print(f"scorecard {out / 'scorecard.json'}")
     for kind, n in summary["alerts_by_type"].items():
         out_console.print(f"  {kind}: {n} alert(s)")

@@ -1,0 +1,223 @@
+"""Replay maps (folium) that work offline.
+
+A replay map shows the vessel tracks coloured by category, one marker per
+alert (colour by type, size by severity) with a popup that explains it, the
+zones styled by kind, rendezvous meeting segments and dark-gap jumps (dashed),
+a coastline basemap drawn from Natural Earth land so the islands show with
+no tiles, a layer control and a legend.
+
+Offline first: Leaflet's JS and CSS come from a package dependency
+(``django-js-lib-leaflet``, Leaflet 1.9.4) and are inlined into the file;
+folium's other CDN assets (jQuery, Bootstrap, icon fonts) are not used and
+are removed, so the file opens in an operations room with no internet.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.resources
+import json
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import folium
+import shapely
+from shapely.geometry import box, mapping
+
+from maritime.models import Position, Record, VesselInfo, parse_iso
+from maritime.tracker import vessel_category
+from maritime.zones import ZoneIndex
+
+logger = logging.getLogger(__name__)
+
+CATEGORY_COLOURS = {"cargo": "#2e7d32", "tanker": "#c62828", "passenger": "#1565c0", "fishing": "#ef6c00",
+                    "pleasure": "#8e24aa", "sailing": "#8e24aa", "tug": "#6d4c41", "law_enforcement": "#263238",
+                    "high_speed": "#00838f", "military": "#37474f", "other": "#757575", "unknown": "#9e9e9e"}
+ALERT_COLOURS = {"dark_gap": "#000000", "rendezvous": "#d50000", "loitering": "#ff6d00", "geofence_entry": "#6200ea",
+                 "geofence_exit": "#aa00ff", "geofence_dwell": "#304ffe", "speed_violation": "#c51162",
+                 "identity_anomaly": "#ffd600", "position_jump": "#ffab00", "feed_outage": "#455a64"}
+ZONE_STYLES = {"territorial_sea": ("#1e88e5", 0.04), "eez": ("#90caf9", 0.0), "contiguous_zone": ("#64b5f6", 0.0),
+               "mpa": ("#43a047", 0.25), "restricted": ("#e53935", 0.25), "port": ("#757575", 0.3),
+               "anchorage": ("#9e9e9e", 0.3), "custom": ("#fb8c00", 0.2)}
+SEVERITY_RADIUS = {"info": 5, "low": 6, "medium": 8, "high": 10, "critical": 13}
+
+
+@dataclass
+class TrackCollector:
+    """Keeps a thinned track per vessel (one fix every ``every_s``) and vessel identities,
+    as a pipeline listener (``pipe.add_listener(collector)``)."""
+
+    every_s: float = 300.0
+    tracks: dict[int, list[tuple[float, float, float]]] = field(default_factory=lambda: defaultdict(list))
+    info: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def __call__(self, rec: Record) -> None:
+        if isinstance(rec, Position):
+            tr = self.tracks[rec.mmsi]
+            if not tr or rec.time_s - tr[-1][0] >= self.every_s:
+                tr.append((rec.time_s, rec.lat, rec.lon))
+        elif isinstance(rec, VesselInfo):
+            d = self.info.setdefault(rec.mmsi, {})
+            if rec.name:
+                d["name"] = rec.name
+            if rec.ship_type:
+                d["ship_type"] = rec.ship_type
+
+    def near(self, mmsi: int, t0: float, t1: float) -> list[tuple[float, float]]:
+        """(lat, lon) of the vessel's fixes between ``t0`` and ``t1``."""
+        return [(la, lo) for t, la, lo in self.tracks.get(mmsi, []) if t0 <= t <= t1]
+
+
+def load_alerts(path: str | Path) -> list[dict[str, Any]]:
+    """The latest record of each alert id in a JSON-lines file."""
+    latest: dict[str, dict[str, Any]] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            a = json.loads(line)
+            latest[a["id"]] = a
+    return list(latest.values())
+
+
+def _popup(a: dict[str, Any]) -> str:
+    esc = html.escape
+    vessels = "<br>".join(
+        esc(f"{v.get('name') or '(no name)'} — MMSI {v['mmsi']}, flag {v.get('flag') or '?'}, "
+            f"{vessel_category(v.get('ship_type'))}") for v in a.get("vessels", []))
+    details = "".join(f"<tr><td>{esc(str(k))}</td><td>{esc(json.dumps(v))}</td></tr>"
+                      for k, v in (a.get("details") or {}).items())
+    zone = a.get("zone") or {}
+    return (f"<div class='alert-popup'><b>{esc(a['type'].replace('_', ' '))}</b> "
+            f"({esc(a['severity'])}, {esc(a['status'])})<br>{esc(a['summary'])}<br>"
+            f"<small>{esc(a['start'])} → {esc(a.get('end') or 'ongoing')}</small><br>{vessels}"
+            + (f"<br>zone: {esc(zone.get('name') or zone.get('id', ''))}" if zone else "")
+            + f"<table>{details}</table></div>")
+
+
+def _coastline(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
+    from maritime.geodata import countries
+
+    area = box(*bounds)
+    polys = []
+    for c in countries():
+        if c.geometry.intersects(area):
+            polys.append(shapely.simplify(c.geometry.intersection(area), 0.005))
+    land = shapely.union_all(polys)
+    return {"type": "Feature", "properties": {}, "geometry": mapping(land)}
+
+
+def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
+               tracks: TrackCollector | None = None, zones: ZoneIndex | None = None,
+               tile_url: str | None = None, title: str = "Caribbean MDA replay") -> Path:
+    """Write a self-contained replay map; return its path."""
+    items = load_alerts(alerts) if isinstance(alerts, (str, Path)) else alerts
+    pts = [(a["position"]["lat"], a["position"]["lon"]) for a in items if a.get("position")]
+    if tracks is not None:
+        pts += [(la, lo) for tr in tracks.tracks.values() for _, la, lo in tr[:: max(1, len(tr) // 20)]]
+    if pts:
+        lat0, lat1 = min(p[0] for p in pts), max(p[0] for p in pts)
+        lon0, lon1 = min(p[1] for p in pts), max(p[1] for p in pts)
+    else:
+        lat0, lat1, lon0, lon1 = 7.0, 28.0, -90.0, -58.0
+    m = folium.Map(location=[(lat0 + lat1) / 2, (lon0 + lon1) / 2], zoom_start=6, tiles=None, prefer_canvas=True,
+                   control_scale=True)
+    m.get_root().header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
+    pad = 2.0
+    sea = folium.FeatureGroup(name="Coastline (offline basemap)", overlay=False, control=True)
+    folium.GeoJson(_coastline((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad)), name="land",
+                   style_function=lambda _f: {"color": "#5d6d7e", "weight": 1, "fillColor": "#e8e3d3",
+                                              "fillOpacity": 1.0}).add_to(sea)
+    sea.add_to(m)
+    m.get_root().html.add_child(folium.Element("<style>.leaflet-container{background:#b3d4e6}</style>"))
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr="tiles", name="Online tiles", overlay=False).add_to(m)
+    if zones is not None and len(zones):
+        zl = folium.FeatureGroup(name="Zones", show=True)
+        for z in zones.zones:
+            colour, fill = ZONE_STYLES.get(z.kind, ("#fb8c00", 0.1))
+            g = z.geometry
+            if not g.intersects(box(lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad)):
+                continue
+            feat = {"type": "Feature", "properties": {"name": z.name, "kind": z.kind},
+                    "geometry": mapping(shapely.simplify(g, 0.01 if z.kind == "eez" else 0.002))}
+            folium.GeoJson(feat, style_function=lambda _f, c=colour, f=fill: {
+                "color": c, "weight": 1, "fillColor": c, "fillOpacity": f},
+                tooltip=html.escape(f"{z.name} ({z.kind.replace('_', ' ')})")).add_to(zl)
+        zl.add_to(m)
+    if tracks is not None:
+        tl = folium.FeatureGroup(name="Vessel tracks", show=True)
+        for mmsi, tr in tracks.tracks.items():
+            if len(tr) < 2:
+                continue
+            info = tracks.info.get(mmsi, {})
+            cat = vessel_category(info.get("ship_type"))
+            folium.PolyLine([(la, lo) for _, la, lo in tr], color=CATEGORY_COLOURS.get(cat, "#9e9e9e"), weight=1.5,
+                            opacity=0.7, tooltip=html.escape(f"{info.get('name') or 'MMSI ' + str(mmsi)} ({cat})")
+                            ).add_to(tl)
+        tl.add_to(m)
+    al = folium.FeatureGroup(name="Alerts", show=True)
+    for a in items:
+        pos = a.get("position")
+        if not pos:
+            continue
+        colour = ALERT_COLOURS.get(a["type"], "#212121")
+        folium.CircleMarker(
+            location=(pos["lat"], pos["lon"]), radius=SEVERITY_RADIUS.get(a["severity"], 8), color="#ffffff",
+            weight=1.5, fill=True, fill_color=colour, fill_opacity=0.95,
+            popup=folium.Popup(_popup(a), max_width=420), tooltip=html.escape(a["summary"][:140]),
+            class_name=f"alert-marker alert-{a['type']}",
+        ).add_to(al)
+        if tracks is not None and a["type"] == "rendezvous":
+            t0 = parse_iso(a["start"])
+            t1 = parse_iso(a["end"]) if a.get("end") else parse_iso(a["time"])
+            for v in a.get("vessels", []):
+                seg = tracks.near(v["mmsi"], t0, t1)
+                if len(seg) >= 2:
+                    folium.PolyLine(seg, color=colour, weight=5, opacity=0.8).add_to(al)
+        if a["type"] == "dark_gap":
+            after = (a.get("details") or {}).get("first_position_after")
+            if after:
+                folium.PolyLine([(pos["lat"], pos["lon"]), (after["lat"], after["lon"])], color="#000000", weight=2,
+                                dash_array="6 6", tooltip="dark gap: last fix before → first fix after").add_to(al)
+    al.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.get_root().html.add_child(folium.Element(_legend(items)))
+    m.fit_bounds([[lat0, lon0], [lat1, lon1]])
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(make_offline(m.get_root().render()), encoding="utf-8")
+    return out
+
+
+def _legend(items: list[dict[str, Any]]) -> str:
+    types = sorted({a["type"] for a in items})
+    rows = "".join(f"<div><span style='display:inline-block;width:10px;height:10px;border-radius:5px;"
+                   f"background:{ALERT_COLOURS.get(t, '#212121')}'></span> {html.escape(t.replace('_', ' '))}</div>"
+                   for t in types)
+    cats = "".join(f"<div><span style='display:inline-block;width:14px;height:3px;background:{c}'></span> "
+                   f"{k.replace('_', ' ')}</div>" for k, c in CATEGORY_COLOURS.items())
+    return ("<div id='mda-legend' style='position:absolute;bottom:20px;left:10px;z-index:1000;background:#fff;"
+            "padding:6px 8px;font:12px sans-serif;border-radius:4px;box-shadow:0 0 4px #888'>"
+            f"<b>Alerts</b>{rows or '<div>none</div>'}<b>Vessels</b>{cats}</div>")
+
+
+def _asset(name: str) -> str:
+    return (importlib.resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet" / name).read_text(
+        encoding="utf-8")
+
+
+def make_offline(page: str) -> str:
+    """Inline Leaflet from the package and drop every other external script and stylesheet."""
+    js = _asset("leaflet.js")
+    css = _asset("leaflet.css")
+    page = re.sub(r'<script[^>]+src="https?://[^"]*leaflet(?:\.min)?\.js"[^>]*></script>',
+                  lambda _m: f"<script>{js}</script>", page, count=1)
+    page = re.sub(r'<link[^>]+href="https?://[^"]*leaflet(?:\.min)?\.css"[^>]*/?>',
+                  lambda _m: f"<style>{css}</style>", page, count=1)
+    page = re.sub(r'<script[^>]+src="https?://[^"]*"[^>]*></script>\s*', "", page)
+    page = re.sub(r'<link[^>]+href="https?://[^"]*"[^>]*/?>\s*', "", page)
+    return page
+
