@@ -124,14 +124,15 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
         lat0, lat1, lon0, lon1 = 7.0, 28.0, -90.0, -58.0
     m = folium.Map(location=[(lat0 + lat1) / 2, (lon0 + lon1) / 2], zoom_start=6, tiles=None, prefer_canvas=True,
                    control_scale=True)
-    m.get_root().header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
+    root: Any = m.get_root()  # a folium Figure
+    root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
     pad = 2.0
     sea = folium.FeatureGroup(name="Coastline (offline basemap)", overlay=False, control=True)
     folium.GeoJson(_coastline((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad)), name="land",
                    style_function=lambda _f: {"color": "#5d6d7e", "weight": 1, "fillColor": "#e8e3d3",
                                               "fillOpacity": 1.0}).add_to(sea)
     sea.add_to(m)
-    m.get_root().html.add_child(folium.Element("<style>.leaflet-container{background:#b3d4e6}</style>"))
+    root.html.add_child(folium.Element("<style>.leaflet-container{background:#b3d4e6}</style>"))
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr="tiles", name="Online tiles", overlay=False).add_to(m)
     if zones is not None and len(zones):
@@ -184,11 +185,11 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
                                 dash_array="6 6", tooltip="dark gap: last fix before → first fix after").add_to(al)
     al.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend(items)))
+    root.html.add_child(folium.Element(_legend(items)))
     m.fit_bounds([[lat0, lon0], [lat1, lon1]])
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(make_offline(m.get_root().render()), encoding="utf-8")
+    out.write_text(make_offline(root.render()), encoding="utf-8")
     return out
 
 
