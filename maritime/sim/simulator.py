@@ -660,8 +660,11 @@ class Simulator:
             i = np.searchsorted(out["t"], tj)
             if i < len(out["t"]) and w0 <= tj < w1:
                 v.jumped_at.append(float(out["t"][i]))
-                jlat, jlon = destination(float(out["lat"][i]), float(out["lon"][i]), float(self.rng.uniform(0, 360)),
-                                         float(self.rng.uniform(60, 120)) * 1852)
+                for _ in range(50):  # a spoofed or garbled fix, but still at sea
+                    jlat, jlon = destination(float(out["lat"][i]), float(out["lon"][i]),
+                                             float(self.rng.uniform(0, 360)), float(self.rng.uniform(60, 120)) * 1852)
+                    if self.grid.is_open_water(jlat, jlon):
+                        break
                 out["lat"][i] = jlat
                 out["lon"][i] = jlon
         return out
@@ -731,7 +734,7 @@ class Simulator:
                         line = self._corrupt(line)
                         n_corrupt += 1
                     fh.write(line + b"\n")
-                n_lines += len(lines)
+                    n_lines += 1 + line.count(b"\n")
                 w = w_end
         truth = self._finish_truth(emitted, jump_received, track_log)
         doc = {"generator": "maritime simulate", "seed": self.seed, "start": iso(self.t0), "end": iso(self.t1),

@@ -1,0 +1,145 @@
+"""The simulator's invariants, and the round trip simulate → replay → evaluate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from maritime.ais import AisDecoder
+from maritime.config import Settings
+from maritime.detectors import build_detectors
+from maritime.evaluate import evaluate, load_alerts, load_truth
+from maritime.geodata import land_index
+from maritime.models import Position
+from maritime.pipeline import Pipeline
+from maritime.sim.network import WaterGrid
+from maritime.sim.simulator import Simulator
+from maritime.sinks.jsonl import JsonLinesSink
+from maritime.sources import parse_source
+from maritime.zones import load_zones
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def grid() -> WaterGrid:
+    return WaterGrid()
+
+
+@pytest.fixture(scope="module")
+def zone_index():
+    return load_zones(ROOT / "geofences")
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory, grid, zone_index):
+    out = tmp_path_factory.mktemp("sim")
+    sim = Simulator(5, 30, seed=11, zones=zone_index, grid=grid)
+    sim.build()
+    info = sim.write(out)
+    return out, info, sim
+
+
+def decode_file(path: Path) -> tuple[AisDecoder, list]:
+    d = AisDecoder("sim", default_time_s=0)
+    recs = []
+    with path.open("rb") as fh:
+        for line in fh:
+            out = d.decode_line(line)
+            if out:
+                recs.extend(out[1])
+    d.close()
+    return d, recs
+
+
+def test_same_seed_same_files(tmp_path, small, grid, zone_index):
+    out, _info, _sim = small
+    sim = Simulator(5, 30, seed=11, zones=zone_index, grid=grid)
+    sim.build()
+    sim.write(tmp_path)
+    assert (tmp_path / "traffic.nmea").read_bytes() == (out / "traffic.nmea").read_bytes()
+    assert (tmp_path / "truth.json").read_text() == (out / "truth.json").read_text()
+
+
+def test_lines_are_time_ordered_tag_blocked_and_decode(small):
+    out, info, _sim = small
+    times = []
+    for line in (out / "traffic.nmea").read_bytes().splitlines():
+        if line.startswith(b"\\s:") and b",c:" in line:
+            c = line.split(b",c:")[1].split(b"*")[0]
+            if c.isdigit() and len(c) == 10:  # a corrupted line may have lost part of its tag block
+                times.append(int(c))
+    # in order, but for the satellite's few seconds of delay
+    assert all(b - a >= -3 for a, b in zip(times, times[1:], strict=False))
+    d, recs = decode_file(out / "traffic.nmea")
+    assert d.stats.lines == info["lines"]
+    # only the deliberately corrupted lines are rejected; multipart static data reassembles
+    assert sum(d.stats.rejected.values()) <= 3 * info["corrupted"] + 5
+    assert d.stats.messages_by_type[5] > 0 and d.stats.messages_by_type[24] > 0
+    assert info["corrupted"] > 0
+
+
+def test_never_on_land(small):
+    out, _info, _sim = small
+    _d, recs = decode_file(out / "traffic.nmea")
+    land = land_index()
+    pos = [r for r in recs if isinstance(r, Position)]
+    on_land = [p for p in pos if land.is_land(p.lat, p.lon)]
+    assert pos and not on_land, on_land[:5]
+
+
+def test_reporting_intervals_follow_itu(small):
+    """Within one leg: Class A 10 s up to 14 kn, 6 s to 23 kn, 2 s above, 3 min moored;
+    Class B 30 s under way, 3 min when slow."""
+    _out, _info, sim = small
+    checked = 0
+    for v in sim.vessels:
+        for seg in v.segments:
+            if seg.t1 - seg.t0 < 900 or seg.t0 < sim.t0 or seg.t1 > sim.t1 or v.silent or v.jumps:
+                continue
+            got = sim.sample(v, seg.t0 + 1, seg.t1 - 1)
+            if got is None or len(got["t"]) < 3:
+                continue
+            dt = set(np.round(np.diff(got["t"]), 6))
+            if v.class_b:
+                want = 180.0 if seg.kind == "stay" and seg.speed_kn < 2 else 30.0
+            elif seg.kind == "stay" and seg.status in (1, 5):
+                want = 180.0
+            else:
+                want = 10.0 if seg.speed_kn <= 14 else 6.0 if seg.speed_kn <= 23 else 2.0
+            assert dt == {want}, (v.kind, seg.kind, seg.speed_kn, dt)
+            checked += 1
+    assert checked >= 10
+
+
+def test_truth_is_consistent_with_the_traffic(small):
+    out, _info, _sim = small
+    _d, recs = decode_file(out / "traffic.nmea")
+    heard = {r.mmsi for r in recs}
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["events"], "the default scenario scripts events"
+    for ev in truth["events"]:
+        assert {v["mmsi"] for v in ev["vessels"]} <= heard
+        assert ev["type"] in ("dark_gap", "rendezvous", "loitering", "geofence_entry", "position_jump")
+    assert {n["type"] for n in truth["hard_negatives"]} >= {"short_dropout", "moored_together_in_port"}
+
+
+@pytest.mark.slow
+def test_round_trip_recall_and_precision(tmp_path, grid, zone_index):
+    sim = Simulator(12, 80, seed=3, zones=zone_index, grid=grid)
+    sim.build()
+    sim.write(tmp_path)
+    s = Settings()
+    alerts = tmp_path / "alerts.jsonl"
+    pipe = Pipeline(s, sinks=[JsonLinesSink(alerts)])
+    pipe.detectors, pipe.gates = build_detectors(s, pipe.tracker, zone_index)
+    pipe.replay(parse_source(str(tmp_path / "traffic.nmea")))
+    report = evaluate(load_truth(tmp_path / "truth.json"), load_alerts(alerts))
+    for kind in ("dark_gap", "rendezvous", "loitering", "geofence_entry"):
+        r = report[kind]
+        assert r["truth"] > 0, kind
+        assert r["recall"] >= 0.9, (kind, r)
+        assert r["precision"] >= 0.8, (kind, r)
