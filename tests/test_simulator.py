@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -73,8 +74,8 @@ def test_lines_are_time_ordered_tag_blocked_and_decode(small):
             if c.isdigit() and len(c) == 10:  # a corrupted line may have lost part of its tag block
                 times.append(int(c))
     # in order, but for the satellite's few seconds of delay
-    assert all(b - a >= -3 for a, b in zip(times, times[1:], strict=False))
-    d, recs = decode_file(out / "traffic.nmea")
+    assert all(b - a >= -3 for a, b in itertools.pairwise(times))
+    d, _recs = decode_file(out / "traffic.nmea")
     assert d.stats.lines == info["lines"]
     # only the deliberately corrupted lines are rejected; multipart static data reassembles
     assert sum(d.stats.rejected.values()) <= 3 * info["corrupted"] + 5
