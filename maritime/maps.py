@@ -122,11 +122,11 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
         lon0, lon1 = min(p[1] for p in pts), max(p[1] for p in pts)
     else:
         lat0, lat1, lon0, lon1 = 7.0, 28.0, -90.0, -58.0
-    m = folium.Map(location=[(lat0 + lat1) / 2, (lon0 + lon1) / 2], zoom_start=6, tiles=None, prefer_canvas=True,
+    m = folium.Map(location=[(lat0 + lat1) / 2, (lon0 + lon1) / 2], zoom_start=6, tiles=None, prefer_canvas=len(items) > 2000,
                    control_scale=True)
     root: Any = m.get_root()  # a folium Figure
     root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
-    pad = 2.0
+    pad = 5.0
     sea = folium.FeatureGroup(name="Coastline (offline basemap)", overlay=False, control=True)
     folium.GeoJson(_coastline((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad)), name="land",
                    style_function=lambda _f: {"color": "#5d6d7e", "weight": 1, "fillColor": "#e8e3d3",
@@ -220,5 +220,8 @@ def make_offline(page: str) -> str:
                   lambda _m: f"<style>{css}</style>", page, count=1)
     page = re.sub(r'<script[^>]+src="https?://[^"]*"[^>]*></script>\s*', "", page)
     page = re.sub(r'<link[^>]+href="https?://[^"]*"[^>]*/?>\s*', "", page)
-    return page
+    # folium builds popup content with jQuery's $(html)[0]; without jQuery, parse it with a template element
+    shim = ("<script>window.$=window.$||function(h){var t=document.createElement('template');"
+            "t.innerHTML=String(h).trim();return [t.content.firstChild];};</script>")
+    return page.replace("<head>", "<head>" + shim, 1)
 

@@ -1,0 +1,57 @@
+"""The replay map: self-contained (works offline), one marker per alert, names escaped."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from maritime.maps import TrackCollector, replay_map
+from maritime.models import Alert, Position, VesselInfo, VesselRef
+
+T0 = 1_747_209_600.0
+
+
+def alerts() -> list[dict]:
+    evil = VesselRef(376000500, name="<script>alert(1)</script>", ship_type=70, flag="VC")
+    out = []
+    for i, kind in enumerate(["dark_gap", "rendezvous", "loitering", "geofence_entry"]):
+        out.append(Alert(f"{kind}:x{i}", kind, "open", "high", T0 + i, T0, None, (evil,), 13.0 + i * 0.1, -61.0,
+                         f"summary {i} <b>bold</b>", details={"k": i}).as_dict())
+    return out
+
+
+def test_map_is_self_contained_and_escapes_names(tmp_path):
+    tracks = TrackCollector(every_s=60)
+    tracks(VesselInfo(376000500, T0, name="<img src=x onerror=alert(2)>", ship_type=70))
+    for k in range(30):
+        tracks(Position(376000500, T0 + 60 * k, 13.0 + k * 0.01, -61.0, 10, 0, 0, 0, 1, "t"))
+    out = replay_map(alerts(), tmp_path / "m.html", tracks=tracks)
+    page = out.read_text()
+    assert not re.search(r'<(script|img)[^>]+src="https?://|<link[^>]+href="https?://', page), \
+        "no asset may be fetched from the network"
+    assert "L.map(" in page and "Leaflet 1.9.4" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
+def test_map_draws_one_marker_per_alert_in_chromium(tmp_path):
+    out = replay_map(alerts(), tmp_path / "m.html")
+    res = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'prof'}",
+         "--virtual-time-budget=5000", "--dump-dom", out.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    dom = res.stdout
+    assert "leaflet-container" in dom, res.stderr[-2000:]
+    assert len(re.findall(r'class="[^"]*alert-marker', dom)) == 4
+    shot = Path(tmp_path / "m.png")
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--no-first-run", f"--user-data-dir={tmp_path / 'prof2'}", "--window-size=1200,800",
+                    "--virtual-time-budget=5000", f"--screenshot={shot}", out.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000

@@ -1,0 +1,138 @@
+"""Zones: the default Caribbean set answers known points; broken files get their documented messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import shapely
+
+from maritime.zones import ZoneError, check_zones, load_zones
+
+from .conftest import ZONES_DIR, contract, shared_file
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = ROOT / "geofences"
+
+
+@pytest.fixture(scope="module")
+def caribbean():
+    return load_zones(DEFAULT)
+
+
+def kinds_at(index, lat, lon):
+    return {(z.kind, z.properties.get("country")) for z in index.containing(lat, lon)}
+
+
+def test_known_points(caribbean):
+    assert ("territorial_sea", "LC") in kinds_at(caribbean, 14.02, -61.02)  # just off Castries
+    north_pr = kinds_at(caribbean, 19.28, -66.3)  # ~50 nm north of Puerto Rico
+    assert ("eez", "PR") in north_pr and not any(k == "territorial_sea" for k, _ in north_pr)
+    assert kinds_at(caribbean, 18.2, -66.5) == set()  # inland Puerto Rico
+    assert any(k == "eez" for k, _ in kinds_at(caribbean, 14.5, -76.0))  # between Jamaica and Colombia
+
+
+def test_default_zones_follow_the_contract():
+    schema = contract("zone.schema.json")
+    ids = set()
+    for f in sorted(DEFAULT.glob("*.geojson")):
+        doc = json.loads(f.read_text())
+        for feat in doc["features"]:
+            jsonschema.validate(feat, schema)
+            props = feat["properties"]
+            assert props["id"] not in ids
+            ids.add(props["id"])
+            assert props.get("source") and props.get("authority")
+    assert len(ids) > 100
+
+
+def _write(tmp_path: Path, name: str, features: list[dict] | str) -> Path:
+    p = tmp_path / name
+    p.write_text(features if isinstance(features, str) else
+                 json.dumps({"type": "FeatureCollection", "features": features}))
+    return p
+
+
+def _feat(zid="z", kind="mpa", coords=None, **props):
+    coords = coords or [[[-61.1, 13.8], [-61.0, 13.8], [-61.0, 13.9], [-61.1, 13.9], [-61.1, 13.8]]]
+    return {"type": "Feature", "properties": {"id": zid, "name": "Z", "kind": kind, "alert_on": ["entry"], **props},
+            "geometry": {"type": "Polygon", "coordinates": coords}}
+
+
+BOWTIE = [[[-61.1, 13.8], [-61.0, 13.9], [-61.0, 13.8], [-61.1, 13.9], [-61.1, 13.8]]]
+SWAPPED = [[[13.8, -61.1], [13.8, -61.0], [13.9, -61.0], [13.9, -61.1], [13.8, -61.1]]]
+PROJECTED = [[[700000, 1500000], [710000, 1500000], [710000, 1510000], [700000, 1510000], [700000, 1500000]]]
+
+BROKEN = [
+    ("self-intersection", [_feat(coords=BOWTIE)], "invalid geometry: Self-intersection"),
+    ("swapped lon/lat", [_feat(coords=SWAPPED)], "longitude and latitude look swapped"),
+    ("projected coordinates", [_feat(coords=PROJECTED)], "projected coordinates, not EPSG:4326"),
+    ("missing id", [{**_feat(), "properties": {"name": "x", "kind": "mpa", "alert_on": []}}], "missing property 'id'"),
+    ("duplicate id", [_feat("a"), _feat("a")], "duplicate id"),
+    ("unknown kind", [_feat(kind="lagoon")], "unknown kind 'lagoon'"),
+    ("unknown vessel type", [_feat(vessel_types=["submarine"])], "unknown vessel types ['submarine']"),
+    ("empty geometry", [_feat(coords=[[]])], "empty geometry"),
+    ("point geometry", [{**_feat(), "geometry": {"type": "Point", "coordinates": [-61, 14]}}],
+     "zones must be Polygon or MultiPolygon"),
+    ("speed rule without limit", [_feat(alert_on=["speed"])], "no 'max_speed_kn'"),
+]
+
+
+@pytest.mark.parametrize(("name", "features", "message"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_zone_files_are_refused_with_file_feature_and_reason(tmp_path, name, features, message):
+    p = _write(tmp_path, "bad.geojson", features)
+    _zones, problems = check_zones([p])
+    assert problems and any(message in pr.reason for pr in problems), problems
+    assert all(pr.file == str(p) for pr in problems) and all(pr.feature for pr in problems)
+    with pytest.raises(ZoneError, match="bad.geojson"):
+        load_zones(p)
+
+
+def test_not_json_and_fix(tmp_path):
+    p = _write(tmp_path, "x.geojson", "{not json")
+    _zones, problems = check_zones([p])
+    assert problems[0].reason.startswith("not valid JSON")
+    q = _write(tmp_path, "bow.geojson", [_feat(coords=BOWTIE)])
+    zones, problems = check_zones([q], fix=True)
+    assert not problems and zones[0].geometry.is_valid and zones[0].geometry.area > 0
+
+
+def test_cli_check_and_which(tmp_path):
+    bad = _write(tmp_path, "bad.geojson", [_feat(coords=SWAPPED)])
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "zones", "check", str(bad)], capture_output=True,
+                         text=True)
+    assert res.returncode == 1 and "bad.geojson: feature 0 (id 'z'): longitude and latitude look swapped" in res.stdout
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "zones", "which", "14.02", "-61.02", "--json"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0
+    found = json.loads(res.stdout)
+    assert {z["id"] for z in found} >= {"ts-lc", "eez-lc"}
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(bad), "--zones", str(bad)],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "longitude and latitude look swapped" in res.stderr
+
+
+def test_eez_area_agreement_with_marine_regions(caribbean):
+    """Our approximate EEZs against the Marine Regions layer (reported, and sanity-bounded)."""
+    import geopandas as gpd
+
+    path = shared_file(ZONES_DIR / "caribbean_eez_waters_v2_2014.geojson")
+    mr = gpd.read_file(path).to_crs("+proj=aeqd +lat_0=17.5 +lon_0=-74 +units=m")
+    ours = {z.properties.get("country"): z.geometry for z in caribbean.zones if z.kind == "eez"}
+    iso3 = {"JAM": "JM", "BRB": "BB", "TTO": "TT", "LCA": "LC", "GRD": "GD", "VCT": "VC", "DMA": "DM",
+            "ATG": "AG", "KNA": "KN", "BHS": "BS", "CUB": "CU", "HTI": "HT", "DOM": "DO"}
+    agreements = {}
+    for a3, iso2 in iso3.items():
+        rows = mr[mr["ISO_3digit"] == a3]
+        if rows.empty or iso2 not in ours:
+            continue
+        theirs = shapely.union_all(rows.geometry.values)
+        mine = gpd.GeoSeries([ours[iso2]], crs="EPSG:4326").to_crs(mr.crs).iloc[0]
+        inter = mine.intersection(theirs).area
+        agreements[iso2] = inter / mine.union(theirs).area
+    print("EEZ area agreement (intersection over union):", {k: round(v, 2) for k, v in agreements.items()})
+    assert agreements and sum(agreements.values()) / len(agreements) > 0.5
