@@ -122,8 +122,8 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
         lon0, lon1 = min(p[1] for p in pts), max(p[1] for p in pts)
     else:
         lat0, lat1, lon0, lon1 = 7.0, 28.0, -90.0, -58.0
-    m = folium.Map(location=[(lat0 + lat1) / 2, (lon0 + lon1) / 2], zoom_start=6, tiles=None, prefer_canvas=len(items) > 2000,
-                   control_scale=True)
+    m = folium.Map(location=[(lat0 + lat1) / 2, (lon0 + lon1) / 2], zoom_start=6, tiles=None,
+                   prefer_canvas=len(items) > 2000, control_scale=True)
     root: Any = m.get_root()  # a folium Figure
     root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
     pad = 5.0

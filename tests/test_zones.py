@@ -88,7 +88,7 @@ def test_broken_zone_files_are_refused_with_file_feature_and_reason(tmp_path, na
     _zones, problems = check_zones([p])
     assert problems and any(message in pr.reason for pr in problems), problems
     assert all(pr.file == str(p) for pr in problems) and all(pr.feature for pr in problems)
-    with pytest.raises(ZoneError, match="bad.geojson"):
+    with pytest.raises(ZoneError, match=r"bad\.geojson"):
         load_zones(p)
 
 
