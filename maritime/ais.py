@@ -24,7 +24,7 @@ and handed to an optional dead-letter callback; nothing raises out of
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -136,6 +136,7 @@ class DecodeStats:
     messages_by_type: Counter[int] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
     warnings: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
 
     def merge(self, other: DecodeStats) -> None:
         """Add another decoder's counters to these."""
@@ -144,6 +145,7 @@ class DecodeStats:
         self.messages_by_type.update(other.messages_by_type)
         self.rejected.update(other.rejected)
         self.warnings.update(other.warnings)
+        self.duplicates += other.duplicates
 
 
 @dataclass(slots=True)
@@ -348,6 +350,33 @@ def to_records(msg: Any, time_s: float, source: str) -> list[Record]:
     return [OtherMessage(mmsi=msg.mmsi, time_s=time_s, msg_type=t, source=source)]
 
 
+class PayloadWindow:
+    """Payloads seen in the last ``window_s`` seconds of (roughly ordered) event time."""
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._seen: dict[bytes, float] = {}
+        self._order: deque[tuple[float, bytes]] = deque()
+
+    def seen(self, payload: bytes, time_s: float) -> bool:
+        """True when ``payload`` was remembered less than ``window_s`` before ``time_s``."""
+        t = self._seen.get(payload)
+        return t is not None and 0 <= time_s - t <= self.window_s
+
+    def remember(self, payload: bytes, time_s: float) -> None:
+        """Remember a decoded payload; forget those that left the window."""
+        order = self._order
+        seen = self._seen
+        cutoff = time_s - self.window_s
+        while order and order[0][0] < cutoff:
+            t, p = order.popleft()
+            if seen.get(p) == t:
+                del seen[p]
+        if payload not in seen:
+            seen[payload] = time_s
+            order.append((time_s, payload))
+
+
 class AisDecoder:
     """Decode one source's NMEA lines into typed records.
 
@@ -370,6 +399,7 @@ class AisDecoder:
         default_time_s: float | None = None,
         on_reject: Callable[[Rejected], None] | None = None,
         stats: DecodeStats | None = None,
+        dedup_window_s: float | None = None,
     ) -> None:
         self.source = source
         self.fragment_timeout_s = fragment_timeout_s
@@ -377,6 +407,8 @@ class AisDecoder:
         self.default_time_s = default_time_s if default_time_s is not None else datetime.now(UTC).timestamp()
         self.on_reject = on_reject
         self.stats = stats if stats is not None else DecodeStats()
+        #: payloads already decoded in this stream within the window (several receivers in one log)
+        self.dedup = PayloadWindow(dedup_window_s) if dedup_window_s else None
         self._pending: dict[tuple[bytes, bytes, bytes, int], _Partial] = {}
         self._pghp_time: float | None = None
         self._tb_cache: dict[bytes, tuple[float | None, bool]] = {}
@@ -510,6 +542,16 @@ class AisDecoder:
             payload, fill, event_time = assembled
         if not payload:
             raise Malformed("empty payload")
+        dedup = self.dedup
+        if dedup is not None and dedup.seen(payload, event_time):
+            # the same transmission from another receiver: counted, not decoded again
+            stats = self.stats
+            stats.messages += 1
+            stats.duplicates += 1
+            c = payload[0] - 48
+            mt = c - 8 if c > 40 else c
+            stats.messages_by_type[mt] = stats.messages_by_type.get(mt, 0) + 1
+            return None
         try:
             bv = bit_vector(payload, fill)
             msg_cls = MSG_CLASS.get(bv.get(0, 6))
@@ -520,6 +562,8 @@ class AisDecoder:
             raise
         except Exception as err:
             raise Undecodable(f"pyais could not decode the payload: {type(err).__name__}: {err}") from None
+        if dedup is not None:
+            dedup.remember(payload, event_time)
         stats = self.stats
         stats.messages += 1
         mt = msg.msg_type

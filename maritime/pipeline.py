@@ -17,7 +17,7 @@ import itertools
 import json
 import logging
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +25,7 @@ from typing import IO, Any, Protocol, runtime_checkable
 
 from maritime.ais import AisDecoder, DecodeStats, Reason, Rejected
 from maritime.config import Settings
+from maritime.eventtime import Deduplicator, Reorder
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo, iso, parse_iso
 from maritime.sources import BadRow, SourceSpec, iter_csv_records, iter_lines, tcp_lines, udp_lines
 from maritime.tracker import Tracker, VesselState
@@ -87,84 +88,6 @@ class Sink(Protocol):
         ...
 
 
-# -- event time: reorder window and de-duplication ---------------------------------------
-
-
-class Reorder:
-    """Bounded reorder buffer: releases items in event-time order once they are
-    ``window_s`` older than the newest time seen. Items older than what was
-    already released are late: handed to ``on_late`` and not released.
-    """
-
-    def __init__(self, window_s: float, on_late: Callable[[float, Any], None] | None = None) -> None:
-        self.window_s = window_s
-        self.on_late = on_late
-        self._heap: list[tuple[float, int, Any]] = []
-        self._seq = itertools.count()
-        self.max_time_s = float("-inf")
-        self.released_s = float("-inf")
-
-    def push(self, time_s: float, item: Any) -> Sequence[tuple[float, Any]]:
-        """Add one item; return those now released, oldest first."""
-        if time_s < self.released_s:
-            if self.on_late is not None:
-                self.on_late(time_s, item)
-            return ()
-        heap = self._heap
-        heapq.heappush(heap, (time_s, next(self._seq), item))
-        if time_s > self.max_time_s:
-            self.max_time_s = time_s
-        limit = self.max_time_s - self.window_s
-        if heap[0][0] > limit:
-            return ()
-        out = []
-        pop = heapq.heappop
-        while heap and heap[0][0] <= limit:
-            t, _, it = pop(heap)
-            out.append((t, it))
-        self.released_s = out[-1][0]
-        return out
-
-    def flush(self) -> list[tuple[float, Any]]:
-        """Release everything held (end of input)."""
-        out = [(t, it) for t, _, it in sorted(self._heap)]
-        self._heap.clear()
-        if out:
-            self.released_s = out[-1][0]
-        return out
-
-    def __len__(self) -> int:
-        return len(self._heap)
-
-
-class Deduplicator:
-    """Drops a message whose payload was already seen within ``window_s`` of event time
-    (the same transmission heard by several receivers). Input must be in time order.
-    """
-
-    def __init__(self, window_s: float) -> None:
-        self.window_s = window_s
-        self._seen: dict[bytes, float] = {}
-        self._order: deque[tuple[float, bytes]] = deque()
-        self.duplicates = 0
-
-    def is_duplicate(self, payload: bytes, time_s: float) -> bool:
-        """True (and counted) when ``payload`` was seen in the last ``window_s``."""
-        seen = self._seen
-        order = self._order
-        cutoff = time_s - self.window_s
-        while order and order[0][0] < cutoff:
-            t, p = order.popleft()
-            if seen.get(p) == t:
-                del seen[p]
-        if payload in seen:
-            self.duplicates += 1
-            return True
-        seen[payload] = time_s
-        order.append((time_s, payload))
-        return False
-
-
 # -- run statistics ---------------------------------------------------------------------
 
 
@@ -191,7 +114,7 @@ class RunStats:
             "messages": self.decode.messages,
             "messages_by_type": {str(k): v for k, v in sorted(self.decode.messages_by_type.items())},
             "rejected": dict(sorted(self.decode.rejected.items())),
-            "duplicates": self.duplicates,
+            "duplicates": self.duplicates + self.decode.duplicates,
             "vessels": vessels,
             "positions": self.positions,
             "alerts_by_type": dict(sorted(by_type.items())),
@@ -273,6 +196,7 @@ class Pipeline:
             default_time_s=self.default_time_s,
             on_reject=self._reject,
             stats=self.stats.decode,
+            dedup_window_s=self.settings.ingest.dedup_window_s,
         )
 
     # -- records in event-time order ---------------------------------------------------

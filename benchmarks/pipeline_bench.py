@@ -1,0 +1,125 @@
+"""Whole-pipeline throughput on a simulated Caribbean day, against bare pyais on the same file.
+
+    python benchmarks/pipeline_bench.py [--hours 24] [--vessels 300] [--out DIR] [--state-vessels 20000]
+
+1. Simulates the day (or reuses ``DIR/traffic.nmea``), then in one run times
+   bare pyais (``IterMessages`` + ``decode()``) and the embedded pipeline
+   (decode + event time + de-duplication + every detector with the default
+   Caribbean zones + JSON-lines sink) over the same file, and prints both and
+   the ratio with the machine and the input.
+2. Feeds ``--state-vessels`` distinct vessels through the detectors (no
+   decoding) and prints the peak resident memory of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pyais.stream import IterMessages
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.decode_bench import machine  # noqa: E402
+from maritime.config import Settings  # noqa: E402
+from maritime.detectors import build_detectors  # noqa: E402
+from maritime.models import Position  # noqa: E402
+from maritime.pipeline import Pipeline  # noqa: E402
+from maritime.sinks.jsonl import JsonLinesSink  # noqa: E402
+from maritime.sources import parse_source  # noqa: E402
+from maritime.zones import load_zones  # noqa: E402
+
+
+def bare_pyais(path: Path) -> tuple[int, float]:
+    t0 = time.perf_counter()
+    n = 0
+    with path.open("rb") as fh:
+        for msg in IterMessages(fh):
+            try:
+                msg.decode()
+            except Exception:
+                continue
+            n += 1
+    return n, time.perf_counter() - t0
+
+
+def pipeline(path: Path, zones_dir: Path, alerts: Path) -> tuple[dict, float]:
+    s = Settings()
+    zones = load_zones(zones_dir)
+    pipe = Pipeline(s, sinks=[JsonLinesSink(alerts)])
+    pipe.detectors, pipe.gates = build_detectors(s, pipe.tracker, zones)
+    # warm the land and zone indexes so that start-up is not timed as throughput
+    pipe.gates[0].check(Position(376000500, 0, 14.5, -66.0), pipe.tracker.get(376000500))  # type: ignore[attr-defined]
+    pipe.tracker.vessels.clear()
+    pipe.gates[0].state.clear()  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    summary = pipe.replay(parse_source(str(path)))
+    return summary, time.perf_counter() - t0
+
+
+def state_memory(n_vessels: int, zones_dir: Path) -> float:
+    """Peak RSS (MiB) after feeding ``n_vessels`` vessels, 12 fixes each, through every detector."""
+    import random
+
+    rng = random.Random(1)
+    s = Settings()
+    pipe = Pipeline(s)
+    pipe.detectors, pipe.gates = build_detectors(s, pipe.tracker, load_zones(zones_dir))
+    base = 1_747_180_800.0
+    starts = [(rng.uniform(10, 25), rng.uniform(-85, -60), rng.uniform(0, 360), rng.uniform(0, 18))
+              for _ in range(n_vessels)]
+    for k in range(12):
+        t = base + 300 * k
+        for i, (lat, lon, cog, sog) in enumerate(starts):
+            mmsi = 376_000_000 + i
+            pos = Position(mmsi, t + i * 0.01, lat + 0.001 * k, lon, sog, cog, int(cog), 0, 1, "bench")
+            pipe.process(pos.time_s, (None, [pos]))
+    pipe.finish()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hours", type=float, default=24.0)
+    ap.add_argument("--vessels", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=None, help="keep the simulated day here (reused when present)")
+    ap.add_argument("--state-vessels", type=int, default=20_000)
+    args = ap.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="mda-bench-"))
+    traffic = out / "traffic.nmea"
+    zones_dir = ROOT / "geofences"
+    if not traffic.exists():
+        from maritime.sim.simulator import Simulator
+
+        t0 = time.perf_counter()
+        sim = Simulator(args.hours, args.vessels, args.seed, zones=load_zones(zones_dir))
+        sim.build()
+        info = sim.write(out)
+        print(f"simulated {args.hours:g} h, {args.vessels} vessels: {info['lines']:,} lines in "
+              f"{time.perf_counter() - t0:.0f} s")
+    lines = sum(1 for _ in traffic.open("rb"))
+    gc.collect()
+    n_py, t_py = bare_pyais(traffic)
+    gc.collect()
+    summary, t_pipe = pipeline(traffic, zones_dir, out / "alerts.jsonl")
+    print(f"machine:  {machine()}")
+    print(f"input:    {traffic} ({lines:,} lines, {traffic.stat().st_size / 1e6:.0f} MB), "
+          f"{summary['vessels']} vessels, default Caribbean zones")
+    print(f"pyais:    {n_py:,} messages in {t_py:.1f} s = {lines / t_py:,.0f} sentences/s")
+    print(f"pipeline: {summary['messages']:,} messages, {sum(summary['alerts_by_type'].values())} alerts in "
+          f"{t_pipe:.1f} s = {lines / t_pipe:,.0f} sentences/s")
+    print(f"ratio pipeline/pyais: {t_py / t_pipe:.2f}x")
+    print(f"alerts by type: {summary['alerts_by_type']}")
+    rss = state_memory(args.state_vessels, zones_dir)
+    print(f"peak RSS after {args.state_vessels:,} vessels through every detector: {rss:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Event time: a bounded reorder window, and duplicate detection by payload."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+class Reorder:
+    """Bounded reorder buffer: releases items in event-time order once they are
+    ``window_s`` older than the newest time seen. Items older than what was
+    already released are late: handed to ``on_late`` and not released.
+    """
+
+    def __init__(self, window_s: float, on_late: Callable[[float, Any], None] | None = None) -> None:
+        self.window_s = window_s
+        self.on_late = on_late
+        self._heap: list[tuple[float, int, Any]] = []
+        self._seq = itertools.count()
+        self.max_time_s = float("-inf")
+        self.released_s = float("-inf")
+
+    def push(self, time_s: float, item: Any) -> Sequence[tuple[float, Any]]:
+        """Add one item; return those now released, oldest first."""
+        if time_s < self.released_s:
+            if self.on_late is not None:
+                self.on_late(time_s, item)
+            return ()
+        heap = self._heap
+        heapq.heappush(heap, (time_s, next(self._seq), item))
+        if time_s > self.max_time_s:
+            self.max_time_s = time_s
+        limit = self.max_time_s - self.window_s
+        if heap[0][0] > limit:
+            return ()
+        out = []
+        pop = heapq.heappop
+        while heap and heap[0][0] <= limit:
+            t, _, it = pop(heap)
+            out.append((t, it))
+        self.released_s = out[-1][0]
+        return out
+
+    def flush(self) -> list[tuple[float, Any]]:
+        """Release everything held (end of input)."""
+        out = [(t, it) for t, _, it in sorted(self._heap)]
+        self._heap.clear()
+        if out:
+            self.released_s = out[-1][0]
+        return out
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
+class Deduplicator:
+    """Drops a message whose payload was already seen within ``window_s`` of event time
+    (the same transmission heard by several receivers). Input must be in time order.
+    """
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._seen: dict[bytes, float] = {}
+        self._order: deque[tuple[float, bytes]] = deque()
+        self.duplicates = 0
+
+    def is_duplicate(self, payload: bytes, time_s: float) -> bool:
+        """True (and counted) when ``payload`` was seen in the last ``window_s``."""
+        seen = self._seen
+        order = self._order
+        cutoff = time_s - self.window_s
+        while order and order[0][0] < cutoff:
+            t, p = order.popleft()
+            if seen.get(p) == t:
+                del seen[p]
+        if payload in seen:
+            self.duplicates += 1
+            return True
+        seen[payload] = time_s
+        order.append((time_s, payload))
+        return False
+
+
