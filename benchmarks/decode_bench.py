@@ -74,7 +74,7 @@ def ours(lines: list[bytes]) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("files", nargs="*", type=Path)
-    ap.add_argument("--repeat", type=int, default=3, help="repeat the input this many times")
+    ap.add_argument("--repeat", type=int, default=1, help="repeat the input this many times")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     files = args.files or sorted(DEFAULT_DIR.glob("*"))
