@@ -1,8 +1,9 @@
 """Identity and kinematics: position jumps, one MMSI in two places, invalid MMSIs, fixes on land.
 
 This is a *gate*: it runs before the other detectors, and a position it
-rejects (a jump, a second vessel using the same MMSI, a fix well inside
-land) is not fed to them as if it were real.
+rejects (a jump, a second vessel using the same MMSI) is not fed to them as
+if it were real. A fix well inside land is reported once per vessel but kept
+(Natural Earth land covers rivers and canals, where inland vessels are).
 
 - ``position_jump``: the implied speed from the last accepted fix exceeds a
   plausible limit (50 kn, lower by ship type) over more than ``min_jump_nm``.
@@ -11,7 +12,7 @@ land) is not fed to them as if it were real.
 - ``identity_anomaly``: fixes alternating between two places (two
   transmitters sharing an MMSI); an MMSI that is not a ship's (MID outside
   201–775, wrong length); AIS-SART / MOB / EPIRB devices (970/972/974),
-  reported as distress devices; positions well inside land (GLOBE 1 km).
+  reported as distress devices; positions well inside Natural Earth 10 m land.
 """
 
 from __future__ import annotations
@@ -72,13 +73,13 @@ class IdentityGate:
             if problem is not None:
                 out.append(self._identity(pos, vessel, problem[0], problem[1],
                                           "critical" if problem[0] == "distress_device" else "medium"))
-        if self.land is not None and self.land.on_land(pos.lat, pos.lon):
-            if not st["flags"].get("land"):
-                st["flags"]["land"] = pos.time_s
-                out.append(self._identity(pos, vessel, "on_land",
-                                          f"position {latlon_phrase(pos.lat, pos.lon)} is well inside land", "medium"))
-            self.state[pos.mmsi] = st
-            return False, out
+        if self.land is not None and not st["flags"].get("land") and self.land.on_land(pos.lat, pos.lon):
+            # reported once per vessel and not withheld: Natural Earth land covers rivers and
+            # canals, where inland vessels really are (the jump check catches a spoofed relocation)
+            st["flags"]["land"] = pos.time_s
+            out.append(self._identity(pos, vessel, "on_land",
+                                      f"position {latlon_phrase(pos.lat, pos.lon)} is well inside land "
+                                      f"(or on an inland waterway)", "low"))
         if st["t"] is None:
             st.update(t=pos.time_s, lat=pos.lat, lon=pos.lon)
             self.state[pos.mmsi] = st
