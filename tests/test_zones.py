@@ -136,3 +136,27 @@ def test_eez_area_agreement_with_marine_regions(caribbean):
         agreements[iso2] = inter / mine.union(theirs).area
     print("EEZ area agreement (intersection over union):", {k: round(v, 2) for k, v in agreements.items()})
     assert agreements and sum(agreements.values()) / len(agreements) > 0.5
+
+
+def test_import_reprojects_and_names_zones(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    src = gpd.GeoDataFrame({"MRGID": [8431, 8432], "GEONAME": ["Area A", "Area B"], "AUTH": ["CG A", "CG B"]},
+                           geometry=[box(-61.1, 13.8, -61.0, 13.9), box(-62.0, 12.0, -61.8, 12.2)], crs="EPSG:4326")
+    shp = tmp_path / "areas.shp"
+    src.to_crs("EPSG:3857").to_file(shp)  # an official layer in a projected CRS
+    out = tmp_path / "imported.geojson"
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "zones", "import", str(shp), "--kind", "mpa",
+                          "--id-field", "MRGID", "--name-field", "GEONAME", "--authority-field", "AUTH",
+                          "--alert-on", "entry,dwell", "--out", str(out)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    zones, problems = check_zones([out])
+    assert not problems
+    assert [(z.id, z.name, z.kind, z.authority, z.alert_on) for z in zones] == [
+        ("8431", "Area A", "mpa", "CG A", ("entry", "dwell")), ("8432", "Area B", "mpa", "CG B", ("entry", "dwell"))]
+    assert zones[0].geometry.bounds == pytest.approx((-61.1, 13.8, -61.0, 13.9), abs=1e-4)
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "zones", "import", str(shp), "--kind", "mpa",
+                          "--id-field", "NOPE", "--name-field", "GEONAME", "--out", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 1 and "no attribute 'NOPE'" in res.stderr

@@ -689,7 +689,8 @@ class Simulator:
         jump_received: dict[int, set[float]] = {}
         n_lines = n_msgs = n_corrupt = 0
         seq = 0
-        track_log: dict[int, list[tuple[float, float, float]]] = {v.mmsi: [] for v in self.vessels}
+        self._gf_inside: dict[int, dict[str, float | None]] = {}
+        self._gf_truth: list[dict[str, Any]] = []
         with (out / "traffic.nmea").open("wb") as fh:
             w = self.t0
             while w < self.t1:
@@ -704,10 +705,8 @@ class Simulator:
                     s["mmsi"] = np.full(n, v.mmsi, dtype=np.int64)
                     s["b"] = np.full(n, v.class_b)
                     parts.append(s)
-                    tl = track_log[v.mmsi]
                     step = max(1, int(30 / max(1.0, float(np.median(np.diff(s["t"]))) if n > 1 else 30)))
-                    tl.extend(zip(s["t"][::step].tolist(), s["lat"][::step].tolist(), s["lon"][::step].tolist(),
-                                  strict=True))
+                    self._geofence_step(v, s["t"][::step], s["lat"][::step], s["lon"][::step])
                     # static reports every 6 minutes
                     for ts in np.arange(math.ceil((w - v.phase * 7) / STATIC_INTERVAL_S) * STATIC_INTERVAL_S
                                         + v.phase * 7, w_end, STATIC_INTERVAL_S):
@@ -736,7 +735,7 @@ class Simulator:
                     fh.write(line + b"\n")
                     n_lines += 1 + line.count(b"\n")
                 w = w_end
-        truth = self._finish_truth(emitted, jump_received, track_log)
+        truth = self._finish_truth(emitted, jump_received)
         doc = {"generator": "maritime simulate", "seed": self.seed, "start": iso(self.t0), "end": iso(self.t1),
                "vessels": len(self.vessels), "events": truth, "hard_negatives": self.negatives}
         (out / "truth.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
@@ -795,8 +794,8 @@ class Simulator:
             return line[:int(self.rng.integers(5, max(6, len(line) - 3)))]
         return bytes(self.rng.integers(32, 127, 30).astype(np.uint8).tobytes())
 
-    def _finish_truth(self, emitted: dict[int, list[float]], jump_received: dict[int, set[float]],
-                      tracks: dict[int, list[tuple[float, float, float]]]) -> list[dict[str, Any]]:
+    def _finish_truth(self, emitted: dict[int, list[float]], jump_received: dict[int, set[float]]
+                      ) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for ev in self.truth:
             ev = dict(ev)
@@ -820,43 +819,36 @@ class Simulator:
             ev["start"] = iso(t0)
             ev["end"] = iso(t1) if t1 is not None else None
             out.append(ev)
-        out.extend(self._geofence_truth(tracks))
+        out.extend(self._gf_truth)
         for ev in out:
             for vv in ev["vessels"]:
                 v = next(x for x in self.vessels if x.mmsi == vv["mmsi"])
                 vv.update(name=v.name, ship_type=v.ship_type, category=v.category)
         return sorted(out, key=lambda e: (e["start"] or "", e["type"]))
 
-    def _geofence_truth(self, tracks: dict[int, list[tuple[float, float, float]]]) -> list[dict[str, Any]]:
-        if self.zones is None:
-            return []
-        ruled = [(i, z) for i, z in enumerate(self.zones.zones) if "entry" in z.alert_on]
-        if not ruled:
-            return []
-        out = []
-        for v in self.vessels:
-            track = tracks.get(v.mmsi) or []
-            if len(track) < 2:
-                continue
-            zones = [(i, z) for i, z in ruled if z.applies_to(v.category)]
-            if not zones:
-                continue
-            inside: dict[str, float | None] = {}  # zone id -> time it was left (None while inside)
-            first = True
-            for t, lat, lon in track:
-                now = {self.zones.zones[i].id for i in self.zones.containing_idx(lat, lon)}
-                for _i, z in zones:
-                    if z.id in now:
-                        if z.id not in inside and not first:
-                            out.append({"type": "geofence_entry", "vessels": [{"mmsi": v.mmsi}], "start": iso(t),
-                                        "end": None, "zone": {"id": z.id, "kind": z.kind}})
-                        inside[z.id] = None
-                    elif z.id in inside:
-                        left = inside[z.id]
-                        if left is None:
-                            inside[z.id] = t
-                        elif t - left >= EXIT_AFTER_S:  # the same hysteresis as the detector's default
-                            del inside[z.id]
-                first = False
-        return out
+    def _geofence_step(self, v: Vessel, ts: np.ndarray, lats: np.ndarray, lons: np.ndarray) -> None:
+        """Geofence entries on the true track (every ~30 s), with the detector's exit hysteresis.
 
+        Run chunk by chunk in time order, so no track is kept in memory."""
+        if self.zones is None:
+            return
+        zones = [z for z in self.zones.zones if "entry" in z.alert_on and z.applies_to(v.category)]
+        if not zones:
+            return
+        first = v.mmsi not in self._gf_inside
+        inside = self._gf_inside.setdefault(v.mmsi, {})
+        for t, lat, lon in zip(ts.tolist(), lats.tolist(), lons.tolist(), strict=True):
+            now = {self.zones.zones[i].id for i in self.zones.containing_idx(lat, lon)}
+            for z in zones:
+                if z.id in now:
+                    if z.id not in inside and not first:
+                        self._gf_truth.append({"type": "geofence_entry", "vessels": [{"mmsi": v.mmsi}],
+                                               "start": iso(t), "end": None, "zone": {"id": z.id, "kind": z.kind}})
+                    inside[z.id] = None
+                elif z.id in inside:
+                    left = inside[z.id]
+                    if left is None:
+                        inside[z.id] = t
+                    elif t - left >= EXIT_AFTER_S:  # the same hysteresis as the detector's default
+                        del inside[z.id]
+            first = False
