@@ -1,0 +1,41 @@
+"""The UDP listener, over loopback, through the live pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from maritime.config import Settings
+from maritime.pipeline import Pipeline
+from maritime.sources import parse_source
+
+from .test_ais import nmea, tag
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_udp_datagrams_are_decoded_live():
+    port = free_udp_port()
+    pipe = Pipeline(Settings())
+    stop = asyncio.Event()
+    task = asyncio.create_task(pipe.run_live(parse_source(f"udp://127.0.0.1:{port}"), stop))
+    await asyncio.sleep(0.3)
+    lines = [tag(f"c:{1747209600 + i}") + nmea(f"AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00S{chr(97 + i)},0")
+             for i in range(5)]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(b"\r\n".join(lines[:3]) + b"\r\n", ("127.0.0.1", port))  # several sentences in one datagram
+        s.sendto(lines[3] + b"\r\n", ("127.0.0.1", port))
+        s.sendto(lines[4], ("127.0.0.1", port))
+        s.sendto(b"\xff\xfe not nmea", ("127.0.0.1", port))
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if pipe.stats.decode.messages >= 5 and pipe.stats.decode.lines >= 6:
+            break
+    stop.set()
+    summary = await asyncio.wait_for(task, timeout=10)
+    assert summary["messages"] == 5 and summary["positions"] == 5
+    assert summary["rejected"] == {"malformed": 1}
