@@ -93,10 +93,23 @@ def _print_summary(summary: dict[str, Any], outputs: dict[str, str]) -> None:
 class _Outputs:
     """Opens the sinks and side files a run writes, and closes them."""
 
-    def __init__(self, stack: ExitStack, alerts: Path | None, dead_letter: Path | None) -> None:
+    def __init__(self, stack: ExitStack, alerts: Path | None, dead_letter: Path | None,
+                 settings: Settings | None = None, redis_url: str | None = None, webhooks: bool = False) -> None:
         self.sinks: list[Sink] = []
         self.written: dict[str, str] = {}
         self.dead: DeadLetter | None = None
+        if settings is not None and redis_url:
+            from maritime.sinks.redis_sink import RedisSink
+
+            self.sinks.append(RedisSink(redis_url, list(settings.subscriptions), settings.delivery))
+            self.written["redis"] = redis_url
+        if settings is not None and webhooks:
+            from maritime.sinks.webhook import WebhookSink
+
+            for sub in settings.subscriptions:
+                for hook in sub.webhooks:
+                    self.sinks.append(WebhookSink(sub, hook, settings.delivery))
+                    self.written[f"webhook {sub.id}"] = hook.url
         try:
             if alerts is not None:
                 self.sinks.append(JsonLinesSink(alerts))
@@ -159,6 +172,9 @@ def replay(
     dead_letter: Annotated[Path | None, typer.Option("--dead-letter", help="write rejected lines here")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
     start_time: Annotated[str | None, typer.Option(help="ISO time for lines with no timestamp at all")] = None,
+    redis_url: Annotated[str | None, typer.Option("--redis", help="also send alerts to Redis streams (URL)")] = None,
+    webhooks: Annotated[bool, typer.Option("--webhooks", help="also POST alerts to the configured centres")]
+    = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
@@ -171,7 +187,7 @@ def replay(
         raise _fail("replay reads recordings; use 'maritime watch' for live feeds", 2)
     zone_index = _zones(zones)
     with ExitStack() as stack:
-        outs = _Outputs(stack, alerts, dead_letter)
+        outs = _Outputs(stack, alerts, dead_letter, settings, redis_url, webhooks)
         collected: list[Any] = []
         if map_out is not None:
             from maritime.maps import TrackCollector
@@ -221,6 +237,8 @@ def watch(
     config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds (default: run until Ctrl-C)")]
     = None,
+    redis_url: Annotated[str | None, typer.Option("--redis", help="also send alerts to Redis streams (URL)")] = None,
+    webhooks: Annotated[bool, typer.Option(help="POST alerts to the centres' webhooks in the settings")] = True,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
     """Run live on NMEA feeds: alerts as they happen, until interrupted."""
@@ -229,7 +247,7 @@ def watch(
     specs = _specs(sources)
     zone_index = _zones(zones)
     with ExitStack() as stack:
-        outs = _Outputs(stack, alerts, dead_letter)
+        outs = _Outputs(stack, alerts, dead_letter, settings, redis_url, webhooks)
         if alerts is None:
             outs.sinks.append(JsonLinesSink(sys.stdout))
         pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index)
@@ -480,6 +498,113 @@ def demo(
     out_console.print(f"scorecard {out / 'scorecard.json'}")
     for kind, n in summary["alerts_by_type"].items():
         out_console.print(f"  {kind}: {n} alert(s)")
+
+
+@app.command("redis-acl")
+def redis_acl(
+    config: Annotated[Path, typer.Option("--config", help="settings file with the centres' subscriptions")],
+    apply: Annotated[bool, typer.Option("--apply", help="run the commands against --redis")] = False,
+    redis_url: Annotated[str | None, typer.Option("--redis", help="Redis URL (an admin user) for --apply")] = None,
+    pipeline_user: Annotated[str, typer.Option(help="the pipeline's own Redis user")] = "mda-pipeline",
+    pipeline_password: Annotated[str | None, typer.Option(help="its password (default: generated)")] = None,
+) -> None:
+    """Print (or apply) Redis ACL users: one per centre, reading only its own stream and consumer groups."""
+    import secrets
+    import shlex
+
+    from maritime.sinks.redis_sink import acl_commands
+
+    settings = _settings(config)
+    if not settings.subscriptions:
+        raise _fail(f"{config}: no [[subscriptions]] to make users for", 2)
+    passwords = {s.id: s.redis_password or secrets.token_urlsafe(24) for s in settings.subscriptions}
+    pw = pipeline_password or secrets.token_urlsafe(24)
+    cmds = acl_commands(list(settings.subscriptions), passwords, pipeline_user, pw)
+    for c in cmds:
+        typer.echo(" ".join(shlex.quote(x) for x in c))
+    typer.echo("# then disable the default user once an admin user exists: ACL SETUSER default off")
+    if apply:
+        if not redis_url:
+            raise _fail("--apply needs --redis URL", 2)
+        import redis
+
+        client = redis.Redis.from_url(redis_url)
+        try:
+            for c in cmds:
+                client.execute_command(*c)
+        except redis.RedisError as err:
+            raise _fail(f"{redis_url}: {err}") from None
+        err_console.print(f"applied {len(cmds)} ACL users to {redis_url}")
+
+
+alerts_app = typer.Typer(no_args_is_help=True, help="Read alerts as an operations centre does.")
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("tail")
+def alerts_tail(
+    redis_url: Annotated[str, typer.Option("--redis", help="Redis URL with the centre's credentials")],
+    centre: Annotated[str | None, typer.Option("--centre", help="centre id (default: the full stream)")] = None,
+    group: Annotated[str, typer.Option("--group", help="consumer group")] = "ops",
+    consumer: Annotated[str, typer.Option("--consumer", help="this reader's name in the group")] = "console",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of readable lines")] = False,
+    count: Annotated[int | None, typer.Option(help="stop after this many alerts")] = None,
+    claim_idle_s: Annotated[float, typer.Option(help="take over alerts left pending this long by a crashed reader")]
+    = 60.0,
+    max_wait_s: Annotated[float | None, typer.Option(help="stop after this long with nothing new")] = None,
+) -> None:
+    """Follow a centre's alert stream through a consumer group (XREADGROUP, XACK, XAUTOCLAIM)."""
+    import time as _time
+
+    import redis
+
+    from maritime.sinks.subscriptions import stream_key
+
+    stream = stream_key(centre)
+    client: Any = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        try:
+            client.xgroup_create(stream, group, id="0", mkstream=True)
+        except redis.ResponseError as err:
+            if "BUSYGROUP" not in str(err):
+                raise
+        shown = 0
+        last_new = _time.monotonic()
+
+        def show(entries: list[tuple[str, dict[str, str]]]) -> None:
+            nonlocal shown, last_new
+            for entry_id, fields in entries:
+                if fields is None:
+                    continue
+                a = json.loads(fields["alert"])
+                if as_json:
+                    typer.echo(json.dumps(a, ensure_ascii=False))
+                else:
+                    typer.echo(f"{a['time']} {a['severity'].upper():8} {a['type']:16} {a['status']:7} {a['summary']}")
+                client.xack(stream, group, entry_id)
+                shown += 1
+                last_new = _time.monotonic()
+
+        # alerts a crashed reader of this group took but never acknowledged
+        start = "0-0"
+        while True:
+            start, claimed, *_ = client.xautoclaim(stream, group, consumer, int(claim_idle_s * 1000), start, count=100)
+            show(claimed)
+            if start == "0-0" or not claimed:
+                break
+        # then what this consumer itself left pending, then new alerts
+        for _name, entries in client.xreadgroup(group, consumer, {stream: "0"}, count=1000) or []:
+            show(entries)
+        while count is None or shown < count:
+            got = client.xreadgroup(group, consumer, {stream: ">"}, count=100, block=1000)
+            for _name, entries in got or []:
+                show(entries)
+            if max_wait_s is not None and _time.monotonic() - last_new > max_wait_s:
+                break
+    except redis.RedisError as err:
+        raise _fail(f"{redis_url} {stream}: {err}") from None
+    except KeyboardInterrupt:
+        pass
 
 
 def main() -> None:

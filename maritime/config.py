@@ -104,6 +104,48 @@ class IdentitySettings(_Frozen):
     land_check: bool = True
 
 
+class SubscriptionFilter(_Frozen):
+    """Which alerts a centre receives: every given criterion must match (an empty one matches all)."""
+
+    zones: list[str] = Field(default_factory=list, description="zone ids")
+    authorities: list[str] = Field(default_factory=list, description="zone authorities (who is told)")
+    types: list[str] = Field(default_factory=list, description="alert types")
+    min_severity: str = Field("info", pattern="^(info|low|medium|high|critical)$")
+    bbox: list[float] | None = Field(None, min_length=4, max_length=4, description="lon0, lat0, lon1, lat1")
+
+
+class WebhookDelivery(_Frozen):
+    """An HTTP endpoint of a centre: JSON alerts or CAP 1.2 XML, signed with HMAC-SHA256."""
+
+    url: str
+    secret: str = Field(min_length=8)
+    format: str = Field("json", pattern="^(json|cap)$")
+
+
+class Subscription(_Frozen):
+    """One operations centre: its filters and its deliveries."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = ""
+    filters: SubscriptionFilter = SubscriptionFilter()
+    redis: bool = Field(True, description="deliver to the Redis stream mda:alerts:<id>")
+    redis_password: str | None = Field(None, description="password of the centre's Redis ACL user")
+    webhooks: list[WebhookDelivery] = Field(default_factory=list)
+
+
+class DeliverySettings(_Frozen):
+    """Alert channels: Redis streams and webhooks, with a bounded on-disk spool for outages."""
+
+    stream_maxlen: int = Field(100_000, gt=0, description="approximate cap of each Redis stream (entries)")
+    dedup_ttl_s: int = Field(30 * 86400, gt=0, description="how long Redis remembers an alert was added (s)")
+    spool_dir: str = Field(".maritime-spool", description="where undelivered alerts wait (survives restarts)")
+    spool_max: int = Field(200_000, gt=0, description="alerts kept per channel while it is down")
+    cap_sender: str = "mda@caribbean-mda.invalid"
+    webhook_timeout_s: float = Field(10.0, gt=0)
+    retry_max_s: float = Field(300.0, gt=0, description="longest wait between retries (s)")
+    flush_timeout_s: float = Field(15.0, ge=0, description="how long closing waits for delivery (s)")
+
+
 class Settings(_Frozen):
     """Everything configurable; ``Settings()`` gives the documented defaults."""
 
@@ -114,7 +156,8 @@ class Settings(_Frozen):
     geofence: GeofenceSettings = GeofenceSettings()
     identity: IdentitySettings = IdentitySettings()
     tick_s: float = Field(60.0, gt=0, description="how often detectors look at the watermark (event-time s)")
-    subscriptions: list[dict[str, Any]] = Field(default_factory=list)
+    delivery: DeliverySettings = DeliverySettings()
+    subscriptions: list[Subscription] = Field(default_factory=list)
 
 
 class ConfigError(Exception):

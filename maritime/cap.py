@@ -1,0 +1,98 @@
+"""Alerts as CAP 1.2 (OASIS Common Alerting Protocol) XML.
+
+``open`` is a CAP *Alert*, ``update`` and ``closed`` are *Update* and
+``cancelled`` is *Cancel*, each with ``references`` to the first message of
+the event (``sender,identifier,sent``). The area is a circle in CAP's own
+"lat,lon radius-km" form, described by the zone name when there is one.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from typing import Any
+
+from maritime.models import parse_iso
+
+CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+_MSG_TYPE = {"open": "Alert", "update": "Update", "closed": "Update", "cancelled": "Cancel"}
+_SEVERITY = {"critical": "Extreme", "high": "Severe", "medium": "Moderate", "low": "Minor", "info": "Minor"}
+_CERTAINTY = {"geofence_entry": "Observed", "geofence_exit": "Observed", "geofence_dwell": "Observed",
+              "speed_violation": "Observed", "identity_anomaly": "Observed", "position_jump": "Observed",
+              "feed_outage": "Observed", "dark_gap": "Likely", "rendezvous": "Likely", "loitering": "Likely"}
+_RADIUS_KM = {"rendezvous": 1.0, "loitering": 5.0, "dark_gap": 10.0}
+
+
+def cap_time(iso_z: str) -> str:
+    """CAP's date-time form: ``2025-05-14T08:00:00+00:00`` (CAP forbids the ``Z`` designator)."""
+    return datetime.fromtimestamp(parse_iso(iso_z), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def cap_identifier(alert: dict[str, Any]) -> str:
+    """A CAP identifier for one alert record (no spaces, commas or markup characters)."""
+    raw = f"{alert['id']}.{alert['status']}.{alert['time']}"
+    return re.sub(r"[\s,<&]", "_", raw)
+
+
+def first_identifier(alert: dict[str, Any]) -> str:
+    """Identifier of the event's first (``open``) message."""
+    return re.sub(r"[\s,<&]", "_", f"{alert['id']}.open.{alert['start']}")
+
+
+def to_cap(alert: dict[str, Any], sender: str) -> bytes:
+    """One alert (the contract's JSON object) as a CAP 1.2 XML document."""
+    ET.register_namespace("", CAP_NS)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
+        if text is not None:
+            el.text = text
+        return el
+
+    root = ET.Element(f"{{{CAP_NS}}}alert")
+    sub(root, "identifier", cap_identifier(alert))
+    sub(root, "sender", sender)
+    sub(root, "sent", cap_time(alert["time"]))
+    sub(root, "status", "Actual")
+    msg_type = _MSG_TYPE[alert["status"]]
+    sub(root, "msgType", msg_type)
+    sub(root, "scope", "Restricted")
+    sub(root, "restriction", "Maritime security and law enforcement authorities")
+    if msg_type != "Alert":
+        sub(root, "references", f"{sender},{first_identifier(alert)},{cap_time(alert['start'])}")
+    info = sub(root, "info")
+    sub(info, "language", "en")
+    sub(info, "category", "Security")
+    sub(info, "event", alert["type"].replace("_", " "))
+    if msg_type == "Cancel" or alert["status"] == "closed":
+        urgency = "Past"
+    elif alert["severity"] in ("critical", "high"):
+        urgency = "Immediate"
+    else:
+        urgency = "Expected"
+    sub(info, "urgency", urgency)
+    sub(info, "severity", _SEVERITY.get(alert["severity"], "Unknown"))
+    sub(info, "certainty", _CERTAINTY.get(alert["type"], "Possible"))
+    sub(info, "senderName", "Caribbean MDA stream processor")
+    sub(info, "headline", alert["summary"][:160])
+    vessels = "; ".join(f"MMSI {v['mmsi']}" + (f" {v['name']}" if v.get("name") else "") for v in alert["vessels"])
+    details = ", ".join(f"{k}={v}" for k, v in (alert.get("details") or {}).items() if not isinstance(v, dict))
+    sub(info, "description", f"{alert['summary']}. Vessels: {vessels or 'none'}. {details}".strip())
+    sub(info, "web", "urn:mda:alert:" + alert["id"])
+    for name, value in (("alert_id", alert["id"]), ("alert_type", alert["type"]), ("alert_status", alert["status"]),
+                        ("start", alert["start"]), ("end", alert.get("end") or "")):
+        p = sub(info, "parameter")
+        sub(p, "valueName", name)
+        sub(p, "value", value)
+    pos = alert.get("position")
+    zone = alert.get("zone")
+    if pos or zone:
+        area = sub(info, "area")
+        desc = (zone.get("name") or zone.get("id")) if zone else None
+        if not desc and pos:
+            desc = f"{pos['lat']:.4f},{pos['lon']:.4f}"
+        sub(area, "areaDesc", desc or "unknown")
+        if pos:
+            sub(area, "circle", f"{pos['lat']:.5f},{pos['lon']:.5f} {_RADIUS_KM.get(alert['type'], 2.0)}")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)

