@@ -192,7 +192,8 @@ class Simulator:
     def route_point_to_port(self, lat: float, lon: float, b: int) -> list[tuple[float, float]]:
         """Route from a water point to port ``b``'s berth."""
         node = self.grid.nearest_water(lat, lon)
-        mid = self.grid.path(node, self.port_node[b])
+        # the grid is undirected: walk the (cached) tree of the port backwards
+        mid = list(reversed(self.grid.path(self.port_node[b], node)))
         return [(lat, lon), *mid, self.berths[b]]
 
     def sea_point_near(self, lat: float, lon: float, min_km: float, max_km: float, far_from_ports_km: float = 0.0
@@ -671,8 +672,14 @@ class Simulator:
 
     # -- writing --------------------------------------------------------------------
 
-    def write(self, out_dir: str | Path, chunk_s: float = 3600.0) -> dict[str, Any]:
-        """Write ``traffic.nmea`` and ``truth.json``; return counts."""
+    def write(self, out_dir: str | Path, chunk_s: float | None = None) -> dict[str, Any]:
+        """Write ``traffic.nmea`` and ``truth.json``; return counts.
+
+        Reports are made ``chunk_s`` of simulated time at a time (by default about
+        200 vessel-hours a chunk), so memory stays flat however large the fleet.
+        """
+        if chunk_s is None:
+            chunk_s = max(300.0, min(3600.0, 3600.0 * 200 / max(1, len(self.vessels))))
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         rx_names = [f"rx-{p.name.lower().replace(' ', '-').replace('.', '').replace(chr(39), '')}"
@@ -763,26 +770,40 @@ class Simulator:
         got = self.rng.random(p.shape) < p
         sat = self.rng.random(len(rows)) < SATELLITE_P
         chan = self.rng.random(len(rows)) < 0.5
-        for i, r in enumerate(rows):
+        sat_delay = self.rng.integers(0, 3, len(rows))
+        # (message, station) pairs, in message order; the satellite is station -1
+        msg_idx, st_idx = np.nonzero(got)
+        sat_idx = np.nonzero(sat)[0]
+        msg_idx = np.concatenate([msg_idx, sat_idx])
+        st_idx = np.concatenate([st_idx, np.full(len(sat_idx), -1)])
+        order = np.argsort(msg_idx, kind="stable")
+        msg_idx = msg_idx[order].tolist()
+        st_idx = st_idx[order].tolist()
+        prefixes: dict[tuple[int, int], bytes] = {}
+        sentence_of: dict[int, bytes] = {}
+        for i, j in zip(msg_idx, st_idx, strict=True):
+            r = rows[i]
             t = r[0]
-            heard = list(np.nonzero(got[i])[0])
-            if not heard and not sat[i]:
-                continue
-            if r[1] == -1:
-                body = b"AIVDM,1,1,," + (b"A" if chan[i] else b"B") + b"," + r[2] + b",0"
-                sentence = b"!" + body + b"*" + f"{checksum(body):02X}".encode()
-                mmsi = r[5]
-                if mmsi in emitted:
-                    emitted[mmsi].append(t)
+            sentence = sentence_of.get(i)
+            if sentence is None:
+                if r[1] == -1:
+                    body = b"AIVDM,1,1,," + (b"A" if chan[i] else b"B") + b"," + r[2] + b",0"
+                    sentence = b"!" + body + b"*" + f"{checksum(body):02X}".encode()
+                    mmsi = r[5]
+                    if mmsi in emitted:
+                        emitted[mmsi].append(t)
+                else:
+                    sentence = r[2]
+                sentence_of[i] = sentence
+            tt = int(t) + (int(sat_delay[i]) if j < 0 else 0)
+            prefix = prefixes.get((j, tt))
+            if prefix is None:
+                tb = f"s:{names[j] if j >= 0 else 'sat'},c:{tt}".encode()
+                prefix = prefixes[(j, tt)] = b"\\" + tb + b"*" + f"{checksum(tb):02X}".encode() + b"\\"
+            if b"\n" in sentence:
+                out.append((t, b"\n".join(prefix + x for x in sentence.split(b"\n"))))
             else:
-                sentence = r[2]
-            stations = [names[j] for j in heard] + (["sat"] if sat[i] else [])
-            for st in stations:
-                tt = int(t) + (int(self.rng.integers(0, 3)) if st == "sat" else 0)
-                tb = f"s:{st},c:{tt}".encode()
-                prefix = b"\\" + tb + b"*" + f"{checksum(tb):02X}".encode() + b"\\"
-                text = b"\n".join(prefix + s for s in sentence.split(b"\n")) if b"\n" in sentence else prefix + sentence
-                out.append((t, text))
+                out.append((t, prefix + sentence))
         return out
 
     def _corrupt(self, line: bytes) -> bytes:
