@@ -134,6 +134,14 @@ def _zones(paths: list[Path] | None, partial: bool = False) -> ZoneIndex | None:
         raise _fail(f"zone files refused: {err} (run 'maritime zones check' for the full list)", 2) from None
 
 
+def _live_positions(stack: ExitStack, pipe: Pipeline, url: str) -> None:
+    from maritime.sinks.redis_sink import RedisPositions
+
+    positions = RedisPositions(url)
+    pipe.add_listener(positions)
+    stack.callback(positions.close)
+
+
 class _MemorySink:
     """Keeps alerts in a list (for the replay map)."""
 
@@ -198,6 +206,8 @@ def replay(
         pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index)
         if collected:
             pipe.add_listener(collected[0])
+        if redis_url:
+            _live_positions(stack, pipe, redis_url)
         show = not quiet and err_console.is_terminal
         try:
             if show:
@@ -251,6 +261,8 @@ def watch(
         if alerts is None:
             outs.sinks.append(JsonLinesSink(sys.stdout))
         pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index)
+        if redis_url:
+            _live_positions(stack, pipe, redis_url)
 
         async def main() -> dict[str, Any]:
             stop = asyncio.Event()

@@ -230,6 +230,13 @@ def test_replay_with_redis_matches_the_jsonl_file(server, tmp_path):
     file_ids = {json.loads(x)["id"] for x in out.read_text().splitlines()}
     redis_ids = {i.split("|")[0] for i in stream_ids(redis.Redis.from_url(server.url), "mda:alerts")}
     assert len(file_ids) == 2 and redis_ids == file_ids
+    # the latest positions are kept for live displays
+    client = redis.Redis.from_url(server.url, decode_responses=True)
+    near = client.geosearch("mda:positions", longitude=-65.0, latitude=14.5, radius=300, unit="km")
+    assert sorted(near) == ["123456789", "376000500", "970123456"]
+    v = client.hgetall("mda:vessel:376000500")
+    assert float(v["lat"]) == pytest.approx(14.504, abs=1e-4) and v["time"] == "2025-05-14T08:04:02Z"
+    assert 0 < client.ttl("mda:vessel:376000500") <= 3600
 
 
 # -- webhooks and CAP ----------------------------------------------------------------------

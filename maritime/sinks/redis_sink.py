@@ -166,3 +166,77 @@ def acl_commands(subscriptions: list[Subscription], passwords: dict[str, str], p
             "+xinfo|groups", "+xinfo|consumers", "+xrange", "+xrevrange", "+xlen", "+subscribe", "+unsubscribe",
         ])
     return out
+
+
+class RedisPositions:
+    """Keeps the latest position of every vessel in Redis for live displays (a pipeline listener).
+
+    ``mda:positions`` is a geo set (members: MMSIs), ``mda:vessel:<mmsi>`` a hash
+    with the last fix and identity, expiring after ``ttl_s``; vessels not heard
+    for ``ttl_s`` (event time) leave the geo set too. Written in batches of
+    ``batch`` fixes. Positions are ephemeral: while Redis is down a batch is
+    dropped (counted, logged once per outage), unlike alerts.
+    """
+
+    def __init__(self, url: str, ttl_s: int = 3600, batch: int = 2000) -> None:
+        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
+        self.url = url
+        self.ttl_s = ttl_s
+        self.batch = batch
+        self._latest: dict[int, Any] = {}
+        self._names: dict[int, dict[str, Any]] = {}
+        self._n = 0
+        self.dropped = 0
+        self._down = False
+
+    def __call__(self, rec: Any) -> None:
+        from maritime.models import Position, VesselInfo
+
+        if isinstance(rec, Position):
+            self._latest[rec.mmsi] = rec
+            self._n += 1
+            if self._n >= self.batch:
+                self.flush()
+        elif isinstance(rec, VesselInfo):
+            d = self._names.setdefault(rec.mmsi, {})
+            for k in ("name", "callsign", "imo", "ship_type"):
+                v = getattr(rec, k)
+                if v is not None:
+                    d[k] = v
+
+    def flush(self) -> None:
+        """Write the latest fixes gathered since the last flush."""
+        if not self._latest:
+            return
+        latest, self._latest, self._n = self._latest, {}, 0
+        now = max(p.time_s for p in latest.values())
+        pipe = self.client.pipeline(transaction=False)
+        for mmsi, p in latest.items():
+            pipe.geoadd("mda:positions", (p.lon, p.lat, mmsi))
+            pipe.zadd("mda:positions:seen", {str(mmsi): p.time_s})
+            fields = {"mmsi": mmsi, "lat": p.lat, "lon": p.lon, "time": iso(p.time_s), "time_s": p.time_s,
+                      "sog_kn": "" if p.sog_kn is None else p.sog_kn, "cog_deg": "" if p.cog_deg is None else p.cog_deg,
+                      "heading_deg": "" if p.heading_deg is None else p.heading_deg,
+                      **{k: v for k, v in self._names.get(mmsi, {}).items()}}
+            pipe.hset(f"mda:vessel:{mmsi}", mapping=fields)  # type: ignore[arg-type]
+            pipe.expire(f"mda:vessel:{mmsi}", self.ttl_s)
+        stale_before = now - self.ttl_s
+        try:
+            pipe.execute()
+            stale = self.client.zrangebyscore("mda:positions:seen", "-inf", stale_before)
+            if stale:
+                self.client.zrem("mda:positions", *stale)
+                self.client.zrem("mda:positions:seen", *stale)
+            if self._down:
+                logger.warning("Redis %s is back: live positions resume", self.url)
+                self._down = False
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as err:
+            self.dropped += len(latest)
+            if not self._down:
+                logger.warning("Redis %s is down (%s): live positions are not stored until it is back", self.url, err)
+                self._down = True
+
+    def close(self) -> None:
+        """Write what is left."""
+        self.flush()
+        self.client.close()
