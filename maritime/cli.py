@@ -512,6 +512,34 @@ def demo(
         out_console.print(f"  {kind}: {n} alert(s)")
 
 
+@app.command("map")
+def map_cmd(
+    alerts: Annotated[Path, typer.Argument(help="alerts JSON lines")],
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write")],
+    tracks: Annotated[list[str] | None, typer.Option("--tracks", help="NMEA recordings to draw tracks from")] = None,
+    zones: Annotated[list[Path] | None, typer.Option("--zones", help="zone files or folders to draw")] = None,
+    tile_url: Annotated[str | None, typer.Option(help="online tile URL for connected rooms (offline by default)")]
+    = None,
+) -> None:
+    """Draw alerts (and tracks, zones) on a replay map that works offline."""
+    from maritime.maps import TrackCollector, replay_map
+
+    if not alerts.is_file():
+        raise _fail(f"{alerts}: no such file")
+    collector = None
+    if tracks:
+        collector = TrackCollector()
+        pipe = Pipeline(_settings(None))
+        pipe.add_listener(collector)
+        pipe.replay(_specs(tracks))
+    index = _zones(zones) if zones else None
+    try:
+        path = replay_map(alerts, out, tracks=collector, zones=index, tile_url=tile_url)
+    except (ValueError, KeyError) as err:
+        raise _fail(f"{alerts}: not an alerts file ({err})") from None
+    out_console.print(f"wrote {path}")
+
+
 @app.command("redis-acl")
 def redis_acl(
     config: Annotated[Path, typer.Option("--config", help="settings file with the centres' subscriptions")],

@@ -55,3 +55,22 @@ def test_map_draws_one_marker_per_alert_in_chromium(tmp_path):
                     "--virtual-time-budget=5000", f"--screenshot={shot}", out.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_map_command_with_tracks_and_zones(tmp_path):
+    import json
+    import sys
+
+    from .test_pipeline import BASE, line
+
+    nmea = tmp_path / "t.nmea"
+    nmea.write_bytes(b"\n".join(line(BASE + 60 * i, i) for i in range(20)) + b"\n")
+    al = tmp_path / "a.jsonl"
+    al.write_text("\n".join(json.dumps(a) for a in alerts()) + "\n")
+    out = tmp_path / "m.html"
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "map", str(al), "--out", str(out), "--tracks",
+                          str(nmea), "--zones", str(Path(__file__).resolve().parent.parent / "geofences")],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    page = out.read_text()
+    assert page.count("alert-marker") >= 4 and "Vessel tracks" in page and "Zones" in page
