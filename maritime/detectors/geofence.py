@@ -36,11 +36,12 @@ class GeofenceDetector:
         self.s = settings
         self.alerts = AlertBuilder(tracker)
         self.tracker = tracker
-        self.zones = zones
+        # only zones with rules take part, in an index of their own (the big rule-less EEZs
+        # would otherwise put most of the sea in cells whose points need an exact test)
+        self.zones = ZoneIndex([z for z in zones.zones if z.alert_on], cell_deg=0.02)
         self.state: State = state if state is not None else {}
         self.exit_after_s = settings.exit_after_min * 60
-        # only zones with rules take part
-        self._ruled = {i for i, z in enumerate(zones.zones) if z.alert_on}
+        self._ruled = set(range(len(self.zones.zones)))
 
     def _severity(self, z: Zone) -> str:
         return z.severity or _DEFAULT_SEVERITY.get(z.kind, "medium")
@@ -58,7 +59,11 @@ class GeofenceDetector:
         if visits is None:
             visits = {}
         category = vessel.category
-        inside_now = [i for i in self.zones.containing_idx(pos.lat, pos.lon) if i in self._ruled]
+        inside_now = self.zones.containing_idx(pos.lat, pos.lon)
+        if not inside_now and not visits:
+            if first_fix:
+                self.state[mmsi] = visits
+            return []
         out: list[Alert] = []
         now_ids = set()
         for i in inside_now:

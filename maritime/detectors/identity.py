@@ -23,7 +23,7 @@ from pyais.constants import COUNTRY_MAPPING
 
 from maritime.config import IdentitySettings
 from maritime.detectors.base import AlertBuilder, LandMask, State, latlon_phrase, vessel_phrase
-from maritime.geo import KN_TO_MS, M_PER_NM, format_duration, haversine_m, implied_speed_kn
+from maritime.geo import KN_TO_MS, M_PER_NM, fast_distance_m, format_duration, implied_speed_kn
 from maritime.models import DISTRESS_PREFIXES, Alert, Position, iso
 from maritime.tracker import Tracker, VesselState
 
@@ -61,6 +61,15 @@ class IdentityGate:
         self.land = land if land is not None else (LandMask(settings.land_margin_m) if settings.land_check else None)
         self.min_jump_m = settings.min_jump_nm * M_PER_NM
 
+    def _land_due(self, st: dict[str, Any], pos: Position) -> bool:
+        """Land is checked at most every 10 min of event time or 5 km moved per vessel (it cannot change faster)."""
+        last = st.get("land_check")
+        if last is not None and pos.time_s - last[0] < 600 and fast_distance_m(last[1], last[2], pos.lat,
+                                                                               pos.lon) < 5000:
+            return False
+        st["land_check"] = (pos.time_s, pos.lat, pos.lon)
+        return True
+
     def _limit_kn(self, vessel: VesselState) -> float:
         return self.s.max_speed_by_type_kn.get(vessel.category, self.s.max_speed_kn)
 
@@ -73,7 +82,8 @@ class IdentityGate:
             if problem is not None:
                 out.append(self._identity(pos, vessel, problem[0], problem[1],
                                           "critical" if problem[0] == "distress_device" else "medium"))
-        if self.land is not None and not st["flags"].get("land") and self.land.on_land(pos.lat, pos.lon):
+        if (self.land is not None and not st["flags"].get("land") and self._land_due(st, pos)
+                and self.land.on_land(pos.lat, pos.lon)):
             # reported once per vessel and not withheld: Natural Earth land covers rivers and
             # canals, where inland vessels really are (the jump check catches a spoofed relocation)
             st["flags"]["land"] = pos.time_s
@@ -85,7 +95,7 @@ class IdentityGate:
             self.state[pos.mmsi] = st
             return True, out
         dt = pos.time_s - st["t"]
-        dist = haversine_m(st["lat"], st["lon"], pos.lat, pos.lon)
+        dist = fast_distance_m(st["lat"], st["lon"], pos.lat, pos.lon)
         speed = implied_speed_kn(dist, dt) if dt > 0 else (float("inf") if dist > self.min_jump_m else 0.0)
         limit = self._limit_kn(vessel)
         # timestamps can be off by a minute or two (satellite batches, receiver clocks): allow for it
@@ -104,7 +114,7 @@ class IdentityGate:
         alt = st.get("alt")
         if alt is not None:
             adt = pos.time_s - alt["t"]
-            adist = haversine_m(alt["lat"], alt["lon"], pos.lat, pos.lon)
+            adist = fast_distance_m(alt["lat"], alt["lon"], pos.lat, pos.lon)
             areach = self.min_jump_m + limit * KN_TO_MS * (max(adt, 0.0) + self.s.time_slack_s)
             if adist <= areach:
                 alt["n"] += 1
