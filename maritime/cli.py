@@ -249,6 +249,9 @@ def watch(
     = None,
     redis_url: Annotated[str | None, typer.Option("--redis", help="also send alerts to Redis streams (URL)")] = None,
     webhooks: Annotated[bool, typer.Option(help="POST alerts to the centres' webhooks in the settings")] = True,
+    web_at: Annotated[str | None, typer.Option("--web", help="serve the live map on HOST:PORT")] = None,
+    token: Annotated[str | None, typer.Option(help="token the live map requires (default: none on localhost)")]
+    = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
     """Run live on NMEA feeds: alerts as they happen, until interrupted."""
@@ -264,6 +267,14 @@ def watch(
         if redis_url:
             _live_positions(stack, pipe, redis_url)
 
+        live = None
+        if web_at is not None:
+            from maritime.web import LiveState
+
+            live = LiveState()
+            pipe.add_listener(live)
+            pipe.sinks.append(live)
+
         async def main() -> dict[str, Any]:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -271,7 +282,18 @@ def watch(
                 loop.add_signal_handler(sig, stop.set)
             if duration is not None:
                 loop.call_later(duration, stop.set)
-            return await pipe.run_live(specs, stop)
+            runner = None
+            if live is not None and web_at is not None:
+                from maritime.web import default_token, make_app, start_server
+
+                host, port = _host_port(web_at)
+                runner = await start_server(make_app(live, token=default_token(host, token), zones=zone_index),
+                                            host, port)
+            try:
+                return await pipe.run_live(specs, stop)
+            finally:
+                if runner is not None:
+                    await runner.cleanup()
 
         summary = asyncio.run(main())
     if summary_json is not None:
@@ -510,6 +532,51 @@ def demo(
     out_console.print(f"scorecard {out / 'scorecard.json'}")
     for kind, n in summary["alerts_by_type"].items():
         out_console.print(f"  {kind}: {n} alert(s)")
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    try:
+        return host or "127.0.0.1", int(port)
+    except ValueError:
+        raise _fail(f"{text}: expected HOST:PORT", 2) from None
+
+
+@app.command()
+def serve(
+    redis_url: Annotated[str, typer.Option("--redis", help="Redis the pipeline or workers write to")],
+    web_at: Annotated[str, typer.Option("--web", help="HOST:PORT to serve on")] = "127.0.0.1:8080",
+    token: Annotated[str | None, typer.Option(help="token the page and API require")] = None,
+    zones: Annotated[list[Path] | None, typer.Option("--zones", help="zones to draw")] = None,
+    tile_url: Annotated[str | None, typer.Option(help="online tile URL for connected rooms")] = None,
+    duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
+) -> None:
+    """The live operations map, fed from Redis (alerts stream, latest positions)."""
+    from maritime.web import LiveState, default_token, follow_redis, make_app, start_server
+
+    _setup_logging(1)
+    host, port = _host_port(web_at)
+    index = _zones(zones) if zones else None
+    state = LiveState()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if duration is not None:
+            loop.call_later(duration, stop.set)
+        runner = await start_server(make_app(state, token=default_token(host, token), zones=index,
+                                             tile_url=tile_url), host, port)
+        follower = asyncio.create_task(follow_redis(state, redis_url, stop))
+        try:
+            await stop.wait()
+        finally:
+            follower.cancel()
+            await asyncio.gather(follower, return_exceptions=True)
+            await runner.cleanup()
+
+    asyncio.run(main())
 
 
 @app.command("map")

@@ -1,0 +1,356 @@
+"""The live operations map: an aiohttp server with a full-screen Leaflet page.
+
+Vessels move live (Server-Sent Events, not polling), alerts appear in a panel
+(newest first, severity colours, click to fly there, acknowledge), a click on
+a vessel shows its identity and last hours of track, zones are drawn, and a
+coastline basemap from Natural Earth shows the islands with no internet.
+Leaflet is served from the ``django-js-lib-leaflet`` package, never a CDN.
+
+The JSON/GeoJSON API under ``/api/`` is read-only except alert
+acknowledgement. Access needs a token (``Authorization: Bearer``, a cookie,
+or ``?token=`` once) whenever one is set, and one is generated when the
+server listens beyond loopback. Everything the page shows is inserted as
+text, never as HTML (AIS names are free text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import importlib.resources
+import json
+import logging
+import secrets
+from collections import OrderedDict, deque
+from typing import Any
+
+from aiohttp import web
+from aiohttp_sse import sse_response
+
+from maritime.models import Alert, Position, Record, VesselInfo, iso
+from maritime.tracker import vessel_category
+from maritime.zones import ZoneIndex
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class LiveState:
+    """What the live map shows: latest vessels, recent tracks, recent alerts (a pipeline listener and sink)."""
+
+    def __init__(self, track_hours: float = 3.0, drop_after_s: float = 3600.0, max_alerts: int = 2000) -> None:
+        self.vessels: dict[int, dict[str, Any]] = {}
+        self.tracks: dict[int, deque[tuple[float, float, float]]] = {}
+        self.alerts: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.acked: set[str] = set()
+        self.track_s = track_hours * 3600
+        self.drop_after_s = drop_after_s
+        self.max_alerts = max_alerts
+        self.now_s = 0.0
+        self._dirty: set[int] = set()
+        self._queues: set[asyncio.Queue[tuple[str, str]]] = set()
+
+    # -- fed by the pipeline ------------------------------------------------------------
+
+    def __call__(self, rec: Record) -> None:
+        if isinstance(rec, Position):
+            v = self.vessels.setdefault(rec.mmsi, {"mmsi": rec.mmsi, "name": None, "ship_type": None,
+                                                   "category": "unknown"})
+            v.update(lat=rec.lat, lon=rec.lon, sog_kn=rec.sog_kn, cog_deg=rec.cog_deg, heading_deg=rec.heading_deg,
+                     time=iso(rec.time_s), time_s=rec.time_s)
+            tr = self.tracks.setdefault(rec.mmsi, deque())
+            if not tr or rec.time_s - tr[-1][0] >= 60:
+                tr.append((rec.time_s, rec.lat, rec.lon))
+                while tr and rec.time_s - tr[0][0] > self.track_s:
+                    tr.popleft()
+            self.now_s = max(self.now_s, rec.time_s)
+            self._dirty.add(rec.mmsi)
+        elif isinstance(rec, VesselInfo):
+            v = self.vessels.setdefault(rec.mmsi, {"mmsi": rec.mmsi, "name": None, "ship_type": None,
+                                                   "category": "unknown"})
+            if rec.name:
+                v["name"] = rec.name
+            if rec.ship_type:
+                v["ship_type"] = rec.ship_type
+                v["category"] = vessel_category(rec.ship_type)
+            if rec.callsign:
+                v["callsign"] = rec.callsign
+
+    def write(self, alert: Alert) -> None:
+        """Sink interface: keep the alert and push it to every open page."""
+        self.add_alert(alert.as_dict())
+
+    def add_alert(self, d: dict[str, Any]) -> None:
+        """Keep an alert (the contract's JSON object) and push it to every open page."""
+        self.alerts[d["id"]] = d
+        self.alerts.move_to_end(d["id"])
+        while len(self.alerts) > self.max_alerts:
+            self.alerts.popitem(last=False)
+        self._publish("alert", json.dumps(self._alert_view(d)))
+
+    def close(self) -> None:
+        """Sink interface."""
+
+    # -- views ------------------------------------------------------------------------
+
+    def _alert_view(self, d: dict[str, Any]) -> dict[str, Any]:
+        return {**d, "acknowledged": d["id"] in self.acked}
+
+    def vessel_feature(self, v: dict[str, Any]) -> dict[str, Any]:
+        """A vessel as a GeoJSON point feature (``stale`` when not heard for 8 minutes)."""
+        props = {k: v.get(k) for k in ("mmsi", "name", "callsign", "ship_type", "category", "sog_kn", "cog_deg",
+                                       "heading_deg", "time")}
+        props["stale"] = self.now_s - v.get("time_s", 0) > 480
+        return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [v["lon"], v["lat"]]},
+                "properties": props}
+
+    def visible(self, bbox: tuple[float, float, float, float] | None = None) -> list[dict[str, Any]]:
+        """Vessels heard within ``drop_after_s``, optionally inside a bounding box."""
+        out = []
+        for v in self.vessels.values():
+            if "lat" not in v or self.now_s - v["time_s"] > self.drop_after_s:
+                continue
+            if bbox and not (bbox[0] <= v["lon"] <= bbox[2] and bbox[1] <= v["lat"] <= bbox[3]):
+                continue
+            out.append(self.vessel_feature(v))
+        return out
+
+    # -- pushing ----------------------------------------------------------------------
+
+    def _publish(self, event: str, data: str) -> None:
+        for q in list(self._queues):
+            with contextlib.suppress(asyncio.QueueFull):
+                q.put_nowait((event, data))
+
+    def flush_positions(self) -> None:
+        """Push the vessels that moved since the last call (called about once a second)."""
+        if not self._dirty:
+            return
+        moved = [self.vessel_feature(self.vessels[m]) for m in self._dirty if "lat" in self.vessels[m]]
+        self._dirty.clear()
+        self._publish("positions", json.dumps({"now": iso(self.now_s), "features": moved}))
+
+    def subscribe(self) -> asyncio.Queue[tuple[str, str]]:
+        """A queue of (event, data) for one page."""
+        q: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=1000)
+        self._queues.add(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[tuple[str, str]]) -> None:
+        """Forget a closed page."""
+        self._queues.discard(q)
+
+
+def _asset(name: str) -> bytes:
+    return (importlib.resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet" / name).read_bytes()
+
+
+def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
+             tile_url: str | None = None) -> web.Application:
+    """The aiohttp application serving the page, the API and the event stream."""
+
+    @web.middleware
+    async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
+        if token is None or request.path.startswith("/static/"):
+            return await handler(request)
+        given = (request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+                 or request.cookies.get("mda_token", "") or request.query.get("token", ""))
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return web.Response(status=401, text="401: a token is needed (?token=… once, or Authorization: Bearer)")
+        resp = await handler(request)
+        if request.query.get("token") and isinstance(resp, web.Response):
+            resp.set_cookie("mda_token", token, httponly=True, samesite="Strict")
+        return resp
+
+    app = web.Application(middlewares=[auth])
+    land_cache: dict[str, str] = {}
+
+    async def page(_r: web.Request) -> web.Response:
+        return web.Response(text=PAGE, content_type="text/html",
+                            headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' data: *; "
+                                     "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"})
+
+    async def leaflet_js(_r: web.Request) -> web.Response:
+        return web.Response(body=_asset("leaflet.js"), content_type="application/javascript")
+
+    async def leaflet_css(_r: web.Request) -> web.Response:
+        return web.Response(body=_asset("leaflet.css"), content_type="text/css")
+
+    async def vessels(r: web.Request) -> web.Response:
+        bbox = None
+        if "bbox" in r.query:
+            try:
+                lon0, lat0, lon1, lat1 = (float(x) for x in r.query["bbox"].split(","))
+            except ValueError:
+                raise web.HTTPBadRequest(text="bbox is lon0,lat0,lon1,lat1") from None
+            bbox = (lon0, lat0, lon1, lat1)
+        return web.json_response({"type": "FeatureCollection", "now": iso(state.now_s) if state.now_s else None,
+                                  "features": state.visible(bbox)})
+
+    def _mmsi(r: web.Request) -> int:
+        try:
+            return int(r.match_info["mmsi"])
+        except ValueError:
+            raise web.HTTPBadRequest(text="not an MMSI") from None
+
+    async def vessel(r: web.Request) -> web.Response:
+        m = _mmsi(r)
+        v = state.vessels.get(m)
+        if v is None or "lat" not in v:
+            raise web.HTTPNotFound(text="no such vessel")
+        alerts = [a for a in state.alerts.values() if any(x["mmsi"] == m for x in a["vessels"])]
+        return web.json_response({**state.vessel_feature(v)["properties"], "lat": v["lat"], "lon": v["lon"],
+                                  "alerts": alerts[-20:]})
+
+    async def track(r: web.Request) -> web.Response:
+        m = _mmsi(r)
+        tr = state.tracks.get(m)
+        if not tr:
+            raise web.HTTPNotFound(text="no track")
+        return web.json_response({"type": "Feature", "properties": {"mmsi": m, "times": [iso(t) for t, _, _ in tr]},
+                                  "geometry": {"type": "LineString", "coordinates": [[lo, la] for _, la, lo in tr]}})
+
+    async def alerts(r: web.Request) -> web.Response:
+        try:
+            limit = min(1000, int(r.query.get("limit", "200")))
+        except ValueError:
+            raise web.HTTPBadRequest(text="limit is a number") from None
+        items = list(state.alerts.values())[-limit:][::-1]
+        return web.json_response([state._alert_view(a) for a in items])
+
+    async def ack(r: web.Request) -> web.Response:
+        aid = r.match_info["alert_id"]
+        if aid not in state.alerts:
+            raise web.HTTPNotFound(text="no such alert")
+        state.acked.add(aid)
+        state._publish("ack", json.dumps({"id": aid}))
+        return web.json_response({"id": aid, "acknowledged": True})
+
+    async def zone_layer(_r: web.Request) -> web.Response:
+        import shapely
+        from shapely.geometry import mapping
+
+        feats = []
+        for z in (zones.zones if zones is not None else []):
+            feats.append({"type": "Feature", "properties": {"id": z.id, "name": z.name, "kind": z.kind},
+                          "geometry": mapping(shapely.simplify(z.geometry, 0.01 if z.kind == "eez" else 0.002))})
+        return web.json_response({"type": "FeatureCollection", "features": feats})
+
+    async def land(_r: web.Request) -> web.Response:
+        if "doc" not in land_cache:
+            from maritime.caribbean import REGION
+            from maritime.maps import _coastline
+
+            lon0, lat0, lon1, lat1 = REGION
+            land_cache["doc"] = json.dumps(_coastline((lon0 - 5, lat0 - 5, lon1 + 5, lat1 + 5)))
+        return web.Response(text=land_cache["doc"], content_type="application/json")
+
+    async def config(_r: web.Request) -> web.Response:
+        return web.json_response({"tile_url": tile_url})
+
+    async def events(r: web.Request) -> web.StreamResponse:
+        q = state.subscribe()
+        try:
+            async with sse_response(r) as resp:
+                await resp.send(json.dumps({"now": iso(state.now_s) if state.now_s else None}), event="hello")
+                while resp.is_connected():
+                    try:
+                        ev, data = await asyncio.wait_for(q.get(), timeout=15)
+                    except TimeoutError:
+                        await resp.send("{}", event="ping")
+                        continue
+                    await resp.send(data, event=ev)
+                return resp
+        finally:
+            state.unsubscribe(q)
+
+    app.router.add_get("/", page)
+    app.router.add_get("/static/leaflet.js", leaflet_js)
+    app.router.add_get("/static/leaflet.css", leaflet_css)
+    app.router.add_get("/api/vessels", vessels)
+    app.router.add_get("/api/vessels/{mmsi}", vessel)
+    app.router.add_get("/api/vessels/{mmsi}/track", track)
+    app.router.add_get("/api/alerts", alerts)
+    app.router.add_post("/api/alerts/{alert_id}/ack", ack)
+    app.router.add_get("/api/zones", zone_layer)
+    app.router.add_get("/api/land", land)
+    app.router.add_get("/api/config", config)
+    app.router.add_get("/api/events", events)
+
+    async def pusher(app: web.Application) -> Any:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(1.0)
+                state.flush_positions()
+
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+
+    app.cleanup_ctx.append(pusher)
+    return app
+
+
+async def start_server(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Start serving ``app``; return the runner (call ``cleanup()`` to stop)."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    logger.warning("live map on http://%s:%d/", host, port)
+    return runner
+
+
+def default_token(host: str, token: str | None) -> str | None:
+    """The token to require: the one given, or a new one when listening beyond loopback."""
+    if token:
+        return token
+    if host in LOOPBACK:
+        return None
+    new = secrets.token_urlsafe(18)
+    logger.warning("the live map needs a token; open it with ?token=%s", new)
+    return new
+
+
+PAGE = (importlib.resources.files("maritime") / "static" / "live.html").read_text(encoding="utf-8")
+
+
+async def follow_redis(state: LiveState, url: str, stop: asyncio.Event, poll_s: float = 2.0) -> None:
+    """Fill ``state`` from Redis (the distributed setup): alerts from ``mda:alerts``, positions from the
+    geo set and vessel hashes the pipeline keeps."""
+    import redis.asyncio as aredis
+
+    client: Any = aredis.Redis.from_url(url, decode_responses=True)
+    last_id = "0-0"
+    try:
+        for entry_id, fields in reversed(await client.xrevrange("mda:alerts", count=500)):
+            state.add_alert(json.loads(fields["alert"]))
+            last_id = entry_id
+        next_poll = 0.0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            got = await client.xread({"mda:alerts": last_id}, count=200, block=500)
+            for _stream, entries in got or []:
+                for entry_id, fields in entries:
+                    state.add_alert(json.loads(fields["alert"]))
+                    last_id = entry_id
+            if loop.time() >= next_poll:
+                next_poll = loop.time() + poll_s
+                mmsis = await client.zrangebyscore("mda:positions:seen", state.now_s - 3600, "+inf")
+                pipe = client.pipeline(transaction=False)
+                for m in mmsis:
+                    pipe.hgetall(f"mda:vessel:{m}")
+                for h in await pipe.execute():
+                    if not h or "lat" not in h:
+                        continue
+                    rec = Position(int(h["mmsi"]), float(h["time_s"]), float(h["lat"]), float(h["lon"]),
+                                   float(h["sog_kn"]) if h.get("sog_kn") else None,
+                                   float(h["cog_deg"]) if h.get("cog_deg") else None,
+                                   int(float(h["heading_deg"])) if h.get("heading_deg") else None)
+                    state(rec)
+                    if h.get("name") or h.get("ship_type"):
+                        state(VesselInfo(int(h["mmsi"]), float(h["time_s"]), name=h.get("name") or None,
+                                         ship_type=int(h["ship_type"]) if h.get("ship_type") else None))
+    finally:
+        await client.aclose()
