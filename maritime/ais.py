@@ -24,7 +24,7 @@ and handed to an optional dead-letter callback; nothing raises out of
 from __future__ import annotations
 
 import logging
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +33,7 @@ from typing import Any, Final
 from pyais.bit_vector import bit_vector
 from pyais.messages import MSG_CLASS
 
+from maritime.eventtime import PayloadWindow
 from maritime.models import BaseStationReport, OtherMessage, Position, Record, VesselInfo
 
 logger = logging.getLogger(__name__)
@@ -348,33 +349,6 @@ def to_records(msg: Any, time_s: float, source: str) -> list[Record]:
         return [BaseStationReport(mmsi=msg.mmsi, time_s=time_s, lat=lat, lon=lon, station_utc_s=utc_s,
                                   msg_type=t, source=source)]
     return [OtherMessage(mmsi=msg.mmsi, time_s=time_s, msg_type=t, source=source)]
-
-
-class PayloadWindow:
-    """Payloads seen in the last ``window_s`` seconds of (roughly ordered) event time."""
-
-    def __init__(self, window_s: float) -> None:
-        self.window_s = window_s
-        self._seen: dict[bytes, float] = {}
-        self._order: deque[tuple[float, bytes]] = deque()
-
-    def seen(self, payload: bytes, time_s: float) -> bool:
-        """True when ``payload`` was remembered less than ``window_s`` before ``time_s``."""
-        t = self._seen.get(payload)
-        return t is not None and 0 <= time_s - t <= self.window_s
-
-    def remember(self, payload: bytes, time_s: float) -> None:
-        """Remember a decoded payload; forget those that left the window."""
-        order = self._order
-        seen = self._seen
-        cutoff = time_s - self.window_s
-        while order and order[0][0] < cutoff:
-            t, p = order.popleft()
-            if seen.get(p) == t:
-                del seen[p]
-        if payload not in seen:
-            seen[payload] = time_s
-            order.append((time_s, payload))
 
 
 class AisDecoder:

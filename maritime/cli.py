@@ -276,12 +276,7 @@ def watch(
             pipe.sinks.append(live)
 
         async def main() -> dict[str, Any]:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            if duration is not None:
-                loop.call_later(duration, stop.set)
+            stop = _stop_event(duration)
             runner = None
             if live is not None and web_at is not None:
                 from maritime.web import default_token, make_app, start_server
@@ -534,6 +529,17 @@ def demo(
         out_console.print(f"  {kind}: {n} alert(s)")
 
 
+def _stop_event(duration: float | None) -> asyncio.Event:
+    """An event set by Ctrl-C, SIGTERM or, if given, after ``duration`` seconds (call inside the loop)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if duration is not None:
+        loop.call_later(duration, stop.set)
+    return stop
+
+
 def _host_port(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     try:
@@ -560,12 +566,7 @@ def serve(
     state = LiveState()
 
     async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        if duration is not None:
-            loop.call_later(duration, stop.set)
+        stop = _stop_event(duration)
         runner = await start_server(make_app(state, token=default_token(host, token), zones=index,
                                              tile_url=tile_url), host, port)
         follower = asyncio.create_task(follow_redis(state, redis_url, stop))

@@ -56,31 +56,46 @@ class Reorder:
         return len(self._heap)
 
 
+class PayloadWindow:
+    """Payloads seen in the last ``window_s`` seconds of (roughly ordered) event time."""
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._seen: dict[bytes, float] = {}
+        self._order: deque[tuple[float, bytes]] = deque()
+
+    def seen(self, payload: bytes, time_s: float) -> bool:
+        """True when ``payload`` was remembered less than ``window_s`` before ``time_s``."""
+        t = self._seen.get(payload)
+        return t is not None and 0 <= time_s - t <= self.window_s
+
+    def remember(self, payload: bytes, time_s: float) -> None:
+        """Remember a decoded payload; forget those that left the window."""
+        order = self._order
+        seen = self._seen
+        cutoff = time_s - self.window_s
+        while order and order[0][0] < cutoff:
+            t, p = order.popleft()
+            if seen.get(p) == t:
+                del seen[p]
+        if payload not in seen:
+            seen[payload] = time_s
+            order.append((time_s, payload))
+
+
 class Deduplicator:
     """Drops a message whose payload was already seen within ``window_s`` of event time
     (the same transmission heard by several receivers). Input must be in time order.
     """
 
     def __init__(self, window_s: float) -> None:
-        self.window_s = window_s
-        self._seen: dict[bytes, float] = {}
-        self._order: deque[tuple[float, bytes]] = deque()
+        self.window = PayloadWindow(window_s)
         self.duplicates = 0
 
     def is_duplicate(self, payload: bytes, time_s: float) -> bool:
         """True (and counted) when ``payload`` was seen in the last ``window_s``."""
-        seen = self._seen
-        order = self._order
-        cutoff = time_s - self.window_s
-        while order and order[0][0] < cutoff:
-            t, p = order.popleft()
-            if seen.get(p) == t:
-                del seen[p]
-        if payload in seen:
+        if self.window.seen(payload, time_s):
             self.duplicates += 1
             return True
-        seen[payload] = time_s
-        order.append((time_s, payload))
+        self.window.remember(payload, time_s)
         return False
-
-

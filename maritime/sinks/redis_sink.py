@@ -26,7 +26,7 @@ import redis
 
 from maritime.config import DeliverySettings, Subscription
 from maritime.models import Alert, iso
-from maritime.sinks.spool import Spool
+from maritime.sinks.spool import Spool, SpooledDelivery
 from maritime.sinks.subscriptions import channel, matches, stream_key
 
 logger = logging.getLogger(__name__)
@@ -47,12 +47,15 @@ def record_key(alert: Alert) -> str:
     return f"{alert.id}|{alert.status}|{iso(alert.time_s)}"
 
 
-class RedisSink:
+class RedisSink(SpooledDelivery):
     """The Redis alert channel (a pipeline sink)."""
 
     def __init__(self, url: str, subscriptions: list[Subscription] | None = None,
                  settings: DeliverySettings | None = None, spool_path: str | Path | None = None) -> None:
+        super().__init__()
         self.settings = settings or DeliverySettings()
+        self.flush_timeout_s = self.settings.flush_timeout_s
+        self.target = f"Redis {url}"
         self.subscriptions = [s for s in (subscriptions or []) if s.redis]
         self.url = url
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
@@ -61,8 +64,6 @@ class RedisSink:
         self.added = 0
         self.already = 0
         self.down_since: float | None = None
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="redis-sink", daemon=True)
         self._thread.start()
 
@@ -75,24 +76,9 @@ class RedisSink:
         self.spool.put(record_key(alert), payload)
         self._wake.set()
 
-    def flush(self, timeout_s: float) -> bool:
-        """Wait until everything queued is delivered; False if time ran out (Redis down)."""
-        deadline = time.monotonic() + timeout_s
-        while len(self.spool) and time.monotonic() < deadline:
-            self._wake.set()
-            time.sleep(0.05)
-        return not len(self.spool)
-
     def close(self) -> None:
-        """Deliver what can be delivered within ``flush_timeout_s``; the rest waits on disk."""
-        self.flush(self.settings.flush_timeout_s)
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=10)
-        if len(self.spool):
-            logger.warning("Redis %s unreachable: %d alerts wait in %s for the next run", self.url, len(self.spool),
-                           self.spool.path)
-        self.spool.close()
+        """Deliver what can be delivered in time (the rest waits on disk) and disconnect."""
+        super().close()
         self.client.close()
 
     # -- the worker ------------------------------------------------------------------

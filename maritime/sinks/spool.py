@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -65,3 +66,38 @@ class Spool:
         """Close the file (what is waiting stays for the next run)."""
         with self._lock:
             self._db.close()
+
+
+class SpooledDelivery:
+    """What the spooled sinks share: a worker thread woken by ``write``, and flushing on close.
+
+    Subclasses set ``spool``, ``target`` (for logs), ``flush_timeout_s`` and start ``_thread``.
+    """
+
+    spool: Spool
+    target: str
+    flush_timeout_s: float
+    _thread: threading.Thread
+
+    def __init__(self) -> None:
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until everything queued is delivered; False if time ran out (the channel is down)."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.spool) and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(0.05)
+        return not len(self.spool)
+
+    def close(self) -> None:
+        """Deliver what can be delivered within ``flush_timeout_s``; the rest waits on disk."""
+        self.flush(self.flush_timeout_s)
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        if len(self.spool):
+            logger.warning("%s unreachable: %d alerts wait in %s for the next run", self.target, len(self.spool),
+                           self.spool.path)
+        self.spool.close()

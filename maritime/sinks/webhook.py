@@ -28,7 +28,7 @@ from maritime.cap import to_cap
 from maritime.config import DeliverySettings, Subscription, WebhookDelivery
 from maritime.models import Alert
 from maritime.sinks.redis_sink import record_key
-from maritime.sinks.spool import Spool
+from maritime.sinks.spool import Spool, SpooledDelivery
 from maritime.sinks.subscriptions import matches
 
 logger = logging.getLogger(__name__)
@@ -50,22 +50,23 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, max_age_s: 
     return abs(age) <= max_age_s and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-class WebhookSink:
+class WebhookSink(SpooledDelivery):
     """One centre endpoint (a pipeline sink)."""
 
     def __init__(self, sub: Subscription, hook: WebhookDelivery, settings: DeliverySettings | None = None,
                  spool_path: str | Path | None = None) -> None:
+        super().__init__()
         self.sub = sub
         self.hook = hook
         self.settings = settings or DeliverySettings()
+        self.flush_timeout_s = self.settings.flush_timeout_s
+        self.target = f"webhook {hook.url}"
         digest = hashlib.sha1(hook.url.encode()).hexdigest()[:10]
         self.spool = Spool(spool_path or Path(self.settings.spool_dir) / f"webhook-{sub.id}-{digest}.sqlite",
                            self.settings.spool_max)
         self.delivered = 0
         self.failures = 0
         self.down_since: float | None = None
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name=f"webhook-{sub.id}",
                                         daemon=True)
         self._thread.start()
@@ -133,22 +134,3 @@ class WebhookSink:
                     logger.warning("webhook %s is back after %.0f s", self.hook.url, time.monotonic() - self.down_since)
                     self.down_since = None
                 backoff = 0.2
-
-    def flush(self, timeout_s: float) -> bool:
-        """Wait until everything queued is delivered; False if time ran out."""
-        deadline = time.monotonic() + timeout_s
-        while len(self.spool) and time.monotonic() < deadline:
-            self._wake.set()
-            time.sleep(0.05)
-        return not len(self.spool)
-
-    def close(self) -> None:
-        """Deliver what can be delivered within ``flush_timeout_s``; the rest waits on disk."""
-        self.flush(self.settings.flush_timeout_s)
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=10)
-        if len(self.spool):
-            logger.warning("webhook %s: %d alerts wait in %s for the next run", self.hook.url, len(self.spool),
-                           self.spool.path)
-        self.spool.close()
