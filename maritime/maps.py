@@ -155,7 +155,9 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
                 continue
             info = tracks.info.get(mmsi, {})
             cat = vessel_category(info.get("ship_type"))
-            folium.PolyLine([(la, lo) for _, la, lo in tr], color=CATEGORY_COLOURS.get(cat, "#9e9e9e"), weight=1.5,
+            line = shapely.simplify(shapely.LineString([(lo, la) for _, la, lo in tr]), 0.002)
+            coords = [(round(y, 5), round(x, 5)) for x, y in shapely.get_coordinates(line)]
+            folium.PolyLine(coords, color=CATEGORY_COLOURS.get(cat, "#9e9e9e"), weight=1.5,
                             opacity=0.7, tooltip=html.escape(f"{info.get('name') or 'MMSI ' + str(mmsi)} ({cat})")
                             ).add_to(tl)
         tl.add_to(m)
@@ -184,6 +186,8 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
                 folium.PolyLine([(pos["lat"], pos["lon"]), (after["lat"], after["lon"])], color="#000000", weight=2,
                                 dash_array="6 6", tooltip="dark gap: last fix before → first fix after").add_to(al)
     al.add_to(m)
+    if tracks is not None and tracks.tracks:
+        root.html.add_child(folium.Element(_timeline(m.get_name(), tracks)))
     folium.LayerControl(collapsed=False).add_to(m)
     root.html.add_child(folium.Element(_legend(items)))
     m.fit_bounds([[lat0, lon0], [lat1, lon1]])
@@ -191,6 +195,58 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(make_offline(root.render()), encoding="utf-8")
     return out
+
+
+def _timeline(map_name: str, tracks: TrackCollector, step_s: float = 900.0) -> str:
+    """A time slider that plays the vessels' positions (one fix per vessel every ``step_s``).
+
+    Leaflet time-dimension plugins load from CDNs only; this one is a range input and a few
+    lines of script, so the file still works offline.
+    """
+    t0 = min(tr[0][0] for tr in tracks.tracks.values() if tr)
+    t1 = max(tr[-1][0] for tr in tracks.tracks.values() if tr)
+    data: dict[str, Any] = {}
+    for mmsi, tr in tracks.tracks.items():
+        pts = []
+        last = -1e18
+        for t, la, lo in tr:
+            if t - last >= step_s:
+                pts.append([round((t - t0) / 60), round(la, 4), round(lo, 4)])
+                last = t
+        cat = vessel_category(tracks.info.get(mmsi, {}).get("ship_type"))
+        data[str(mmsi)] = {"c": CATEGORY_COLOURS.get(cat, "#9e9e9e"), "p": pts}
+    minutes = max(1, round((t1 - t0) / 60))
+    return f"""
+<div id="mda-time" style="position:absolute;bottom:20px;left:50%;transform:translateX(-50%);z-index:1000;
+background:#fff;padding:6px 10px;font:12px sans-serif;border-radius:4px;box-shadow:0 0 4px #888">
+<button id="mda-play" type="button">▶</button>
+<input id="mda-slider" type="range" min="0" max="{minutes}" value="{minutes}" step="5" style="width:320px">
+<span id="mda-clock"></span></div>
+<script>
+(function() {{
+  const T0 = {t0 * 1000}, DATA = {json.dumps(data, separators=(",", ":"))};
+  const layer = L.layerGroup(), dots = {{}};
+  function at(p, m) {{ let lo = 0, hi = p.length - 1; if (!p.length || m < p[0][0]) return null;
+    while (lo < hi) {{ const mid = (lo + hi + 1) >> 1; if (p[mid][0] <= m) lo = mid; else hi = mid - 1; }}
+    return (m - p[lo][0] > 60) ? null : p[lo]; }}
+  function draw(m) {{
+    document.getElementById("mda-clock").textContent = new Date(T0 + m * 60000).toISOString().slice(0, 16) + "Z";
+    for (const k in DATA) {{ const q = at(DATA[k].p, m);
+      if (!q) {{ if (dots[k]) {{ layer.removeLayer(dots[k]); delete dots[k]; }} continue; }}
+      if (!dots[k]) {{ dots[k] = L.circleMarker([q[1], q[2]], {{radius: 3, color: DATA[k].c, weight: 1,
+        fillOpacity: 0.9, className: "timeline-vessel"}}).addTo(layer); }}
+      else dots[k].setLatLng([q[1], q[2]]); }} }}
+  window.addEventListener("load", function() {{
+    const map = {map_name}; layer.addTo(map);
+    const s = document.getElementById("mda-slider"); s.addEventListener("input", () => draw(+s.value));
+    let timer = null; document.getElementById("mda-play").addEventListener("click", function() {{
+      if (timer) {{ clearInterval(timer); timer = null; this.textContent = "▶"; return; }}
+      if (+s.value >= +s.max) s.value = 0; this.textContent = "❚❚";
+      timer = setInterval(() => {{ s.value = Math.min(+s.max, +s.value + 15); draw(+s.value);
+        if (+s.value >= +s.max) {{ clearInterval(timer); timer = null; }} }}, 200); }});
+    draw(+s.value); }});
+}})();
+</script>"""
 
 
 def _legend(items: list[dict[str, Any]]) -> str:

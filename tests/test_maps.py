@@ -40,7 +40,11 @@ def test_map_is_self_contained_and_escapes_names(tmp_path):
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 def test_map_draws_one_marker_per_alert_in_chromium(tmp_path):
-    out = replay_map(alerts(), tmp_path / "m.html")
+    tracks = TrackCollector(every_s=60)
+    for k in range(120):
+        tracks(Position(376000500, T0 + 60 * k, 13.0 + k * 0.002, -61.0, 10, 0, 0, 0, 1, "t"))
+        tracks(Position(377000700, T0 + 60 * k, 14.0, -61.5 + k * 0.002, 10, 90, 90, 0, 1, "t"))
+    out = replay_map(alerts(), tmp_path / "m.html", tracks=tracks)
     res = subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'prof'}",
@@ -49,6 +53,8 @@ def test_map_draws_one_marker_per_alert_in_chromium(tmp_path):
     dom = res.stdout
     assert "leaflet-container" in dom, res.stderr[-2000:]
     assert len(re.findall(r'class="[^"]*alert-marker', dom)) == 4
+    # the time slider shows each vessel where it was at the slider's time
+    assert len(re.findall(r'class="[^"]*timeline-vessel', dom)) == 2 and 'id="mda-slider"' in dom
     shot = Path(tmp_path / "m.png")
     subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                     "--no-first-run", f"--user-data-dir={tmp_path / 'prof2'}", "--window-size=1200,800",
