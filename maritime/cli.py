@@ -252,6 +252,9 @@ def watch(
     web_at: Annotated[str | None, typer.Option("--web", help="serve the live map on HOST:PORT")] = None,
     token: Annotated[str | None, typer.Option(help="token the live map requires (default: none on localhost)")]
     = None,
+    tile_url: Annotated[str | None, typer.Option(help="online tile URL for the live map in connected rooms")] = None,
+    drop_after_min: Annotated[float, typer.Option(help="live map: drop vessels not heard for this long (min)")]
+    = 60.0,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
     """Run live on NMEA feeds: alerts as they happen, until interrupted."""
@@ -271,7 +274,7 @@ def watch(
         if web_at is not None:
             from maritime.web import LiveState
 
-            live = LiveState()
+            live = LiveState(drop_after_s=drop_after_min * 60)
             pipe.add_listener(live)
             pipe.sinks.append(live)
 
@@ -282,8 +285,8 @@ def watch(
                 from maritime.web import default_token, make_app, start_server
 
                 host, port = _host_port(web_at)
-                runner = await start_server(make_app(live, token=default_token(host, token), zones=zone_index),
-                                            host, port)
+                runner = await start_server(make_app(live, token=default_token(host, token), zones=zone_index,
+                                                     tile_url=tile_url), host, port)
             try:
                 return await pipe.run_live(specs, stop)
             finally:

@@ -44,6 +44,8 @@ ZONE_STYLES = {"territorial_sea": ("#1e88e5", 0.04), "eez": ("#90caf9", 0.0), "c
                "mpa": ("#43a047", 0.25), "restricted": ("#e53935", 0.25), "port": ("#757575", 0.3),
                "anchorage": ("#9e9e9e", 0.3), "custom": ("#fb8c00", 0.2)}
 SEVERITY_RADIUS = {"info": 5, "low": 6, "medium": 8, "high": 10, "critical": 13}
+#: Above this many alerts the map opens on clusters (counts per 0.5° cell); single alerts are a layer away.
+CLUSTER_ABOVE = 300
 
 
 @dataclass
@@ -150,18 +152,24 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
         zl.add_to(m)
     if tracks is not None:
         tl = folium.FeatureGroup(name="Vessel tracks", show=True)
+        # big days stay openable: coarser lines the more vessels there are (0.002° ≈ 200 m … 0.01° ≈ 1 km)
+        n = len(tracks.tracks)
+        tolerance = 0.002 if n <= 500 else 0.005 if n <= 2000 else 0.01
         for mmsi, tr in tracks.tracks.items():
             if len(tr) < 2:
                 continue
             info = tracks.info.get(mmsi, {})
             cat = vessel_category(info.get("ship_type"))
-            line = shapely.simplify(shapely.LineString([(lo, la) for _, la, lo in tr]), 0.002)
+            line = shapely.simplify(shapely.LineString([(lo, la) for _, la, lo in tr]), tolerance)
             coords = [(round(y, 5), round(x, 5)) for x, y in shapely.get_coordinates(line)]
             folium.PolyLine(coords, color=CATEGORY_COLOURS.get(cat, "#9e9e9e"), weight=1.5,
                             opacity=0.7, tooltip=html.escape(f"{info.get('name') or 'MMSI ' + str(mmsi)} ({cat})")
                             ).add_to(tl)
         tl.add_to(m)
-    al = folium.FeatureGroup(name="Alerts", show=True)
+    many = len(items) > CLUSTER_ABOVE
+    if many:
+        _clusters(items).add_to(m)
+    al = folium.FeatureGroup(name="Alerts" + (" (each)" if many else ""), show=not many)
     for a in items:
         pos = a.get("position")
         if not pos:
@@ -187,7 +195,8 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
                                 dash_array="6 6", tooltip="dark gap: last fix before → first fix after").add_to(al)
     al.add_to(m)
     if tracks is not None and tracks.tracks:
-        root.html.add_child(folium.Element(_timeline(m.get_name(), tracks)))
+        step = 900.0 if len(tracks.tracks) <= 1000 else 1800.0
+        root.html.add_child(folium.Element(_timeline(m.get_name(), tracks, step)))
     folium.LayerControl(collapsed=False).add_to(m)
     root.html.add_child(folium.Element(_legend(items)))
     m.fit_bounds([[lat0, lon0], [lat1, lon1]])
@@ -247,6 +256,28 @@ background:#fff;padding:6px 10px;font:12px sans-serif;border-radius:4px;box-shad
     draw(+s.value); }});
 }})();
 </script>"""
+
+
+def _clusters(items: list[dict[str, Any]], cell_deg: float = 0.5) -> folium.FeatureGroup:
+    """Alerts grouped by grid cell: one circle per cell, sized by count, with the counts by type."""
+    cells: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+    for a in items:
+        pos = a.get("position")
+        if pos:
+            cells[(int(pos["lat"] // cell_deg), int(pos["lon"] // cell_deg))].append(a)
+    fg = folium.FeatureGroup(name="Alert clusters", show=True)
+    for group in cells.values():
+        lat = sum(a["position"]["lat"] for a in group) / len(group)
+        lon = sum(a["position"]["lon"] for a in group) / len(group)
+        counts: dict[str, int] = defaultdict(int)
+        for a in group:
+            counts[a["type"]] += 1
+        text = "<br>".join(f"{html.escape(k.replace('_', ' '))}: {v}" for k, v in sorted(counts.items()))
+        folium.CircleMarker(location=(lat, lon), radius=min(30, 6 + 3 * len(group) ** 0.5), color="#37474f",
+                            weight=1, fill=True, fill_color="#ff7043", fill_opacity=0.7,
+                            popup=folium.Popup(f"<b>{len(group)} alerts</b><br>{text}", max_width=300),
+                            tooltip=f"{len(group)} alerts", class_name="alert-cluster").add_to(fg)
+    return fg
 
 
 def _legend(items: list[dict[str, Any]]) -> str:

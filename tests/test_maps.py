@@ -80,3 +80,13 @@ def test_map_command_with_tracks_and_zones(tmp_path):
     assert res.returncode == 0, res.stderr
     page = out.read_text()
     assert page.count("alert-marker") >= 4 and "Vessel tracks" in page and "Zones" in page
+
+
+def test_large_replays_open_on_clusters(tmp_path):
+    many = []
+    for i in range(400):
+        a = alerts()[i % 4]
+        many.append({**a, "id": f"{a['id']}-{i}", "position": {"lat": 12 + (i % 20) * 0.7, "lon": -80 + (i // 20)}})
+    page = replay_map(many, tmp_path / "m.html").read_text()
+    assert "Alert clusters" in page and "Alerts (each)" in page
+    assert page.count("alert-cluster") >= 20
