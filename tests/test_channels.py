@@ -374,3 +374,36 @@ format = "cap"
 
     s: Settings = load_settings(cfg)
     assert s.subscriptions[0].filters.min_severity == "medium" and s.subscriptions[0].webhooks[0].format == "cap"
+
+
+def test_live_map_state_follows_redis(server, tmp_path):
+    """`maritime serve --redis`: the live map's state is filled from the alert stream and the position store."""
+    from maritime.models import Position, VesselInfo
+    from maritime.sinks.redis_sink import RedisPositions
+    from maritime.web import LiveState, follow_redis
+
+    sink = RedisSink(server.url, SUBS, settings(tmp_path))
+    for i in range(3):
+        sink.write(alert(i))
+    sink.close()
+    pos = RedisPositions(server.url)
+    pos(VesselInfo(376000500, T0, name="SEA BREEZE", ship_type=70))
+    pos(Position(376000500, T0 + 5, 14.02, -61.02, 9.5, 45.0, 44, 0, 1, "t"))
+    pos.close()
+
+    async def run() -> LiveState:
+        state = LiveState()
+        stop = asyncio.Event()
+        task = asyncio.create_task(follow_redis(state, server.url, stop, poll_s=0.2))
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if len(state.alerts) == 3 and state.vessels:
+                break
+        stop.set()
+        await asyncio.wait_for(task, 5)
+        return state
+
+    state = asyncio.run(run())
+    assert len(state.alerts) == 3
+    v = state.vessels[376000500]
+    assert (v["name"], v["category"], v["lat"], v["sog_kn"]) == ("SEA BREEZE", "cargo", 14.02, 9.5)
