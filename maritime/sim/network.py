@@ -54,7 +54,7 @@ class WaterGrid:
         deg = leg_clearance_m / M_PER_DEG_LAT
         self.leg_land = shapely.buffer(shapely.simplify(self.land, deg / 4), deg, quad_segs=4)
         shapely.prepare(self.leg_land)
-        self.raw_land = shapely.buffer(self.land, 300 / M_PER_DEG_LAT, quad_segs=2)
+        self.raw_land = shapely.buffer(self.land, 700 / M_PER_DEG_LAT, quad_segs=2)
         shapely.prepare(self.raw_land)
         self.water = self._water_mask(clearance_m)
         self._graph = self._build_graph()
@@ -139,7 +139,7 @@ class WaterGrid:
         return not self.leg_land.intersects(LineString([(lon0, lat0), (lon1, lat1)]))
 
     def leg_land_raw_intersects(self, lat0: float, lon0: float, lat1: float, lon1: float) -> bool:
-        """True when a short leg (a harbour approach) comes within about 300 m of land."""
+        """True when a short leg (a harbour approach) comes within about 700 m of land."""
         return bool(self.raw_land.intersects(LineString([(lon0, lat0), (lon1, lat1)])))
 
     # -- routes -----------------------------------------------------------------------

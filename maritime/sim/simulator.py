@@ -49,6 +49,9 @@ RECEIVER_RANGE_M = 40 * 1852.0
 SATELLITE_P = 0.02
 STATIC_INTERVAL_S = 360.0
 EXIT_AFTER_S = 600.0
+#: Moored and drifting vessels keep at least this far off Natural Earth land, so that a finer
+#: coastline does not put them ashore (m).
+BERTH_CLEARANCE_M = 800.0
 
 _NAMES = ("CARIB", "ISLAND", "ANTILLES", "TRADE WIND", "CORAL", "PELICAN", "MARLIN", "BLUE", "SEA", "SUN",
           "STAR", "OCEAN", "WINDWARD", "LEEWARD", "REEF", "GULF", "BAY", "PEARL", "MANGO", "HIBISCUS")
@@ -154,7 +157,7 @@ class Simulator:
         """
         land = self.grid.land
         node = self.grid.node(self.port_node[self.ports.index(p)])
-        for min_m in (1000.0, 600.0, 300.0):
+        for min_m in (1000.0, 800.0):
             deg = min_m / M_PER_DEG_LAT
             for r in np.arange(0, 3000, 150):
                 for a in range(0, 360, 15):
@@ -292,7 +295,7 @@ class Simulator:
         lat, lon = self.berths[port]
         for _ in range(20):
             plat, plon = destination(lat, lon, float(self.rng.uniform(0, 360)), float(self.rng.uniform(0, spread_m)))
-            if not shapely.dwithin(self.grid.land, shapely.Point(plon, plat), 450 / M_PER_DEG_LAT):
+            if not shapely.dwithin(self.grid.land, shapely.Point(plon, plat), BERTH_CLEARANCE_M / M_PER_DEG_LAT):
                 return plat, plon
         return lat, lon
 
@@ -419,8 +422,10 @@ class Simulator:
         dur = float(self.rng.uniform(2.5, 4.0) * 3600)
         start = self._event_time(dur / 3600 + 0.5)
         kinds = [str(self.rng.choice(["fishing", "tanker", "cargo"])), str(self.rng.choice(["tanker", "cargo"]))]
-        drift_deg = float(self.rng.uniform(0, 360))
         drift_kn = float(self.rng.uniform(0.2, 1.0))
+        drift_deg = self._clear_drift(lat, lon, drift_kn * KN_TO_MS * dur + 500)
+        if drift_deg is None:
+            drift_kn, drift_deg = 0.0, 0.0
         mmsis = []
         for k, port in enumerate((pa, pb)):
             v = self._vessel(kinds[k], home=port)
@@ -453,13 +458,25 @@ class Simulator:
             self._stay(v, self.t0 - 3600, depart, *self._berth_spot(pa), status=5)
         t = self._move(v, depart, out)
         drift_kn = float(self.rng.uniform(0.3, 1.2))
-        drift_deg = float(self.rng.uniform(0, 360))
+        drift_deg = self._clear_drift(lat, lon, drift_kn * KN_TO_MS * (start + dur - t))
+        if drift_deg is None:
+            drift_kn, drift_deg = 0.0, 0.0
         self._stay(v, t, start + dur, lat, lon, status=0, drift_kn=drift_kn, drift_deg=drift_deg, wobble_m=30,
-                   speed_kn=drift_kn)
+                   speed_kn=max(drift_kn, 0.3))
         elat, elon = destination(lat, lon, drift_deg, drift_kn * KN_TO_MS * (start + dur - t))
         self._move(v, start + dur, self.route_point_to_port(elat, elon, pb))
         self.truth.append({"type": "loitering", "vessels": [{"mmsi": v.mmsi}], "_t0": t, "_t1": start + dur,
                            "zone": None})
+
+    def _clear_drift(self, lat: float, lon: float, dist_m: float) -> float | None:
+        """A drift direction (deg) whose whole drift of ``dist_m`` stays clear of land, or None."""
+        start = float(self.rng.uniform(0, 360))
+        for k in range(36):
+            deg = (start + 10 * k) % 360
+            elat, elon = destination(lat, lon, deg, dist_m)
+            if self.grid.is_open_water(elat, elon) and self.grid.clear(lat, lon, elat, elon):
+                return deg
+        return None
 
     def _fishing_zones(self) -> list[Any]:
         if self.zones is None:
@@ -481,7 +498,7 @@ class Simulator:
             minx, miny, maxx, maxy = z.geometry.bounds
             x, y = self.rng.uniform(minx, maxx), self.rng.uniform(miny, maxy)
             if shapely.contains_xy(z.geometry, x, y) and not shapely.dwithin(
-                    self.grid.land, shapely.Point(x, y), 600 / M_PER_DEG_LAT):
+                    self.grid.land, shapely.Point(x, y), BERTH_CLEARANCE_M / M_PER_DEG_LAT):
                 pt = (float(y), float(x))
                 break
         if pt is None:
@@ -492,8 +509,9 @@ class Simulator:
         t0 = t - 600
         self._stay(v, self.t0 - 3600, t0, *self._berth_spot(home), status=5)
         t = self._move(v, t0, route_in)
-        t = self._stay(v, t, t + float(self.rng.uniform(1, 2) * 3600), pt[0], pt[1], status=7, drift_kn=0.8,
-                       drift_deg=float(self.rng.uniform(0, 360)), wobble_m=80, speed_kn=2.0)
+        # working the spot: moving about it, not drifting away (coastal zones are narrow)
+        t = self._stay(v, t, t + float(self.rng.uniform(1, 2) * 3600), pt[0], pt[1], status=7, wobble_m=150,
+                       speed_kn=2.0)
         self._move(v, t, list(reversed(route_in)))
 
     def _approach(self, home: int, pt: tuple[float, float]) -> list[tuple[float, float]]:
