@@ -126,7 +126,11 @@ class RedisSink(SpooledDelivery):
                 backoff = min(backoff * 2, self.settings.retry_max_s)
                 continue
             except redis.ResponseError:
-                logger.exception("Redis refused a batch of %d alerts; they stay queued", len(batch))
+                if self.down_since is None:  # refused (permissions, memory): as good as down
+                    self.down_since = time.monotonic()
+                    logger.exception("Redis refused a batch of %d alerts; they stay queued", len(batch))
+                if self._stop.is_set():
+                    return
                 self._wake.wait(backoff)
                 backoff = min(backoff * 2, self.settings.retry_max_s)
                 continue

@@ -91,9 +91,16 @@ class SpooledDelivery:
             time.sleep(0.05)
         return not len(self.spool)
 
+    down_since: float | None
+
     def close(self) -> None:
-        """Deliver what can be delivered within ``flush_timeout_s``; the rest waits on disk."""
-        self.flush(self.flush_timeout_s)
+        """Deliver everything while the channel is up; once it is down, give it ``flush_timeout_s``
+        more and leave the rest on disk for the next run."""
+        while len(self.spool):
+            if self.flush(min(1.0, self.flush_timeout_s)):
+                break
+            if self.down_since is not None and time.monotonic() - self.down_since > self.flush_timeout_s:
+                break
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=10)
