@@ -576,13 +576,18 @@ class AisDecoder:
                 # relay often keeps a stale one. Counted, not rejected.
                 self.stats.warnings[Warn.TAG_BLOCK_CHECKSUM] += 1
             tb = tb[:star]
-        for item in tb.split(b","):
-            if item[:2] == b"c:":
-                t = _parse_epoch(item[2:])
-                if t is None:
-                    raise Malformed(f"tag block time unreadable: {item.decode()}")
-                return t
-        return None
+        i = tb.find(b"c:")
+        if i > 0 and tb[i - 1] != 44:  # "c:" inside another field's value, not at a field start
+            i = tb.find(b",c:")
+            i = i + 1 if i >= 0 else -1
+        if i < 0:
+            return None
+        j = tb.find(b",", i)
+        value = tb[i + 2:] if j < 0 else tb[i + 2:j]
+        t = _parse_epoch(value)
+        if t is None:
+            raise Malformed(f"tag block time unreadable: c:{value.decode('ascii', 'replace')}")
+        return t
 
     # -- multipart ------------------------------------------------------------------
 

@@ -65,9 +65,10 @@ class PayloadWindow:
         self._order: deque[tuple[float, bytes]] = deque()
 
     def seen(self, payload: bytes, time_s: float) -> bool:
-        """True when ``payload`` was remembered less than ``window_s`` before ``time_s``."""
+        """True when ``payload`` was remembered within ``window_s`` of ``time_s`` (either side: a receiver
+        whose clock runs behind stamps its copy earlier)."""
         t = self._seen.get(payload)
-        return t is not None and 0 <= time_s - t <= self.window_s
+        return t is not None and -self.window_s <= time_s - t <= self.window_s
 
     def remember(self, payload: bytes, time_s: float) -> None:
         """Remember a decoded payload; forget those that left the window."""

@@ -166,6 +166,8 @@ class Pipeline:
         self.tracker = Tracker()
         self.stats = RunStats()
         self._dedup = Deduplicator(self.settings.ingest.dedup_window_s)
+        # each stream's decoder drops its own duplicates; across several streams the pipeline does
+        self._dedup_across = True
         self._next_tick_s: float | None = None
         self._listeners: list[Callable[[Record], None]] = []
         ing = self.settings.ingest
@@ -204,7 +206,7 @@ class Pipeline:
     def process(self, time_s: float, item: _Item) -> None:
         """Handle one decoded message released in event-time order."""
         payload, records = item
-        if payload is not None and self._dedup.is_duplicate(payload, time_s):
+        if payload is not None and self._dedup_across and self._dedup.is_duplicate(payload, time_s):
             self.stats.duplicates = self._dedup.duplicates
             return
         st = self.stats
@@ -336,6 +338,7 @@ class Pipeline:
     def replay(self, specs: Sequence[SourceSpec], progress: Callable[[int], None] | None = None) -> dict[str, Any]:
         """Run recordings through the pipeline (merged by event time); return the summary."""
         streams = [self._ordered(s, progress) for s in specs]
+        self._dedup_across = len(specs) > 1
         merged: Iterable[tuple[float, _Item]] = (
             streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda x: x[0])
         )

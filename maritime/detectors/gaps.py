@@ -82,8 +82,14 @@ class GapDetector:
             st = self.state[pos.mmsi]
         else:
             st = {"n": 0}
-        st.update(t=pos.time_s, lat=pos.lat, lon=pos.lon, sog=pos.sog_kn, status=pos.nav_status,
-                  n=st["n"] + 1, kind=None, zone=None, ctx=False, open=None, outage=False, suspect=False)
+        st["t"] = pos.time_s
+        st["lat"] = pos.lat
+        st["lon"] = pos.lon
+        st["sog"] = pos.sog_kn
+        st["status"] = pos.nav_status
+        st["n"] += 1
+        st["kind"] = st["zone"] = st["open"] = None
+        st["ctx"] = st["outage"] = st["suspect"] = False
         self.state[pos.mmsi] = st
         by_last = self._by_last
         by_last[pos.mmsi] = pos.time_s
