@@ -156,14 +156,19 @@ def test_live_page_against_a_running_watch(tmp_path):
 
     def feed() -> None:
         conn, _ = srv.accept()
-        for i in range(120):
-            for k in range(4):
-                mmsi_payload = ["15M67FC000G?ufbE`FepT@3n00Sa", "15VU?u0P1sKV1807Brl1j1HH0000",
-                                "1815101P00KACqD:C;g>3s?n0000", "14hUSA0P2fKb@j<804@<C9n00000"][k]
-                conn.sendall(tag(f"c:{int(T0) + i * 10 + k}") + nmea(f"AIVDM,1,1,,A,{mmsi_payload},0") + b"\r\n")
-            time.sleep(0.05)
-        time.sleep(30)
-        conn.close()
+        try:
+            for i in range(120):
+                for k in range(4):
+                    mmsi_payload = ["15M67FC000G?ufbE`FepT@3n00Sa", "15VU?u0P1sKV1807Brl1j1HH0000",
+                                    "1815101P00KACqD:C;g>3s?n0000", "14hUSA0P2fKb@j<804@<C9n00000"][k]
+                    conn.sendall(tag(f"c:{int(T0) + i * 10 + k}") + nmea(f"AIVDM,1,1,,A,{mmsi_payload},0")
+                                 + b"\r\n")
+                time.sleep(0.05)
+            time.sleep(30)
+        except OSError:
+            pass  # the watch process was stopped: the feed ends with it
+        finally:
+            conn.close()
 
     threading.Thread(target=feed, daemon=True).start()
     proc = subprocess.Popen([sys.executable, "-m", "maritime.cli", "watch", f"tcp://127.0.0.1:{feed_port}",
