@@ -135,6 +135,18 @@ def _check_geometry(geom: BaseGeometry, fix: bool) -> tuple[BaseGeometry | None,
     return geom, reasons
 
 
+def _check_list(bad: list[str], value: Any, prop: str, label: str, allowed: Sequence[str]) -> None:
+    """Append the problems of a property that must be a list of known names (absent is fine)."""
+    if value is None:
+        return
+    if not isinstance(value, list):
+        bad.append(f"'{prop}' must be a list")
+        return
+    unknown = [v for v in value if v not in allowed]
+    if unknown:
+        bad.append(f"unknown {label} {unknown} (one of {', '.join(allowed)})")
+
+
 def parse_zone_features(doc: Any, file: str, *, fix: bool = False) -> tuple[list[Zone], list[ZoneProblem]]:
     """Zones and problems from a parsed GeoJSON document (FeatureCollection or Feature)."""
     problems: list[ZoneProblem] = []
@@ -172,21 +184,9 @@ def parse_zone_features(doc: Any, file: str, *, fix: bool = False) -> tuple[list
         if kind is not None and kind not in ZONE_KINDS:
             bad.append(f"unknown kind {kind!r} (one of {', '.join(ZONE_KINDS)})")
         alert_on = props.get("alert_on")
-        if alert_on is not None:
-            if not isinstance(alert_on, list):
-                bad.append("'alert_on' must be a list")
-            else:
-                unknown = [a for a in alert_on if a not in ALERT_ON]
-                if unknown:
-                    bad.append(f"unknown alert_on {unknown} (one of {', '.join(ALERT_ON)})")
+        _check_list(bad, alert_on, "alert_on", "alert_on", ALERT_ON)
         vt = props.get("vessel_types")
-        if vt is not None:
-            if not isinstance(vt, list):
-                bad.append("'vessel_types' must be a list")
-            else:
-                unknown = [v for v in vt if v not in VESSEL_TYPES]
-                if unknown:
-                    bad.append(f"unknown vessel types {unknown} (one of {', '.join(VESSEL_TYPES)})")
+        _check_list(bad, vt, "vessel_types", "vessel types", VESSEL_TYPES)
         sev = props.get("severity")
         if sev is not None and sev not in SEVERITIES:
             bad.append(f"unknown severity {sev!r} (one of {', '.join(SEVERITIES)})")
