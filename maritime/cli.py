@@ -33,7 +33,7 @@ app = typer.Typer(
     help="Maritime domain awareness for Caribbean waters: decode AIS, detect dark gaps, "
     "rendezvous, loitering and geofence breaches, and send alerts.",
 )
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 out_console = Console()
 logger = logging.getLogger("maritime.cli")
 
@@ -156,14 +156,24 @@ class _MemorySink:
 
 
 def build_pipeline(settings: Settings, sinks: list[Sink], dead: DeadLetter | None,
-                   zones: ZoneIndex | None = None) -> Pipeline:
-    """The embedded pipeline with the detectors the settings enable."""
+                   zones: ZoneIndex | None = None, watchlists: list[Path] | None = None) -> Pipeline:
+    """The embedded pipeline with the detectors the settings enable (and the watchlists)."""
     from maritime.detectors import build_detectors
+    from maritime.watchlist import Watchlist, WatchlistError, load_watchlist
 
     pipe = Pipeline(settings, sinks=sinks, on_reject=dead)
     detectors, gates = build_detectors(settings, pipe.tracker, zones)
     pipe.detectors = detectors
     pipe.gates = gates
+    files = [Path(p) for p in settings.watchlists] + list(watchlists or [])
+    if files:
+        try:
+            entries = [e for f in files for e in load_watchlist(f)]
+        except WatchlistError as err:
+            raise _fail(str(err), 2) from None
+        wl = Watchlist(entries, pipe.tracker, settings.watchlist_absence_h)
+        pipe.detectors.append(wl)
+        pipe.enrichers.append(wl.enrich)
     return pipe
 
 
@@ -183,6 +193,8 @@ def replay(
     redis_url: Annotated[str | None, typer.Option("--redis", help="also send alerts to Redis streams (URL)")] = None,
     webhooks: Annotated[bool, typer.Option("--webhooks", help="also POST alerts to the configured centres")]
     = False,
+    watchlist: Annotated[list[Path] | None, typer.Option("--watchlist", help="vessels of interest (CSV/JSON)")]
+    = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
@@ -203,7 +215,7 @@ def replay(
             tracks = TrackCollector()
             collected.append(tracks)
             outs.sinks.append(_MemorySink(collected))
-        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index)
+        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist)
         if collected:
             pipe.add_listener(collected[0])
         if redis_url:
@@ -249,6 +261,8 @@ def watch(
     = None,
     redis_url: Annotated[str | None, typer.Option("--redis", help="also send alerts to Redis streams (URL)")] = None,
     webhooks: Annotated[bool, typer.Option(help="POST alerts to the centres' webhooks in the settings")] = True,
+    watchlist: Annotated[list[Path] | None, typer.Option("--watchlist", help="vessels of interest (CSV/JSON)")]
+    = None,
     web_at: Annotated[str | None, typer.Option("--web", help="serve the live map on HOST:PORT")] = None,
     token: Annotated[str | None, typer.Option(help="token the live map requires (default: none on localhost)")]
     = None,
@@ -266,7 +280,7 @@ def watch(
         outs = _Outputs(stack, alerts, dead_letter, settings, redis_url, webhooks)
         if alerts is None:
             outs.sinks.append(JsonLinesSink(sys.stdout))
-        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index)
+        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist)
         if redis_url:
             _live_positions(stack, pipe, redis_url)
 
@@ -716,6 +730,70 @@ def alerts_tail(
         raise _fail(f"{redis_url} {stream}: {err}") from None
     except KeyboardInterrupt:
         pass
+
+
+watchlist_app = typer.Typer(no_args_is_help=True, help="Vessels of interest: list, add, remove (CSV files).")
+app.add_typer(watchlist_app, name="watchlist")
+
+
+def _load_wl(path: Path, missing_ok: bool = False) -> list[Any]:
+    from maritime.watchlist import WatchlistError, load_watchlist
+
+    if missing_ok and not path.exists():
+        return []
+    try:
+        return load_watchlist(path)
+    except WatchlistError as err:
+        raise _fail(str(err), 2) from None
+
+
+@watchlist_app.command("list")
+def watchlist_list(path: Annotated[Path, typer.Argument(help="watchlist file")]) -> None:
+    """Print the entries."""
+    from maritime.models import iso as _iso
+
+    for e in _load_wl(path):
+        typer.echo(f"{e.kind}\t{e.value}\t{e.severity}\t{_iso(e.expires_s) or 'never'}\t{e.source}\t{e.reason}")
+
+
+@watchlist_app.command("add")
+def watchlist_add(
+    path: Annotated[Path, typer.Argument(help="watchlist file (CSV; created if missing)")],
+    kind: Annotated[str, typer.Option(help="mmsi, imo, callsign or name (a pattern such as '*DRAGON*')")],
+    value: Annotated[str, typer.Option()],
+    reason: Annotated[str, typer.Option(help="why the vessel is of interest")],
+    source: Annotated[str, typer.Option(help="the centre that listed it")] = "",
+    severity: Annotated[str, typer.Option()] = "high",
+    expires: Annotated[str, typer.Option(help="ISO date or time (default: never)")] = "",
+) -> None:
+    """Add (or replace) an entry."""
+    from maritime.watchlist import WatchlistError, _entry, save_watchlist
+
+    try:
+        new = _entry({"kind": kind, "value": value, "reason": reason, "source": source, "severity": severity,
+                      "expires": expires}, "argument")
+    except WatchlistError as err:
+        raise _fail(str(err), 2) from None
+    entries = [e for e in _load_wl(path, missing_ok=True) if (e.kind, e.value) != (new.kind, new.value)]
+    save_watchlist(path, [*entries, new])
+    typer.echo(f"{path}: {len(entries) + 1} entries")
+
+
+@watchlist_app.command("remove")
+def watchlist_remove(
+    path: Annotated[Path, typer.Argument(help="watchlist file")],
+    kind: Annotated[str, typer.Option()],
+    value: Annotated[str, typer.Option()],
+) -> None:
+    """Remove an entry."""
+    from maritime.watchlist import save_watchlist
+
+    entries = _load_wl(path)
+    kept = [e for e in entries if (e.kind, e.value) != (kind.lower(), value)]
+    if len(kept) == len(entries):
+        raise _fail(f"{path}: no {kind} {value!r} in the list")
+    save_watchlist(path, kept)
+    typer.echo(f"{path}: {len(kept)} entries")
 
 
 def main() -> None:

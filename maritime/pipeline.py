@@ -170,6 +170,8 @@ class Pipeline:
         self._dedup_across = True
         self._next_tick_s: float | None = None
         self._listeners: list[Callable[[Record], None]] = []
+        #: functions that may add to an alert before it reaches the sinks (the watchlist does)
+        self.enrichers: list[Callable[[Alert], Alert]] = []
         ing = self.settings.ingest
         self.default_time_s = parse_iso(ing.start_time) if ing.start_time else datetime.now(UTC).timestamp()
 
@@ -259,6 +261,8 @@ class Pipeline:
     def emit(self, alerts: Iterable[Alert]) -> None:
         """Send alerts to every sink and count them."""
         for a in alerts:
+            for enrich in self.enrichers:
+                a = enrich(a)
             self.stats.alert_ids[a.id] = a.type
             self.stats.alert_records += 1
             for sink in self.sinks:
