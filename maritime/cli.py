@@ -156,7 +156,8 @@ class _MemorySink:
 
 
 def build_pipeline(settings: Settings, sinks: list[Sink], dead: DeadLetter | None,
-                   zones: ZoneIndex | None = None, watchlists: list[Path] | None = None) -> Pipeline:
+                   zones: ZoneIndex | None = None, watchlists: list[Path] | None = None,
+                   profiles: Path | None = None) -> Pipeline:
     """The embedded pipeline with the detectors the settings enable (and the watchlists)."""
     from maritime.detectors import build_detectors
     from maritime.watchlist import Watchlist, WatchlistError, load_watchlist
@@ -166,6 +167,7 @@ def build_pipeline(settings: Settings, sinks: list[Sink], dead: DeadLetter | Non
     pipe.detectors = detectors
     pipe.gates = gates
     files = [Path(p) for p in settings.watchlists] + list(watchlists or [])
+    wl = None
     if files:
         try:
             entries = [e for f in files for e in load_watchlist(f)]
@@ -174,6 +176,27 @@ def build_pipeline(settings: Settings, sinks: list[Sink], dead: DeadLetter | Non
         wl = Watchlist(entries, pipe.tracker, settings.watchlist_absence_h)
         pipe.detectors.append(wl)
         pipe.enrichers.append(wl.enrich)
+    db = profiles or (Path(settings.profiles_db) if settings.profiles_db else None)
+    if db is not None:
+        from maritime.profiles import ProfileStore, ProfileTracker, risk
+
+        store = ProfileStore(db)
+        pt = ProfileTracker(store, pipe.tracker, zones, watchlist=wl)
+        pipe.detectors.append(pt)
+        pipe.sinks.append(pt)
+
+        def add_risk(alert: Any) -> Any:
+            from dataclasses import replace
+
+            scores = {}
+            for v in alert.vessels:
+                prof = store.profile(v.mmsi)
+                if prof is not None:
+                    r = risk(prof, settings.risk_weights)
+                    scores[str(v.mmsi)] = {"score": r["score"], "top_factors": r["factors"][:3]}
+            return replace(alert, details={**alert.details, "risk": scores}) if scores else alert
+
+        pipe.enrichers.append(add_risk)
     return pipe
 
 
@@ -195,6 +218,8 @@ def replay(
     = False,
     watchlist: Annotated[list[Path] | None, typer.Option("--watchlist", help="vessels of interest (CSV/JSON)")]
     = None,
+    profiles: Annotated[Path | None, typer.Option("--profiles", help="keep vessel profiles in this SQLite file")]
+    = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
@@ -215,7 +240,7 @@ def replay(
             tracks = TrackCollector()
             collected.append(tracks)
             outs.sinks.append(_MemorySink(collected))
-        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist)
+        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist, profiles)
         if collected:
             pipe.add_listener(collected[0])
         if redis_url:
@@ -263,6 +288,8 @@ def watch(
     webhooks: Annotated[bool, typer.Option(help="POST alerts to the centres' webhooks in the settings")] = True,
     watchlist: Annotated[list[Path] | None, typer.Option("--watchlist", help="vessels of interest (CSV/JSON)")]
     = None,
+    profiles: Annotated[Path | None, typer.Option("--profiles", help="keep vessel profiles in this SQLite file")]
+    = None,
     web_at: Annotated[str | None, typer.Option("--web", help="serve the live map on HOST:PORT")] = None,
     token: Annotated[str | None, typer.Option(help="token the live map requires (default: none on localhost)")]
     = None,
@@ -280,7 +307,7 @@ def watch(
         outs = _Outputs(stack, alerts, dead_letter, settings, redis_url, webhooks)
         if alerts is None:
             outs.sinks.append(JsonLinesSink(sys.stdout))
-        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist)
+        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist, profiles)
         if redis_url:
             _live_positions(stack, pipe, redis_url)
 
@@ -730,6 +757,43 @@ def alerts_tail(
         raise _fail(f"{redis_url} {stream}: {err}") from None
     except KeyboardInterrupt:
         pass
+
+
+@app.command()
+def vessel(
+    key: Annotated[int, typer.Argument(help="MMSI or IMO")],
+    profiles: Annotated[Path, typer.Option("--profiles", help="the SQLite file a replay or watch kept")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="settings (risk weights)")] = None,
+) -> None:
+    """A vessel's profile: identity history, port calls, zones, alerts, and its risk with the factors."""
+    from maritime.profiles import ProfileStore, risk
+
+    if not profiles.is_file():
+        raise _fail(f"{profiles}: no such profile file")
+    store = ProfileStore(profiles)
+    prof = store.profile(key)
+    store.close()
+    if prof is None:
+        raise _fail(f"no vessel with MMSI or IMO {key} in {profiles}")
+    prof["risk"] = risk(prof, _settings(config).risk_weights)
+    if as_json:
+        typer.echo(json.dumps(prof, ensure_ascii=False, indent=1))
+        return
+    last = prof["identity_history"][-1]
+    typer.echo(f"{last['name'] or '(no name)'} — MMSI {', '.join(map(str, prof['mmsis']))}, IMO {last['imo']}, "
+               f"call sign {last['callsign']}, flag {last['flag']}, type {last['ship_type']}")
+    typer.echo(f"risk {prof['risk']['score']}: " + "; ".join(
+        f"{f['factor']} ×{f['count']} = {f['points']} ({f['why']})" for f in prof["risk"]["factors"]))
+    typer.echo("identity history:")
+    for i in prof["identity_history"]:
+        typer.echo(f"  {i['time']} MMSI {i['mmsi']} {i['name']} {i['callsign']} IMO {i['imo']} flag {i['flag']}")
+    typer.echo("port calls:")
+    for c in prof["port_calls"][-10:]:
+        typer.echo(f"  {c['arrive']} → {c['depart'] or 'still there'} {c['name']}")
+    typer.echo("alerts:")
+    for a in prof["alerts"][-20:]:
+        typer.echo(f"  {a['time']} {a['type']} {a['status']} {a['severity']} {a['summary']}")
 
 
 watchlist_app = typer.Typer(no_args_is_help=True, help="Vessels of interest: list, add, remove (CSV files).")

@@ -158,6 +158,8 @@ class Settings(_Frozen):
     tick_s: float = Field(60.0, gt=0, description="how often detectors look at the watermark (event-time s)")
     delivery: DeliverySettings = DeliverySettings()
     watchlists: list[str] = Field(default_factory=list, description="watchlist files (CSV or JSON)")
+    profiles_db: str | None = Field(None, description="SQLite file of vessel profiles (off when unset)")
+    risk_weights: dict[str, float] = Field(default_factory=dict, description="overrides of the risk weights")
     watchlist_absence_h: float = Field(24.0, gt=0, description="a listed vessel unheard this long hits again (h)")
     subscriptions: list[Subscription] = Field(default_factory=list)
 

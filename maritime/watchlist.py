@@ -138,6 +138,12 @@ class Watchlist:
         self._by_mmsi = {e.value: e for e in self.entries if e.kind == "mmsi"}
         self._others = [e for e in self.entries if e.kind != "mmsi"]
         self._cache: dict[int, tuple[tuple[Any, ...], list[WatchEntry]]] = {}
+        self._links: dict[int, int] = {}
+
+    def link(self, mmsi: int, earlier_mmsi: int) -> None:
+        """Treat ``mmsi`` as the same vessel as ``earlier_mmsi`` (e.g. its IMO moved to a new MMSI)."""
+        self._links[mmsi] = earlier_mmsi
+        self._cache.pop(mmsi, None)
 
     def matching(self, v: VesselState, t: float) -> list[WatchEntry]:
         """Active entries matching the vessel (cached until its identity changes)."""
@@ -145,9 +151,10 @@ class Watchlist:
         got = self._cache.get(v.mmsi)
         if got is None or got[0] != key:
             found = [e for e in self._others if e.matches(v)]
-            e = self._by_mmsi.get(str(v.mmsi))
-            if e is not None:
-                found.insert(0, e)
+            for m in (v.mmsi, self._links.get(v.mmsi)):
+                e = self._by_mmsi.get(str(m)) if m is not None else None
+                if e is not None:
+                    found.insert(0, e)
             got = (key, found)
             self._cache[v.mmsi] = got
         return [e for e in got[1] if e.active(t)]

@@ -1,0 +1,253 @@
+"""Vessel profiles: identity history, port calls, zone history and alerts in SQLite, and a risk score.
+
+:class:`ProfileTracker` runs in the pipeline: it records every change of a
+vessel's identity (name, call sign, IMO, ship type, flag), port calls
+(arrival and departure at ``port``/``anchorage`` zones) and zone visits
+(checked every few minutes per vessel), and the alerts that involve it. An
+IMO reported under a new MMSI, or an MMSI whose name, flag or type changes,
+raises ``identity_anomaly`` with both identities, and the new MMSI is linked
+to the old one for the watchlist. Everything is in a SQLite file, so nothing
+is lost when the pipeline restarts.
+
+The risk score is additive and explained: each factor with its count, weight
+and points (weights in the settings, rationale in the README).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from maritime.detectors.base import AlertBuilder, vessel_phrase
+from maritime.models import Alert, Position, iso
+from maritime.tracker import Tracker, VesselState
+from maritime.zones import HARBOUR_KINDS, ZoneIndex
+
+#: Flags of the large open registries (MID countries), a risk factor on their own only weakly.
+OPEN_REGISTRIES = frozenset(("PA", "LR", "MH", "BS", "MT", "AG", "VC", "BZ", "KM", "TG", "SL", "CK", "MN", "BO"))
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "dark_gap": 10.0, "dark_gap_per_12h": 5.0, "rendezvous": 15.0, "loitering": 5.0,
+    "identity_change": 10.0, "invalid_or_reused_mmsi": 20.0, "open_registry_flag": 3.0, "unknown_flag": 5.0,
+    "watchlist": 30.0,
+}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS identity (mmsi INTEGER, time_s REAL, name TEXT, callsign TEXT, imo INTEGER,
+  ship_type INTEGER, flag TEXT);
+CREATE TABLE IF NOT EXISTS port_call (mmsi INTEGER, zone_id TEXT, zone_name TEXT, arrive_s REAL, depart_s REAL);
+CREATE TABLE IF NOT EXISTS zone_visit (mmsi INTEGER, zone_id TEXT, kind TEXT, enter_s REAL, exit_s REAL);
+CREATE TABLE IF NOT EXISTS alert (id TEXT, mmsi INTEGER, type TEXT, status TEXT, severity TEXT, time_s REAL,
+  start_s REAL, end_s REAL, summary TEXT, details TEXT, PRIMARY KEY (id, mmsi));
+CREATE TABLE IF NOT EXISTS link (mmsi INTEGER PRIMARY KEY, linked_to INTEGER, why TEXT, time_s REAL);
+CREATE INDEX IF NOT EXISTS identity_mmsi ON identity (mmsi);
+CREATE INDEX IF NOT EXISTS identity_imo ON identity (imo);
+CREATE INDEX IF NOT EXISTS port_call_mmsi ON port_call (mmsi);
+CREATE INDEX IF NOT EXISTS zone_visit_mmsi ON zone_visit (mmsi);
+"""
+
+
+class ProfileStore:
+    """The SQLite file of profiles."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.db = sqlite3.connect(str(self.path))
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Commit and close."""
+        self.db.commit()
+        self.db.close()
+
+    def last_identity(self, mmsi: int) -> tuple[Any, ...] | None:
+        """(name, callsign, imo, ship_type, flag) last recorded for the MMSI."""
+        return self.db.execute("SELECT name, callsign, imo, ship_type, flag FROM identity WHERE mmsi = ? "
+                               "ORDER BY time_s DESC, rowid DESC LIMIT 1", (mmsi,)).fetchone()
+
+    def mmsis_of_imo(self, imo: int) -> list[int]:
+        """Every MMSI that reported this IMO."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT mmsi FROM identity WHERE imo = ?", (imo,))]
+
+    def profile(self, key: int) -> dict[str, Any] | None:
+        """Everything about a vessel by MMSI, or by IMO (all its MMSIs); None when unknown."""
+        found = set(self.mmsis_of_imo(key) or [key])
+        for _ in range(2):  # links either way, and every MMSI that reported the same IMO
+            q = ",".join("?" * len(found))
+            found |= {r[0] for r in self.db.execute(
+                f"SELECT mmsi FROM link WHERE linked_to IN ({q}) UNION SELECT linked_to FROM link WHERE mmsi IN ({q}) "
+                f"UNION SELECT DISTINCT b.mmsi FROM identity a JOIN identity b ON a.imo = b.imo "
+                f"WHERE a.mmsi IN ({q}) AND a.imo IS NOT NULL", [*found, *found, *found])}
+        mmsis = sorted(found)
+        q = ",".join("?" * len(mmsis))
+        ident = [dict(zip(("mmsi", "time", "name", "callsign", "imo", "ship_type", "flag"),
+                          (r[0], iso(r[1]), *r[2:]), strict=True))
+                 for r in self.db.execute(f"SELECT mmsi, time_s, name, callsign, imo, ship_type, flag FROM identity "
+                                          f"WHERE mmsi IN ({q}) ORDER BY time_s", mmsis)]
+        if not ident:
+            return None
+        calls = [{"mmsi": r[0], "zone": r[1], "name": r[2], "arrive": iso(r[3]), "depart": iso(r[4]),
+                  "hours": round((r[4] - r[3]) / 3600, 1) if r[4] else None}
+                 for r in self.db.execute(f"SELECT mmsi, zone_id, zone_name, arrive_s, depart_s FROM port_call "
+                                          f"WHERE mmsi IN ({q}) ORDER BY arrive_s", mmsis)]
+        zones = [{"mmsi": r[0], "zone": r[1], "kind": r[2], "enter": iso(r[3]), "exit": iso(r[4])}
+                 for r in self.db.execute(f"SELECT mmsi, zone_id, kind, enter_s, exit_s FROM zone_visit "
+                                          f"WHERE mmsi IN ({q}) ORDER BY enter_s", mmsis)]
+        alerts = [{"id": r[0], "type": r[1], "status": r[2], "severity": r[3], "time": iso(r[4]), "start": iso(r[5]),
+                   "end": iso(r[6]), "summary": r[7], "details": json.loads(r[8])}
+                  for r in self.db.execute(f"SELECT id, type, status, severity, time_s, start_s, end_s, summary, "
+                                           f"details FROM alert WHERE mmsi IN ({q}) ORDER BY time_s", mmsis)]
+        return {"mmsis": mmsis, "identity_history": ident, "port_calls": calls, "zone_history": zones,
+                "alerts": alerts}
+
+
+def risk(profile: dict[str, Any], weights: dict[str, float] | None = None) -> dict[str, Any]:
+    """Additive risk score with every factor explained (count × weight = points)."""
+    w = {**DEFAULT_WEIGHTS, **(weights or {})}
+    latest: dict[str, dict[str, Any]] = {}
+    for a in profile["alerts"]:
+        latest[a["id"]] = a
+    alerts = list(latest.values())
+    factors: list[dict[str, Any]] = []
+
+    def add(name: str, count: float, why: str, weight: str | None = None) -> None:
+        if count:
+            pts = round(count * w[weight or name], 1)
+            factors.append({"factor": name, "count": count, "weight": w[weight or name], "points": pts, "why": why})
+
+    gaps = [a for a in alerts if a["type"] == "dark_gap"]
+    add("dark_gap", len(gaps), "AIS switched off or out of reach for ≥ 6 h")
+    gap_h = sum(a["details"].get("gap_h") or 0 for a in gaps)
+    add("dark_gap_per_12h", round(gap_h / 12, 1), f"{gap_h:.0f} h dark in all")
+    add("rendezvous", sum(1 for a in alerts if a["type"] == "rendezvous"), "ship-to-ship meetings at sea")
+    add("loitering", sum(1 for a in alerts if a["type"] == "loitering"), "hours slow at sea, away from port")
+    kinds = [a["details"].get("anomaly") for a in alerts if a["type"] == "identity_anomaly"]
+    add("identity_change", sum(1 for k in kinds if k in ("identity_change", "imo_new_mmsi")),
+        "name, flag, type or MMSI changed")
+    add("invalid_or_reused_mmsi", sum(1 for k in kinds if k in ("invalid_mmsi", "same_mmsi_two_places")),
+        "MMSI invalid or used by two transmitters")
+    flags = {i.get("flag") for i in profile["identity_history"]}
+    if None in flags or not flags:
+        add("unknown_flag", 1, "no flag from the MMSI")
+    elif flags & OPEN_REGISTRIES:
+        add("open_registry_flag", 1, f"open registry: {', '.join(sorted(f for f in flags if f))}")
+    if any(a["details"].get("watchlist") for a in alerts) or any(a["type"] == "watchlist_hit" for a in alerts):
+        add("watchlist", 1, "on a shared watchlist")
+    factors.sort(key=lambda f: -f["points"])
+    return {"score": round(sum(f["points"] for f in factors), 1), "factors": factors}
+
+
+class ProfileTracker:
+    """Records identities, port calls, zone visits and alerts (a detector and an alert sink)."""
+
+    name = "profiles"
+
+    def __init__(self, store: ProfileStore, tracker: Tracker, zones: ZoneIndex | None = None,
+                 check_every_s: float = 300.0, watchlist: Any = None) -> None:
+        self.store = store
+        self.tracker = tracker
+        self.zones = zones
+        self.check_every_s = check_every_s
+        self.watchlist = watchlist
+        self.alerts = AlertBuilder(tracker)
+        self._next_check: dict[int, float] = {}
+        self._inside: dict[int, dict[str, tuple[str, str, str, float]]] = {}
+        self._ident: dict[int, tuple[Any, ...]] = {}
+        self._pending = 0
+
+    def _identity(self, pos: Position, v: VesselState) -> list[Alert]:
+        ident = (v.name, v.callsign, v.imo, v.ship_type, v.flag)
+        prev = self._ident.get(v.mmsi)
+        if prev is None:
+            prev = self.store.last_identity(v.mmsi)
+        if prev == ident:
+            self._ident[v.mmsi] = ident
+            return []
+        self._ident[v.mmsi] = ident
+        db = self.store.db
+        out: list[Alert] = []
+        if prev is not None:
+            fields = ("name", "callsign", "imo", "ship_type", "flag")
+            before = dict(zip(fields, prev, strict=True))
+            after = dict(zip(fields, ident, strict=True))
+            changed = [f for f in fields if before[f] is not None and after[f] is not None and before[f] != after[f]]
+            if changed:
+                text = "changed " + ", ".join(f"{f} from {before[f]!r} to {after[f]!r}" for f in changed)
+                out.append(self._anomaly(pos, v, "identity_change", text, {"before": before, "after": after}))
+        if v.imo is not None and (prev is None or prev[2] != v.imo):
+            others = [m for m in self.store.mmsis_of_imo(v.imo) if m != v.mmsi]
+            if others:
+                old = others[0]
+                db.execute("INSERT OR REPLACE INTO link VALUES (?, ?, ?, ?)", (v.mmsi, old, f"IMO {v.imo}",
+                                                                              pos.time_s))
+                if self.watchlist is not None:
+                    self.watchlist.link(v.mmsi, old)
+                out.append(self._anomaly(pos, v, "imo_new_mmsi",
+                                         f"IMO {v.imo} earlier reported by MMSI {old} now by MMSI {v.mmsi}",
+                                         {"imo": v.imo, "previous_mmsi": old,
+                                          "previous_identity": self.store.last_identity(old)}))
+        db.execute("INSERT INTO identity VALUES (?, ?, ?, ?, ?, ?, ?)", (v.mmsi, pos.time_s, *ident))
+        return out
+
+    def _anomaly(self, pos: Position, v: VesselState, kind: str, text: str, extra: dict[str, Any]) -> Alert:
+        return self.alerts.make(
+            type="identity_anomaly", key=f"{v.mmsi}:{kind}:{iso(pos.time_s)}", status="open", severity="medium",
+            time_s=pos.time_s, start_s=pos.time_s, end_s=None, mmsis=[v.mmsi], lat=pos.lat, lon=pos.lon,
+            summary=f"{vessel_phrase(v)}: {text}", details={"anomaly": kind, **extra})
+
+    def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
+        out = self._identity(pos, vessel) if vessel.name or vessel.imo or vessel.ship_type else []
+        if self.zones is not None and pos.time_s >= self._next_check.get(pos.mmsi, float("-inf")):
+            self._next_check[pos.mmsi] = pos.time_s + self.check_every_s
+            self._visits(pos)
+        self._pending += 1
+        if self._pending >= 5000:
+            self.store.db.commit()
+            self._pending = 0
+        return out
+
+    def _visits(self, pos: Position) -> None:
+        assert self.zones is not None
+        now = {z.id: z for z in self.zones.containing(pos.lat, pos.lon) if z.kind != "eez"}
+        inside = self._inside.setdefault(pos.mmsi, {})
+        db = self.store.db
+        for zid, z in now.items():
+            if zid not in inside:
+                inside[zid] = (zid, z.name, z.kind, pos.time_s)
+        for zid in [k for k in inside if k not in now]:
+            _, name, kind, since = inside.pop(zid)
+            if kind in HARBOUR_KINDS:
+                db.execute("INSERT INTO port_call VALUES (?, ?, ?, ?, ?)", (pos.mmsi, zid, name, since, pos.time_s))
+            db.execute("INSERT INTO zone_visit VALUES (?, ?, ?, ?, ?)", (pos.mmsi, zid, kind, since, pos.time_s))
+
+    def on_watermark(self, watermark_s: float) -> list[Alert]:
+        """Nothing is due on time alone."""
+        return []
+
+    def finish(self, end_s: float) -> list[Alert]:
+        """Visits still going on are written open-ended."""
+        db = self.store.db
+        for mmsi, inside in self._inside.items():
+            for zid, name, kind, since in inside.values():
+                if kind in HARBOUR_KINDS:
+                    db.execute("INSERT INTO port_call VALUES (?, ?, ?, ?, NULL)", (mmsi, zid, name, since))
+                db.execute("INSERT INTO zone_visit VALUES (?, ?, ?, ?, NULL)", (mmsi, zid, kind, since))
+        self._inside.clear()
+        db.commit()
+        return []
+
+    # -- a sink of alerts -----------------------------------------------------------------
+
+    def write(self, alert: Alert) -> None:
+        """Keep the alert in the profile of each vessel it involves."""
+        for v in alert.vessels:
+            self.store.db.execute(
+                "INSERT OR REPLACE INTO alert VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (alert.id, v.mmsi, alert.type, alert.status, alert.severity, alert.time_s, alert.start_s, alert.end_s,
+                 alert.summary, json.dumps(alert.details)))
+
+    def close(self) -> None:
+        """Commit."""
+        self.store.db.commit()

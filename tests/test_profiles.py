@@ -1,0 +1,102 @@
+"""Vessel profiles: identity links across MMSIs, port calls, persistence across restarts, the risk score."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from maritime.cli import build_pipeline
+from maritime.config import Settings
+from maritime.models import VesselInfo
+from maritime.profiles import ProfileStore, risk
+
+from .test_detectors import OPEN_SEA, T0, Collect, track, zone, zones
+
+PORT_A = zone("port-a", "port", (-61.05, 13.95, -60.95, 14.05))
+PORT_B = zone("port-b", "port", (-62.05, 12.95, -61.95, 13.05))
+
+
+def info(mmsi, t, name, imo):
+    return VesselInfo(mmsi=mmsi, time_s=t, name=name, imo=imo, ship_type=70, callsign="J8AB2", msg_type=5, source="t")
+
+
+def run(records, db, watchlist=None):
+    sink = Collect()
+    pipe = build_pipeline(Settings(), [sink], None, zones(PORT_A, PORT_B), watchlist, db)
+    for r in sorted(records, key=lambda r: r.time_s):
+        pipe.process(r.time_s, (None, [r]))
+    pipe.finish()
+    return sink.alerts
+
+
+def renamed_vessel():
+    recs = [info(376000500, T0, "OLD NAME", 9234567)]
+    recs += track(376000500, T0, T0 + 2 * 3600, 60, 14.0, -61.0, 0.1, 0, status=5)  # in port A
+    recs += track(376000500, T0 + 2 * 3600, T0 + 4 * 3600, 60, 14.1, -61.1, 12, 225)  # leaves
+    # a day later, the same hull (IMO) with a new MMSI and name, calling at port B
+    recs.append(info(377000700, T0 + 30 * 3600, "NEW NAME", 9234567))
+    recs += track(377000700, T0 + 30 * 3600, T0 + 32 * 3600, 60, 13.0, -62.0, 0.1, 0, status=5)
+    recs += track(377000700, T0 + 32 * 3600, T0 + 33 * 3600, 60, 13.1, -62.1, 12, 315)
+    return recs
+
+
+def test_new_mmsi_for_the_same_imo_is_linked(tmp_path):
+    db = tmp_path / "p.sqlite"
+    alerts = run(renamed_vessel(), db)
+    links = [a for a in alerts if a.type == "identity_anomaly" and a.details.get("anomaly") == "imo_new_mmsi"]
+    assert len(links) == 1 and links[0].details["previous_mmsi"] == 376000500
+    store = ProfileStore(db)
+    prof = store.profile(9234567)  # by IMO
+    assert prof["mmsis"] == [376000500, 377000700]
+    assert [i["name"] for i in prof["identity_history"]] == ["OLD NAME", "NEW NAME"]
+    assert [c["zone"] for c in prof["port_calls"]] == ["port-a", "port-b"]
+    assert prof["port_calls"][0]["hours"] is not None and 1.5 <= prof["port_calls"][0]["hours"] <= 2.2
+    assert store.profile(377000700)["mmsis"] == [376000500, 377000700]
+
+
+def test_watchlisted_vessel_is_followed_to_its_new_mmsi(tmp_path):
+    wl = tmp_path / "wl.csv"
+    wl.write_text("kind,value,reason\nmmsi,376000500,suspected trafficking\n")
+    hits = [a for a in run(renamed_vessel(), tmp_path / "p.sqlite", [wl]) if a.type == "watchlist_hit"]
+    assert [a.vessels[0].mmsi for a in hits] == [376000500, 377000700]
+
+
+def test_name_change_of_one_mmsi_is_an_identity_anomaly(tmp_path):
+    recs = [info(376000500, T0, "SEA BREEZE", 9234567), info(376000500, T0 + 1800, "BLUE HORIZON", 9234567)]
+    recs += track(376000500, T0, T0 + 3600, 60, *OPEN_SEA, 10, 90)
+    anomalies = [a for a in run(recs, tmp_path / "p.sqlite") if a.type == "identity_anomaly"]
+    assert [a.details["anomaly"] for a in anomalies] == ["identity_change"]
+    assert anomalies[0].details["before"]["name"] == "SEA BREEZE" and "BLUE HORIZON" in anomalies[0].summary
+
+
+def test_profiles_survive_a_restart_and_risk_is_explained(tmp_path):
+    db = tmp_path / "p.sqlite"
+    lat, lon = OPEN_SEA
+    shady = [info(376000500, T0, "SHADY", 9000001)]
+    day1 = track(376000500, T0, T0 + 3600, 60, lat, lon, 12, 90) + \
+        track(376000500, T0 + 8 * 3600, T0 + 9 * 3600, 60, lat, -64.8, 12, 90)
+    liner = [info(366000001, T0, "LINER", 9000002)] + track(366000001, T0, T0 + 9 * 3600, 60, 16.0, -66, 15, 90)
+    run(shady + day1 + liner, db)
+    # the pipeline restarts: the second day adds a gap and a meeting to the same vessel
+    t = T0 + 24 * 3600
+    day2 = track(376000500, t, t + 3600, 60, lat, lon, 12, 90) + \
+        track(376000500, t + 8 * 3600, t + 9 * 3600, 60, lat, -64.8, 12, 90)
+    a = track(376000500, t + 10 * 3600, t + 13 * 3600, 10, lat, -64.0, 0.5, 45)
+    b = track(377000700, t + 10 * 3600, t + 13 * 3600, 60, lat + 0.001, -64.0, 0.5, 45)
+    a += track(376000500, t + 13 * 3600, t + 14 * 3600, 10, lat + 0.02, -63.98, 12, 0)
+    b += track(377000700, t + 13 * 3600, t + 14 * 3600, 60, lat, -64.02, 12, 180)
+    run(shady + day2 + a + b + [info(366000001, t, "LINER", 9000002)] +
+        track(366000001, t, t + 9 * 3600, 60, 16.0, -66, 15, 90), db)
+    store = ProfileStore(db)
+    shady_risk = risk(store.profile(376000500))
+    liner_risk = risk(store.profile(366000001))
+    names = {f["factor"]: f for f in shady_risk["factors"]}
+    assert names["dark_gap"]["count"] == 2 and names["rendezvous"]["count"] == 1
+    assert shady_risk["score"] > liner_risk["score"]
+    assert all(f["why"] for f in shady_risk["factors"])
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "vessel", "9000001", "--profiles", str(db), "--json"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["risk"]["score"] == shady_risk["score"] and out["mmsis"] == [376000500]
