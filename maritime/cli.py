@@ -181,6 +181,7 @@ def build_pipeline(settings: Settings, sinks: list[Sink], dead: DeadLetter | Non
         from maritime.profiles import ProfileStore, ProfileTracker, risk
 
         store = ProfileStore(db)
+        pipe.profile_store = store
         pt = ProfileTracker(store, pipe.tracker, zones, watchlist=wl)
         pipe.detectors.append(pt)
         pipe.sinks.append(pt)
@@ -327,7 +328,8 @@ def watch(
 
                 host, port = _host_port(web_at)
                 runner = await start_server(make_app(live, token=default_token(host, token), zones=zone_index,
-                                                     tile_url=tile_url), host, port)
+                                                     tile_url=tile_url, profiles=pipe.profile_store,
+                                                     risk_weights=settings.risk_weights), host, port)
             try:
                 return await pipe.run_live(specs, stop)
             finally:

@@ -172,6 +172,8 @@ class Pipeline:
         self._listeners: list[Callable[[Record], None]] = []
         #: functions that may add to an alert before it reaches the sinks (the watchlist does)
         self.enrichers: list[Callable[[Alert], Alert]] = []
+        #: the vessel-profile store, when profiles are kept (maritime.profiles.ProfileStore)
+        self.profile_store: Any = None
         ing = self.settings.ingest
         self.default_time_s = parse_iso(ing.start_time) if ing.start_time else datetime.now(UTC).timestamp()
 

@@ -148,7 +148,8 @@ def _asset(name: str) -> bytes:
 
 
 def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
-             tile_url: str | None = None) -> web.Application:
+             tile_url: str | None = None, profiles: Any = None,
+             risk_weights: dict[str, float] | None = None) -> web.Application:
     """The aiohttp application serving the page, the API and the event stream."""
 
     @web.middleware
@@ -201,8 +202,16 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
         if v is None or "lat" not in v:
             raise web.HTTPNotFound(text="no such vessel")
         alerts = [a for a in state.alerts.values() if any(x["mmsi"] == m for x in a["vessels"])]
-        return web.json_response({**state.vessel_feature(v)["properties"], "lat": v["lat"], "lon": v["lon"],
-                                  "alerts": alerts[-20:]})
+        body: dict[str, Any] = {**state.vessel_feature(v)["properties"], "lat": v["lat"], "lon": v["lon"],
+                                "alerts": alerts[-20:]}
+        if profiles is not None:
+            from maritime.profiles import risk
+
+            prof = profiles.profile(m)
+            if prof is not None:
+                body["profile"] = prof
+                body["risk"] = risk(prof, risk_weights)
+        return web.json_response(body)
 
     async def track(r: web.Request) -> web.Response:
         m = _mmsi(r)

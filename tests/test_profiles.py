@@ -100,3 +100,25 @@ def test_profiles_survive_a_restart_and_risk_is_explained(tmp_path):
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert out["risk"]["score"] == shady_risk["score"] and out["mmsis"] == [376000500]
+
+
+async def test_live_map_api_gives_profile_and_risk(tmp_path):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from maritime.models import Position
+    from maritime.web import LiveState, make_app
+
+    db = tmp_path / "p.sqlite"
+    run(renamed_vessel(), db)
+    store = ProfileStore(db)
+    state = LiveState()
+    state(info(377000700, T0 + 30 * 3600, "NEW NAME", 9234567))
+    state(Position(377000700, T0 + 33 * 3600, 13.1, -62.1, 12.0, 315.0, 315, 0, 1, "t"))
+    async with TestClient(TestServer(make_app(state, profiles=store))) as client:
+        resp = await client.get("/api/vessels/377000700")
+        body = await resp.json()
+        assert resp.status == 200 and body["name"] == "NEW NAME"
+        assert body["profile"]["mmsis"] == [376000500, 377000700]
+        assert "identity_change" in {f["factor"] for f in body["risk"]["factors"]}
+        resp = await client.post("/api/vessels/377000700")
+        assert resp.status == 405  # read-only
