@@ -157,10 +157,12 @@ class _MemorySink:
 
 def build_pipeline(settings: Settings, sinks: list[Sink], dead: DeadLetter | None,
                    zones: ZoneIndex | None = None, watchlists: list[Path] | None = None,
-                   profiles: Path | None = None) -> Pipeline:
+                   profiles: Path | None = None, redis_url: str | None = None) -> Pipeline:
     """The embedded pipeline with the detectors the settings enable (and the watchlists)."""
+    import redis
+
     from maritime.detectors import build_detectors
-    from maritime.watchlist import Watchlist, WatchlistError, load_watchlist
+    from maritime.watchlist import Watchlist, WatchlistError, load_watchlist, redis_entries
 
     pipe = Pipeline(settings, sinks=sinks, on_reject=dead)
     detectors, gates = build_detectors(settings, pipe.tracker, zones)
@@ -168,12 +170,17 @@ def build_pipeline(settings: Settings, sinks: list[Sink], dead: DeadLetter | Non
     pipe.gates = gates
     files = [Path(p) for p in settings.watchlists] + list(watchlists or [])
     wl = None
-    if files:
+    if files or redis_url:
         try:
             entries = [e for f in files for e in load_watchlist(f)]
+            if redis_url:
+                entries += redis_entries(redis_url)
         except WatchlistError as err:
             raise _fail(str(err), 2) from None
+        except (OSError, redis.RedisError) as err:  # Redis unreachable: the file entries still apply
+            logger.warning("shared watchlist in Redis unavailable (%s)", err)
         wl = Watchlist(entries, pipe.tracker, settings.watchlist_absence_h)
+        pipe.watchlist = wl
         pipe.detectors.append(wl)
         pipe.enrichers.append(wl.enrich)
     db = profiles or (Path(settings.profiles_db) if settings.profiles_db else None)
@@ -241,7 +248,7 @@ def replay(
             tracks = TrackCollector()
             collected.append(tracks)
             outs.sinks.append(_MemorySink(collected))
-        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist, profiles)
+        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist, profiles, redis_url)
         if collected:
             pipe.add_listener(collected[0])
         if redis_url:
@@ -308,7 +315,7 @@ def watch(
         outs = _Outputs(stack, alerts, dead_letter, settings, redis_url, webhooks)
         if alerts is None:
             outs.sinks.append(JsonLinesSink(sys.stdout))
-        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist, profiles)
+        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist, profiles, redis_url)
         if redis_url:
             _live_positions(stack, pipe, redis_url)
 
@@ -330,9 +337,14 @@ def watch(
                 runner = await start_server(make_app(live, token=default_token(host, token), zones=zone_index,
                                                      tile_url=tile_url, profiles=pipe.profile_store,
                                                      risk_weights=settings.risk_weights), host, port)
+            refresher = None
+            if redis_url and pipe.watchlist is not None:
+                refresher = asyncio.create_task(_refresh_watchlist(pipe, redis_url, list(watchlist or []), settings))
             try:
                 return await pipe.run_live(specs, stop)
             finally:
+                if refresher is not None:
+                    refresher.cancel()
                 if runner is not None:
                     await runner.cleanup()
 
@@ -575,6 +587,22 @@ def demo(
         out_console.print(f"  {kind}: {n} alert(s)")
 
 
+async def _refresh_watchlist(pipe: Pipeline, url: str, files: list[Path], settings: Settings,
+                             every_s: float = 60.0) -> None:
+    """Re-read the shared watchlist from Redis every minute (centres update it at run time)."""
+    from maritime.watchlist import WatchlistError, load_watchlist, redis_entries
+
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            entries = [e for f in [*(Path(p) for p in settings.watchlists), *files] for e in load_watchlist(f)]
+            entries += await asyncio.to_thread(redis_entries, url)
+        except (OSError, WatchlistError, Exception) as err:  # keep the last good list
+            logger.warning("watchlist refresh failed: %s", err)
+            continue
+        pipe.watchlist.replace_entries(entries)
+
+
 def _stop_event(duration: float | None) -> asyncio.Event:
     """An event set by Ctrl-C, SIGTERM or, if given, after ``duration`` seconds (call inside the loop)."""
     stop = asyncio.Event()
@@ -814,32 +842,48 @@ def _load_wl(path: Path, missing_ok: bool = False) -> list[Any]:
 
 
 @watchlist_app.command("list")
-def watchlist_list(path: Annotated[Path, typer.Argument(help="watchlist file")]) -> None:
-    """Print the entries."""
+def watchlist_list(
+    path: Annotated[Path | None, typer.Argument(help="watchlist file")] = None,
+    redis_url: Annotated[str | None, typer.Option("--redis", help="the shared watchlist in Redis")] = None,
+) -> None:
+    """Print the entries (of a file, or of the shared Redis watchlist)."""
     from maritime.models import iso as _iso
+    from maritime.watchlist import redis_entries
 
-    for e in _load_wl(path):
+    if (path is None) == (redis_url is None):
+        raise _fail("give a watchlist file or --redis URL", 2)
+    entries = _load_wl(path) if path is not None else redis_entries(str(redis_url))
+    for e in entries:
         typer.echo(f"{e.kind}\t{e.value}\t{e.severity}\t{_iso(e.expires_s) or 'never'}\t{e.source}\t{e.reason}")
 
 
 @watchlist_app.command("add")
 def watchlist_add(
-    path: Annotated[Path, typer.Argument(help="watchlist file (CSV; created if missing)")],
     kind: Annotated[str, typer.Option(help="mmsi, imo, callsign or name (a pattern such as '*DRAGON*')")],
     value: Annotated[str, typer.Option()],
     reason: Annotated[str, typer.Option(help="why the vessel is of interest")],
+    path: Annotated[Path | None, typer.Argument(help="watchlist file (CSV; created if missing)")] = None,
     source: Annotated[str, typer.Option(help="the centre that listed it")] = "",
     severity: Annotated[str, typer.Option()] = "high",
     expires: Annotated[str, typer.Option(help="ISO date or time (default: never)")] = "",
+    redis_url: Annotated[str | None, typer.Option("--redis", help="add to the shared watchlist in Redis")] = None,
 ) -> None:
-    """Add (or replace) an entry."""
-    from maritime.watchlist import WatchlistError, _entry, save_watchlist
+    """Add (or replace) an entry in a file or in the shared Redis watchlist."""
+    from maritime.watchlist import WatchlistError, _entry, redis_put, save_watchlist
+
+    if (path is None) == (redis_url is None):
+        raise _fail("give a watchlist file or --redis URL", 2)
 
     try:
         new = _entry({"kind": kind, "value": value, "reason": reason, "source": source, "severity": severity,
                       "expires": expires}, "argument")
     except WatchlistError as err:
         raise _fail(str(err), 2) from None
+    if redis_url is not None:
+        redis_put(redis_url, new)
+        typer.echo(f"{redis_url}: added {new.kind} {new.value}")
+        return
+    assert path is not None
     entries = [e for e in _load_wl(path, missing_ok=True) if (e.kind, e.value) != (new.kind, new.value)]
     save_watchlist(path, [*entries, new])
     typer.echo(f"{path}: {len(entries) + 1} entries")
@@ -847,13 +891,22 @@ def watchlist_add(
 
 @watchlist_app.command("remove")
 def watchlist_remove(
-    path: Annotated[Path, typer.Argument(help="watchlist file")],
     kind: Annotated[str, typer.Option()],
     value: Annotated[str, typer.Option()],
+    path: Annotated[Path | None, typer.Argument(help="watchlist file")] = None,
+    redis_url: Annotated[str | None, typer.Option("--redis", help="remove from the shared Redis watchlist")] = None,
 ) -> None:
-    """Remove an entry."""
-    from maritime.watchlist import save_watchlist
+    """Remove an entry from a file or from the shared Redis watchlist."""
+    from maritime.watchlist import redis_remove, save_watchlist
 
+    if (path is None) == (redis_url is None):
+        raise _fail("give a watchlist file or --redis URL", 2)
+    if redis_url is not None:
+        if not redis_remove(redis_url, kind.lower(), value):
+            raise _fail(f"{redis_url}: no {kind} {value!r} in the shared watchlist")
+        typer.echo(f"{redis_url}: removed {kind} {value}")
+        return
+    assert path is not None
     entries = _load_wl(path)
     kept = [e for e in entries if (e.kind, e.value) != (kind.lower(), value)]
     if len(kept) == len(entries):

@@ -174,6 +174,8 @@ class Pipeline:
         self.enrichers: list[Callable[[Alert], Alert]] = []
         #: the vessel-profile store, when profiles are kept (maritime.profiles.ProfileStore)
         self.profile_store: Any = None
+        #: the watchlist, when one is used (maritime.watchlist.Watchlist)
+        self.watchlist: Any = None
         ing = self.settings.ingest
         self.default_time_s = parse_iso(ing.start_time) if ing.start_time else datetime.now(UTC).timestamp()
 

@@ -123,6 +123,45 @@ def save_watchlist(path: str | Path, entries: Iterable[WatchEntry]) -> None:
             w.writerow([e.kind, e.value, e.reason, e.source, e.severity, iso(e.expires_s) or ""])
 
 
+REDIS_KEY = "mda:watchlist"
+
+
+def redis_entries(url: str) -> list[WatchEntry]:
+    """The shared watchlist centres keep in Redis (hash ``mda:watchlist``: ``kind:value`` → entry JSON)."""
+    import redis
+
+    client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5)
+    try:
+        rows: dict[str, str] = client.hgetall(REDIS_KEY)  # type: ignore[assignment]
+    finally:
+        client.close()
+    return [_entry(json.loads(v), f"redis {REDIS_KEY} {k}") for k, v in sorted(rows.items())]
+
+
+def redis_put(url: str, entry: WatchEntry) -> None:
+    """Add or replace an entry of the shared Redis watchlist."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        d = entry.as_dict()
+        d["expires"] = d["expires"] or ""
+        client.hset(REDIS_KEY, f"{entry.kind}:{entry.value}", json.dumps(d))
+    finally:
+        client.close()
+
+
+def redis_remove(url: str, kind: str, value: str) -> bool:
+    """Remove an entry of the shared Redis watchlist; False when it was not there."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        return bool(client.hdel(REDIS_KEY, f"{kind}:{value}"))
+    finally:
+        client.close()
+
+
 class Watchlist:
     """Entries indexed for matching; a detector of ``watchlist_hit`` and an alert enricher."""
 
@@ -130,15 +169,19 @@ class Watchlist:
 
     def __init__(self, entries: Iterable[WatchEntry], tracker: Tracker, absence_h: float = 24.0,
                  state: State | None = None) -> None:
-        self.entries = list(entries)
         self.tracker = tracker
         self.alerts = AlertBuilder(tracker)
         self.absence_s = absence_h * 3600
         self.state: State = state if state is not None else {}
+        self._links: dict[int, int] = {}
+        self.replace_entries(entries)
+
+    def replace_entries(self, entries: Iterable[WatchEntry]) -> None:
+        """Use a new list (a centre updated the shared watchlist)."""
+        self.entries = list(entries)
         self._by_mmsi = {e.value: e for e in self.entries if e.kind == "mmsi"}
         self._others = [e for e in self.entries if e.kind != "mmsi"]
         self._cache: dict[int, tuple[tuple[Any, ...], list[WatchEntry]]] = {}
-        self._links: dict[int, int] = {}
 
     def link(self, mmsi: int, earlier_mmsi: int) -> None:
         """Treat ``mmsi`` as the same vessel as ``earlier_mmsi`` (e.g. its IMO moved to a new MMSI)."""

@@ -407,3 +407,27 @@ def test_live_map_state_follows_redis(server, tmp_path):
     assert len(state.alerts) == 3
     v = state.vessels[376000500]
     assert (v["name"], v["category"], v["lat"], v["sog_kn"]) == ("SEA BREEZE", "cargo", 14.02, 9.5)
+
+
+def test_shared_watchlist_in_redis(server, tmp_path):
+    """A centre adds a vessel to the shared Redis watchlist; a replay with --redis raises the hit."""
+    from .test_pipeline import BASE, line
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "maritime.cli", *args], capture_output=True, text=True,
+                              timeout=120)
+
+    assert cli("watchlist", "add", "--redis", server.url, "--kind", "mmsi", "--value", "366053209",
+               "--reason", "shared by RSS", "--source", "RSS").returncode == 0
+    assert "366053209" in cli("watchlist", "list", "--redis", server.url).stdout
+    f = tmp_path / "in.nmea"
+    f.write_bytes(b"\n".join(line(BASE + 60 * i, i) for i in range(5)) + b"\n")
+    cfg = tmp_path / "m.toml"
+    cfg.write_text(f"[delivery]\nspool_dir = '{tmp_path / 'spool'}'\n")
+    out = tmp_path / "a.jsonl"
+    res = cli("replay", str(f), "--redis", server.url, "--config", str(cfg), "--alerts", str(out), "-q")
+    assert res.returncode == 0, res.stderr
+    hits = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [h["type"] for h in hits] == ["watchlist_hit"] and hits[0]["details"]["watchlist"][0]["source"] == "RSS"
+    assert cli("watchlist", "remove", "--redis", server.url, "--kind", "mmsi", "--value", "366053209").returncode == 0
+    assert cli("watchlist", "list", "--redis", server.url).stdout.strip() == ""
