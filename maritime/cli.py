@@ -185,9 +185,14 @@ def build_pipeline(settings: Settings, sinks: list[Sink], dead: DeadLetter | Non
         pipe.enrichers.append(wl.enrich)
     db = profiles or (Path(settings.profiles_db) if settings.profiles_db else None)
     if db is not None:
-        from maritime.profiles import ProfileStore, ProfileTracker, risk
+        from maritime.profiles import ProfileStore, ProfileTracker, RedisProfileStore, risk
 
-        store = ProfileStore(db)
+        if str(db) == "redis":
+            if not redis_url:
+                raise _fail("--profiles redis needs --redis URL", 2)
+            store: Any = RedisProfileStore(redis_url)
+        else:
+            store = ProfileStore(db)
         pipe.profile_store = store
         pt = ProfileTracker(store, pipe.tracker, zones, watchlist=wl)
         pipe.detectors.append(pt)
@@ -226,8 +231,8 @@ def replay(
     = False,
     watchlist: Annotated[list[Path] | None, typer.Option("--watchlist", help="vessels of interest (CSV/JSON)")]
     = None,
-    profiles: Annotated[Path | None, typer.Option("--profiles", help="keep vessel profiles in this SQLite file")]
-    = None,
+    profiles: Annotated[Path | None, typer.Option(
+        "--profiles", help="keep vessel profiles in this SQLite file (or 'redis', with --redis)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
@@ -296,8 +301,8 @@ def watch(
     webhooks: Annotated[bool, typer.Option(help="POST alerts to the centres' webhooks in the settings")] = True,
     watchlist: Annotated[list[Path] | None, typer.Option("--watchlist", help="vessels of interest (CSV/JSON)")]
     = None,
-    profiles: Annotated[Path | None, typer.Option("--profiles", help="keep vessel profiles in this SQLite file")]
-    = None,
+    profiles: Annotated[Path | None, typer.Option(
+        "--profiles", help="keep vessel profiles in this SQLite file (or 'redis', with --redis)")] = None,
     web_at: Annotated[str | None, typer.Option("--web", help="serve the live map on HOST:PORT")] = None,
     token: Annotated[str | None, typer.Option(help="token the live map requires (default: none on localhost)")]
     = None,
@@ -792,20 +797,26 @@ def alerts_tail(
 @app.command()
 def vessel(
     key: Annotated[int, typer.Argument(help="MMSI or IMO")],
-    profiles: Annotated[Path, typer.Option("--profiles", help="the SQLite file a replay or watch kept")],
+    profiles: Annotated[Path | None, typer.Option("--profiles", help="the SQLite file a replay or watch kept")]
+    = None,
+    redis_url: Annotated[str | None, typer.Option("--redis", help="profiles kept in Redis")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="settings (risk weights)")] = None,
 ) -> None:
     """A vessel's profile: identity history, port calls, zones, alerts, and its risk with the factors."""
-    from maritime.profiles import ProfileStore, risk
+    from maritime.profiles import ProfileStore, RedisProfileStore, risk
 
-    if not profiles.is_file():
-        raise _fail(f"{profiles}: no such profile file")
-    store = ProfileStore(profiles)
+    store: Any
+    if redis_url:
+        store = RedisProfileStore(redis_url)
+    elif profiles is not None and profiles.is_file():
+        store = ProfileStore(profiles)
+    else:
+        raise _fail(f"{profiles}: no such profile file (or give --redis URL)")
     prof = store.profile(key)
     store.close()
     if prof is None:
-        raise _fail(f"no vessel with MMSI or IMO {key} in {profiles}")
+        raise _fail(f"no vessel with MMSI or IMO {key} in {redis_url or profiles}")
     prof["risk"] = risk(prof, _settings(config).risk_weights)
     if as_json:
         typer.echo(json.dumps(prof, ensure_ascii=False, indent=1))

@@ -62,6 +62,32 @@ class ProfileStore:
         self.db.commit()
         self.db.close()
 
+    def commit(self) -> None:
+        """Make what was written durable."""
+        self.db.commit()
+
+    def add_identity(self, mmsi: int, time_s: float, ident: tuple[Any, ...]) -> None:
+        """Record an identity (name, callsign, imo, ship_type, flag) seen from ``time_s``."""
+        self.db.execute("INSERT INTO identity VALUES (?, ?, ?, ?, ?, ?, ?)", (mmsi, time_s, *ident))
+
+    def add_link(self, mmsi: int, earlier: int, why: str, time_s: float) -> None:
+        """Record that ``mmsi`` is the same vessel as ``earlier``."""
+        self.db.execute("INSERT OR REPLACE INTO link VALUES (?, ?, ?, ?)", (mmsi, earlier, why, time_s))
+
+    def add_visit(self, mmsi: int, zone_id: str, name: str, kind: str, since: float, until: float | None) -> None:
+        """Record a zone visit (and a port call for port and anchorage zones)."""
+        if kind in HARBOUR_KINDS:
+            self.db.execute("INSERT INTO port_call VALUES (?, ?, ?, ?, ?)", (mmsi, zone_id, name, since, until))
+        self.db.execute("INSERT INTO zone_visit VALUES (?, ?, ?, ?, ?)", (mmsi, zone_id, kind, since, until))
+
+    def put_alert(self, alert: Alert) -> None:
+        """Keep the latest record of an alert in each involved vessel's profile."""
+        for v in alert.vessels:
+            self.db.execute(
+                "INSERT OR REPLACE INTO alert VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (alert.id, v.mmsi, alert.type, alert.status, alert.severity, alert.time_s, alert.start_s, alert.end_s,
+                 alert.summary, json.dumps(alert.details)))
+
     def last_identity(self, mmsi: int) -> tuple[Any, ...] | None:
         """(name, callsign, imo, ship_type, flag) last recorded for the MMSI."""
         return self.db.execute("SELECT name, callsign, imo, ship_type, flag FROM identity WHERE mmsi = ? "
@@ -166,7 +192,6 @@ class ProfileTracker:
             self._ident[v.mmsi] = ident
             return []
         self._ident[v.mmsi] = ident
-        db = self.store.db
         out: list[Alert] = []
         if prev is not None:
             fields = ("name", "callsign", "imo", "ship_type", "flag")
@@ -180,15 +205,14 @@ class ProfileTracker:
             others = [m for m in self.store.mmsis_of_imo(v.imo) if m != v.mmsi]
             if others:
                 old = others[0]
-                db.execute("INSERT OR REPLACE INTO link VALUES (?, ?, ?, ?)", (v.mmsi, old, f"IMO {v.imo}",
-                                                                              pos.time_s))
+                self.store.add_link(v.mmsi, old, f"IMO {v.imo}", pos.time_s)
                 if self.watchlist is not None:
                     self.watchlist.link(v.mmsi, old)
                 out.append(self._anomaly(pos, v, "imo_new_mmsi",
                                          f"IMO {v.imo} earlier reported by MMSI {old} now by MMSI {v.mmsi}",
                                          {"imo": v.imo, "previous_mmsi": old,
                                           "previous_identity": self.store.last_identity(old)}))
-        db.execute("INSERT INTO identity VALUES (?, ?, ?, ?, ?, ?, ?)", (v.mmsi, pos.time_s, *ident))
+        self.store.add_identity(v.mmsi, pos.time_s, ident)
         return out
 
     def _anomaly(self, pos: Position, v: VesselState, kind: str, text: str, extra: dict[str, Any]) -> Alert:
@@ -204,7 +228,7 @@ class ProfileTracker:
             self._visits(pos)
         self._pending += 1
         if self._pending >= 5000:
-            self.store.db.commit()
+            self.store.commit()
             self._pending = 0
         return out
 
@@ -212,15 +236,12 @@ class ProfileTracker:
         assert self.zones is not None
         now = {z.id: z for z in self.zones.containing(pos.lat, pos.lon) if z.kind != "eez"}
         inside = self._inside.setdefault(pos.mmsi, {})
-        db = self.store.db
         for zid, z in now.items():
             if zid not in inside:
                 inside[zid] = (zid, z.name, z.kind, pos.time_s)
         for zid in [k for k in inside if k not in now]:
             _, name, kind, since = inside.pop(zid)
-            if kind in HARBOUR_KINDS:
-                db.execute("INSERT INTO port_call VALUES (?, ?, ?, ?, ?)", (pos.mmsi, zid, name, since, pos.time_s))
-            db.execute("INSERT INTO zone_visit VALUES (?, ?, ?, ?, ?)", (pos.mmsi, zid, kind, since, pos.time_s))
+            self.store.add_visit(pos.mmsi, zid, name, kind, since, pos.time_s)
 
     def on_watermark(self, watermark_s: float) -> list[Alert]:
         """Nothing is due on time alone."""
@@ -228,26 +249,115 @@ class ProfileTracker:
 
     def finish(self, end_s: float) -> list[Alert]:
         """Visits still going on are written open-ended."""
-        db = self.store.db
         for mmsi, inside in self._inside.items():
             for zid, name, kind, since in inside.values():
-                if kind in HARBOUR_KINDS:
-                    db.execute("INSERT INTO port_call VALUES (?, ?, ?, ?, NULL)", (mmsi, zid, name, since))
-                db.execute("INSERT INTO zone_visit VALUES (?, ?, ?, ?, NULL)", (mmsi, zid, kind, since))
+                self.store.add_visit(mmsi, zid, name, kind, since, None)
         self._inside.clear()
-        db.commit()
+        self.store.commit()
         return []
 
     # -- a sink of alerts -----------------------------------------------------------------
 
     def write(self, alert: Alert) -> None:
         """Keep the alert in the profile of each vessel it involves."""
-        for v in alert.vessels:
-            self.store.db.execute(
-                "INSERT OR REPLACE INTO alert VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (alert.id, v.mmsi, alert.type, alert.status, alert.severity, alert.time_s, alert.start_s, alert.end_s,
-                 alert.summary, json.dumps(alert.details)))
+        self.store.put_alert(alert)
 
     def close(self) -> None:
         """Commit."""
-        self.store.db.commit()
+        self.store.commit()
+
+
+class RedisProfileStore:
+    """The same profiles in Redis (when configured), for several workers and the live map to share.
+
+    Keys: ``mda:profile:<mmsi>:identity|port_calls|zones`` (lists of JSON rows), ``…:alerts`` (hash id → JSON),
+    ``mda:imo:<imo>`` (set of MMSIs), ``mda:link:<mmsi>`` (the earlier MMSI) and ``mda:linked:<mmsi>`` (set).
+    """
+
+    _FIELDS = ("name", "callsign", "imo", "ship_type", "flag")
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.r: Any = redis.Redis.from_url(url, decode_responses=True)
+
+    def commit(self) -> None:
+        """Every write is already durable in Redis."""
+
+    def close(self) -> None:
+        """Disconnect."""
+        self.r.close()
+
+    def _k(self, mmsi: int, part: str) -> str:
+        return f"mda:profile:{mmsi}:{part}"
+
+    def add_identity(self, mmsi: int, time_s: float, ident: tuple[Any, ...]) -> None:
+        """Record an identity seen from ``time_s``."""
+        self.r.rpush(self._k(mmsi, "identity"), json.dumps([time_s, *ident]))
+        if ident[2] is not None:
+            self.r.sadd(f"mda:imo:{ident[2]}", mmsi)
+
+    def add_link(self, mmsi: int, earlier: int, why: str, time_s: float) -> None:
+        """Record that ``mmsi`` is the same vessel as ``earlier``."""
+        self.r.set(f"mda:link:{mmsi}", earlier)
+        self.r.sadd(f"mda:linked:{earlier}", mmsi)
+
+    def add_visit(self, mmsi: int, zone_id: str, name: str, kind: str, since: float, until: float | None) -> None:
+        """Record a zone visit (and a port call for port and anchorage zones)."""
+        if kind in HARBOUR_KINDS:
+            self.r.rpush(self._k(mmsi, "port_calls"), json.dumps([zone_id, name, since, until]))
+        self.r.rpush(self._k(mmsi, "zones"), json.dumps([zone_id, kind, since, until]))
+
+    def put_alert(self, alert: Alert) -> None:
+        """Keep the latest record of an alert in each involved vessel's profile."""
+        row = json.dumps([alert.type, alert.status, alert.severity, alert.time_s, alert.start_s, alert.end_s,
+                          alert.summary, alert.details])
+        for v in alert.vessels:
+            self.r.hset(self._k(v.mmsi, "alerts"), alert.id, row)
+
+    def last_identity(self, mmsi: int) -> tuple[Any, ...] | None:
+        """The identity last recorded for the MMSI."""
+        raw = self.r.lindex(self._k(mmsi, "identity"), -1)
+        return tuple(json.loads(raw)[1:]) if raw else None
+
+    def mmsis_of_imo(self, imo: int) -> list[int]:
+        """Every MMSI that reported this IMO."""
+        return sorted(int(m) for m in self.r.smembers(f"mda:imo:{imo}"))
+
+    def profile(self, key: int) -> dict[str, Any] | None:
+        """Everything about a vessel by MMSI or IMO, as :meth:`ProfileStore.profile`."""
+        found = set(self.mmsis_of_imo(key) or [key])
+        for _ in range(2):
+            for m in list(found):
+                earlier = self.r.get(f"mda:link:{m}")
+                if earlier:
+                    found.add(int(earlier))
+                found |= {int(x) for x in self.r.smembers(f"mda:linked:{m}")}
+                last = self.last_identity(m)
+                if last and last[2] is not None:
+                    found |= set(self.mmsis_of_imo(last[2]))
+        mmsis = sorted(found)
+        ident, calls, zones, alerts = [], [], [], []
+        for m in mmsis:
+            for raw in self.r.lrange(self._k(m, "identity"), 0, -1):
+                t, *rest = json.loads(raw)
+                ident.append({"mmsi": m, "time": iso(t), **dict(zip(self._FIELDS, rest, strict=True))})
+            for raw in self.r.lrange(self._k(m, "port_calls"), 0, -1):
+                zid, name, a, d = json.loads(raw)
+                calls.append({"mmsi": m, "zone": zid, "name": name, "arrive": iso(a), "depart": iso(d),
+                              "hours": round((d - a) / 3600, 1) if d else None})
+            for raw in self.r.lrange(self._k(m, "zones"), 0, -1):
+                zid, kind, a, d = json.loads(raw)
+                zones.append({"mmsi": m, "zone": zid, "kind": kind, "enter": iso(a), "exit": iso(d)})
+            for aid, raw in self.r.hgetall(self._k(m, "alerts")).items():
+                typ, status, sev, t, st, en, summary, details = json.loads(raw)
+                alerts.append({"id": aid, "type": typ, "status": status, "severity": sev, "time": iso(t),
+                               "start": iso(st), "end": iso(en), "summary": summary, "details": details, "_t": t})
+        if not ident:
+            return None
+        ident.sort(key=lambda i: i["time"])
+        calls.sort(key=lambda c: c["arrive"] or "")
+        zones.sort(key=lambda z: z["enter"] or "")
+        alerts.sort(key=lambda a: a.pop("_t"))
+        return {"mmsis": mmsis, "identity_history": ident, "port_calls": calls, "zone_history": zones,
+                "alerts": alerts}

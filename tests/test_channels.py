@@ -431,3 +431,26 @@ def test_shared_watchlist_in_redis(server, tmp_path):
     assert [h["type"] for h in hits] == ["watchlist_hit"] and hits[0]["details"]["watchlist"][0]["source"] == "RSS"
     assert cli("watchlist", "remove", "--redis", server.url, "--kind", "mmsi", "--value", "366053209").returncode == 0
     assert cli("watchlist", "list", "--redis", server.url).stdout.strip() == ""
+
+
+def test_profiles_in_redis(server, tmp_path):
+    from maritime.cli import build_pipeline
+    from maritime.profiles import RedisProfileStore
+
+    from .test_detectors import Collect
+    from .test_profiles import PORT_A, PORT_B, renamed_vessel, zones
+
+    sink = Collect()
+    pipe = build_pipeline(Settings(), [sink], None, zones(PORT_A, PORT_B), None, Path("redis"), server.url)
+    for r in sorted(renamed_vessel(), key=lambda r: r.time_s):
+        pipe.process(r.time_s, (None, [r]))
+    pipe.finish()
+    store = RedisProfileStore(server.url)  # a new reader: what the pipeline wrote is there
+    prof = store.profile(9234567)
+    assert prof["mmsis"] == [376000500, 377000700]
+    assert [c["zone"] for c in prof["port_calls"]] == ["port-a", "port-b"]
+    assert any(a["type"] == "identity_anomaly" for a in prof["alerts"])
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "vessel", "377000700", "--redis", server.url,
+                          "--json"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["mmsis"] == [376000500, 377000700]
