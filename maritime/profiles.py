@@ -16,11 +16,16 @@ and points (weights in the settings, rationale in the README).
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import shapely
+from shapely.geometry import box
+
 from maritime.detectors.base import AlertBuilder, vessel_phrase
+from maritime.geo import M_PER_DEG_LAT
 from maritime.models import Alert, Position, iso
 from maritime.tracker import Tracker, VesselState
 from maritime.zones import HARBOUR_KINDS, ZoneIndex
@@ -31,7 +36,7 @@ OPEN_REGISTRIES = frozenset(("PA", "LR", "MH", "BS", "MT", "AG", "VC", "BZ", "KM
 DEFAULT_WEIGHTS: dict[str, float] = {
     "dark_gap": 10.0, "dark_gap_per_12h": 5.0, "rendezvous": 15.0, "loitering": 5.0,
     "identity_change": 10.0, "invalid_or_reused_mmsi": 20.0, "open_registry_flag": 3.0, "unknown_flag": 5.0,
-    "watchlist": 30.0,
+    "watchlist": 30.0, "no_static_data": 5.0, "port_call_without_identity": 5.0, "near_eez_edge_per_6h": 3.0,
 }
 
 _SCHEMA = """
@@ -42,6 +47,7 @@ CREATE TABLE IF NOT EXISTS zone_visit (mmsi INTEGER, zone_id TEXT, kind TEXT, en
 CREATE TABLE IF NOT EXISTS alert (id TEXT, mmsi INTEGER, type TEXT, status TEXT, severity TEXT, time_s REAL,
   start_s REAL, end_s REAL, summary TEXT, details TEXT, PRIMARY KEY (id, mmsi));
 CREATE TABLE IF NOT EXISTS link (mmsi INTEGER PRIMARY KEY, linked_to INTEGER, why TEXT, time_s REAL);
+CREATE TABLE IF NOT EXISTS edge_time (mmsi INTEGER PRIMARY KEY, seconds REAL);
 CREATE INDEX IF NOT EXISTS identity_mmsi ON identity (mmsi);
 CREATE INDEX IF NOT EXISTS identity_imo ON identity (imo);
 CREATE INDEX IF NOT EXISTS port_call_mmsi ON port_call (mmsi);
@@ -79,6 +85,11 @@ class ProfileStore:
         if kind in HARBOUR_KINDS:
             self.db.execute("INSERT INTO port_call VALUES (?, ?, ?, ?, ?)", (mmsi, zone_id, name, since, until))
         self.db.execute("INSERT INTO zone_visit VALUES (?, ?, ?, ?, ?)", (mmsi, zone_id, kind, since, until))
+
+    def add_edge_time(self, mmsi: int, seconds: float) -> None:
+        """Add time spent near an EEZ boundary."""
+        self.db.execute("INSERT INTO edge_time VALUES (?, ?) ON CONFLICT(mmsi) DO UPDATE SET seconds = seconds + ?",
+                        (mmsi, seconds, seconds))
 
     def put_alert(self, alert: Alert) -> None:
         """Keep the latest record of an alert in each involved vessel's profile."""
@@ -125,8 +136,10 @@ class ProfileStore:
                    "end": iso(r[6]), "summary": r[7], "details": json.loads(r[8])}
                   for r in self.db.execute(f"SELECT id, type, status, severity, time_s, start_s, end_s, summary, "
                                            f"details FROM alert WHERE mmsi IN ({q}) ORDER BY time_s", mmsis)]
+        edge = self.db.execute(f"SELECT COALESCE(SUM(seconds), 0) FROM edge_time WHERE mmsi IN ({q})",
+                               mmsis).fetchone()[0]
         return {"mmsis": mmsis, "identity_history": ident, "port_calls": calls, "zone_history": zones,
-                "alerts": alerts}
+                "alerts": alerts, "eez_edge_hours": round(edge / 3600, 2)}
 
 
 def risk(profile: dict[str, Any], weights: dict[str, float] | None = None) -> dict[str, Any]:
@@ -161,6 +174,15 @@ def risk(profile: dict[str, Any], weights: dict[str, float] | None = None) -> di
         add("open_registry_flag", 1, f"open registry: {', '.join(sorted(f for f in flags if f))}")
     if any(a["details"].get("watchlist") for a in alerts) or any(a["type"] == "watchlist_hit" for a in alerts):
         add("watchlist", 1, "on a shared watchlist")
+    hist = profile["identity_history"]
+    if not any(i.get("name") or i.get("ship_type") for i in hist):
+        add("no_static_data", 1, "never sent its name or type")
+    first_static = min((i["time"] for i in hist if i.get("name") or i.get("ship_type")), default=None)
+    add("port_call_without_identity",
+        sum(1 for c in profile["port_calls"] if first_static is None or (c["arrive"] or "") < first_static),
+        "called at a port before sending any static data")
+    edge_h = profile.get("eez_edge_hours") or 0.0
+    add("near_eez_edge_per_6h", round(edge_h / 6, 1), f"{edge_h:.1f} h within 12 nm of an EEZ boundary")
     factors.sort(key=lambda f: -f["points"])
     return {"score": round(sum(f["points"] for f in factors), 1), "factors": factors}
 
@@ -182,6 +204,10 @@ class ProfileTracker:
         self._inside: dict[int, dict[str, tuple[str, str, str, float]]] = {}
         self._ident: dict[int, tuple[Any, ...]] = {}
         self._pending = 0
+        eez = [z.geometry.boundary for z in (zones.zones if zones is not None else []) if z.kind == "eez"]
+        self._edges = eez
+        self._edge_tree = shapely.STRtree(eez) if eez else None
+        self._edge_cells: dict[tuple[int, int], tuple[int, ...]] = {}
 
     def _identity(self, pos: Position, v: VesselState) -> list[Alert]:
         ident = (v.name, v.callsign, v.imo, v.ship_type, v.flag)
@@ -222,7 +248,7 @@ class ProfileTracker:
             summary=f"{vessel_phrase(v)}: {text}", details={"anomaly": kind, **extra})
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
-        out = self._identity(pos, vessel) if vessel.name or vessel.imo or vessel.ship_type else []
+        out = self._identity(pos, vessel)
         if self.zones is not None and pos.time_s >= self._next_check.get(pos.mmsi, float("-inf")):
             self._next_check[pos.mmsi] = pos.time_s + self.check_every_s
             self._visits(pos)
@@ -232,8 +258,26 @@ class ProfileTracker:
             self._pending = 0
         return out
 
+    def _near_edge(self, lat: float, lon: float, dist_m: float = 12 * 1852.0) -> bool:
+        """True when the point is within ``dist_m`` of an EEZ boundary (candidates cached per 0.1° cell)."""
+        if self._edge_tree is None:
+            return False
+        key = (math.floor(lat * 10), math.floor(lon * 10))
+        cand = self._edge_cells.get(key)
+        deg = dist_m / M_PER_DEG_LAT / max(0.2, math.cos(math.radians(lat)))
+        if cand is None:
+            cell = box(key[1] / 10 - deg, key[0] / 10 - deg, (key[1] + 1) / 10 + deg, (key[0] + 1) / 10 + deg)
+            cand = tuple(int(i) for i in self._edge_tree.query(cell))
+            self._edge_cells[key] = cand
+        if not cand:
+            return False
+        pt = shapely.Point(lon, lat)
+        return any(shapely.dwithin(self._edges[i], pt, dist_m / M_PER_DEG_LAT) for i in cand)
+
     def _visits(self, pos: Position) -> None:
         assert self.zones is not None
+        if self._near_edge(pos.lat, pos.lon):
+            self.store.add_edge_time(pos.mmsi, self.check_every_s)
         now = {z.id: z for z in self.zones.containing(pos.lat, pos.lon) if z.kind != "eez"}
         inside = self._inside.setdefault(pos.mmsi, {})
         for zid, z in now.items():
@@ -308,6 +352,10 @@ class RedisProfileStore:
             self.r.rpush(self._k(mmsi, "port_calls"), json.dumps([zone_id, name, since, until]))
         self.r.rpush(self._k(mmsi, "zones"), json.dumps([zone_id, kind, since, until]))
 
+    def add_edge_time(self, mmsi: int, seconds: float) -> None:
+        """Add time spent near an EEZ boundary."""
+        self.r.incrbyfloat(self._k(mmsi, "edge_s"), seconds)
+
     def put_alert(self, alert: Alert) -> None:
         """Keep the latest record of an alert in each involved vessel's profile."""
         row = json.dumps([alert.type, alert.status, alert.severity, alert.time_s, alert.start_s, alert.end_s,
@@ -359,5 +407,6 @@ class RedisProfileStore:
         calls.sort(key=lambda c: c["arrive"] or "")
         zones.sort(key=lambda z: z["enter"] or "")
         alerts.sort(key=lambda a: a.pop("_t"))
+        edge = sum(float(self.r.get(self._k(m, "edge_s")) or 0) for m in mmsis)
         return {"mmsis": mmsis, "identity_history": ident, "port_calls": calls, "zone_history": zones,
-                "alerts": alerts}
+                "alerts": alerts, "eez_edge_hours": round(edge / 3600, 2)}

@@ -122,3 +122,39 @@ async def test_live_map_api_gives_profile_and_risk(tmp_path):
         assert "identity_change" in {f["factor"] for f in body["risk"]["factors"]}
         resp = await client.post("/api/vessels/377000700")
         assert resp.status == 405  # read-only
+
+
+def test_time_near_an_eez_edge_and_missing_static_data_count(tmp_path):
+    from maritime.zones import parse_zone_features
+
+    eez_a = zone("eez-a", "eez", (-62.0, 12.0, -61.0, 14.0))
+    eez_b = zone("eez-b", "eez", (-61.0, 12.0, -60.0, 14.0))
+    port = zone("port-c", "port", (-60.55, 12.95, -60.45, 13.05))
+    got, _ = parse_zone_features({"type": "FeatureCollection", "features": [eez_a, eez_b, port]}, "t")
+    from maritime.zones import ZoneIndex
+
+    db = tmp_path / "p.sqlite"
+    sink = Collect()
+    pipe = build_pipeline(Settings(), [sink], None, ZoneIndex(got), None, db)
+    # 3 h steaming north along the boundary at lon −61.02 (1.2 nm from it), no static data ever sent
+    recs = track(376000500, T0, T0 + 3 * 3600, 30, 12.2, -61.02, 8, 0)
+    # then a call at port C, still anonymous
+    recs += track(376000500, T0 + 3 * 3600, T0 + 5 * 3600, 60, 13.0, -60.5, 0.1, 0, status=5)
+    recs += track(376000500, T0 + 5 * 3600, T0 + 6 * 3600, 60, 13.1, -60.4, 10, 45)
+    for r in recs:
+        pipe.process(r.time_s, (None, [r]))
+    pipe.finish()
+    prof = ProfileStore(db).profile(376000500)
+    factors = {f["factor"]: f for f in risk(prof)["factors"]}
+    assert factors["no_static_data"]["count"] == 1 and factors["port_call_without_identity"]["count"] == 1
+    assert 2.5 <= prof["eez_edge_hours"] <= 3.1
+    recs2 = [info(377000700, T0, "EDGE RUNNER", 9000003)] + track(377000700, T0, T0 + 3 * 3600, 30, 12.2, -61.02,
+                                                                   8, 0)
+    pipe = build_pipeline(Settings(), [Collect()], None, ZoneIndex(got), None, db)
+    for r in recs2:
+        pipe.process(r.time_s, (None, [r]))
+    pipe.finish()
+    prof = ProfileStore(db).profile(377000700)
+    assert 2.5 <= prof["eez_edge_hours"] <= 3.1
+    factors = {f["factor"]: f for f in risk(prof)["factors"]}
+    assert "near_eez_edge_per_6h" in factors and "within 12 nm of an EEZ boundary" in factors["near_eez_edge_per_6h"]["why"]
