@@ -128,3 +128,20 @@ def test_cli_add_list_remove_and_replay(tmp_path):
     bad.write_text("kind,value,reason\nboat,1,x\n")
     res = cli("replay", str(f), "--watchlist", str(bad))
     assert res.returncode == 2 and "bad.csv:2: kind must be one of" in res.stderr
+
+
+def test_watchlisted_imo_hits_once_per_appearance(tmp_path):
+    from maritime.models import VesselInfo
+
+    p = tmp_path / "wl.csv"
+    p.write_text("kind,value,reason\nimo,9234567,IUU listing\n")
+    lat, lon = OPEN_SEA
+
+    def appearance(t0):
+        return [VesselInfo(376000500, t0, name="X", imo=9234567, msg_type=5, source="t"),
+                *track(376000500, t0, t0 + 3600, 60, lat, lon, 10, 90)]
+
+    recs = appearance(T0) + appearance(T0 + 2 * 3600) + appearance(T0 + 12 * 3600)  # back after 1 h, then 10 h
+    recs += track(377000700, T0, T0 + 14 * 3600, 300, 15.5, -66, 10, 0)
+    hits = [a for a in run_with(load_watchlist(p), recs) if a.type == "watchlist_hit"]
+    assert len(hits) == 2 and hits[0].details["watchlist"][0]["kind"] == "imo"
