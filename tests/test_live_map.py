@@ -127,16 +127,16 @@ def test_page_shows_vessels_alerts_live_and_names_as_text(tmp_path):
         assert page.locator(".vessel-icon").count() == 3
         assert page.locator(".alert").count() == 2
         assert evil in page.locator("#alerts").inner_text()  # shown as text
-        page.wait_for_function("document.getElementById('status').textContent === 'live'", timeout=10000)
+        page.wait_for_function("document.getElementById('status').textContent === 'live'", timeout=20000)
         # a new alert and a moved vessel arrive over the event stream
         srv.call(state.write, alert(3))
         srv.call(state, Position(377000700, T0 + 60, 14.5, -61.5, 9.0, 90.0, 90, 0, 1, "t"))
-        page.wait_for_function("document.querySelectorAll('.alert').length === 3", timeout=5000)
+        page.wait_for_function("document.querySelectorAll('.alert').length === 3", timeout=15000)
         page.locator(".alert").first.locator("button").click()
-        page.wait_for_function("document.querySelector('.alert').classList.contains('acked')", timeout=5000)
+        page.wait_for_function("document.querySelector('.alert').classList.contains('acked')", timeout=15000)
         assert "rendezvous:3" in state.acked
         page.locator(".vessel-icon").first.click()
-        page.wait_for_function("document.getElementById('vessel').style.display === 'block'", timeout=5000)
+        page.wait_for_function("document.getElementById('vessel').style.display === 'block'", timeout=15000)
         page.screenshot(path=str(ARTIFACTS / "live-map.png"))
         assert dialogs == [] and blocked == []
         b.close()
