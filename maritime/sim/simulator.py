@@ -708,10 +708,8 @@ class Simulator:
                                            ship_type=v.ship_type, length_m=v.length_m, beam_m=v.beam_m,
                                            draught_m=round(v.length_m / 20, 1), destination="")
                    for v in self.vessels}
-        by_mmsi = {v.mmsi: v for v in self.vessels}
         watch = {t["vessels"][0]["mmsi"] for t in self.truth if t["type"] in ("dark_gap", "position_jump")}
         emitted: dict[int, list[float]] = {m: [] for m in watch}
-        jump_received: dict[int, set[float]] = {}
         n_lines = n_msgs = n_corrupt = 0
         seq = 0
         self._gf_inside: dict[int, dict[str, float | None]] = {}
@@ -751,7 +749,7 @@ class Simulator:
                     for i in range(len(payloads)):
                         rows.append((float(msgs["t"][i]), -1, payloads[i].tobytes(), float(msgs["lat"][i]),
                                      float(msgs["lon"][i]), int(msgs["mmsi"][i])))  # type: ignore[arg-type]
-                lines = self._receive(rows, rx_names, rx_lat, rx_lon, emitted, jump_received, by_mmsi)
+                lines = self._receive(rows, rx_names, rx_lat, rx_lon, emitted)
                 lines.sort(key=lambda x: x[0])
                 for _t, line in lines:
                     if self.rng.random() < 0.002:
@@ -760,7 +758,7 @@ class Simulator:
                     fh.write(line + b"\n")
                     n_lines += 1 + line.count(b"\n")
                 w = w_end
-        truth = self._finish_truth(emitted, jump_received)
+        truth = self._finish_truth(emitted)
         doc = {"generator": "maritime simulate", "seed": self.seed, "start": iso(self.t0), "end": iso(self.t1),
                "vessels": len(self.vessels), "events": truth, "hard_negatives": self.negatives}
         (out / "truth.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
@@ -774,8 +772,7 @@ class Simulator:
         return b"\n".join(sentences(payload, fill, seq))
 
     def _receive(self, rows: list[Any], names: list[str], rx_lat: np.ndarray, rx_lon: np.ndarray,
-                 emitted: dict[int, list[float]], jump_received: dict[int, set[float]], by_mmsi: dict[int, Vessel],
-                 ) -> list[tuple[float, bytes]]:
+                 emitted: dict[int, list[float]]) -> list[tuple[float, bytes]]:
         out: list[tuple[float, bytes]] = []
         if not rows:
             return out
@@ -833,8 +830,7 @@ class Simulator:
             return line[:int(self.rng.integers(5, max(6, len(line) - 3)))]
         return bytes(self.rng.integers(32, 127, 30).astype(np.uint8).tobytes())
 
-    def _finish_truth(self, emitted: dict[int, list[float]], jump_received: dict[int, set[float]]
-                      ) -> list[dict[str, Any]]:
+    def _finish_truth(self, emitted: dict[int, list[float]]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for ev in self.truth:
             ev = dict(ev)
