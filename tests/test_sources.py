@@ -88,9 +88,14 @@ def test_csv_without_position_columns_is_refused(tmp_path):
 # -- TCP: a server that drops the connection mid-sentence and comes back ------------------
 
 
+def feed_lines(n: int) -> list[bytes]:
+    """``n`` distinct tag-blocked type 1 sentences, one second apart."""
+    return [tag(f"c:{1747209600 + i}") + nmea(f"AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00S{chr(97 + i)},0")
+            for i in range(n)]
+
+
 async def test_tcp_reconnects_after_drop_mid_sentence():
-    lines = [tag(f"c:{1747209600 + i}") + nmea(f"AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00S{chr(97 + i)},0")
-             for i in range(6)]
+    lines = feed_lines(6)
     connections = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -129,8 +134,7 @@ async def test_tcp_reconnects_after_drop_mid_sentence():
 
 
 async def test_pipeline_live_over_tcp_decodes_each_message_once():
-    lines = [tag(f"c:{1747209600 + i}") + nmea(f"AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00S{chr(97 + i)},0")
-             for i in range(6)]
+    lines = feed_lines(6)
     served = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

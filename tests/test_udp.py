@@ -9,7 +9,7 @@ from maritime.config import Settings
 from maritime.pipeline import Pipeline
 from maritime.sources import parse_source
 
-from .test_ais import nmea, tag
+from .test_sources import feed_lines
 
 
 def free_udp_port() -> int:
@@ -24,8 +24,7 @@ async def test_udp_datagrams_are_decoded_live():
     stop = asyncio.Event()
     task = asyncio.create_task(pipe.run_live(parse_source(f"udp://127.0.0.1:{port}"), stop))
     await asyncio.sleep(0.3)
-    lines = [tag(f"c:{1747209600 + i}") + nmea(f"AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00S{chr(97 + i)},0")
-             for i in range(5)]
+    lines = feed_lines(5)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.sendto(b"\r\n".join(lines[:3]) + b"\r\n", ("127.0.0.1", port))  # several sentences in one datagram
         s.sendto(lines[3] + b"\r\n", ("127.0.0.1", port))
