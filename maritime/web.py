@@ -259,21 +259,33 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
     async def config(_r: web.Request) -> web.Response:
         return web.json_response({"tile_url": tile_url})
 
+    closing = asyncio.Event()  # set on shutdown so open event streams end instead of holding the server
+
     async def events(r: web.Request) -> web.StreamResponse:
         q = state.subscribe()
         try:
             async with sse_response(r) as resp:
                 await resp.send(json.dumps({"now": iso(state.now_s) if state.now_s else None}), event="hello")
-                while resp.is_connected():
-                    try:
-                        ev, data = await asyncio.wait_for(q.get(), timeout=15)
-                    except TimeoutError:
-                        await resp.send("{}", event="ping")
+                while resp.is_connected() and not closing.is_set():
+                    getter = asyncio.ensure_future(q.get())
+                    stopper = asyncio.ensure_future(closing.wait())
+                    done, _ = await asyncio.wait({getter, stopper}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+                    stopper.cancel()
+                    if getter not in done:
+                        getter.cancel()
+                        if not closing.is_set():
+                            await resp.send("{}", event="ping")
                         continue
+                    ev, data = getter.result()
                     await resp.send(data, event=ev)
                 return resp
         finally:
             state.unsubscribe(q)
+
+    async def end_streams(_app: web.Application) -> None:
+        closing.set()
+
+    app.on_shutdown.append(end_streams)
 
     app.router.add_get("/", page)
     app.router.add_get("/static/leaflet.js", leaflet_js)
