@@ -100,3 +100,12 @@ class Deduplicator:
             return True
         self.window.remember(payload, time_s)
         return False
+
+    def snapshot(self) -> list[list[Any]]:
+        """The payloads in the window, as ``[[time_s, payload text], ...]``."""
+        return [[t, p.decode("latin-1")] for t, p in self.window._order if self.window._seen.get(p) == t]
+
+    def restore(self, snap: list[list[Any]]) -> None:
+        """Take back what :meth:`snapshot` gave."""
+        for t, p in snap:
+            self.window.remember(p.encode("latin-1"), t)

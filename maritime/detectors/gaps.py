@@ -237,3 +237,10 @@ class GapDetector:
     def finish(self, end_s: float) -> list[Alert]:
         """Gaps still open at the end of the input stay open (nothing to add)."""
         return []
+
+    def rebuild(self) -> None:
+        """Rebuild the sweep order from ``state`` (after it was restored from a table)."""
+        self._by_last = OrderedDict(
+            (m, st["t"]) for m, st in sorted(self.state.items(), key=lambda kv: (kv[1]["t"], kv[0]))
+            if not st.get("open") and not st.get("outage"))
+        self._open_set = {m for m, st in self.state.items() if st.get("open")}

@@ -142,7 +142,8 @@ class RendezvousDetector:
         if ep is None:
             for m in key:
                 self._pairs.setdefault(m, set()).add(key)
-            ep = {"first": t, "last": t, "min_d": d, "n": 0, "sum_lat": 0.0, "sum_lon": 0.0, "sogs": [],
+            ep = {"first": t, "last": t, "lat0": lat, "lon0": lon, "min_d": d, "n": 0, "sum_lat": 0.0,
+                  "sum_lon": 0.0, "sogs": [],
                   "alerted": False, "parted": None, "suppressed": None, "next_update": None, "closed": False}
         ep["last"] = max(ep["last"], t)
         ep["min_d"] = min(ep["min_d"], d)
@@ -236,3 +237,25 @@ class RendezvousDetector:
     def finish(self, end_s: float) -> list[Alert]:
         """Meetings still going on at the end of the input stay open."""
         return []
+
+    # -- state as plain data (the distributed runtime keeps it in a table) ----------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything this detector holds, as plain data."""
+        return {"episodes": [[list(k), ep] for k, ep in self.state.items()],
+                "where": [[m, list(w[0]), *w[1:]] for m, w in self._where.items()],
+                "prev": [[m, *p] for m, p in self._prev.items()]}
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        """Take back what :meth:`snapshot` gave."""
+        for k, ep in snap["episodes"]:
+            key = (int(k[0]), int(k[1]))
+            self.state[key] = ep
+            for m in key:
+                self._pairs.setdefault(m, set()).add(key)
+        for m, cell, t, lat, lon, sog in snap["where"]:
+            c = (int(cell[0]), int(cell[1]))
+            self._where[m] = (c, t, lat, lon, sog)
+            self._cells.setdefault(c, set()).add(m)
+        for m, t, lat, lon in snap["prev"]:
+            self._prev[m] = (t, lat, lon)

@@ -1,0 +1,715 @@
+"""The detectors split across partitions, without a broker: the logic the Faust agents wrap.
+
+The distributed runtime (``streams/``) moves data between three stages;
+this module is what each stage does with a batch, so that it can be tested
+and compared with the embedded :class:`~maritime.pipeline.Pipeline` without
+Kafka, and so that the Faust agents stay thin.
+
+1. **Decode** (:class:`DecodeRunner`, one per raw partition): the lines of
+   each source through its own :class:`~maritime.ais.AisDecoder` and
+   reorder window, exactly as the embedded replay does per file. Decoded
+   records go out as compact rows to the vessel partition of their MMSI,
+   with the watermark *ticks* of the source's event time (where the embedded
+   pipeline would call ``on_watermark``) sent to every partition, so every
+   partition sees the same event time whatever traffic it carries.
+2. **Vessels** (:class:`VesselRunner`, one per vessel partition, keyed by
+   MMSI): the identity gate, dark gaps and geofences, with their per-MMSI
+   state exported per vessel for a Faust table. Accepted positions are
+   forwarded, with the vessel's identity, to the spatial tile they are in and
+   to the neighbouring tiles they are within ``halo_km`` of.
+3. **Tiles** (:class:`TileRunner`, one per tile partition, keyed by tile):
+   rendezvous and loitering, one detector pair per tile. A tile sees every
+   position within its halo, so a meeting or a loitering episode that starts
+   in the tile is seen whole by it; the tile where an episode *starts* owns
+   it and is the only one to report it, so pairs across a tile edge are found
+   once.
+
+Every batch carries the ingest sequence number it came from. A stage with
+several upstream partitions waits for a batch of the same sequence from
+each of them (:class:`Barrier`) and merges them by event time, so the order
+in which a partition sees records never depends on which worker ran faster.
+Batches already processed (a restarted worker reading its uncommitted input
+again) are recognised by their sequence and skipped.
+
+Known difference from the embedded run: ``feed_outage`` is judged per vessel
+partition (each sees its share of the active vessels), so an outage is
+reported once per partition, with that partition's counts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from maritime.ais import AisDecoder, DecodeStats, Reason, Rejected
+from maritime.config import Settings
+from maritime.detectors.gaps import GapDetector
+from maritime.detectors.geofence import GeofenceDetector
+from maritime.detectors.identity import IdentityGate
+from maritime.detectors.loitering import LoiteringDetector
+from maritime.detectors.rendezvous import RendezvousDetector
+from maritime.eventtime import Deduplicator, Reorder
+from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo
+from maritime.tracker import Tracker, VesselState
+from maritime.zones import ZoneIndex
+
+logger = logging.getLogger(__name__)
+
+Row = list[Any]
+#: Row kinds: a position, a static report, a watermark tick, the end of a replay.
+POS, STATIC, TICK, END = "p", "s", "w", "e"
+
+
+# -- keys and partitions ----------------------------------------------------------------
+
+
+def vessel_partition(mmsi: int, partitions: int) -> int:
+    """The vessel partition of an MMSI (stable across processes and Python versions)."""
+    return mmsi % partitions
+
+
+def source_partition(source: str, partitions: int) -> int:
+    """The raw partition a source's lines go to (all of one source in one place: multipart needs it)."""
+    return zlib.crc32(source.encode("utf-8")) % partitions
+
+
+def tile_of(lat: float, lon: float, tile_deg: float) -> tuple[int, int]:
+    """The tile (row, column) containing a point."""
+    return math.floor(lat / tile_deg), math.floor(lon / tile_deg)
+
+
+def tile_key(tile: tuple[int, int]) -> str:
+    """A tile as a table key: ``"row:col"``."""
+    return f"{tile[0]}:{tile[1]}"
+
+
+def tile_partition(tile: tuple[int, int], partitions: int) -> int:
+    """The tile partition of a tile."""
+    return zlib.crc32(tile_key(tile).encode("ascii")) % partitions
+
+
+def halo_tiles(lat: float, lon: float, tile_deg: float, halo_km: float) -> list[tuple[int, int]]:
+    """The tile of a point and every neighbouring tile within ``halo_km`` of it (home tile first)."""
+    home = tile_of(lat, lon, tile_deg)
+    dlat = halo_km / 111.2
+    dlon = halo_km / (111.32 * max(math.cos(math.radians(lat)), 0.2))
+    rows = range(math.floor((lat - dlat) / tile_deg), math.floor((lat + dlat) / tile_deg) + 1)
+    cols = range(math.floor((lon - dlon) / tile_deg), math.floor((lon + dlon) / tile_deg) + 1)
+    return [home] + [(r, c) for r in rows for c in cols if (r, c) != home]
+
+
+def default_halo_km(settings: Settings) -> float:
+    """How far beyond its edge a tile must see so that its episodes are seen whole (km).
+
+    A loitering vessel stays within ``max_radius_km`` of where it slowed
+    down; a vessel it meets is within the rendezvous distance of it.
+    """
+    rdv = settings.rendezvous.active
+    return settings.loitering.max_radius_km + 1.5 * rdv.max_distance_m / 1000 + 2.0
+
+
+# -- compact rows -----------------------------------------------------------------------
+
+
+def position_row(p: Position, payload: str | None) -> Row:
+    """A position as a JSON-friendly row."""
+    return [POS, p.mmsi, p.time_s, p.lat, p.lon, p.sog_kn, p.cog_deg, p.heading_deg, p.nav_status, p.msg_type,
+            p.source, payload]
+
+
+def static_row(v: VesselInfo, payload: str | None) -> Row:
+    """A static report as a JSON-friendly row."""
+    return [STATIC, v.mmsi, v.time_s, v.name, v.callsign, v.imo, v.ship_type, v.to_bow_m, v.to_stern_m,
+            v.to_port_m, v.to_starboard_m, v.draught_m, v.destination, v.msg_type, v.source, payload]
+
+
+def row_position(r: Row) -> Position:
+    """The :class:`Position` of a position row."""
+    return Position(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
+
+
+def row_static(r: Row) -> VesselInfo:
+    """The :class:`VesselInfo` of a static row."""
+    return VesselInfo(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14])
+
+
+# -- the barrier ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Barrier:
+    """Collects one batch per upstream partition for each sequence number; releases whole sequences in order.
+
+    ``add`` returns the sequences now complete, each with the rows of all its
+    batches merged by event time (ties: upstream partition order, then the
+    order within the batch) and the tokens (Faust events) to acknowledge.
+    """
+
+    origins: int
+    done_seq: int = -1
+    pending: dict[int, dict[int, tuple[list[Row], Any]]] = field(default_factory=dict)
+
+    def add(self, origin: int, seq: int, rows: list[Row], token: Any = None
+            ) -> list[tuple[int, list[Row], list[Any]]]:
+        """Add a batch; ``token`` is handed back when its sequence is released (or at once if stale)."""
+        if seq <= self.done_seq:
+            return [(seq, [], [token])]  # processed before a restart: acknowledge, do not apply again
+        got = self.pending.setdefault(seq, {})
+        if origin in got:
+            return [(seq, [], [token])]  # the same batch again (an upstream retry): first one wins
+        got[origin] = (rows, token)
+        out = []
+        while self.pending:
+            first = min(self.pending)
+            batches = self.pending[first]
+            if len(batches) < self.origins:
+                break
+            del self.pending[first]
+            self.done_seq = first
+            parts = [batches[o][0] for o in sorted(batches)]
+            merged = parts[0] if len(parts) == 1 else list(heapq.merge(*parts, key=_row_time))
+            out.append((first, merged, [batches[o][1] for o in sorted(batches)]))
+        return out
+
+
+def _row_time(r: Row) -> float:
+    return float(r[1]) if r[0] in (TICK, END) else float(r[2])
+
+
+# -- stage 1: decode --------------------------------------------------------------------
+
+
+class _Source:
+    __slots__ = ("decoder", "last_time", "next_tick", "reorder")
+
+    def __init__(self, decoder: AisDecoder, reorder: Reorder) -> None:
+        self.decoder = decoder
+        self.reorder = reorder
+        self.next_tick: float | None = None
+        self.last_time: float | None = None
+
+
+class DecodeRunner:
+    """Decodes the sources of one raw partition; output rows per vessel partition."""
+
+    def __init__(self, settings: Settings, partitions: int) -> None:
+        self.s = settings
+        self.partitions = partitions
+        self.stats = DecodeStats()
+        self.rejected: list[Rejected] = []
+        self._sources: dict[str, _Source] = {}
+
+    def _source(self, name: str, default_time_s: float | None) -> _Source:
+        src = self._sources.get(name)
+        if src is None:
+            ing = self.s.ingest
+            dec = AisDecoder(name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
+                             on_reject=self.rejected.append, stats=self.stats,
+                             dedup_window_s=ing.dedup_window_s)
+            reorder = Reorder(ing.reorder_window_s, on_late=lambda t, item: self._late(name, t, item))
+            src = self._sources[name] = _Source(dec, reorder)
+        return src
+
+    def _late(self, name: str, time_s: float, item: Any) -> None:
+        payload = item[0]
+        self.stats.rejected[Reason.LATE] += 1
+        self.rejected.append(Rejected(Reason.LATE, "older than the reorder window allows", name,
+                                      (payload or b"").decode("ascii", "replace"), time_s))
+
+    def feed(self, source: str, lines: Sequence[bytes], recv_times: Sequence[float | None] | None = None,
+             default_time_s: float | None = None) -> dict[int, list[Row]]:
+        """Decode lines of one source; return released rows per vessel partition (ticks in every one)."""
+        src = self._source(source, default_time_s)
+        out: dict[int, list[Row]] = {}
+        decode = src.decoder.decode_line
+        push = src.reorder.push
+        for i, line in enumerate(lines):
+            got = decode(line, recv_times[i] if recv_times is not None else None)
+            if got is None or not got[1]:
+                continue
+            released = push(got[1][0].time_s, got)
+            if released:
+                self._emit(src, released, out)
+        return out
+
+    def end(self) -> tuple[dict[int, list[Row]], float | None]:
+        """End of input: release everything held; return the rows and the last event time."""
+        out: dict[int, list[Row]] = {}
+        last: float | None = None
+        for src in self._sources.values():
+            src.decoder.close()
+            self._emit(src, src.reorder.flush(), out)
+            if src.last_time is not None and (last is None or src.last_time > last):
+                last = src.last_time
+        return out, last
+
+    def _emit(self, src: _Source, released: Iterable[tuple[float, tuple[bytes | None, list[Record]]]],
+              out: dict[int, list[Row]]) -> None:
+        n = self.partitions
+        tick_s = self.s.tick_s
+        for t, (payload, records) in released:
+            src.last_time = t
+            if src.next_tick is None:
+                src.next_tick = t + tick_s
+            elif t >= src.next_tick:
+                src.next_tick = t + tick_s
+                for q in range(n):
+                    out.setdefault(q, []).append([TICK, t])
+            text = payload.decode("ascii", "replace") if payload is not None else None
+            for rec in records:
+                if isinstance(rec, Position):
+                    out.setdefault(vessel_partition(rec.mmsi, n), []).append(position_row(rec, text))
+                elif isinstance(rec, VesselInfo):
+                    out.setdefault(vessel_partition(rec.mmsi, n), []).append(static_row(rec, text))
+                elif isinstance(rec, BaseStationReport):
+                    pass  # base stations are kept apart from vessels, as in the embedded run
+
+
+# -- shared by the detector stages ------------------------------------------------------
+
+
+def _vessel_dump(v: VesselState) -> dict[str, Any]:
+    d = asdict(v)
+    d["last"] = list(asdict(v.last).values()) if v.last is not None else None
+    return d
+
+
+def _vessel_load(d: dict[str, Any]) -> VesselState:
+    d = dict(d)
+    last = d.pop("last")
+    v = VesselState(**d)
+    v.last = Position(*last) if last is not None else None
+    return v
+
+
+# -- stage 2: vessels -------------------------------------------------------------------
+
+
+class VesselRunner:
+    """Per-vessel detectors (identity gate, dark gaps, geofences) for one vessel partition."""
+
+    def __init__(self, settings: Settings, zones: ZoneIndex | None, partition: int, tile_partitions: int,
+                 tile_deg: float = 2.0, halo_km: float | None = None, land: Any = None) -> None:
+        self.s = settings
+        self.partition = partition
+        self.tile_partitions = tile_partitions
+        self.tile_deg = tile_deg
+        self.halo_km = default_halo_km(settings) if halo_km is None else halo_km
+        self.tracker = Tracker()
+        self.gate = IdentityGate(settings.identity, self.tracker, land=land) if settings.identity.enabled else None
+        self.gaps = GapDetector(settings.gaps, self.tracker, zones) if settings.gaps.enabled else None
+        self.geofence = (GeofenceDetector(settings.geofence, self.tracker, zones)
+                         if settings.geofence.enabled and zones is not None and len(zones) else None)
+        self.dedup = Deduplicator(settings.ingest.dedup_window_s)
+        self.next_tick: float | None = None
+        self.ended_at: float | None = None
+        self.dirty: set[int] = set()
+        self.positions = 0
+
+    def _detectors(self) -> list[Any]:
+        return [d for d in (self.gaps, self.geofence) if d is not None]
+
+    def process(self, rows: Iterable[Row], dedup_across: bool = False) -> tuple[list[Alert], dict[int, list[Row]]]:
+        """Apply one sequence's rows; return the alerts and the rows for each tile partition."""
+        alerts: list[Alert] = []
+        fwd: dict[int, list[Row]] = {}
+        n_tiles = self.tile_partitions
+        for r in rows:
+            kind = r[0]
+            if kind == POS:
+                if dedup_across and r[11] is not None and self.dedup.is_duplicate(r[11].encode("ascii"), r[2]):
+                    continue
+                self._position(row_position(r), alerts, fwd)
+            elif kind == STATIC:
+                if dedup_across and r[15] is not None and self.dedup.is_duplicate(r[15].encode("ascii"), r[2]):
+                    continue
+                self.tracker.on_static(row_static(r))
+                self.dirty.add(r[1])
+            elif kind == TICK:
+                if self.next_tick is not None and r[1] < self.next_tick:
+                    continue  # several sources tick: the first one due moves the watermark
+                self.advance(r[1], alerts)
+                for q in range(n_tiles):
+                    fwd.setdefault(q, []).append(r)
+            elif kind == END:
+                if r[1] == self.ended_at:
+                    continue  # every upstream partition says so
+                self.ended_at = r[1]
+                self.advance(r[1], alerts)
+                for det in self._detectors():
+                    alerts.extend(det.finish(r[1]))
+                for q in range(n_tiles):
+                    fwd.setdefault(q, []).append(r)
+        return alerts, fwd
+
+    def advance(self, watermark_s: float, alerts: list[Alert]) -> None:
+        """Event time reached ``watermark_s``."""
+        self.next_tick = watermark_s + self.s.tick_s
+        for det in self._detectors():
+            got = det.on_watermark(watermark_s)
+            for a in got:
+                self.dirty.update(v.mmsi for v in a.vessels)
+            alerts.extend(got)
+
+    def _position(self, pos: Position, alerts: list[Alert], fwd: dict[int, list[Row]]) -> None:
+        vessel = self.tracker.get(pos.mmsi)
+        self.dirty.add(pos.mmsi)
+        if self.gate is not None:
+            ok, got = self.gate.check(pos, vessel)
+            alerts.extend(got)
+            if not ok:
+                return
+        self.positions += 1
+        self.tracker.on_position(pos)
+        for det in self._detectors():
+            got = det.on_position(pos, vessel)
+            if got:
+                alerts.extend(got)
+        vessel.last = pos
+        row = position_row(pos, None)
+        row[11] = [vessel.name, vessel.callsign, vessel.imo, vessel.ship_type]
+        for tile in halo_tiles(pos.lat, pos.lon, self.tile_deg, self.halo_km):
+            fwd.setdefault(tile_partition(tile, self.tile_partitions), []).append([*row, tile_key(tile)])
+
+    # -- state for tables -----------------------------------------------------------
+
+    def export(self, mmsi: int) -> dict[str, Any] | None:
+        """Everything the partition keeps about one vessel (None: nothing)."""
+        v = self.tracker.vessels.get(mmsi)
+        if v is None:
+            return None
+        out: dict[str, Any] = {"vessel": _vessel_dump(v)}
+        for name, det in (("identity", self.gate), ("gaps", self.gaps), ("geofence", self.geofence)):
+            if det is not None and mmsi in det.state:
+                out[name] = det.state[mmsi]
+        return out
+
+    def take_dirty(self) -> dict[int, dict[str, Any] | None]:
+        """The vessels changed since the last call, exported."""
+        got = {m: self.export(m) for m in self.dirty}
+        self.dirty.clear()
+        return got
+
+    def meta(self) -> dict[str, Any]:
+        """Partition-wide state (the tick and the duplicate window)."""
+        return {"next_tick": self.next_tick, "ended_at": self.ended_at, "dedup": self.dedup.snapshot()}
+
+    def restore(self, vessels: Iterable[tuple[int, dict[str, Any]]], meta: dict[str, Any] | None) -> None:
+        """Rebuild from exported vessels (a Faust table recovered from its changelog)."""
+        items = sorted(vessels, key=lambda kv: (kv[1]["vessel"].get("last_seen_s") or 0.0, kv[0]))
+        for mmsi, d in items:
+            self.tracker.vessels[mmsi] = _vessel_load(d["vessel"])
+            for name, det in (("identity", self.gate), ("gaps", self.gaps), ("geofence", self.geofence)):
+                if det is not None and name in d:
+                    det.state[mmsi] = d[name]
+        if self.gaps is not None:
+            self.gaps.rebuild()
+        if meta:
+            self.next_tick = meta.get("next_tick")
+            self.ended_at = meta.get("ended_at")
+            if meta.get("dedup"):
+                self.dedup.restore(meta["dedup"])
+
+
+# -- stage 3: tiles ---------------------------------------------------------------------
+
+
+class _Tile:
+    __slots__ = ("bounds", "key", "loitering", "owned", "rendezvous", "tracker")
+
+    def __init__(self, key: str, settings: Settings, zones: ZoneIndex | None, tile_deg: float) -> None:
+        self.key = key
+        r, c = (int(x) for x in key.split(":"))
+        self.bounds = (r * tile_deg, c * tile_deg, (r + 1) * tile_deg, (c + 1) * tile_deg)
+        self.tracker = Tracker()
+        self.rendezvous = RendezvousDetector(settings.rendezvous, self.tracker, zones) \
+            if settings.rendezvous.enabled else None
+        self.loitering = LoiteringDetector(settings.loitering, self.tracker, zones, rendezvous=self.rendezvous,
+                                           harbour_distance_km=settings.rendezvous.active.min_port_distance_km) \
+            if settings.loitering.enabled else None
+        self.owned: dict[str, bool] = {}
+
+    def inside(self, lat: float, lon: float) -> bool:
+        lat0, lon0, lat1, lon1 = self.bounds
+        return lat0 <= lat < lat1 and lon0 <= lon < lon1
+
+    def idle(self) -> bool:
+        return not self.owned and not (self.rendezvous and self.rendezvous.state) and \
+            not (self.loitering and self.loitering.state)
+
+
+class TileRunner:
+    """Rendezvous and loitering for the tiles of one tile partition."""
+
+    def __init__(self, settings: Settings, zones: ZoneIndex | None, partition: int, tile_deg: float = 2.0) -> None:
+        self.s = settings
+        self.zones = zones
+        self.partition = partition
+        self.tile_deg = tile_deg
+        self.tiles: dict[str, _Tile] = {}
+        self.dirty: set[str] = set()
+        self.next_tick: float | None = None
+        self.ended_at: float | None = None
+
+    def _tile(self, key: str) -> _Tile:
+        t = self.tiles.get(key)
+        if t is None:
+            t = self.tiles[key] = _Tile(key, self.s, self.zones, self.tile_deg)
+        return t
+
+    def process(self, rows: Iterable[Row]) -> list[Alert]:
+        """Apply one sequence's rows (positions forwarded by the vessel stage, and ticks)."""
+        alerts: list[Alert] = []
+        for r in rows:
+            kind = r[0]
+            if kind == POS:
+                self._position(r, alerts)
+            elif kind == TICK:
+                if self.next_tick is not None and r[1] < self.next_tick:
+                    continue  # every vessel partition forwards the same tick
+                self.next_tick = r[1] + self.s.tick_s
+                for tile in list(self.tiles.values()):
+                    self._watermark(tile, r[1], alerts, end=False)
+            elif kind == END:
+                if r[1] == self.ended_at:
+                    continue
+                self.ended_at = self.next_tick = r[1]
+                for tile in list(self.tiles.values()):
+                    self._watermark(tile, r[1], alerts, end=True)
+        return alerts
+
+    def _position(self, r: Row, alerts: list[Alert]) -> None:
+        tile = self._tile(r[12])
+        self.dirty.add(tile.key)
+        pos = row_position(r)
+        name, callsign, imo, ship_type = r[11]
+        vessel = tile.tracker.get(pos.mmsi)
+        if (vessel.name, vessel.callsign, vessel.imo, vessel.ship_type) != (name, callsign, imo, ship_type):
+            tile.tracker.on_static(VesselInfo(pos.mmsi, pos.time_s, name, callsign, imo, ship_type))
+        tile.tracker.on_position(pos)
+        for det in (tile.rendezvous, tile.loitering):
+            if det is not None:
+                got = det.on_position(pos, vessel)
+                if got:
+                    alerts.extend(self._mine(tile, got))
+        vessel.last = pos
+
+    def _watermark(self, tile: _Tile, w: float, alerts: list[Alert], end: bool) -> None:
+        for det in (tile.rendezvous, tile.loitering):
+            if det is not None:
+                got = list(det.on_watermark(w))
+                if end:
+                    got.extend(det.finish(w))
+                if got:
+                    self.dirty.add(tile.key)
+                    alerts.extend(self._mine(tile, got))
+        # forget vessels the detectors no longer hold
+        if tile.idle():
+            horizon = self.s.rendezvous.max_interp_gap_min * 60
+            stale = [m for m, v in tile.tracker.vessels.items() if (v.last_seen_s or 0.0) < w - horizon]
+            for m in stale:
+                del tile.tracker.vessels[m]
+                self.dirty.add(tile.key)
+
+    def _mine(self, tile: _Tile, alerts: list[Alert]) -> list[Alert]:
+        """Only the tile where an episode started reports it."""
+        out = []
+        for a in alerts:
+            owned = tile.owned.get(a.id)
+            if owned is None:
+                lat, lon = self._start_point(tile, a)
+                owned = tile.inside(lat, lon)
+            if a.status == "closed":
+                tile.owned.pop(a.id, None)
+            else:
+                tile.owned[a.id] = owned
+            if owned:
+                out.append(a)
+        return out
+
+    def _start_point(self, tile: _Tile, a: Alert) -> tuple[float, float]:
+        mmsis = sorted(v.mmsi for v in a.vessels)
+        if a.type == "rendezvous" and tile.rendezvous is not None:
+            ep = tile.rendezvous.state.get((mmsis[0], mmsis[1]))
+            if ep is not None and "lat0" in ep:
+                return ep["lat0"], ep["lon0"]
+        elif a.type == "loitering" and tile.loitering is not None:
+            ep = tile.loitering.state.get(mmsis[0])
+            if ep is not None:
+                return ep["lat0"], ep["lon0"]
+        return (a.lat if a.lat is not None else 0.0), (a.lon if a.lon is not None else 0.0)
+
+    # -- state for tables -----------------------------------------------------------
+
+    def export(self, key: str) -> dict[str, Any] | None:
+        """Everything one tile keeps (None: nothing worth keeping)."""
+        tile = self.tiles.get(key)
+        if tile is None:
+            return None
+        if tile.idle() and not tile.tracker.vessels:
+            del self.tiles[key]
+            return None
+        return {
+            "vessels": [_vessel_dump(v) for v in tile.tracker.vessels.values()],
+            "rendezvous": tile.rendezvous.snapshot() if tile.rendezvous is not None else None,
+            "loitering": dict(tile.loitering.state) if tile.loitering is not None else None,
+            "owned": dict(tile.owned),
+        }
+
+    def take_dirty(self) -> dict[str, dict[str, Any] | None]:
+        """The tiles changed since the last call, exported."""
+        got = {k: self.export(k) for k in sorted(self.dirty)}
+        self.dirty.clear()
+        return got
+
+    def meta(self) -> dict[str, Any]:
+        """Partition-wide state (the watermark tick)."""
+        return {"next_tick": self.next_tick, "ended_at": self.ended_at}
+
+    def restore(self, tiles: Iterable[tuple[str, dict[str, Any]]], meta: dict[str, Any] | None = None) -> None:
+        """Rebuild from exported tiles."""
+        if meta:
+            self.next_tick = meta.get("next_tick")
+            self.ended_at = meta.get("ended_at")
+        for key, d in tiles:
+            tile = self._tile(key)
+            for vd in d["vessels"]:
+                v = _vessel_load(vd)
+                tile.tracker.vessels[v.mmsi] = v
+            if tile.rendezvous is not None and d.get("rendezvous") is not None:
+                tile.rendezvous.restore(d["rendezvous"])
+            if tile.loitering is not None and d.get("loitering") is not None:
+                tile.loitering.state.update(d["loitering"])
+            tile.owned.update(d.get("owned") or {})
+
+
+# -- all three stages in one process ------------------------------------------------------
+
+
+class LocalTopology:
+    """The three stages in one process, with tables as dicts: the distributed data flow without a broker.
+
+    Each :meth:`feed` is one ingest sequence number. :meth:`restart` throws
+    the runners away and rebuilds them from the tables, as a Faust worker
+    does from its changelogs. Used to test that partitioning and restarts
+    change nothing, and as the reference the Faust runtime is compared with.
+    """
+
+    def __init__(self, settings: Settings, zones: ZoneIndex | None, partitions: int, tile_deg: float = 2.0) -> None:
+        self.s = settings
+        self.zones = zones
+        self.partitions = partitions
+        self.tile_deg = tile_deg
+        self.alerts: list[Alert] = []
+        self.sources: set[str] = set()
+        self.seq = 0
+        self.last_time: float | None = None
+        self.vessel_table: dict[int, dict[str, Any]] = {}
+        self.tile_table: dict[str, dict[str, Any]] = {}
+        self.meta_table: dict[str, dict[str, Any]] = {}
+        self.decoders = [DecodeRunner(settings, partitions) for _ in range(partitions)]
+        self._land: Any = None
+        self._build()
+
+    def _build(self) -> None:
+        n = self.partitions
+        if self._land is None and self.s.identity.enabled and self.s.identity.land_check:
+            from maritime.detectors.base import LandMask
+
+            self._land = LandMask(self.s.identity.land_margin_m)
+        self.vessels = [VesselRunner(self.s, self.zones, q, n, self.tile_deg, land=self._land) for q in range(n)]
+        self.tiles = [TileRunner(self.s, self.zones, q, self.tile_deg) for q in range(n)]
+        self.v_bar = [Barrier(n) for _ in range(n)]
+        self.t_bar = [Barrier(n) for _ in range(n)]
+
+    def restart(self) -> None:
+        """Rebuild the detector stages from the tables (the decode stage keeps going)."""
+        n = self.partitions
+        self._build()
+        for q in range(n):
+            mine = [(m, d) for m, d in self.vessel_table.items() if vessel_partition(m, n) == q]
+            self.vessels[q].restore(mine, self.meta_table.get(f"v{q}"))
+            tiles = [(k, d) for k, d in self.tile_table.items()
+                     if tile_partition(tuple(int(x) for x in k.split(":")), n) == q]  # type: ignore[arg-type]
+            self.tiles[q].restore(tiles, self.meta_table.get(f"t{q}"))
+            for bar, key in ((self.v_bar[q], f"v{q}"), (self.t_bar[q], f"t{q}")):
+                bar.done_seq = self.meta_table.get(key, {}).get("seq", -1)
+
+    def _step(self, per_raw: list[dict[int, list[Row]]]) -> None:
+        n = self.partitions
+        seq = self.seq
+        fwd_all: list[dict[int, list[Row]]] = [{} for _ in range(n)]
+        for q in range(n):
+            for origin in range(n):
+                for _seq, rows, _tok in self.v_bar[q].add(origin, seq, per_raw[origin].get(q, [])):
+                    got, fwd_all[q] = self.vessels[q].process(rows, dedup_across=len(self.sources) > 1)
+                    self.alerts.extend(got)
+            for m, d in self.vessels[q].take_dirty().items():
+                if d is None:
+                    self.vessel_table.pop(m, None)
+                else:
+                    self.vessel_table[m] = d
+            self.meta_table[f"v{q}"] = {**self.vessels[q].meta(), "seq": seq}
+        for q in range(n):
+            for origin in range(n):
+                for _seq, rows, _tok in self.t_bar[q].add(origin, seq, fwd_all[origin].get(q, [])):
+                    self.alerts.extend(self.tiles[q].process(rows))
+            for k, d in self.tiles[q].take_dirty().items():
+                if d is None:
+                    self.tile_table.pop(k, None)
+                else:
+                    self.tile_table[k] = d
+            self.meta_table[f"t{q}"] = {**self.tiles[q].meta(), "seq": seq}
+        self.seq += 1
+
+    def feed(self, source: str, lines: list[bytes], default_time_s: float | None = None) -> None:
+        """One ingest batch of one source."""
+        self.sources.add(source)
+        per_raw: list[dict[int, list[Row]]] = [{} for _ in range(self.partitions)]
+        p = source_partition(source, self.partitions)
+        per_raw[p] = self.decoders[p].feed(source, lines, None, default_time_s)
+        self._step(per_raw)
+
+    def end(self) -> None:
+        """End of the replay: release what the decoders hold, final watermark, detectors' last word."""
+        per_raw = []
+        last: float | None = None
+        for d in self.decoders:
+            rows, t = d.end()
+            per_raw.append(rows)
+            if t is not None and (last is None or t > last):
+                last = t
+        if last is not None:
+            for rows in per_raw:
+                for q in range(self.partitions):
+                    rows.setdefault(q, []).append([END, last])
+        self._step(per_raw)
+
+    @property
+    def stats(self) -> DecodeStats:
+        """Decoding counts over all raw partitions."""
+        stats = DecodeStats()
+        for d in self.decoders:
+            stats.merge(d.stats)
+        return stats
+
+
+def run_partitioned(batches: Iterable[tuple[str, list[bytes], float | None]], settings: Settings,
+                    zones: ZoneIndex | None, partitions: int, tile_deg: float = 2.0,
+                    restart_every: int = 0) -> list[Alert]:
+    """Run ``(source, lines, default_time_s)`` batches through a :class:`LocalTopology`; the alerts.
+
+    ``restart_every`` > 0 rebuilds the detector stages from their tables after that many batches.
+    """
+    topo = LocalTopology(settings, zones, partitions, tile_deg)
+    for i, (source, lines, default_time) in enumerate(batches):
+        topo.feed(source, lines, default_time)
+        if restart_every and (i + 1) % restart_every == 0:
+            topo.restart()
+    topo.end()
+    return topo.alerts

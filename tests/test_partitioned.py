@@ -1,0 +1,125 @@
+"""The distributed data flow without a broker: partitions and restarts change no alert."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from maritime.cli import build_pipeline
+from maritime.config import Settings
+from maritime.models import Alert, parse_iso
+from maritime.partitioned import Barrier, halo_tiles, run_partitioned, tile_of
+from maritime.pipeline import first_timestamp
+from maritime.sim.network import WaterGrid
+from maritime.sim.simulator import Simulator
+from maritime.sources import iter_lines, parse_source
+from maritime.zones import load_zones
+from tests.conftest import recordings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def write(self, a: Alert) -> None:
+        self.alerts.append(a)
+
+    def close(self) -> None:
+        pass
+
+
+def final(alerts: list[Alert]) -> dict[str, str]:
+    """Alert id -> its last status."""
+    out: dict[str, str] = {}
+    for a in alerts:
+        out[a.id] = a.status
+    return out
+
+
+def without_outages(alerts: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in alerts.items() if not k.startswith("feed_outage:")}
+
+
+def embedded(path: Path, settings: Settings, zones) -> dict[str, str]:
+    sink = Collect()
+    build_pipeline(settings, [sink], None, zones).replay(parse_source(str(path)))
+    return final(sink.alerts)
+
+
+def batches(path: Path, size: int = 1500, start_time: str | None = None):
+    for spec in parse_source(str(path)):
+        first = parse_iso(start_time) if start_time else first_timestamp(spec)
+        lines = iter_lines(spec)
+        while chunk := list(itertools.islice(lines, size)):
+            yield spec.name, chunk, first
+
+
+@pytest.fixture(scope="module")
+def zones():
+    return load_zones(ROOT / "geofences")
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory, zones) -> Path:
+    out = tmp_path_factory.mktemp("sim")
+    sim = Simulator(10, 70, seed=5, zones=zones, grid=WaterGrid())
+    sim.build()
+    sim.write(out)
+    return out / "traffic.nmea"
+
+
+@pytest.fixture(scope="module")
+def reference(day, zones) -> dict[str, str]:
+    got = embedded(day, Settings(), zones)
+    assert {i.split(":")[0] for i in got} >= {"dark_gap", "rendezvous", "loitering", "geofence_entry"}
+    return got
+
+
+@pytest.mark.parametrize("partitions", [1, 4])
+def test_partitions_change_no_alert(day, zones, reference, partitions):
+    got = final(run_partitioned(batches(day), Settings(), zones, partitions))
+    assert got == reference
+
+
+def test_restarts_from_the_tables_change_no_alert(day, zones, reference):
+    """Every 5 batches the detector stages are thrown away and rebuilt from their tables."""
+    got = final(run_partitioned(batches(day), Settings(), zones, 3, restart_every=5))
+    assert got == reference
+
+
+def test_restart_without_tables_would_lose_alerts(day, zones, reference, monkeypatch):
+    """The check above can fail: forgetting the state at each restart changes the alerts."""
+    from maritime import partitioned
+
+    monkeypatch.setattr(partitioned.VesselRunner, "restore", lambda self, vessels, meta: None)
+    got = final(run_partitioned(batches(day), Settings(), zones, 3, restart_every=5))
+    assert got != reference
+
+
+@pytest.mark.parametrize("path", recordings(), ids=lambda p: p.name)
+def test_real_recordings_partitioned_like_embedded(path, zones):
+    start = "2024-01-01T00:00:00Z"  # the same time for untimed lines in both runs
+    settings = Settings(ingest={"start_time": start})
+    got = final(run_partitioned(batches(path, 300, start), settings, zones, 3))
+    # feed outages are judged per vessel partition (see maritime.partitioned): compared apart
+    assert without_outages(got) == without_outages(embedded(path, settings, zones))
+
+
+def test_barrier_releases_whole_sequences_in_order_and_skips_repeats():
+    bar = Barrier(2)
+    assert bar.add(0, 0, [["w", 5.0]], "a0") == []
+    assert bar.add(0, 1, [["w", 9.0]], "a1") == []
+    got = bar.add(1, 0, [["w", 3.0]], "b0")
+    assert got == [(0, [["w", 3.0], ["w", 5.0]], ["a0", "b0"])]
+    assert bar.add(1, 0, [["w", 3.0]], "again") == [(0, [], ["again"])]  # already done: ack, do not apply
+    assert bar.add(1, 1, [], "b1") == [(1, [["w", 9.0]], ["a1", "b1"])]
+
+
+def test_halo_reaches_the_neighbouring_tile_only_near_its_edge():
+    assert halo_tiles(13.0, -61.0, 2.0, 25.0) == [tile_of(13.0, -61.0, 2.0)]
+    near_edge = halo_tiles(13.9, -61.0, 2.0, 25.0)  # 11 km south of the 14°N edge
+    assert near_edge[0] == (6, -31) and (7, -31) in near_edge and len(near_edge) == 2
