@@ -926,6 +926,122 @@ def watchlist_remove(
     typer.echo(f"{path}: {len(kept)} entries")
 
 
+# -- the distributed runtime (Faust on Kafka) ----------------------------------------------
+
+_KAFKA = Annotated[str, typer.Option("--kafka", help="Kafka bootstrap server(s), host:port[,host:port]")]
+_PARTITIONS = Annotated[int, typer.Option("--partitions", min=1, help="partitions of every topic")]
+_PREFIX = Annotated[str, typer.Option("--topic-prefix", help="prefix of every topic")]
+_APP_ID = Annotated[str, typer.Option("--app-id", help="Faust app id (consumer group, table topics)")]
+
+
+def _stream_settings(kafka: str, partitions: int, prefix: str, app_id: str, settings: Settings,
+                     data_dir: Path | None = None) -> Any:
+    from streams.settings import StreamSettings
+
+    url = kafka if "://" in kafka else ";".join(f"kafka://{h}" for h in kafka.split(","))
+    extra: dict[str, Any] = {"data_dir": data_dir} if data_dir is not None else {}
+    return StreamSettings(broker=url, partitions=partitions, topic_prefix=prefix, app_id=app_id,
+                          detection=settings, **extra)
+
+
+@app.command()
+def ingest(
+    sources: Annotated[list[str], typer.Argument(help="NMEA recordings, tcp://host:port, udp://[host]:port or -")],
+    kafka: _KAFKA,
+    rate: Annotated[float | None, typer.Option("--rate", help="replay at this many times real time")] = None,
+    as_fast: Annotated[bool, typer.Option("--as-fast-as-possible", help="replay with no pacing (default)")]
+    = False,
+    partitions: _PARTITIONS = 4,
+    prefix: _PREFIX = "mda.",
+    app_id: _APP_ID = "caribbean-mda",
+    batch_lines: Annotated[int, typer.Option(min=1, help="lines per batch on the raw topic")] = 2000,
+    config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
+    start_time: Annotated[str | None, typer.Option(help="ISO time for lines with no timestamp at all")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
+) -> None:
+    """Send recordings (in event-time order, then an end-of-replay mark) or live feeds to Kafka."""
+    _setup_logging(verbose)
+    from streams.ingest import ingest as run_ingest
+
+    if rate is not None and as_fast:
+        raise _fail("--rate and --as-fast-as-possible exclude each other", 2)
+    overrides = {"ingest.start_time": start_time} if start_time else None
+    settings = _settings(config, overrides)
+    specs = _specs(sources)
+    kinds = {"live" if s.kind in ("tcp", "udp", "stdin") else s.kind for s in specs}
+    if "csv" in kinds:
+        raise _fail("ingest sends NMEA lines; replay decoded CSV tables with 'maritime replay'", 2)
+    if len(kinds) > 1:
+        raise _fail("give recordings or live feeds, not both, to one ingest", 2)
+    ss = _stream_settings(kafka, partitions, prefix, app_id, settings)
+    stop = asyncio.Event()
+    try:
+        stats = asyncio.run(run_ingest(specs, ss, rate=rate, batch_lines=batch_lines, stop=stop))
+    except KeyboardInterrupt:
+        raise _fail("interrupted", 1) from None
+    except OSError as err:
+        raise _fail(f"Kafka at {kafka} unreachable: {err}") from None
+    typer.echo(json.dumps(stats.as_dict()))
+
+
+@app.command()
+def worker(
+    kafka: _KAFKA,
+    alerts: Annotated[Path | None, typer.Option("--alerts", help="append this worker's alerts here (JSON lines)")]
+    = None,
+    zones: Annotated[list[Path] | None, typer.Option("--zones", help="zone file or folder (repeatable)")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
+    redis_url: Annotated[str | None, typer.Option("--redis", help="also send alerts to Redis streams (URL)")] = None,
+    webhooks: Annotated[bool, typer.Option("--webhooks", help="also POST alerts to the configured centres")]
+    = False,
+    partitions: _PARTITIONS = 4,
+    prefix: _PREFIX = "mda.",
+    app_id: _APP_ID = "caribbean-mda",
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="this worker's Faust data folder")]
+    = Path(".faust-data"),
+    session_timeout: Annotated[float, typer.Option(
+        "--session-timeout", help="seconds before a silent worker's partitions go to the others")] = 60.0,
+    instance_id: Annotated[str | None, typer.Option(
+        "--instance-id", help="a stable name for this worker (static membership: a restart takes its partitions "
+        "back without a rebalance)")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
+) -> None:
+    """Run a Faust worker: decode, per-vessel and per-tile detectors, alert delivery (several can run)."""
+    _setup_logging(verbose)
+    from faust.worker import Worker
+
+    from streams.app import create_app
+    from streams.topics import create_topics
+
+    settings = _settings(config)
+    zone_index = _zones(zones)
+    ss = _stream_settings(kafka, partitions, prefix, app_id, settings, data_dir)
+    ss = ss.model_copy(update={"session_timeout_s": session_timeout, "instance_id": instance_id})
+    try:
+        asyncio.run(create_topics(ss))
+    except OSError as err:
+        raise _fail(f"Kafka at {kafka} unreachable: {err}") from None
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    with ExitStack() as stack:
+        if alerts is not None:
+            alerts.parent.mkdir(parents=True, exist_ok=True)
+        outs = _Outputs(stack, None, None, settings, redis_url, webhooks)
+        if alerts is not None:
+            outs.sinks.append(JsonLinesSink(alerts, append=True))
+        listeners: list[Any] = []
+        if redis_url:
+            from maritime.sinks.redis_sink import RedisPositions
+
+            positions = RedisPositions(redis_url)
+            listeners.append(positions)
+            stack.callback(positions.close)
+        faust_app = create_app(ss, zones=zone_index, sinks=outs.sinks, listeners=listeners)
+        for sink in outs.sinks:
+            stack.callback(sink.close)
+        level = "DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING"
+        Worker(faust_app, loglevel=level, quiet=True, redirect_stdouts=False).execute_from_commandline()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -39,10 +39,11 @@ reported once per partition, with that partition's counts.
 from __future__ import annotations
 
 import heapq
+import json
 import logging
 import math
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -237,6 +238,16 @@ class DecodeRunner:
                 self._emit(src, released, out)
         return out
 
+    def horizon(self, source: str) -> float:
+        """Newest event time of ``source`` decoded so far (every message up to it is in the reorder window)."""
+        src = self._sources.get(source)
+        return src.reorder.max_time_s if src is not None else float("-inf")
+
+    def released(self, source: str, up_to_s: float) -> bool:
+        """True when every message of ``source`` up to ``up_to_s`` has left the reorder window."""
+        src = self._sources.get(source)
+        return src is None or len(src.reorder) == 0 or src.reorder.released_s >= up_to_s
+
     def end(self) -> tuple[dict[int, list[Row]], float | None]:
         """End of input: release everything held; return the rows and the last event time."""
         out: dict[int, list[Row]] = {}
@@ -310,6 +321,8 @@ class VesselRunner:
         self.ended_at: float | None = None
         self.dirty: set[int] = set()
         self.positions = 0
+        #: called with every accepted position and static report (the live map's Redis positions use it)
+        self.listeners: list[Callable[[Record], None]] = []
 
     def _detectors(self) -> list[Any]:
         return [d for d in (self.gaps, self.geofence) if d is not None]
@@ -328,8 +341,11 @@ class VesselRunner:
             elif kind == STATIC:
                 if dedup_across and r[15] is not None and self.dedup.is_duplicate(r[15].encode("ascii"), r[2]):
                     continue
-                self.tracker.on_static(row_static(r))
+                info = row_static(r)
+                self.tracker.on_static(info)
                 self.dirty.add(r[1])
+                for fn in self.listeners:
+                    fn(info)
             elif kind == TICK:
                 if self.next_tick is not None and r[1] < self.next_tick:
                     continue  # several sources tick: the first one due moves the watermark
@@ -371,6 +387,8 @@ class VesselRunner:
             if got:
                 alerts.extend(got)
         vessel.last = pos
+        for fn in self.listeners:
+            fn(pos)
         row = position_row(pos, None)
         row[11] = [vessel.name, vessel.callsign, vessel.imo, vessel.ship_type]
         for tile in halo_tiles(pos.lat, pos.lon, self.tile_deg, self.halo_km):
@@ -557,7 +575,7 @@ class TileRunner:
         return {
             "vessels": [_vessel_dump(v) for v in tile.tracker.vessels.values()],
             "rendezvous": tile.rendezvous.snapshot() if tile.rendezvous is not None else None,
-            "loitering": dict(tile.loitering.state) if tile.loitering is not None else None,
+            "loitering": [[m, ep] for m, ep in tile.loitering.state.items()] if tile.loitering is not None else None,
             "owned": dict(tile.owned),
         }
 
@@ -584,7 +602,7 @@ class TileRunner:
             if tile.rendezvous is not None and d.get("rendezvous") is not None:
                 tile.rendezvous.restore(d["rendezvous"])
             if tile.loitering is not None and d.get("loitering") is not None:
-                tile.loitering.state.update(d["loitering"])
+                tile.loitering.state.update((int(m), ep) for m, ep in d["loitering"])
             tile.owned.update(d.get("owned") or {})
 
 
@@ -653,8 +671,8 @@ class LocalTopology:
                 if d is None:
                     self.vessel_table.pop(m, None)
                 else:
-                    self.vessel_table[m] = d
-            self.meta_table[f"v{q}"] = {**self.vessels[q].meta(), "seq": seq}
+                    self.vessel_table[m] = json.loads(json.dumps(d))  # tables hold JSON
+            self.meta_table[f"v{q}"] = json.loads(json.dumps({**self.vessels[q].meta(), "seq": seq}))
         for q in range(n):
             for origin in range(n):
                 for _seq, rows, _tok in self.t_bar[q].add(origin, seq, fwd_all[origin].get(q, [])):
@@ -663,7 +681,7 @@ class LocalTopology:
                 if d is None:
                     self.tile_table.pop(k, None)
                 else:
-                    self.tile_table[k] = d
+                    self.tile_table[k] = json.loads(json.dumps(d))
             self.meta_table[f"t{q}"] = {**self.tiles[q].meta(), "seq": seq}
         self.seq += 1
 

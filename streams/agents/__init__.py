@@ -1,0 +1,13 @@
+"""The agents: decode → vessels → tiles → alerts."""
+
+from __future__ import annotations
+
+import faust
+
+from streams.agents import alerts, decode, tiles, vessels
+
+
+def register(app: faust.App, runtime: object) -> None:
+    """Attach every agent to ``app``."""
+    for mod in (decode, vessels, tiles, alerts):
+        mod.register(app, runtime)

@@ -1,0 +1,89 @@
+"""Decode agent: raw line batches → decoded rows per vessel partition, rejects to the dead-letter topic."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import faust
+
+from maritime.models import iso
+from maritime.partitioned import END, DecodeRunner, Row
+from streams.records import DeadLetter, RawBatch, RowBatch
+
+if TYPE_CHECKING:
+    from streams.app import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+class DecodeStage:
+    """One raw partition: its decoders, and the batches not yet safe to commit."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.runner = DecodeRunner(rt.settings.detection, rt.settings.partitions)
+        # (event, {source: newest time in that batch}) still holding messages in a reorder window
+        self.unacked: deque[tuple[Any, dict[str, float]]] = deque()
+
+    def ack_released(self) -> None:
+        """Acknowledge the batches whose every message has been sent on."""
+        while self.unacked:
+            event, horizons = self.unacked[0]
+            if not all(self.runner.released(src, t) for src, t in horizons.items()):
+                break
+            self.unacked.popleft()
+            event.ack()
+
+
+def register(app: faust.App, rt: Runtime) -> None:
+    """Attach the decode agent."""
+    stages: dict[int, DecodeStage] = {}
+    n = rt.settings.partitions
+
+    @app.on_partitions_revoked.connect
+    def forget(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        for tp in args[0] if args else kwargs.get("revoked", ()):
+            if tp.topic == rt.topics.raw.get_topic_name():
+                stages.pop(tp.partition, None)
+
+    @app.agent(rt.topics.raw, name="decode")
+    async def decode(stream: Any) -> None:
+        async for event in stream.noack().events():
+            batch: RawBatch = event.value
+            p = event.message.partition
+            stage = stages.get(p)
+            if stage is None:
+                stage = stages[p] = DecodeStage(rt)
+            runner = stage.runner
+            out: dict[int, list[Row]] = {}
+            horizons: dict[str, float] = {}
+            for chunk in batch.chunks:
+                lines = [line.encode("latin-1") for line in chunk.lines]
+                rt.counts["lines"] += len(lines)
+                got = runner.feed(chunk.source, lines, chunk.recv_times, chunk.default_time)
+                for q, rows in got.items():
+                    out.setdefault(q, []).extend(rows)
+                horizons[chunk.source] = runner.horizon(chunk.source)
+            if batch.end:
+                rows_end, last = runner.end()
+                for q, rows in rows_end.items():
+                    out.setdefault(q, []).extend(rows)
+                if last is not None:
+                    for q in range(n):
+                        out.setdefault(q, []).append([END, last])
+            for rej in runner.rejected:
+                rt.counts["rejected"] += 1
+                await rt.topics.dead.send(key=rej.source, value=DeadLetter(
+                    reason=str(rej.reason), message=rej.message, source=rej.source, line=rej.line,
+                    time=iso(rej.time_s) if rej.time_s is not None else None))
+            runner.rejected.clear()
+            sent = []
+            for q in range(n):  # every vessel partition hears of every sequence number, even with no rows
+                sent.append(await rt.topics.vessels.send(
+                    value=RowBatch(origin=p, seq=batch.seq, rows=out.get(q, []), sources=batch.sources),
+                    partition=q))
+            await asyncio.gather(*sent)  # delivered before anything is acknowledged
+            stage.unacked.append((event, horizons))
+            stage.ack_released()

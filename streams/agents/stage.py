@@ -1,0 +1,61 @@
+"""What the vessel and tile agents share: a barrier, a runner, and table checkpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from maritime.partitioned import Barrier
+
+logger = logging.getLogger(__name__)
+
+
+class PartitionStage:
+    """One partition of a detector stage.
+
+    Batches wait in the barrier until every upstream partition has sent the
+    same sequence number; whole sequences go through the runner. Every
+    ``checkpoint_every`` sequences the changed state is written to the table
+    with the last sequence applied, and only then are the batches
+    acknowledged: a worker that dies reads them again, and the barrier skips
+    those its table already covers.
+    """
+
+    def __init__(self, origins: int, runner: Any, done_seq: int, checkpoint_every: int) -> None:
+        self.barrier = Barrier(origins, done_seq=done_seq)
+        self.runner = runner
+        self.checkpoint_every = checkpoint_every
+        self.tokens: list[Any] = []
+        self.sends: list[Awaitable[Any]] = []
+        self.since = 0
+        self.last_seq = done_seq
+
+    async def add(self, origin: int, seq: int, rows: list[Any], event: Any,
+                  apply: Callable[[int, list[Any]], Awaitable[bool]],
+                  checkpoint: Callable[[int], None]) -> None:
+        """Take one batch; ``apply`` runs each whole sequence (True: it ended a replay),
+        ``checkpoint`` writes the table."""
+        for s, merged, tokens in self.barrier.add(origin, seq, rows, event):
+            if s <= self.last_seq:  # already applied before a restart
+                for t in tokens:
+                    t.ack()
+                continue
+            ended = await apply(s, merged)
+            self.last_seq = s
+            self.tokens.extend(tokens)
+            self.since += 1
+            if ended or self.since >= self.checkpoint_every:
+                await self.flush(checkpoint)
+
+    async def flush(self, checkpoint: Callable[[int], None]) -> None:
+        """Write the table, wait for what was sent, acknowledge the batches."""
+        if self.sends:
+            await asyncio.gather(*self.sends)
+            self.sends.clear()
+        checkpoint(self.last_seq)
+        for t in self.tokens:
+            t.ack()
+        self.tokens.clear()
+        self.since = 0

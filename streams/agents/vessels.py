@@ -1,0 +1,78 @@
+"""Vessel agent: per-MMSI detectors (identity gate, dark gaps, geofences) with state in the ``vessels`` table."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import faust
+
+from maritime.partitioned import END, VesselRunner, vessel_partition
+from streams.agents.stage import PartitionStage
+from streams.records import AlertEvent, RowBatch
+
+if TYPE_CHECKING:
+    from streams.app import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: faust.App, rt: Runtime) -> None:
+    """Attach the vessel agent."""
+    s = rt.settings
+    n = s.partitions
+    table = rt.tables.vessels
+    stages: dict[int, PartitionStage] = {}
+
+    @app.on_partitions_revoked.connect
+    def forget(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        for tp in args[0] if args else kwargs.get("revoked", ()):
+            if tp.topic == rt.topics.vessels.get_topic_name():
+                stages.pop(tp.partition, None)
+
+    def open_stage(p: int) -> PartitionStage:
+        runner = VesselRunner(s.detection, rt.zones, p, n, s.tile_deg, land=rt.land)
+        runner.listeners.extend(rt.listeners)
+        mine = [(int(k[2:]), v) for k, v in table.items()
+                if k.startswith("m:") and v is not None and vessel_partition(int(k[2:]), n) == p]
+        meta = table.get(f"meta:{p}")
+        runner.restore(mine, meta)
+        done = meta["seq"] if meta else -1
+        if mine or meta:
+            logger.info("vessel partition %d: %d vessels restored from the table, up to sequence %d",
+                        p, len(mine), done)
+        return PartitionStage(n, runner, done, s.checkpoint_every)
+
+    @app.agent(rt.topics.vessels, name="vessels")
+    async def vessels(stream: Any) -> None:
+        async for event in stream.noack().events():
+            batch: RowBatch = event.value
+            p = event.message.partition
+            stage = stages.get(p)
+            if stage is None:
+                stage = stages[p] = open_stage(p)
+            runner: VesselRunner = stage.runner
+
+            async def apply(seq: int, rows: list[Any], stage: PartitionStage = stage, p: int = p,
+                            runner: VesselRunner = runner, sources: int = batch.sources) -> bool:
+                before = runner.positions
+                alerts, fwd = runner.process(rows, dedup_across=sources > 1)
+                rt.counts["positions"] += runner.positions - before
+                for a in alerts:
+                    rt.counts["alerts"] += 1
+                    stage.sends.append(await rt.topics.alerts.send(key=a.id, value=AlertEvent(alert=a.as_dict())))
+                for q in range(n):  # every tile partition hears of every sequence number
+                    stage.sends.append(await rt.topics.tiles.send(
+                        value=RowBatch(origin=p, seq=seq, rows=fwd.get(q, []), sources=sources), partition=q))
+                return any(r[0] == END for r in rows)
+
+            def checkpoint(seq: int, runner: VesselRunner = runner, p: int = p) -> None:
+                for mmsi, state in runner.take_dirty().items():
+                    key = f"m:{mmsi}"
+                    if state is None:
+                        table.pop(key, None)
+                    else:
+                        table[key] = state
+                table[f"meta:{p}"] = {**runner.meta(), "seq": seq}
+
+            await stage.add(batch.origin, batch.seq, batch.rows, event, apply, checkpoint)

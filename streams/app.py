@@ -1,0 +1,92 @@
+"""The Faust app: ``create_app(settings)`` declares the topics, tables and agents."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faust
+
+from maritime.pipeline import Sink
+from maritime.zones import ZoneIndex
+from streams.settings import StreamSettings
+from streams.tables import Tables, declare_tables
+from streams.topics import Topics, declare_topics
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What the agents share in one worker: settings, zones, sinks, topics, tables, counters."""
+
+    settings: StreamSettings
+    zones: ZoneIndex | None
+    sinks: list[Sink]
+    topics: Topics
+    tables: Tables
+    land: Any = None
+    listeners: list[Any] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: {"lines": 0, "rejected": 0, "alerts": 0,
+                                                            "positions": 0, "replays_ended": 0})
+
+
+def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sinks: Sequence[Sink] = (),
+               listeners: Sequence[Any] = ()) -> faust.App:
+    """A Faust app running the detectors; ``app.runtime`` holds what its agents share.
+
+    Settings are injected, nothing is read from the environment: the broker,
+    the partition count, the table store, the topic prefix, and the
+    detection settings (the same ``Settings`` the embedded run uses).
+    """
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication,
+        topic_allow_declare=True,
+        autodiscover=False,
+        web_enabled=False,
+        # batches are held (not acknowledged) until a table checkpoint covers them; a rebalance must not
+        # wait for them: the partition's next owner reads them again from the last commit
+        stream_wait_empty=False,
+        producer_linger_ms=5,
+        producer_max_request_size=8_000_000,
+        consumer_max_fetch_size=8_000_000,
+        broker_commit_every=1000,
+        broker_session_timeout=settings.session_timeout_s,
+        consumer_group_instance_id=settings.instance_id,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 4),
+        table_cleanup_interval=3600.0,
+    )
+    topics = declare_topics(app, settings)
+    tables = declare_tables(app, settings)
+    land = None
+    ident = settings.detection.identity
+    if ident.enabled and ident.land_check:
+        from maritime.detectors.base import LandMask
+
+        land = LandMask(ident.land_margin_m)
+    runtime = Runtime(settings, zones, list(sinks), topics, tables, land, list(listeners))
+    app.runtime = runtime  # type: ignore[attr-defined]
+
+    @app.timer(10.0)
+    async def heartbeat() -> None:
+        """``heartbeat.json`` in the data folder: the counts, rewritten while the event loop runs."""
+        path = Path(settings.data_dir) / "heartbeat.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"time": time.time(), **runtime.counts}))
+        tmp.replace(path)
+
+    from streams.agents import register
+
+    register(app, runtime)
+    return app

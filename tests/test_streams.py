@@ -1,0 +1,228 @@
+"""The Faust runtime against a real Kafka-protocol broker (noida-db), compared with the embedded replay.
+
+Each test gets its own app id and topic prefix. Workers and the ingest run
+as the commands users run (``maritime worker``, ``maritime ingest``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from maritime.sim.network import WaterGrid
+from maritime.sim.simulator import Simulator
+from maritime.zones import load_zones
+
+ROOT = Path(__file__).resolve().parent.parent
+ZONES = ROOT / "geofences"
+RANK = {"open": 0, "update": 1, "cancelled": 2, "closed": 3}
+
+
+def noida_binary() -> str | None:
+    try:
+        import noida_db
+    except ImportError:
+        return None
+    cand = Path(noida_db.__file__).parent / "noida-db"
+    return str(cand) if cand.exists() else shutil.which("noida-db")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    binary = noida_binary()
+    if binary is None:
+        pytest.skip("noida-db (a Kafka-protocol broker, in the [dev] extra) is not installed")
+    port = free_port()
+    data = tmp_path_factory.mktemp("noida")
+    log = (data / "broker.log").open("w")
+    proc = subprocess.Popen([binary, "start", "--data-dir", str(data / "db"), "--only", "kafka",
+                             "--kafka-port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_port(port)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sim")
+    sim = Simulator(8, 60, seed=5, zones=load_zones(ZONES), grid=WaterGrid())
+    sim.build()
+    sim.write(out)
+    return out / "traffic.nmea"
+
+
+@pytest.fixture(scope="module")
+def reference(day, tmp_path_factory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("embedded") / "alerts.jsonl"
+    subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(day), "--zones", str(ZONES),
+                    "--alerts", str(out), "-q"], check=True)
+    got = final([out])
+    assert {i.split(":")[0] for i in got} >= {"dark_gap", "rendezvous", "geofence_entry"}, got
+    return got
+
+
+def final(files: list[Path]) -> dict[str, str]:
+    """Alert id -> last status, over the alert files of several workers (the latest record wins)."""
+    best: dict[str, tuple[str, int, str]] = {}
+    for f in files:
+        if not f.exists():
+            continue
+        for line in f.read_text(encoding="utf-8").splitlines():
+            a = json.loads(line)
+            key = (a["time"], RANK[a["status"]], a["status"])
+            if a["id"] not in best or key > best[a["id"]]:
+                best[a["id"]] = key
+    return {k: v[2] for k, v in best.items()}
+
+
+class Cluster:
+    """Workers of one app on the test broker."""
+
+    def __init__(self, broker: str, tmp: Path, partitions: int) -> None:
+        self.broker = broker
+        self.tmp = tmp
+        self.partitions = partitions
+        tag = uuid.uuid4().hex[:8]
+        self.common = ["--kafka", broker, "--partitions", str(partitions), "--topic-prefix", f"t{tag}.",
+                       "--app-id", f"mda-test-{tag}"]
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.files: list[Path] = []
+        self._n = 0
+
+    def start_worker(self, instance: str | None = None) -> int:
+        k = self._n
+        self._n += 1
+        alerts = self.tmp / f"worker{k}.jsonl"
+        self.files.append(alerts)
+        log = (self.tmp / f"worker{k}.log").open("w")
+        self.procs[k] = subprocess.Popen(
+            [sys.executable, "-m", "maritime.cli", "worker", *self.common, "--alerts", str(alerts),
+             "--zones", str(ZONES), "--data-dir", str(self.tmp / f"data{k}"), "--session-timeout", "8", "-v",
+             *(["--instance-id", instance] if instance else [])],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        return k
+
+    def wait_assigned(self, k: int, timeout: float = 90.0) -> None:
+        """Until worker ``k`` has its partitions (Faust prints the assignment table)."""
+        log = self.tmp / f"worker{k}.log"
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if "Setting newly assigned partitions" in log.read_text(errors="replace"):
+                time.sleep(2.0)
+                return
+            if self.procs[k].poll() is not None:
+                raise AssertionError(f"worker {k} died:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.3)
+        raise AssertionError(f"worker {k} got no partitions in {timeout} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+    def ingest(self, path: Path, *extra: str, wait: bool = True) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([sys.executable, "-m", "maritime.cli", "ingest", str(path), *self.common,
+                                 "--batch-lines", "1500", *extra])
+        if wait:
+            assert proc.wait(180) == 0
+        return proc
+
+    def kill(self, k: int) -> None:
+        self.procs[k].send_signal(signal.SIGKILL)
+        self.procs[k].wait(10)
+
+    def wait_for(self, expected: dict[str, str], timeout: float = 150.0) -> dict[str, str]:
+        """Poll the workers' alert files until they give ``expected`` and stay so; return what they give."""
+        end = time.monotonic() + timeout
+        got: dict[str, str] = {}
+        while time.monotonic() < end:
+            got = final(self.files)
+            if got == expected:
+                time.sleep(3.0)  # nothing more arrives
+                return final(self.files)
+            for k, p in self.procs.items():
+                if p.poll() is not None and p.returncode != -signal.SIGKILL:
+                    log = (self.tmp / f"worker{k}.log").read_text(errors="replace")
+                    raise AssertionError(f"worker {k} exited {p.returncode}:\n{log[-3000:]}")
+            time.sleep(1.0)
+        return got
+
+    def stop(self) -> None:
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs.values():
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@pytest.fixture
+def cluster_factory(broker, tmp_path):
+    made: list[Cluster] = []
+
+    def make(partitions: int) -> Cluster:
+        c = Cluster(broker, tmp_path, partitions)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:  # an idle consumer on this broker spins: stop at once
+        c.stop()
+
+
+@pytest.mark.parametrize(("partitions", "workers"), [(1, 1), (4, 2)])
+def test_workers_give_the_alerts_of_the_embedded_replay(cluster_factory, day, reference, partitions, workers):
+    c = cluster_factory(partitions)
+    for _ in range(workers):
+        c.wait_assigned(c.start_worker())
+    c.wait_assigned(0)
+    c.ingest(day)
+    assert c.wait_for(reference) == reference
+
+
+def test_a_killed_worker_recovers_its_tables_and_loses_no_alert(cluster_factory, day, reference):
+    c = cluster_factory(2)
+    c.wait_assigned(c.start_worker("worker-a"))
+    feed = c.ingest(day, "--rate", "2400", wait=False)  # 8 h of traffic in about 12 s
+    deadline = time.monotonic() + 60
+    while not any(f.exists() and f.stat().st_size for f in c.files) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert feed.poll() is None, "the replay ended before the worker was killed: slow it down"
+    c.kill(0)  # mid-replay, no goodbye: tables only in their changelogs
+    # restarted under the same instance id (static membership; noida-db never evicts a dead member
+    # otherwise, where Kafka would after the session timeout), in a new process with an empty data folder
+    c.wait_assigned(c.start_worker("worker-a"))
+    assert feed.wait(120) == 0
+    got = c.wait_for(reference)
+    assert got == reference
+    log = (c.tmp / "worker1.log").read_text(errors="replace")
+    assert "restored from the table" in log  # the new process started from the changelogs, not from nothing
+    ids_before = {json.loads(x)["id"] for x in c.files[0].read_text().splitlines()}
+    assert ids_before and ids_before <= set(reference)  # what was delivered before the kill has the same ids
