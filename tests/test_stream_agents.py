@@ -1,0 +1,91 @@
+"""The Faust agents without a broker, through Faust's ``agent.test_context()``.
+
+Sends to other topics are captured (the test context has no producer);
+what goes over a real broker is in test_streams.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from maritime.config import Settings
+from maritime.models import Alert, VesselRef
+from streams.app import create_app
+from streams.records import AlertEvent, RawBatch, RawChunk, RowBatch
+from streams.settings import StreamSettings
+
+GOOD = r"\s:r3669961,c:1716000000*5A\!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*24"
+BAD_CHECKSUM = "!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*25"
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def write(self, a: Alert) -> None:
+        self.alerts.append(a)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def app_and_sink(tmp_path):
+    sink = Collect()
+    settings = StreamSettings(app_id=f"unit-{tmp_path.name}", partitions=2, data_dir=tmp_path,
+                              detection=Settings(identity={"land_check": False}))
+    app = create_app(settings, sinks=[sink])
+    app.finalize()
+    app.flow_control.resume()
+    return app, sink
+
+
+def capture(topic: Any) -> list[dict[str, Any]]:
+    """Replace ``topic.send`` by a recorder (returns a done future, as a delivered send does)."""
+    sent: list[dict[str, Any]] = []
+
+    async def send(**kwargs: Any) -> asyncio.Future[None]:
+        sent.append(kwargs)
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut.set_result(None)
+        return fut
+
+    topic.send = send
+    return sent
+
+
+async def test_alert_agent_hands_alerts_to_the_sinks(app_and_sink):
+    app, sink = app_and_sink
+    a = Alert("dark_gap:1:x", "dark_gap", "open", "high", 1.7e9, 1.7e9 - 7 * 3600, None, (VesselRef(376000500),),
+              13.0, -61.0, "MMSI 376000500 silent for 7 h")
+    async with app.agents["deliver"].test_context() as agent:
+        await agent.put(AlertEvent(alert=a.as_dict()), key=a.id)
+    assert [x.id for x in sink.alerts] == [a.id] and sink.alerts[0].summary == a.summary
+
+
+async def test_decode_agent_sends_rows_to_every_vessel_partition_and_rejects_to_the_dead_letters(app_and_sink):
+    app, _sink = app_and_sink
+    rt = app.runtime
+    rows = capture(rt.topics.vessels)
+    dead = capture(rt.topics.dead)
+    batch = RawBatch(seq=7, chunks=[RawChunk(source="rx", lines=[GOOD, BAD_CHECKSUM, "garbage \x00\xff"])], end=True)
+    async with app.agents["decode"].test_context() as agent:
+        await agent.put(batch)
+    assert sorted(s["partition"] for s in rows) == [0, 1]  # every partition hears of sequence 7
+    assert all(isinstance(s["value"], RowBatch) and s["value"].seq == 7 for s in rows)
+    positions = [r for s in rows for r in s["value"].rows if r[0] == "p"]
+    assert len(positions) == 1 and positions[0][1] == 265547250 and positions[0][2] == 1716000000.0
+    own = next(s for s in rows if s["partition"] == 265547250 % 2)
+    assert positions[0] in own["value"].rows  # on the MMSI's own partition
+    ends = [r for s in rows for r in s["value"].rows if r[0] == "e"]
+    assert len(ends) == 2  # the end of the replay reaches both partitions
+    assert {d["value"].reason for d in dead} == {"bad_checksum", "malformed"}
+    assert all(d["value"].source == "rx" for d in dead)
+
+
+def test_records_are_validated():
+    with pytest.raises(ValueError):
+        RawBatch(seq="seven", chunks=[])
