@@ -1,0 +1,153 @@
+"""Distributed-runtime throughput: ingest + Faust workers on a local Kafka-protocol broker, against the
+embedded replay of the same file in the same run.
+
+    python benchmarks/streams_bench.py [--hours 12] [--vessels 300] [--out DIR] [--partitions 4]
+
+Starts noida-db (the [dev] extra) on a free port, simulates a Caribbean day
+(or reuses ``DIR/traffic.nmea``), then times:
+
+1. the embedded replay (``maritime replay``, default zones);
+2. ``maritime ingest`` (as fast as possible) into one worker, from the start
+   of the ingest until every tile partition has applied the end of the replay;
+3. the same with two workers;
+
+and prints sentences per second for each, the ratios, and whether the
+alert ids and final statuses equal the embedded run's. Each worker is one
+process on one core; this machine has the cores it has (printed), and the
+broker and the ingest share them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.decode_bench import machine  # noqa: E402
+
+RANK = {"open": 0, "update": 1, "cancelled": 2, "closed": 3}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def final(files: list[Path]) -> dict[str, str]:
+    best: dict[str, tuple[str, int, str]] = {}
+    for f in files:
+        if f.exists():
+            for line in f.read_text(encoding="utf-8").splitlines():
+                a = json.loads(line)
+                key = (a["time"], RANK[a["status"]], a["status"])
+                if a["id"] not in best or key > best[a["id"]]:
+                    best[a["id"]] = key
+    return {k: v[2] for k, v in best.items()}
+
+
+def maritime(*args: str, **kw: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "maritime.cli", *args], **kw)  # type: ignore[call-overload]
+
+
+def distributed(traffic: Path, broker: str, partitions: int, workers: int, tmp: Path) -> tuple[float, list[Path]]:
+    """Seconds from ingest start to the last tile partition's end of replay; the alert files."""
+    tag = uuid.uuid4().hex[:8]
+    common = ["--kafka", broker, "--partitions", str(partitions), "--topic-prefix", f"b{tag}.",
+              "--app-id", f"bench-{tag}"]
+    procs = []
+    logs = []
+    files = []
+    for k in range(workers):
+        log = tmp / f"{tag}-w{k}.log"
+        logs.append(log)
+        files.append(tmp / f"{tag}-w{k}.jsonl")
+        procs.append(maritime("worker", *common, "--alerts", str(files[-1]), "--zones", str(ROOT / "geofences"),
+                              "--data-dir", str(tmp / f"{tag}-d{k}"), "--instance-id", f"w{k}", "-v",
+                              stdout=log.open("w"), stderr=subprocess.STDOUT))
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            texts = [p.read_text(errors="replace") for p in logs]
+            if all("Setting newly assigned partitions" in t for t in texts):
+                break
+            time.sleep(0.5)
+        time.sleep(5)  # a second worker's join rebalances the first
+        t0 = time.perf_counter()
+        ing = maritime("ingest", str(traffic), *common, "--as-fast-as-possible", stdout=subprocess.DEVNULL)
+        while True:
+            ended = sum(p.read_text(errors="replace").count("end of replay at sequence") for p in logs)
+            if ended >= partitions:
+                break
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError("a worker died: " + " ".join(str(p) for p in logs))
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - t0
+        ing.wait(60)
+        time.sleep(3)  # the alerts agent writes the last alerts
+        return elapsed, files
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(30)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hours", type=float, default=12.0)
+    ap.add_argument("--vessels", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--out", type=Path, default=None, help="keep the simulated day here (reused when present)")
+    args = ap.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="mda-streams-bench-"))
+    out.mkdir(parents=True, exist_ok=True)
+    traffic = out / "traffic.nmea"
+    if not traffic.exists():
+        subprocess.run([sys.executable, "-m", "maritime.cli", "simulate", "--hours", str(args.hours), "--vessels",
+                        str(args.vessels), "--seed", str(args.seed), "--out", str(out)], check=True)
+    lines = sum(1 for _ in traffic.open("rb"))
+
+    import noida_db
+
+    port = free_port()
+    broker_proc = subprocess.Popen(
+        [str(Path(noida_db.__file__).parent / "noida-db"), "start", "--data-dir", str(out / f"noida-{port}"),
+         "--only", "kafka", "--kafka-port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    broker = f"127.0.0.1:{port}"
+    try:
+        time.sleep(2)
+        t0 = time.perf_counter()
+        emb = out / "embedded.jsonl"
+        subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(traffic), "--zones",
+                        str(ROOT / "geofences"), "--alerts", str(emb), "-q"], check=True)
+        t_emb = time.perf_counter() - t0  # includes start-up (imports, land and zone indexes), as a user sees it
+        reference = final([emb])
+        t1, f1 = distributed(traffic, broker, args.partitions, 1, out)
+        t2, f2 = distributed(traffic, broker, args.partitions, 2, out)
+    finally:
+        broker_proc.terminate()
+        broker_proc.wait(10)
+    print(f"machine:   {machine()}, {os.cpu_count()} cores (broker, ingest and workers share them)")
+    print(f"input:     {traffic} ({lines:,} lines), {args.partitions} partitions, default Caribbean zones")
+    print(f"embedded:  {t_emb:.1f} s = {lines / t_emb:,.0f} sentences/s (maritime replay, with start-up)")
+    print(f"1 worker:  {t1:.1f} s = {lines / t1:,.0f} sentences/s  ({t_emb / t1:.2f}x embedded); "
+          f"same alerts: {final(f1) == reference}")
+    print(f"2 workers: {t2:.1f} s = {lines / t2:,.0f} sentences/s  ({t_emb / t2:.2f}x embedded, "
+          f"{t1 / t2:.2f}x one worker); same alerts: {final(f2) == reference}")
+    print(f"alerts: {len(reference)} ids")
+
+
+if __name__ == "__main__":
+    main()
