@@ -138,7 +138,10 @@ def main() -> None:
         t2, f2 = distributed(traffic, broker, args.partitions, 2, out)
     finally:
         broker_proc.terminate()
-        broker_proc.wait(10)
+        try:
+            broker_proc.wait(10)
+        except subprocess.TimeoutExpired:
+            broker_proc.kill()
     print(f"machine:   {machine()}, {os.cpu_count()} cores (broker, ingest and workers share them)")
     print(f"input:     {traffic} ({lines:,} lines), {args.partitions} partitions, default Caribbean zones")
     print(f"embedded:  {t_emb:.1f} s = {lines / t_emb:,.0f} sentences/s (maritime replay, with start-up)")

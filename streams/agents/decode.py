@@ -26,15 +26,22 @@ class DecodeStage:
         self.runner = DecodeRunner(rt.settings.detection, rt.settings.partitions)
         # (event, {source: newest time in that batch}) still holding messages in a reorder window
         self.unacked: deque[tuple[Any, dict[str, float]]] = deque()
+        self.inflight: list[Any] = []  # sends not yet known delivered
 
-    def ack_released(self) -> None:
-        """Acknowledge the batches whose every message has been sent on."""
-        while self.unacked:
-            event, horizons = self.unacked[0]
+    async def ack_released(self) -> None:
+        """Acknowledge the batches whose every message has been sent on and delivered."""
+        ready = 0
+        for _event, horizons in self.unacked:
             if not all(self.runner.released(src, t) for src, t in horizons.items()):
                 break
-            self.unacked.popleft()
-            event.ack()
+            ready += 1
+        if not ready:
+            return
+        # a batch's held messages leave in later batches' sends: wait for every send so far
+        await asyncio.gather(*self.inflight)
+        self.inflight.clear()
+        for _ in range(ready):
+            self.unacked.popleft()[0].ack()
 
 
 def register(app: faust.App, rt: Runtime) -> None:
@@ -56,6 +63,8 @@ def register(app: faust.App, rt: Runtime) -> None:
             stage = stages.get(p)
             if stage is None:
                 stage = stages[p] = DecodeStage(rt)
+            # acknowledge what the batches before this one released: their sends have had time to land
+            await stage.ack_released()
             runner = stage.runner
             out: dict[int, list[Row]] = {}
             horizons: dict[str, float] = {}
@@ -84,6 +93,7 @@ def register(app: faust.App, rt: Runtime) -> None:
                 sent.append(await rt.topics.vessels.send(
                     value=RowBatch(origin=p, seq=batch.seq, rows=out.get(q, []), sources=batch.sources),
                     partition=q))
-            await asyncio.gather(*sent)  # delivered before anything is acknowledged
+            stage.inflight.extend(sent)
             stage.unacked.append((event, horizons))
-            stage.ack_released()
+            if batch.end:
+                await stage.ack_released()
