@@ -147,7 +147,7 @@ async def replay_files(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines:
                     await asyncio.sleep(delay)
         by_source: dict[str, list[str]] = {}
         for _t, _i, name, line in block:
-            by_source.setdefault(name, []).append(line.decode("latin-1"))
+            by_source.setdefault(name, []).append(line.rstrip(b"\r\n").decode("latin-1"))
         await ing.send([RawChunk(source=name, lines=lines, default_time=defaults[name])
                         for name, lines in by_source.items()])
     await ing.send([], end=True)
@@ -193,7 +193,7 @@ async def stream_live(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: 
                 pending.setdefault(name, []).extend(lines)
                 count += len(lines)
             if pending and (count >= batch_lines or time.monotonic() - last_flush >= flush_s):
-                await ing.send([RawChunk(source=n, lines=[ln.decode("latin-1") for ln, _ in ls],
+                await ing.send([RawChunk(source=n, lines=[ln.rstrip(b"\r\n").decode("latin-1") for ln, _ in ls],
                                          recv_times=[t for _, t in ls]) for n, ls in pending.items()])
                 pending.clear()
                 count = 0
@@ -205,7 +205,7 @@ async def stream_live(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: 
         closing.cancel()
         await asyncio.gather(*tasks, closing, return_exceptions=True)
     if pending:
-        await ing.send([RawChunk(source=n, lines=[ln.decode("latin-1") for ln, _ in ls],
+        await ing.send([RawChunk(source=n, lines=[ln.rstrip(b"\r\n").decode("latin-1") for ln, _ in ls],
                                  recv_times=[t for _, t in ls]) for n, ls in pending.items()])
 
 

@@ -230,3 +230,53 @@ def test_a_killed_worker_recovers_its_tables_and_loses_no_alert(cluster_factory,
     assert "restored from the table" in log  # the new process started from the changelogs, not from nothing
     ids_before = {json.loads(x)["id"] for x in c.files[0].read_text().splitlines()}
     assert ids_before and ids_before <= set(reference)  # what was delivered before the kill has the same ids
+
+
+def test_live_tcp_feed_reaches_the_raw_topic_with_receive_times(broker, tmp_path):
+    """``maritime ingest tcp://…``: lines from a live feed go out in batches, each line with its receive time."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+
+    from tests.test_sources import feed_lines
+
+    lines = feed_lines(20)
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    tag = uuid.uuid4().hex[:8]
+    prefix = f"live{tag}."
+    before = time.time()
+    ingest = subprocess.Popen([sys.executable, "-m", "maritime.cli", "ingest", f"tcp://127.0.0.1:{port}",
+                               "--kafka", broker, "--partitions", "2", "--topic-prefix", prefix,
+                               "--app-id", f"live-{tag}"])
+    try:
+        conn, _ = srv.accept()
+        conn.sendall(b"".join(line + b"\r\n" for line in lines))
+
+        async def read() -> list[dict]:
+            consumer = AIOKafkaConsumer(f"{prefix}raw", bootstrap_servers=broker, auto_offset_reset="earliest",
+                                        group_id=None)
+            await consumer.start()
+            got: list[dict] = []
+            try:
+                end = time.monotonic() + 60
+                while sum(len(c["lines"]) for b in got for c in b["chunks"]) < len(lines) and time.monotonic() < end:
+                    for recs in (await consumer.getmany(timeout_ms=500)).values():
+                        got.extend(json.loads(r.value) for r in recs)
+            finally:
+                await consumer.stop()
+            return got
+
+        batches = asyncio.run(read())
+        conn.close()
+    finally:
+        ingest.terminate()
+        ingest.wait(20)
+        srv.close()
+    chunks = [c for b in batches for c in b["chunks"]]
+    assert [ln.encode("latin-1") for c in chunks for ln in c["lines"]] == lines
+    assert all(c["source"] == f"tcp://127.0.0.1:{port}" for c in chunks)
+    assert all(before <= t <= time.time() for c in chunks for t in c["recv_times"])
+    assert not any(b["end"] for b in batches)  # a live feed never ends a replay
