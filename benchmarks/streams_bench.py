@@ -56,8 +56,17 @@ def final(files: list[Path]) -> dict[str, str]:
     return {k: v[2] for k, v in best.items()}
 
 
-def maritime(*args: str, **kw: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "maritime.cli", *args], **kw)  # type: ignore[call-overload]
+PIN: dict[str, set[int]] = {}  # role -> CPUs, with --pin
+
+
+def pinned(role: str) -> object:
+    cpus = PIN.get(role)
+    return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+
+
+def maritime(*args: str, role: str = "", **kw: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "maritime.cli", *args],  # type: ignore[call-overload]
+                            preexec_fn=pinned(role), **kw)
 
 
 def distributed(traffic: Path, broker: str, partitions: int, workers: int, tmp: Path) -> tuple[float, list[Path]]:
@@ -74,7 +83,7 @@ def distributed(traffic: Path, broker: str, partitions: int, workers: int, tmp: 
         files.append(tmp / f"{tag}-w{k}.jsonl")
         procs.append(maritime("worker", *common, "--alerts", str(files[-1]), "--zones", str(ROOT / "geofences"),
                               "--data-dir", str(tmp / f"{tag}-d{k}"), "--instance-id", f"w{k}", "-v",
-                              stdout=log.open("w"), stderr=subprocess.STDOUT))
+                              role="worker", stdout=log.open("w"), stderr=subprocess.STDOUT))
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -84,7 +93,8 @@ def distributed(traffic: Path, broker: str, partitions: int, workers: int, tmp: 
             time.sleep(0.5)
         time.sleep(5)  # a second worker's join rebalances the first
         t0 = time.perf_counter()
-        ing = maritime("ingest", str(traffic), *common, "--as-fast-as-possible", stdout=subprocess.DEVNULL)
+        ing = maritime("ingest", str(traffic), *common, "--as-fast-as-possible", role="broker",
+                       stdout=subprocess.DEVNULL)
         while True:
             ended = sum(p.read_text(errors="replace").count("end of replay at sequence") for p in logs)
             if ended >= partitions:
@@ -110,7 +120,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--out", type=Path, default=None, help="keep the simulated day here (reused when present)")
+    ap.add_argument("--pin", action="store_true",
+                    help="broker and ingest on CPU 0, workers on the other CPUs (one worker then has a core)")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to time")
     args = ap.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    if args.pin and len(cpus) >= 2:
+        PIN["broker"] = {cpus[0]}
+        PIN["worker"] = set(cpus[1:])
     out = args.out or Path(tempfile.mkdtemp(prefix="mda-streams-bench-"))
     out.mkdir(parents=True, exist_ok=True)
     traffic = out / "traffic.nmea"
@@ -124,7 +141,8 @@ def main() -> None:
     port = free_port()
     broker_proc = subprocess.Popen(
         [str(Path(noida_db.__file__).parent / "noida-db"), "start", "--data-dir", str(out / f"noida-{port}"),
-         "--only", "kafka", "--kafka-port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--only", "kafka", "--kafka-port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=pinned("broker"))  # type: ignore[arg-type]
     broker = f"127.0.0.1:{port}"
     try:
         time.sleep(2)
@@ -134,21 +152,23 @@ def main() -> None:
                         str(ROOT / "geofences"), "--alerts", str(emb), "-q"], check=True)
         t_emb = time.perf_counter() - t0  # includes start-up (imports, land and zone indexes), as a user sees it
         reference = final([emb])
-        t1, f1 = distributed(traffic, broker, args.partitions, 1, out)
-        t2, f2 = distributed(traffic, broker, args.partitions, 2, out)
+        runs = {w: distributed(traffic, broker, args.partitions, w, out) for w in args.workers}
     finally:
         broker_proc.terminate()
         try:
             broker_proc.wait(10)
         except subprocess.TimeoutExpired:
             broker_proc.kill()
-    print(f"machine:   {machine()}, {os.cpu_count()} cores (broker, ingest and workers share them)")
+    where = (f"broker+ingest on CPU {sorted(PIN['broker'])}, workers on CPUs {sorted(PIN['worker'])}" if PIN
+             else "broker, ingest and workers share them")
+    print(f"machine:   {machine()}, {len(cpus)} CPUs ({where})")
     print(f"input:     {traffic} ({lines:,} lines), {args.partitions} partitions, default Caribbean zones")
     print(f"embedded:  {t_emb:.1f} s = {lines / t_emb:,.0f} sentences/s (maritime replay, with start-up)")
-    print(f"1 worker:  {t1:.1f} s = {lines / t1:,.0f} sentences/s  ({t_emb / t1:.2f}x embedded); "
-          f"same alerts: {final(f1) == reference}")
-    print(f"2 workers: {t2:.1f} s = {lines / t2:,.0f} sentences/s  ({t_emb / t2:.2f}x embedded, "
-          f"{t1 / t2:.2f}x one worker); same alerts: {final(f2) == reference}")
+    first = min(runs)
+    for w, (t, files) in sorted(runs.items()):
+        print(f"{w} worker{'s' if w > 1 else ' '}: {t:.1f} s = {lines / t:,.0f} sentences/s  "
+              f"({t_emb / t:.2f}x embedded, {runs[first][0] / t:.2f}x {first} worker); "
+              f"same alerts: {final(files) == reference}")
     print(f"alerts: {len(reference)} ids")
 
 
