@@ -296,6 +296,16 @@ class ZoneIndex:
         self._near_cache: dict[tuple[int, int, float], tuple[int, ...] | None] = {}
         self._points: dict[tuple[float, float], tuple[int, ...]] = {}
         self._edge_arrays: dict[tuple[int, ...], np.ndarray] = {}
+        self._ruled: ZoneIndex | None = None
+
+    def ruled(self) -> ZoneIndex:
+        """The zones that raise alerts (``alert_on`` set), in an index of their own with 0.02° cells.
+
+        Made once and shared, so detectors built over the same zones share its cell cache.
+        """
+        if self._ruled is None:
+            self._ruled = ZoneIndex([z for z in self.zones if z.alert_on], cell_deg=0.02)
+        return self._ruled
 
     def __len__(self) -> int:
         return len(self.zones)

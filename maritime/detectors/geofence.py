@@ -38,7 +38,7 @@ class GeofenceDetector:
         self.tracker = tracker
         # only zones with rules take part, in an index of their own (the big rule-less EEZs
         # would otherwise put most of the sea in cells whose points need an exact test)
-        self.zones = ZoneIndex([z for z in zones.zones if z.alert_on], cell_deg=0.02)
+        self.zones = zones.ruled()
         self.state: State = state if state is not None else {}
         self.exit_after_s = settings.exit_after_min * 60
         self._ruled = set(range(len(self.zones.zones)))

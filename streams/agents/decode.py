@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -20,27 +19,41 @@ logger = logging.getLogger(__name__)
 
 
 class DecodeStage:
-    """One raw partition: its decoders, and the batches not yet safe to commit."""
+    """One raw partition: its decoders, and the batches not yet safe to commit.
+
+    A raw batch may be acknowledged once everything it decoded has left the
+    reorder window (perhaps in a later batch's sends) and those sends have
+    landed. Nothing waits for the broker while batches keep coming: each
+    batch notes how many sends it needs, and is acknowledged when that many
+    have completed.
+    """
 
     def __init__(self, rt: Runtime) -> None:
         self.runner = DecodeRunner(rt.settings.detection, rt.settings.partitions)
-        # (event, {source: newest time in that batch}) still holding messages in a reorder window
-        self.unacked: deque[tuple[Any, dict[str, float]]] = deque()
-        self.inflight: list[Any] = []  # sends not yet known delivered
+        # [event, {source: newest time in that batch}, sends needed (None: messages still held)]
+        self.unacked: deque[list[Any]] = deque()
+        self.sends: deque[Any] = deque()  # send futures not yet seen complete
+        self.sent = 0  # sends made so far
+        self.landed = 0  # sends seen complete, in order
 
-    async def ack_released(self) -> None:
-        """Acknowledge the batches whose every message has been sent on and delivered."""
-        ready = 0
-        for _event, horizons in self.unacked:
-            if not all(self.runner.released(src, t) for src, t in horizons.items()):
+    def track(self, event: Any, horizons: dict[str, float], sends: list[Any]) -> None:
+        """A batch was decoded and its rows sent."""
+        self.sends.extend(sends)
+        self.sent += len(sends)
+        self.unacked.append([event, horizons, None])
+
+    async def ack_released(self, wait: bool = False) -> None:
+        """Acknowledge what can be (``wait``: wait for every send first, at the end of a replay)."""
+        for entry in self.unacked:
+            if entry[2] is not None:
+                continue
+            if not all(self.runner.released(src, t) for src, t in entry[1].items()):
                 break
-            ready += 1
-        if not ready:
-            return
-        # a batch's held messages leave in later batches' sends: wait for every send so far
-        await asyncio.gather(*self.inflight)
-        self.inflight.clear()
-        for _ in range(ready):
+            entry[2] = self.sent  # its messages are in the sends made so far
+        while self.sends and (wait or self.sends[0].done()):
+            await self.sends.popleft()  # a failed send raises: its batches stay unacknowledged
+            self.landed += 1
+        while self.unacked and self.unacked[0][2] is not None and self.unacked[0][2] <= self.landed:
             self.unacked.popleft()[0].ack()
 
 
@@ -93,7 +106,6 @@ def register(app: faust.App, rt: Runtime) -> None:
                 sent.append(await rt.topics.vessels.send(
                     value=RowBatch(origin=p, seq=batch.seq, rows=out.get(q, []), sources=batch.sources),
                     partition=q))
-            stage.inflight.extend(sent)
-            stage.unacked.append((event, horizons))
+            stage.track(event, horizons, sent)
             if batch.end:
-                await stage.ack_released()
+                await stage.ack_released(wait=True)

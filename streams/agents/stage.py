@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,9 +29,11 @@ class PartitionStage:
         self.runner = runner
         self.checkpoint_every = checkpoint_every
         self.tokens: list[Any] = []
-        self.sends: list[Awaitable[Any]] = []
+        self.sends: list[Any] = []
         self.since = 0
         self.last_seq = done_seq
+        # checkpoints written whose batches wait for their sends to land: (sends, tokens)
+        self.landing: deque[tuple[list[Any], list[Any]]] = deque()
 
     async def add(self, origin: int, seq: int, rows: list[Any], event: Any,
                   apply: Callable[[int, list[Any]], Awaitable[bool]],
@@ -47,15 +50,25 @@ class PartitionStage:
             self.tokens.extend(tokens)
             self.since += 1
             if ended or self.since >= self.checkpoint_every:
-                await self.flush(checkpoint)
+                self.flush(checkpoint)
+            if ended:
+                await self.acknowledge(wait=True)
+        await self.acknowledge()
 
-    async def flush(self, checkpoint: Callable[[int], None]) -> None:
-        """Write the table, wait for what was sent, acknowledge the batches."""
-        if self.sends:
-            await asyncio.gather(*self.sends)
-            self.sends.clear()
+    def flush(self, checkpoint: Callable[[int], None]) -> None:
+        """Write the table; the batches it covers are acknowledged once their sends have landed."""
         checkpoint(self.last_seq)
-        for t in self.tokens:
-            t.ack()
-        self.tokens.clear()
+        self.landing.append((self.sends, self.tokens))
+        self.sends, self.tokens = [], []
         self.since = 0
+
+    async def acknowledge(self, wait: bool = False) -> None:
+        """Acknowledge checkpointed batches whose sends have landed (``wait``: wait for them)."""
+        while self.landing:
+            sends, tokens = self.landing[0]
+            if not wait and not all(f.done() for f in sends):
+                return
+            await asyncio.gather(*sends)  # a failed send raises: the batches are read again after a restart
+            self.landing.popleft()
+            for t in tokens:
+                t.ack()
