@@ -975,12 +975,14 @@ def ingest(
         raise _fail("give recordings or live feeds, not both, to one ingest", 2)
     ss = _stream_settings(kafka, partitions, prefix, app_id, settings)
     stop = asyncio.Event()
+    from aiokafka.errors import KafkaError
+
     try:
         stats = asyncio.run(run_ingest(specs, ss, rate=rate, batch_lines=batch_lines, stop=stop))
     except KeyboardInterrupt:
         raise _fail("interrupted", 1) from None
-    except OSError as err:
-        raise _fail(f"Kafka at {kafka} unreachable: {err}") from None
+    except (OSError, KafkaError) as err:
+        raise _fail(f"Kafka at {kafka}: {err}") from None
     typer.echo(json.dumps(stats.as_dict()))
 
 
@@ -1017,10 +1019,12 @@ def worker(
     zone_index = _zones(zones)
     ss = _stream_settings(kafka, partitions, prefix, app_id, settings, data_dir)
     ss = ss.model_copy(update={"session_timeout_s": session_timeout, "instance_id": instance_id})
+    from aiokafka.errors import KafkaError
+
     try:
         asyncio.run(create_topics(ss))
-    except OSError as err:
-        raise _fail(f"Kafka at {kafka} unreachable: {err}") from None
+    except (OSError, KafkaError) as err:
+        raise _fail(f"Kafka at {kafka}: {err}") from None
     asyncio.set_event_loop(asyncio.new_event_loop())
     with ExitStack() as stack:
         if alerts is not None:

@@ -89,3 +89,18 @@ async def test_decode_agent_sends_rows_to_every_vessel_partition_and_rejects_to_
 def test_records_are_validated():
     with pytest.raises(ValueError):
         RawBatch(seq="seven", chunks=[])
+
+
+@pytest.mark.parametrize("command", [["worker"], ["ingest", "-"]])
+def test_unreachable_kafka_is_a_one_line_error(command):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.run([sys.executable, "-m", "maritime.cli", *command, "--kafka", f"127.0.0.1:{port}"],
+                          capture_output=True, text=True, input="", timeout=120)
+    assert proc.returncode == 1
+    assert f"error: Kafka at 127.0.0.1:{port}" in proc.stderr and "Traceback" not in proc.stderr
