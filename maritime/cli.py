@@ -996,6 +996,8 @@ def worker(
     redis_url: Annotated[str | None, typer.Option("--redis", help="also send alerts to Redis streams (URL)")] = None,
     webhooks: Annotated[bool, typer.Option("--webhooks", help="also POST alerts to the configured centres")]
     = False,
+    dead_letter: Annotated[Path | None, typer.Option(
+        "--dead-letter", help="append the rejected lines of this worker's partitions here (JSON lines)")] = None,
     partitions: _PARTITIONS = 4,
     prefix: _PREFIX = "mda.",
     app_id: _APP_ID = "caribbean-mda",
@@ -1039,7 +1041,11 @@ def worker(
             positions = RedisPositions(redis_url)
             listeners.append(positions)
             stack.callback(positions.close)
-        faust_app = create_app(ss, zones=zone_index, sinks=outs.sinks, listeners=listeners)
+        dead_fh = None
+        if dead_letter is not None:
+            dead_letter.parent.mkdir(parents=True, exist_ok=True)
+            dead_fh = stack.enter_context(dead_letter.open("a", encoding="utf-8"))
+        faust_app = create_app(ss, zones=zone_index, sinks=outs.sinks, listeners=listeners, dead_letter=dead_fh)
         for sink in outs.sinks:
             stack.callback(sink.close)
         level = "DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING"

@@ -32,12 +32,13 @@ class Runtime:
     tables: Tables
     land: Any = None
     listeners: list[Any] = field(default_factory=list)
+    dead_letter: Any = None  # an open text file for rejected input lines, or None
     counts: dict[str, int] = field(default_factory=lambda: {"lines": 0, "rejected": 0, "alerts": 0,
                                                             "positions": 0, "replays_ended": 0})
 
 
 def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sinks: Sequence[Sink] = (),
-               listeners: Sequence[Any] = ()) -> faust.App:
+               listeners: Sequence[Any] = (), dead_letter: Any = None) -> faust.App:
     """A Faust app running the detectors; ``app.runtime`` holds what its agents share.
 
     Settings are injected, nothing is read from the environment: the broker,
@@ -74,7 +75,7 @@ def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sink
         from maritime.detectors.base import LandMask
 
         land = LandMask(ident.land_margin_m)
-    runtime = Runtime(settings, zones, list(sinks), topics, tables, land, list(listeners))
+    runtime = Runtime(settings, zones, list(sinks), topics, tables, land, list(listeners), dead_letter)
     app.runtime = runtime  # type: ignore[attr-defined]
 
     @app.timer(10.0)

@@ -123,3 +123,35 @@ def test_halo_reaches_the_neighbouring_tile_only_near_its_edge():
     assert halo_tiles(13.0, -61.0, 2.0, 25.0) == [tile_of(13.0, -61.0, 2.0)]
     near_edge = halo_tiles(13.9, -61.0, 2.0, 25.0)  # 11 km south of the 14°N edge
     assert near_edge[0] == (6, -31) and (7, -31) in near_edge and len(near_edge) == 2
+
+
+def test_barrier_output_does_not_depend_on_arrival_order():
+    """Batches from three upstream partitions, interleaved any way that keeps each one's order,
+    come out as the same sequences with the same merged rows."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    origins = 3
+    seqs = 6
+    batches = {(o, s): [["w", float(s * 10 + o)], ["w", float(s * 10 + 5)]] for o in range(origins)
+               for s in range(seqs)}
+
+    def run(order: list[int]) -> list[tuple[int, list]]:
+        bar = Barrier(origins)
+        nxt = dict.fromkeys(range(origins), 0)
+        out = []
+        for o in order:
+            s = nxt[o]
+            nxt[o] += 1
+            out.extend((seq, rows) for seq, rows, _ in bar.add(o, s, batches[(o, s)]))
+        return out
+
+    reference = run([o for s in range(seqs) for o in range(origins)])
+    assert [s for s, _ in reference] == list(range(seqs))
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.permutations([o for o in range(origins) for _ in range(seqs)]))
+    def check(order: list[int]) -> None:
+        assert run(order) == reference
+
+    check()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -85,12 +86,22 @@ def day(tmp_path_factory) -> Path:
     return out / "traffic.nmea"
 
 
+def rejected(files: list[Path]) -> Counter[str]:
+    """Dead letters by reason, over several files."""
+    return Counter(json.loads(x)["reason"] for f in files if f.exists() for x in f.read_text().splitlines())
+
+
 @pytest.fixture(scope="module")
-def reference(day, tmp_path_factory) -> dict[str, str]:
-    out = tmp_path_factory.mktemp("embedded") / "alerts.jsonl"
+def embedded_dir(day, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("embedded")
     subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(day), "--zones", str(ZONES),
-                    "--alerts", str(out), "-q"], check=True)
-    got = final([out])
+                    "--alerts", str(out / "alerts.jsonl"), "--dead-letter", str(out / "dead.jsonl"), "-q"], check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(embedded_dir) -> dict[str, str]:
+    got = final([embedded_dir / "alerts.jsonl"])
     assert {i.split(":")[0] for i in got} >= {"dark_gap", "rendezvous", "geofence_entry"}, got
     return got
 
@@ -131,6 +142,7 @@ class Cluster:
         log = (self.tmp / f"worker{k}.log").open("w")
         self.procs[k] = subprocess.Popen(
             [sys.executable, "-m", "maritime.cli", "worker", *self.common, "--alerts", str(alerts),
+             "--dead-letter", str(self.tmp / f"dead{k}.jsonl"),
              "--zones", str(ZONES), "--data-dir", str(self.tmp / f"data{k}"), "--session-timeout", "8", "-v",
              *(["--instance-id", instance] if instance else [])],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -202,13 +214,18 @@ def cluster_factory(broker, tmp_path):
 
 
 @pytest.mark.parametrize(("partitions", "workers"), [(1, 1), (4, 2)])
-def test_workers_give_the_alerts_of_the_embedded_replay(cluster_factory, day, reference, partitions, workers):
+def test_workers_give_the_alerts_of_the_embedded_replay(cluster_factory, day, reference, embedded_dir, partitions,
+                                                        workers):
     c = cluster_factory(partitions)
     for _ in range(workers):
         c.wait_assigned(c.start_worker())
     c.wait_assigned(0)
     c.ingest(day)
     assert c.wait_for(reference) == reference
+    # every rejected line is in a worker's dead-letter file, as in the embedded run's
+    expected = rejected([embedded_dir / "dead.jsonl"])
+    assert sum(expected.values()) > 0
+    assert rejected([c.tmp / f"dead{k}.jsonl" for k in c.procs]) == expected
 
 
 def test_a_killed_worker_recovers_its_tables_and_loses_no_alert(cluster_factory, day, reference):
