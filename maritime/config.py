@@ -26,6 +26,8 @@ class IngestSettings(_Frozen):
     dedup_window_s: float = Field(60.0, ge=0, description="same payload within this time is a duplicate (s)")
     fragment_timeout_s: float = Field(60.0, gt=0, description="how long multipart fragments wait (s)")
     start_time: str | None = Field(None, description="ISO time given to lines of untimed files (default: run start)")
+    idle_source_s: float = Field(900.0, gt=0, description="distributed runtime: a source this far (event-time s) "
+                                 "behind the newest no longer holds the others back")
 
 
 class GapSettings(_Frozen):

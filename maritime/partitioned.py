@@ -62,8 +62,9 @@ from maritime.zones import ZoneIndex
 logger = logging.getLogger(__name__)
 
 Row = list[Any]
-#: Row kinds: a position, a static report, a watermark tick, the end of a replay.
-POS, STATIC, TICK, END = "p", "s", "w", "e"
+#: Row kinds: a position, a static report, a watermark tick, the end of a replay, a source's progress
+#: (``["m", time_s, source]``: that source will send nothing older than ``time_s`` again).
+POS, STATIC, TICK, END, PROGRESS = "p", "s", "w", "e", "m"
 
 
 # -- keys and partitions ----------------------------------------------------------------
@@ -179,7 +180,7 @@ class Barrier:
 
 
 def _row_time(r: Row) -> float:
-    return float(r[1]) if r[0] in (TICK, END) else float(r[2])
+    return float(r[1]) if r[0] in (TICK, END, PROGRESS) else float(r[2])
 
 
 # -- stage 1: decode --------------------------------------------------------------------
@@ -236,6 +237,9 @@ class DecodeRunner:
             released = push(got[1][0].time_s, got)
             if released:
                 self._emit(src, released, out)
+        # how far this source has got: the vessel stage merges several sources up to the slowest one
+        for q in range(self.partitions):
+            out.setdefault(q, []).append([PROGRESS, src.reorder.released_s, source])
         return out
 
     def horizon(self, source: str) -> float:
@@ -321,6 +325,12 @@ class VesselRunner:
         self.ended_at: float | None = None
         self.dirty: set[int] = set()
         self.positions = 0
+        # rows waiting until every source has passed their time: (time, arrival, row)
+        self._held: list[tuple[float, int, Row]] = []
+        self._arrival = 0
+        self._progress: dict[str, float] = {}
+        #: a source this far (event-time s) behind the newest one no longer holds the others back
+        self.idle_source_s = settings.ingest.idle_source_s
         #: called with every accepted position and static report (the live map's Redis positions use it)
         self.listeners: list[Callable[[Record], None]] = []
 
@@ -328,7 +338,38 @@ class VesselRunner:
         return [d for d in (self.gaps, self.geofence) if d is not None]
 
     def process(self, rows: Iterable[Row], dedup_across: bool = False) -> tuple[list[Alert], dict[int, list[Row]]]:
-        """Apply one sequence's rows; return the alerts and the rows for each tile partition."""
+        """Take one sequence's rows; apply those every source has passed (in event-time order, as the
+        embedded replay merges its files); return the alerts and the rows for each tile partition."""
+        ended: Row | None = None
+        held = self._held
+        for r in rows:
+            kind = r[0]
+            if kind == PROGRESS:
+                if r[1] > self._progress.get(r[2], float("-inf")):
+                    self._progress[r[2]] = r[1]
+            elif kind == END:
+                ended = r
+            else:
+                heapq.heappush(held, (_row_time(r), self._arrival, r))
+                self._arrival += 1
+        limit = float("inf") if ended is not None else self._limit()
+        ready: list[Row] = []
+        while held and held[0][0] < limit:
+            ready.append(heapq.heappop(held)[2])
+        if ended is not None:
+            ready.append(ended)
+        return self._apply(ready, dedup_across)
+
+    def _limit(self) -> float:
+        """Rows older than this may go: every source is past it, except sources that have fallen more than
+        ``idle_source_s`` behind the newest (a receiver gone quiet must not hold the others' traffic)."""
+        if not self._progress:
+            return float("-inf")
+        newest = max(self._progress.values())
+        lag = self.idle_source_s
+        return min(p for p in self._progress.values() if p == float("-inf") or p >= newest - lag)
+
+    def _apply(self, rows: list[Row], dedup_across: bool) -> tuple[list[Alert], dict[int, list[Row]]]:
         alerts: list[Alert] = []
         fwd: dict[int, list[Row]] = {}
         n_tiles = self.tile_partitions
@@ -415,7 +456,8 @@ class VesselRunner:
 
     def meta(self) -> dict[str, Any]:
         """Partition-wide state (the tick and the duplicate window)."""
-        return {"next_tick": self.next_tick, "ended_at": self.ended_at, "dedup": self.dedup.snapshot()}
+        return {"next_tick": self.next_tick, "ended_at": self.ended_at, "dedup": self.dedup.snapshot(),
+                "held": [r for _t, _a, r in sorted(self._held)], "progress": self._progress}
 
     def restore(self, vessels: Iterable[tuple[int, dict[str, Any]]], meta: dict[str, Any] | None) -> None:
         """Rebuild from exported vessels (a Faust table recovered from its changelog)."""
@@ -432,6 +474,10 @@ class VesselRunner:
             self.ended_at = meta.get("ended_at")
             if meta.get("dedup"):
                 self.dedup.restore(meta["dedup"])
+            self._progress = dict(meta.get("progress") or {})
+            for r in meta.get("held") or []:
+                heapq.heappush(self._held, (_row_time(r), self._arrival, r))
+                self._arrival += 1
 
 
 # -- stage 3: tiles ---------------------------------------------------------------------

@@ -155,3 +155,50 @@ def test_barrier_output_does_not_depend_on_arrival_order():
         assert run(order) == reference
 
     check()
+
+
+def merged_batches(paths: list[Path], size: int = 1500):
+    """Several recordings merged by the times their lines carry, as ``maritime ingest`` sends them."""
+    import heapq
+
+    from streams.ingest import _timed_lines
+
+    specs = [s for p in paths for s in parse_source(str(p))]
+    first = {s.name: first_timestamp(s) for s in specs}
+    merged = heapq.merge(*(_timed_lines(s) for s in specs), key=lambda x: x[0])
+    while block := list(itertools.islice(merged, size)):
+        by_source: dict[str, list[bytes]] = {}
+        for _t, _i, name, line in block:
+            by_source.setdefault(name, []).append(line)
+        for name, lines in by_source.items():
+            yield name, lines, first[name]
+
+
+def test_two_receivers_merge_like_the_embedded_replay(day, zones, tmp_path):
+    """Two receivers' logs (each hears part of the traffic, some messages both): the vessel stage
+    merges them by event time up to the slowest, as the embedded replay merges its files."""
+    lines = day.read_bytes().splitlines(keepends=True)
+    a, b = tmp_path / "rx-a.nmea", tmp_path / "rx-b.nmea"
+    with a.open("wb") as fa, b.open("wb") as fb:
+        for i, line in enumerate(lines):
+            (fa if (i // 7) % 2 == 0 else fb).write(line)
+            if i % 5 == 0:
+                (fb if (i // 7) % 2 == 0 else fa).write(line)
+    sink = Collect()
+    build_pipeline(Settings(), [sink], None, zones).replay(parse_source(str(a)) + parse_source(str(b)))
+    reference = final(sink.alerts)
+    assert len(reference) > 5
+    assert final(run_partitioned(merged_batches([a, b]), Settings(), zones, 3, restart_every=7)) == reference
+
+
+def test_a_quiet_source_stops_holding_the_others_back():
+    from maritime.partitioned import PROGRESS, VesselRunner
+
+    s = Settings(identity={"land_check": False}, ingest={"idle_source_s": 600})
+    runner = VesselRunner(s, None, 0, 1)
+    t0 = 1_747_209_600.0
+    pos = ["p", 376000500, t0 + 100, 13.0, -61.0, 10.0, 90.0, 90, 0, 1, "a", None]
+    runner.process([[PROGRESS, t0, "b"], pos, [PROGRESS, t0 + 200, "a"]])
+    assert runner.positions == 0  # b has not passed t0 + 100 yet
+    runner.process([[PROGRESS, t0 + 700, "a"]])
+    assert runner.positions == 1  # b fell 700 s behind (> 600 s): it no longer holds a's traffic
