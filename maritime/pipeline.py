@@ -371,7 +371,7 @@ class Pipeline:
             elif spec.kind == "udp":
                 batches = udp_lines(spec.host, spec.port, stop=stop)
             else:
-                batches = _file_batches(spec)
+                batches = file_batches(spec)
             async for batch in batches:
                 await queue.put((dec, batch))
             dec.close()
@@ -423,7 +423,7 @@ def first_timestamp(spec: SourceSpec, max_lines: int = 5000) -> float | None:
     return None
 
 
-async def _file_batches(spec: SourceSpec, size: int = 2000) -> AsyncIterator[list[tuple[bytes, float]]]:
+async def file_batches(spec: SourceSpec, size: int = 2000) -> AsyncIterator[list[tuple[bytes, float]]]:
     """A file or stdin as batches for the live loop (receive time = now)."""
     batch: list[tuple[bytes, float]] = []
     for line in iter_lines(spec):

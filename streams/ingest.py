@@ -27,7 +27,7 @@ from typing import Any
 
 from maritime.models import parse_iso
 from maritime.partitioned import source_partition
-from maritime.pipeline import first_timestamp
+from maritime.pipeline import file_batches, first_timestamp
 from maritime.sources import SourceSpec, iter_lines, tcp_lines, udp_lines
 from streams.records import RawBatch, RawChunk
 from streams.settings import StreamSettings
@@ -166,7 +166,7 @@ async def stream_live(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: 
         elif spec.kind == "udp":
             batches = udp_lines(spec.host, spec.port, stop=stop)
         else:
-            batches = _stdin_batches(spec)
+            batches = file_batches(spec)  # stdin: lines with their receive times
         async for b in batches:
             await queue.put((spec.name, b))
 
@@ -207,18 +207,6 @@ async def stream_live(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: 
     if pending:
         await ing.send([RawChunk(source=n, lines=[ln.rstrip(b"\r\n").decode("latin-1") for ln, _ in ls],
                                  recv_times=[t for _, t in ls]) for n, ls in pending.items()])
-
-
-async def _stdin_batches(spec: SourceSpec, size: int = 500) -> AsyncIterator[list[tuple[bytes, float]]]:
-    batch: list[tuple[bytes, float]] = []
-    for line in iter_lines(spec):
-        batch.append((line, time.time()))
-        if len(batch) >= size:
-            yield batch
-            batch = []
-            await asyncio.sleep(0)
-    if batch:
-        yield batch
 
 
 async def ingest(specs: Sequence[SourceSpec], settings: StreamSettings, *, rate: float | None = None,

@@ -10,6 +10,7 @@ import faust
 
 from maritime.models import iso
 from maritime.partitioned import END, DecodeRunner, Row
+from streams.agents.stage import forget_revoked
 from streams.records import DeadLetter, RawBatch, RowBatch
 
 if TYPE_CHECKING:
@@ -62,11 +63,7 @@ def register(app: faust.App, rt: Runtime) -> None:
     stages: dict[int, DecodeStage] = {}
     n = rt.settings.partitions
 
-    @app.on_partitions_revoked.connect
-    def forget(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        for tp in args[0] if args else kwargs.get("revoked", ()):
-            if tp.topic == rt.topics.raw.get_topic_name():
-                stages.pop(tp.partition, None)
+    forget_revoked(app, rt.topics.raw, stages)
 
     @app.agent(rt.topics.raw, name="decode")
     async def decode(stream: Any) -> None:

@@ -72,3 +72,15 @@ class PartitionStage:
             self.landing.popleft()
             for t in tokens:
                 t.ack()
+
+
+def forget_revoked(app: Any, topic: Any, stages: dict[int, Any]) -> None:
+    """Drop the per-partition state of ``topic``'s partitions when a rebalance takes them away
+    (their next owner, maybe this worker again, rebuilds it from the table and the uncommitted input)."""
+
+    @app.on_partitions_revoked.connect
+    def forget(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        name = topic.get_topic_name()
+        for tp in args[0] if args else kwargs.get("revoked", ()):
+            if tp.topic == name:
+                stages.pop(tp.partition, None)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from maritime.partitioned import END, TileRunner, tile_partition
-from streams.agents.stage import PartitionStage
+from streams.agents.stage import PartitionStage, forget_revoked
 from streams.records import AlertEvent, RowBatch
 
 if TYPE_CHECKING:
@@ -29,11 +29,7 @@ def register(app: faust.App, rt: Runtime) -> None:
     table = rt.tables.tiles
     stages: dict[int, PartitionStage] = {}
 
-    @app.on_partitions_revoked.connect
-    def forget(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        for tp in args[0] if args else kwargs.get("revoked", ()):
-            if tp.topic == rt.topics.tiles.get_topic_name():
-                stages.pop(tp.partition, None)
+    forget_revoked(app, rt.topics.tiles, stages)
 
     def open_stage(p: int) -> PartitionStage:
         runner = TileRunner(s.detection, rt.zones, p, s.tile_deg)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from maritime.partitioned import END, VesselRunner, vessel_partition
-from streams.agents.stage import PartitionStage
+from streams.agents.stage import PartitionStage, forget_revoked
 from streams.records import AlertEvent, RowBatch
 
 if TYPE_CHECKING:
@@ -24,11 +24,7 @@ def register(app: faust.App, rt: Runtime) -> None:
     table = rt.tables.vessels
     stages: dict[int, PartitionStage] = {}
 
-    @app.on_partitions_revoked.connect
-    def forget(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        for tp in args[0] if args else kwargs.get("revoked", ()):
-            if tp.topic == rt.topics.vessels.get_topic_name():
-                stages.pop(tp.partition, None)
+    forget_revoked(app, rt.topics.vessels, stages)
 
     def open_stage(p: int) -> PartitionStage:
         runner = VesselRunner(s.detection, rt.zones, p, n, s.tile_deg, land=rt.land)
