@@ -5,6 +5,8 @@ COPY pyproject.toml README.md ./
 COPY maritime ./maritime
 COPY streams ./streams
 COPY geofences ./geofences
-RUN pip install --no-cache-dir . && useradd --create-home mda
+# the compose volumes' mount points, owned by the service user (a new named volume copies them)
+RUN pip install --no-cache-dir . && useradd --create-home mda \
+    && mkdir -p /sim /state /alerts /feeds && chown mda /sim /state /alerts
 USER mda
 ENTRYPOINT ["maritime"]

@@ -80,3 +80,17 @@ def test_docker_compose_config_where_the_client_allows(tmp_path):
     assert cmd is not None
     proc = subprocess.run([*cmd, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_volume_mount_points_belong_to_the_image_user(compose):
+    """Named volumes start as a copy of the image's folder: each one a service writes must exist there,
+    owned by the user the services run as, or the service cannot write it."""
+    docker = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    owned = set(re.search(r"chown mda ([^\n]+)", docker).group(1).split())
+    for name, svc in compose["services"].items():
+        if svc.get("image", "").startswith(("apache/", "redis")):
+            continue
+        for v in svc.get("volumes", []):
+            parts = v.split(":")
+            if parts[0] in compose["volumes"] and not (len(parts) > 2 and parts[2] == "ro"):
+                assert parts[1] in owned, f"{name}: {parts[1]} is not made and owned in the Dockerfile"
