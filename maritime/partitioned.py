@@ -754,14 +754,6 @@ class LocalTopology:
                     rows.setdefault(q, []).append([END, last])
         self._step(per_raw)
 
-    @property
-    def stats(self) -> DecodeStats:
-        """Decoding counts over all raw partitions."""
-        stats = DecodeStats()
-        for d in self.decoders:
-            stats.merge(d.stats)
-        return stats
-
 
 def run_partitioned(batches: Iterable[tuple[str, list[bytes], float | None]], settings: Settings,
                     zones: ZoneIndex | None, partitions: int, tile_deg: float = 2.0,

@@ -365,14 +365,7 @@ class Pipeline:
 
         async def pump(spec: SourceSpec) -> None:
             dec = self.decoder(spec.name)
-            batches: AsyncIterator[list[tuple[bytes, float]]]
-            if spec.kind == "tcp":
-                batches = tcp_lines(spec.host, spec.port, stop=stop)
-            elif spec.kind == "udp":
-                batches = udp_lines(spec.host, spec.port, stop=stop)
-            else:
-                batches = file_batches(spec)
-            async for batch in batches:
+            async for batch in live_batches(spec, stop):
                 await queue.put((dec, batch))
             dec.close()
 
@@ -421,6 +414,15 @@ def first_timestamp(spec: SourceSpec, max_lines: int = 5000) -> float | None:
         if out is not None and out[1] and out[1][0].time_s != -1.0:
             return out[1][0].time_s
     return None
+
+
+def live_batches(spec: SourceSpec, stop: asyncio.Event) -> AsyncIterator[list[tuple[bytes, float]]]:
+    """Batches of ``(line, receive_time_s)`` from a TCP or UDP feed, or a file or stdin read as one."""
+    if spec.kind == "tcp":
+        return tcp_lines(spec.host, spec.port, stop=stop)
+    if spec.kind == "udp":
+        return udp_lines(spec.host, spec.port, stop=stop)
+    return file_batches(spec)
 
 
 async def file_batches(spec: SourceSpec, size: int = 2000) -> AsyncIterator[list[tuple[bytes, float]]]:

@@ -21,14 +21,14 @@ import itertools
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from maritime.models import parse_iso
 from maritime.partitioned import source_partition
-from maritime.pipeline import file_batches, first_timestamp
-from maritime.sources import SourceSpec, iter_lines, tcp_lines, udp_lines
+from maritime.pipeline import first_timestamp, live_batches
+from maritime.sources import SourceSpec, iter_lines
 from streams.records import RawBatch, RawChunk
 from streams.settings import StreamSettings
 from streams.topics import create_topics
@@ -160,14 +160,7 @@ async def stream_live(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: 
     queue: asyncio.Queue[tuple[str, list[tuple[bytes, float]]] | None] = asyncio.Queue(1000)
 
     async def pump(spec: SourceSpec) -> None:
-        batches: AsyncIterator[list[tuple[bytes, float]]]
-        if spec.kind == "tcp":
-            batches = tcp_lines(spec.host, spec.port, stop=stop)
-        elif spec.kind == "udp":
-            batches = udp_lines(spec.host, spec.port, stop=stop)
-        else:
-            batches = file_batches(spec)  # stdin: lines with their receive times
-        async for b in batches:
+        async for b in live_batches(spec, stop):
             await queue.put((spec.name, b))
 
     tasks = [asyncio.create_task(pump(s)) for s in specs]
