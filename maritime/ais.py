@@ -15,7 +15,11 @@ Everything that is messy about real feeds is handled here, once:
   turned into None, and out-of-range values rejected.
 
 Decoding of the payload bits is pyais's (``bit_vector`` and the message
-classes); the sentence layer is parsed here because that is where the
+classes), with one exception: the 168-bit position reports of types 1, 2, 3
+and 18, most of any feed, are unpacked by :func:`unpack_position` with the
+same re-armouring, shifts and rounding as pyais's own fast path but without
+building a message object (a property test checks it field by field against
+pyais). The sentence layer is parsed here because that is where the
 tolerance and the accounting live. Every rejected line is counted by reason
 and handed to an optional dead-letter callback; nothing raises out of
 :meth:`AisDecoder.decode_line`.
@@ -24,6 +28,7 @@ and handed to an optional dead-letter callback; nothing raises out of
 from __future__ import annotations
 
 import logging
+from binascii import a2b_base64
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -286,6 +291,57 @@ def _clean_position(msg: Any, msg_type: int, time_s: float, source: str) -> Posi
     return _new_position(msg.mmsi, time_s, lat, lon, sog, cog, heading, status, msg_type, source)
 
 
+#: AIS six-bit armour (ITU-R M.1371 §8.2.4): values 0–39 are '0'…'W', 40–63 are '`'…'w'.
+ARMOR_CHARS: Final = bytes(range(48, 88)) + bytes(range(96, 120))
+#: the same six-bit values on the base64 alphabet, so that C does the 6-to-8 bit repacking
+_ARMOR_TO_B64: Final = bytes.maketrans(
+    ARMOR_CHARS, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+#: first payload character of a type 1, 2, 3 or 18 report -> message type
+_FAST_TYPES: Final = {49: 1, 50: 2, 51: 3, 66: 18}
+
+
+def unpack_position(payload: bytes, time_s: float, source: str) -> Position | None:
+    """A :class:`Position` from the 28-character payload (fill 0) of a type 1/2/3/18 report.
+
+    Bit layout per ITU-R M.1371-5 (type 1–3: Table 46; type 18: Table 74);
+    coordinates in 1/10 000 min → degrees with pyais's rounding
+    (``(10·v + 3) // 6 / 1e6``), speed in 0.1 kn, course in 0.1°. Returns None
+    when the payload is not such a report (the caller falls back to pyais);
+    raises :class:`NoPosition` / :class:`OutOfRange` as the pyais path does.
+    """
+    mt = _FAST_TYPES.get(payload[0]) if len(payload) == 28 else None
+    return None if mt is None else _unpack_position(payload, mt, time_s, source)
+
+
+def _unpack_position(payload: bytes, mt: int, time_s: float, source: str) -> Position:
+    v = int.from_bytes(a2b_base64(payload.translate(_ARMOR_TO_B64)))
+    if mt == 18:
+        speed, lon, lat, course, heading, status = (
+            v >> 112 & 0x3FF, v >> 83 & 0xFFFFFFF, v >> 56 & 0x7FFFFFF, v >> 44 & 0xFFF, v >> 35 & 0x1FF, None)
+    else:
+        speed, lon, lat, course, heading, st = (
+            v >> 108 & 0x3FF, v >> 79 & 0xFFFFFFF, v >> 52 & 0x7FFFFFF, v >> 40 & 0xFFF, v >> 31 & 0x1FF,
+            v >> 126 & 0xF)
+        status = None if st == 15 else st
+    if lon == 0x6791AC0 or lat == 0x3412140:  # 181° / 91°: not available
+        raise NoPosition("position report with position not available")
+    if lon & 0x8000000:
+        lon -= 0x10000000
+    if lat & 0x4000000:
+        lat -= 0x8000000
+    lat_deg = ((10 * lat + 3) // 6) / 1e6
+    lon_deg = ((10 * lon + 3) // 6) / 1e6
+    if not (-90.0 <= lat_deg <= 90.0 and -180.0 <= lon_deg <= 180.0):
+        raise OutOfRange(f"position out of range: lat {lat_deg}, lon {lon_deg}")
+    return _new_position(
+        v >> 130 & 0x3FFFFFFF, time_s, lat_deg, lon_deg,
+        None if speed >= 1023 else speed / 10.0,
+        None if course >= 3600 else course / 10.0,
+        None if heading >= 360 else heading,
+        status, mt, source,
+    )
+
+
 class _NoPosition(Exception):
     """Internal: a position report whose position is 'not available'."""
 
@@ -374,8 +430,12 @@ class AisDecoder:
         on_reject: Callable[[Rejected], None] | None = None,
         stats: DecodeStats | None = None,
         dedup_window_s: float | None = None,
+        pyais_only: bool = False,
     ) -> None:
         self.source = source
+        #: decode every payload with pyais, also the position reports of the fast path
+        #: (slower; the reference that the fast path is tested against)
+        self.pyais_only = pyais_only
         self.fragment_timeout_s = fragment_timeout_s
         self.max_pending = max_pending
         self.default_time_s = default_time_s if default_time_s is not None else datetime.now(UTC).timestamp()
@@ -516,6 +576,8 @@ class AisDecoder:
             payload, fill, event_time = assembled
         if not payload:
             raise Malformed("empty payload")
+        if payload.translate(None, ARMOR_CHARS):
+            raise Malformed("payload has characters outside the AIS six-bit alphabet")
         dedup = self.dedup
         if dedup is not None and dedup.seen(payload, event_time):
             # the same transmission from another receiver: counted, not decoded again
@@ -526,6 +588,16 @@ class AisDecoder:
             mt = c - 8 if c > 40 else c
             stats.messages_by_type[mt] = stats.messages_by_type.get(mt, 0) + 1
             return None
+        if fill == 0 and len(payload) == 28 and not self.pyais_only:
+            mt = _FAST_TYPES.get(payload[0])
+            if mt is not None:  # a type 1/2/3/18 position report: the fast path
+                if dedup is not None:
+                    dedup.remember(payload, event_time)
+                stats = self.stats
+                stats.messages += 1
+                by_type = stats.messages_by_type
+                by_type[mt] = by_type.get(mt, 0) + 1
+                return payload, [_unpack_position(payload, mt, event_time, self.source)]
         try:
             bv = bit_vector(payload, fill)
             msg_cls = MSG_CLASS.get(bv.get(0, 6))

@@ -322,3 +322,90 @@ def test_recordings_decode_as_many_messages_as_pyais(path):
     assert d.stats.messages == _pyais_count(kept)
     assert all(r.reason and r.message for r in rejects)
     assert sum(d.stats.rejected.values()) == len(rejects)
+
+
+# -- the fast path for position reports, against pyais ---------------------------------------
+
+
+def _armour(value: int, n_chars: int = 28) -> bytes:
+    """Six-bit ASCII armouring of an integer, written from the ITU table, not from the code under test."""
+    out = []
+    for k in range(n_chars - 1, -1, -1):
+        six = (value >> (6 * k)) & 0x3F
+        out.append(six + 48 if six < 40 else six + 56)
+    return bytes(out)
+
+
+def _both(payload: bytes):
+    """(fast-path result, pyais-path result) for one payload; each a record or the rejection reason."""
+    results = []
+    for pyais_only in (False, True):
+        d, rejects = decoder(pyais_only=pyais_only)
+        out = d.decode_line(nmea(f"AIVDM,1,1,,A,{payload.decode()},0"))
+        results.append(only(out) if out is not None else rejects[0].reason)
+        assert d.stats.messages == 1
+        assert dict(d.stats.messages_by_type) == {{49: 1, 50: 2, 51: 3, 66: 18}[payload[0]]: 1}
+    return results
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    mt=st.sampled_from([1, 2, 3, 18]),
+    bits=st.integers(min_value=0, max_value=(1 << 162) - 1),
+    special=st.sampled_from([None, "lat91", "lon181", "sog", "cog", "heading", "status15", "edges"]),
+)
+def test_fast_position_path_equals_pyais(mt, bits, special):
+    """Every field of a random 168-bit type 1/2/3/18 report, including "not available" and
+    out-of-range values and the sign bits, comes out of the fast path exactly as out of pyais."""
+    v = (mt << 162) | bits
+    lon_sh, lat_sh, sog_sh, cog_sh, hdg_sh = (83, 56, 112, 44, 35) if mt == 18 else (79, 52, 108, 40, 31)
+
+    def put(v: int, shift: int, width: int, value: int) -> int:
+        mask = (1 << width) - 1
+        return (v & ~(mask << shift)) | ((value & mask) << shift)
+
+    if special == "lat91":
+        v = put(v, lat_sh, 27, 91 * 600_000)
+    elif special == "lon181":
+        v = put(v, lon_sh, 28, 181 * 600_000)
+    elif special == "sog":
+        v = put(v, sog_sh, 10, 1023)
+    elif special == "cog":
+        v = put(v, cog_sh, 12, 3600)
+    elif special == "heading":
+        v = put(v, hdg_sh, 9, 511)
+    elif special == "status15" and mt != 18:
+        v = put(v, 126, 4, 15)
+    elif special == "edges":  # in range, near the poles and the antimeridian, negative
+        v = put(put(v, lat_sh, 27, -90 * 600_000 + (bits & 0xFF)), lon_sh, 28, 180 * 600_000 - (bits & 0xFF))
+    fast, ref = _both(_armour(v))
+    assert fast == ref
+
+
+def test_fast_path_on_real_recordings_equals_pyais():
+    """Every record and every counter of every real recording is the same with and without the fast path."""
+    paths = recordings()
+    if not paths:
+        pytest.skip("../shared/data/nmea is not here")
+    fast_hits = 0
+    for path in paths:
+        lines = path.read_bytes().splitlines()
+        outs = []
+        for pyais_only in (False, True):
+            rejects: list[Rejected] = []
+            d = AisDecoder(path.name, default_time_s=T0, on_reject=rejects.append, dedup_window_s=30.0,
+                           pyais_only=pyais_only)
+            recs = [d.decode_line(ln) for ln in lines]
+            d.close()
+            outs.append((recs, d.stats.messages, dict(d.stats.messages_by_type), dict(d.stats.rejected),
+                         [(r.reason, r.line) for r in rejects]))
+        assert outs[0] == outs[1], path.name
+        fast_hits += sum(1 for r in outs[0][0] if r and r[1] and isinstance(r[1][0], Position)
+                         and r[1][0].msg_type in (1, 2, 3, 18))
+    assert fast_hits > 1000
+
+
+def test_payload_outside_the_six_bit_alphabet_is_malformed():
+    d, rejects = decoder()
+    assert d.decode_line(nmea("AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00S~,0")) is None
+    assert rejects[0].reason == Reason.MALFORMED and "six-bit" in rejects[0].message

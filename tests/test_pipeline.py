@@ -75,8 +75,8 @@ def test_two_receivers_merge_by_time_and_duplicates_drop(tmp_path):
 
 def test_untimed_lines_before_the_first_timestamp_take_it(tmp_path):
     p = tmp_path / "mixed.nmea"
-    untimed_a = nmea("AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00Sz,0")
-    untimed_b = nmea("AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00Sy,0")
+    untimed_a = nmea("AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00Sb,0")
+    untimed_b = nmea("AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00Sc,0")
     p.write_bytes(b"\n".join([untimed_a, line(BASE, 1), untimed_b]) + b"\n")
     pipe = Pipeline(Settings())
     got: list[float] = []
