@@ -184,6 +184,14 @@ def xor_checksum(data: bytes) -> int:
     piles up above the lowest byte never reaches it).
     """
     x = int.from_bytes(data, "little")
+    if len(data) <= 64:  # most sentences and tag blocks: the same steps, unrolled
+        x ^= x >> 256
+        x ^= x >> 128
+        x ^= x >> 64
+        x ^= x >> 32
+        x ^= x >> 16
+        x ^= x >> 8
+        return x & 0xFF
     sh = 4 << (len(data) - 1).bit_length()
     while sh >= 8:
         x ^= x >> sh
@@ -445,7 +453,6 @@ class AisDecoder:
         self.dedup = PayloadWindow(dedup_window_s) if dedup_window_s else None
         self._pending: dict[tuple[bytes, bytes, bytes, int], _Partial] = {}
         self._pghp_time: float | None = None
-        self._tb_cache: dict[bytes, tuple[float | None, bool]] = {}
         self.last_time_s: float | None = None
         self._since_sweep = 0
 
@@ -504,7 +511,7 @@ class AisDecoder:
             end = line.find(b"\\", 1)
             if end < 0:
                 raise Malformed("unterminated tag block")
-            tb_time = self._tag_block(line[1:end])
+            tb_time = self._parse_tag_block(line[1:end])
             if tb_time is not None:
                 event_time = tb_time
             line = line[end + 1:]
@@ -621,21 +628,6 @@ class AisDecoder:
             except _NoPosition:
                 raise NoPosition("position report with position not available") from None
         return payload, to_records(msg, event_time, self.source)
-
-    def _tag_block(self, tb: bytes) -> float | None:
-        # lines of the same second from the same receivers repeat their tag blocks
-        cache = self._tb_cache
-        if tb in cache:
-            t, warn = cache[tb]
-            if warn:
-                self.stats.warnings[Warn.TAG_BLOCK_CHECKSUM] += 1
-            return t
-        before = self.stats.warnings[Warn.TAG_BLOCK_CHECKSUM]
-        t = self._parse_tag_block(tb)
-        if len(cache) >= 4096:
-            cache.clear()
-        cache[tb] = (t, self.stats.warnings[Warn.TAG_BLOCK_CHECKSUM] != before)
-        return t
 
     def _parse_tag_block(self, tb: bytes) -> float | None:
         star = tb.rfind(b"*")
