@@ -105,12 +105,25 @@ def distributed(traffic: Path, broker: str, partitions: int, workers: int, tmp: 
         elapsed = time.perf_counter() - t0
         ing.wait(60)
         time.sleep(3)  # the alerts agent writes the last alerts
-        return elapsed, files
+        cpu = [cpu_seconds(p.pid) for p in procs]
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(30)
+    for k in range(workers):
+        hb = json.loads((tmp / f"{tag}-d{k}" / "heartbeat.json").read_text())
+        busy = {s: hb.get(f"{s}_busy_s", 0.0) for s in ("decode", "vessels", "tiles")}
+        print(f"  worker {k + 1}/{workers}: {cpu[k]:.1f} s CPU for {hb['lines']:,} lines decoded and "
+              f"{hb['positions']:,} positions; in the core: " + ", ".join(f"{s} {v:.1f} s" for s, v in busy.items())
+              + f"; the rest ({cpu[k] - sum(busy.values()):.1f} s) is Kafka, Faust, serialisation and idle polling")
+    return elapsed, files
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a running process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

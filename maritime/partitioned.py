@@ -44,7 +44,7 @@ import logging
 import math
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from maritime.ais import AisDecoder, DecodeStats, Reason, Rejected
@@ -288,9 +288,15 @@ class DecodeRunner:
 # -- shared by the detector stages ------------------------------------------------------
 
 
+_VESSEL_FIELDS = tuple(f.name for f in fields(VesselState) if f.name != "last")
+_POSITION_FIELDS = tuple(f.name for f in fields(Position))
+
+
 def _vessel_dump(v: VesselState) -> dict[str, Any]:
-    d = asdict(v)
-    d["last"] = list(asdict(v.last).values()) if v.last is not None else None
+    # every field is a scalar (``last`` a frozen Position): no deep copy needed, unlike asdict()
+    d = {k: getattr(v, k) for k in _VESSEL_FIELDS}
+    last = v.last
+    d["last"] = [getattr(last, k) for k in _POSITION_FIELDS] if last is not None else None
     return d
 
 

@@ -33,8 +33,10 @@ class Runtime:
     land: Any = None
     listeners: list[Any] = field(default_factory=list)
     dead_letter: Any = None  # an open text file for rejected input lines, or None
-    counts: dict[str, int] = field(default_factory=lambda: {"lines": 0, "rejected": 0, "alerts": 0,
-                                                            "positions": 0, "replays_ended": 0})
+    #: what the heartbeat reports: counts, and seconds of CPU-bound work per stage (``*_busy_s``)
+    counts: dict[str, float] = field(default_factory=lambda: {
+        "lines": 0, "rejected": 0, "alerts": 0, "positions": 0, "replays_ended": 0,
+        "decode_busy_s": 0.0, "vessels_busy_s": 0.0, "tiles_busy_s": 0.0})
 
 
 def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sinks: Sequence[Sink] = (),
@@ -78,14 +80,21 @@ def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sink
     runtime = Runtime(settings, zones, list(sinks), topics, tables, land, list(listeners), dead_letter)
     app.runtime = runtime  # type: ignore[attr-defined]
 
-    @app.timer(10.0)
-    async def heartbeat() -> None:
-        """``heartbeat.json`` in the data folder: the counts, rewritten while the event loop runs."""
+    def write_heartbeat() -> None:
         path = Path(settings.data_dir) / "heartbeat.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"time": time.time(), **runtime.counts}))
         tmp.replace(path)
+
+    @app.timer(10.0)
+    async def heartbeat() -> None:
+        """``heartbeat.json`` in the data folder: the counts, rewritten while the event loop runs."""
+        write_heartbeat()
+
+    @app.on_before_shutdown.connect
+    async def last_heartbeat(sender: Any, **kwargs: Any) -> None:
+        write_heartbeat()  # the final counts, for whoever reads them after the worker stopped
 
     from streams.agents import register
 

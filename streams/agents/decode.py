@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,7 @@ def register(app: faust.App, rt: Runtime) -> None:
             runner = stage.runner
             out: dict[int, list[Row]] = {}
             horizons: dict[str, float] = {}
+            t0 = time.perf_counter()
             for chunk in batch.chunks:
                 lines = [line.encode("latin-1") for line in chunk.lines]
                 rt.counts["lines"] += len(lines)
@@ -92,6 +94,7 @@ def register(app: faust.App, rt: Runtime) -> None:
                 if last is not None:
                     for q in range(n):
                         out.setdefault(q, []).append([END, last])
+            rt.counts["decode_busy_s"] += time.perf_counter() - t0
             for rej in runner.rejected:
                 rt.counts["rejected"] += 1
                 await rt.topics.dead.send(key=rej.source, value=DeadLetter(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import faust
@@ -54,7 +55,10 @@ def register(app: faust.App, rt: Runtime) -> None:
 
             async def apply(seq: int, rows: list[Any], stage: PartitionStage = stage, p: int = p,
                             runner: TileRunner = runner) -> bool:
-                for a in runner.process(rows):
+                t0 = time.perf_counter()
+                alerts = runner.process(rows)
+                rt.counts["tiles_busy_s"] += time.perf_counter() - t0
+                for a in alerts:
                     rt.counts["alerts"] += 1
                     stage.sends.append(await rt.topics.alerts.send(key=a.id, value=AlertEvent(alert=a.as_dict())))
                 ended = any(r[0] == END for r in rows)
