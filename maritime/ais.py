@@ -596,15 +596,15 @@ class AisDecoder:
             stats.messages_by_type[mt] = stats.messages_by_type.get(mt, 0) + 1
             return None
         if fill == 0 and len(payload) == 28 and not self.pyais_only:
-            mt = _FAST_TYPES.get(payload[0])
-            if mt is not None:  # a type 1/2/3/18 position report: the fast path
+            fast = _FAST_TYPES.get(payload[0])
+            if fast is not None:  # a type 1/2/3/18 position report: the fast path
                 if dedup is not None:
                     dedup.remember(payload, event_time)
                 stats = self.stats
                 stats.messages += 1
                 by_type = stats.messages_by_type
-                by_type[mt] = by_type.get(mt, 0) + 1
-                return payload, [_unpack_position(payload, mt, event_time, self.source)]
+                by_type[fast] = by_type.get(fast, 0) + 1
+                return payload, [_unpack_position(payload, fast, event_time, self.source)]
         try:
             bv = bit_vector(payload, fill)
             msg_cls = MSG_CLASS.get(bv.get(0, 6))

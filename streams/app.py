@@ -93,7 +93,7 @@ def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sink
         write_heartbeat()
 
     @app.on_before_shutdown.connect
-    async def last_heartbeat(sender: Any, **kwargs: Any) -> None:
+    async def last_heartbeat(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         write_heartbeat()  # the final counts, for whoever reads them after the worker stopped
 
     from streams.agents import register
