@@ -266,7 +266,9 @@ def _fast_init(cls: type[Any]) -> Callable[..., Any]:
     return env["make"]
 
 
-_new_position = _fast_init(Position)
+#: ``Position(*fields)`` without the frozen dataclass's per-field ``object.__setattr__`` (the hot path)
+new_position = _fast_init(Position)
+_new_position = new_position
 
 
 def _clean_position(msg: Any, msg_type: int, time_s: float, source: str) -> Position:

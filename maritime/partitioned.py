@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from maritime.ais import AisDecoder, DecodeStats, Reason, Rejected
+from maritime.ais import AisDecoder, DecodeStats, Reason, Rejected, new_position
 from maritime.config import Settings
 from maritime.detectors.gaps import GapDetector
 from maritime.detectors.geofence import GeofenceDetector
@@ -132,7 +132,7 @@ def static_row(v: VesselInfo, payload: str | None) -> Row:
 
 def row_position(r: Row) -> Position:
     """The :class:`Position` of a position row."""
-    return Position(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
+    return new_position(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
 
 
 def row_static(r: Row) -> VesselInfo:
@@ -339,9 +339,32 @@ class VesselRunner:
         self.idle_source_s = settings.ingest.idle_source_s
         #: called with every accepted position and static report (the live map's Redis positions use it)
         self.listeners: list[Callable[[Record], None]] = []
+        self._dets: tuple[Any, ...] | None = None
+        self._halo_dlat = self.halo_km / 111.2
+        self._tiles_seen: dict[tuple[int, int], tuple[str, int]] = {}
 
-    def _detectors(self) -> list[Any]:
-        return [d for d in (self.gaps, self.geofence) if d is not None]
+    def _detectors(self) -> tuple[Any, ...]:
+        dets = self._dets
+        if dets is None:
+            dets = self._dets = tuple(d for d in (self.gaps, self.geofence) if d is not None)
+        return dets
+
+    def _halo(self, lat: float, lon: float) -> list[tuple[str, int]]:
+        """(tile key, tile partition) of the tiles a position goes to: its own, and those within the halo."""
+        td = self.tile_deg
+        r, c = math.floor(lat / td), math.floor(lon / td)
+        dlat = self._halo_dlat
+        if math.floor((lat - dlat) / td) == r == math.floor((lat + dlat) / td):
+            dlon = self.halo_km / (111.32 * max(math.cos(math.radians(lat)), 0.2))
+            if math.floor((lon - dlon) / td) == c == math.floor((lon + dlon) / td):
+                return [self._tile_info((r, c))]  # far from every edge: only its own tile (as halo_tiles says)
+        return [self._tile_info(t) for t in halo_tiles(lat, lon, td, self.halo_km)]
+
+    def _tile_info(self, tile: tuple[int, int]) -> tuple[str, int]:
+        got = self._tiles_seen.get(tile)
+        if got is None:
+            got = self._tiles_seen[tile] = (tile_key(tile), tile_partition(tile, self.tile_partitions))
+        return got
 
     def process(self, rows: Iterable[Row], dedup_across: bool = False) -> tuple[list[Alert], dict[int, list[Row]]]:
         """Take one sequence's rows; apply those every source has passed (in event-time order, as the
@@ -436,10 +459,15 @@ class VesselRunner:
         vessel.last = pos
         for fn in self.listeners:
             fn(pos)
-        row = position_row(pos, None)
-        row[11] = [vessel.name, vessel.callsign, vessel.imo, vessel.ship_type]
-        for tile in halo_tiles(pos.lat, pos.lon, self.tile_deg, self.halo_km):
-            fwd.setdefault(tile_partition(tile, self.tile_partitions), []).append([*row, tile_key(tile)])
+        ident = [vessel.name, vessel.callsign, vessel.imo, vessel.ship_type]
+        for key, q in self._halo(pos.lat, pos.lon):
+            row = [POS, pos.mmsi, pos.time_s, pos.lat, pos.lon, pos.sog_kn, pos.cog_deg, pos.heading_deg,
+                   pos.nav_status, pos.msg_type, pos.source, ident, key]
+            got = fwd.get(q)
+            if got is None:
+                fwd[q] = [row]
+            else:
+                got.append(row)
 
     # -- state for tables -----------------------------------------------------------
 
