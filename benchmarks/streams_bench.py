@@ -92,6 +92,7 @@ def distributed(traffic: Path, broker: str, partitions: int, workers: int, tmp: 
                 break
             time.sleep(0.5)
         time.sleep(5)  # a second worker's join rebalances the first
+        cpu0 = [cpu_seconds(p.pid) for p in procs]
         t0 = time.perf_counter()
         ing = maritime("ingest", str(traffic), *common, "--as-fast-as-possible", role="broker",
                        stdout=subprocess.DEVNULL)
@@ -105,7 +106,7 @@ def distributed(traffic: Path, broker: str, partitions: int, workers: int, tmp: 
         elapsed = time.perf_counter() - t0
         ing.wait(60)
         time.sleep(3)  # the alerts agent writes the last alerts
-        cpu = [cpu_seconds(p.pid) for p in procs]
+        cpu = [cpu_seconds(p.pid) - c0 for p, c0 in zip(procs, cpu0, strict=True)]  # from the ingest's start
     finally:
         for p in procs:
             p.terminate()
@@ -114,7 +115,8 @@ def distributed(traffic: Path, broker: str, partitions: int, workers: int, tmp: 
     for k in range(workers):
         hb = json.loads((tmp / f"{tag}-d{k}" / "heartbeat.json").read_text())
         busy = {s: hb.get(f"{s}_busy_s", 0.0) for s in ("decode", "vessels", "tiles")}
-        print(f"  worker {k + 1}/{workers}: {cpu[k]:.1f} s CPU for {hb['lines']:,} lines decoded and "
+        print(f"  worker {k + 1}/{workers}: {cpu[k]:.1f} s CPU (from the ingest's start) for {hb['lines']:,} lines "
+              "decoded and "
               f"{hb['positions']:,} positions; in the core: " + ", ".join(f"{s} {v:.1f} s" for s, v in busy.items())
               + f"; the rest ({cpu[k] - sum(busy.values()):.1f} s) is Kafka, Faust, serialisation and idle polling")
     return elapsed, files
