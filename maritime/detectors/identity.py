@@ -60,6 +60,8 @@ class IdentityGate:
         self.state: State = state if state is not None else {}
         self.land = land if land is not None else (LandMask(settings.land_margin_m) if settings.land_check else None)
         self.min_jump_m = settings.min_jump_nm * M_PER_NM
+        self._by_type = settings.max_speed_by_type_kn
+        self._default_limit = settings.max_speed_kn
 
     def _land_due(self, st: dict[str, Any], pos: Position) -> bool:
         """Land is checked at most every 10 min of event time or 5 km moved per vessel (it cannot change faster)."""
@@ -71,7 +73,7 @@ class IdentityGate:
         return True
 
     def _limit_kn(self, vessel: VesselState) -> float:
-        return self.s.max_speed_by_type_kn.get(vessel.category, self.s.max_speed_kn)
+        return self._by_type.get(vessel.category, self._default_limit)
 
     def check(self, pos: Position, vessel: VesselState) -> tuple[bool, list[Alert]]:
         st: dict[str, Any] | None = self.state.get(pos.mmsi)
@@ -90,18 +92,21 @@ class IdentityGate:
             out.append(self._identity(pos, vessel, "on_land",
                                       f"position {latlon_phrase(pos.lat, pos.lon)} is well inside land "
                                       f"(or on an inland waterway)", "low"))
+        t = pos.time_s
         if st["t"] is None:
-            st.update(t=pos.time_s, lat=pos.lat, lon=pos.lon)
+            st["t"], st["lat"], st["lon"] = t, pos.lat, pos.lon
             self.state[pos.mmsi] = st
             return True, out
-        dt = pos.time_s - st["t"]
+        dt = t - st["t"]
         dist = fast_distance_m(st["lat"], st["lon"], pos.lat, pos.lon)
-        speed = implied_speed_kn(dist, dt) if dt > 0 else (float("inf") if dist > self.min_jump_m else 0.0)
         limit = self._limit_kn(vessel)
         # timestamps can be off by a minute or two (satellite batches, receiver clocks): allow for it
-        reach_m = self.min_jump_m + limit * KN_TO_MS * (max(dt, 0.0) + self.s.time_slack_s)
+        reach_m = self.min_jump_m + limit * KN_TO_MS * ((dt if dt > 0.0 else 0.0) + self.s.time_slack_s)
+        speed = None
+        if dist > reach_m:
+            speed = implied_speed_kn(dist, dt) if dt > 0 else (float("inf") if dist > self.min_jump_m else 0.0)
         if dist <= reach_m or speed is None or speed <= limit:
-            st.update(t=pos.time_s, lat=pos.lat, lon=pos.lon)
+            st["t"], st["lat"], st["lon"] = t, pos.lat, pos.lon
             alt = st.get("alt")
             if alt is not None:
                 if pos.time_s - alt["t"] > 3600:
