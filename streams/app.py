@@ -33,7 +33,7 @@ class Runtime:
     land: Any = None
     listeners: list[Any] = field(default_factory=list)
     dead_letter: Any = None  # an open text file for rejected input lines, or None
-    #: what the heartbeat reports: counts, and seconds of CPU-bound work per stage (``*_busy_s``)
+    #: what the heartbeat reports: counts, and CPU seconds of the core's work per stage (``*_busy_s``)
     counts: dict[str, float] = field(default_factory=lambda: {
         "lines": 0, "rejected": 0, "alerts": 0, "positions": 0, "replays_ended": 0,
         "decode_busy_s": 0.0, "vessels_busy_s": 0.0, "tiles_busy_s": 0.0})
