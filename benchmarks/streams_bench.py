@@ -69,7 +69,8 @@ def maritime(*args: str, role: str = "", **kw: object) -> subprocess.Popen[bytes
                             preexec_fn=pinned(role), **kw)
 
 
-def distributed(traffic: Path, broker: str, partitions: int, workers: int, tmp: Path) -> tuple[float, list[Path]]:
+def distributed(traffic: Path, broker: str, partitions: int, workers: int, tmp: Path, lanes: int = 1
+                ) -> tuple[float, list[Path]]:
     """Seconds from ingest start to the last tile partition's end of replay; the alert files."""
     tag = uuid.uuid4().hex[:8]
     common = ["--kafka", broker, "--partitions", str(partitions), "--topic-prefix", f"b{tag}.",
@@ -94,7 +95,7 @@ def distributed(traffic: Path, broker: str, partitions: int, workers: int, tmp: 
         time.sleep(5)  # a second worker's join rebalances the first
         cpu0 = [cpu_seconds(p.pid) for p in procs]
         t0 = time.perf_counter()
-        ing = maritime("ingest", str(traffic), *common, "--as-fast-as-possible", role="broker",
+        ing = maritime("ingest", str(traffic), *common, "--as-fast-as-possible", "--lanes", str(lanes), role="broker",
                        stdout=subprocess.DEVNULL)
         while True:
             ended = sum(p.read_text(errors="replace").count("end of replay at sequence") for p in logs)
@@ -138,6 +139,7 @@ def main() -> None:
     ap.add_argument("--pin", action="store_true",
                     help="broker and ingest on CPU 0, workers on the other CPUs (one worker then has a core)")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to time")
+    ap.add_argument("--lanes", type=int, default=1, help="ingest --lanes (one source decoded by several workers)")
     args = ap.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
     if args.pin and len(cpus) >= 2:
@@ -167,7 +169,7 @@ def main() -> None:
                         str(ROOT / "geofences"), "--alerts", str(emb), "-q"], check=True)
         t_emb = time.perf_counter() - t0  # includes start-up (imports, land and zone indexes), as a user sees it
         reference = final([emb])
-        runs = {w: distributed(traffic, broker, args.partitions, w, out) for w in args.workers}
+        runs = {w: distributed(traffic, broker, args.partitions, w, out, args.lanes) for w in args.workers}
     finally:
         broker_proc.terminate()
         try:
@@ -177,7 +179,8 @@ def main() -> None:
     where = (f"broker+ingest on CPU {sorted(PIN['broker'])}, workers on CPUs {sorted(PIN['worker'])}" if PIN
              else "broker, ingest and workers share them")
     print(f"machine:   {machine()}, {len(cpus)} CPUs ({where})")
-    print(f"input:     {traffic} ({lines:,} lines), {args.partitions} partitions, default Caribbean zones")
+    print(f"input:     {traffic} ({lines:,} lines), {args.partitions} partitions, {args.lanes} lane(s), "
+          "default Caribbean zones")
     print(f"embedded:  {t_emb:.1f} s = {lines / t_emb:,.0f} sentences/s (maritime replay, with start-up)")
     first = min(runs)
     for w, (t, files) in sorted(runs.items()):

@@ -955,6 +955,9 @@ def ingest(
     prefix: _PREFIX = "mda.",
     app_id: _APP_ID = "caribbean-mda",
     batch_lines: Annotated[int, typer.Option(min=1, help="lines per batch on the raw topic")] = 2000,
+    lanes: Annotated[int, typer.Option(
+        min=1, help="split each source over this many raw partitions, so that several workers decode one busy "
+        "feed (exact while no line comes later than the reorder window)")] = 1,
     config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
     start_time: Annotated[str | None, typer.Option(help="ISO time for lines with no timestamp at all")] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
@@ -978,7 +981,7 @@ def ingest(
     from aiokafka.errors import KafkaError
 
     try:
-        stats = asyncio.run(run_ingest(specs, ss, rate=rate, batch_lines=batch_lines, stop=stop))
+        stats = asyncio.run(run_ingest(specs, ss, rate=rate, batch_lines=batch_lines, stop=stop, lanes=lanes))
     except KeyboardInterrupt:
         raise _fail("interrupted", 1) from None
     except (OSError, KafkaError) as err:

@@ -42,6 +42,7 @@ import heapq
 import json
 import logging
 import math
+import re
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -90,6 +91,87 @@ def tile_key(tile: tuple[int, int]) -> str:
     return f"{tile[0]}:{tile[1]}"
 
 
+_TAG_TIME = re.compile(rb"(?:^\\|,)c:(\d{9,13})")
+_TRAILING_EPOCH = re.compile(rb",(\d{10})(?:\.\d+)?\s*$")
+_FRAGMENT = re.compile(rb"[!$][A-Z]{2}VD[MO],(\d),(\d),")
+
+
+def line_time(line: bytes) -> float | None:
+    """The event time a line carries (tag block ``c:``, s or ms; or an epoch after the checksum), if any.
+
+    Only for pacing, merging recordings and cutting lanes; the decoder decides the real time.
+    """
+    m = _TAG_TIME.search(line, 0, 120) if line[:1] == b"\\" else None
+    if m is None:
+        m = _TRAILING_EPOCH.search(line)
+    if m is None:
+        return None
+    v = int(m.group(1))
+    return v / 1000.0 if v > 10_000_000_000 else float(v)
+
+
+def lane_may_start(prev: bytes, line: bytes, timed: bool = False) -> bool:
+    """True when a new lane may begin at ``line`` and decode it as it would after ``prev``.
+
+    It must carry its own time (``timed``: the feed gives each line a receive time) because a line
+    without one takes the time of the line before it; it must not be a later fragment of a multipart
+    message; and it must not follow a ``$PGHP`` line, which times the line after it.
+    """
+    if b"$PGHP" in prev[:200]:
+        return False
+    if not timed and line_time(line) is None:
+        return False
+    m = _FRAGMENT.search(line, 0, 250)
+    return m is None or m.group(2) == b"1"
+
+
+class Lanes:
+    """Splits one source's consecutive batches over ``lanes`` lanes, round robin, so that one busy feed
+    is decoded by several workers (each lane has its own decoder, see :meth:`DecodeRunner.feed`).
+
+    A batch ends only where the next lane may start (:func:`lane_may_start`); the lines after that
+    point wait for the next batch. Where a batch has no such point (a feed without times) it stays in
+    the lane it is in, which is always right.
+    """
+
+    def __init__(self, lanes: int) -> None:
+        self.lanes = max(1, lanes)
+        self.lane = 0
+        self._carry: list[Any] = []
+
+    def cut(self, items: list[Any], line_of: Callable[[Any], bytes] = lambda x: x,
+            timed: bool = False) -> list[tuple[int, list[Any]]]:
+        """The batch to send now as ``[(lane, items)]`` (empty when everything waits)."""
+        if self.lanes == 1:
+            return [(0, items)] if items else []
+        items = self._carry + items
+        self._carry = []
+        if not items:
+            return []
+        for i in range(len(items) - 1, 0, -1):
+            if lane_may_start(line_of(items[i - 1]), line_of(items[i]), timed):
+                self._carry = items[i:]
+                out = [(self.lane, items[:i])]
+                self.lane = (self.lane + 1) % self.lanes
+                return out
+        return [(self.lane, items)]  # nowhere to switch lanes safely: stay in this one
+
+    def rest(self) -> list[tuple[int, list[Any]]]:
+        """What still waits (end of input), in the lane it starts."""
+        items, self._carry = self._carry, []
+        return [(self.lane, items)] if items else []
+
+
+def order_key(rank: int, line: int) -> float:
+    """The replay order of line ``line`` of the ``rank``-th source (sources merged by time, ties by rank)."""
+    return rank * 1e12 + line
+
+
+def lane_key(source: str, lane: int) -> str:
+    """The name a lane of a source goes by in partitioning and progress: ``source`` for lane 0, ``source#k``."""
+    return source if lane == 0 else f"{source}#{lane}"
+
+
 def tile_partition(tile: tuple[int, int], partitions: int) -> int:
     """The tile partition of a tile."""
     return zlib.crc32(tile_key(tile).encode("ascii")) % partitions
@@ -118,16 +200,16 @@ def default_halo_km(settings: Settings) -> float:
 # -- compact rows -----------------------------------------------------------------------
 
 
-def position_row(p: Position, payload: str | None) -> Row:
-    """A position as a JSON-friendly row."""
+def position_row(p: Position, payload: str | None, order: float | None = None) -> Row:
+    """A position as a JSON-friendly row (``order``: see :func:`_row_key`)."""
     return [POS, p.mmsi, p.time_s, p.lat, p.lon, p.sog_kn, p.cog_deg, p.heading_deg, p.nav_status, p.msg_type,
-            p.source, payload]
+            p.source, payload, order]
 
 
-def static_row(v: VesselInfo, payload: str | None) -> Row:
-    """A static report as a JSON-friendly row."""
+def static_row(v: VesselInfo, payload: str | None, order: float | None = None) -> Row:
+    """A static report as a JSON-friendly row (``order``: see :func:`_row_key`)."""
     return [STATIC, v.mmsi, v.time_s, v.name, v.callsign, v.imo, v.ship_type, v.to_bow_m, v.to_stern_m,
-            v.to_port_m, v.to_starboard_m, v.draught_m, v.destination, v.msg_type, v.source, payload]
+            v.to_port_m, v.to_starboard_m, v.draught_m, v.destination, v.msg_type, v.source, payload, order]
 
 
 def row_position(r: Row) -> Position:
@@ -183,6 +265,19 @@ def _row_time(r: Row) -> float:
     return float(r[1]) if r[0] in (TICK, END, PROGRESS) else float(r[2])
 
 
+#: where a row keeps its order key
+_ORDER_AT = {POS: 12, STATIC: 16, TICK: 2}
+
+
+def _row_order(r: Row) -> float:
+    """Where a row stands among rows of the same time: the replay's order of its message (the source's rank
+    in the replay, then the line it came from), when the ingest gave one; else 0 (arrival order decides)."""
+    i = _ORDER_AT.get(r[0])
+    if i is None or len(r) <= i or r[i] is None:
+        return 0.0
+    return float(r[i])
+
+
 # -- stage 1: decode --------------------------------------------------------------------
 
 
@@ -206,15 +301,15 @@ class DecodeRunner:
         self.rejected: list[Rejected] = []
         self._sources: dict[str, _Source] = {}
 
-    def _source(self, name: str, default_time_s: float | None) -> _Source:
-        src = self._sources.get(name)
+    def _source(self, key: str, name: str, default_time_s: float | None) -> _Source:
+        src = self._sources.get(key)
         if src is None:
             ing = self.s.ingest
             dec = AisDecoder(name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
                              on_reject=self.rejected.append, stats=self.stats,
                              dedup_window_s=ing.dedup_window_s)
             reorder = Reorder(ing.reorder_window_s, on_late=lambda t, item: self._late(name, t, item))
-            src = self._sources[name] = _Source(dec, reorder)
+            src = self._sources[key] = _Source(dec, reorder)
         return src
 
     def _late(self, name: str, time_s: float, item: Any) -> None:
@@ -224,9 +319,18 @@ class DecodeRunner:
                                       (payload or b"").decode("ascii", "replace"), time_s))
 
     def feed(self, source: str, lines: Sequence[bytes], recv_times: Sequence[float | None] | None = None,
-             default_time_s: float | None = None) -> dict[int, list[Row]]:
-        """Decode lines of one source; return released rows per vessel partition (ticks in every one)."""
-        src = self._source(source, default_time_s)
+             default_time_s: float | None = None, lane: int = 0, first_order: float | None = None
+             ) -> dict[int, list[Row]]:
+        """Decode lines of one source; return released rows per vessel partition (ticks in every one).
+
+        ``lane`` > 0: these lines are one lane of a source that the ingest split (see :func:`lane_key`); each
+        lane has a decoder and a reorder window of its own and reports its own progress, and its records
+        keep the source's name. ``first_order``: the order key of the first line (the source's rank in the
+        replay × 1e12 + its line number), so that the vessel stage puts messages of the same time from
+        different lanes back in the replay's order.
+        """
+        key = lane_key(source, lane)
+        src = self._source(key, source, default_time_s)
         out: dict[int, list[Row]] = {}
         decode = src.decoder.decode_line
         push = src.reorder.push
@@ -234,21 +338,23 @@ class DecodeRunner:
             got = decode(line, recv_times[i] if recv_times is not None else None)
             if got is None or not got[1]:
                 continue
-            released = push(got[1][0].time_s, got)
+            item = (got[0], got[1], None if first_order is None else first_order + i)
+            released = push(got[1][0].time_s, item)
             if released:
                 self._emit(src, released, out)
         # how far this source has got: the vessel stage merges several sources up to the slowest one
         for q in range(self.partitions):
-            out.setdefault(q, []).append([PROGRESS, src.reorder.released_s, source])
+            out.setdefault(q, []).append([PROGRESS, src.reorder.released_s, key])
         return out
 
     def horizon(self, source: str) -> float:
-        """Newest event time of ``source`` decoded so far (every message up to it is in the reorder window)."""
+        """Newest event time of ``source`` (a :func:`lane_key`) decoded so far (every message up to it is in
+        the reorder window)."""
         src = self._sources.get(source)
         return src.reorder.max_time_s if src is not None else float("-inf")
 
     def released(self, source: str, up_to_s: float) -> bool:
-        """True when every message of ``source`` up to ``up_to_s`` has left the reorder window."""
+        """True when every message of ``source`` (a :func:`lane_key`) up to ``up_to_s`` has left the reorder window."""
         src = self._sources.get(source)
         return src is None or len(src.reorder) == 0 or src.reorder.released_s >= up_to_s
 
@@ -263,24 +369,26 @@ class DecodeRunner:
                 last = src.last_time
         return out, last
 
-    def _emit(self, src: _Source, released: Iterable[tuple[float, tuple[bytes | None, list[Record]]]],
+    def _emit(self, src: _Source,
+              released: Iterable[tuple[float, tuple[bytes | None, list[Record], float | None]]],
               out: dict[int, list[Row]]) -> None:
         n = self.partitions
         tick_s = self.s.tick_s
-        for t, (payload, records) in released:
+        for t, (payload, records, order) in released:
             src.last_time = t
             if src.next_tick is None:
                 src.next_tick = t + tick_s
             elif t >= src.next_tick:
                 src.next_tick = t + tick_s
+                tick_order = None if order is None else order - 0.5  # just before the message that made it due
                 for q in range(n):
-                    out.setdefault(q, []).append([TICK, t])
+                    out.setdefault(q, []).append([TICK, t, tick_order])
             text = payload.decode("ascii", "replace") if payload is not None else None
             for rec in records:
                 if isinstance(rec, Position):
-                    out.setdefault(vessel_partition(rec.mmsi, n), []).append(position_row(rec, text))
+                    out.setdefault(vessel_partition(rec.mmsi, n), []).append(position_row(rec, text, order))
                 elif isinstance(rec, VesselInfo):
-                    out.setdefault(vessel_partition(rec.mmsi, n), []).append(static_row(rec, text))
+                    out.setdefault(vessel_partition(rec.mmsi, n), []).append(static_row(rec, text, order))
                 elif isinstance(rec, BaseStationReport):
                     pass  # base stations are kept apart from vessels, as in the embedded run
 
@@ -332,7 +440,7 @@ class VesselRunner:
         self.dirty: set[int] = set()
         self.positions = 0
         # rows waiting until every source has passed their time: (time, arrival, row)
-        self._held: list[tuple[float, int, Row]] = []
+        self._held: list[tuple[float, float, int, Row]] = []
         self._arrival = 0
         self._progress: dict[str, float] = {}
         #: a source this far (event-time s) behind the newest one no longer holds the others back
@@ -340,6 +448,8 @@ class VesselRunner:
         #: called with every accepted position and static report (the live map's Redis positions use it)
         self.listeners: list[Callable[[Record], None]] = []
         self._dets: tuple[Any, ...] | None = None
+        self._last_msg: tuple[str, float, float | None] | None = None
+        self._last_verdict = False
         self._halo_dlat = self.halo_km / 111.2
         self._tiles_seen: dict[tuple[int, int], tuple[str, int]] = {}
 
@@ -379,12 +489,12 @@ class VesselRunner:
             elif kind == END:
                 ended = r
             else:
-                heapq.heappush(held, (_row_time(r), self._arrival, r))
+                heapq.heappush(held, (_row_time(r), _row_order(r), self._arrival, r))
                 self._arrival += 1
         limit = float("inf") if ended is not None else self._limit()
         ready: list[Row] = []
         while held and held[0][0] < limit:
-            ready.append(heapq.heappop(held)[2])
+            ready.append(heapq.heappop(held)[3])
         if ended is not None:
             ready.append(ended)
         return self._apply(ready, dedup_across)
@@ -394,9 +504,16 @@ class VesselRunner:
         ``idle_source_s`` behind the newest (a receiver gone quiet must not hold the others' traffic)."""
         if not self._progress:
             return float("-inf")
+        # the lanes of one source (``source#k``) take turns: one waiting for its turn is not idle, so a
+        # source is judged by its newest lane and holds the others back by its slowest
+        by_source: dict[str, list[float]] = {}
+        for key, p in self._progress.items():
+            base, sep, k = key.rpartition("#")
+            by_source.setdefault(base if sep and k.isdigit() else key, []).append(p)
         newest = max(self._progress.values())
         lag = self.idle_source_s
-        return min(p for p in self._progress.values() if p == float("-inf") or p >= newest - lag)
+        return min(min(ps) for ps in by_source.values()
+                   if max(ps) == float("-inf") or max(ps) >= newest - lag)
 
     def _apply(self, rows: list[Row], dedup_across: bool) -> tuple[list[Alert], dict[int, list[Row]]]:
         alerts: list[Alert] = []
@@ -405,11 +522,11 @@ class VesselRunner:
         for r in rows:
             kind = r[0]
             if kind == POS:
-                if dedup_across and r[11] is not None and self.dedup.is_duplicate(r[11].encode("ascii"), r[2]):
+                if dedup_across and r[11] is not None and self._duplicate(r[11], r[2], r[12]):
                     continue
                 self._position(row_position(r), alerts, fwd)
             elif kind == STATIC:
-                if dedup_across and r[15] is not None and self.dedup.is_duplicate(r[15].encode("ascii"), r[2]):
+                if dedup_across and r[15] is not None and self._duplicate(r[15], r[2], r[16]):
                     continue
                 info = row_static(r)
                 self.tracker.on_static(info)
@@ -432,6 +549,17 @@ class VesselRunner:
                 for q in range(n_tiles):
                     fwd.setdefault(q, []).append(r)
         return alerts, fwd
+
+    def _duplicate(self, payload: str, time_s: float, order: float | None) -> bool:
+        """The same transmission already came from another source (or lane). The rows of one message (type
+        19 gives a static report and a position) share its verdict: they follow each other with the same
+        payload, time and order."""
+        msg = (payload, time_s, order)
+        if msg == self._last_msg:
+            return self._last_verdict
+        self._last_msg = msg
+        self._last_verdict = self.dedup.is_duplicate(payload.encode("ascii"), time_s)
+        return self._last_verdict
 
     def advance(self, watermark_s: float, alerts: list[Alert]) -> None:
         """Event time reached ``watermark_s``."""
@@ -461,13 +589,13 @@ class VesselRunner:
             fn(pos)
         ident = [vessel.name, vessel.callsign, vessel.imo, vessel.ship_type]
         for key, q in self._halo(pos.lat, pos.lon):
-            row = [POS, pos.mmsi, pos.time_s, pos.lat, pos.lon, pos.sog_kn, pos.cog_deg, pos.heading_deg,
-                   pos.nav_status, pos.msg_type, pos.source, ident, key]
-            got = fwd.get(q)
-            if got is None:
+            row: Row = [POS, pos.mmsi, pos.time_s, pos.lat, pos.lon, pos.sog_kn, pos.cog_deg, pos.heading_deg,
+                        pos.nav_status, pos.msg_type, pos.source, ident, key]
+            rows = fwd.get(q)
+            if rows is None:
                 fwd[q] = [row]
             else:
-                got.append(row)
+                rows.append(row)
 
     # -- state for tables -----------------------------------------------------------
 
@@ -491,7 +619,7 @@ class VesselRunner:
     def meta(self) -> dict[str, Any]:
         """Partition-wide state (the tick and the duplicate window)."""
         return {"next_tick": self.next_tick, "ended_at": self.ended_at, "dedup": self.dedup.snapshot(),
-                "held": [r for _t, _a, r in sorted(self._held)], "progress": self._progress}
+                "held": [r for _t, _o, _a, r in sorted(self._held)], "progress": self._progress}
 
     def restore(self, vessels: Iterable[tuple[int, dict[str, Any]]], meta: dict[str, Any] | None) -> None:
         """Rebuild from exported vessels (a Faust table recovered from its changelog)."""
@@ -510,7 +638,7 @@ class VesselRunner:
                 self.dedup.restore(meta["dedup"])
             self._progress = dict(meta.get("progress") or {})
             for r in meta.get("held") or []:
-                heapq.heappush(self._held, (_row_time(r), self._arrival, r))
+                heapq.heappush(self._held, (_row_time(r), _row_order(r), self._arrival, r))
                 self._arrival += 1
 
 
@@ -765,12 +893,14 @@ class LocalTopology:
             self.meta_table[f"t{q}"] = {**self.tiles[q].meta(), "seq": seq}
         self.seq += 1
 
-    def feed(self, source: str, lines: list[bytes], default_time_s: float | None = None) -> None:
-        """One ingest batch of one source."""
-        self.sources.add(source)
+    def feed(self, source: str, lines: list[bytes], default_time_s: float | None = None, lane: int = 0,
+             first_order: float | None = None) -> None:
+        """One ingest batch of one source (of one lane of it)."""
+        key = lane_key(source, lane)
+        self.sources.add(key)
         per_raw: list[dict[int, list[Row]]] = [{} for _ in range(self.partitions)]
-        p = source_partition(source, self.partitions)
-        per_raw[p] = self.decoders[p].feed(source, lines, None, default_time_s)
+        p = source_partition(key, self.partitions)
+        per_raw[p] = self.decoders[p].feed(source, lines, None, default_time_s, lane=lane, first_order=first_order)
         self._step(per_raw)
 
     def end(self) -> None:
@@ -791,15 +921,31 @@ class LocalTopology:
 
 def run_partitioned(batches: Iterable[tuple[str, list[bytes], float | None]], settings: Settings,
                     zones: ZoneIndex | None, partitions: int, tile_deg: float = 2.0,
-                    restart_every: int = 0) -> list[Alert]:
+                    restart_every: int = 0, lanes: int = 1) -> list[Alert]:
     """Run ``(source, lines, default_time_s)`` batches through a :class:`LocalTopology`; the alerts.
 
-    ``restart_every`` > 0 rebuilds the detector stages from their tables after that many batches.
+    ``restart_every`` > 0 rebuilds the detector stages from their tables after that many batches;
+    ``lanes`` > 1 splits each source over that many lanes as the ingest does (:class:`Lanes`).
     """
     topo = LocalTopology(settings, zones, partitions, tile_deg)
+    splitters: dict[str, Lanes] = {}
+    defaults: dict[str, float | None] = {}
+    sent: dict[str, int] = {}  # lines of each source sent so far (its rank is its place in this dict)
+
+    def send(source: str, lane: int, part: list[bytes]) -> None:
+        rank = list(sent).index(source)
+        topo.feed(source, part, defaults[source], lane, order_key(rank, sent[source]))
+        sent[source] += len(part)
+
     for i, (source, lines, default_time) in enumerate(batches):
-        topo.feed(source, lines, default_time)
+        defaults[source] = default_time
+        sent.setdefault(source, 0)
+        for lane, part in splitters.setdefault(source, Lanes(lanes)).cut(list(lines)):
+            send(source, lane, part)
         if restart_every and (i + 1) % restart_every == 0:
             topo.restart()
+    for source, splitter in splitters.items():
+        for lane, part in splitter.rest():
+            send(source, lane, part)
     topo.end()
     return topo.alerts

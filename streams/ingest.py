@@ -19,14 +19,13 @@ import asyncio
 import heapq
 import itertools
 import logging
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from maritime.models import parse_iso
-from maritime.partitioned import source_partition
+from maritime.partitioned import Lanes, lane_key, line_time, order_key, source_partition
 from maritime.pipeline import first_timestamp, live_batches
 from maritime.sources import SourceSpec, iter_lines
 from streams.records import RawBatch, RawChunk
@@ -34,24 +33,6 @@ from streams.settings import StreamSettings
 from streams.topics import create_topics
 
 logger = logging.getLogger(__name__)
-
-_TAG_TIME = re.compile(rb"(?:^\\|,)c:(\d{9,13})")
-_TRAILING_EPOCH = re.compile(rb",(\d{10})(?:\.\d+)?\s*$")
-
-
-def line_time(line: bytes) -> float | None:
-    """The event time a line carries (tag block ``c:``, s or ms; or an epoch after the checksum), if any.
-
-    Only for pacing and merging recordings; the decoder decides the real time.
-    """
-    m = _TAG_TIME.search(line, 0, 120) if line[:1] == b"\\" else None
-    if m is None:
-        m = _TRAILING_EPOCH.search(line)
-    if m is None:
-        return None
-    v = int(m.group(1))
-    return v / 1000.0 if v > 10_000_000_000 else float(v)
-
 
 @dataclass
 class IngestStats:
@@ -72,9 +53,11 @@ class IngestStats:
 class Ingest:
     """Sends batches of lines to the raw topic."""
 
-    def __init__(self, settings: StreamSettings, sources: int) -> None:
+    def __init__(self, settings: StreamSettings, sources: int, lanes: int = 1) -> None:
         self.s = settings
-        self.sources = sources
+        self.lanes = max(1, lanes)
+        # what the workers de-duplicate across: every lane of every source
+        self.sources = sources * self.lanes
         self.stats = IngestStats()
         self.seq = int(time.time() * 1000) * 1000
         self.stats.first_seq = self.seq
@@ -99,7 +82,7 @@ class Ingest:
         n = self.s.partitions
         per: list[list[RawChunk]] = [[] for _ in range(n)]
         for c in chunks:
-            per[source_partition(c.source, n)].append(c)
+            per[source_partition(lane_key(c.source, c.lane), n)].append(c)
             self.stats.lines += len(c.lines)
             self.stats.by_source[c.source] = self.stats.by_source.get(c.source, 0) + len(c.lines)
         futs = []
@@ -126,6 +109,8 @@ async def replay_files(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines:
                        rate: float | None = None, start_time: str | None = None) -> None:
     """Recordings in event-time order (merged), then the end-of-replay batch."""
     defaults = {s.name: (parse_iso(start_time) if start_time else first_timestamp(s)) for s in specs}
+    rank = {s.name: k for k, s in enumerate(specs)}
+    lanes = {s.name: Lanes(ing.lanes) for s in specs}
     if len(specs) == 1:
         merged: Iterator[tuple[float, int, str, bytes]] = _timed_lines(specs[0])
     else:
@@ -145,12 +130,30 @@ async def replay_files(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines:
                 delay = wall0 + (t_last - t0) / rate - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-        by_source: dict[str, list[str]] = {}
-        for _t, _i, name, line in block:
-            by_source.setdefault(name, []).append(line.rstrip(b"\r\n").decode("latin-1"))
-        await ing.send([RawChunk(source=name, lines=lines, default_time=defaults[name])
-                        for name, lines in by_source.items()])
+        by_source: dict[str, list[tuple[float, int, str, bytes]]] = {}
+        for item in block:
+            by_source.setdefault(item[2], []).append(item)
+        chunks = []
+        for name, items in by_source.items():
+            for lane, part in lanes[name].cut(items, line_of=_line_of):
+                chunks.append(_file_chunk(name, lane, part, defaults[name], rank[name]))
+        await ing.send(chunks)
+    rest = [_file_chunk(name, lane, part, defaults[name], rank[name])
+            for name, splitter in lanes.items() for lane, part in splitter.rest()]
+    if rest:
+        await ing.send(rest)
     await ing.send([], end=True)
+
+
+def _line_of(item: tuple[float, int, str, bytes]) -> bytes:
+    return item[3]
+
+
+def _file_chunk(name: str, lane: int, items: list[tuple[float, int, str, bytes]], default_time: float | None,
+                rank: int) -> RawChunk:
+    """A chunk of a recording: its lines, and the replay order of the first (its line number in the file)."""
+    return RawChunk(source=name, lines=[it[3].rstrip(b"\r\n").decode("latin-1") for it in items],
+                    default_time=default_time, lane=lane, order=order_key(rank, items[0][1]))
 
 
 async def stream_live(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: int = 2000, flush_s: float = 0.5,
@@ -171,6 +174,7 @@ async def stream_live(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: 
 
     closing = asyncio.create_task(closer())
     pending: dict[str, list[tuple[bytes, float]]] = {}
+    lanes: dict[str, Lanes] = {}
     count = 0
     last_flush = time.monotonic()
     try:
@@ -186,8 +190,10 @@ async def stream_live(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: 
                 pending.setdefault(name, []).extend(lines)
                 count += len(lines)
             if pending and (count >= batch_lines or time.monotonic() - last_flush >= flush_s):
-                await ing.send([RawChunk(source=n, lines=[ln.rstrip(b"\r\n").decode("latin-1") for ln, _ in ls],
-                                         recv_times=[t for _, t in ls]) for n, ls in pending.items()])
+                chunks = [_live_chunk(n, lane, part) for n, ls in pending.items()
+                          for lane, part in lanes.setdefault(n, Lanes(ing.lanes)).cut(ls, _live_line, timed=True)]
+                if chunks:
+                    await ing.send(chunks)
                 pending.clear()
                 count = 0
                 last_flush = time.monotonic()
@@ -197,19 +203,37 @@ async def stream_live(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: 
             t.cancel()
         closing.cancel()
         await asyncio.gather(*tasks, closing, return_exceptions=True)
-    if pending:
-        await ing.send([RawChunk(source=n, lines=[ln.rstrip(b"\r\n").decode("latin-1") for ln, _ in ls],
-                                 recv_times=[t for _, t in ls]) for n, ls in pending.items()])
+    rest = [_live_chunk(n, lane, part) for n, ls in pending.items()
+            for lane, part in lanes.setdefault(n, Lanes(ing.lanes)).cut(ls, _live_line, timed=True)]
+    rest += [_live_chunk(n, lane, part) for n, splitter in lanes.items() for lane, part in splitter.rest()]
+    if rest:
+        await ing.send(rest)
+
+
+def _live_line(item: tuple[bytes, float]) -> bytes:
+    return item[0]
+
+
+def _live_chunk(name: str, lane: int, items: list[tuple[bytes, float]]) -> RawChunk:
+    """A chunk of a live feed: its lines with their receive times."""
+    return RawChunk(source=name, lines=[ln.rstrip(b"\r\n").decode("latin-1") for ln, _ in items],
+                    recv_times=[t for _, t in items], lane=lane)
 
 
 async def ingest(specs: Sequence[SourceSpec], settings: StreamSettings, *, rate: float | None = None,
-                 batch_lines: int = 2000, stop: asyncio.Event | None = None) -> IngestStats:
-    """Send ``specs`` to the raw topic: recordings replayed (then ended), live feeds until ``stop``."""
+                 batch_lines: int = 2000, stop: asyncio.Event | None = None, lanes: int = 1) -> IngestStats:
+    """Send ``specs`` to the raw topic: recordings replayed (then ended), live feeds until ``stop``.
+
+    ``lanes`` > 1 splits each source over that many lanes (raw partitions), so that one busy feed is
+    decoded by several workers (:class:`maritime.partitioned.Lanes`). The alerts equal a single lane's as
+    long as no line arrives later than the reorder window allows (each lane judges lateness by its own
+    lines, so it may keep a straggler that one decoder drops).
+    """
     live = [s for s in specs if s.kind in ("tcp", "udp", "stdin")]
     files = [s for s in specs if s.kind == "file"]
     if [s for s in specs if s.kind == "csv"]:
         raise ValueError("decoded tables (CSV) go through 'maritime replay'; ingest sends NMEA lines")
-    async with Ingest(settings, len(specs)) as ing:
+    async with Ingest(settings, len(specs), lanes) as ing:
         if files and not live:
             await replay_files(ing, files, batch_lines=batch_lines, rate=rate,
                                start_time=settings.detection.ingest.start_time)

@@ -10,7 +10,7 @@ import pytest
 from maritime.cli import build_pipeline
 from maritime.config import Settings
 from maritime.models import Alert, parse_iso
-from maritime.partitioned import Barrier, halo_tiles, run_partitioned, tile_of
+from maritime.partitioned import Barrier, Lanes, halo_tiles, lane_may_start, run_partitioned, tile_of
 from maritime.pipeline import first_timestamp
 from maritime.sim.network import WaterGrid
 from maritime.sim.simulator import Simulator
@@ -83,6 +83,51 @@ def reference(day, zones) -> dict[str, str]:
 def test_partitions_change_no_alert(day, zones, reference, partitions):
     got = final(run_partitioned(batches(day), Settings(), zones, partitions))
     assert got == reference
+
+
+@pytest.mark.parametrize("lanes", [2, 3])
+def test_one_source_split_over_lanes_changes_no_alert(day, zones, reference, lanes):
+    """One feed decoded in several lanes (several workers) gives the embedded run's alerts."""
+    got = final(run_partitioned(batches(day, 700), Settings(), zones, 4, lanes=lanes, restart_every=9))
+    assert got == reference
+
+
+@pytest.mark.parametrize("path", recordings(), ids=lambda p: p.name)
+def test_real_recordings_in_lanes_like_embedded(path, zones):
+    """Multipart messages, $PGHP lines and untimed lines are never split from what they belong to, and
+    messages of the same second come back in the replay's order."""
+    start = "2024-01-01T00:00:00Z"
+    settings = Settings(ingest={"start_time": start})
+    sink = Collect()
+    summary = build_pipeline(settings, [sink], None, zones).replay(parse_source(str(path)))
+    late = summary["rejected"].get("late", 0)
+    if late:
+        # each lane judges lateness against its own lines: it may keep lines the single decoder drops
+        pytest.skip(f"{late} lines arrive later than the reorder window allows: lanes are exact only without")
+    got = final(run_partitioned(batches(path, 40, start), settings, zones, 3, lanes=3))
+    assert without_outages(got) == without_outages(final(sink.alerts))
+
+
+def test_lanes_cut_only_where_a_line_stands_alone():
+    tb = b"\\s:r1,c:1747180800*00\\"
+    single = tb + b"!AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00Sa,0*5C"
+    first = tb + b"!AIVDM,2,1,3,A,55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0*1C"
+    second = b"!AIVDM,2,2,3,A,88888888880,2*25"
+    second_tagged = tb + second
+    pghp = b"$PGHP,1,2010,6,11,12,0,0,0,,,,*00"
+    untimed = b"!AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00Sa,0*5C"
+    assert lane_may_start(single, single)
+    assert lane_may_start(second, first)
+    assert not lane_may_start(first, second_tagged)  # the rest of a multipart message
+    assert not lane_may_start(pghp, single)  # the line a $PGHP times
+    assert not lane_may_start(single, untimed)  # takes the time of the line before
+    assert lane_may_start(single, untimed, timed=True)  # a live feed gives it a receive time
+    lanes = Lanes(2)
+    assert lanes.cut([single, first, second_tagged]) == [(0, [single])]  # the message waits whole
+    assert lanes.cut([single]) == [(1, [first, second_tagged])]
+    assert lanes.cut([untimed]) == [(0, [single, untimed])]  # nowhere to switch: stays in its lane
+    assert lanes.rest() == []
+    assert Lanes(1).cut([first, second_tagged]) == [(0, [first, second_tagged])]
 
 
 def test_restarts_from_the_tables_change_no_alert(day, zones, reference):

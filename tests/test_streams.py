@@ -213,14 +213,15 @@ def cluster_factory(broker, tmp_path):
         c.stop()
 
 
-@pytest.mark.parametrize(("partitions", "workers"), [(1, 1), (4, 2)])
+@pytest.mark.parametrize(("partitions", "workers", "lanes"), [(1, 1, 1), (4, 2, 1), (4, 2, 3)])
 def test_workers_give_the_alerts_of_the_embedded_replay(cluster_factory, day, reference, embedded_dir, partitions,
-                                                        workers):
+                                                        workers, lanes):
+    """Also with the one recording split over three lanes, so that both workers decode it."""
     c = cluster_factory(partitions)
     for _ in range(workers):
         c.wait_assigned(c.start_worker())
     c.wait_assigned(0)
-    c.ingest(day)
+    c.ingest(day, "--lanes", str(lanes))
     assert c.wait_for(reference) == reference
     # every rejected line is in a worker's dead-letter file, as in the embedded run's
     expected = rejected([embedded_dir / "dead.jsonl"])

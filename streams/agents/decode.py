@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from maritime.models import iso
-from maritime.partitioned import END, DecodeRunner, Row
+from maritime.partitioned import END, DecodeRunner, Row, lane_key
 from streams.agents.stage import forget_revoked
 from streams.records import DeadLetter, RawBatch, RowBatch
 
@@ -83,10 +83,12 @@ def register(app: faust.App, rt: Runtime) -> None:
             for chunk in batch.chunks:
                 lines = [line.encode("latin-1") for line in chunk.lines]
                 rt.counts["lines"] += len(lines)
-                got = runner.feed(chunk.source, lines, chunk.recv_times, chunk.default_time)
+                got = runner.feed(chunk.source, lines, chunk.recv_times, chunk.default_time, lane=chunk.lane,
+                                  first_order=chunk.order)
                 for q, rows in got.items():
                     out.setdefault(q, []).extend(rows)
-                horizons[chunk.source] = runner.horizon(chunk.source)
+                key = lane_key(chunk.source, chunk.lane)
+                horizons[key] = runner.horizon(key)
             if batch.end:
                 rows_end, last = runner.end()
                 for q, rows in rows_end.items():
