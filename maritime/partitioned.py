@@ -167,6 +167,12 @@ def order_key(rank: int, line: int) -> float:
     return rank * 1e12 + line
 
 
+def lane_partition(source: str, lane: int, partitions: int) -> int:
+    """The raw partition of a lane: the source's own, then the next ones, so that lanes land on different
+    partitions (and Faust's round-robin assignment puts neighbouring partitions on different workers)."""
+    return (source_partition(source, partitions) + lane) % partitions
+
+
 def lane_key(source: str, lane: int) -> str:
     """The name a lane of a source goes by in partitioning and progress: ``source`` for lane 0, ``source#k``."""
     return source if lane == 0 else f"{source}#{lane}"
@@ -899,7 +905,7 @@ class LocalTopology:
         key = lane_key(source, lane)
         self.sources.add(key)
         per_raw: list[dict[int, list[Row]]] = [{} for _ in range(self.partitions)]
-        p = source_partition(key, self.partitions)
+        p = lane_partition(source, lane, self.partitions)
         per_raw[p] = self.decoders[p].feed(source, lines, None, default_time_s, lane=lane, first_order=first_order)
         self._step(per_raw)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maritime.models import parse_iso
-from maritime.partitioned import Lanes, lane_key, line_time, order_key, source_partition
+from maritime.partitioned import Lanes, lane_partition, line_time, order_key
 from maritime.pipeline import first_timestamp, live_batches
 from maritime.sources import SourceSpec, iter_lines
 from streams.records import RawBatch, RawChunk
@@ -82,7 +82,7 @@ class Ingest:
         n = self.s.partitions
         per: list[list[RawChunk]] = [[] for _ in range(n)]
         for c in chunks:
-            per[source_partition(lane_key(c.source, c.lane), n)].append(c)
+            per[lane_partition(c.source, c.lane, n)].append(c)
             self.stats.lines += len(c.lines)
             self.stats.by_source[c.source] = self.stats.by_source.get(c.source, 0) + len(c.lines)
         futs = []
