@@ -247,3 +247,28 @@ def test_a_quiet_source_stops_holding_the_others_back():
     assert runner.positions == 0  # b has not passed t0 + 100 yet
     runner.process([[PROGRESS, t0 + 700, "a"]])
     assert runner.positions == 1  # b fell 700 s behind (> 600 s): it no longer holds a's traffic
+
+
+def test_a_type_19_position_is_not_a_duplicate_of_its_own_static_report():
+    """Type 19 gives two rows with one payload; de-duplicating across sources keeps both, and drops
+    both when the same transmission comes again from another receiver."""
+    from pyais import encode_dict
+
+    from maritime.partitioned import PROGRESS, DecodeRunner, VesselRunner
+
+    line = encode_dict({"msg_type": 19, "mmsi": 376000123, "lat": 13.9, "lon": -61.0, "speed": 1.0,
+                        "course": 90, "heading": 90, "shipname": "SEA BIRD", "ship_type": 37})[0]
+    t0 = 1_747_209_600
+    s = Settings(identity={"land_check": False})
+    dec = DecodeRunner(s, 1)
+    rows = []
+    for source, t in (("rx1", t0), ("rx2", t0 + 2)):
+        tagged = f"\\c:{t}*00\\{line}".encode()
+        rows += [r for r in dec.feed(source, [tagged])[0] if r[0] != PROGRESS]
+    end_rows, _ = dec.end()
+    rows += [r for r in end_rows.get(0, []) if r[0] != PROGRESS]
+    assert [r[0] for r in rows].count("p") == 2 and [r[0] for r in rows].count("s") == 2
+    runner = VesselRunner(s, None, 0, 1)
+    runner.process(rows + [["e", t0 + 10]], dedup_across=True)
+    assert runner.positions == 1
+    assert runner.tracker.get(376000123).name == "SEA BIRD"
