@@ -268,7 +268,6 @@ def _fast_init(cls: type[Any]) -> Callable[..., Any]:
 
 #: ``Position(*fields)`` without the frozen dataclass's per-field ``object.__setattr__`` (the hot path)
 new_position = _fast_init(Position)
-_new_position = new_position
 
 
 def _clean_position(msg: Any, msg_type: int, time_s: float, source: str) -> Position:
@@ -298,7 +297,7 @@ def _clean_position(msg: Any, msg_type: int, time_s: float, source: str) -> Posi
             if status == 15:
                 status = None
     # field order of Position: mmsi, time_s, lat, lon, sog_kn, cog_deg, heading_deg, nav_status, msg_type, source
-    return _new_position(msg.mmsi, time_s, lat, lon, sog, cog, heading, status, msg_type, source)
+    return new_position(msg.mmsi, time_s, lat, lon, sog, cog, heading, status, msg_type, source)
 
 
 #: AIS six-bit armour (ITU-R M.1371 §8.2.4): values 0–39 are '0'…'W', 40–63 are '`'…'w'.
@@ -310,20 +309,15 @@ _ARMOR_TO_B64: Final = bytes.maketrans(
 _FAST_TYPES: Final = {49: 1, 50: 2, 51: 3, 66: 18}
 
 
-def unpack_position(payload: bytes, time_s: float, source: str) -> Position | None:
-    """A :class:`Position` from the 28-character payload (fill 0) of a type 1/2/3/18 report.
+def unpack_position(payload: bytes, msg_type: int, time_s: float, source: str) -> Position:
+    """The :class:`Position` of a type 1/2/3/18 report from its 28-character payload (fill 0).
 
     Bit layout per ITU-R M.1371-5 (type 1–3: Table 46; type 18: Table 74);
     coordinates in 1/10 000 min → degrees with pyais's rounding
-    (``(10·v + 3) // 6 / 1e6``), speed in 0.1 kn, course in 0.1°. Returns None
-    when the payload is not such a report (the caller falls back to pyais);
-    raises :class:`NoPosition` / :class:`OutOfRange` as the pyais path does.
+    (``(10·v + 3) // 6 / 1e6``), speed in 0.1 kn, course in 0.1°. Raises
+    :class:`NoPosition` / :class:`OutOfRange` as the pyais path does.
     """
-    mt = _FAST_TYPES.get(payload[0]) if len(payload) == 28 else None
-    return None if mt is None else _unpack_position(payload, mt, time_s, source)
-
-
-def _unpack_position(payload: bytes, mt: int, time_s: float, source: str) -> Position:
+    mt = msg_type
     v = int.from_bytes(a2b_base64(payload.translate(_ARMOR_TO_B64)))
     if mt == 18:
         speed, lon, lat, course, heading, status = (
@@ -343,7 +337,7 @@ def _unpack_position(payload: bytes, mt: int, time_s: float, source: str) -> Pos
     lon_deg = ((10 * lon + 3) // 6) / 1e6
     if not (-90.0 <= lat_deg <= 90.0 and -180.0 <= lon_deg <= 180.0):
         raise OutOfRange(f"position out of range: lat {lat_deg}, lon {lon_deg}")
-    return _new_position(
+    return new_position(
         v >> 130 & 0x3FFFFFFF, time_s, lat_deg, lon_deg,
         None if speed >= 1023 else speed / 10.0,
         None if course >= 3600 else course / 10.0,
@@ -597,33 +591,29 @@ class AisDecoder:
             mt = c - 8 if c > 40 else c
             stats.messages_by_type[mt] = stats.messages_by_type.get(mt, 0) + 1
             return None
-        if fill == 0 and len(payload) == 28 and not self.pyais_only:
-            fast = _FAST_TYPES.get(payload[0])
-            if fast is not None:  # a type 1/2/3/18 position report: the fast path
-                if dedup is not None:
-                    dedup.remember(payload, event_time)
-                stats = self.stats
-                stats.messages += 1
-                by_type = stats.messages_by_type
-                by_type[fast] = by_type.get(fast, 0) + 1
-                return payload, [_unpack_position(payload, fast, event_time, self.source)]
-        try:
-            bv = bit_vector(payload, fill)
-            msg_cls = MSG_CLASS.get(bv.get(0, 6))
-            if msg_cls is None:
-                raise Undecodable(f"unknown AIS message type {bv.get(0, 6)}")
-            msg = msg_cls.from_vector(bv)
-        except DecodeError:
-            raise
-        except Exception as err:
-            raise Undecodable(f"pyais could not decode the payload: {type(err).__name__}: {err}") from None
+        # a type 1/2/3/18 position report is unpacked here (the fast path); everything else by pyais
+        fast = _FAST_TYPES.get(payload[0]) if fill == 0 and len(payload) == 28 and not self.pyais_only else None
+        msg: Any = None
+        if fast is None:
+            try:
+                bv = bit_vector(payload, fill)
+                msg_cls = MSG_CLASS.get(bv.get(0, 6))
+                if msg_cls is None:
+                    raise Undecodable(f"unknown AIS message type {bv.get(0, 6)}")
+                msg = msg_cls.from_vector(bv)
+            except DecodeError:
+                raise
+            except Exception as err:
+                raise Undecodable(f"pyais could not decode the payload: {type(err).__name__}: {err}") from None
         if dedup is not None:
             dedup.remember(payload, event_time)
         stats = self.stats
         stats.messages += 1
-        mt = msg.msg_type
+        mt = fast if fast is not None else msg.msg_type
         by_type = stats.messages_by_type
         by_type[mt] = by_type.get(mt, 0) + 1
+        if fast is not None:
+            return payload, [unpack_position(payload, fast, event_time, self.source)]
         if mt in _SIMPLE_POSITION_TYPES:
             try:
                 return payload, [_clean_position(msg, mt, event_time, self.source)]
