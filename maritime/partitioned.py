@@ -174,8 +174,14 @@ def lane_partition(source: str, lane: int, partitions: int) -> int:
 
 
 def lane_key(source: str, lane: int) -> str:
-    """The name a lane of a source goes by in partitioning and progress: ``source`` for lane 0, ``source#k``."""
+    """The name a lane of a source goes by in progress and acknowledgements: ``source`` for lane 0, ``source#k``."""
     return source if lane == 0 else f"{source}#{lane}"
+
+
+def lane_source(key: str) -> str:
+    """The source of a :func:`lane_key`."""
+    base, sep, k = key.rpartition("#")
+    return base if sep and k.isdigit() else key
 
 
 def tile_partition(tile: tuple[int, int], partitions: int) -> int:
@@ -188,9 +194,11 @@ def halo_tiles(lat: float, lon: float, tile_deg: float, halo_km: float) -> list[
     home = tile_of(lat, lon, tile_deg)
     dlat = halo_km / 111.2
     dlon = halo_km / (111.32 * max(math.cos(math.radians(lat)), 0.2))
-    rows = range(math.floor((lat - dlat) / tile_deg), math.floor((lat + dlat) / tile_deg) + 1)
-    cols = range(math.floor((lon - dlon) / tile_deg), math.floor((lon + dlon) / tile_deg) + 1)
-    return [home] + [(r, c) for r in rows for c in cols if (r, c) != home]
+    r0, r1 = math.floor((lat - dlat) / tile_deg), math.floor((lat + dlat) / tile_deg)
+    c0, c1 = math.floor((lon - dlon) / tile_deg), math.floor((lon + dlon) / tile_deg)
+    if r0 == r1 and c0 == c1:  # far from every edge (most positions): its own tile only
+        return [home]
+    return [home] + [(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1) if (r, c) != home]
 
 
 def default_halo_km(settings: Settings) -> float:
@@ -207,13 +215,13 @@ def default_halo_km(settings: Settings) -> float:
 
 
 def position_row(p: Position, payload: str | None, order: float | None = None) -> Row:
-    """A position as a JSON-friendly row (``order``: see :func:`_row_key`)."""
+    """A position as a JSON-friendly row (``order``: see :func:`_row_order`)."""
     return [POS, p.mmsi, p.time_s, p.lat, p.lon, p.sog_kn, p.cog_deg, p.heading_deg, p.nav_status, p.msg_type,
             p.source, payload, order]
 
 
 def static_row(v: VesselInfo, payload: str | None, order: float | None = None) -> Row:
-    """A static report as a JSON-friendly row (``order``: see :func:`_row_key`)."""
+    """A static report as a JSON-friendly row (``order``: see :func:`_row_order`)."""
     return [STATIC, v.mmsi, v.time_s, v.name, v.callsign, v.imo, v.ship_type, v.to_bow_m, v.to_stern_m,
             v.to_port_m, v.to_starboard_m, v.draught_m, v.destination, v.msg_type, v.source, payload, order]
 
@@ -445,7 +453,7 @@ class VesselRunner:
         self.ended_at: float | None = None
         self.dirty: set[int] = set()
         self.positions = 0
-        # rows waiting until every source has passed their time: (time, arrival, row)
+        # rows waiting until every source has passed their time: (time, order, arrival, row)
         self._held: list[tuple[float, float, int, Row]] = []
         self._arrival = 0
         self._progress: dict[str, float] = {}
@@ -453,28 +461,17 @@ class VesselRunner:
         self.idle_source_s = settings.ingest.idle_source_s
         #: called with every accepted position and static report (the live map's Redis positions use it)
         self.listeners: list[Callable[[Record], None]] = []
-        self._dets: tuple[Any, ...] | None = None
+        self._dets = tuple(d for d in (self.gaps, self.geofence) if d is not None)
         self._last_msg: tuple[str, float, float | None] | None = None
         self._last_verdict = False
-        self._halo_dlat = self.halo_km / 111.2
         self._tiles_seen: dict[tuple[int, int], tuple[str, int]] = {}
 
     def _detectors(self) -> tuple[Any, ...]:
-        dets = self._dets
-        if dets is None:
-            dets = self._dets = tuple(d for d in (self.gaps, self.geofence) if d is not None)
-        return dets
+        return self._dets
 
     def _halo(self, lat: float, lon: float) -> list[tuple[str, int]]:
         """(tile key, tile partition) of the tiles a position goes to: its own, and those within the halo."""
-        td = self.tile_deg
-        r, c = math.floor(lat / td), math.floor(lon / td)
-        dlat = self._halo_dlat
-        if math.floor((lat - dlat) / td) == r == math.floor((lat + dlat) / td):
-            dlon = self.halo_km / (111.32 * max(math.cos(math.radians(lat)), 0.2))
-            if math.floor((lon - dlon) / td) == c == math.floor((lon + dlon) / td):
-                return [self._tile_info((r, c))]  # far from every edge: only its own tile (as halo_tiles says)
-        return [self._tile_info(t) for t in halo_tiles(lat, lon, td, self.halo_km)]
+        return [self._tile_info(t) for t in halo_tiles(lat, lon, self.tile_deg, self.halo_km)]
 
     def _tile_info(self, tile: tuple[int, int]) -> tuple[str, int]:
         got = self._tiles_seen.get(tile)
@@ -514,8 +511,7 @@ class VesselRunner:
         # source is judged by its newest lane and holds the others back by its slowest
         by_source: dict[str, list[float]] = {}
         for key, p in self._progress.items():
-            base, sep, k = key.rpartition("#")
-            by_source.setdefault(base if sep and k.isdigit() else key, []).append(p)
+            by_source.setdefault(lane_source(key), []).append(p)
         newest = max(self._progress.values())
         lag = self.idle_source_s
         return min(min(ps) for ps in by_source.values()
@@ -936,15 +932,16 @@ def run_partitioned(batches: Iterable[tuple[str, list[bytes], float | None]], se
     topo = LocalTopology(settings, zones, partitions, tile_deg)
     splitters: dict[str, Lanes] = {}
     defaults: dict[str, float | None] = {}
-    sent: dict[str, int] = {}  # lines of each source sent so far (its rank is its place in this dict)
+    rank: dict[str, int] = {}  # sources in the order they first come
+    sent: dict[str, int] = {}  # lines of each source sent so far
 
     def send(source: str, lane: int, part: list[bytes]) -> None:
-        rank = list(sent).index(source)
-        topo.feed(source, part, defaults[source], lane, order_key(rank, sent[source]))
+        topo.feed(source, part, defaults[source], lane, order_key(rank[source], sent[source]))
         sent[source] += len(part)
 
     for i, (source, lines, default_time) in enumerate(batches):
         defaults[source] = default_time
+        rank.setdefault(source, len(rank))
         sent.setdefault(source, 0)
         for lane, part in splitters.setdefault(source, Lanes(lanes)).cut(list(lines)):
             send(source, lane, part)
