@@ -175,6 +175,11 @@ async def stream_live(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: 
     closing = asyncio.create_task(closer())
     pending: dict[str, list[tuple[bytes, float]]] = {}
     lanes: dict[str, Lanes] = {}
+
+    def cut(pending: dict[str, list[tuple[bytes, float]]]) -> list[RawChunk]:
+        """The chunks that can go now, each source's in its lane (see :class:`Lanes`)."""
+        return [_live_chunk(n, lane, part) for n, ls in pending.items()
+                for lane, part in lanes.setdefault(n, Lanes(ing.lanes)).cut(ls, _live_line, timed=True)]
     count = 0
     last_flush = time.monotonic()
     try:
@@ -190,8 +195,7 @@ async def stream_live(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: 
                 pending.setdefault(name, []).extend(lines)
                 count += len(lines)
             if pending and (count >= batch_lines or time.monotonic() - last_flush >= flush_s):
-                chunks = [_live_chunk(n, lane, part) for n, ls in pending.items()
-                          for lane, part in lanes.setdefault(n, Lanes(ing.lanes)).cut(ls, _live_line, timed=True)]
+                chunks = cut(pending)
                 if chunks:
                     await ing.send(chunks)
                 pending.clear()
@@ -203,8 +207,7 @@ async def stream_live(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: 
             t.cancel()
         closing.cancel()
         await asyncio.gather(*tasks, closing, return_exceptions=True)
-    rest = [_live_chunk(n, lane, part) for n, ls in pending.items()
-            for lane, part in lanes.setdefault(n, Lanes(ing.lanes)).cut(ls, _live_line, timed=True)]
+    rest = cut(pending)
     rest += [_live_chunk(n, lane, part) for n, splitter in lanes.items() for lane, part in splitter.rest()]
     if rest:
         await ing.send(rest)
