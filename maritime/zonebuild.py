@@ -66,10 +66,13 @@ def territories(margin_deg: float = 6.0) -> list[tuple[str, str, BaseGeometry]]:
                     out.append((iso, name, part))
             continue
         out.append((c.iso2, c.name, land))
-    merged: dict[str, tuple[str, list[BaseGeometry]]] = {}
+    # units sharing a code (Cuba and the Guantanamo Bay naval base are both CU) are one territory,
+    # named after its largest land unit
+    by_iso: dict[str, list[tuple[str, BaseGeometry]]] = defaultdict(list)
     for iso, name, g in out:
-        merged.setdefault(iso, (name, []))[1].append(g)
-    return [(iso, name, shapely.union_all(gs)) for iso, (name, gs) in sorted(merged.items())]
+        by_iso[iso].append((name, g))
+    return [(iso, max(units, key=lambda u: u[1].area)[0], shapely.union_all([g for _, g in units]))
+            for iso, units in sorted(by_iso.items())]
 
 
 def _equidistance_regions(lands: list[BaseGeometry], spacing_m: float, extent: BaseGeometry) -> list[BaseGeometry]:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 import shapely
 
@@ -34,6 +35,9 @@ def test_known_points(caribbean):
     assert ("eez", "PR") in north_pr and not any(k == "territorial_sea" for k, _ in north_pr)
     assert kinds_at(caribbean, 18.2, -66.5) == set()  # inland Puerto Rico
     assert any(k == "eez" for k, _ in kinds_at(caribbean, 14.5, -76.0))  # between Jamaica and Colombia
+    # a territory made of several Natural Earth units is named after the main one (Cuba, not its naval base)
+    cuba = {z.kind: z.name for z in caribbean.containing(23.3, -82.4)}  # off Havana
+    assert cuba == {"territorial_sea": "Cuba territorial sea", "eez": "Cuba exclusive economic zone (approximate)"}
 
 
 def test_default_zones_follow_the_contract():
@@ -160,3 +164,44 @@ def test_import_reprojects_and_names_zones(tmp_path):
                           "--id-field", "NOPE", "--name-field", "GEONAME", "--out", str(out)],
                          capture_output=True, text=True)
     assert res.returncode == 1 and "no attribute 'NOPE'" in res.stderr
+
+
+# Marine Regions' ISO 3166 alpha-3 codes (and its two alpha-2 oddities) to the alpha-2 codes our zones carry
+MR_CODES = {"ABW": "AW", "AIA": "AI", "ATG": "AG", "BES": "BQ", "BHS": "BS", "BLZ": "BZ", "BRB": "BB", "COL": "CO",
+            "CRI": "CR", "CUB": "CU", "CW": "CW", "CYM": "KY", "DMA": "DM", "DOM": "DO", "GLP": "GP", "GRD": "GD",
+            "GTM": "GT", "GUY": "GY", "HND": "HN", "HTI": "HT", "JAM": "JM", "KNA": "KN", "LCA": "LC", "MAF": "MF",
+            "MEX": "MX", "MSR": "MS", "MTQ": "MQ", "NIC": "NI", "PAN": "PA", "PRI": "PR", "SLV": "SV", "SXM": "SX",
+            "TCA": "TC", "TTO": "TT", "USA": "US", "VCT": "VC", "VEN": "VE", "VGB": "VG", "VIR": "VI"}
+
+
+def test_which_eez_agrees_with_marine_regions_on_a_grid(caribbean):
+    """What ``zones which`` answers for EEZs, against the official layer, point by point.
+
+    Every point of a 0.25° grid over the region that lies in exactly one Marine Regions EEZ of a single
+    state is asked of our zones; the share answered with the same state is printed per state. Ours are
+    equidistance lines without treaties, so the Colombian islands' awards (ICJ 2012, the Jamaica joint
+    regime) and the Venezuela-Netherlands treaty are where they differ most.
+    """
+    import geopandas as gpd
+
+    mr = gpd.read_file(shared_file(ZONES_DIR / "caribbean_eez_waters_v2_2014.geojson"))
+    tree = shapely.STRtree(mr.geometry.values)
+    codes = [MR_CODES.get(c) for c in mr["ISO_3digit"]]
+    asked: dict[str, int] = {}
+    same: dict[str, int] = {}
+    for lat in np.arange(7.125, 28.0, 0.25):
+        for lon in np.arange(-89.875, -58.0, 0.25):
+            hits = tree.query(shapely.Point(lon, lat), predicate="within")
+            if len(hits) != 1 or codes[int(hits[0])] is None:
+                continue
+            code = codes[int(hits[0])]
+            ours = {z.properties.get("country") for z in caribbean.containing(float(lat), float(lon)) if z.kind == "eez"}
+            asked[code] = asked.get(code, 0) + 1
+            same[code] = same.get(code, 0) + (code in ours)
+    overall = sum(same.values()) / sum(asked.values())
+    print(f"EEZ answers equal to Marine Regions: {overall:.3f} of {sum(asked.values())} grid points;",
+          {c: round(same[c] / asked[c], 2) for c in sorted(asked, key=lambda c: -asked[c])})
+    assert sum(asked.values()) > 5000
+    assert overall > 0.85
+    # the CARICOM island states away from disputed waters agree almost everywhere
+    assert all(same[c] / asked[c] > 0.9 for c in ("BB", "LC", "GD", "TT", "AG", "KN", "BS") if c in asked)
