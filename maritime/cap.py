@@ -93,6 +93,11 @@ def to_cap(alert: dict[str, Any], sender: str) -> bytes:
         if not desc and pos:
             desc = f"{pos['lat']:.4f},{pos['lon']:.4f}"
         sub(area, "areaDesc", desc or "unknown")
-        if pos:
+        box = (alert.get("details") or {}).get("silent_area")  # a feed outage: the area that went quiet
+        if box and box["south"] < box["north"] and box["west"] < box["east"]:
+            corners = [(box["south"], box["west"]), (box["north"], box["west"]), (box["north"], box["east"]),
+                       (box["south"], box["east"]), (box["south"], box["west"])]
+            sub(area, "polygon", " ".join(f"{la:.5f},{lo:.5f}" for la, lo in corners))
+        elif pos:
             sub(area, "circle", f"{pos['lat']:.5f},{pos['lon']:.5f} {_RADIUS_KM.get(alert['type'], 2.0)}")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)

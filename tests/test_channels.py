@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import shutil
 import socket
@@ -261,6 +262,19 @@ def test_cap_validates_against_the_oasis_schema(status):
     assert doc.findtext("c:info/c:category", namespaces=ns) == "Security"
     assert doc.findtext("c:info/c:area/c:circle", namespaces=ns) == "14.02000,-61.02000 2.0"
     assert doc.findtext("c:sent", namespaces=ns) == "2025-05-14T08:00:03+00:00"
+
+
+def test_cap_area_of_a_feed_outage_is_the_quiet_area():
+    outage = dataclasses.replace(
+        alert(0, kind="feed_outage"), id="feed_outage:2025-05-14T08:00:00Z", vessels=(), zone=None, lat=14.5,
+        lon=-61.0, details={"vessels_silent": 30, "silent_area": {"south": 14.0, "west": -61.5, "north": 15.0,
+                                                                  "east": -60.5}})
+    doc = etree.fromstring(to_cap(outage.as_dict(), "mda@test.invalid"))
+    assert cap_schema().validate(doc)
+    ns = {"c": "urn:oasis:names:tc:emergency:cap:1.2"}
+    assert doc.findtext("c:info/c:area/c:polygon", namespaces=ns) == (
+        "14.00000,-61.50000 15.00000,-61.50000 15.00000,-60.50000 14.00000,-60.50000 14.00000,-61.50000")
+    assert doc.find("c:info/c:area/c:circle", ns) is None
 
 
 def test_signature_and_replay_protection():

@@ -145,6 +145,10 @@ def test_feed_outage_gives_one_notice_and_no_gap_alerts():
     assert [a.type for a in alerts if a.type in ("dark_gap", "feed_outage")] == ["feed_outage"]
     outage = by_type(alerts, "feed_outage")[0]
     assert outage.details["vessels_silent"] == 20 and outage.start_s == T0 + 3600 - 120
+    # placed where the feed went quiet (the silent vessels' median last fix), so maps and CAP areas show it
+    area = outage.details["silent_area"]
+    assert area["south"] == pytest.approx(14.0, abs=0.01) and area["north"] == pytest.approx(14.95, abs=0.01)
+    assert outage.lat == pytest.approx(14.5, abs=0.01) and area["west"] <= outage.lon <= area["east"]
 
 
 def test_gap_severity_low_when_moored_in_port():

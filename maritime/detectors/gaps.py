@@ -162,12 +162,18 @@ class GapDetector:
                       ) -> Alert:
         n = len(group)
         self.outages.append({"start_s": t0, "end_s": t1, "vessels": n})
+        # where the feed went quiet: the median of the silent vessels' last fixes (a point among them, even
+        # for a global feed), and the box they span (degrees)
+        lats = sorted(self.state[m]["lat"] for m, _ in group)
+        lons = sorted(self.state[m]["lon"] for m, _ in group)
         return self.alerts.make(
             type="feed_outage", key=iso(t0) or "", status="open", severity="medium", time_s=now_s,
-            start_s=t0, end_s=None, mmsis=[], lat=None, lon=None,
+            start_s=t0, end_s=None, mmsis=[], lat=lats[n // 2], lon=lons[n // 2],
             summary=(f"Feed outage: {n} of {active} active vessels fell silent together around {iso(t1)}; "
                      f"their silence is not reported as dark gaps"),
             details={"vessels_silent": n, "vessels_active": active,
+                     "silent_area": {"south": round(lats[0], 4), "west": round(lons[0], 4),
+                                     "north": round(lats[-1], 4), "east": round(lons[-1], 4)},
                      "silent_mmsis": sorted(m for m, _ in group)[:200]},
         )
 
