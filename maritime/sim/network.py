@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from global_land_mask import globe
 from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
@@ -26,6 +27,14 @@ from maritime.geo import M_PER_DEG_LAT, haversine_m
 from maritime.geodata import countries
 
 logger = logging.getLogger(__name__)
+
+
+def wet_leg(lat0: float, lon0: float, lat1: float, lon1: float, step_m: float = 200.0) -> bool:
+    """True when the straight leg is water in the 1 km GLOBE mask at every ``step_m`` (m)."""
+    n = max(2, int(haversine_m(lat0, lon0, lat1, lon1) / step_m) + 1)
+    f = np.linspace(0.0, 1.0, n)
+    return not globe.is_land(lat0 + (lat1 - lat0) * f, lon0 + (lon1 - lon0) * f).any()
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +145,8 @@ class WaterGrid:
 
     def clear(self, lat0: float, lon0: float, lat1: float, lon1: float) -> bool:
         """True when the straight leg between two points stays clear of land."""
-        return not self.leg_land.intersects(LineString([(lon0, lat0), (lon1, lat1)]))
+        return not self.leg_land.intersects(LineString([(lon0, lat0), (lon1, lat1)])) and \
+            wet_leg(lat0, lon0, lat1, lon1)
 
     def leg_land_raw_intersects(self, lat0: float, lon0: float, lat1: float, lon1: float) -> bool:
         """True when a short leg (a harbour approach) comes within about 700 m of land."""

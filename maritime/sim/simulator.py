@@ -33,12 +33,14 @@ from typing import Any
 
 import numpy as np
 import shapely
+from global_land_mask import globe
 
 from maritime.caribbean import FLAG_MIDS, PORTS, Port
+from maritime.config import GeofenceSettings
 from maritime.geo import KN_TO_MS, M_PER_DEG_LAT, bearing_deg, destination, haversine_m
 from maritime.models import iso
 from maritime.sim.encode import checksum, position_payloads, sentences, static_payloads
-from maritime.sim.network import WaterGrid
+from maritime.sim.network import WaterGrid, wet_leg
 from maritime.tracker import vessel_category
 from maritime.zones import ZoneIndex
 
@@ -48,7 +50,9 @@ DEFAULT_START = 1_747_180_800.0  # 2025-05-14T00:00:00Z
 RECEIVER_RANGE_M = 40 * 1852.0
 SATELLITE_P = 0.02
 STATIC_INTERVAL_S = 360.0
-EXIT_AFTER_S = 600.0
+#: The geofence detector's default exit hysteresis (s) and dwell time (min), used for the truth.
+EXIT_AFTER_S = GeofenceSettings().exit_after_min * 60
+DWELL_MIN = GeofenceSettings().default_dwell_min
 #: Moored and drifting vessels keep at least this far off Natural Earth land, so that a finer
 #: coastline does not put them ashore (m).
 BERTH_CLEARANCE_M = 800.0
@@ -70,6 +74,16 @@ _MIX: dict[str, tuple[float, int, bool, tuple[float, float], tuple[int, int]]] =
     "tug": (0.05, 52, False, (6.0, 10.0), (20, 35)),
     "patrol": (0.04, 55, False, (12.0, 20.0), (20, 60)),
 }
+
+
+@dataclass(slots=True)
+class _Visit:
+    """A vessel's stay in a zone on its true track: since when (s), since when outside (s), what was raised."""
+
+    since: float
+    entered: bool
+    left: float | None = None
+    dwelt: bool = False
 
 
 @dataclass
@@ -150,23 +164,31 @@ class Simulator:
     # -- geography ------------------------------------------------------------------
 
     def _berth(self, p: Port) -> tuple[float, float]:
-        """A mooring spot near the harbour: in water, at least 300 m off land, joined to the sea by a clear line.
+        """A mooring spot near the harbour: in water, off land, joined to the sea by a clear line.
 
-        Searched within 3 km of the harbour position; for an enclosed harbour where no such spot exists,
-        the spot is the point closest to the harbour on a clear line from open water (anchored off the port).
+        Searched within 2.7 km of the harbour position (inside its 3 km port zone), first for a spot that is
+        water in both coastlines, Natural Earth 10 m (≥ 1000 m, then ≥ 800 m off) and the 1 km GLOBE mask
+        (which fills small harbours in), then for one that is clear of Natural Earth only. For an enclosed
+        harbour where neither exists, the spot is the point closest to the harbour on a clear line from
+        open water (anchored off the port).
         """
         land = self.grid.land
         node = self.grid.node(self.port_node[self.ports.index(p)])
-        for min_m in (1000.0, 800.0):
-            deg = min_m / M_PER_DEG_LAT
-            for r in np.arange(0, 3000, 150):
-                for a in range(0, 360, 15):
-                    lat, lon = destination(p.lat, p.lon, a, float(r))
-                    if shapely.dwithin(land, shapely.Point(lon, lat), deg):
-                        continue
-                    if self.grid.leg_land_raw_intersects(lat, lon, node.lat, node.lon):
-                        continue
-                    return lat, lon
+        for both_masks in (True, False):
+            for min_m in (1000.0, 800.0):
+                deg = min_m / M_PER_DEG_LAT
+                for r in np.arange(0, 2800, 150):
+                    for a in range(0, 360, 15):
+                        lat, lon = destination(p.lat, p.lon, a, float(r))
+                        if both_masks and globe.is_land(lat, lon):
+                            continue
+                        if shapely.dwithin(land, shapely.Point(lon, lat), deg):
+                            continue
+                        if self.grid.leg_land_raw_intersects(lat, lon, node.lat, node.lon):
+                            continue
+                        if both_masks and not wet_leg(lat, lon, node.lat, node.lon):
+                            continue
+                        return lat, lon
         # walk from open water toward the harbour while the line stays clear
         best = (node.lat, node.lon)
         total = haversine_m(node.lat, node.lon, p.lat, p.lon)
@@ -175,7 +197,8 @@ class Simulator:
             lat, lon = destination(node.lat, node.lon, brg, float(d))
             if self.grid.leg_land_raw_intersects(node.lat, node.lon, lat, lon):
                 break
-            best = (lat, lon)
+            if not globe.is_land(lat, lon):
+                best = (lat, lon)
         return best
 
     def route(self, a: int, b: int) -> list[tuple[float, float]]:
@@ -295,6 +318,8 @@ class Simulator:
         lat, lon = self.berths[port]
         for _ in range(20):
             plat, plon = destination(lat, lon, float(self.rng.uniform(0, 360)), float(self.rng.uniform(0, spread_m)))
+            if globe.is_land(plat, plon) and not globe.is_land(lat, lon):
+                continue
             if not shapely.dwithin(self.grid.land, shapely.Point(plon, plat), BERTH_CLEARANCE_M / M_PER_DEG_LAT):
                 return plat, plon
         return lat, lon
@@ -712,7 +737,7 @@ class Simulator:
         emitted: dict[int, list[float]] = {m: [] for m in watch}
         n_lines = n_msgs = n_corrupt = 0
         seq = 0
-        self._gf_inside: dict[int, dict[str, float | None]] = {}
+        self._gf_inside: dict[int, dict[str, _Visit]] = {}
         self._gf_truth: list[dict[str, Any]] = []
         with (out / "traffic.nmea").open("wb") as fh:
             w = self.t0
@@ -862,12 +887,15 @@ class Simulator:
         return sorted(out, key=lambda e: (e["start"] or "", e["type"]))
 
     def _geofence_step(self, v: Vessel, ts: np.ndarray, lats: np.ndarray, lons: np.ndarray) -> None:
-        """Geofence entries on the true track (every ~30 s), with the detector's exit hysteresis.
+        """Geofence entries, dwells and exits on the true track (every ~30 s), with the detector's rules:
+        no entry for a vessel first seen inside, exit after ``EXIT_AFTER_S`` outside, dwell after the zone's
+        ``dwell_min`` (``DWELL_MIN`` by default) inside.
 
         Run chunk by chunk in time order, so no track is kept in memory."""
         if self.zones is None:
             return
-        zones = [z for z in self.zones.zones if "entry" in z.alert_on and z.applies_to(v.category)]
+        zones = [z for z in self.zones.zones
+                 if {"entry", "exit", "dwell"} & set(z.alert_on) and z.applies_to(v.category)]
         if not zones:
             return
         first = v.mmsi not in self._gf_inside
@@ -875,15 +903,26 @@ class Simulator:
         for t, lat, lon in zip(ts.tolist(), lats.tolist(), lons.tolist(), strict=True):
             now = {self.zones.zones[i].id for i in self.zones.containing_idx(lat, lon)}
             for z in zones:
+                visit = inside.get(z.id)
                 if z.id in now:
-                    if z.id not in inside and not first:
-                        self._gf_truth.append({"type": "geofence_entry", "vessels": [{"mmsi": v.mmsi}],
-                                               "start": iso(t), "end": None, "zone": {"id": z.id, "kind": z.kind}})
-                    inside[z.id] = None
-                elif z.id in inside:
-                    left = inside[z.id]
-                    if left is None:
-                        inside[z.id] = t
-                    elif t - left >= EXIT_AFTER_S:  # the same hysteresis as the detector's default
+                    if visit is None:
+                        visit = inside[z.id] = _Visit(since=t, entered=not first)
+                        if visit.entered and "entry" in z.alert_on:
+                            self._gf_event("geofence_entry", v, z, t, None)
+                    visit.left = None
+                    limit = (z.dwell_min if z.dwell_min is not None else DWELL_MIN) * 60
+                    if "dwell" in z.alert_on and not visit.dwelt and t - visit.since >= limit:
+                        visit.dwelt = True
+                        self._gf_event("geofence_dwell", v, z, visit.since, None)
+                elif visit is not None:
+                    if visit.left is None:
+                        visit.left = t
+                    elif t - visit.left >= EXIT_AFTER_S:  # the same hysteresis as the detector's default
                         del inside[z.id]
+                        if visit.entered and "exit" in z.alert_on:
+                            self._gf_event("geofence_exit", v, z, visit.left, visit.left)
             first = False
+
+    def _gf_event(self, kind: str, v: Vessel, z: Any, start: float, end: float | None) -> None:
+        self._gf_truth.append({"type": kind, "vessels": [{"mmsi": v.mmsi}], "start": iso(start),
+                               "end": iso(end) if end is not None else None, "zone": {"id": z.id, "kind": z.kind}})
