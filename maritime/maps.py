@@ -287,7 +287,7 @@ def _legend(items: list[dict[str, Any]]) -> str:
                    for t in types)
     cats = "".join(f"<div><span style='display:inline-block;width:14px;height:3px;background:{c}'></span> "
                    f"{k.replace('_', ' ')}</div>" for k, c in CATEGORY_COLOURS.items())
-    return ("<div id='mda-legend' style='position:absolute;bottom:20px;left:10px;z-index:1000;background:#fff;"
+    return ("<div id='mda-legend' style='position:absolute;bottom:60px;left:10px;z-index:1000;background:#fff;"
             "padding:6px 8px;font:12px sans-serif;border-radius:4px;box-shadow:0 0 4px #888'>"
             f"<b>Alerts</b>{rows or '<div>none</div>'}<b>Vessels</b>{cats}</div>")
 

@@ -12,6 +12,8 @@ SHARED = ROOT.parent / "shared"
 NMEA_DIR = SHARED / "data" / "nmea"
 ZONES_DIR = SHARED / "data" / "zones"
 CONTRACTS = SHARED / "contracts"
+#: Screenshots the browser tests save, to be looked at (not in git).
+ARTIFACTS = ROOT / "test-artifacts"
 
 
 def shared_file(path: Path) -> Path:

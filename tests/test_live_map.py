@@ -18,8 +18,9 @@ import pytest
 from maritime.models import Alert, Position, VesselInfo, VesselRef
 from maritime.web import LiveState, make_app, start_server
 
+from .conftest import ARTIFACTS
+
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 T0 = 1_747_209_600.0
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not shutil.which("chromium"),

@@ -12,6 +12,8 @@ import pytest
 from maritime.maps import TrackCollector, replay_map
 from maritime.models import Alert, Position, VesselInfo, VesselRef
 
+from .conftest import ARTIFACTS
+
 T0 = 1_747_209_600.0
 
 
@@ -61,6 +63,8 @@ def test_map_draws_one_marker_per_alert_in_chromium(tmp_path):
                     "--virtual-time-budget=5000", f"--screenshot={shot}", out.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(shot, ARTIFACTS / "replay-map.png")
 
 
 def test_map_command_with_tracks_and_zones(tmp_path):
