@@ -103,11 +103,10 @@ def _coastline(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
     from maritime.geodata import countries
 
     area = box(*bounds)
-    polys = []
-    for c in countries():
-        if c.geometry.intersects(area):
-            polys.append(shapely.simplify(c.geometry.intersection(area), 0.005))
-    land = shapely.union_all(polys)
+    # union before simplifying: countries simplified one by one no longer share their borders, and the
+    # slivers between them would be drawn as lines across the land
+    land = shapely.union_all([c.geometry.intersection(area) for c in countries() if c.geometry.intersects(area)])
+    land = shapely.simplify(land, 0.005)
     return {"type": "Feature", "properties": {}, "geometry": mapping(land)}
 
 

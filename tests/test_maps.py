@@ -94,3 +94,15 @@ def test_large_replays_open_on_clusters(tmp_path):
     page = replay_map(many, tmp_path / "m.html").read_text()
     assert "Alert clusters" in page and "Alerts (each)" in page
     assert page.count("alert-cluster") >= 20
+
+
+def test_offline_basemap_has_no_slivers_between_countries():
+    """Countries share their borders in the coastline basemap: no thin gap between them is drawn as a line."""
+    import shapely
+    from shapely.geometry import shape
+
+    from maritime.maps import _coastline
+
+    land = shape(_coastline((-95.0, 2.0, -53.0, 33.0))["geometry"])
+    holes = [shapely.Polygon(r) for p in shapely.get_parts(land) for r in p.interiors]
+    assert not [h for h in holes if h.area < 0.05], [h.centroid.coords[0] for h in holes][:5]
