@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from global_land_mask import globe
 
 from maritime.ais import AisDecoder
 from maritime.config import Settings
@@ -17,6 +16,7 @@ from maritime.evaluate import evaluate, load_alerts, load_truth
 from maritime.geodata import land_index
 from maritime.models import Position
 from maritime.pipeline import Pipeline
+from maritime.sim import landmask
 from maritime.sim.network import WaterGrid
 from maritime.sim.simulator import Simulator
 from maritime.sinks.jsonl import JsonLinesSink
@@ -93,14 +93,26 @@ def test_never_on_land(small):
     assert pos and not on_land, on_land[:5]
 
 
+def test_regional_land_mask_answers_as_the_global_land_mask_package():
+    """The Caribbean cut of GLOBE (0.05 MB) gives the package's answers (its whole-earth mask is 930 MB)."""
+    globe = pytest.importorskip("global_land_mask.globe", reason="global-land-mask is in the [dev] extra")
+    rng = np.random.default_rng(5)
+    lat = rng.uniform(6.0, 29.0, 500_000)
+    lon = rng.uniform(-91.0, -57.0, 500_000)
+    ours = landmask.is_land(lat, lon)
+    assert 0.1 < ours.mean() < 0.4  # the region is mostly sea
+    assert (ours == globe.is_land(lat, lon)).all()
+    assert landmask.on_land(18.2, -66.5) and not landmask.on_land(14.5, -70.0)  # inland Puerto Rico; open sea
+
+
 def test_berths_are_water_in_the_globe_mask_too(small):
     """The 1 km GLOBE mask fills small harbours in; moored ships lie where it has water as well, and
     under way only narrow channels and reef cays it has and Natural Earth does not are left (< 0.5 %)."""
     out, _info, sim = small
-    assert not [b for b in sim.berths if globe.is_land(*b)]
+    assert not [b for b in sim.berths if landmask.on_land(*b)]
     _d, recs = decode_file(out / "traffic.nmea")
     pos = [r for r in recs if isinstance(r, Position)]
-    wet = globe.is_land(np.array([p.lat for p in pos]), np.array([p.lon for p in pos]))
+    wet = landmask.is_land(np.array([p.lat for p in pos]), np.array([p.lon for p in pos]))
     moored = np.array([(p.sog_kn or 0.0) < 0.5 for p in pos])
     assert wet.sum() < 0.005 * len(pos)
     assert (wet & moored).sum() < 0.001 * len(pos)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from global_land_mask import globe
 from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
@@ -25,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from maritime.caribbean import REGION
 from maritime.geo import M_PER_DEG_LAT, haversine_m
 from maritime.geodata import countries
+from maritime.sim import landmask
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def wet_leg(lat0: float, lon0: float, lat1: float, lon1: float, step_m: float = 
     """True when the straight leg is water in the 1 km GLOBE mask at every ``step_m`` (m)."""
     n = max(2, int(haversine_m(lat0, lon0, lat1, lon1) / step_m) + 1)
     f = np.linspace(0.0, 1.0, n)
-    return not globe.is_land(lat0 + (lat1 - lat0) * f, lon0 + (lon1 - lon0) * f).any()
+    return not landmask.is_land(lat0 + (lat1 - lat0) * f, lon0 + (lon1 - lon0) * f).any()
 
 
 

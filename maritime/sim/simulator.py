@@ -33,12 +33,12 @@ from typing import Any
 
 import numpy as np
 import shapely
-from global_land_mask import globe
 
 from maritime.caribbean import FLAG_MIDS, PORTS, Port
 from maritime.config import GeofenceSettings
 from maritime.geo import KN_TO_MS, M_PER_DEG_LAT, bearing_deg, destination, haversine_m
 from maritime.models import iso
+from maritime.sim import landmask
 from maritime.sim.encode import checksum, position_payloads, sentences, static_payloads
 from maritime.sim.network import WaterGrid, wet_leg
 from maritime.tracker import vessel_category
@@ -180,7 +180,7 @@ class Simulator:
                 for r in np.arange(0, 2800, 150):
                     for a in range(0, 360, 15):
                         lat, lon = destination(p.lat, p.lon, a, float(r))
-                        if both_masks and globe.is_land(lat, lon):
+                        if both_masks and landmask.on_land(lat, lon):
                             continue
                         if shapely.dwithin(land, shapely.Point(lon, lat), deg):
                             continue
@@ -197,7 +197,7 @@ class Simulator:
             lat, lon = destination(node.lat, node.lon, brg, float(d))
             if self.grid.leg_land_raw_intersects(node.lat, node.lon, lat, lon):
                 break
-            if not globe.is_land(lat, lon):
+            if not landmask.on_land(lat, lon):
                 best = (lat, lon)
         return best
 
@@ -318,7 +318,7 @@ class Simulator:
         lat, lon = self.berths[port]
         for _ in range(20):
             plat, plon = destination(lat, lon, float(self.rng.uniform(0, 360)), float(self.rng.uniform(0, spread_m)))
-            if globe.is_land(plat, plon) and not globe.is_land(lat, lon):
+            if landmask.on_land(plat, plon) and not landmask.on_land(lat, lon):
                 continue
             if not shapely.dwithin(self.grid.land, shapely.Point(plon, plat), BERTH_CLEARANCE_M / M_PER_DEG_LAT):
                 return plat, plon
