@@ -739,6 +739,7 @@ class Simulator:
         seq = 0
         self._gf_inside: dict[int, dict[str, _Visit]] = {}
         self._gf_truth: list[dict[str, Any]] = []
+        self._gf_zones: dict[str, list[Any]] = {}  # the zones with geofence rules for a vessel category
         with (out / "traffic.nmea").open("wb") as fh:
             w = self.t0
             while w < self.t1:
@@ -894,8 +895,11 @@ class Simulator:
         Run chunk by chunk in time order, so no track is kept in memory."""
         if self.zones is None:
             return
-        zones = [z for z in self.zones.zones
-                 if {"entry", "exit", "dwell"} & set(z.alert_on) and z.applies_to(v.category)]
+        category = v.category
+        zones = self._gf_zones.get(category)
+        if zones is None:
+            zones = self._gf_zones[category] = [
+                z for z in self.zones.zones if {"entry", "exit", "dwell"} & set(z.alert_on) and z.applies_to(category)]
         if not zones:
             return
         first = v.mmsi not in self._gf_inside
