@@ -18,6 +18,7 @@ import html
 import importlib.resources
 import json
 import logging
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -151,19 +152,31 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
         zl.add_to(m)
     if tracks is not None:
         tl = folium.FeatureGroup(name="Vessel tracks", show=True)
-        # big days stay openable: coarser lines the more vessels there are (0.002° ≈ 200 m … 0.01° ≈ 1 km)
+        # big days stay openable: coarser lines the more vessels there are (0.002° ≈ 200 m … 0.01° ≈ 1 km),
+        # all in one GeoJSON layer (a Leaflet polyline each would repeat its options 5,000 times)
         n = len(tracks.tracks)
         tolerance = 0.002 if n <= 500 else 0.005 if n <= 2000 else 0.01
+        features = []
         for mmsi, tr in tracks.tracks.items():
             if len(tr) < 2:
                 continue
             info = tracks.info.get(mmsi, {})
             cat = vessel_category(info.get("ship_type"))
             line = shapely.simplify(shapely.LineString([(lo, la) for _, la, lo in tr]), tolerance)
-            coords = [(round(y, 5), round(x, 5)) for x, y in shapely.get_coordinates(line)]
-            folium.PolyLine(coords, color=CATEGORY_COLOURS.get(cat, "#9e9e9e"), weight=1.5,
-                            opacity=0.7, tooltip=html.escape(f"{info.get('name') or 'MMSI ' + str(mmsi)} ({cat})")
-                            ).add_to(tl)
+            features.append({
+                "type": "Feature", "id": mmsi,
+                "properties": {"c": CATEGORY_COLOURS.get(cat, "#9e9e9e"),
+                               "n": html.escape(f"{info.get('name') or 'MMSI ' + str(mmsi)} ({cat})")},
+                "geometry": {"type": "LineString",
+                             "coordinates": [[round(x, 4), round(y, 4)] for x, y in shapely.get_coordinates(line)]},
+            })
+        if features:
+            folium.GeoJson(
+                {"type": "FeatureCollection", "features": features}, name="tracks",
+                style_function=lambda f: {"color": f["properties"]["c"], "weight": 1.5, "opacity": 0.7,
+                                          "className": "vessel-track"},
+                tooltip=folium.GeoJsonTooltip(fields=["n"], labels=False, sticky=True),
+            ).add_to(tl)
         tl.add_to(m)
     many = len(items) > CLUSTER_ABOVE
     if many:
@@ -213,16 +226,23 @@ def _timeline(map_name: str, tracks: TrackCollector, step_s: float = 900.0) -> s
     """
     t0 = min(tr[0][0] for tr in tracks.tracks.values() if tr)
     t1 = max(tr[-1][0] for tr in tracks.tracks.values() if tr)
+    n_frames = math.ceil((t1 - t0) / step_s) + 1
     data: dict[str, Any] = {}
     for mmsi, tr in tracks.tracks.items():
-        pts = []
-        last = -1e18
+        # frame k (at t0 + k × step_s) holds the vessel's last fix of the step before it; frames are written
+        # as [lat, lon] (≈ 100 m), 1 for "where it was in the frame before", 0 for "not heard"
+        frames: list[tuple[float, float] | None] = [None] * n_frames
         for t, la, lo in tr:
-            if t - last >= step_s:
-                pts.append([round((t - t0) / 60), round(la, 4), round(lo, 4)])
-                last = t
+            frames[math.ceil((t - t0) / step_s)] = (round(la, 3), round(lo, 3))
+        while frames and frames[-1] is None:
+            frames.pop()
+        out: list[Any] = []
+        last = None
+        for f in frames:
+            out.append(0 if f is None else 1 if f == last else list(f))
+            last = f if f is not None else last
         cat = vessel_category(tracks.info.get(mmsi, {}).get("ship_type"))
-        data[str(mmsi)] = {"c": CATEGORY_COLOURS.get(cat, "#9e9e9e"), "p": pts}
+        data[str(mmsi)] = {"c": CATEGORY_COLOURS.get(cat, "#9e9e9e"), "p": out}
     minutes = max(1, round((t1 - t0) / 60))
     return f"""
 <div id="mda-time" style="position:absolute;bottom:20px;left:50%;transform:translateX(-50%);z-index:1000;
@@ -232,18 +252,18 @@ background:#fff;padding:6px 10px;font:12px sans-serif;border-radius:4px;box-shad
 <span id="mda-clock"></span></div>
 <script>
 (function() {{
-  const T0 = {t0 * 1000}, DATA = {json.dumps(data, separators=(",", ":"))};
+  const T0 = {t0 * 1000}, STEP_MIN = {step_s / 60}, DATA = {json.dumps(data, separators=(",", ":"))};
+  for (const k in DATA) {{ let last = null;
+    DATA[k].p = DATA[k].p.map(q => q === 0 ? null : q === 1 ? last : (last = q)); }}
   const layer = L.layerGroup(), dots = {{}};
-  function at(p, m) {{ let lo = 0, hi = p.length - 1; if (!p.length || m < p[0][0]) return null;
-    while (lo < hi) {{ const mid = (lo + hi + 1) >> 1; if (p[mid][0] <= m) lo = mid; else hi = mid - 1; }}
-    return (m - p[lo][0] > 60) ? null : p[lo]; }}
+  function at(p, m) {{ return p[Math.floor(m / STEP_MIN)] || null; }}
   function draw(m) {{
     document.getElementById("mda-clock").textContent = new Date(T0 + m * 60000).toISOString().slice(0, 16) + "Z";
     for (const k in DATA) {{ const q = at(DATA[k].p, m);
       if (!q) {{ if (dots[k]) {{ layer.removeLayer(dots[k]); delete dots[k]; }} continue; }}
-      if (!dots[k]) {{ dots[k] = L.circleMarker([q[1], q[2]], {{radius: 3, color: DATA[k].c, weight: 1,
+      if (!dots[k]) {{ dots[k] = L.circleMarker(q, {{radius: 3, color: DATA[k].c, weight: 1,
         fillOpacity: 0.9, className: "timeline-vessel"}}).addTo(layer); }}
-      else dots[k].setLatLng([q[1], q[2]]); }} }}
+      else dots[k].setLatLng(q); }} }}
   window.addEventListener("load", function() {{
     const map = {map_name}; layer.addTo(map);
     const s = document.getElementById("mda-slider"); s.addEventListener("input", () => draw(+s.value));

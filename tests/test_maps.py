@@ -55,6 +55,7 @@ def test_map_draws_one_marker_per_alert_in_chromium(tmp_path):
     dom = res.stdout
     assert "leaflet-container" in dom, res.stderr[-2000:]
     assert len(re.findall(r'class="[^"]*alert-marker', dom)) == 4
+    assert len(re.findall(r'class="[^"]*vessel-track', dom)) == 2  # one line per vessel
     # the time slider shows each vessel where it was at the slider's time
     assert len(re.findall(r'class="[^"]*timeline-vessel', dom)) == 2 and 'id="mda-slider"' in dom
     shot = Path(tmp_path / "m.png")

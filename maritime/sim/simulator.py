@@ -84,6 +84,7 @@ class _Visit:
     entered: bool
     left: float | None = None
     dwelt: bool = False
+    speeding: dict[str, Any] | None = None  # the open speed_violation truth event
 
 
 @dataclass
@@ -755,7 +756,7 @@ class Simulator:
                     s["b"] = np.full(n, v.class_b)
                     parts.append(s)
                     step = max(1, int(30 / max(1.0, float(np.median(np.diff(s["t"]))) if n > 1 else 30)))
-                    self._geofence_step(v, s["t"][::step], s["lat"][::step], s["lon"][::step])
+                    self._geofence_step(v, s["t"][::step], s["lat"][::step], s["lon"][::step], s["sog"][::step])
                     # static reports every 6 minutes
                     for ts in np.arange(math.ceil((w - v.phase * 7) / STATIC_INTERVAL_S) * STATIC_INTERVAL_S
                                         + v.phase * 7, w_end, STATIC_INTERVAL_S):
@@ -887,10 +888,12 @@ class Simulator:
                 vv.update(name=v.name, ship_type=v.ship_type, category=v.category)
         return sorted(out, key=lambda e: (e["start"] or "", e["type"]))
 
-    def _geofence_step(self, v: Vessel, ts: np.ndarray, lats: np.ndarray, lons: np.ndarray) -> None:
-        """Geofence entries, dwells and exits on the true track (every ~30 s), with the detector's rules:
-        no entry for a vessel first seen inside, exit after ``EXIT_AFTER_S`` outside, dwell after the zone's
-        ``dwell_min`` (``DWELL_MIN`` by default) inside.
+    def _geofence_step(self, v: Vessel, ts: np.ndarray, lats: np.ndarray, lons: np.ndarray, sogs: np.ndarray
+                       ) -> None:
+        """Geofence entries, dwells, exits and speed violations on the true track (every ~30 s), with the
+        detector's rules: no entry for a vessel first seen inside, exit after ``EXIT_AFTER_S`` outside, dwell
+        after the zone's ``dwell_min`` (``DWELL_MIN`` by default) inside, speeding above the zone's
+        ``max_speed_kn`` until back under 95 % of it or out of the zone.
 
         Run chunk by chunk in time order, so no track is kept in memory."""
         if self.zones is None:
@@ -899,12 +902,13 @@ class Simulator:
         zones = self._gf_zones.get(category)
         if zones is None:
             zones = self._gf_zones[category] = [
-                z for z in self.zones.zones if {"entry", "exit", "dwell"} & set(z.alert_on) and z.applies_to(category)]
+                z for z in self.zones.zones
+                if {"entry", "exit", "dwell", "speed"} & set(z.alert_on) and z.applies_to(category)]
         if not zones:
             return
         first = v.mmsi not in self._gf_inside
         inside = self._gf_inside.setdefault(v.mmsi, {})
-        for t, lat, lon in zip(ts.tolist(), lats.tolist(), lons.tolist(), strict=True):
+        for t, lat, lon, sog in zip(ts.tolist(), lats.tolist(), lons.tolist(), sogs.tolist(), strict=True):
             now = {self.zones.zones[i].id for i in self.zones.containing_idx(lat, lon)}
             for z in zones:
                 visit = inside.get(z.id)
@@ -918,15 +922,25 @@ class Simulator:
                     if "dwell" in z.alert_on and not visit.dwelt and t - visit.since >= limit:
                         visit.dwelt = True
                         self._gf_event("geofence_dwell", v, z, visit.since, None)
+                    if "speed" in z.alert_on and z.max_speed_kn is not None:
+                        if visit.speeding is None and sog > z.max_speed_kn:
+                            visit.speeding = self._gf_event("speed_violation", v, z, t, None)
+                        elif visit.speeding is not None and sog <= 0.95 * z.max_speed_kn:
+                            visit.speeding["end"] = iso(t)
+                            visit.speeding = None
                 elif visit is not None:
                     if visit.left is None:
                         visit.left = t
                     elif t - visit.left >= EXIT_AFTER_S:  # the same hysteresis as the detector's default
                         del inside[z.id]
+                        if visit.speeding is not None:
+                            visit.speeding["end"] = iso(t)
                         if visit.entered and "exit" in z.alert_on:
                             self._gf_event("geofence_exit", v, z, visit.left, visit.left)
             first = False
 
-    def _gf_event(self, kind: str, v: Vessel, z: Any, start: float, end: float | None) -> None:
-        self._gf_truth.append({"type": kind, "vessels": [{"mmsi": v.mmsi}], "start": iso(start),
-                               "end": iso(end) if end is not None else None, "zone": {"id": z.id, "kind": z.kind}})
+    def _gf_event(self, kind: str, v: Vessel, z: Any, start: float, end: float | None) -> dict[str, Any]:
+        ev = {"type": kind, "vessels": [{"mmsi": v.mmsi}], "start": iso(start),
+              "end": iso(end) if end is not None else None, "zone": {"id": z.id, "kind": z.kind}}
+        self._gf_truth.append(ev)
+        return ev
