@@ -46,7 +46,8 @@ ZONE_STYLES = {"territorial_sea": ("#1e88e5", 0.04), "eez": ("#90caf9", 0.0), "c
                "anchorage": ("#9e9e9e", 0.3), "custom": ("#fb8c00", 0.2)}
 SEVERITY_RADIUS = {"info": 5, "low": 6, "medium": 8, "high": 10, "critical": 13}
 #: Above this many alerts the map opens on clusters (counts per 0.5° cell); single alerts are a layer away.
-CLUSTER_ABOVE = 300
+#: Up to it every alert is its own marker (SVG draws a thousand circle markers smoothly).
+CLUSTER_ABOVE = 1000
 
 
 @dataclass

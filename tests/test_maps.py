@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from maritime.maps import TrackCollector, replay_map
+from maritime.maps import CLUSTER_ABOVE, TrackCollector, replay_map
 from maritime.models import Alert, Position, VesselInfo, VesselRef
 
 from .conftest import ARTIFACTS
@@ -89,7 +89,7 @@ def test_map_command_with_tracks_and_zones(tmp_path):
 
 def test_large_replays_open_on_clusters(tmp_path):
     many = []
-    for i in range(400):
+    for i in range(CLUSTER_ABOVE + 100):
         a = alerts()[i % 4]
         many.append({**a, "id": f"{a['id']}-{i}", "position": {"lat": 12 + (i % 20) * 0.7, "lon": -80 + (i // 20)}})
     page = replay_map(many, tmp_path / "m.html").read_text()
