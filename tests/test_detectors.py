@@ -248,6 +248,21 @@ def test_no_loitering_when_moored_or_meeting_or_fishing():
     assert by_type(run(fishing), "loitering") == []
 
 
+def test_loitering_despite_a_short_close_pass():
+    """A slow boat that stays near the loiterer for 40 min (a pilot or supply boat) is no rendezvous, and
+    does not hide the loitering; one that stays 2 h is a rendezvous, which covers it."""
+    lat, lon = OPEN_SEA
+    a = [static(A, T0, 80, "SLOW TANKER")] + track(A, T0, T0 + 6 * 3600, 10, lat, lon, 0.5, 200)
+    for stay_h, kinds in ((40 / 60, ["loitering"]), (2.5, ["rendezvous"])):
+        here = destination(*destination(lat, lon, 200, 0.5 * KN_TO_MS * 3600), 90, 150)  # A's place after 1 h
+        b = track(B, T0 + 3600 + 5, T0 + 3600 + stay_h * 3600, 60, *here, 0.5, 200, msg_type=18, status=None)
+        b_end = b[-1]
+        b += track(B, b_end.time_s + 60, b_end.time_s + 3600, 60, b_end.lat, b_end.lon, 12, 90, msg_type=18,
+                   status=None)
+        alerts = run(a + b)
+        assert sorted({x.type for x in alerts if x.type in ("loitering", "rendezvous")}) == kinds, stay_h
+
+
 # -- geofences ------------------------------------------------------------------------
 
 ZLAT, ZLON = 13.0, -61.5

@@ -62,9 +62,10 @@ class LoiteringDetector:
         out: list[Alert] = []
         dur = ep["last"] - ep["start"]
         if not ep["alerted"] and not ep["harbour"] and dur >= self.min_dur_s:
-            if self.rendezvous is not None and self.rendezvous.in_meeting(pos.mmsi, ep["start"], pos.time_s):
+            met = self.rendezvous.meeting(pos.mmsi, ep["start"], pos.time_s) if self.rendezvous is not None else None
+            if met == "met":
                 ep["harbour"] = True  # covered by a rendezvous: do not raise it for this episode
-            else:
+            elif met is None:  # ("meeting": wait, the closeness may still become a rendezvous)
                 ep["alerted"] = True
                 ep["next_update"] = pos.time_s + 3600.0
                 out.append(self._alert(pos.mmsi, ep, "open", pos.time_s))

@@ -54,17 +54,25 @@ class RendezvousDetector:
 
     # -- queries for other detectors ---------------------------------------------------
 
-    def in_meeting(self, mmsi: int, t0: float, t1: float) -> bool:
-        """True when ``mmsi`` was close to another slow vessel at some time in [t0, t1]
-        (a meeting, alerted or not yet long enough), so loitering is not reported for it too."""
+    def meeting(self, mmsi: int, t0: float, t1: float) -> str | None:
+        """Whether ``mmsi`` met another slow vessel at some time in [t0, t1], so that loitering is not
+        reported for it too: ``"met"`` when the two stayed close for the rendezvous duration (alerted or
+        about to be), ``"meeting"`` while a closeness still going on is shorter than that, else None.
+
+        A short close pass that ended (a pilot boat, a ship anchoring nearby for a while) is no meeting.
+        """
+        forming = False
         for key in self._pairs.get(mmsi, ()):
             ep = self.state.get(key)
             if ep is None:
                 continue
             end = ep["parted"] if ep["parted"] is not None else max(ep["last"], t1)
-            if ep["first"] <= t1 and end >= t0:
-                return True
-        return False
+            if not (ep["first"] <= t1 and end >= t0):
+                continue
+            if ep["alerted"] or ep["last"] - ep["first"] >= self.min_dur_s:
+                return "met"
+            forming = forming or ep["parted"] is None
+        return "meeting" if forming else None
 
     # -- positions ------------------------------------------------------------------
 
