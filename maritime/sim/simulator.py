@@ -23,6 +23,7 @@ Writes ``traffic.nmea`` (tag-blocked NMEA, in time order) and ``truth.json``
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -175,21 +176,18 @@ class Simulator:
         """
         land = self.grid.land
         node = self.grid.node(self.port_node[self.ports.index(p)])
-        for both_masks in (True, False):
-            for min_m in (1000.0, 800.0):
-                deg = min_m / M_PER_DEG_LAT
-                for r in np.arange(0, 2800, 150):
-                    for a in range(0, 360, 15):
-                        lat, lon = destination(p.lat, p.lon, a, float(r))
-                        if both_masks and landmask.on_land(lat, lon):
-                            continue
-                        if shapely.dwithin(land, shapely.Point(lon, lat), deg):
-                            continue
-                        if self.grid.leg_land_raw_intersects(lat, lon, node.lat, node.lon):
-                            continue
-                        if both_masks and not wet_leg(lat, lon, node.lat, node.lon):
-                            continue
-                        return lat, lon
+        searches = itertools.product((True, False), (1000.0, 800.0), np.arange(0, 2800, 150), range(0, 360, 15))
+        for both_masks, min_m, r, a in searches:
+            lat, lon = destination(p.lat, p.lon, a, float(r))
+            if both_masks and landmask.on_land(lat, lon):
+                continue
+            if shapely.dwithin(land, shapely.Point(lon, lat), min_m / M_PER_DEG_LAT):
+                continue
+            if self.grid.leg_land_raw_intersects(lat, lon, node.lat, node.lon):
+                continue
+            if both_masks and not wet_leg(lat, lon, node.lat, node.lon):
+                continue
+            return lat, lon
         # walk from open water toward the harbour while the line stays clear
         best = (node.lat, node.lon)
         total = haversine_m(node.lat, node.lon, p.lat, p.lon)
@@ -317,9 +315,10 @@ class Simulator:
 
     def _berth_spot(self, port: int, spread_m: float = 250.0) -> tuple[float, float]:
         lat, lon = self.berths[port]
+        berth_dry = landmask.on_land(lat, lon)
         for _ in range(20):
             plat, plon = destination(lat, lon, float(self.rng.uniform(0, 360)), float(self.rng.uniform(0, spread_m)))
-            if landmask.on_land(plat, plon) and not landmask.on_land(lat, lon):
+            if not berth_dry and landmask.on_land(plat, plon):
                 continue
             if not shapely.dwithin(self.grid.land, shapely.Point(plon, plat), BERTH_CLEARANCE_M / M_PER_DEG_LAT):
                 return plat, plon
