@@ -19,8 +19,8 @@ from pathlib import Path
 
 from pyais.stream import IterMessages
 
-from maritime.ais import AisDecoder
-from maritime.pipeline import Deduplicator, Reorder
+from maritime.ingest.ais import AisDecoder
+from maritime.runtime.pipeline import Deduplicator, Reorder
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT.parent / "shared" / "data" / "nmea"

@@ -29,12 +29,12 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.decode_bench import machine  # noqa: E402
 from maritime.config import Settings  # noqa: E402
-from maritime.detectors import build_detectors  # noqa: E402
+from maritime.delivery.jsonl import JsonLinesSink  # noqa: E402
+from maritime.ingest.sources import parse_source  # noqa: E402
 from maritime.models import Position  # noqa: E402
-from maritime.pipeline import Pipeline  # noqa: E402
-from maritime.sinks.jsonl import JsonLinesSink  # noqa: E402
-from maritime.sources import parse_source  # noqa: E402
-from maritime.zones import load_zones  # noqa: E402
+from maritime.runtime.assembly import Assembly  # noqa: E402
+from maritime.runtime.pipeline import Pipeline  # noqa: E402
+from maritime.zones.index import load_zones  # noqa: E402
 
 
 def bare_pyais(path: Path) -> tuple[int, float]:
@@ -53,8 +53,7 @@ def bare_pyais(path: Path) -> tuple[int, float]:
 def pipeline(path: Path, zones_dir: Path, alerts: Path) -> tuple[dict, float]:
     s = Settings()
     zones = load_zones(zones_dir)
-    pipe = Pipeline(s, sinks=[JsonLinesSink(alerts)])
-    pipe.detectors, pipe.gates = build_detectors(s, pipe.tracker, zones)
+    pipe = Pipeline(s, assembly=Assembly(s, zones), sinks=[JsonLinesSink(alerts)])
     # warm the land and zone indexes so that start-up is not timed as throughput
     pipe.gates[0].check(Position(376000500, 0, 14.5, -66.0), pipe.tracker.get(376000500))  # type: ignore[attr-defined]
     pipe.tracker.vessels.clear()
@@ -70,8 +69,7 @@ def state_memory(n_vessels: int, zones_dir: Path) -> float:
 
     rng = random.Random(1)
     s = Settings()
-    pipe = Pipeline(s)
-    pipe.detectors, pipe.gates = build_detectors(s, pipe.tracker, load_zones(zones_dir))
+    pipe = Pipeline(s, assembly=Assembly(s, load_zones(zones_dir)))
     base = 1_747_180_800.0
     starts = [(rng.uniform(10, 25), rng.uniform(-85, -60), rng.uniform(0, 360), rng.uniform(0, 18))
               for _ in range(n_vessels)]

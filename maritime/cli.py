@@ -21,10 +21,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from maritime.config import ConfigError, Settings, load_settings
-from maritime.pipeline import DeadLetter, Pipeline, Sink
-from maritime.sinks.jsonl import JsonLinesSink
-from maritime.sources import SourceError, SourceSpec, parse_source
-from maritime.zones import ZoneError, ZoneIndex, load_zones
+from maritime.delivery.base import Sink
+from maritime.delivery.jsonl import JsonLinesSink
+from maritime.ingest.sources import SourceError, SourceSpec, parse_source
+from maritime.runtime.assembly import Assembly, AssemblyError
+from maritime.runtime.pipeline import DeadLetter, Pipeline
+from maritime.zones.index import ZoneError, ZoneIndex, load_zones
 
 app = typer.Typer(
     add_completion=False,
@@ -99,12 +101,12 @@ class _Outputs:
         self.written: dict[str, str] = {}
         self.dead: DeadLetter | None = None
         if settings is not None and redis_url:
-            from maritime.sinks.redis_sink import RedisSink
+            from maritime.delivery.redis_sink import RedisSink
 
             self.sinks.append(RedisSink(redis_url, list(settings.subscriptions), settings.delivery))
             self.written["redis"] = redis_url
         if settings is not None and webhooks:
-            from maritime.sinks.webhook import WebhookSink
+            from maritime.delivery.webhook import WebhookSink
 
             for sub in settings.subscriptions:
                 for hook in sub.webhooks:
@@ -135,7 +137,7 @@ def _zones(paths: list[Path] | None, partial: bool = False) -> ZoneIndex | None:
 
 
 def _live_positions(stack: ExitStack, pipe: Pipeline, url: str) -> None:
-    from maritime.sinks.redis_sink import RedisPositions
+    from maritime.delivery.redis_sink import RedisPositions
 
     positions = RedisPositions(url)
     pipe.add_listener(positions)
@@ -158,59 +160,13 @@ class _MemorySink:
 def build_pipeline(settings: Settings, sinks: list[Sink], dead: DeadLetter | None,
                    zones: ZoneIndex | None = None, watchlists: list[Path] | None = None,
                    profiles: Path | None = None, redis_url: str | None = None) -> Pipeline:
-    """The embedded pipeline with the detectors the settings enable (and the watchlists)."""
-    import redis
-
-    from maritime.detectors import build_detectors
-    from maritime.watchlist import Watchlist, WatchlistError, load_watchlist, redis_entries
-
-    pipe = Pipeline(settings, sinks=sinks, on_reject=dead)
-    detectors, gates = build_detectors(settings, pipe.tracker, zones)
-    pipe.detectors = detectors
-    pipe.gates = gates
-    files = [Path(p) for p in settings.watchlists] + list(watchlists or [])
-    wl = None
-    if files or redis_url:
-        try:
-            entries = [e for f in files for e in load_watchlist(f)]
-            if redis_url:
-                entries += redis_entries(redis_url)
-        except WatchlistError as err:
-            raise _fail(str(err), 2) from None
-        except (OSError, redis.RedisError) as err:  # Redis unreachable: the file entries still apply
-            logger.warning("shared watchlist in Redis unavailable (%s)", err)
-        wl = Watchlist(entries, pipe.tracker, settings.watchlist_absence_h)
-        pipe.watchlist = wl
-        pipe.detectors.append(wl)
-        pipe.enrichers.append(wl.enrich)
-    db = profiles or (Path(settings.profiles_db) if settings.profiles_db else None)
-    if db is not None:
-        from maritime.profiles import ProfileStore, ProfileTracker, RedisProfileStore, risk
-
-        if str(db) == "redis":
-            if not redis_url:
-                raise _fail("--profiles redis needs --redis URL", 2)
-            store: Any = RedisProfileStore(redis_url)
-        else:
-            store = ProfileStore(db)
-        pipe.profile_store = store
-        pt = ProfileTracker(store, pipe.tracker, zones, watchlist=wl)
-        pipe.detectors.append(pt)
-        pipe.sinks.append(pt)
-
-        def add_risk(alert: Any) -> Any:
-            from dataclasses import replace
-
-            scores = {}
-            for v in alert.vessels:
-                prof = store.profile(v.mmsi)
-                if prof is not None:
-                    r = risk(prof, settings.risk_weights)
-                    scores[str(v.mmsi)] = {"score": r["score"], "top_factors": r["factors"][:3]}
-            return replace(alert, details={**alert.details, "risk": scores}) if scores else alert
-
-        pipe.enrichers.append(add_risk)
-    return pipe
+    """The embedded pipeline from the one assembly; a settings problem exits with status 2."""
+    try:
+        assembly = Assembly.from_settings(settings, zones, watchlists=watchlists or [], profiles=profiles,
+                                          redis_url=redis_url)
+    except AssemblyError as err:
+        raise _fail(str(err), 2) from None
+    return Pipeline(settings, assembly=assembly, sinks=sinks, on_reject=dead)
 
 
 @app.command()
@@ -248,7 +204,7 @@ def replay(
         outs = _Outputs(stack, alerts, dead_letter, settings, redis_url, webhooks)
         collected: list[Any] = []
         if map_out is not None:
-            from maritime.maps import TrackCollector
+            from maritime.views.maps import TrackCollector
 
             tracks = TrackCollector()
             collected.append(tracks)
@@ -272,7 +228,7 @@ def replay(
         except OSError as err:
             raise _fail(f"{err.filename or 'input'}: cannot be read ({err.strerror})") from None
     if map_out is not None:
-        from maritime.maps import replay_map
+        from maritime.views.maps import replay_map
 
         replay_map([a.as_dict() for a in collected[1:]], map_out, tracks=collected[0], zones=zone_index)
         outs.written["map"] = str(map_out)
@@ -326,7 +282,7 @@ def watch(
 
         live = None
         if web_at is not None:
-            from maritime.web import LiveState
+            from maritime.views.web import LiveState
 
             live = LiveState(drop_after_s=drop_after_min * 60)
             pipe.add_listener(live)
@@ -336,14 +292,14 @@ def watch(
             stop = _stop_event(duration)
             runner = None
             if live is not None and web_at is not None:
-                from maritime.web import default_token, make_app, start_server
+                from maritime.views.web import default_token, make_app, start_server
 
                 host, port = _host_port(web_at)
                 runner = await start_server(make_app(live, token=default_token(host, token), zones=zone_index,
                                                      tile_url=tile_url, profiles=pipe.profile_store,
                                                      risk_weights=settings.risk_weights), host, port)
             refresher = None
-            if redis_url and pipe.watchlist is not None:
+            if redis_url and pipe.assembly is not None and pipe.assembly.watch_entries is not None:
                 refresher = asyncio.create_task(_refresh_watchlist(pipe, redis_url, list(watchlist or []), settings))
             try:
                 return await pipe.run_live(specs, stop)
@@ -386,7 +342,7 @@ def zones_build(
 ) -> None:
     """Make the default Caribbean zones from Natural Earth 10 m land: territorial seas, EEZs, ports, examples."""
     _setup_logging(verbose)
-    from maritime.zonebuild import build
+    from maritime.zones.build import build
 
     counts = build(out)
     for name, n in counts.items():
@@ -400,7 +356,7 @@ def zones_check(
     = False,
 ) -> None:
     """Report every problem in zone files (file, feature, reason); exit 1 if there is any."""
-    from maritime.zones import check_zones, zone_files
+    from maritime.zones.index import check_zones, zone_files
 
     zones, problems = check_zones(paths, fix=fix)
     for p in problems:
@@ -473,8 +429,8 @@ def zones_import(
     layer: Annotated[str | None, typer.Option(help="layer of a multi-layer source")] = None,
 ) -> None:
     """Convert an official dataset (Marine Regions, WDPA, a coast guard's own areas) into zone GeoJSON."""
-    from maritime.zonebuild import import_zones
-    from maritime.zones import ZONE_KINDS
+    from maritime.zones.build import import_zones
+    from maritime.zones.index import ZONE_KINDS
 
     if kind not in ZONE_KINDS:
         raise _fail(f"unknown kind {kind!r} (one of {', '.join(ZONE_KINDS)})", 2)
@@ -536,8 +492,8 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="print the scores as JSON")] = False,
 ) -> None:
     """Precision and recall per alert type of alerts against ground truth."""
-    from maritime.evaluate import evaluate as score
-    from maritime.evaluate import load_alerts, load_truth
+    from maritime.sim.evaluate import evaluate as score
+    from maritime.sim.evaluate import load_alerts, load_truth
 
     try:
         report = score(load_truth(truth), load_alerts(alerts))
@@ -557,8 +513,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
 ) -> None:
     """The one-command demo: simulate Caribbean traffic, replay it with the Caribbean zones, score the alerts."""
-    from maritime.evaluate import evaluate as score
-    from maritime.evaluate import load_alerts, load_truth
+    from maritime.sim.evaluate import evaluate as score
+    from maritime.sim.evaluate import load_alerts, load_truth
 
     _setup_logging(0)
     zones_dir = default_zones_dir()
@@ -568,7 +524,7 @@ def demo(
     settings = _settings(None)
     index = _zones([zones_dir])
     alerts_path = out / "alerts.jsonl"
-    from maritime.maps import TrackCollector, replay_map
+    from maritime.views.maps import TrackCollector, replay_map
 
     tracks = TrackCollector()
     with ExitStack() as stack:
@@ -595,7 +551,7 @@ def demo(
 async def _refresh_watchlist(pipe: Pipeline, url: str, files: list[Path], settings: Settings,
                              every_s: float = 60.0) -> None:
     """Re-read the shared watchlist from Redis every minute (centres update it at run time)."""
-    from maritime.watchlist import WatchlistError, load_watchlist, redis_entries
+    from maritime.enrich.watchlist import WatchlistError, load_watchlist, redis_entries
 
     while True:
         await asyncio.sleep(every_s)
@@ -605,7 +561,7 @@ async def _refresh_watchlist(pipe: Pipeline, url: str, files: list[Path], settin
         except (OSError, WatchlistError, Exception) as err:  # keep the last good list
             logger.warning("watchlist refresh failed: %s", err)
             continue
-        pipe.watchlist.replace_entries(entries)
+        pipe.assembly.replace_watch_entries(entries)
 
 
 def _stop_event(duration: float | None) -> asyncio.Event:
@@ -637,7 +593,7 @@ def serve(
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
 ) -> None:
     """The live operations map, fed from Redis (alerts stream, latest positions)."""
-    from maritime.web import LiveState, default_token, follow_redis, make_app, start_server
+    from maritime.views.web import LiveState, default_token, follow_redis, make_app, start_server
 
     _setup_logging(1)
     host, port = _host_port(web_at)
@@ -669,7 +625,7 @@ def map_cmd(
     = None,
 ) -> None:
     """Draw alerts (and tracks, zones) on a replay map that works offline."""
-    from maritime.maps import TrackCollector, replay_map
+    from maritime.views.maps import TrackCollector, replay_map
 
     if not alerts.is_file():
         raise _fail(f"{alerts}: no such file")
@@ -699,7 +655,7 @@ def redis_acl(
     import secrets
     import shlex
 
-    from maritime.sinks.redis_sink import acl_commands
+    from maritime.delivery.redis_sink import acl_commands
 
     settings = _settings(config)
     if not settings.subscriptions:
@@ -745,7 +701,7 @@ def alerts_tail(
 
     import redis
 
-    from maritime.sinks.subscriptions import stream_key
+    from maritime.delivery.subscriptions import stream_key
 
     stream = stream_key(centre)
     client: Any = redis.Redis.from_url(redis_url, decode_responses=True)
@@ -804,7 +760,7 @@ def vessel(
     config: Annotated[Path | None, typer.Option("--config", help="settings (risk weights)")] = None,
 ) -> None:
     """A vessel's profile: identity history, port calls, zones, alerts, and its risk with the factors."""
-    from maritime.profiles import ProfileStore, RedisProfileStore, risk
+    from maritime.enrich.profiles import ProfileStore, RedisProfileStore, risk
 
     store: Any
     if redis_url:
@@ -842,7 +798,7 @@ app.add_typer(watchlist_app, name="watchlist")
 
 
 def _load_wl(path: Path, missing_ok: bool = False) -> list[Any]:
-    from maritime.watchlist import WatchlistError, load_watchlist
+    from maritime.enrich.watchlist import WatchlistError, load_watchlist
 
     if missing_ok and not path.exists():
         return []
@@ -858,8 +814,8 @@ def watchlist_list(
     redis_url: Annotated[str | None, typer.Option("--redis", help="the shared watchlist in Redis")] = None,
 ) -> None:
     """Print the entries (of a file, or of the shared Redis watchlist)."""
+    from maritime.enrich.watchlist import redis_entries
     from maritime.models import iso as _iso
-    from maritime.watchlist import redis_entries
 
     if (path is None) == (redis_url is None):
         raise _fail("give a watchlist file or --redis URL", 2)
@@ -880,7 +836,7 @@ def watchlist_add(
     redis_url: Annotated[str | None, typer.Option("--redis", help="add to the shared watchlist in Redis")] = None,
 ) -> None:
     """Add (or replace) an entry in a file or in the shared Redis watchlist."""
-    from maritime.watchlist import WatchlistError, _entry, redis_put, save_watchlist
+    from maritime.enrich.watchlist import WatchlistError, _entry, redis_put, save_watchlist
 
     if (path is None) == (redis_url is None):
         raise _fail("give a watchlist file or --redis URL", 2)
@@ -908,7 +864,7 @@ def watchlist_remove(
     redis_url: Annotated[str | None, typer.Option("--redis", help="remove from the shared Redis watchlist")] = None,
 ) -> None:
     """Remove an entry from a file or from the shared Redis watchlist."""
-    from maritime.watchlist import redis_remove, save_watchlist
+    from maritime.enrich.watchlist import redis_remove, save_watchlist
 
     if (path is None) == (redis_url is None):
         raise _fail("give a watchlist file or --redis URL", 2)
@@ -1001,6 +957,12 @@ def worker(
     = False,
     dead_letter: Annotated[Path | None, typer.Option(
         "--dead-letter", help="append the rejected lines of this worker's partitions here (JSON lines)")] = None,
+    watchlist: Annotated[list[Path] | None, typer.Option("--watchlist", help="vessels of interest (CSV/JSON)")]
+    = None,
+    profiles: Annotated[Path | None, typer.Option(
+        "--profiles", help="keep vessel profiles in this SQLite file (one per worker) or 'redis' (shared, "
+        "with --redis)")]
+    = None,
     partitions: _PARTITIONS = 4,
     prefix: _PREFIX = "mda.",
     app_id: _APP_ID = "caribbean-mda",
@@ -1022,6 +984,11 @@ def worker(
 
     settings = _settings(config)
     zone_index = _zones(zones)
+    try:
+        assembly = Assembly.from_settings(settings, zone_index, watchlists=watchlist or [], profiles=profiles,
+                                          redis_url=redis_url)
+    except AssemblyError as err:
+        raise _fail(str(err), 2) from None
     ss = _stream_settings(kafka, partitions, prefix, app_id, settings, data_dir)
     ss = ss.model_copy(update={"session_timeout_s": session_timeout, "instance_id": instance_id})
     from aiokafka.errors import KafkaError
@@ -1039,7 +1006,7 @@ def worker(
             outs.sinks.append(JsonLinesSink(alerts, append=True))
         listeners: list[Any] = []
         if redis_url:
-            from maritime.sinks.redis_sink import RedisPositions
+            from maritime.delivery.redis_sink import RedisPositions
 
             positions = RedisPositions(redis_url)
             listeners.append(positions)
@@ -1048,9 +1015,11 @@ def worker(
         if dead_letter is not None:
             dead_letter.parent.mkdir(parents=True, exist_ok=True)
             dead_fh = stack.enter_context(dead_letter.open("a", encoding="utf-8"))
-        faust_app = create_app(ss, zones=zone_index, sinks=outs.sinks, listeners=listeners, dead_letter=dead_fh)
+        faust_app = create_app(ss, zones=zone_index, sinks=outs.sinks, listeners=listeners, dead_letter=dead_fh,
+                               assembly=assembly)
         for sink in outs.sinks:
             stack.callback(sink.close)
+        stack.callback(assembly.close)
         level = "DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING"
         Worker(faust_app, loglevel=level, quiet=True, redirect_stdouts=False).execute_from_commandline()
 

@@ -2,5 +2,5 @@
 
 ``create_app`` (``streams.app``) builds a Faust app from injected settings;
 ``maritime ingest`` feeds it and ``maritime worker`` runs it. The agents are
-thin: what each stage does with a batch is :mod:`maritime.partitioned`.
+thin: what each stage does with a batch is :mod:`maritime.runtime.partitioned`.
 """

@@ -12,8 +12,9 @@ from typing import Any
 
 import faust
 
-from maritime.pipeline import Sink
-from maritime.zones import ZoneIndex
+from maritime.delivery.base import Sink
+from maritime.runtime.assembly import Assembly
+from maritime.zones.index import ZoneIndex
 from streams.settings import StreamSettings
 from streams.tables import Tables, declare_tables
 from streams.topics import Topics, declare_topics
@@ -30,7 +31,8 @@ class Runtime:
     sinks: list[Sink]
     topics: Topics
     tables: Tables
-    land: Any = None
+    #: the stages of every runner in this worker (the same assembly the embedded run uses)
+    assembly: Assembly
     listeners: list[Any] = field(default_factory=list)
     dead_letter: Any = None  # an open text file for rejected input lines, or None
     #: what the heartbeat reports: counts, and CPU seconds of the core's work per stage (``*_busy_s``)
@@ -40,12 +42,14 @@ class Runtime:
 
 
 def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sinks: Sequence[Sink] = (),
-               listeners: Sequence[Any] = (), dead_letter: Any = None) -> faust.App:
+               listeners: Sequence[Any] = (), dead_letter: Any = None, assembly: Assembly | None = None
+               ) -> faust.App:
     """A Faust app running the detectors; ``app.runtime`` holds what its agents share.
 
     Settings are injected, nothing is read from the environment: the broker,
     the partition count, the table store, the topic prefix, and the
-    detection settings (the same ``Settings`` the embedded run uses).
+    detection settings (the same ``Settings`` the embedded run uses), and the
+    assembly of stages (watchlist, profile store; by default the settings' own).
     """
     app = faust.App(
         settings.app_id,
@@ -71,13 +75,9 @@ def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sink
     )
     topics = declare_topics(app, settings)
     tables = declare_tables(app, settings)
-    land = None
-    ident = settings.detection.identity
-    if ident.enabled and ident.land_check:
-        from maritime.detectors.base import LandMask
-
-        land = LandMask(ident.land_margin_m)
-    runtime = Runtime(settings, zones, list(sinks), topics, tables, land, list(listeners), dead_letter)
+    if assembly is None:
+        assembly = Assembly(settings.detection, zones)
+    runtime = Runtime(settings, zones, list(sinks), topics, tables, assembly, list(listeners), dead_letter)
     app.runtime = runtime  # type: ignore[attr-defined]
 
     def write_heartbeat() -> None:

@@ -24,10 +24,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from maritime.ingest.sources import SourceSpec, iter_lines
 from maritime.models import parse_iso
-from maritime.partitioned import Lanes, lane_partition, line_time, order_key
-from maritime.pipeline import first_timestamp, live_batches
-from maritime.sources import SourceSpec, iter_lines
+from maritime.runtime.partitioned import Lanes, lane_partition, line_time, order_key
+from maritime.runtime.pipeline import first_timestamp, live_batches
 from streams.records import RawBatch, RawChunk
 from streams.settings import StreamSettings
 from streams.topics import create_topics
@@ -228,7 +228,7 @@ async def ingest(specs: Sequence[SourceSpec], settings: StreamSettings, *, rate:
     """Send ``specs`` to the raw topic: recordings replayed (then ended), live feeds until ``stop``.
 
     ``lanes`` > 1 splits each source over that many lanes (raw partitions), so that one busy feed is
-    decoded by several workers (:class:`maritime.partitioned.Lanes`). The alerts equal a single lane's as
+    decoded by several workers (:class:`maritime.runtime.partitioned.Lanes`). The alerts equal a single lane's as
     long as no line arrives later than the reorder window allows (each lane judges lateness by its own
     lines, so it may keep a straggler that one decoder drops).
     """

@@ -15,7 +15,7 @@ class RawChunk(faust.Record, validation=True, serializer="json"):
     recv_times: Optional[List[float]] = None  # noqa: UP006, UP045  receive time of each line (live feeds)
     default_time: Optional[float] = None  # noqa: UP045  event time for lines without one (files)
     lane: int = 0  # which lane of the source (an ingest with --lanes splits one busy source over several)
-    order: Optional[float] = None  # noqa: UP045  replay order of the first line (maritime.partitioned.order_key)
+    order: Optional[float] = None  # noqa: UP045  replay order of the first line (maritime.runtime.partitioned.order_key)
 
 
 class RawBatch(faust.Record, validation=True, serializer="json"):
@@ -28,7 +28,7 @@ class RawBatch(faust.Record, validation=True, serializer="json"):
 
 
 class RowBatch(faust.Record, validation=True, serializer="json"):
-    """Rows (``maritime.partitioned``) from one upstream partition for one sequence number."""
+    """Rows (``maritime.runtime.partitioned``) from one upstream partition for one sequence number."""
 
     origin: int
     seq: int

@@ -10,7 +10,7 @@ topic          key               value
 ``dead``       source            :class:`DeadLetter`
 =============  ================  ==========================================
 
-Batches are sent to explicit partitions (``maritime.partitioned`` decides:
+Batches are sent to explicit partitions (``maritime.runtime.partitioned`` decides:
 MMSI modulo the partition count, a CRC of the tile), one per upstream
 partition and sequence number, so every stage can wait for all of them.
 """

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from maritime.config import Settings
+from maritime.models import Alert
+from maritime.runtime.assembly import Assembly
+from maritime.runtime.pipeline import Pipeline
+from maritime.zones.index import ZoneIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -36,3 +44,32 @@ def contract(name: str) -> dict:
 def recordings() -> list[Path]:
     """The real NMEA recordings in ../shared/data/nmea (empty when absent)."""
     return sorted(NMEA_DIR.glob("*")) if NMEA_DIR.exists() else []
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Collect:
+    """A sink that keeps the alerts it is given."""
+
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def write(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+    def close(self) -> None:
+        pass
+
+
+def assembled_pipeline(settings: Settings, sinks: list, dead: Any = None, zones: ZoneIndex | None = None,
+                       watchlists: list[Path] | None = None, profiles: Path | None = None,
+                       redis_url: str | None = None) -> Pipeline:
+    """The embedded pipeline as ``maritime replay`` assembles it."""
+    assembly = Assembly.from_settings(settings, zones, watchlists=watchlists or [], profiles=profiles,
+                                      redis_url=redis_url)
+    return Pipeline(settings, assembly=assembly, sinks=sinks, on_reject=dead)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyais.stream import IterMessages
 
-from maritime.ais import AisDecoder, Reason, Rejected, xor_checksum
+from maritime.ingest.ais import AisDecoder, Reason, Rejected, xor_checksum
 from maritime.models import Position, VesselInfo, flag_of, mid_of
 
 from .conftest import recordings

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -18,23 +17,20 @@ import redis
 from aiohttp import web
 from lxml import etree
 
-from maritime.cap import to_cap
 from maritime.config import DeliverySettings, Settings, Subscription
+from maritime.delivery.cap import to_cap
+from maritime.delivery.redis_sink import RedisSink, acl_commands
+from maritime.delivery.subscriptions import matches
+from maritime.delivery.webhook import WebhookSink, sign, verify
 from maritime.models import Alert, VesselRef, ZoneRef
-from maritime.sinks.redis_sink import RedisSink, acl_commands
-from maritime.sinks.subscriptions import matches
-from maritime.sinks.webhook import WebhookSink, sign, verify
+
+from .conftest import Collect, assembled_pipeline, free_port
 
 T0 = 1_747_209_600.0
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed "
                                 "(.ci/run installs Debian's redis-server)")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RedisServer:
@@ -392,9 +388,9 @@ format = "cap"
 
 def test_live_map_state_follows_redis(server, tmp_path):
     """`maritime serve --redis`: the live map's state is filled from the alert stream and the position store."""
+    from maritime.delivery.redis_sink import RedisPositions
     from maritime.models import Position, VesselInfo
-    from maritime.sinks.redis_sink import RedisPositions
-    from maritime.web import LiveState, follow_redis
+    from maritime.views.web import LiveState, follow_redis
 
     sink = RedisSink(server.url, SUBS, settings(tmp_path))
     for i in range(3):
@@ -448,14 +444,12 @@ def test_shared_watchlist_in_redis(server, tmp_path):
 
 
 def test_profiles_in_redis(server, tmp_path):
-    from maritime.cli import build_pipeline
-    from maritime.profiles import RedisProfileStore
+    from maritime.enrich.profiles import RedisProfileStore
 
-    from .test_detectors import Collect
     from .test_profiles import PORT_A, PORT_B, renamed_vessel, zones
 
     sink = Collect()
-    pipe = build_pipeline(Settings(), [sink], None, zones(PORT_A, PORT_B), None, Path("redis"), server.url)
+    pipe = assembled_pipeline(Settings(), [sink], None, zones(PORT_A, PORT_B), None, Path("redis"), server.url)
     for r in sorted(renamed_vessel(), key=lambda r: r.time_s):
         pipe.process(r.time_s, (None, [r]))
     pipe.finish()

@@ -11,27 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maritime.config import Settings
-from maritime.detectors import build_detectors
 from maritime.geo import KN_TO_MS, destination, haversine_m
 from maritime.models import Alert, Position, VesselInfo
-from maritime.pipeline import Pipeline
-from maritime.zones import ZoneIndex, parse_zone_features
+from maritime.runtime.assembly import Assembly
+from maritime.runtime.pipeline import Pipeline
+from maritime.zones.index import ZoneIndex, parse_zone_features
 
-from .conftest import contract
+from .conftest import Collect, contract
 
 T0 = 1_747_209_600.0  # 2025-05-14T08:00:00Z
 A, B, C = 376000500, 377000700, 362001234
 
-
-class Collect:
-    def __init__(self) -> None:
-        self.alerts: list[Alert] = []
-
-    def write(self, alert: Alert) -> None:
-        self.alerts.append(alert)
-
-    def close(self) -> None:
-        pass
 
 
 def zone(zid: str, kind: str, box: tuple[float, float, float, float], **props) -> dict:
@@ -50,9 +40,7 @@ def run(records: Iterable[Position | VesselInfo], zone_index: ZoneIndex | None =
         settings_: Settings | None = None) -> list[Alert]:
     s = settings_ or Settings()
     sink = Collect()
-    pipe = Pipeline(s, sinks=[sink])
-    dets, gates = build_detectors(s, pipe.tracker, zone_index)
-    pipe.detectors, pipe.gates = dets, gates
+    pipe = Pipeline(s, assembly=Assembly(s, zone_index), sinks=[sink])
     for r in sorted(records, key=lambda r: r.time_s):
         pipe.process(r.time_s, (None, [r]))
     pipe.finish()
@@ -324,9 +312,7 @@ def test_position_jump_is_reported_and_withheld():
     pts2 = track(A, T0 + 610, T0 + 1200, 10, *destination(lat, lon, 90, 12 * KN_TO_MS * 610), 12, 90)
     s = Settings()
     sink = Collect()
-    pipe = Pipeline(s, sinks=[sink])
-    dets, gates = build_detectors(s, pipe.tracker, None)
-    pipe.detectors, pipe.gates = dets, gates
+    pipe = Pipeline(s, assembly=Assembly(s), sinks=[sink])
     seen: list[Position] = []
     pipe.add_listener(lambda r: seen.append(r) if isinstance(r, Position) else None)
     for r in [*pts, bad, *pts2]:
@@ -386,8 +372,7 @@ def test_ids_do_not_depend_on_how_input_is_chunked(n_chunks, shift):
     whole = {a.id for a in run(recs, idx)}
     s = Settings()
     sink = Collect()
-    pipe = Pipeline(s, sinks=[sink])
-    pipe.detectors, pipe.gates = build_detectors(s, pipe.tracker, idx)
+    pipe = Pipeline(s, assembly=Assembly(s, idx), sinks=[sink])
     size = max(1, math.ceil(len(recs) / n_chunks))
     for i in range(0, len(recs), size):
         chunk = recs[i:i + size]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maritime.evaluate import Event, evaluate
+from maritime.sim.evaluate import Event, evaluate
 
 H = 3600.0
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from maritime.models import Alert, Position, VesselInfo, VesselRef
-from maritime.web import LiveState, make_app, start_server
+from maritime.views.web import LiveState, make_app, start_server
 
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 T0 = 1_747_209_600.0
@@ -26,11 +26,6 @@ T0 = 1_747_209_600.0
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not shutil.which("chromium"),
                                 reason="Debian's chromium is not installed (.ci/run installs it)")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:

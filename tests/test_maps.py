@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from maritime.maps import CLUSTER_ABOVE, TrackCollector, replay_map
 from maritime.models import Alert, Position, VesselInfo, VesselRef
+from maritime.views.maps import CLUSTER_ABOVE, TrackCollector, replay_map
 
 from .conftest import ARTIFACTS
 
@@ -102,7 +102,7 @@ def test_offline_basemap_has_no_slivers_between_countries():
     import shapely
     from shapely.geometry import shape
 
-    from maritime.maps import _coastline
+    from maritime.views.maps import _coastline
 
     land = shape(_coastline((-95.0, 2.0, -53.0, 33.0))["geometry"])
     holes = [shapely.Polygon(r) for p in shapely.get_parts(land) for r in p.interiors]

@@ -7,29 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from maritime.cli import build_pipeline
 from maritime.config import Settings
+from maritime.ingest.sources import iter_lines, parse_source
 from maritime.models import Alert, parse_iso
-from maritime.partitioned import Barrier, Lanes, halo_tiles, lane_may_start, run_partitioned, tile_of
-from maritime.pipeline import first_timestamp
+from maritime.runtime.partitioned import Barrier, Lanes, halo_tiles, lane_may_start, run_partitioned, tile_of
+from maritime.runtime.pipeline import first_timestamp
 from maritime.sim.network import WaterGrid
 from maritime.sim.simulator import Simulator
-from maritime.sources import iter_lines, parse_source
-from maritime.zones import load_zones
-from tests.conftest import recordings
+from maritime.zones.index import load_zones
+from tests.conftest import Collect, assembled_pipeline, recordings
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-class Collect:
-    def __init__(self) -> None:
-        self.alerts: list[Alert] = []
-
-    def write(self, a: Alert) -> None:
-        self.alerts.append(a)
-
-    def close(self) -> None:
-        pass
 
 
 def final(alerts: list[Alert]) -> dict[str, str]:
@@ -46,7 +35,7 @@ def without_outages(alerts: dict[str, str]) -> dict[str, str]:
 
 def embedded(path: Path, settings: Settings, zones) -> dict[str, str]:
     sink = Collect()
-    build_pipeline(settings, [sink], None, zones).replay(parse_source(str(path)))
+    assembled_pipeline(settings, [sink], None, zones).replay(parse_source(str(path)))
     return final(sink.alerts)
 
 
@@ -99,7 +88,7 @@ def test_real_recordings_in_lanes_like_embedded(path, zones):
     start = "2024-01-01T00:00:00Z"
     settings = Settings(ingest={"start_time": start})
     sink = Collect()
-    summary = build_pipeline(settings, [sink], None, zones).replay(parse_source(str(path)))
+    summary = assembled_pipeline(settings, [sink], None, zones).replay(parse_source(str(path)))
     late = summary["rejected"].get("late", 0)
     if late:
         # each lane judges lateness against its own lines: it may keep lines the single decoder drops
@@ -138,7 +127,7 @@ def test_restarts_from_the_tables_change_no_alert(day, zones, reference):
 
 def test_restart_without_tables_would_lose_alerts(day, zones, reference, monkeypatch):
     """The check above can fail: forgetting the state at each restart changes the alerts."""
-    from maritime import partitioned
+    from maritime.runtime import partitioned
 
     monkeypatch.setattr(partitioned.VesselRunner, "restore", lambda self, vessels, meta: None)
     got = final(run_partitioned(batches(day), Settings(), zones, 3, restart_every=5))
@@ -150,7 +139,7 @@ def test_real_recordings_partitioned_like_embedded(path, zones):
     start = "2024-01-01T00:00:00Z"  # the same time for untimed lines in both runs
     settings = Settings(ingest={"start_time": start})
     got = final(run_partitioned(batches(path, 300, start), settings, zones, 3))
-    # feed outages are judged per vessel partition (see maritime.partitioned): compared apart
+    # feed outages are judged per vessel partition (see maritime.runtime.partitioned): compared apart
     assert without_outages(got) == without_outages(embedded(path, settings, zones))
 
 
@@ -230,14 +219,14 @@ def test_two_receivers_merge_like_the_embedded_replay(day, zones, tmp_path):
             if i % 5 == 0:
                 (fb if (i // 7) % 2 == 0 else fa).write(line)
     sink = Collect()
-    build_pipeline(Settings(), [sink], None, zones).replay(parse_source(str(a)) + parse_source(str(b)))
+    assembled_pipeline(Settings(), [sink], None, zones).replay(parse_source(str(a)) + parse_source(str(b)))
     reference = final(sink.alerts)
     assert len(reference) > 5
     assert final(run_partitioned(merged_batches([a, b]), Settings(), zones, 3, restart_every=7)) == reference
 
 
 def test_a_quiet_source_stops_holding_the_others_back():
-    from maritime.partitioned import PROGRESS, VesselRunner
+    from maritime.runtime.partitioned import PROGRESS, VesselRunner
 
     s = Settings(identity={"land_check": False}, ingest={"idle_source_s": 600})
     runner = VesselRunner(s, None, 0, 1)
@@ -254,7 +243,7 @@ def test_a_type_19_position_is_not_a_duplicate_of_its_own_static_report():
     both when the same transmission comes again from another receiver."""
     from pyais import encode_dict
 
-    from maritime.partitioned import PROGRESS, DecodeRunner, VesselRunner
+    from maritime.runtime.partitioned import PROGRESS, DecodeRunner, VesselRunner
 
     line = encode_dict({"msg_type": 19, "mmsi": 376000123, "lat": 13.9, "lon": -61.0, "speed": 1.0,
                         "course": 90, "heading": 90, "shipname": "SEA BIRD", "ship_type": 37})[0]

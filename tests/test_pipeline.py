@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 
 from maritime.config import Settings, load_settings
+from maritime.ingest.sources import parse_source
 from maritime.models import Position
-from maritime.pipeline import Deduplicator, Pipeline, Reorder
-from maritime.sources import parse_source
+from maritime.runtime.pipeline import Deduplicator, Pipeline, Reorder
 
 from .conftest import contract, recordings
 from .test_ais import nmea, tag

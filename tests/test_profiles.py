@@ -6,12 +6,12 @@ import json
 import subprocess
 import sys
 
-from maritime.cli import build_pipeline
 from maritime.config import Settings
+from maritime.enrich.profiles import ProfileStore, risk
 from maritime.models import VesselInfo
-from maritime.profiles import ProfileStore, risk
 
-from .test_detectors import OPEN_SEA, T0, Collect, track, zone, zones
+from .conftest import Collect, assembled_pipeline
+from .test_detectors import OPEN_SEA, T0, track, zone, zones
 
 PORT_A = zone("port-a", "port", (-61.05, 13.95, -60.95, 14.05))
 PORT_B = zone("port-b", "port", (-62.05, 12.95, -61.95, 13.05))
@@ -23,7 +23,7 @@ def info(mmsi, t, name, imo):
 
 def run(records, db, watchlist=None):
     sink = Collect()
-    pipe = build_pipeline(Settings(), [sink], None, zones(PORT_A, PORT_B), watchlist, db)
+    pipe = assembled_pipeline(Settings(), [sink], None, zones(PORT_A, PORT_B), watchlist, db)
     for r in sorted(records, key=lambda r: r.time_s):
         pipe.process(r.time_s, (None, [r]))
     pipe.finish()
@@ -106,7 +106,7 @@ async def test_live_map_api_gives_profile_and_risk(tmp_path):
     from aiohttp.test_utils import TestClient, TestServer
 
     from maritime.models import Position
-    from maritime.web import LiveState, make_app
+    from maritime.views.web import LiveState, make_app
 
     db = tmp_path / "p.sqlite"
     run(renamed_vessel(), db)
@@ -125,17 +125,17 @@ async def test_live_map_api_gives_profile_and_risk(tmp_path):
 
 
 def test_time_near_an_eez_edge_and_missing_static_data_count(tmp_path):
-    from maritime.zones import parse_zone_features
+    from maritime.zones.index import parse_zone_features
 
     eez_a = zone("eez-a", "eez", (-62.0, 12.0, -61.0, 14.0))
     eez_b = zone("eez-b", "eez", (-61.0, 12.0, -60.0, 14.0))
     port = zone("port-c", "port", (-60.55, 12.95, -60.45, 13.05))
     got, _ = parse_zone_features({"type": "FeatureCollection", "features": [eez_a, eez_b, port]}, "t")
-    from maritime.zones import ZoneIndex
+    from maritime.zones.index import ZoneIndex
 
     db = tmp_path / "p.sqlite"
     sink = Collect()
-    pipe = build_pipeline(Settings(), [sink], None, ZoneIndex(got), None, db)
+    pipe = assembled_pipeline(Settings(), [sink], None, ZoneIndex(got), None, db)
     # 3 h steaming north along the boundary at lon −61.02 (1.2 nm from it), no static data ever sent
     recs = track(376000500, T0, T0 + 3 * 3600, 30, 12.2, -61.02, 8, 0)
     # then a call at port C, still anonymous
@@ -150,7 +150,7 @@ def test_time_near_an_eez_edge_and_missing_static_data_count(tmp_path):
     assert 2.5 <= prof["eez_edge_hours"] <= 3.1
     recs2 = [info(377000700, T0, "EDGE RUNNER", 9000003)] + track(377000700, T0, T0 + 3 * 3600, 30, 12.2, -61.02,
                                                                    8, 0)
-    pipe = build_pipeline(Settings(), [Collect()], None, ZoneIndex(got), None, db)
+    pipe = assembled_pipeline(Settings(), [Collect()], None, ZoneIndex(got), None, db)
     for r in recs2:
         pipe.process(r.time_s, (None, [r]))
     pipe.finish()

@@ -9,19 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maritime.ais import AisDecoder
 from maritime.config import Settings
-from maritime.detectors import build_detectors
-from maritime.evaluate import evaluate, load_alerts, load_truth
-from maritime.geodata import land_index
+from maritime.delivery.jsonl import JsonLinesSink
+from maritime.ingest.ais import AisDecoder
+from maritime.ingest.sources import parse_source
 from maritime.models import Position
-from maritime.pipeline import Pipeline
+from maritime.runtime.assembly import Assembly
+from maritime.runtime.pipeline import Pipeline
 from maritime.sim import landmask
+from maritime.sim.evaluate import evaluate, load_alerts, load_truth
 from maritime.sim.network import WaterGrid
 from maritime.sim.simulator import Simulator
-from maritime.sinks.jsonl import JsonLinesSink
-from maritime.sources import parse_source
-from maritime.zones import load_zones
+from maritime.zones.geodata import land_index
+from maritime.zones.index import load_zones
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -162,8 +162,7 @@ def test_round_trip_recall_and_precision(tmp_path, grid, zone_index):
     sim.write(tmp_path)
     s = Settings()
     alerts = tmp_path / "alerts.jsonl"
-    pipe = Pipeline(s, sinks=[JsonLinesSink(alerts)])
-    pipe.detectors, pipe.gates = build_detectors(s, pipe.tracker, zone_index)
+    pipe = Pipeline(s, assembly=Assembly(s, zone_index), sinks=[JsonLinesSink(alerts)])
     pipe.replay(parse_source(str(tmp_path / "traffic.nmea")))
     report = evaluate(load_truth(tmp_path / "truth.json"), load_alerts(alerts))
     for kind in ("dark_gap", "rendezvous", "loitering", "geofence_entry"):

@@ -8,8 +8,16 @@ import gzip
 import pytest
 
 from maritime.config import Settings
-from maritime.pipeline import Pipeline
-from maritime.sources import BadRow, LineSplitter, SourceError, iter_csv_records, iter_lines, parse_source, tcp_lines
+from maritime.ingest.sources import (
+    BadRow,
+    LineSplitter,
+    SourceError,
+    iter_csv_records,
+    iter_lines,
+    parse_source,
+    tcp_lines,
+)
+from maritime.runtime.pipeline import Pipeline
 
 from .test_ais import TYPE1, TYPE5, nmea, tag
 

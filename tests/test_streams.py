@@ -22,7 +22,9 @@ import pytest
 
 from maritime.sim.network import WaterGrid
 from maritime.sim.simulator import Simulator
-from maritime.zones import load_zones
+from maritime.zones.index import load_zones
+
+from .conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ZONES = ROOT / "geofences"
@@ -37,11 +39,6 @@ def noida_binary() -> str | None:
     cand = Path(noida_db.__file__).parent / "noida-db"
     return str(cand) if cand.exists() else shutil.which("noida-db")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_port(port: int, timeout: float = 30.0) -> None:

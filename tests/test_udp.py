@@ -6,8 +6,8 @@ import asyncio
 import socket
 
 from maritime.config import Settings
-from maritime.pipeline import Pipeline
-from maritime.sources import parse_source
+from maritime.ingest.sources import parse_source
+from maritime.runtime.pipeline import Pipeline
 
 from .test_sources import feed_lines
 

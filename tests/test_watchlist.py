@@ -9,11 +9,12 @@ import sys
 import pytest
 
 from maritime.config import Settings
-from maritime.detectors import build_detectors
-from maritime.pipeline import Pipeline
-from maritime.watchlist import Watchlist, WatchlistError, load_watchlist
+from maritime.enrich.watchlist import Watchlist, WatchlistError, load_watchlist
+from maritime.runtime.assembly import Assembly
+from maritime.runtime.pipeline import Pipeline
 
-from .test_detectors import OPEN_SEA, T0, Collect, static, track
+from .conftest import Collect
+from .test_detectors import OPEN_SEA, T0, static, track
 
 CSV = """kind,value,reason,source,severity,expires
 mmsi,376000500,suspected smuggling,RSS,high,
@@ -53,11 +54,10 @@ def test_malformed_files_name_the_line(tmp_path, text, message):
 def run_with(entries, records):
     s = Settings()
     sink = Collect()
-    pipe = Pipeline(s, sinks=[sink])
-    pipe.detectors, pipe.gates = build_detectors(s, pipe.tracker, None)
-    wl = Watchlist(entries, pipe.tracker, absence_h=6)
-    pipe.detectors.append(wl)
-    pipe.enrichers.append(wl.enrich)
+    s = s.model_copy(update={"watchlist_absence_h": 6})
+    pipe = Pipeline(s, assembly=Assembly(s, watch_entries=entries), sinks=[sink])
+    wl = pipe.watchlist
+    assert isinstance(wl, Watchlist)
     for r in sorted(records, key=lambda r: r.time_s):
         pipe.process(r.time_s, (None, [r]))
     pipe.finish()

@@ -7,8 +7,9 @@ import asyncio
 import aiohttp
 
 from maritime.models import Position
-from maritime.web import LiveState, make_app, start_server
-from tests.test_live_map import free_port
+from maritime.views.web import LiveState, make_app, start_server
+
+from .conftest import free_port
 
 
 async def test_stopping_the_server_ends_open_event_streams():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import shapely
 
-from maritime.zones import ZoneError, check_zones, load_zones
+from maritime.zones.index import ZoneError, check_zones, load_zones
 
 from .conftest import ZONES_DIR, contract, shared_file
 

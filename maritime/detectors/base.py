@@ -1,12 +1,12 @@
-"""What the detectors share: alert building, severities, land checks."""
+"""What the detectors share: their Protocols, alert building, severities, land checks."""
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
-from typing import Any
+from collections.abc import Iterable, MutableMapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
-from maritime.models import Alert, VesselRef, ZoneRef
-from maritime.tracker import Tracker, VesselState
+from maritime.detectors.tracker import Tracker, VesselState
+from maritime.models import Alert, Position, VesselRef, ZoneRef
 
 State = MutableMapping[Any, Any]
 
@@ -14,6 +14,45 @@ State = MutableMapping[Any, Any]
 AT_ANCHOR = 1
 MOORED = 5
 STATIONARY_STATUSES = frozenset((AT_ANCHOR, MOORED))
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """A detector: fed positions and static reports in event-time order, returns alerts.
+
+    Detectors never read the wall clock: ``on_watermark`` tells them how far
+    event time has advanced, and ``finish`` that the input has ended (alerts
+    still open stay open).
+    """
+
+    name: str
+
+    def on_position(self, pos: Position, vessel: VesselState) -> Iterable[Alert]:
+        """Take one position (the tracker's ``vessel.last`` is still the previous fix)."""
+        ...
+
+    def on_watermark(self, watermark_s: float) -> Iterable[Alert]:
+        """Event time has reached ``watermark_s`` (POSIX s): raise what is now due."""
+        ...
+
+    def finish(self, end_s: float) -> Iterable[Alert]:
+        """The input ended at event time ``end_s``."""
+        ...
+
+
+@runtime_checkable
+class Gate(Protocol):
+    """A check that runs before the other detectors and may withhold a position from them.
+
+    ``check`` returns ``(accept, alerts)``: a rejected position (a jump, a spoof)
+    is not fed to the tracker or the detectors as if it were real.
+    """
+
+    name: str
+
+    def check(self, pos: Position, vessel: VesselState) -> tuple[bool, list[Alert]]:
+        """Judge one position against the vessel's history."""
+        ...
 
 
 def vessel_phrase(v: VesselState | VesselRef) -> str:
@@ -78,7 +117,7 @@ class LandMask:
     """
 
     def __init__(self, margin_m: float = 2000.0) -> None:
-        from maritime.geodata import land_index
+        from maritime.zones.geodata import land_index
 
         self.index = land_index()
         self.margin_m = margin_m

@@ -21,10 +21,10 @@ from typing import Any
 
 from maritime.config import GapSettings
 from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, State, latlon_phrase, vessel_phrase
+from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import M_PER_NM, format_duration, haversine_m, implied_speed_kn
 from maritime.models import Alert, Position, iso
-from maritime.tracker import Tracker, VesselState
-from maritime.zones import HARBOUR_KINDS, ZoneIndex
+from maritime.zones.index import HARBOUR_KINDS, ZoneIndex
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ import shapely.ops
 
 from maritime.config import GeofenceSettings
 from maritime.detectors.base import AlertBuilder, State, latlon_phrase, vessel_phrase
+from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import format_duration, haversine_m
 from maritime.models import Alert, Position, iso
-from maritime.tracker import Tracker, VesselState
-from maritime.zones import Zone, ZoneIndex
+from maritime.zones.index import Zone, ZoneIndex
 
 _DEFAULT_SEVERITY = {"restricted": "high", "mpa": "medium", "territorial_sea": "medium", "contiguous_zone": "low",
                      "eez": "low", "port": "info", "anchorage": "info", "custom": "medium"}

@@ -23,9 +23,9 @@ from pyais.constants import COUNTRY_MAPPING
 
 from maritime.config import IdentitySettings
 from maritime.detectors.base import AlertBuilder, LandMask, State, latlon_phrase, vessel_phrase
+from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import KN_TO_MS, M_PER_NM, fast_distance_m, format_duration, implied_speed_kn
 from maritime.models import DISTRESS_PREFIXES, Alert, Position, iso
-from maritime.tracker import Tracker, VesselState
 
 
 def mmsi_problem(mmsi: int) -> tuple[str, str] | None:

@@ -14,10 +14,10 @@ from typing import Any
 from maritime.config import LoiteringSettings
 from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, State, latlon_phrase, vessel_phrase
 from maritime.detectors.rendezvous import RendezvousDetector
+from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import fast_distance_m, format_duration
 from maritime.models import Alert, Position, iso
-from maritime.tracker import Tracker, VesselState
-from maritime.zones import ZoneIndex
+from maritime.zones.index import ZoneIndex
 
 
 class LoiteringDetector:
@@ -110,3 +110,8 @@ class LoiteringDetector:
     def finish(self, end_s: float) -> list[Alert]:
         """Episodes still going on at the end of the input stay open."""
         return []
+
+    def episode_start(self, alert: Alert) -> tuple[float, float] | None:
+        """Where the episode an alert of this detector reports began (lat, lon), while it is held."""
+        ep = self.state.get(min(v.mmsi for v in alert.vessels)) if alert.vessels else None
+        return None if ep is None else (ep["lat0"], ep["lon0"])

@@ -21,10 +21,10 @@ from typing import Any
 
 from maritime.config import RendezvousSettings
 from maritime.detectors.base import AlertBuilder, State, latlon_phrase, vessel_phrase
+from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import cell_size_deg, fast_distance_m, format_duration, interpolate
 from maritime.models import Alert, Position, iso
-from maritime.tracker import Tracker, VesselState
-from maritime.zones import ZoneIndex
+from maritime.zones.index import ZoneIndex
 
 _NEIGHBOURS = [(di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)]
 
@@ -245,6 +245,14 @@ class RendezvousDetector:
     def finish(self, end_s: float) -> list[Alert]:
         """Meetings still going on at the end of the input stay open."""
         return []
+
+    def episode_start(self, alert: Alert) -> tuple[float, float] | None:
+        """Where the meeting an alert of this detector reports began (lat, lon), while it is held."""
+        mmsis = sorted(v.mmsi for v in alert.vessels)
+        ep = self.state.get((mmsis[0], mmsis[1])) if len(mmsis) >= 2 else None
+        if ep is None or "lat0" not in ep:
+            return None
+        return ep["lat0"], ep["lon0"]
 
     # -- state as plain data (the distributed runtime keeps it in a table) ----------
 

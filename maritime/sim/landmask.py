@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from maritime.caribbean import REGION
+from maritime.zones.caribbean import REGION
 
 logger = logging.getLogger(__name__)
 

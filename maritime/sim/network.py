@@ -21,10 +21,10 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, box
 from shapely.geometry.base import BaseGeometry
 
-from maritime.caribbean import REGION
 from maritime.geo import M_PER_DEG_LAT, haversine_m
-from maritime.geodata import countries
 from maritime.sim import landmask
+from maritime.zones.caribbean import REGION
+from maritime.zones.geodata import countries
 
 logger = logging.getLogger(__name__)
 

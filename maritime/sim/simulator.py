@@ -35,15 +35,15 @@ from typing import Any
 import numpy as np
 import shapely
 
-from maritime.caribbean import FLAG_MIDS, PORTS, Port
 from maritime.config import GeofenceSettings
+from maritime.detectors.tracker import vessel_category
 from maritime.geo import KN_TO_MS, M_PER_DEG_LAT, bearing_deg, destination, haversine_m
 from maritime.models import iso
 from maritime.sim import landmask
 from maritime.sim.encode import checksum, position_payloads, sentences, static_payloads
 from maritime.sim.network import WaterGrid, wet_leg
-from maritime.tracker import vessel_category
-from maritime.zones import ZoneIndex
+from maritime.zones.caribbean import FLAG_MIDS, PORTS, Port
+from maritime.zones.index import ZoneIndex
 
 logger = logging.getLogger(__name__)
 

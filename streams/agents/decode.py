@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from maritime.models import iso
-from maritime.partitioned import END, DecodeRunner, Row, lane_key
+from maritime.runtime.partitioned import END, DecodeRunner, Row, lane_key
 from streams.agents.stage import forget_revoked
 from streams.records import DeadLetter, RawBatch, RowBatch
 

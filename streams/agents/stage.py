@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from maritime.partitioned import Barrier
+from maritime.runtime.partitioned import Barrier
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from maritime.partitioned import END, TileRunner, tile_partition
+from maritime.runtime.partitioned import END, TileRunner, tile_partition
 from streams.agents.stage import PartitionStage, forget_revoked
 from streams.records import AlertEvent, RowBatch
 
@@ -33,7 +33,7 @@ def register(app: faust.App, rt: Runtime) -> None:
     forget_revoked(app, rt.topics.tiles, stages)
 
     def open_stage(p: int) -> PartitionStage:
-        runner = TileRunner(s.detection, rt.zones, p, s.tile_deg)
+        runner = TileRunner(s.detection, rt.zones, p, s.tile_deg, assembly=rt.assembly)
         mine = [(k[2:], v) for k, v in table.items()
                 if k.startswith("t:") and v is not None and tile_partition(_tile(k[2:]), n) == p]
         meta = table.get(f"meta:{p}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from maritime.partitioned import END, VesselRunner, vessel_partition
+from maritime.runtime.partitioned import END, VesselRunner, vessel_partition
 from streams.agents.stage import PartitionStage, forget_revoked
 from streams.records import AlertEvent, RowBatch
 
@@ -28,7 +28,7 @@ def register(app: faust.App, rt: Runtime) -> None:
     forget_revoked(app, rt.topics.vessels, stages)
 
     def open_stage(p: int) -> PartitionStage:
-        runner = VesselRunner(s.detection, rt.zones, p, n, s.tile_deg, land=rt.land)
+        runner = VesselRunner(s.detection, rt.zones, p, n, s.tile_deg, assembly=rt.assembly)
         runner.listeners.extend(rt.listeners)
         mine = [(int(k[2:]), v) for k, v in table.items()
                 if k.startswith("m:") and v is not None and vessel_partition(int(k[2:]), n) == p]

@@ -24,12 +24,12 @@ from typing import Any
 
 import aiohttp
 
-from maritime.cap import to_cap
 from maritime.config import DeliverySettings, Subscription, WebhookDelivery
+from maritime.delivery.cap import to_cap
+from maritime.delivery.redis_sink import record_key
+from maritime.delivery.spool import Spool, SpooledDelivery
+from maritime.delivery.subscriptions import matches
 from maritime.models import Alert
-from maritime.sinks.redis_sink import record_key
-from maritime.sinks.spool import Spool, SpooledDelivery
-from maritime.sinks.subscriptions import matches
 
 logger = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from shapely.geometry import Point, box, mapping
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import transform
 
-from maritime.caribbean import AUTHORITIES, CARICOM_ASSOCIATES, CARICOM_MEMBERS, PORTS, REGION, SUBTERRITORIES
 from maritime.geo import M_PER_NM
-from maritime.geodata import NE_SOURCE, countries
+from maritime.zones.caribbean import AUTHORITIES, CARICOM_ASSOCIATES, CARICOM_MEMBERS, PORTS, REGION, SUBTERRITORIES
+from maritime.zones.geodata import NE_SOURCE, countries
 
 logger = logging.getLogger(__name__)
 

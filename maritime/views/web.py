@@ -28,9 +28,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp_sse import sse_response
 
+from maritime.detectors.tracker import vessel_category
 from maritime.models import Alert, Position, Record, VesselInfo, iso
-from maritime.tracker import vessel_category
-from maritime.zones import ZoneIndex
+from maritime.zones.index import ZoneIndex
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
         body: dict[str, Any] = {**state.vessel_feature(v)["properties"], "lat": v["lat"], "lon": v["lon"],
                                 "alerts": alerts[-20:]}
         if profiles is not None:
-            from maritime.profiles import risk
+            from maritime.enrich.profiles import risk
 
             prof = profiles.profile(m)
             if prof is not None:
@@ -249,8 +249,8 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
 
     async def land(_r: web.Request) -> web.Response:
         if "doc" not in land_cache:
-            from maritime.caribbean import REGION
-            from maritime.maps import _coastline
+            from maritime.views.maps import _coastline
+            from maritime.zones.caribbean import REGION
 
             lon0, lat0, lon1, lat1 = REGION
             land_cache["doc"] = json.dumps(_coastline((lon0 - 5, lat0 - 5, lon1 + 5, lat1 + 5)))
@@ -334,7 +334,7 @@ def default_token(host: str, token: str | None) -> str | None:
     return new
 
 
-PAGE = (importlib.resources.files("maritime") / "static" / "live.html").read_text(encoding="utf-8")
+PAGE = (importlib.resources.files("maritime.views") / "static" / "live.html").read_text(encoding="utf-8")
 
 
 async def follow_redis(state: LiveState, url: str, stop: asyncio.Event, poll_s: float = 2.0) -> None:

@@ -38,7 +38,7 @@ from typing import Any, Final
 from pyais.bit_vector import bit_vector
 from pyais.messages import MSG_CLASS
 
-from maritime.eventtime import PayloadWindow
+from maritime.ingest.eventtime import PayloadWindow
 from maritime.models import BaseStationReport, OtherMessage, Position, Record, VesselInfo
 
 logger = logging.getLogger(__name__)

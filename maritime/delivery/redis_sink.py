@@ -25,9 +25,9 @@ from typing import Any
 import redis
 
 from maritime.config import DeliverySettings, Subscription
+from maritime.delivery.spool import Spool, SpooledDelivery
+from maritime.delivery.subscriptions import channel, matches, stream_key
 from maritime.models import Alert, iso
-from maritime.sinks.spool import Spool, SpooledDelivery
-from maritime.sinks.subscriptions import channel, matches, stream_key
 
 logger = logging.getLogger(__name__)
 

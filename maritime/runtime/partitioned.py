@@ -2,11 +2,11 @@
 
 The distributed runtime (``streams/``) moves data between three stages;
 this module is what each stage does with a batch, so that it can be tested
-and compared with the embedded :class:`~maritime.pipeline.Pipeline` without
+and compared with the embedded :class:`~maritime.runtime.pipeline.Pipeline` without
 Kafka, and so that the Faust agents stay thin.
 
 1. **Decode** (:class:`DecodeRunner`, one per raw partition): the lines of
-   each source through its own :class:`~maritime.ais.AisDecoder` and
+   each source through its own :class:`~maritime.ingest.ais.AisDecoder` and
    reorder window, exactly as the embedded replay does per file. Decoded
    records go out as compact rows to the vessel partition of their MMSI,
    with the watermark *ticks* of the source's event time (where the embedded
@@ -48,17 +48,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from maritime.ais import AisDecoder, DecodeStats, Reason, Rejected, new_position
 from maritime.config import Settings
 from maritime.detectors.gaps import GapDetector
-from maritime.detectors.geofence import GeofenceDetector
-from maritime.detectors.identity import IdentityGate
-from maritime.detectors.loitering import LoiteringDetector
-from maritime.detectors.rendezvous import RendezvousDetector
-from maritime.eventtime import Deduplicator, Reorder
+from maritime.detectors.tracker import Tracker, VesselState
+from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected, new_position
+from maritime.ingest.eventtime import Deduplicator, Reorder
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo
-from maritime.tracker import Tracker, VesselState
-from maritime.zones import ZoneIndex
+from maritime.runtime.assembly import Assembly, Chain
+from maritime.zones.index import ZoneIndex
 
 logger = logging.getLogger(__name__)
 
@@ -437,17 +434,24 @@ class VesselRunner:
     """Per-vessel detectors (identity gate, dark gaps, geofences) for one vessel partition."""
 
     def __init__(self, settings: Settings, zones: ZoneIndex | None, partition: int, tile_partitions: int,
-                 tile_deg: float = 2.0, halo_km: float | None = None, land: Any = None) -> None:
+                 tile_deg: float = 2.0, halo_km: float | None = None, assembly: Assembly | None = None) -> None:
         self.s = settings
         self.partition = partition
         self.tile_partitions = tile_partitions
         self.tile_deg = tile_deg
         self.halo_km = default_halo_km(settings) if halo_km is None else halo_km
         self.tracker = Tracker()
-        self.gate = IdentityGate(settings.identity, self.tracker, land=land) if settings.identity.enabled else None
-        self.gaps = GapDetector(settings.gaps, self.tracker, zones) if settings.gaps.enabled else None
-        self.geofence = (GeofenceDetector(settings.geofence, self.tracker, zones)
-                         if settings.geofence.enabled and zones is not None and len(zones) else None)
+        assembly = assembly if assembly is not None else Assembly(settings, zones)
+        gates, dets = assembly.vessel_stage(self.tracker)
+        wl = next((d for d in dets if d.name == "watchlist"), None)
+        self.enrich = assembly.enrichment(self.tracker, wl)  # type: ignore[arg-type]
+        #: called with every accepted position and static report (the live map's Redis positions use it)
+        self.listeners: list[Callable[[Record], None]] = []
+        self._alerts: list[Alert] = []
+        self.chain = Chain(self.tracker, gates, dets, self._emit, self.listeners)
+        #: the stateful parts, by name (their per-MMSI state goes to the vessel table)
+        self._parts = [(d.name, d) for d in (*gates, *dets) if isinstance(getattr(d, "state", None), dict)]
+        self.gaps = next((d for d in dets if isinstance(d, GapDetector)), None)
         self.dedup = Deduplicator(settings.ingest.dedup_window_s)
         self.next_tick: float | None = None
         self.ended_at: float | None = None
@@ -459,15 +463,15 @@ class VesselRunner:
         self._progress: dict[str, float] = {}
         #: a source this far (event-time s) behind the newest one no longer holds the others back
         self.idle_source_s = settings.ingest.idle_source_s
-        #: called with every accepted position and static report (the live map's Redis positions use it)
-        self.listeners: list[Callable[[Record], None]] = []
-        self._dets = tuple(d for d in (self.gaps, self.geofence) if d is not None)
         self._last_msg: tuple[str, float, float | None] | None = None
         self._last_verdict = False
         self._tiles_seen: dict[tuple[int, int], tuple[str, int]] = {}
 
-    def _detectors(self) -> tuple[Any, ...]:
-        return self._dets
+    def _emit(self, alerts: list[Alert]) -> None:
+        enrich = self.enrich
+        for a in alerts:
+            self.dirty.update(v.mmsi for v in a.vessels)
+            self._alerts.append(enrich(a))
 
     def _halo(self, lat: float, lon: float) -> list[tuple[str, int]]:
         """(tile key, tile partition) of the tiles a position goes to: its own, and those within the halo."""
@@ -519,6 +523,7 @@ class VesselRunner:
 
     def _apply(self, rows: list[Row], dedup_across: bool) -> tuple[list[Alert], dict[int, list[Row]]]:
         alerts: list[Alert] = []
+        self._alerts = alerts
         fwd: dict[int, list[Row]] = {}
         n_tiles = self.tile_partitions
         for r in rows:
@@ -526,30 +531,27 @@ class VesselRunner:
             if kind == POS:
                 if dedup_across and r[11] is not None and self._duplicate(r[11], r[2], r[12]):
                     continue
-                self._position(row_position(r), alerts, fwd)
+                self._position(row_position(r), fwd)
             elif kind == STATIC:
                 if dedup_across and r[15] is not None and self._duplicate(r[15], r[2], r[16]):
                     continue
-                info = row_static(r)
-                self.tracker.on_static(info)
+                self.chain.static(row_static(r))
                 self.dirty.add(r[1])
-                for fn in self.listeners:
-                    fn(info)
             elif kind == TICK:
                 if self.next_tick is not None and r[1] < self.next_tick:
                     continue  # several sources tick: the first one due moves the watermark
-                self.advance(r[1], alerts)
+                self.advance(r[1])
                 for q in range(n_tiles):
                     fwd.setdefault(q, []).append(r)
             elif kind == END:
                 if r[1] == self.ended_at:
                     continue  # every upstream partition says so
                 self.ended_at = r[1]
-                self.advance(r[1], alerts)
-                for det in self._detectors():
-                    alerts.extend(det.finish(r[1]))
+                self.advance(r[1])
+                self.chain.finish(r[1])
                 for q in range(n_tiles):
                     fwd.setdefault(q, []).append(r)
+        self._alerts = []
         return alerts, fwd
 
     def _duplicate(self, payload: str, time_s: float, order: float | None) -> bool:
@@ -563,32 +565,17 @@ class VesselRunner:
         self._last_verdict = self.dedup.is_duplicate(payload.encode("ascii"), time_s)
         return self._last_verdict
 
-    def advance(self, watermark_s: float, alerts: list[Alert]) -> None:
+    def advance(self, watermark_s: float) -> None:
         """Event time reached ``watermark_s``."""
         self.next_tick = watermark_s + self.s.tick_s
-        for det in self._detectors():
-            got = det.on_watermark(watermark_s)
-            for a in got:
-                self.dirty.update(v.mmsi for v in a.vessels)
-            alerts.extend(got)
+        self.chain.watermark(watermark_s)
 
-    def _position(self, pos: Position, alerts: list[Alert], fwd: dict[int, list[Row]]) -> None:
-        vessel = self.tracker.get(pos.mmsi)
+    def _position(self, pos: Position, fwd: dict[int, list[Row]]) -> None:
         self.dirty.add(pos.mmsi)
-        if self.gate is not None:
-            ok, got = self.gate.check(pos, vessel)
-            alerts.extend(got)
-            if not ok:
-                return
+        if not self.chain.position(pos):
+            return
         self.positions += 1
-        self.tracker.on_position(pos)
-        for det in self._detectors():
-            got = det.on_position(pos, vessel)
-            if got:
-                alerts.extend(got)
-        vessel.last = pos
-        for fn in self.listeners:
-            fn(pos)
+        vessel = self.tracker.get(pos.mmsi)
         ident = [vessel.name, vessel.callsign, vessel.imo, vessel.ship_type]
         for key, q in self._halo(pos.lat, pos.lon):
             row: Row = [POS, pos.mmsi, pos.time_s, pos.lat, pos.lon, pos.sog_kn, pos.cog_deg, pos.heading_deg,
@@ -607,8 +594,8 @@ class VesselRunner:
         if v is None:
             return None
         out: dict[str, Any] = {"vessel": _vessel_dump(v)}
-        for name, det in (("identity", self.gate), ("gaps", self.gaps), ("geofence", self.geofence)):
-            if det is not None and mmsi in det.state:
+        for name, det in self._parts:
+            if mmsi in det.state:
                 out[name] = det.state[mmsi]
         return out
 
@@ -628,8 +615,8 @@ class VesselRunner:
         items = sorted(vessels, key=lambda kv: (kv[1]["vessel"].get("last_seen_s") or 0.0, kv[0]))
         for mmsi, d in items:
             self.tracker.vessels[mmsi] = _vessel_load(d["vessel"])
-            for name, det in (("identity", self.gate), ("gaps", self.gaps), ("geofence", self.geofence)):
-                if det is not None and name in d:
+            for name, det in self._parts:
+                if name in d:
                     det.state[mmsi] = d[name]
         if self.gaps is not None:
             self.gaps.rebuild()
@@ -648,18 +635,20 @@ class VesselRunner:
 
 
 class _Tile:
-    __slots__ = ("bounds", "key", "loitering", "owned", "rendezvous", "tracker")
+    __slots__ = ("bounds", "chain", "enrich", "key", "loitering", "owned", "raised", "rendezvous", "tracker")
 
-    def __init__(self, key: str, settings: Settings, zones: ZoneIndex | None, tile_deg: float) -> None:
+    def __init__(self, key: str, assembly: Assembly, tile_deg: float) -> None:
         self.key = key
         r, c = (int(x) for x in key.split(":"))
         self.bounds = (r * tile_deg, c * tile_deg, (r + 1) * tile_deg, (c + 1) * tile_deg)
         self.tracker = Tracker()
-        self.rendezvous = RendezvousDetector(settings.rendezvous, self.tracker, zones) \
-            if settings.rendezvous.enabled else None
-        self.loitering = LoiteringDetector(settings.loitering, self.tracker, zones, rendezvous=self.rendezvous,
-                                           harbour_distance_km=settings.rendezvous.active.min_port_distance_km) \
-            if settings.loitering.enabled else None
+        dets = assembly.tile_detectors(self.tracker)
+        self.rendezvous: Any = next((d for d in dets if d.name == "rendezvous"), None)
+        self.loitering: Any = next((d for d in dets if d.name == "loitering"), None)
+        #: alerts raised by the detectors, before the tile keeps only its own (:meth:`TileRunner._mine`)
+        self.raised: list[Alert] = []
+        self.chain = Chain(self.tracker, (), dets, self.raised.extend)
+        self.enrich = assembly.enrichment(self.tracker)
         self.owned: dict[str, bool] = {}
 
     def inside(self, lat: float, lon: float) -> bool:
@@ -674,9 +663,11 @@ class _Tile:
 class TileRunner:
     """Rendezvous and loitering for the tiles of one tile partition."""
 
-    def __init__(self, settings: Settings, zones: ZoneIndex | None, partition: int, tile_deg: float = 2.0) -> None:
+    def __init__(self, settings: Settings, zones: ZoneIndex | None, partition: int, tile_deg: float = 2.0,
+                 assembly: Assembly | None = None) -> None:
         self.s = settings
         self.zones = zones
+        self.assembly = assembly if assembly is not None else Assembly(settings, zones)
         self.partition = partition
         self.tile_deg = tile_deg
         self.tiles: dict[str, _Tile] = {}
@@ -687,7 +678,7 @@ class TileRunner:
     def _tile(self, key: str) -> _Tile:
         t = self.tiles.get(key)
         if t is None:
-            t = self.tiles[key] = _Tile(key, self.s, self.zones, self.tile_deg)
+            t = self.tiles[key] = _Tile(key, self.assembly, self.tile_deg)
         return t
 
     def process(self, rows: Iterable[Row]) -> list[Alert]:
@@ -719,23 +710,17 @@ class TileRunner:
         vessel = tile.tracker.get(pos.mmsi)
         if (vessel.name, vessel.callsign, vessel.imo, vessel.ship_type) != (name, callsign, imo, ship_type):
             tile.tracker.on_static(VesselInfo(pos.mmsi, pos.time_s, name, callsign, imo, ship_type))
-        tile.tracker.on_position(pos)
-        for det in (tile.rendezvous, tile.loitering):
-            if det is not None:
-                got = det.on_position(pos, vessel)
-                if got:
-                    alerts.extend(self._mine(tile, got))
-        vessel.last = pos
+        tile.chain.position(pos)
+        if tile.raised:
+            alerts.extend(self._mine(tile))
 
     def _watermark(self, tile: _Tile, w: float, alerts: list[Alert], end: bool) -> None:
-        for det in (tile.rendezvous, tile.loitering):
-            if det is not None:
-                got = list(det.on_watermark(w))
-                if end:
-                    got.extend(det.finish(w))
-                if got:
-                    self.dirty.add(tile.key)
-                    alerts.extend(self._mine(tile, got))
+        tile.chain.watermark(w)
+        if end:
+            tile.chain.finish(w)
+        if tile.raised:
+            self.dirty.add(tile.key)
+            alerts.extend(self._mine(tile))
         # forget vessels the detectors no longer hold
         if tile.idle():
             horizon = self.s.rendezvous.max_interp_gap_min * 60
@@ -744,10 +729,10 @@ class TileRunner:
                 del tile.tracker.vessels[m]
                 self.dirty.add(tile.key)
 
-    def _mine(self, tile: _Tile, alerts: list[Alert]) -> list[Alert]:
-        """Only the tile where an episode started reports it."""
+    def _mine(self, tile: _Tile) -> list[Alert]:
+        """Only the tile where an episode started reports it (enriched there)."""
         out = []
-        for a in alerts:
+        for a in tile.raised:
             owned = tile.owned.get(a.id)
             if owned is None:
                 lat, lon = self._start_point(tile, a)
@@ -757,19 +742,15 @@ class TileRunner:
             else:
                 tile.owned[a.id] = owned
             if owned:
-                out.append(a)
+                out.append(tile.enrich(a))
+        tile.raised.clear()
         return out
 
     def _start_point(self, tile: _Tile, a: Alert) -> tuple[float, float]:
-        mmsis = sorted(v.mmsi for v in a.vessels)
-        if a.type == "rendezvous" and tile.rendezvous is not None:
-            ep = tile.rendezvous.state.get((mmsis[0], mmsis[1]))
-            if ep is not None and "lat0" in ep:
-                return ep["lat0"], ep["lon0"]
-        elif a.type == "loitering" and tile.loitering is not None:
-            ep = tile.loitering.state.get(mmsis[0])
-            if ep is not None:
-                return ep["lat0"], ep["lon0"]
+        det = tile.rendezvous if a.type == "rendezvous" else tile.loitering if a.type == "loitering" else None
+        got = det.episode_start(a) if det is not None else None
+        if got is not None:
+            return got
         return (a.lat if a.lat is not None else 0.0), (a.lon if a.lon is not None else 0.0)
 
     # -- state for tables -----------------------------------------------------------
@@ -828,8 +809,10 @@ class LocalTopology:
     change nothing, and as the reference the Faust runtime is compared with.
     """
 
-    def __init__(self, settings: Settings, zones: ZoneIndex | None, partitions: int, tile_deg: float = 2.0) -> None:
+    def __init__(self, settings: Settings, zones: ZoneIndex | None, partitions: int, tile_deg: float = 2.0,
+                 assembly: Assembly | None = None) -> None:
         self.s = settings
+        self.assembly = assembly if assembly is not None else Assembly(settings, zones)
         self.zones = zones
         self.partitions = partitions
         self.tile_deg = tile_deg
@@ -841,17 +824,13 @@ class LocalTopology:
         self.tile_table: dict[str, dict[str, Any]] = {}
         self.meta_table: dict[str, dict[str, Any]] = {}
         self.decoders = [DecodeRunner(settings, partitions) for _ in range(partitions)]
-        self._land: Any = None
         self._build()
 
     def _build(self) -> None:
         n = self.partitions
-        if self._land is None and self.s.identity.enabled and self.s.identity.land_check:
-            from maritime.detectors.base import LandMask
-
-            self._land = LandMask(self.s.identity.land_margin_m)
-        self.vessels = [VesselRunner(self.s, self.zones, q, n, self.tile_deg, land=self._land) for q in range(n)]
-        self.tiles = [TileRunner(self.s, self.zones, q, self.tile_deg) for q in range(n)]
+        a = self.assembly
+        self.vessels = [VesselRunner(self.s, self.zones, q, n, self.tile_deg, assembly=a) for q in range(n)]
+        self.tiles = [TileRunner(self.s, self.zones, q, self.tile_deg, assembly=a) for q in range(n)]
         self.v_bar = [Barrier(n) for _ in range(n)]
         self.t_bar = [Barrier(n) for _ in range(n)]
 
@@ -923,13 +902,14 @@ class LocalTopology:
 
 def run_partitioned(batches: Iterable[tuple[str, list[bytes], float | None]], settings: Settings,
                     zones: ZoneIndex | None, partitions: int, tile_deg: float = 2.0,
-                    restart_every: int = 0, lanes: int = 1) -> list[Alert]:
+                    restart_every: int = 0, lanes: int = 1, assembly: Assembly | None = None) -> list[Alert]:
     """Run ``(source, lines, default_time_s)`` batches through a :class:`LocalTopology`; the alerts.
 
     ``restart_every`` > 0 rebuilds the detector stages from their tables after that many batches;
-    ``lanes`` > 1 splits each source over that many lanes as the ingest does (:class:`Lanes`).
+    ``lanes`` > 1 splits each source over that many lanes as the ingest does (:class:`Lanes`);
+    ``assembly``: the stages (watchlist, profiles) the embedded run would use with the same settings.
     """
-    topo = LocalTopology(settings, zones, partitions, tile_deg)
+    topo = LocalTopology(settings, zones, partitions, tile_deg, assembly)
     splitters: dict[str, Lanes] = {}
     defaults: dict[str, float | None] = {}
     rank: dict[str, int] = {}  # sources in the order they first come

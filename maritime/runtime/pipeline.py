@@ -21,71 +21,19 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any, Protocol, runtime_checkable
+from typing import IO, Any
 
-from maritime.ais import AisDecoder, DecodeStats, Reason, Rejected
 from maritime.config import Settings
-from maritime.eventtime import Deduplicator, Reorder
+from maritime.delivery.base import Sink
+from maritime.detectors.base import Detector, Gate
+from maritime.detectors.tracker import Tracker
+from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected
+from maritime.ingest.eventtime import Deduplicator, Reorder
+from maritime.ingest.sources import BadRow, SourceSpec, iter_csv_records, iter_lines, tcp_lines, udp_lines
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo, iso, parse_iso
-from maritime.sources import BadRow, SourceSpec, iter_csv_records, iter_lines, tcp_lines, udp_lines
-from maritime.tracker import Tracker, VesselState
+from maritime.runtime.assembly import Assembly, Chain, Enrichment
 
 logger = logging.getLogger(__name__)
-
-
-# -- plug-in contracts ------------------------------------------------------------------
-
-
-@runtime_checkable
-class Detector(Protocol):
-    """A detector: fed positions and static reports in event-time order, returns alerts.
-
-    Detectors never read the wall clock: ``on_watermark`` tells them how far
-    event time has advanced, and ``finish`` that the input has ended (alerts
-    still open stay open).
-    """
-
-    name: str
-
-    def on_position(self, pos: Position, vessel: VesselState) -> Iterable[Alert]:
-        """Take one position (the tracker's ``vessel.last`` is still the previous fix)."""
-        ...
-
-    def on_watermark(self, watermark_s: float) -> Iterable[Alert]:
-        """Event time has reached ``watermark_s`` (POSIX s): raise what is now due."""
-        ...
-
-    def finish(self, end_s: float) -> Iterable[Alert]:
-        """The input ended at event time ``end_s``."""
-        ...
-
-
-@runtime_checkable
-class Gate(Protocol):
-    """A check that runs before the other detectors and may withhold a position from them.
-
-    ``check`` returns ``(accept, alerts)``: a rejected position (a jump, a spoof)
-    is not fed to the tracker or the detectors as if it were real.
-    """
-
-    name: str
-
-    def check(self, pos: Position, vessel: VesselState) -> tuple[bool, list[Alert]]:
-        """Judge one position against the vessel's history."""
-        ...
-
-
-@runtime_checkable
-class Sink(Protocol):
-    """Where alerts go (JSON lines, Redis, webhooks, the live map)."""
-
-    def write(self, alert: Alert) -> None:
-        """Deliver (or queue) one alert."""
-        ...
-
-    def close(self) -> None:
-        """Flush and release resources."""
-        ...
 
 
 # -- run statistics ---------------------------------------------------------------------
@@ -153,14 +101,13 @@ class Pipeline:
         self,
         settings: Settings | None = None,
         *,
-        detectors: Sequence[Detector] = (),
-        gates: Sequence[Gate] = (),
+        assembly: Assembly | None = None,
         sinks: Sequence[Sink] = (),
         on_reject: Callable[[Rejected], None] | None = None,
     ) -> None:
-        self.settings = settings or Settings()
-        self.detectors = list(detectors)
-        self.gates = list(gates)
+        """``assembly``: the stages to run (None: decode and track only, no detector)."""
+        self.settings = settings or (assembly.settings if assembly is not None else Settings())
+        self.assembly = assembly
         self.sinks = list(sinks)
         self.on_reject = on_reject
         self.tracker = Tracker()
@@ -169,19 +116,36 @@ class Pipeline:
         # each stream's decoder drops its own duplicates; across several streams the pipeline does
         self._dedup_across = True
         self._next_tick_s: float | None = None
-        self._listeners: list[Callable[[Record], None]] = []
-        #: functions that may add to an alert before it reaches the sinks (the watchlist does)
-        self.enrichers: list[Callable[[Alert], Alert]] = []
-        #: the vessel-profile store, when profiles are kept (maritime.profiles.ProfileStore)
-        self.profile_store: Any = None
-        #: the watchlist, when one is used (maritime.watchlist.Watchlist)
+        gates: list[Gate] = []
+        detectors: list[Detector] = []
+        #: what is added to an alert before it reaches the sinks (watchlist, risk), then kept in profiles
+        self.enrichment = Enrichment()
+        #: the watchlist, when one is used
         self.watchlist: Any = None
+        if assembly is not None:
+            gates, detectors = assembly.vessel_stage(self.tracker, with_tiles=True)
+            self.watchlist = assembly.watchlists[-1] if assembly.watchlists else None
+            self.enrichment = assembly.enrichment(self.tracker, self.watchlist)
+        #: the one per-position sequence: gates, tracker, detectors, listeners
+        self.chain = Chain(self.tracker, gates, detectors, self.emit)
+        #: the vessel-profile store, when profiles are kept
+        self.profile_store: Any = assembly.profile_store if assembly is not None else None
         ing = self.settings.ingest
         self.default_time_s = parse_iso(ing.start_time) if ing.start_time else datetime.now(UTC).timestamp()
 
+    @property
+    def detectors(self) -> list[Detector]:
+        """The detectors, in the order they see each position."""
+        return self.chain.detectors
+
+    @property
+    def gates(self) -> list[Gate]:
+        """The gates that may withhold a position from the detectors."""
+        return self.chain.gates
+
     def add_listener(self, fn: Callable[[Record], None]) -> None:
         """Call ``fn`` with every accepted record (the live map uses this)."""
-        self._listeners.append(fn)
+        self.chain.listeners.append(fn)
 
     # -- accounting ---------------------------------------------------------------
 
@@ -224,49 +188,27 @@ class Pipeline:
             self._next_tick_s = time_s + self.settings.tick_s
         elif time_s >= self._next_tick_s:
             self.advance(time_s)
+        chain = self.chain
         for rec in records:
             if isinstance(rec, Position):
-                self._position(rec)
+                if chain.position(rec):
+                    st.positions += 1
             elif isinstance(rec, VesselInfo):
                 st.static_reports += 1
-                self.tracker.on_static(rec)
-                for fn in self._listeners:
-                    fn(rec)
+                chain.static(rec)
             elif isinstance(rec, BaseStationReport):
                 pass  # base stations are kept apart from vessels
-
-    def _position(self, pos: Position) -> None:
-        tracker = self.tracker
-        vessel = tracker.get(pos.mmsi)
-        for gate in self.gates:
-            ok, gate_alerts = gate.check(pos, vessel)
-            if gate_alerts:
-                self.emit(gate_alerts)
-            if not ok:
-                return
-        self.stats.positions += 1
-        tracker.on_position(pos)
-        for det in self.detectors:
-            alerts = det.on_position(pos, vessel)
-            if alerts:
-                self.emit(alerts)
-        vessel.last = pos
-        for fn in self._listeners:
-            fn(pos)
 
     def advance(self, watermark_s: float) -> None:
         """Tell the detectors that event time has reached ``watermark_s``."""
         self._next_tick_s = watermark_s + self.settings.tick_s
-        for det in self.detectors:
-            alerts = det.on_watermark(watermark_s)
-            if alerts:
-                self.emit(alerts)
+        self.chain.watermark(watermark_s)
 
     def emit(self, alerts: Iterable[Alert]) -> None:
         """Send alerts to every sink and count them."""
+        enrich = self.enrichment
         for a in alerts:
-            for enrich in self.enrichers:
-                a = enrich(a)
+            a = enrich(a)
             self.stats.alert_ids[a.id] = a.type
             self.stats.alert_records += 1
             for sink in self.sinks:
@@ -280,15 +222,14 @@ class Pipeline:
         end = self.stats.last_time_s
         if end is not None:
             self.advance(end)
-            for det in self.detectors:
-                alerts = det.finish(end)
-                if alerts:
-                    self.emit(alerts)
+            self.chain.finish(end)
         for sink in self.sinks:
             try:
                 sink.close()
             except Exception:
                 logger.exception("closing sink %s failed", type(sink).__name__)
+        if self.profile_store is not None:
+            self.profile_store.commit()
         self.stats.seconds = time.perf_counter() - self.stats.started
         return self.summary()
 

@@ -29,9 +29,9 @@ import folium
 import shapely
 from shapely.geometry import box, mapping
 
+from maritime.detectors.tracker import vessel_category
 from maritime.models import Position, Record, VesselInfo, parse_iso
-from maritime.tracker import vessel_category
-from maritime.zones import ZoneIndex
+from maritime.zones.index import ZoneIndex
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def _popup(a: dict[str, Any]) -> str:
 
 
 def _coastline(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
-    from maritime.geodata import countries
+    from maritime.zones.geodata import countries
 
     area = box(*bounds)
     # union before simplifying: countries simplified one by one no longer share their borders, and the

@@ -1,0 +1,1 @@
+"""Context added to alerts (watchlists, vessel profiles, risk); these modules detect nothing themselves."""

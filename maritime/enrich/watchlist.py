@@ -1,0 +1,128 @@
+"""Vessels of interest: the shared watchlist files (CSV, JSON) and the Redis copy centres edit at run time.
+
+A watchlist is a CSV (header ``kind,value,reason,source,severity,expires``)
+or a JSON list of objects with the same keys. ``kind`` is ``mmsi``, ``imo``,
+``callsign`` or ``name`` (a case-insensitive shell-style pattern such as
+``*DRAGON*``); ``expires`` is an ISO date or time (empty: never).
+
+The matching, ``watchlist_hit`` alerts and enrichment are
+:class:`maritime.detectors.watchlist.Watchlist`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from maritime.detectors.watchlist import KINDS, WatchEntry, Watchlist
+from maritime.models import SEVERITIES, iso, parse_iso
+
+logger = logging.getLogger(__name__)
+
+
+
+class WatchlistError(Exception):
+    """A watchlist file that cannot be used; the message names the file and line."""
+
+
+def _entry(row: dict[str, Any], where: str) -> WatchEntry:
+    kind = str(row.get("kind") or "").strip().lower()
+    value = str(row.get("value") or "").strip()
+    if kind not in KINDS:
+        raise WatchlistError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if not value:
+        raise WatchlistError(f"{where}: empty value")
+    if kind in ("mmsi", "imo") and not value.isdigit():
+        raise WatchlistError(f"{where}: {kind} must be digits, not {value!r}")
+    reason = str(row.get("reason") or "").strip()
+    if not reason:
+        raise WatchlistError(f"{where}: a reason is needed (why the vessel is of interest)")
+    severity = str(row.get("severity") or "high").strip().lower()
+    if severity not in SEVERITIES:
+        raise WatchlistError(f"{where}: severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+    expires = str(row.get("expires") or "").strip()
+    try:
+        expires_s = parse_iso(expires) if expires else None
+    except ValueError:
+        raise WatchlistError(f"{where}: expires is not an ISO date or time: {expires!r}") from None
+    return WatchEntry(kind, value, reason, str(row.get("source") or "").strip(), severity, expires_s)
+
+
+def load_watchlist(path: str | Path) -> list[WatchEntry]:
+    """Entries of a CSV or JSON watchlist; raises :class:`WatchlistError` naming the file and line."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise WatchlistError(f"{p}: cannot be read ({err.strerror})") from None
+    if p.suffix.lower() == ".json":
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise WatchlistError(f"{p}:{err.lineno}: not valid JSON ({err.msg})") from None
+        if not isinstance(rows, list):
+            raise WatchlistError(f"{p}: a JSON watchlist is a list of entries")
+        return [_entry(r if isinstance(r, dict) else {}, f"{p}: entry {i}") for i, r in enumerate(rows)]
+    reader = csv.DictReader(text.splitlines())
+    missing = {"kind", "value", "reason"} - set(reader.fieldnames or [])
+    if missing:
+        raise WatchlistError(f"{p}:1: header lacks {', '.join(sorted(missing))} (kind,value,reason,source,severity,"
+                             "expires)")
+    return [_entry(row, f"{p}:{n}") for n, row in enumerate(reader, start=2) if any((v or "").strip()
+                                                                                     for v in row.values())]
+
+
+def save_watchlist(path: str | Path, entries: Iterable[WatchEntry]) -> None:
+    """Write entries as CSV."""
+    with Path(path).open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["kind", "value", "reason", "source", "severity", "expires"])
+        for e in entries:
+            w.writerow([e.kind, e.value, e.reason, e.source, e.severity, iso(e.expires_s) or ""])
+
+
+REDIS_KEY = "mda:watchlist"
+
+
+def redis_entries(url: str) -> list[WatchEntry]:
+    """The shared watchlist centres keep in Redis (hash ``mda:watchlist``: ``kind:value`` → entry JSON)."""
+    import redis
+
+    client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5)
+    try:
+        rows: dict[str, str] = client.hgetall(REDIS_KEY)  # type: ignore[assignment]
+    finally:
+        client.close()
+    return [_entry(json.loads(v), f"redis {REDIS_KEY} {k}") for k, v in sorted(rows.items())]
+
+
+def redis_put(url: str, entry: WatchEntry) -> None:
+    """Add or replace an entry of the shared Redis watchlist."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        d = entry.as_dict()
+        d["expires"] = d["expires"] or ""
+        client.hset(REDIS_KEY, f"{entry.kind}:{entry.value}", json.dumps(d))
+    finally:
+        client.close()
+
+
+def redis_remove(url: str, kind: str, value: str) -> bool:
+    """Remove an entry of the shared Redis watchlist; False when it was not there."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        return bool(client.hdel(REDIS_KEY, f"{kind}:{value}"))
+    finally:
+        client.close()
+
+
+__all__ = ["KINDS", "WatchEntry", "Watchlist", "WatchlistError", "load_watchlist", "redis_entries",
+           "redis_put", "redis_remove", "save_watchlist"]

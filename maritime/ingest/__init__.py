@@ -1,0 +1,1 @@
+"""Input: sources (files, TCP/UDP, CSV), the pyais boundary, and event time (reorder, de-duplication)."""

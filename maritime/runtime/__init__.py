@@ -1,0 +1,1 @@
+"""Runtimes: the one assembly (settings → stages), the embedded pipeline, the partitioned core."""

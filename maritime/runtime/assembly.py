@@ -1,0 +1,260 @@
+"""The one assembly: settings, zones and stores → the stages both runtimes run.
+
+The embedded :class:`~maritime.runtime.pipeline.Pipeline`, the partitioned
+runners behind the Faust agents (:mod:`maritime.runtime.partitioned`) and
+the CLI all get their gates, detectors, enrichers and profile recording from
+an :class:`Assembly`, and run one position through them with the same
+:class:`Chain`. The same settings therefore give the same alerts everywhere.
+
+Stages:
+
+- **per vessel**: the identity gate, dark gaps, geofences, the watchlist and
+  the profile tracker (state keyed by MMSI);
+- **per tile**: rendezvous and loitering (state keyed by spatial tile; in the
+  embedded run they share the one tracker with the per-vessel detectors);
+- **enrichment**: the watchlist's ``details.watchlist`` and the explained risk
+  score ``details.risk``, applied to every alert before it leaves the stage
+  that raised it, after which the alert is kept in the vessels' profiles.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from maritime.config import Settings
+from maritime.detectors.base import Detector, Gate, LandMask
+from maritime.detectors.gaps import GapDetector
+from maritime.detectors.geofence import GeofenceDetector
+from maritime.detectors.identity import IdentityGate
+from maritime.detectors.loitering import LoiteringDetector
+from maritime.detectors.rendezvous import RendezvousDetector
+from maritime.detectors.tracker import Tracker
+from maritime.detectors.watchlist import WatchEntry, Watchlist
+from maritime.models import Alert, Position, VesselInfo
+from maritime.zones.index import ZoneIndex
+
+logger = logging.getLogger(__name__)
+
+Emit = Callable[[list[Alert]], None]
+
+
+class AssemblyError(Exception):
+    """Settings or stores the assembly cannot use (a bad watchlist, a profile store without Redis)."""
+
+
+class Chain:
+    """One position through the gates, the tracker, the detectors and the listeners: written once.
+
+    ``emit`` receives each detector's alerts as they are raised, so that an
+    enricher sees the state the embedded run would show it.
+    """
+
+    __slots__ = ("detectors", "emit", "gates", "listeners", "tracker")
+
+    def __init__(self, tracker: Tracker, gates: Sequence[Gate], detectors: Sequence[Detector], emit: Emit,
+                 listeners: list[Callable[[Any], None]] | None = None) -> None:
+        self.tracker = tracker
+        self.gates = list(gates)
+        self.detectors = list(detectors)
+        self.emit = emit
+        self.listeners = listeners if listeners is not None else []
+
+    def position(self, pos: Position) -> bool:
+        """Judge and apply one position; False when a gate withheld it."""
+        vessel = self.tracker.get(pos.mmsi)
+        emit = self.emit
+        for gate in self.gates:
+            ok, got = gate.check(pos, vessel)
+            if got:
+                emit(got)
+            if not ok:
+                return False
+        self.tracker.on_position(pos)
+        for det in self.detectors:
+            got = det.on_position(pos, vessel)
+            if got:
+                emit(list(got))
+        vessel.last = pos
+        for fn in self.listeners:
+            fn(pos)
+        return True
+
+    def static(self, info: VesselInfo) -> None:
+        """Apply one static report."""
+        self.tracker.on_static(info)
+        for fn in self.listeners:
+            fn(info)
+
+    def watermark(self, watermark_s: float) -> None:
+        """Event time reached ``watermark_s``."""
+        for det in self.detectors:
+            got = det.on_watermark(watermark_s)
+            if got:
+                self.emit(list(got))
+
+    def finish(self, end_s: float) -> None:
+        """The input ended at ``end_s`` (call :meth:`watermark` first)."""
+        for det in self.detectors:
+            got = det.finish(end_s)
+            if got:
+                self.emit(list(got))
+
+
+@dataclass
+class Enrichment:
+    """What is added to an alert before it leaves its stage, and where it is then kept."""
+
+    enrichers: list[Callable[[Alert], Alert]] = field(default_factory=list)
+    profile_store: Any = None
+
+    def __call__(self, alert: Alert) -> Alert:
+        for fn in self.enrichers:
+            alert = fn(alert)
+        if self.profile_store is not None:
+            self.profile_store.put_alert(alert)
+        return alert
+
+
+def risk_enricher(store: Any, weights: dict[str, float]) -> Callable[[Alert], Alert]:
+    """Adds ``details.risk``: each involved vessel's explained score and its top three factors."""
+    from maritime.enrich.profiles import risk
+
+    def add_risk(alert: Alert) -> Alert:
+        scores = {}
+        for v in alert.vessels:
+            prof = store.profile(v.mmsi)
+            if prof is not None:
+                r = risk(prof, weights)
+                scores[str(v.mmsi)] = {"score": r["score"], "top_factors": r["factors"][:3]}
+        return replace(alert, details={**alert.details, "risk": scores}) if scores else alert
+
+    return add_risk
+
+
+class Assembly:
+    """Builds the stages from settings, zones, a land mask, watchlist entries and a profile store."""
+
+    def __init__(self, settings: Settings, zones: ZoneIndex | None = None, *, land: LandMask | None = None,
+                 watch_entries: Sequence[WatchEntry] | None = None, profile_store: Any = None) -> None:
+        self.settings = settings
+        self.zones = zones
+        self._land = land
+        self.watch_entries = list(watch_entries) if watch_entries is not None else None
+        self.profile_store = profile_store
+        #: the watchlists built so far (one per tracker), so a refresh reaches every stage
+        self.watchlists: list[Watchlist] = []
+
+    @classmethod
+    def from_settings(cls, settings: Settings, zones: ZoneIndex | None = None, *,
+                      watchlists: Sequence[Path] = (), profiles: Path | str | None = None,
+                      redis_url: str | None = None, land: LandMask | None = None) -> Assembly:
+        """The assembly for a run: watchlist files (and Redis's shared list), the profile store.
+
+        ``profiles``: a SQLite file, ``"redis"`` (needs ``redis_url``), or None for ``settings.profiles_db``.
+        """
+        import redis
+
+        from maritime.enrich.watchlist import WatchlistError, load_watchlist, redis_entries
+
+        files = [Path(p) for p in settings.watchlists] + [Path(p) for p in watchlists]
+        entries: list[WatchEntry] | None = None
+        if files or redis_url:
+            entries = []
+            try:
+                for f in files:
+                    entries.extend(load_watchlist(f))
+                if redis_url:
+                    entries.extend(redis_entries(redis_url))
+            except WatchlistError as err:
+                raise AssemblyError(str(err)) from None
+            except (OSError, redis.RedisError) as err:  # Redis unreachable: the file entries still apply
+                logger.warning("shared watchlist in Redis unavailable (%s)", err)
+        db = profiles if profiles is not None else (settings.profiles_db or None)
+        store = None
+        if db is not None:
+            from maritime.enrich.profiles import ProfileStore, RedisProfileStore
+
+            if str(db) == "redis":
+                if not redis_url:
+                    raise AssemblyError("--profiles redis needs --redis URL")
+                store = RedisProfileStore(redis_url)
+            else:
+                store = ProfileStore(Path(db))
+        return cls(settings, zones, land=land, watch_entries=entries, profile_store=store)
+
+    @property
+    def land(self) -> LandMask | None:
+        """The land mask of the identity gate (loaded on first use, shared by every stage)."""
+        ident = self.settings.identity
+        if self._land is None and ident.enabled and ident.land_check:
+            self._land = LandMask(ident.land_margin_m)
+        return self._land
+
+    # -- the stages -------------------------------------------------------------------
+
+    def _watchlist(self, tracker: Tracker) -> Watchlist | None:
+        if self.watch_entries is None:
+            return None
+        wl = Watchlist(self.watch_entries, tracker, self.settings.watchlist_absence_h)
+        self.watchlists.append(wl)
+        return wl
+
+    def replace_watch_entries(self, entries: Iterable[WatchEntry]) -> None:
+        """A centre changed the shared watchlist: every stage uses the new one."""
+        self.watch_entries = list(entries)
+        for wl in self.watchlists:
+            wl.replace_entries(self.watch_entries)
+
+    def tile_detectors(self, tracker: Tracker) -> list[Detector]:
+        """Rendezvous, then loitering (which asks the rendezvous whether a slow vessel was meeting another)."""
+        s = self.settings
+        out: list[Detector] = []
+        rdv = None
+        if s.rendezvous.enabled:
+            rdv = RendezvousDetector(s.rendezvous, tracker, self.zones)
+            out.append(rdv)
+        if s.loitering.enabled:
+            out.append(LoiteringDetector(s.loitering, tracker, self.zones, rendezvous=rdv,
+                                         harbour_distance_km=s.rendezvous.active.min_port_distance_km))
+        return out
+
+    def vessel_stage(self, tracker: Tracker, *, with_tiles: bool = False) -> tuple[list[Gate], list[Detector]]:
+        """The gates and the per-vessel detectors (``with_tiles``: the per-tile ones too, in the embedded order)."""
+        s = self.settings
+        gates: list[Gate] = []
+        dets: list[Detector] = []
+        if s.identity.enabled:
+            gates.append(IdentityGate(s.identity, tracker, land=self.land))
+        if s.gaps.enabled:
+            dets.append(GapDetector(s.gaps, tracker, self.zones))
+        if with_tiles:
+            dets.extend(self.tile_detectors(tracker))
+        if s.geofence.enabled and self.zones is not None and len(self.zones):
+            dets.append(GeofenceDetector(s.geofence, tracker, self.zones))
+        wl = self._watchlist(tracker)
+        if wl is not None:
+            dets.append(wl)
+        if self.profile_store is not None:
+            from maritime.detectors.profile import ProfileTracker
+
+            dets.append(ProfileTracker(self.profile_store, tracker, self.zones, watchlist=wl))
+        return gates, dets
+
+    def enrichment(self, tracker: Tracker, watchlist: Watchlist | None = None) -> Enrichment:
+        """The enrichers of a stage whose vessels are in ``tracker`` (its watchlist, or a new one)."""
+        enr = Enrichment(profile_store=self.profile_store)
+        wl = watchlist if watchlist is not None else self._watchlist(tracker)
+        if wl is not None:
+            enr.enrichers.append(wl.enrich)
+        if self.profile_store is not None:
+            enr.enrichers.append(risk_enricher(self.profile_store, self.settings.risk_weights))
+        return enr
+
+    def close(self) -> None:
+        """Commit and close the profile store."""
+        if self.profile_store is not None:
+            self.profile_store.close()

@@ -1,0 +1,1 @@
+"""Zones: zone files, validation and the spatial index; Caribbean geography; building the bundled set."""
