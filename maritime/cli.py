@@ -561,7 +561,8 @@ async def _refresh_watchlist(pipe: Pipeline, url: str, files: list[Path], settin
         except (OSError, WatchlistError, Exception) as err:  # keep the last good list
             logger.warning("watchlist refresh failed: %s", err)
             continue
-        pipe.assembly.replace_watch_entries(entries)
+        if pipe.assembly is not None:
+            pipe.assembly.replace_watch_entries(entries)
 
 
 def _stop_event(duration: float | None) -> asyncio.Event:
@@ -836,13 +837,13 @@ def watchlist_add(
     redis_url: Annotated[str | None, typer.Option("--redis", help="add to the shared watchlist in Redis")] = None,
 ) -> None:
     """Add (or replace) an entry in a file or in the shared Redis watchlist."""
-    from maritime.enrich.watchlist import WatchlistError, _entry, redis_put, save_watchlist
+    from maritime.enrich.watchlist import WatchlistError, parse_entry, redis_put, save_watchlist
 
     if (path is None) == (redis_url is None):
         raise _fail("give a watchlist file or --redis URL", 2)
 
     try:
-        new = _entry({"kind": kind, "value": value, "reason": reason, "source": source, "severity": severity,
+        new = parse_entry({"kind": kind, "value": value, "reason": reason, "source": source, "severity": severity,
                       "expires": expires}, "argument")
     except WatchlistError as err:
         raise _fail(str(err), 2) from None

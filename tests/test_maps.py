@@ -102,8 +102,8 @@ def test_offline_basemap_has_no_slivers_between_countries():
     import shapely
     from shapely.geometry import shape
 
-    from maritime.views.maps import _coastline
+    from maritime.views.maps import coastline
 
-    land = shape(_coastline((-95.0, 2.0, -53.0, 33.0))["geometry"])
+    land = shape(coastline((-95.0, 2.0, -53.0, 33.0))["geometry"])
     holes = [shapely.Polygon(r) for p in shapely.get_parts(land) for r in p.interiors]
     assert not [h for h in holes if h.area < 0.05], [h.centroid.coords[0] for h in holes][:5]

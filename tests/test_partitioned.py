@@ -261,3 +261,34 @@ def test_a_type_19_position_is_not_a_duplicate_of_its_own_static_report():
     runner.process(rows + [["e", t0 + 10]], dedup_across=True)
     assert runner.positions == 1
     assert runner.tracker.get(376000123).name == "SEA BIRD"
+
+
+def test_watchlist_profiles_and_risk_partitioned_like_embedded(day, zones, tmp_path):
+    """The same assembly in both runtimes: watchlist hits, enriched severities, details.watchlist and
+    details.risk (each run with a profile store of its own), also across restarts from the tables."""
+    from maritime.enrich.profiles import ProfileStore
+    from maritime.enrich.watchlist import load_watchlist
+    from maritime.runtime.assembly import Assembly
+
+    plain = Collect()
+    assembled_pipeline(Settings(), [plain], None, zones).replay(parse_source(str(day)))
+    listed = next(a for a in plain.alerts if a.type == "rendezvous").vessels[1].mmsi
+    wl = tmp_path / "wl.csv"
+    wl.write_text(f"kind,value,reason,source,severity,expires\nmmsi,{listed},of interest,test,medium,\n")
+    s = Settings(risk_weights={"rendezvous": 33.0, "loitering": 9.0})
+
+    def last(alerts: list[Alert]) -> dict[str, tuple]:
+        return {a.id: (a.status, a.severity, a.details.get("watchlist"), a.details.get("risk")) for a in alerts}
+
+    sink = Collect()
+    emb = Assembly(s, zones, watch_entries=load_watchlist(wl), profile_store=ProfileStore(tmp_path / "e.sqlite"))
+    from maritime.runtime.pipeline import Pipeline
+
+    Pipeline(s, assembly=emb, sinks=[sink]).replay(parse_source(str(day)))
+    expected = last(sink.alerts)
+    assert any(k.startswith("watchlist_hit:") for k in expected)
+    assert any(v[2] for k, v in expected.items() if not k.startswith("watchlist_hit:"))
+    assert sum(1 for v in expected.values() if v[3]) > 5
+    part = Assembly(s, zones, watch_entries=load_watchlist(wl), profile_store=ProfileStore(tmp_path / "p.sqlite"))
+    got = last(run_partitioned(batches(day), s, zones, 3, restart_every=6, assembly=part))
+    assert without_outages(got) == without_outages(expected)

@@ -131,7 +131,7 @@ class Cluster:
         self.files: list[Path] = []
         self._n = 0
 
-    def start_worker(self, instance: str | None = None) -> int:
+    def start_worker(self, instance: str | None = None, extra: tuple[str, ...] = ()) -> int:
         k = self._n
         self._n += 1
         alerts = self.tmp / f"worker{k}.jsonl"
@@ -141,7 +141,7 @@ class Cluster:
             [sys.executable, "-m", "maritime.cli", "worker", *self.common, "--alerts", str(alerts),
              "--dead-letter", str(self.tmp / f"dead{k}.jsonl"),
              "--zones", str(ZONES), "--data-dir", str(self.tmp / f"data{k}"), "--session-timeout", "8", "-v",
-             *(["--instance-id", instance] if instance else [])],
+             *(["--instance-id", instance] if instance else []), *extra],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         return k
 
@@ -295,3 +295,50 @@ def test_live_tcp_feed_reaches_the_raw_topic_with_receive_times(broker, tmp_path
     assert all(c["source"] == f"tcp://127.0.0.1:{port}" for c in chunks)
     assert all(before <= t <= time.time() for c in chunks for t in c["recv_times"])
     assert not any(b["end"] for b in batches)  # a live feed never ends a replay
+
+
+def last_records(files: list[Path]) -> dict[str, dict]:
+    """Alert id -> its latest record, over several alert files."""
+    best: dict[str, tuple[tuple[str, int], dict]] = {}
+    for f in files:
+        if not f.exists():
+            continue
+        for line in f.read_text(encoding="utf-8").splitlines():
+            a = json.loads(line)
+            key = (a["time"], RANK[a["status"]])
+            if a["id"] not in best or key > best[a["id"]][0]:
+                best[a["id"]] = (key, a)
+    return {k: v[1] for k, v in best.items()}
+
+
+def test_a_worker_with_a_watchlist_profiles_and_risk_weights_gives_the_embedded_alerts(
+        cluster_factory, day, embedded_dir, tmp_path):
+    """The worker is assembled as the embedded run is: the same watchlist hits, severities, details.watchlist
+    and details.risk (profiles in a SQLite file of its own)."""
+    plain = [json.loads(x) for x in (embedded_dir / "alerts.jsonl").read_text().splitlines()]
+    met = next(a for a in plain if a["type"] == "rendezvous")
+    listed = met["vessels"][0]["mmsi"]
+    (tmp_path / "wl.csv").write_text("kind,value,reason,source,severity,expires\n"
+                                     f"mmsi,{listed},suspected transshipment,regional bulletin,high,\n")
+    cfg = tmp_path / "settings.toml"
+    cfg.write_text(f'watchlists = ["{tmp_path / "wl.csv"}"]\n[risk_weights]\nrendezvous = 40.0\ndark_gap = 25.0\n')
+    emb = tmp_path / "embedded.jsonl"
+    subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(day), "--zones", str(ZONES), "--config",
+                    str(cfg), "--profiles", str(tmp_path / "embedded.sqlite"), "--alerts", str(emb), "-q"], check=True)
+    expected = last_records([emb])
+    assert any(a["type"] == "watchlist_hit" for a in expected.values())
+    enriched = [a for a in expected.values() if a["type"] != "watchlist_hit" and a["details"].get("watchlist")]
+    assert enriched, "an alert of the listed vessel carries its watchlist entry"
+    assert any(a["details"].get("risk") for a in expected.values())
+
+    c = cluster_factory(1)
+    c.common += ["--config", str(cfg)]
+    c.wait_assigned(c.start_worker(extra=("--profiles", str(tmp_path / "worker.sqlite"))))
+    c.ingest(day)
+    got_status = c.wait_for({i: a["status"] for i, a in expected.items()})
+    assert got_status == {i: a["status"] for i, a in expected.items()}
+    got = last_records(c.files)
+    for i, a in expected.items():
+        b = got[i]
+        assert (b["severity"], b["details"].get("watchlist"), b["details"].get("risk")) == \
+            (a["severity"], a["details"].get("watchlist"), a["details"].get("risk")), i

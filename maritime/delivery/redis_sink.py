@@ -25,9 +25,10 @@ from typing import Any
 import redis
 
 from maritime.config import DeliverySettings, Subscription
-from maritime.delivery.spool import Spool, SpooledDelivery
+from maritime.delivery.spool import Spool, SpooledDelivery, record_key
 from maritime.delivery.subscriptions import channel, matches, stream_key
 from maritime.models import Alert, iso
+from maritime.retry import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +41,6 @@ end
 for i = 8, #ARGV do redis.call('PUBLISH', ARGV[i], ARGV[3]) end
 return 1
 """
-
-
-def record_key(alert: Alert) -> str:
-    """What makes one alert record unique: id, status and the time it was raised."""
-    return f"{alert.id}|{alert.status}|{iso(alert.time_s)}"
 
 
 class RedisSink(SpooledDelivery):
@@ -103,7 +99,7 @@ class RedisSink(SpooledDelivery):
         return [seq for seq, _, _ in batch]
 
     def _run(self) -> None:
-        backoff = 0.2
+        backoff = Backoff(0.2, self.settings.retry_max_s)
         while True:
             batch = self.spool.peek(200)
             if not batch:
@@ -121,9 +117,8 @@ class RedisSink(SpooledDelivery):
                                    self.url, err)
                 if self._stop.is_set():
                     return
-                self._wake.wait(backoff)
+                self._wake.wait(backoff.next_delay())
                 self._wake.clear()
-                backoff = min(backoff * 2, self.settings.retry_max_s)
                 continue
             except redis.ResponseError:
                 if self.down_since is None:  # refused (permissions, memory): as good as down
@@ -131,14 +126,14 @@ class RedisSink(SpooledDelivery):
                     logger.exception("Redis refused a batch of %d alerts; they stay queued", len(batch))
                 if self._stop.is_set():
                     return
-                self._wake.wait(backoff)
-                backoff = min(backoff * 2, self.settings.retry_max_s)
+                self._wake.wait(backoff.next_delay())
+                self._wake.clear()
                 continue
             if self.down_since is not None:
                 logger.warning("Redis %s is back after %.0f s; delivering what waited", self.url,
                                time.monotonic() - self.down_since)
                 self.down_since = None
-            backoff = 0.2
+            backoff.reset()
 
 
 def acl_commands(subscriptions: list[Subscription], passwords: dict[str, str], pipeline_user: str,

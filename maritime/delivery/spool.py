@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+from maritime.models import Alert, iso
+
 logger = logging.getLogger(__name__)
 
 
@@ -108,3 +110,8 @@ class SpooledDelivery:
             logger.warning("%s unreachable: %d alerts wait in %s for the next run", self.target, len(self.spool),
                            self.spool.path)
         self.spool.close()
+
+
+def record_key(alert: Alert) -> str:
+    """What makes one alert record unique in a spool: id, status and the time it was raised."""
+    return f"{alert.id}|{alert.status}|{iso(alert.time_s)}"

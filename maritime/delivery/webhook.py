@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import threading
 import time
 from pathlib import Path
@@ -26,10 +25,10 @@ import aiohttp
 
 from maritime.config import DeliverySettings, Subscription, WebhookDelivery
 from maritime.delivery.cap import to_cap
-from maritime.delivery.redis_sink import record_key
-from maritime.delivery.spool import Spool, SpooledDelivery
+from maritime.delivery.spool import Spool, SpooledDelivery, record_key
 from maritime.delivery.subscriptions import matches
 from maritime.models import Alert
+from maritime.retry import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +99,7 @@ class WebhookSink(SpooledDelivery):
 
     async def _run(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_s)
-        backoff = 0.2
+        backoff = Backoff(0.2, self.settings.retry_max_s)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             while True:
                 batch = self.spool.peek(50)
@@ -125,12 +124,11 @@ class WebhookSink(SpooledDelivery):
                                        err)
                     if self._stop.is_set():
                         return
-                    await asyncio.to_thread(self._wake.wait, backoff * random.uniform(0.5, 1.5))
+                    await asyncio.to_thread(self._wake.wait, backoff.next_delay())
                     self._wake.clear()
-                    backoff = min(backoff * 2, self.settings.retry_max_s)
                     continue
                 self.spool.ack(done)
                 if self.down_since is not None:
                     logger.warning("webhook %s is back after %.0f s", self.hook.url, time.monotonic() - self.down_since)
                     self.down_since = None
-                backoff = 0.2
+                backoff.reset()

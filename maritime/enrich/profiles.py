@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS alert (id TEXT, mmsi INTEGER, type TEXT, status TEXT,
   start_s REAL, end_s REAL, summary TEXT, details TEXT, PRIMARY KEY (id, mmsi));
 CREATE TABLE IF NOT EXISTS link (mmsi INTEGER PRIMARY KEY, linked_to INTEGER, why TEXT, time_s REAL);
 CREATE TABLE IF NOT EXISTS edge_time (mmsi INTEGER PRIMARY KEY, seconds REAL);
+CREATE TABLE IF NOT EXISTS edge_check (mmsi INTEGER, time_s REAL, seconds REAL);
+CREATE INDEX IF NOT EXISTS edge_check_mmsi ON edge_check (mmsi, time_s);
 CREATE INDEX IF NOT EXISTS identity_mmsi ON identity (mmsi);
 CREATE INDEX IF NOT EXISTS identity_imo ON identity (imo);
 CREATE INDEX IF NOT EXISTS port_call_mmsi ON port_call (mmsi);
@@ -55,6 +57,11 @@ class ProfileStore:
         self.path = Path(path)
         self.db = sqlite3.connect(str(self.path))
         self.db.executescript(_SCHEMA)
+        # files written before edge time was kept per check: their totals count from the start of time
+        if self.db.execute("SELECT 1 FROM edge_time LIMIT 1").fetchone():
+            self.db.execute("INSERT INTO edge_check SELECT mmsi, 0.0, seconds FROM edge_time")
+            self.db.execute("DELETE FROM edge_time")
+            self.db.commit()
 
     def close(self) -> None:
         """Commit and close."""
@@ -79,10 +86,9 @@ class ProfileStore:
             self.db.execute("INSERT INTO port_call VALUES (?, ?, ?, ?, ?)", (mmsi, zone_id, name, since, until))
         self.db.execute("INSERT INTO zone_visit VALUES (?, ?, ?, ?, ?)", (mmsi, zone_id, kind, since, until))
 
-    def add_edge_time(self, mmsi: int, seconds: float) -> None:
-        """Add time spent near an EEZ boundary."""
-        self.db.execute("INSERT INTO edge_time VALUES (?, ?) ON CONFLICT(mmsi) DO UPDATE SET seconds = seconds + ?",
-                        (mmsi, seconds, seconds))
+    def add_edge_time(self, mmsi: int, seconds: float, time_s: float) -> None:
+        """Add ``seconds`` spent near an EEZ boundary, as seen at event time ``time_s``."""
+        self.db.execute("INSERT INTO edge_check VALUES (?, ?, ?)", (mmsi, time_s, seconds))
 
     def put_alert(self, alert: Alert) -> None:
         """Keep the latest record of an alert in each involved vessel's profile."""
@@ -101,8 +107,13 @@ class ProfileStore:
         """Every MMSI that reported this IMO."""
         return [r[0] for r in self.db.execute("SELECT DISTINCT mmsi FROM identity WHERE imo = ?", (imo,))]
 
-    def profile(self, key: int) -> dict[str, Any] | None:
-        """Everything about a vessel by MMSI, or by IMO (all its MMSIs); None when unknown."""
+    def profile(self, key: int, as_of: float | None = None) -> dict[str, Any] | None:
+        """Everything about a vessel by MMSI, or by IMO (all its MMSIs); None when unknown.
+
+        ``as_of``: only what was recorded for event times before it (s), so that a score given to an alert
+        does not depend on how far another stage has read ahead.
+        """
+        cut = float("inf") if as_of is None else as_of
         found = set(self.mmsis_of_imo(key) or [key])
         for _ in range(2):  # links either way, and every MMSI that reported the same IMO
             q = ",".join("?" * len(found))
@@ -115,22 +126,23 @@ class ProfileStore:
         ident = [dict(zip(("mmsi", "time", "name", "callsign", "imo", "ship_type", "flag"),
                           (r[0], iso(r[1]), *r[2:]), strict=True))
                  for r in self.db.execute(f"SELECT mmsi, time_s, name, callsign, imo, ship_type, flag FROM identity "
-                                          f"WHERE mmsi IN ({q}) ORDER BY time_s", mmsis)]
+                                          f"WHERE mmsi IN ({q}) AND time_s < ? ORDER BY time_s", [*mmsis, cut])]
         if not ident:
             return None
         calls = [{"mmsi": r[0], "zone": r[1], "name": r[2], "arrive": iso(r[3]), "depart": iso(r[4]),
                   "hours": round((r[4] - r[3]) / 3600, 1) if r[4] else None}
                  for r in self.db.execute(f"SELECT mmsi, zone_id, zone_name, arrive_s, depart_s FROM port_call "
-                                          f"WHERE mmsi IN ({q}) ORDER BY arrive_s", mmsis)]
+                                          f"WHERE mmsi IN ({q}) AND arrive_s < ? ORDER BY arrive_s", [*mmsis, cut])]
         zones = [{"mmsi": r[0], "zone": r[1], "kind": r[2], "enter": iso(r[3]), "exit": iso(r[4])}
                  for r in self.db.execute(f"SELECT mmsi, zone_id, kind, enter_s, exit_s FROM zone_visit "
-                                          f"WHERE mmsi IN ({q}) ORDER BY enter_s", mmsis)]
+                                          f"WHERE mmsi IN ({q}) AND enter_s < ? ORDER BY enter_s", [*mmsis, cut])]
         alerts = [{"id": r[0], "type": r[1], "status": r[2], "severity": r[3], "time": iso(r[4]), "start": iso(r[5]),
                    "end": iso(r[6]), "summary": r[7], "details": json.loads(r[8])}
                   for r in self.db.execute(f"SELECT id, type, status, severity, time_s, start_s, end_s, summary, "
-                                           f"details FROM alert WHERE mmsi IN ({q}) ORDER BY time_s", mmsis)]
-        edge = self.db.execute(f"SELECT COALESCE(SUM(seconds), 0) FROM edge_time WHERE mmsi IN ({q})",
-                               mmsis).fetchone()[0]
+                                           f"details FROM alert WHERE mmsi IN ({q}) AND time_s < ? ORDER BY time_s",
+                                           [*mmsis, cut])]
+        edge = self.db.execute(f"SELECT COALESCE(SUM(seconds), 0) FROM edge_check WHERE mmsi IN ({q}) AND time_s < ?",
+                               [*mmsis, cut]).fetchone()[0]
         return {"mmsis": mmsis, "identity_history": ident, "port_calls": calls, "zone_history": zones,
                 "alerts": alerts, "eez_edge_hours": round(edge / 3600, 2)}
 
@@ -221,9 +233,9 @@ class RedisProfileStore:
             self.r.rpush(self._k(mmsi, "port_calls"), json.dumps([zone_id, name, since, until]))
         self.r.rpush(self._k(mmsi, "zones"), json.dumps([zone_id, kind, since, until]))
 
-    def add_edge_time(self, mmsi: int, seconds: float) -> None:
-        """Add time spent near an EEZ boundary."""
-        self.r.incrbyfloat(self._k(mmsi, "edge_s"), seconds)
+    def add_edge_time(self, mmsi: int, seconds: float, time_s: float) -> None:
+        """Add ``seconds`` spent near an EEZ boundary, as seen at event time ``time_s``."""
+        self.r.zadd(self._k(mmsi, "edge"), {f"{time_s!r}:{seconds!r}": time_s})
 
     def put_alert(self, alert: Alert) -> None:
         """Keep the latest record of an alert in each involved vessel's profile."""
@@ -241,8 +253,9 @@ class RedisProfileStore:
         """Every MMSI that reported this IMO."""
         return sorted(int(m) for m in self.r.smembers(f"mda:imo:{imo}"))
 
-    def profile(self, key: int) -> dict[str, Any] | None:
-        """Everything about a vessel by MMSI or IMO, as :meth:`ProfileStore.profile`."""
+    def profile(self, key: int, as_of: float | None = None) -> dict[str, Any] | None:
+        """Everything about a vessel by MMSI or IMO, as :meth:`ProfileStore.profile` (``as_of`` too)."""
+        cut = float("inf") if as_of is None else as_of
         found = set(self.mmsis_of_imo(key) or [key])
         for _ in range(2):
             for m in list(found):
@@ -258,16 +271,24 @@ class RedisProfileStore:
         for m in mmsis:
             for raw in self.r.lrange(self._k(m, "identity"), 0, -1):
                 t, *rest = json.loads(raw)
+                if t >= cut:
+                    continue
                 ident.append({"mmsi": m, "time": iso(t), **dict(zip(self._FIELDS, rest, strict=True))})
             for raw in self.r.lrange(self._k(m, "port_calls"), 0, -1):
                 zid, name, a, d = json.loads(raw)
+                if a >= cut:
+                    continue
                 calls.append({"mmsi": m, "zone": zid, "name": name, "arrive": iso(a), "depart": iso(d),
                               "hours": round((d - a) / 3600, 1) if d else None})
             for raw in self.r.lrange(self._k(m, "zones"), 0, -1):
                 zid, kind, a, d = json.loads(raw)
+                if a >= cut:
+                    continue
                 zones.append({"mmsi": m, "zone": zid, "kind": kind, "enter": iso(a), "exit": iso(d)})
             for aid, raw in self.r.hgetall(self._k(m, "alerts")).items():
                 typ, status, sev, t, st, en, summary, details = json.loads(raw)
+                if t >= cut:
+                    continue
                 alerts.append({"id": aid, "type": typ, "status": status, "severity": sev, "time": iso(t),
                                "start": iso(st), "end": iso(en), "summary": summary, "details": details, "_t": t})
         if not ident:
@@ -276,6 +297,8 @@ class RedisProfileStore:
         calls.sort(key=lambda c: c["arrive"] or "")
         zones.sort(key=lambda z: z["enter"] or "")
         alerts.sort(key=lambda a: a.pop("_t"))
-        edge = sum(float(self.r.get(self._k(m, "edge_s")) or 0) for m in mmsis)
+        edge = sum(float(member.split(":")[1]) for m in mmsis
+                   for member in self.r.zrangebyscore(self._k(m, "edge"), "-inf", f"({cut}" if as_of is not None
+                                                      else "+inf"))
         return {"mmsis": mmsis, "identity_history": ident, "port_calls": calls, "zone_history": zones,
                 "alerts": alerts, "eez_edge_hours": round(edge / 3600, 2)}

@@ -29,7 +29,7 @@ class WatchlistError(Exception):
     """A watchlist file that cannot be used; the message names the file and line."""
 
 
-def _entry(row: dict[str, Any], where: str) -> WatchEntry:
+def parse_entry(row: dict[str, Any], where: str) -> WatchEntry:
     kind = str(row.get("kind") or "").strip().lower()
     value = str(row.get("value") or "").strip()
     if kind not in KINDS:
@@ -66,13 +66,13 @@ def load_watchlist(path: str | Path) -> list[WatchEntry]:
             raise WatchlistError(f"{p}:{err.lineno}: not valid JSON ({err.msg})") from None
         if not isinstance(rows, list):
             raise WatchlistError(f"{p}: a JSON watchlist is a list of entries")
-        return [_entry(r if isinstance(r, dict) else {}, f"{p}: entry {i}") for i, r in enumerate(rows)]
+        return [parse_entry(r if isinstance(r, dict) else {}, f"{p}: entry {i}") for i, r in enumerate(rows)]
     reader = csv.DictReader(text.splitlines())
     missing = {"kind", "value", "reason"} - set(reader.fieldnames or [])
     if missing:
         raise WatchlistError(f"{p}:1: header lacks {', '.join(sorted(missing))} (kind,value,reason,source,severity,"
                              "expires)")
-    return [_entry(row, f"{p}:{n}") for n, row in enumerate(reader, start=2) if any((v or "").strip()
+    return [parse_entry(row, f"{p}:{n}") for n, row in enumerate(reader, start=2) if any((v or "").strip()
                                                                                      for v in row.values())]
 
 
@@ -97,7 +97,7 @@ def redis_entries(url: str) -> list[WatchEntry]:
         rows: dict[str, str] = client.hgetall(REDIS_KEY)  # type: ignore[assignment]
     finally:
         client.close()
-    return [_entry(json.loads(v), f"redis {REDIS_KEY} {k}") for k, v in sorted(rows.items())]
+    return [parse_entry(json.loads(v), f"redis {REDIS_KEY} {k}") for k, v in sorted(rows.items())]
 
 
 def redis_put(url: str, entry: WatchEntry) -> None:

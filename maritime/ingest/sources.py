@@ -14,7 +14,6 @@ import glob
 import gzip
 import io
 import logging
-import random
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +23,7 @@ from typing import BinaryIO
 from urllib.parse import urlparse
 
 from maritime.models import Position, Record, VesselInfo, parse_iso
+from maritime.retry import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ async def tcp_lines(
     is dropped and counted, never glued to the first line of the next one.
     """
     splitter = splitter or LineSplitter()
-    backoff = min_backoff_s
+    backoff = Backoff(min_backoff_s, max_backoff_s)
     down_since: float | None = None
     while stop is None or not stop.is_set():
         try:
@@ -162,15 +162,14 @@ async def tcp_lines(
             if down_since is None:
                 down_since = time.time()
                 logger.warning("tcp://%s:%d unreachable (%s); retrying with backoff", host, port, err)
-            await _sleep_or_stop(backoff * random.uniform(0.5, 1.0), stop)
-            backoff = min(backoff * 2, max_backoff_s)
+            await _sleep_or_stop(backoff.next_delay(), stop)
             continue
         if down_since is not None:
             logger.info("tcp://%s:%d connected after %.0f s down", host, port, time.time() - down_since)
         else:
             logger.info("tcp://%s:%d connected", host, port)
         down_since = None
-        backoff = min_backoff_s
+        backoff.reset()
         try:
             while stop is None or not stop.is_set():
                 data = await reader.read(65536)
@@ -191,7 +190,7 @@ async def tcp_lines(
         if stop is None or not stop.is_set():
             down_since = time.time()
             logger.warning("tcp://%s:%d closed by the server; reconnecting", host, port)
-            await _sleep_or_stop(backoff * random.uniform(0.5, 1.0), stop)
+            await _sleep_or_stop(backoff.next_delay(), stop)
 
 
 async def _sleep_or_stop(seconds: float, stop: asyncio.Event | None) -> None:

@@ -75,9 +75,9 @@ class Chain:
                 return False
         self.tracker.on_position(pos)
         for det in self.detectors:
-            got = det.on_position(pos, vessel)
-            if got:
-                emit(list(got))
+            raised = det.on_position(pos, vessel)
+            if raised:
+                emit(list(raised))
         vessel.last = pos
         for fn in self.listeners:
             fn(pos)
@@ -120,13 +120,14 @@ class Enrichment:
 
 
 def risk_enricher(store: Any, weights: dict[str, float]) -> Callable[[Alert], Alert]:
-    """Adds ``details.risk``: each involved vessel's explained score and its top three factors."""
+    """Adds ``details.risk``: each involved vessel's explained score and its top three factors, from what its
+    profile held before the alert's event time (the same in every runtime, however far a stage has read)."""
     from maritime.enrich.profiles import risk
 
     def add_risk(alert: Alert) -> Alert:
         scores = {}
         for v in alert.vessels:
-            prof = store.profile(v.mmsi)
+            prof = store.profile(v.mmsi, as_of=alert.time_s)
             if prof is not None:
                 r = risk(prof, weights)
                 scores[str(v.mmsi)] = {"score": r["score"], "top_factors": r["factors"][:3]}
@@ -174,7 +175,7 @@ class Assembly:
             except (OSError, redis.RedisError) as err:  # Redis unreachable: the file entries still apply
                 logger.warning("shared watchlist in Redis unavailable (%s)", err)
         db = profiles if profiles is not None else (settings.profiles_db or None)
-        store = None
+        store: Any = None
         if db is not None:
             from maritime.enrich.profiles import ProfileStore, RedisProfileStore
 

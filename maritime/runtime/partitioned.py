@@ -51,6 +51,7 @@ from typing import Any
 from maritime.config import Settings
 from maritime.detectors.gaps import GapDetector
 from maritime.detectors.tracker import Tracker, VesselState
+from maritime.detectors.watchlist import Watchlist
 from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected, new_position
 from maritime.ingest.eventtime import Deduplicator, Reorder
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo
@@ -443,14 +444,16 @@ class VesselRunner:
         self.tracker = Tracker()
         assembly = assembly if assembly is not None else Assembly(settings, zones)
         gates, dets = assembly.vessel_stage(self.tracker)
-        wl = next((d for d in dets if d.name == "watchlist"), None)
-        self.enrich = assembly.enrichment(self.tracker, wl)  # type: ignore[arg-type]
+        wl = next((d for d in dets if isinstance(d, Watchlist)), None)
+        self.enrich = assembly.enrichment(self.tracker, wl)
         #: called with every accepted position and static report (the live map's Redis positions use it)
         self.listeners: list[Callable[[Record], None]] = []
         self._alerts: list[Alert] = []
         self.chain = Chain(self.tracker, gates, dets, self._emit, self.listeners)
         #: the stateful parts, by name (their per-MMSI state goes to the vessel table)
-        self._parts = [(d.name, d) for d in (*gates, *dets) if isinstance(getattr(d, "state", None), dict)]
+        stages: list[Any] = [*gates, *dets]
+        self._parts: list[tuple[str, Any]] = [(d.name, d) for d in stages
+                                              if isinstance(getattr(d, "state", None), dict)]
         self.gaps = next((d for d in dets if isinstance(d, GapDetector)), None)
         self.dedup = Deduplicator(settings.ingest.dedup_window_s)
         self.next_tick: float | None = None

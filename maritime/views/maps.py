@@ -101,7 +101,7 @@ def _popup(a: dict[str, Any]) -> str:
             + f"<table>{details}</table></div>")
 
 
-def _coastline(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
+def coastline(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
     from maritime.zones.geodata import countries
 
     area = box(*bounds)
@@ -131,7 +131,7 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
     root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
     pad = 5.0
     sea = folium.FeatureGroup(name="Coastline (offline basemap)", overlay=False, control=True)
-    folium.GeoJson(_coastline((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad)), name="land",
+    folium.GeoJson(coastline((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad)), name="land",
                    style_function=lambda _f: {"color": "#5d6d7e", "weight": 1, "fillColor": "#e8e3d3",
                                               "fillOpacity": 1.0}).add_to(sea)
     sea.add_to(m)

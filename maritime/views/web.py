@@ -249,11 +249,11 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
 
     async def land(_r: web.Request) -> web.Response:
         if "doc" not in land_cache:
-            from maritime.views.maps import _coastline
+            from maritime.views.maps import coastline
             from maritime.zones.caribbean import REGION
 
             lon0, lat0, lon1, lat1 = REGION
-            land_cache["doc"] = json.dumps(_coastline((lon0 - 5, lat0 - 5, lon1 + 5, lat1 + 5)))
+            land_cache["doc"] = json.dumps(coastline((lon0 - 5, lat0 - 5, lon1 + 5, lat1 + 5)))
         return web.Response(text=land_cache["doc"], content_type="application/json")
 
     async def config(_r: web.Request) -> web.Response:

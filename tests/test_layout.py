@@ -1,0 +1,121 @@
+"""The package layout's rule: an import may only point down the list of layers (README, "Package layout")."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: top to bottom; a module may import its own layer and the layers below it
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("maritime.cli",),
+    ("maritime.views",),
+    ("maritime.runtime",),
+    ("maritime.sim",),
+    ("maritime.enrich",),
+    ("maritime.delivery",),
+    ("maritime.detectors",),
+    ("maritime.ingest",),
+    ("maritime.zones",),
+    ("maritime.models", "maritime.geo", "maritime.config", "maritime.retry", "maritime"),
+)
+#: sinks are independent of each other: these are the only delivery modules another sink may use
+DELIVERY_SHARED = {"maritime.delivery", "maritime.delivery.base", "maritime.delivery.spool",
+                   "maritime.delivery.subscriptions", "maritime.delivery.cap"}
+
+
+def layer_of(module: str) -> int | None:
+    for i, prefixes in enumerate(LAYERS):
+        for p in prefixes:
+            if p == "maritime" and module != "maritime":
+                continue
+            if module == p or module.startswith(p + "."):
+                return i
+    return None
+
+
+def imports_of(source: str, module: str) -> list[str]:
+    """Every module a source imports (at the top or inside functions), absolute names."""
+    out = []
+    package = module.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            out.extend(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                out.append(f"{base}.{node.module}" if node.module else base)
+            elif node.module:
+                out.append(node.module)
+    return out
+
+
+def private_imports(source: str) -> list[str]:
+    """``module._name`` for every private name imported from another module."""
+    return [f"{n.module}.{a.name}" for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ImportFrom)
+            and (n.module or "").startswith("maritime") for a in n.names if a.name.startswith("_")]
+
+
+def violations(sources: dict[str, str]) -> list[str]:
+    """``importer -> imported`` for every import that breaks the rule."""
+    bad = []
+    for module, source in sorted(sources.items()):
+        mine = layer_of(module)
+        bad.extend(f"{module} -> {p} (a private name)" for p in private_imports(source))
+        for imported in imports_of(source, module):
+            if imported == "streams" or imported.startswith("streams."):
+                if module != "maritime.cli":
+                    bad.append(f"{module} -> {imported} (only the CLI starts the Faust app)")
+                continue
+            theirs = layer_of(imported)
+            if mine is None or theirs is None:
+                continue
+            if theirs < mine:
+                bad.append(f"{module} -> {imported} (points up)")
+            elif (module.startswith("maritime.delivery.") and imported.startswith("maritime.delivery.")
+                  and imported not in DELIVERY_SHARED and module != imported):
+                bad.append(f"{module} -> {imported} (one sink imports another)")
+    return bad
+
+
+def package_sources() -> dict[str, str]:
+    out = {}
+    for path in (ROOT / "maritime").rglob("*.py"):
+        rel = path.relative_to(ROOT).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path.read_text(encoding="utf-8")
+    return out
+
+
+def test_every_import_points_down():
+    sources = package_sources()
+    assert len(sources) > 40
+    assert all(layer_of(m) is not None for m in sources), [m for m in sources if layer_of(m) is None]
+    assert violations(sources) == []
+
+
+def test_a_detector_importing_a_runner_is_caught():
+    sources = package_sources()
+    sources["maritime.detectors.gaps"] += "\nfrom maritime.runtime.pipeline import Pipeline\n"
+    assert violations(sources) == ["maritime.detectors.gaps -> maritime.runtime.pipeline (points up)"]
+
+
+def test_a_lazy_import_and_a_sink_importing_a_sink_are_caught():
+    sources = {
+        "maritime.ingest.ais": "def f():\n    from maritime.views.maps import replay_map\n",
+        "maritime.delivery.webhook": "from maritime.delivery.redis_sink import RedisSink\n",
+        "maritime.runtime.pipeline": "from ..detectors.base import Detector\nimport streams.app\n",
+    }
+    assert violations(sources) == [
+        "maritime.delivery.webhook -> maritime.delivery.redis_sink (one sink imports another)",
+        "maritime.ingest.ais -> maritime.views.maps (points up)",
+        "maritime.runtime.pipeline -> streams.app (only the CLI starts the Faust app)",
+    ]
+
+
+def test_a_private_name_imported_from_another_module_is_caught():
+    got = violations({"maritime.views.web": "from maritime.views.maps import _coastline\n"})
+    assert got == ["maritime.views.web -> maritime.views.maps._coastline (a private name)"]
