@@ -409,3 +409,22 @@ def test_payload_outside_the_six_bit_alphabet_is_malformed():
     d, rejects = decoder()
     assert d.decode_line(nmea("AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00S~,0")) is None
     assert rejects[0].reason == Reason.MALFORMED and "six-bit" in rejects[0].message
+
+
+def test_extra_fields_after_the_fill_bits_and_an_empty_channel_are_a_warning_not_a_lost_line():
+    """A plotter's sentences with an eighth field (pyais decodes them; so must we)."""
+    from maritime.ingest.ais import AisDecoder, DecodeStats
+
+    line = b"!AIVDM,1,1,1,,13aI8e?P00PGpU:NR6s00?vT2000,0,0*1C"
+    stats = DecodeStats()
+    rejected: list = []
+    dec = AisDecoder("plotter", default_time_s=1_716_000_000.0, on_reject=rejected.append, stats=stats)
+    out = dec.decode_line(line)
+    assert rejected == [] and out is not None
+    (pos,) = out[1]
+    assert (pos.mmsi, round(pos.lat, 5), round(pos.lon, 6), pos.sog_kn) == (244730036, 53.36018, 5.217555, 0.0)
+    assert stats.warnings["extra_fields"] == 1 and stats.messages == 1
+    # six fields are still too few to be an AIS sentence
+    short = b"!AIVDM,1,1,,13aI8e?P00PGpU:NR6s00?vT2000,0"
+    short += b"*" + f"{xor_checksum(short[1:]):02X}".encode()
+    assert dec.decode_line(short) is None and rejected[-1].reason == "malformed"

@@ -63,6 +63,8 @@ class Warn:
 
     TAG_BLOCK_CHECKSUM: Final = "tag_block_checksum"
     NO_CHECKSUM: Final = "no_checksum"
+    #: fields after the fill bits (some plotters and multiplexers add one); ignored, as pyais does
+    EXTRA_FIELDS: Final = "extra_fields"
 
 
 class DecodeError(Exception):
@@ -551,7 +553,10 @@ class AisDecoder:
         if tag[2:] not in _VDM:
             raise UnknownSentence(f"not an AIS sentence: !{tag.decode()}")
         if len(fields) != 7:
-            raise Malformed(f"AIS sentence with {len(fields)} fields instead of 7")
+            if len(fields) < 7:
+                raise Malformed(f"AIS sentence with {len(fields)} fields instead of 7")
+            self.stats.warnings[Warn.EXTRA_FIELDS] += 1  # kept: the seven fields AIS defines are all there
+            del fields[7:]
         count = _SMALL.get(fields[1])
         num = _SMALL.get(fields[2])
         fill = _SMALL.get(fields[6])
