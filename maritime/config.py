@@ -62,6 +62,16 @@ class RendezvousSettings(_Frozen):
     standard: RendezvousProfile = RendezvousProfile()
     watch_floor: RendezvousProfile = RendezvousProfile(max_distance_m=250.0, min_duration_min=30.0)
     max_interp_gap_min: float = Field(30.0, gt=0, description="fixes further apart are not interpolated (min)")
+    group_radius_m: float = Field(
+        1000.0, gt=0, description="a third slow vessel this close to a pair makes it a group at rest (an anchorage, "
+        "a raft-up, a fleet at a fish aggregating device), not a meeting (m)")
+    exempt_partners: list[str] = Field(
+        default_factory=lambda: ["authority", "pilot_or_tug_near_port", "fishing_pair", "cruise_tender"],
+        description="pairs that are ordinary work, not a rendezvous: 'authority' (military 35, SAR 51, law "
+        "enforcement 55 with anyone), 'pilot_or_tug_near_port' (pilot 50 or tug 31/32/52 within "
+        "pilot_port_km of a port), 'fishing_pair' (two fishing vessels; GFW encounters pair a carrier with a "
+        "fishing vessel), 'cruise_tender' (a passenger ship at anchor and a small craft)")
+    pilot_port_km: float = Field(30.0, gt=0, description="how far from a port pilots and tugs work alongside (km)")
 
     @property
     def active(self) -> RendezvousProfile:

@@ -20,13 +20,20 @@ import math
 from typing import Any
 
 from maritime.config import RendezvousSettings
-from maritime.detectors.base import AlertBuilder, State, latlon_phrase, vessel_phrase
+from maritime.detectors.base import AT_ANCHOR, AlertBuilder, State, latlon_phrase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import cell_size_deg, fast_distance_m, format_duration, interpolate
 from maritime.models import Alert, Position, iso
 from maritime.zones.index import ZoneIndex
 
 _NEIGHBOURS = [(di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)]
+#: AIS ship types (ITU-R M.1371) of vessels whose work is alongside others: military 35, SAR 51, law enforcement 55
+AUTHORITY_TYPES = frozenset((35, 51, 55))
+#: pilot vessel 50, tugs 31/32 (towing) and 52
+PILOT_TUG_TYPES = frozenset((31, 32, 50, 52))
+#: a passenger ship this long is a cruise ship; a craft shorter than ``TENDER_MAX_LENGTH_M`` can be its tender (m)
+CRUISE_MIN_LENGTH_M = 100
+TENDER_MAX_LENGTH_M = 30
 
 
 class RendezvousDetector:
@@ -164,7 +171,7 @@ class RendezvousDetector:
         ep["parted"] = None
         if not ep["alerted"] and ep["last"] - ep["first"] >= self.min_dur_s:
             if ep["suppressed"] is None:
-                ep["suppressed"] = self._near_harbour(ep)
+                ep["suppressed"] = self._ordinary(key, ep, t) or False
             if not ep["suppressed"]:
                 ep["alerted"] = True
                 ep["next_update"] = ep["first"] + 2 * self.min_dur_s
@@ -187,6 +194,61 @@ class RendezvousDetector:
             ep["closed"] = True
             return [self._alert(key, ep, "closed", t)]
         return []
+
+    def _ordinary(self, key: tuple[int, int], ep: dict[str, Any], t: float) -> str | None:
+        """Why a pair that stayed together is ordinary life, not a rendezvous (None: it is one).
+
+        Decided once, when the pair reaches the rendezvous duration: near a port or anchorage; one of
+        the partners that work alongside others (:attr:`RendezvousSettings.exempt_partners`); or a group
+        at rest (a third slow vessel within ``group_radius_m``), which is an anchorage, a raft-up or a
+        fleet at a fish aggregating device: a rendezvous is a pair that comes together apart from others.
+        """
+        if self._near_harbour(ep):
+            return "near_harbour"
+        partner = self._exempt_partner(key, ep)
+        if partner is not None:
+            return partner
+        if self._group_size(key, ep, t) >= 3:
+            return "group_at_rest"
+        return None
+
+    def _exempt_partner(self, key: tuple[int, int], ep: dict[str, Any]) -> str | None:
+        rules = self.s.exempt_partners
+        va, vb = self.tracker.get(key[0]), self.tracker.get(key[1])
+        types = {va.ship_type, vb.ship_type}
+        if "authority" in rules and types & AUTHORITY_TYPES:
+            return "authority"
+        if "fishing_pair" in rules and va.category == vb.category == "fishing":
+            return "fishing_pair"
+        if "pilot_or_tug_near_port" in rules and types & PILOT_TUG_TYPES and self.zones is not None:
+            lat, lon = ep["sum_lat"] / ep["n"], ep["sum_lon"] / ep["n"]
+            if self.zones.harbour_within(lat, lon, self.s.pilot_port_km * 1000) is not None:
+                return "pilot_or_tug_near_port"
+        if "cruise_tender" in rules:
+            for ship, craft in ((va, vb), (vb, va)):
+                anchored = ship.last is not None and ship.last.nav_status == AT_ANCHOR
+                if (ship.category == "passenger" and anchored and (ship.length_m or 0) >= CRUISE_MIN_LENGTH_M
+                        and (craft.length_m is None or craft.length_m < TENDER_MAX_LENGTH_M)):
+                    return "cruise_tender"
+        return None
+
+    def _group_size(self, key: tuple[int, int], ep: dict[str, Any], t: float) -> int:
+        """The pair and every other slow vessel heard within ``group_radius_m`` of where they lie."""
+        lat, lon = ep["sum_lat"] / ep["n"], ep["sum_lon"] / ep["n"]
+        radius = self.s.group_radius_m
+        s = self.cell_deg
+        reach = math.ceil(radius / (s * 111_000.0 * max(math.cos(math.radians(lat)), 0.2))) + 1
+        ci, cj = math.floor(lat / s), math.floor(lon / s)
+        n = 2
+        for di in range(-reach, reach + 1):
+            for dj in range(-reach, reach + 1):
+                for other in self._cells.get((ci + di, cj + dj), ()):
+                    if other in key:
+                        continue
+                    _cell, tb, lat_b, lon_b, _sog = self._where[other]
+                    if abs(t - tb) <= self.max_gap_s and fast_distance_m(lat, lon, lat_b, lon_b) <= radius:
+                        n += 1
+        return n
 
     def _near_harbour(self, ep: dict[str, Any]) -> bool:
         if self.zones is None:
