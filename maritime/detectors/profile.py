@@ -153,13 +153,3 @@ class ProfileTracker:
             st["inside"] = {}
         self.store.commit()
         return []
-
-    # -- a sink of alerts -----------------------------------------------------------------
-
-    def write(self, alert: Alert) -> None:
-        """Keep the alert in the profile of each vessel it involves."""
-        self.store.put_alert(alert)
-
-    def close(self) -> None:
-        """Commit."""
-        self.store.commit()

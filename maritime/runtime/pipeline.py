@@ -27,6 +27,7 @@ from maritime.config import Settings
 from maritime.delivery.base import Sink
 from maritime.detectors.base import Detector, Gate
 from maritime.detectors.tracker import Tracker
+from maritime.detectors.watchlist import Watchlist
 from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected
 from maritime.ingest.eventtime import Deduplicator, Reorder
 from maritime.ingest.sources import BadRow, SourceSpec, iter_csv_records, iter_lines, tcp_lines, udp_lines
@@ -124,7 +125,7 @@ class Pipeline:
         self.watchlist: Any = None
         if assembly is not None:
             gates, detectors = assembly.vessel_stage(self.tracker, with_tiles=True)
-            self.watchlist = assembly.watchlists[-1] if assembly.watchlists else None
+            self.watchlist = next((d for d in detectors if isinstance(d, Watchlist)), None)
             self.enrichment = assembly.enrichment(self.tracker, self.watchlist)
         #: the one per-position sequence: gates, tracker, detectors, listeners
         self.chain = Chain(self.tracker, gates, detectors, self.emit)
