@@ -338,13 +338,23 @@ def default_zones_dir() -> Path:
 @zones_app.command("build")
 def zones_build(
     out: Annotated[Path, typer.Option("--out", help="folder to write the zone files to")] = DEFAULT_ZONES,
+    gfw_anchorages: Annotated[Path | None, typer.Option(
+        "--gfw-anchorages", help="GFW anchorage points (GeoJSON) to cluster into anchorage zones")] = None,
+    anchorages_only: Annotated[bool, typer.Option(
+        "--anchorages-only", help="write only anchorages.geojson (fast; no Natural Earth rebuild)")] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
-    """Make the default Caribbean zones from Natural Earth 10 m land: territorial seas, EEZs, ports, examples."""
+    """Make the default Caribbean zones from Natural Earth 10 m land: territorial seas, EEZs, ports,
+    anchorages, examples."""
     _setup_logging(verbose)
-    from maritime.zones.build import build
+    from maritime.zones.build import build, build_anchorages
 
-    counts = build(out)
+    if gfw_anchorages is not None and not gfw_anchorages.is_file():
+        raise _fail(f"GFW anchorages: {gfw_anchorages}: no such file")
+    if anchorages_only:
+        out_console.print(f"{out / 'anchorages.geojson'}: {build_anchorages(out, gfw_anchorages)} zones")
+        return
+    counts = build(out, gfw_anchorages=gfw_anchorages)
     for name, n in counts.items():
         out_console.print(f"{out / name}: {n} zones")
 

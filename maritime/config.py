@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+TimeQuality = Literal["auto", "sent", "received", "delivered"]
 
 
 class _Frozen(BaseModel):
@@ -28,6 +30,18 @@ class IngestSettings(_Frozen):
     start_time: str | None = Field(None, description="ISO time given to lines of untimed files (default: run start)")
     idle_source_s: float = Field(900.0, gt=0, description="distributed runtime: a source this far (event-time s) "
                                  "behind the newest no longer holds the others back")
+    default_time_quality: TimeQuality = Field(
+        "auto", description="what a source's timestamps are: 'received' (a receiver's clock), 'delivered' "
+        "(satellite or aggregator batches), 'sent', or 'auto' (judged from the reports' own UTC seconds)")
+    time_quality: dict[str, TimeQuality] = Field(
+        default_factory=dict, description="per source (its name or URL as given): the same choices")
+    delivered_uncertainty_s: float = Field(
+        3600.0, ge=0, description="how long before its stamp a report from a 'delivered' source may have been "
+        "sent (s); exactEarth batches are up to an hour out of step")
+
+    def time_quality_of(self, source: str) -> str:
+        """The time quality set for ``source`` (else the default)."""
+        return self.time_quality.get(source, self.default_time_quality)
 
 
 class GapSettings(_Frozen):
@@ -110,6 +124,9 @@ class IdentitySettings(_Frozen):
     )
     min_jump_nm: float = Field(2.0, ge=0, description="jumps shorter than this are GPS noise")
     time_slack_s: float = Field(120.0, ge=0, description="allowance for timestamp error when judging a jump (s)")
+    max_tracks: int = Field(4, ge=2, description="tracks kept per MMSI (transmitters sharing it, GFW segmenter)")
+    track_quiet_s: float = Field(
+        3600.0, gt=0, description="a second track unheard this long is forgotten, and a sharing episode ends (s)")
     land_margin_m: float = Field(
         25000.0, ge=0,
         description="a fix is on land only this far inside it (m): Natural Earth land covers lakes, rivers, canals")

@@ -91,6 +91,9 @@ class Position:
     nav_status: int | None = None
     msg_type: int = 1
     source: str = ""
+    #: how far before ``time_s`` the report may really have been sent (s): 0 for a receiver's own clock,
+    #: up to an hour for satellite and aggregator feeds whose stamps are delivery times
+    time_err_s: float = 0.0
 
     @property
     def time_utc(self) -> datetime:

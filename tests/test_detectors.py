@@ -328,11 +328,11 @@ def test_same_mmsi_in_two_places():
         recs.append(Position(A, T0 + 20 * i, 14.0 + i * 0.0005, -66.0, 10, 0, 0, 0, 1, "t"))
         recs.append(Position(A, T0 + 20 * i + 10, 16.0 + i * 0.0005, -63.0, 10, 0, 0, 0, 1, "t"))
     anomalies = [a for a in run(recs) if a.type == "identity_anomaly"]
-    assert [a.details["anomaly"] for a in anomalies] == ["same_mmsi_two_places"]
+    assert [a.details["anomaly"] for a in anomalies] == ["shared_mmsi"]
 
 
 @pytest.mark.parametrize(("mmsi", "kind", "severity"), [
-    (970123456, "distress_device", "critical"), (123456789, "invalid_mmsi", "medium"),
+    (970123456, "distress_device", "critical"), (123456789, "default_mmsi", "medium"),
     (12345, "invalid_mmsi", "medium"), (799000001, "invalid_mmsi", "medium")])
 def test_invalid_and_distress_mmsis(mmsi, kind, severity):
     alerts = [a for a in run(track(mmsi, T0, T0 + 60, 10, *OPEN_SEA, 1, 0)) if a.type == "identity_anomaly"]

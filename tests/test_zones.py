@@ -205,3 +205,35 @@ def test_which_eez_agrees_with_marine_regions_on_a_grid(caribbean):
     assert overall > 0.85
     # the CARICOM island states away from disputed waters agree almost everywhere
     assert all(same[c] / asked[c] > 0.9 for c in ("BB", "LC", "GD", "TT", "AG", "KN", "BS") if c in asked)
+
+
+# -- anchorages -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("lat", "lon", "name"), [
+    (14.082, -60.958, "Rodney Bay"), (13.966, -61.025, "Marigot Bay (Saint Lucia)"),
+    (18.045, -63.090, "Simpson Bay Lagoon"), (15.870, -61.585, "Les Saintes, Terre-de-Haut"),
+    (15.575, -61.460, "Prince Rupert Bay, Portsmouth"), (13.008, -61.243, "Admiralty Bay, Bequia"),
+    (12.632, -61.357, "Tobago Cays"), (16.306, -61.797, "Deshaies"), (12.000, -61.763, "Prickly Bay"),
+    (17.013, -61.778, "Falmouth Harbour")])
+def test_the_cruising_anchorages_are_anchorage_zones(caribbean, lat, lon, name):
+    assert name in {z.name for z in caribbean.containing(lat, lon) if z.kind == "anchorage"}
+
+
+def test_every_gfw_anchorage_point_lies_in_a_bundled_anchorage(caribbean):
+    doc = json.loads(shared_file(ZONES_DIR / "caribbean_gfw_anchorages.geojson").read_text())
+    pts = [f["geometry"]["coordinates"] for f in doc["features"]]
+    missing = [(lon, lat) for lon, lat in pts
+               if not any(z.kind == "anchorage" for z in caribbean.containing(lat, lon))]
+    assert missing == []
+    gfw = [z for z in caribbean.zones if z.id.startswith("anch-gfw-")]
+    assert 50 < len(gfw) < len(pts) / 3  # clustered: one zone for the cells of one anchorage
+
+
+def test_the_bundled_anchorages_are_what_the_builder_makes():
+    from maritime.zones.build import anchorage_features
+
+    made = anchorage_features(shared_file(ZONES_DIR / "caribbean_gfw_anchorages.geojson"))
+    bundled = json.loads((DEFAULT / "anchorages.geojson").read_text())["features"]
+    assert [f["properties"]["id"] for f in made] == [f["properties"]["id"] for f in bundled]
+    assert len({f["properties"]["id"] for f in made}) == len(made)

@@ -7,6 +7,10 @@ id is re-issued *closed* with the first fix after the silence, the duration,
 the distance between the two fixes and the implied speed. A gap that passes
 ``suspect_gap_h`` is re-issued as an *update* with a higher severity
 (Global Fishing Watch calls gaps ≥ 12 h far from shore "suspected disabling").
+Lengths are measured from honest times: when the report that ends a gap
+carries a delivery time (a satellite batch, ``Position.time_err_s``) and the
+gap minus that uncertainty is shorter than ``min_gap_h``, the alert is
+re-issued *cancelled* instead of *closed*.
 
 When most of the active vessels fall silent within the same few minutes it is
 the feed (a receiver or aggregator down), not the vessels: one
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from maritime.config import GapSettings
@@ -75,7 +80,8 @@ class GapDetector:
             silent = pos.time_s - st["t"]
             if st.get("open"):
                 out.append(self._close(st, pos, vessel))
-            elif silent >= self.min_gap_s and st["n"] >= self.s.min_positions_before and not st.get("outage"):
+            elif (silent - pos.time_err_s >= self.min_gap_s and st["n"] >= self.s.min_positions_before
+                  and not st.get("outage")):
                 # silence never seen by a sweep (the watermark jumped): raise and close at once
                 out.append(self._open(st, pos.mmsi, pos.time_s, vessel))
                 out.append(self._close(self.state[pos.mmsi], pos, vessel))
@@ -236,7 +242,18 @@ class GapDetector:
 
     def _close(self, st: dict[str, Any], pos: Position, vessel: VesselState) -> Alert:
         self._open_set.discard(pos.mmsi)
-        alert = self._alert(st, pos.mmsi, "closed", pos.time_s, pos, vessel)
+        honest_s = pos.time_s - st["t"] - pos.time_err_s
+        if honest_s < self.min_gap_s:
+            # the report that ends the gap carries a delivery time: it may have been sent up to
+            # time_err_s earlier, so the silence is not known to have lasted min_gap_h
+            alert = self._alert(st, pos.mmsi, "cancelled", pos.time_s, pos, vessel)
+            alert = replace(alert, summary=(
+                f"{alert.summary}; cancelled: that report may have been sent up to "
+                f"{format_duration(pos.time_err_s)} before its delivery time, so the silence may have been "
+                f"shorter than {format_duration(self.min_gap_s)}"),
+                details={**alert.details, "time_uncertainty_s": pos.time_err_s})
+        else:
+            alert = self._alert(st, pos.mmsi, "closed", pos.time_s, pos, vessel)
         st["open"] = None
         return alert
 

@@ -5,14 +5,24 @@ rejects (a jump, a second vessel using the same MMSI) is not fed to them as
 if it were real. A fix well inside land is reported once per vessel but kept
 (Natural Earth land covers rivers and canals, where inland vessels are).
 
-- ``position_jump``: the implied speed from the last accepted fix exceeds a
+Each MMSI's fixes are split into tracks, as Global Fishing Watch's segmenter
+does: a fix joins the track it can have come from (within the type's
+maximum speed over the time apart, widened by the time uncertainty of a
+satellite or aggregator report), else it opens a new track.
+
+- ``position_jump``: a fix that fits no track, at an implied speed above a
   plausible limit (50 kn, lower by ship type) over more than ``min_jump_nm``.
   Two consecutive fixes that agree with each other but not with the track
-  re-anchor it (the old track was the wrong one).
-- ``identity_anomaly``: fixes alternating between two places (two
-  transmitters sharing an MMSI); an MMSI that is not a ship's (MID outside
-  201–775, wrong length); AIS-SART / MOB / EPIRB devices (970/972/974),
-  reported as distress devices; positions well inside Natural Earth 10 m land.
+  re-anchor it when the old track has gone quiet (the old track was wrong).
+- ``identity_anomaly`` ``shared_mmsi``: two tracks alive at once (several
+  transmitters on one MMSI, typically a factory default such as 1193046):
+  one alert per episode (``open``, ``update`` as more names and places are
+  seen, ``closed`` after ``track_quiet_s`` with one track), and no jumps;
+  only the first track reaches the detectors.
+- ``identity_anomaly``: an MMSI that is not a ship's (a factory default, MID
+  outside 201–775, wrong length); AIS-SART / MOB / EPIRB devices
+  (970/972/974), reported as distress devices; positions well inside Natural
+  Earth 10 m land.
 """
 
 from __future__ import annotations
@@ -27,9 +37,18 @@ from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import KN_TO_MS, M_PER_NM, fast_distance_m, format_duration, implied_speed_kn
 from maritime.models import DISTRESS_PREFIXES, Alert, Position, iso
 
+#: MMSIs that transponders leave the factory with or that installers type in: many transmitters share them
+#: (1193046 is 0x123456)
+DEFAULT_MMSIS: frozenset[int] = frozenset(
+    {0, 1193046, 1234567, 12345678, 123456789, 987654321, 100000000, 200000000}
+    | {int(str(d) * 9) for d in range(1, 10)})
+
 
 def mmsi_problem(mmsi: int) -> tuple[str, str] | None:
     """``(kind, explanation)`` when an MMSI sending positions is not a valid ship MMSI, else None."""
+    if mmsi in DEFAULT_MMSIS:
+        return "default_mmsi", (f"MMSI {mmsi} is a factory or placeholder number that many transmitters share; "
+                                f"its reports are split into one track per transmitter")
     s = str(mmsi)
     if len(s) == 9 and s[:3] in DISTRESS_PREFIXES:
         return "distress_device", f"{DISTRESS_PREFIXES[s[:3]]} (distress device) transmitting"
@@ -79,11 +98,14 @@ class IdentityGate:
         st: dict[str, Any] | None = self.state.get(pos.mmsi)
         out: list[Alert] = []
         if st is None:
-            st = {"t": None, "lat": None, "lon": None, "alt": None, "flags": {}, "jumps": 0}
+            st = {"tracks": [], "flags": {}, "jumps": 0, "shared": None}
             problem = mmsi_problem(pos.mmsi)
             if problem is not None:
                 out.append(self._identity(pos, vessel, problem[0], problem[1],
                                           "critical" if problem[0] == "distress_device" else "medium"))
+                if problem[0] == "default_mmsi":
+                    # the sharing seen later is the same event: it updates this alert
+                    st["flags"]["default"] = out[-1].id.split(":", 1)[1]
         if (self.land is not None and not st["flags"].get("land") and self._land_due(st, pos)
                 and self.land.on_land(pos.lat, pos.lon)):
             # reported once per vessel and not withheld: Natural Earth land covers rivers and
@@ -92,77 +114,116 @@ class IdentityGate:
             out.append(self._identity(pos, vessel, "on_land",
                                       f"position {latlon_phrase(pos.lat, pos.lon)} is well inside land "
                                       f"(or on an inland waterway)", "low"))
-        t = pos.time_s
-        if st["t"] is None:
-            st["t"], st["lat"], st["lon"] = t, pos.lat, pos.lon
-            self.state[pos.mmsi] = st
-            return True, out
-        dt = t - st["t"]
-        dist = fast_distance_m(st["lat"], st["lon"], pos.lat, pos.lon)
-        limit = self._limit_kn(vessel)
-        # timestamps can be off by a minute or two (satellite batches, receiver clocks): allow for it
-        reach_m = self.min_jump_m + limit * KN_TO_MS * ((dt if dt > 0.0 else 0.0) + self.s.time_slack_s)
-        speed = None
-        if dist > reach_m:
-            speed = implied_speed_kn(dist, dt) if dt > 0 else (float("inf") if dist > self.min_jump_m else 0.0)
-        if dist <= reach_m or speed is None or speed <= limit:
-            st["t"], st["lat"], st["lon"] = t, pos.lat, pos.lon
-            alt = st.get("alt")
-            if alt is not None:
-                if pos.time_s - alt["t"] > 3600:
-                    st["alt"] = None  # the other place went quiet an hour ago: it was a one-off jump
-                else:
-                    st["main_seen_since_alt"] = True
-            self.state[pos.mmsi] = st
-            return True, out
-        # a jump: does it agree with an earlier rejected fix (a second track)?
-        alt = st.get("alt")
-        if alt is not None:
-            adt = pos.time_s - alt["t"]
-            adist = fast_distance_m(alt["lat"], alt["lon"], pos.lat, pos.lon)
-            areach = self.min_jump_m + limit * KN_TO_MS * (max(adt, 0.0) + self.s.time_slack_s)
-            if adist <= areach:
-                alt["n"] += 1
-                alt.update(t=pos.time_s, lat=pos.lat, lon=pos.lon)
-                if alt["n"] >= 2 and st.get("main_seen_since_alt"):
-                    # two tracks both alive: one MMSI, two transmitters
-                    if not st["flags"].get("two_places"):
-                        st["flags"]["two_places"] = pos.time_s
-                        d_nm = dist / M_PER_NM
-                        out.append(self._identity(
-                            pos, vessel, "same_mmsi_two_places",
-                            f"the same MMSI is reported in two places {d_nm:.0f} nm apart at once "
-                            f"({latlon_phrase(st['lat'], st['lon'])} and {latlon_phrase(pos.lat, pos.lon)})", "high",
-                            extra={"other_position": {"lat": round(st["lat"], 5), "lon": round(st["lon"], 5)},
-                                   "distance_nm": round(d_nm, 1)}))
-                    self.state[pos.mmsi] = st
-                    return False, out
-                if alt["n"] >= 2:
-                    # the new place is consistent and the old one has gone quiet: re-anchor the track
-                    st.update(t=pos.time_s, lat=pos.lat, lon=pos.lon, alt=None)
-                    self.state[pos.mmsi] = st
-                    return True, out
-                self.state[pos.mmsi] = st
-                return False, out
-        st["alt"] = {"t": pos.time_s, "lat": pos.lat, "lon": pos.lon, "n": 1}
-        st["main_seen_since_alt"] = False
-        st["jumps"] += 1
-        out.append(self._jump(pos, vessel, st, dist, dt, speed, limit))
         self.state[pos.mmsi] = st
+        t = pos.time_s
+        tracks: list[list[Any]] = st["tracks"]
+        if not tracks:
+            tracks.append([t, pos.lat, pos.lon, pos.time_err_s, 1, t])
+            return True, out
+        self._forget_quiet(st, t, vessel, out)
+        limit = self._limit_kn(vessel)
+        slack = self.s.time_slack_s
+        best = -1
+        best_dist = float("inf")
+        for i, tr in enumerate(tracks):
+            dist = fast_distance_m(tr[1], tr[2], pos.lat, pos.lon)
+            # a report may have been sent up to its uncertainty before its stamp (satellite batches)
+            reach = self.min_jump_m + limit * KN_TO_MS * (abs(t - tr[0]) + slack + max(pos.time_err_s, tr[3]))
+            if dist <= reach and dist < best_dist:
+                best, best_dist = i, dist
+                if i == 0:
+                    break  # the established track wins when the fix fits it
+        if best == 0:
+            tr = tracks[0]
+            tr[0:5] = [t, pos.lat, pos.lon, pos.time_err_s, tr[4] + 1]
+            return True, out
+        if best > 0:
+            tr = tracks[best]
+            tr[0:5] = [t, pos.lat, pos.lon, pos.time_err_s, tr[4] + 1]
+            main = tracks[0]
+            if main[0] > tr[5] or st["shared"] is not None or st["flags"].get("default"):
+                # both places stay alive: several transmitters share this MMSI; each keeps its own
+                # track and the later ones are withheld, so no detector sees a teleporting ship
+                self._shared(st, pos, vessel, out)
+                return False, out
+            # the new place is consistent and the old one has gone quiet: re-anchor the track
+            tracks.insert(0, tracks.pop(best))
+            del tracks[1:]
+            return True, out
+        # fits no track: a jump, or one more transmitter on a shared MMSI
+        if len(tracks) >= self.s.max_tracks:
+            stalest = min(range(1, len(tracks)), key=lambda i: tracks[i][0])
+            del tracks[stalest]
+        tracks.append([t, pos.lat, pos.lon, pos.time_err_s, 1, t])
+        if st["shared"] is not None or st["flags"].get("default"):
+            return False, out
+        main = tracks[0]
+        dist = fast_distance_m(main[1], main[2], pos.lat, pos.lon)
+        dt = t - main[0]
+        speed = implied_speed_kn(dist, dt) if dt > 0 else float("inf")
+        st["jumps"] += 1
+        out.append(self._jump(pos, vessel, main, dist, dt, speed, limit))
         return False, out
 
-    def _jump(self, pos: Position, vessel: VesselState, st: dict[str, Any], dist: float, dt: float,
+    def _forget_quiet(self, st: dict[str, Any], t: float, vessel: VesselState, out: list[Alert]) -> None:
+        """Drop second tracks unheard for ``track_quiet_s``; close a sharing episode quiet that long."""
+        tracks = st["tracks"]
+        quiet = self.s.track_quiet_s
+        if len(tracks) > 1:
+            keep = [tr for tr in tracks[1:] if t - tr[0] <= quiet]
+            if len(keep) != len(tracks) - 1:
+                tracks[1:] = keep
+        sh = st["shared"]
+        if sh is not None and len(tracks) == 1 and t - sh["t"] > quiet:
+            st["shared"] = None
+            out.append(self._shared_alert(vessel, sh, "closed", sh["t"]))
+
+    def _shared(self, st: dict[str, Any], pos: Position, vessel: VesselState, out: list[Alert]) -> None:
+        """Open or extend the episode of one MMSI used by several transmitters (one alert per episode)."""
+        sh = st["shared"]
+        places = [[round(tr[1], 3), round(tr[2], 3)] for tr in st["tracks"]]
+        names = list(vessel.names_seen) or ([vessel.name] if vessel.name else [])
+        if sh is None:
+            default_key = st["flags"].get("default")
+            st["shared"] = sh = {"start": pos.time_s, "t": pos.time_s, "places": places, "names": names,
+                                 "key": default_key or f"{pos.mmsi}:shared_mmsi:{iso(pos.time_s)}"}
+            out.append(self._shared_alert(vessel, sh, "update" if default_key else "open", pos.time_s))
+            return
+        sh["t"] = pos.time_s
+        new_names = [n for n in names if n not in sh["names"]]
+        if (len(places) > len(sh["places"]) or new_names) and len(sh["names"]) < 8:
+            # one more transmitter or one more name: the event is updated (not a new one)
+            sh["places"] = places if len(places) > len(sh["places"]) else sh["places"]
+            sh["names"] = sh["names"] + new_names
+            out.append(self._shared_alert(vessel, sh, "update", pos.time_s))
+
+    def _shared_alert(self, vessel: VesselState, sh: dict[str, Any], status: str, time_s: float) -> Alert:
+        names = ", ".join(sh["names"]) or "no names given"
+        where = "; ".join(latlon_phrase(lat, lon) for lat, lon in sh["places"])
+        lat, lon = sh["places"][0]
+        return self.alerts.make(
+            type="identity_anomaly", key=sh["key"], status=status, severity="high", time_s=time_s,
+            start_s=sh["start"], end_s=time_s if status == "closed" else None, mmsis=[vessel.mmsi],
+            lat=lat, lon=lon,
+            summary=(f"MMSI {vessel.mmsi}: several transmitters share this MMSI ({names}), heard at "
+                     f"{len(sh['places'])} places at once: {where}; each kept as its own track"),
+            details={"anomaly": "shared_mmsi", "names": list(sh["names"]),
+                     "places": [{"lat": a, "lon": b} for a, b in sh["places"]]},
+        )
+
+    def _jump(self, pos: Position, vessel: VesselState, main: list[Any], dist: float, dt: float,
               speed: float | None, limit: float) -> Alert:
         d_nm = dist / M_PER_NM
         sp = "instantly" if speed is None or speed == float("inf") else f"{speed:.0f} kn implied"
         return self.alerts.make(
             type="position_jump", key=f"{pos.mmsi}:{iso(pos.time_s)}", status="open", severity="medium",
-            time_s=pos.time_s, start_s=st["t"], end_s=pos.time_s, mmsis=[pos.mmsi], lat=pos.lat, lon=pos.lon,
+            time_s=pos.time_s, start_s=main[0], end_s=pos.time_s, mmsis=[pos.mmsi], lat=pos.lat, lon=pos.lon,
             summary=(f"{vessel_phrase(vessel)} jumped {d_nm:.1f} nm in {format_duration(max(dt, 0))} ({sp}, "
-                     f"limit {limit:g} kn) from {latlon_phrase(st['lat'], st['lon'])}; position not used"),
+                     f"limit {limit:g} kn) from {latlon_phrase(main[1], main[2])}; position not used"),
             details={"distance_nm": round(d_nm, 2), "dt_s": round(dt, 1),
                      "implied_speed_kn": None if speed in (None, float("inf")) else round(speed, 1),
-                     "limit_kn": limit, "from": {"lat": round(st["lat"], 5), "lon": round(st["lon"], 5)}},
+                     "limit_kn": limit, "from": {"lat": round(main[1], 5), "lon": round(main[2], 5)},
+                     "time_uncertainty_s": max(pos.time_err_s, main[3])},
         )
 
     def _identity(self, pos: Position, vessel: VesselState, kind: str, text: str, severity: str,

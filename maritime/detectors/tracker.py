@@ -57,6 +57,8 @@ class VesselState:
     positions: int = 0
     class_b: bool = False
     category: str = "unknown"
+    #: the distinct names this MMSI has given (at most 8; several mean several transmitters or a rename)
+    names_seen: tuple[str, ...] = ()
 
     @property
     def flag(self) -> str | None:
@@ -113,6 +115,9 @@ class Tracker:
         v = self.get(info.mmsi)
         if info.name is not None:
             v.name = info.name
+            seen = v.names_seen
+            if info.name not in seen and len(seen) < 8:
+                v.names_seen = (*seen, info.name)
         if info.callsign is not None:
             v.callsign = info.callsign
         if info.imo is not None:

@@ -170,7 +170,7 @@ def risk(profile: dict[str, Any], weights: dict[str, float] | None = None) -> di
     kinds = [a["details"].get("anomaly") for a in alerts if a["type"] == "identity_anomaly"]
     add("identity_change", sum(1 for k in kinds if k in ("identity_change", "imo_new_mmsi")),
         "name, flag, type or MMSI changed")
-    add("invalid_or_reused_mmsi", sum(1 for k in kinds if k in ("invalid_mmsi", "same_mmsi_two_places")),
+    add("invalid_or_reused_mmsi", sum(1 for k in kinds if k in ("invalid_mmsi", "default_mmsi", "shared_mmsi")),
         "MMSI invalid or used by two transmitters")
     flags = {i.get("flag") for i in profile["identity_history"]}
     if None in flags or not flags:

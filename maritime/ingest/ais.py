@@ -38,7 +38,7 @@ from typing import Any, Final
 from pyais.bit_vector import bit_vector
 from pyais.messages import MSG_CLASS
 
-from maritime.ingest.eventtime import PayloadWindow
+from maritime.ingest.eventtime import PayloadWindow, SourceClock
 from maritime.models import BaseStationReport, OtherMessage, Position, Record, VesselInfo
 
 logger = logging.getLogger(__name__)
@@ -272,7 +272,8 @@ def _fast_init(cls: type[Any]) -> Callable[..., Any]:
 new_position = _fast_init(Position)
 
 
-def _clean_position(msg: Any, msg_type: int, time_s: float, source: str) -> Position:
+def _clean_position(msg: Any, msg_type: int, time_s: float, source: str, clock: SourceClock | None = None
+                    ) -> Position:
     lat = msg.lat
     lon = msg.lon
     if lat is None or lon is None or lat == 91 or lon == 181:
@@ -298,8 +299,14 @@ def _clean_position(msg: Any, msg_type: int, time_s: float, source: str) -> Posi
             status = int(st)
             if status == 15:
                 status = None
-    # field order of Position: mmsi, time_s, lat, lon, sog_kn, cog_deg, heading_deg, nav_status, msg_type, source
-    return new_position(msg.mmsi, time_s, lat, lon, sog, cog, heading, status, msg_type, source)
+    err = 0.0
+    if clock is not None and msg_type != 27:
+        second = msg.second
+        if second is not None:
+            time_s, err = clock.judge(time_s, int(second))
+    # field order of Position: mmsi, time_s, lat, lon, sog_kn, cog_deg, heading_deg, nav_status, msg_type, source,
+    # time_err_s
+    return new_position(msg.mmsi, time_s, lat, lon, sog, cog, heading, status, msg_type, source, err)
 
 
 #: AIS six-bit armour (ITU-R M.1371 §8.2.4): values 0–39 are '0'…'W', 40–63 are '`'…'w'.
@@ -311,13 +318,16 @@ _ARMOR_TO_B64: Final = bytes.maketrans(
 _FAST_TYPES: Final = {49: 1, 50: 2, 51: 3, 66: 18}
 
 
-def unpack_position(payload: bytes, msg_type: int, time_s: float, source: str) -> Position:
+def unpack_position(payload: bytes, msg_type: int, time_s: float, source: str, clock: SourceClock | None = None
+                    ) -> Position:
     """The :class:`Position` of a type 1/2/3/18 report from its 28-character payload (fill 0).
 
     Bit layout per ITU-R M.1371-5 (type 1–3: Table 46; type 18: Table 74);
     coordinates in 1/10 000 min → degrees with pyais's rounding
     (``(10·v + 3) // 6 / 1e6``), speed in 0.1 kn, course in 0.1°. Raises
-    :class:`NoPosition` / :class:`OutOfRange` as the pyais path does.
+    :class:`NoPosition` / :class:`OutOfRange` as the pyais path does. With a
+    ``clock``, the report's own UTC second (bits 137–142, type 18: 133–138)
+    is weighed against ``time_s``.
     """
     mt = msg_type
     v = int.from_bytes(a2b_base64(payload.translate(_ARMOR_TO_B64)))
@@ -339,12 +349,15 @@ def unpack_position(payload: bytes, msg_type: int, time_s: float, source: str) -
     lon_deg = ((10 * lon + 3) // 6) / 1e6
     if not (-90.0 <= lat_deg <= 90.0 and -180.0 <= lon_deg <= 180.0):
         raise OutOfRange(f"position out of range: lat {lat_deg}, lon {lon_deg}")
+    err = 0.0
+    if clock is not None:
+        time_s, err = clock.judge(time_s, v >> (29 if mt == 18 else 25) & 0x3F)
     return new_position(
         v >> 130 & 0x3FFFFFFF, time_s, lat_deg, lon_deg,
         None if speed >= 1023 else speed / 10.0,
         None if course >= 3600 else course / 10.0,
         None if heading >= 360 else heading,
-        status, mt, source,
+        status, mt, source, err,
     )
 
 
@@ -384,12 +397,13 @@ def _static(msg: Any, msg_type: int, time_s: float, source: str) -> VesselInfo:
     )
 
 
-def to_records(msg: Any, time_s: float, source: str) -> list[Record]:
-    """Typed records for one decoded pyais message (raises :class:`DecodeError`)."""
+def to_records(msg: Any, time_s: float, source: str, clock: SourceClock | None = None) -> list[Record]:
+    """Typed records for one decoded pyais message (raises :class:`DecodeError`); ``clock`` judges
+    a position report's time (see :class:`~maritime.ingest.eventtime.SourceClock`)."""
     t = msg.msg_type
     if t in _POSITION_TYPES:
         try:
-            pos = _clean_position(msg, t, time_s, source)
+            pos = _clean_position(msg, t, time_s, source, clock)
         except _NoPosition:
             if t == 19:
                 return [_static(msg, t, time_s, source)]
@@ -437,8 +451,11 @@ class AisDecoder:
         stats: DecodeStats | None = None,
         dedup_window_s: float | None = None,
         pyais_only: bool = False,
+        clock: SourceClock | None = None,
     ) -> None:
         self.source = source
+        #: judges whether this source's stamps are receive or delivery times (None: taken as given)
+        self.clock = clock
         #: decode every payload with pyais, also the position reports of the fast path
         #: (slower; the reference that the fast path is tested against)
         self.pyais_only = pyais_only
@@ -569,13 +586,16 @@ class AisDecoder:
             if event_time is None:
                 event_time = self._pghp_time
             self._pghp_time = None
+        clock = self.clock
         if event_time is None:
             if recv_time_s is not None:
                 event_time = recv_time_s
             elif self.last_time_s is not None:
+                clock = None  # a time borrowed from an earlier line says nothing of this report
                 event_time = self.last_time_s
             else:
                 event_time = self.default_time_s
+                clock = None
         self.last_time_s = event_time
         if count > 1:
             assembled = self._fragment(tag, fields, count, num, payload, fill, line, event_time)
@@ -618,13 +638,13 @@ class AisDecoder:
         by_type = stats.messages_by_type
         by_type[mt] = by_type.get(mt, 0) + 1
         if fast is not None:
-            return payload, [unpack_position(payload, fast, event_time, self.source)]
+            return payload, [unpack_position(payload, fast, event_time, self.source, clock)]
         if mt in _SIMPLE_POSITION_TYPES:
             try:
-                return payload, [_clean_position(msg, mt, event_time, self.source)]
+                return payload, [_clean_position(msg, mt, event_time, self.source, clock)]
             except _NoPosition:
                 raise NoPosition("position report with position not available") from None
-        return payload, to_records(msg, event_time, self.source)
+        return payload, to_records(msg, event_time, self.source, clock)
 
     def _parse_tag_block(self, tb: bytes) -> float | None:
         star = tb.rfind(b"*")

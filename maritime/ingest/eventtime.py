@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from maritime.config import IngestSettings
+
+logger = logging.getLogger(__name__)
 
 
 class Reorder:
@@ -109,3 +114,70 @@ class Deduplicator:
         """Take back what :meth:`snapshot` gave."""
         for t, p in snap:
             self.window.remember(p.encode("latin-1"), t)
+
+
+#: how a source's timestamps relate to when each report was sent
+TIME_QUALITIES = ("auto", "sent", "received", "delivered")
+
+
+class SourceClock:
+    """Judges one source's timestamps: the time each report was received, or the time a batch was delivered.
+
+    Terrestrial receivers stamp a report as it arrives, so the report's own
+    UTC second (AIS field "time stamp", 0–59) matches the stamp's second
+    within a few seconds. Satellite and aggregator feeds stamp batches with
+    their delivery time: the seconds then disagree for most reports, and a
+    report may have been sent up to ``delivered_err_s`` before its stamp.
+
+    ``quality`` ``auto`` decides from the first ``min_reports`` reports that
+    carry a second (``delivered`` when more than half disagree, ``received``
+    otherwise); until then a report whose second disagrees carries the
+    delivered uncertainty, at its stamped time. A delivered report's time is moved back to the
+    latest instant with its own second (it cannot have been sent after its
+    stamp) and carries ``delivered_err_s`` of uncertainty.
+    """
+
+    AGREE_S = 5  #: a stamp up to this many seconds after the report's second agrees (receiver latency)
+    AHEAD_S = 2  #: … or this many before it (a receiver clock running slightly behind)
+
+    def __init__(self, source: str, quality: str = "auto", delivered_err_s: float = 3600.0,
+                 min_reports: int = 30) -> None:
+        if quality not in TIME_QUALITIES:
+            raise ValueError(f"time quality {quality!r} is not one of {', '.join(TIME_QUALITIES)}")
+        self.source = source
+        self.quality = quality
+        self.delivered_err_s = delivered_err_s
+        self.min_reports = min_reports
+        self.reports = 0
+        self.disagree = 0
+
+    def judge(self, time_s: float, second: int) -> tuple[float, float]:
+        """``(time_s, uncertainty_s)`` for a report stamped ``time_s`` that gives ``second`` as its own."""
+        q = self.quality
+        if q == "sent" or q == "received" or second >= 60:
+            return time_s, 0.0
+        offset = (int(time_s) - second) % 60
+        late = self.AGREE_S < offset < 60 - self.AHEAD_S
+        if q == "auto":
+            self.reports += 1
+            if late:
+                self.disagree += 1
+            if self.reports >= self.min_reports:
+                self.quality = q = "delivered" if self.disagree * 2 > self.reports else "received"
+                logger.info("source %s: %d of %d reports' own UTC seconds disagree with their stamps: "
+                            "timestamps judged %s times%s", self.source, self.disagree, self.reports, q,
+                            f" (reports taken as sent up to {self.delivered_err_s:g} s earlier)"
+                            if q == "delivered" else "")
+                if q == "received":
+                    return time_s, 0.0
+            else:
+                # not judged yet: an odd second widens this report's uncertainty, its time stays as stamped
+                return time_s, self.delivered_err_s if late else 0.0
+        if not late:
+            return time_s, self.delivered_err_s
+        return float(int(time_s) - offset), self.delivered_err_s
+
+
+def source_clock(ingest: IngestSettings, source: str) -> SourceClock:
+    """The clock judge for ``source`` as the settings say (its own time quality, else the default)."""
+    return SourceClock(source, ingest.time_quality_of(source), ingest.delivered_uncertainty_s)

@@ -53,7 +53,7 @@ from maritime.detectors.gaps import GapDetector
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.detectors.watchlist import Watchlist
 from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected, new_position
-from maritime.ingest.eventtime import Deduplicator, Reorder
+from maritime.ingest.eventtime import Deduplicator, Reorder, source_clock
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo
 from maritime.runtime.assembly import Assembly, Chain
 from maritime.zones.index import ZoneIndex
@@ -215,7 +215,7 @@ def default_halo_km(settings: Settings) -> float:
 def position_row(p: Position, payload: str | None, order: float | None = None) -> Row:
     """A position as a JSON-friendly row (``order``: see :func:`_row_order`)."""
     return [POS, p.mmsi, p.time_s, p.lat, p.lon, p.sog_kn, p.cog_deg, p.heading_deg, p.nav_status, p.msg_type,
-            p.source, payload, order]
+            p.source, payload, order, p.time_err_s]
 
 
 def static_row(v: VesselInfo, payload: str | None, order: float | None = None) -> Row:
@@ -226,7 +226,7 @@ def static_row(v: VesselInfo, payload: str | None, order: float | None = None) -
 
 def row_position(r: Row) -> Position:
     """The :class:`Position` of a position row."""
-    return new_position(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
+    return new_position(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[13] if len(r) > 13 else 0.0)
 
 
 def row_static(r: Row) -> VesselInfo:
@@ -319,7 +319,7 @@ class DecodeRunner:
             ing = self.s.ingest
             dec = AisDecoder(name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
                              on_reject=self.rejected.append, stats=self.stats,
-                             dedup_window_s=ing.dedup_window_s)
+                             dedup_window_s=ing.dedup_window_s, clock=source_clock(ing, name))
             reorder = Reorder(ing.reorder_window_s, on_late=lambda t, item: self._late(name, t, item))
             src = self._sources[key] = _Source(dec, reorder)
         return src
@@ -413,7 +413,7 @@ _POSITION_FIELDS = tuple(f.name for f in fields(Position))
 
 
 def _vessel_dump(v: VesselState) -> dict[str, Any]:
-    # every field is a scalar (``last`` a frozen Position): no deep copy needed, unlike asdict()
+    # every field is a scalar or a tuple (``last`` a frozen Position): no deep copy needed, unlike asdict()
     d = {k: getattr(v, k) for k in _VESSEL_FIELDS}
     last = v.last
     d["last"] = [getattr(last, k) for k in _POSITION_FIELDS] if last is not None else None
@@ -424,6 +424,7 @@ def _vessel_load(d: dict[str, Any]) -> VesselState:
     d = dict(d)
     last = d.pop("last")
     v = VesselState(**d)
+    v.names_seen = tuple(v.names_seen)
     v.last = Position(*last) if last is not None else None
     return v
 
@@ -582,7 +583,7 @@ class VesselRunner:
         ident = [vessel.name, vessel.callsign, vessel.imo, vessel.ship_type]
         for key, q in self._halo(pos.lat, pos.lon):
             row: Row = [POS, pos.mmsi, pos.time_s, pos.lat, pos.lon, pos.sog_kn, pos.cog_deg, pos.heading_deg,
-                        pos.nav_status, pos.msg_type, pos.source, ident, key]
+                        pos.nav_status, pos.msg_type, pos.source, ident, key, pos.time_err_s]
             rows = fwd.get(q)
             if rows is None:
                 fwd[q] = [row]

@@ -27,10 +27,17 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import Point, box, mapping
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from maritime.geo import M_PER_NM
-from maritime.zones.caribbean import AUTHORITIES, CARICOM_ASSOCIATES, CARICOM_MEMBERS, PORTS, REGION, SUBTERRITORIES
+from maritime.zones.caribbean import (
+    ANCHORAGES,
+    AUTHORITIES,
+    CARICOM_ASSOCIATES,
+    CARICOM_MEMBERS,
+    PORTS,
+    REGION,
+    SUBTERRITORIES,
+)
 from maritime.zones.geodata import NE_SOURCE, countries
 
 logger = logging.getLogger(__name__)
@@ -39,12 +46,22 @@ _AEQD = "+proj=aeqd +lat_0=17.5 +lon_0=-74 +datum=WGS84 +units=m +no_defs"
 TS_M = 12 * M_PER_NM
 EEZ_M = 200 * M_PER_NM
 PORT_RADIUS_M = 3000.0
+#: GFW anchorage points closer than twice this are one anchorage (they are S2 level-14 cell centres, ~0.6 km apart)
+GFW_MERGE_M = 1000.0
+GFW_SOURCE = ("Global Fishing Watch anchorages (anchorages_pipeline, Apache-2.0): places where many distinct vessels "
+              "stopped; points within 2 km joined, 1 km around each")
 
 
 def _projectors() -> tuple[Callable[[BaseGeometry], BaseGeometry], Callable[[BaseGeometry], BaseGeometry]]:
     fwd = Transformer.from_crs("EPSG:4326", _AEQD, always_xy=True)
     inv = Transformer.from_crs(_AEQD, "EPSG:4326", always_xy=True)
-    return (lambda g: transform(fwd.transform, g)), (lambda g: transform(inv.transform, g))
+
+    def apply(t: Transformer) -> Callable[[BaseGeometry], BaseGeometry]:
+        def project(xy: np.ndarray) -> np.ndarray:
+            return np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
+        return lambda g: shapely.transform(g, project)
+
+    return apply(fwd), apply(inv)
 
 
 def territories(margin_deg: float = 6.0) -> list[tuple[str, str, BaseGeometry]]:
@@ -112,7 +129,68 @@ def _feature(geom: BaseGeometry, props: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Feature", "properties": props, "geometry": mapping(geom)}
 
 
-def build(out_dir: str | Path, spacing_m: float = 4000.0) -> dict[str, int]:
+def _slug(text: str) -> str:
+    keep = "".join(c.lower() if c.isalnum() else "-" for c in text)
+    return "-".join(p for p in keep.split("-") if p)
+
+
+def anchorage_features(gfw_anchorages: str | Path | None = None) -> list[dict[str, Any]]:
+    """Anchorage zones: the named yacht anchorages of :data:`ANCHORAGES`, and (given the GFW anchorage
+    points, a GeoJSON of points with ``label``, ``sublabel``, ``iso3``, ``s2id``) their clusters as polygons."""
+    fwd, inv = _projectors()
+    feats = []
+    for a in ANCHORAGES:
+        circle = fwd(Point(a.lon, a.lat)).buffer(a.radius_m, quad_segs=8)
+        feats.append(_feature(inv(circle), {
+            "id": f"anch-{a.iso2.lower()}-{_slug(a.name)}", "name": a.name, "kind": "anchorage", "alert_on": [],
+            "authority": AUTHORITIES.get(a.iso2, a.iso2), "country": a.iso2, "approximate": True,
+            "source": f"{a.radius_m:g} m around the anchorage named in cruising guides and charts; "
+                      "position public nautical knowledge (about 500 m)",
+        }))
+    if gfw_anchorages is None:
+        return feats
+    doc = json.loads(Path(gfw_anchorages).read_text(encoding="utf-8"))
+    a3_to_iso2 = {c.a3: c.iso2 for c in countries()}
+    pts = []
+    for f in doc.get("features", []):
+        g = f.get("geometry") or {}
+        if g.get("type") != "Point":
+            continue
+        lon, lat = g["coordinates"][:2]
+        pts.append((fwd(Point(lon, lat)), f.get("properties") or {}))
+    blobs = shapely.union_all([p.buffer(GFW_MERGE_M, quad_segs=4) for p, _ in pts])
+    polys = list(getattr(blobs, "geoms", [blobs]))
+    tree = shapely.STRtree([p for p, _ in pts])
+    for poly in polys:
+        members = [pts[i][1] for i in tree.query(poly, predicate="intersects")]
+        if not members:
+            continue
+        labels: dict[str, int] = defaultdict(int)
+        for m in members:
+            labels[str(m.get("label") or "").strip().title() or "Unnamed"] += 1
+        label = max(sorted(labels), key=lambda k: labels[k])
+        iso2 = a3_to_iso2.get(str(members[0].get("iso3") or ""), "")
+        first = min(str(m.get("s2id") or "") for m in members)
+        feats.append(_feature(inv(shapely.simplify(poly, 50)), {
+            "id": f"anch-gfw-{first}", "name": f"{label} (anchorage, {len(members)} GFW points)",
+            "kind": "anchorage", "alert_on": [], "authority": AUTHORITIES.get(iso2, iso2 or "unknown"),
+            "country": iso2 or None, "approximate": True, "source": GFW_SOURCE,
+        }))
+    return feats
+
+
+def build_anchorages(out_dir: str | Path, gfw_anchorages: str | Path | None = None) -> int:
+    """Write ``anchorages.geojson`` into ``out_dir``; return the number of zones."""
+    feats = anchorage_features(gfw_anchorages)
+    doc = {"type": "FeatureCollection", "name": "anchorages", "features": feats}
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    (Path(out_dir) / "anchorages.geojson").write_text(json.dumps(doc, separators=(",", ":")) + "\n",
+                                                      encoding="utf-8")
+    return len(feats)
+
+
+def build(out_dir: str | Path, spacing_m: float = 4000.0, gfw_anchorages: str | Path | None = None
+          ) -> dict[str, int]:
     """Write the default zone files into ``out_dir``; return the feature count per file."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -165,6 +243,7 @@ def build(out_dir: str | Path, spacing_m: float = 4000.0) -> dict[str, int]:
         "eez_approx.geojson": eez_features,
         "ports.geojson": port_features,
         "protected_areas.geojson": protected,
+        "anchorages.geojson": anchorage_features(gfw_anchorages),
     }
     for fname, feats in files.items():
         doc = {"type": "FeatureCollection", "name": fname.split(".")[0], "features": feats}

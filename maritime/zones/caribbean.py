@@ -77,6 +77,148 @@ PORTS: tuple[Port, ...] = (
     Port("Cockburn Town", "TC", 21.460, -71.150, "small"),
 )
 
+
+@dataclass(frozen=True, slots=True)
+class Anchorage:
+    """A yacht anchorage, mooring field or small-boat harbour: name, ISO country, centre (lat, lon), radius (m)."""
+
+    name: str
+    iso2: str
+    lat: float
+    lon: float
+    radius_m: float = 1000.0
+
+
+#: Where cruising yachts lie at anchor or on moorings, island state by island state: the anchorages the
+#: cruising guides and charts of the Eastern and Western Caribbean name (positions are public nautical
+#: knowledge, rounded to about 0.005°, about 500 m; the radius covers the anchoring area). Ports already
+#: in :data:`PORTS` are not repeated.
+ANCHORAGES: tuple[Anchorage, ...] = (
+    # Antigua and Barbuda
+    Anchorage("Falmouth Harbour", "AG", 17.013, -61.778, 1000),
+    Anchorage("English Harbour", "AG", 17.002, -61.763, 700),
+    Anchorage("Jolly Harbour", "AG", 17.070, -61.888, 1000),
+    Anchorage("Nonsuch Bay", "AG", 17.060, -61.670, 1500),
+    # Anguilla, Saint-Barthélemy, Saint-Martin / Sint Maarten
+    Anchorage("Road Bay", "AI", 18.200, -63.093, 1000),
+    Anchorage("Gustavia", "BL", 17.897, -62.852, 1000),
+    Anchorage("Anse de Colombier", "BL", 17.923, -62.871, 600),
+    Anchorage("Simpson Bay Lagoon", "SX", 18.045, -63.088, 2200),
+    Anchorage("Simpson Bay", "SX", 18.030, -63.100, 1000),
+    Anchorage("Marigot Bay (Saint-Martin)", "MF", 18.072, -63.090, 1200),
+    Anchorage("Grand Case", "MF", 18.104, -63.060, 800),
+    # Saint Kitts and Nevis, Montserrat, Sint Eustatius
+    Anchorage("Port Zante, Basseterre", "KN", 17.293, -62.720, 700),
+    Anchorage("Pinney's Beach, Charlestown", "KN", 17.145, -62.625, 1500),
+    Anchorage("Little Bay", "MS", 16.800, -62.210, 800),
+    Anchorage("Oranjestad roadstead, Sint Eustatius", "BQ", 17.480, -62.990, 800),
+    # Guadeloupe
+    Anchorage("Deshaies", "GP", 16.306, -61.797, 900),
+    Anchorage("Marina Bas-du-Fort, Pointe-à-Pitre", "GP", 16.222, -61.527, 1000),
+    Anchorage("Îlet du Gosier", "GP", 16.200, -61.495, 800),
+    Anchorage("Les Saintes, Terre-de-Haut", "GP", 15.869, -61.584, 1200),
+    Anchorage("Saint-Louis, Marie-Galante", "GP", 15.958, -61.322, 1000),
+    # Dominica
+    Anchorage("Prince Rupert Bay, Portsmouth", "DM", 15.580, -61.468, 2500),
+    Anchorage("Roseau moorings", "DM", 15.290, -61.385, 1000),
+    # Martinique
+    Anchorage("Le Marin", "MQ", 14.462, -60.870, 1500),
+    Anchorage("Sainte-Anne", "MQ", 14.435, -60.885, 1500),
+    Anchorage("Anse Mitan, Les Trois-Îlets", "MQ", 14.555, -61.055, 1000),
+    Anchorage("Saint-Pierre", "MQ", 14.742, -61.178, 1000),
+    Anchorage("Anse Mitan and Flamands, Fort-de-France", "MQ", 14.600, -61.070, 800),
+    # Saint Lucia
+    Anchorage("Rodney Bay", "LC", 14.080, -60.958, 1500),
+    Anchorage("Marigot Bay (Saint Lucia)", "LC", 13.966, -61.025, 600),
+    Anchorage("Soufrière and the Pitons", "LC", 13.850, -61.065, 1500),
+    # Saint Vincent and the Grenadines
+    Anchorage("Wallilabou Bay", "VC", 13.250, -61.274, 600),
+    Anchorage("Blue Lagoon and Calliaqua", "VC", 13.130, -61.195, 1000),
+    Anchorage("Admiralty Bay, Bequia", "VC", 13.010, -61.240, 1500),
+    Anchorage("Britannia Bay, Mustique", "VC", 12.880, -61.190, 1000),
+    Anchorage("Tobago Cays", "VC", 12.632, -61.357, 1500),
+    Anchorage("Salt Whistle Bay, Mayreau", "VC", 12.647, -61.389, 600),
+    Anchorage("Saline Bay, Mayreau", "VC", 12.632, -61.397, 800),
+    Anchorage("Chatham Bay, Union Island", "VC", 12.600, -61.450, 800),
+    Anchorage("Clifton, Union Island", "VC", 12.595, -61.412, 1000),
+    # Grenada and Carriacou
+    Anchorage("Tyrrel Bay, Carriacou", "GD", 12.455, -61.490, 1000),
+    Anchorage("Hillsborough, Carriacou", "GD", 12.482, -61.460, 1000),
+    Anchorage("Prickly Bay", "GD", 12.000, -61.763, 1000),
+    Anchorage("Mount Hartman Bay", "GD", 12.005, -61.748, 700),
+    Anchorage("Clarkes Court Bay", "GD", 12.010, -61.727, 800),
+    Anchorage("Grand Anse and St George's Lagoon", "GD", 12.045, -61.752, 1200),
+    # Barbados, Trinidad and Tobago
+    Anchorage("Carlisle Bay", "BB", 13.090, -59.615, 1200),
+    Anchorage("Port St Charles", "BB", 13.262, -59.645, 600),
+    Anchorage("Chaguaramas", "TT", 10.680, -61.640, 2000),
+    Anchorage("Store Bay, Crown Point", "TT", 11.155, -60.845, 1000),
+    Anchorage("Man O' War Bay, Charlotteville", "TT", 11.323, -60.553, 1000),
+    # British and US Virgin Islands, Puerto Rico
+    Anchorage("Road Harbour, Tortola", "VG", 18.420, -64.610, 1500),
+    Anchorage("The Bight, Norman Island", "VG", 18.317, -64.617, 800),
+    Anchorage("Cane Garden Bay", "VG", 18.428, -64.662, 800),
+    Anchorage("Great Harbour, Jost Van Dyke", "VG", 18.443, -64.752, 800),
+    Anchorage("Soper's Hole", "VG", 18.385, -64.702, 600),
+    Anchorage("Trellis Bay", "VG", 18.447, -64.532, 800),
+    Anchorage("Spanish Town, Virgin Gorda", "VG", 18.447, -64.437, 700),
+    Anchorage("North Sound, Virgin Gorda", "VG", 18.500, -64.370, 2000),
+    Anchorage("Setting Point, Anegada", "VG", 18.717, -64.388, 1000),
+    Anchorage("Red Hook", "VI", 18.323, -64.850, 700),
+    Anchorage("Cruz Bay", "VI", 18.332, -64.797, 600),
+    Anchorage("Francis Bay", "VI", 18.365, -64.750, 800),
+    Anchorage("Coral Bay", "VI", 18.340, -64.710, 1200),
+    Anchorage("Christiansted harbour", "VI", 17.750, -64.703, 1000),
+    Anchorage("Ensenada Honda, Culebra", "PR", 18.300, -65.290, 1200),
+    Anchorage("Esperanza, Vieques", "PR", 18.090, -65.475, 800),
+    Anchorage("Puerto del Rey, Fajardo", "PR", 18.285, -65.635, 1000),
+    Anchorage("Isleta Marina, Fajardo", "PR", 18.340, -65.620, 800),
+    Anchorage("Salinas", "PR", 17.955, -66.295, 1000),
+    Anchorage("Boquerón", "PR", 18.020, -67.180, 1000),
+    # Hispaniola, Jamaica, Cayman Islands, Cuba
+    Anchorage("Samaná", "DO", 19.200, -69.330, 1500),
+    Anchorage("Luperón", "DO", 19.900, -70.955, 1200),
+    Anchorage("Casa de Campo marina", "DO", 18.400, -68.905, 700),
+    Anchorage("Port Morgan, Île-à-Vache", "HT", 18.078, -73.645, 1000),
+    Anchorage("Port Antonio", "JM", 18.180, -76.450, 1000),
+    Anchorage("Port Royal", "JM", 17.935, -76.840, 1000),
+    Anchorage("North Sound, Grand Cayman", "KY", 19.340, -81.300, 3000),
+    Anchorage("Marina Hemingway", "CU", 23.090, -82.510, 800),
+    Anchorage("Cayo Largo", "CU", 21.615, -81.555, 1200),
+    # The Bahamas, Turks and Caicos
+    Anchorage("Elizabeth Harbour, George Town", "BS", 23.515, -75.770, 3000),
+    Anchorage("Hope Town", "BS", 26.540, -76.960, 700),
+    Anchorage("Marsh Harbour", "BS", 26.550, -77.060, 1200),
+    Anchorage("Staniel Cay", "BS", 24.170, -76.440, 1200),
+    Anchorage("Bimini", "BS", 25.725, -79.300, 1000),
+    Anchorage("Sapodilla Bay, Providenciales", "TC", 21.740, -72.290, 1000),
+    # Central and South America
+    Anchorage("Manga and Club Náutico, Cartagena", "CO", 10.410, -75.540, 1200),
+    Anchorage("San Andrés", "CO", 12.585, -81.690, 1500),
+    Anchorage("Santa Marta marina", "CO", 11.240, -74.215, 600),
+    Anchorage("Shelter Bay, Colón", "PA", 9.370, -79.950, 800),
+    Anchorage("Portobelo", "PA", 9.555, -79.655, 1200),
+    Anchorage("Linton Bay", "PA", 9.612, -79.578, 1000),
+    Anchorage("Chichime, Guna Yala", "PA", 9.590, -78.870, 1000),
+    Anchorage("East Lemmon Cays, Guna Yala", "PA", 9.550, -78.660, 1500),
+    Anchorage("Bocas del Toro", "PA", 9.335, -82.245, 1500),
+    Anchorage("Brig Bay, Corn Islands", "NI", 12.165, -83.060, 1000),
+    Anchorage("French Cay Harbour, Roatán", "HN", 16.355, -86.445, 1000),
+    Anchorage("West End, Roatán", "HN", 16.305, -86.595, 1000),
+    Anchorage("Guanaja", "HN", 16.455, -85.890, 1500),
+    Anchorage("Livingston, Río Dulce mouth", "GT", 15.825, -88.750, 1000),
+    Anchorage("San Pedro, Ambergris Caye", "BZ", 17.920, -87.965, 1500),
+    Anchorage("Caye Caulker", "BZ", 17.750, -88.030, 1200),
+    Anchorage("Placencia", "BZ", 16.515, -88.370, 1500),
+    Anchorage("Isla Mujeres", "MX", 21.240, -86.740, 1500),
+    Anchorage("Puerto Aventuras", "MX", 20.495, -87.225, 600),
+    # Leeward Antilles and Venezuela
+    Anchorage("Spanish Water, Curaçao", "CW", 12.070, -68.860, 1500),
+    Anchorage("Porlamar, Isla Margarita", "VE", 10.950, -63.840, 1500),
+    Anchorage("Gran Roque, Los Roques", "VE", 11.950, -66.675, 1500),
+    Anchorage("El Morro, Puerto La Cruz", "VE", 10.225, -64.640, 1000),
+)
+
 #: CARICOM members and associate members (ISO 3166-1 alpha-2), and other states and territories.
 CARICOM_MEMBERS = ("AG", "BS", "BB", "BZ", "DM", "GD", "GY", "HT", "JM", "MS", "KN", "LC", "VC", "SR", "TT")
 CARICOM_ASSOCIATES = ("AI", "BM", "VG", "KY", "TC", "CW", "AW", "SX")

@@ -1,0 +1,232 @@
+"""Feeds whose stamps are delivery times, and MMSIs that several transmitters share.
+
+Satellite feeds stamp a batch with the time it was delivered: a ship's
+reports then look closer in time than they were, and honest ships seem to
+jump. Factory-default MMSIs (1193046, 123456789) are used by many
+transmitters at once. Neither is an alert, but a real jump in the same feed
+still is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from maritime.config import Settings
+from maritime.geo import KN_TO_MS, destination
+from maritime.ingest.ais import AisDecoder
+from maritime.ingest.eventtime import SourceClock
+from maritime.ingest.sources import parse_source
+from maritime.models import Position
+from maritime.sim.encode import checksum, position_payloads, sentences
+
+from .conftest import Collect, assembled_pipeline
+
+T0 = 1_700_000_000.0
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nmea"
+QUICK = Settings.model_validate({"identity": {"land_check": False}})
+
+
+def nmea(mmsi: int, sent_s: float, stamp_s: float, lat: float, lon: float, sog: float = 12.0,
+         cog: float = 90.0) -> bytes:
+    """One type 1 report sent at ``sent_s`` (its own UTC second) under a ``\\c:`` tag block of ``stamp_s``."""
+    payload = position_payloads(np.array([mmsi]), np.array([lat]), np.array([lon]), np.array([sog]),
+                                np.array([cog]), np.array([cog]), np.array([0]), np.array([int(sent_s) % 60]),
+                                np.array([False]))[0].tobytes().decode()
+    tag = f"c:{int(stamp_s)},s:sat".encode()
+    return b"\\" + tag + b"*" + f"{checksum(tag):02X}".encode() + b"\\" + sentences(payload, 0, 0)[0]
+
+
+def satellite_day(rng: random.Random, ships: int = 40, hours: float = 3.0) -> list[tuple[float, bytes]]:
+    """Ships at 10-20 kn reporting every 3 min, delivered in batches every 20 min (stamped on delivery)."""
+    out = []
+    batch_s = 1200.0
+    for i in range(ships):
+        mmsi = 538_000_000 + i
+        lat, lon = 14.0 + rng.uniform(-2, 2), -70.0 + rng.uniform(-3, 3)
+        sog, cog = rng.uniform(10, 20), rng.uniform(0, 360)
+        t = T0 + rng.uniform(0, 180)
+        while t < T0 + hours * 3600:
+            plat, plon = destination(lat, lon, cog, sog * KN_TO_MS * (t - T0))
+            # a satellite pass hears the report; the ground station delivers it with a later batch
+            stamp = (int((t - T0) / batch_s) + 1 + rng.choice([0, 0, 1, 2])) * batch_s + T0
+            out.append((stamp, nmea(mmsi, t, stamp, plat, plon, sog, cog)))
+            t += 180.0
+    out.sort(key=lambda x: x[0])
+    return out
+
+
+def replay(tmp_path: Path, lines: list[bytes], settings: Settings = QUICK) -> list:
+    p = tmp_path / "feed.nmea"
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    sink = Collect()
+    pipe = assembled_pipeline(settings, [sink])
+    pipe.replay(parse_source(str(p)))
+    return sink.alerts
+
+
+# -- the clock judge ----------------------------------------------------------------------
+
+
+def test_a_receiver_clock_is_judged_received_and_left_alone():
+    clock = SourceClock("shore")
+    got = [clock.judge(T0 + i * 7 + 1, int(T0 + i * 7) % 60) for i in range(40)]
+    assert clock.quality == "received"
+    assert all(err == 0.0 for _, err in got)
+    assert [t for t, _ in got] == [T0 + i * 7 + 1 for i in range(40)]
+
+
+def test_delivery_stamps_are_judged_delivered_and_moved_back_to_the_reports_own_second():
+    rng = random.Random(3)
+    clock = SourceClock("sat", delivered_err_s=3600.0)
+    stamp = T0 + 1200
+    got = [(s, clock.judge(stamp, s)) for s in (rng.randrange(60) for _ in range(40))]
+    assert clock.quality == "delivered"
+    late = [(i, s, t, err) for i, (s, (t, err)) in enumerate(got) if 5 < (int(stamp) - s) % 60 < 58]
+    assert late and all(err == 3600.0 and t <= stamp for _, _, t, err in late)
+    # once judged, a report is moved back to the latest instant with its own second; before, it keeps its stamp
+    assert all(int(t) % 60 == s for i, s, t, _ in late if i >= clock.min_reports - 1)
+    assert all(t == stamp for i, _, t, _ in late if i < clock.min_reports - 1)
+
+
+def test_a_set_time_quality_overrides_the_judgement():
+    assert SourceClock("sat", "received").judge(T0, 13) == (T0, 0.0)
+    assert SourceClock("x", "delivered", 900.0).judge(T0 + 20, int(T0) % 60)[1] == 900.0
+    with pytest.raises(ValueError, match="time quality"):
+        SourceClock("x", "sometimes")
+
+
+def test_the_decoder_gives_positions_their_time_uncertainty():
+    lines = [nmea(538_000_001, T0 + k * 60 + 11 + k, T0 + 1200, 14.0, -70.0) for k in range(40)]
+    dec = AisDecoder("sat", clock=SourceClock("sat"))
+    pos = [r for line in lines for r in (dec.decode_line(line) or (b"", []))[1] if isinstance(r, Position)]
+    assert len(pos) == 40 and dec.clock is not None and dec.clock.quality == "delivered"
+    assert all(p.time_err_s == 3600.0 and p.time_s <= T0 + 1200 for p in pos)
+
+
+# -- satellite feeds -----------------------------------------------------------------------
+
+
+def test_batched_delivery_raises_no_jump_but_a_real_jump_is_still_found(tmp_path):
+    rng = random.Random(11)
+    feed = satellite_day(rng)
+    # one ship really relocates 300 nm in an hour (a spoofed position), in the same batches
+    spoof = 538_000_099
+    lat, lon = 15.0, -68.0
+    for k in range(30):
+        t = T0 + k * 180
+        far = k >= 20
+        plat, plon = destination(lat, lon, 0, 300 * 1852.0) if far else (lat, lon)
+        stamp = (int((t - T0) / 1200) + 1) * 1200 + T0
+        feed.append((stamp, nmea(spoof, t, stamp, plat + k * 1e-4, plon, 8.0, 0.0)))
+    feed.sort(key=lambda x: x[0])
+    alerts = replay(tmp_path, [line for _, line in feed])
+    jumps = [a for a in alerts if a.type == "position_jump"]
+    assert [a.vessels[0].mmsi for a in jumps] == [spoof]
+    assert jumps[0].details["time_uncertainty_s"] == 3600.0
+
+
+def test_the_same_feed_read_as_receive_times_shows_why_it_matters(tmp_path):
+    """Control: told the stamps are receive times, the batches look like jumps (what users saw before)."""
+    feed = satellite_day(random.Random(11))
+    told = Settings.model_validate({"identity": {"land_check": False},
+                                    "ingest": {"default_time_quality": "received"}})
+    alerts = replay(tmp_path, [line for _, line in feed], told)
+    assert len({a.vessels[0].mmsi for a in alerts if a.type == "position_jump"}) >= 5
+
+
+@pytest.mark.skipif(not (DATA / "exactearth_20120202_tagblock.nmea").exists(),
+                    reason="../shared/data/nmea/exactearth_20120202_tagblock.nmea is not here")
+def test_exactearth_satellite_recording_jumps_at_most_one_percent_of_single_identity_vessels(tmp_path):
+    sink = Collect()
+    pipe = assembled_pipeline(QUICK, [sink])
+    summary = pipe.replay(parse_source(str(DATA / "exactearth_20120202_tagblock.nmea")))
+    shared = {a.vessels[0].mmsi for a in sink.alerts
+              if a.type == "identity_anomaly" and a.details.get("anomaly") in ("shared_mmsi", "default_mmsi")}
+    jumped = {a.vessels[0].mmsi for a in sink.alerts if a.type == "position_jump"} - shared
+    assert len(jumped) <= 0.01 * summary["vessels"]
+    # the default MMSI 1193046 (THALIA, NYIE DJEU, NAUTICAST): one event, no stream of jumps
+    ids = {a.id for a in sink.alerts if 1193046 in [v.mmsi for v in a.vessels]}
+    assert len(ids) == 1
+    last = [a for a in sink.alerts if a.id in ids][-1]
+    assert {"THALIA", "NYIE DJEU"} <= set(last.details["names"]) and len(last.details["places"]) == 2
+
+
+# -- shared MMSIs --------------------------------------------------------------------------
+
+
+def two_transmitters(mmsi: int, hours: float = 3.0) -> list[Position]:
+    """Two vessels 500 nm apart that use one MMSI, reporting in turn."""
+    out = []
+    a = (14.0, -66.0)
+    b = destination(*a, 45, 500 * 1852.0)
+    for k in range(int(hours * 3600 / 60)):
+        t = T0 + 60 * k
+        out.append(Position(mmsi, t, *destination(*a, 90, 10 * KN_TO_MS * 60 * k), 10.0, 90.0, 90, 0, 1, "t"))
+        out.append(Position(mmsi, t + 30, *destination(*b, 0, 8 * KN_TO_MS * 60 * k), 8.0, 0.0, 0, 0, 1, "t"))
+    return out
+
+
+@pytest.mark.parametrize("mmsi", [1193046, 538_004_321])
+def test_a_shared_mmsi_is_one_event_with_its_places_and_no_jumps(mmsi):
+    sink = Collect()
+    pipe = assembled_pipeline(QUICK, [sink])
+    seen: list[Position] = []
+    pipe.add_listener(lambda r: seen.append(r) if isinstance(r, Position) else None)
+    for p in two_transmitters(mmsi):
+        pipe.process(p.time_s, (None, [p]))
+    pipe.finish()
+    jumps = [a for a in sink.alerts if a.type == "position_jump"]
+    shared = [a for a in sink.alerts if a.type == "identity_anomaly"]
+    assert len(jumps) <= (0 if mmsi == 1193046 else 1)  # a real MMSI: the first surprise is a jump
+    assert len({a.id for a in shared}) == 1
+    assert shared[-1].details["anomaly"] == "shared_mmsi" and len(shared[-1].details["places"]) == 2
+    # the detectors follow one transmitter: no fix they see is far from the one before
+    assert all(abs(b.lat - a.lat) < 0.1 for a, b in itertools.pairwise(seen))
+    assert len(seen) >= 170
+
+
+def test_a_sharing_episode_closes_and_a_later_one_is_a_new_event():
+    mmsi = 538_004_322
+    first = two_transmitters(mmsi, hours=1.0)
+    alone = [Position(mmsi, T0 + 3600 + 60 * k, 14.0, -66.0 + 0.003 * k, 10.0, 90.0, 90, 0, 1, "t")
+             for k in range(150)]
+    again = [Position(p.mmsi, p.time_s + 4 * 3600 + 9000, p.lat, p.lon, p.sog_kn, p.cog_deg, p.heading_deg,
+                      p.nav_status, 1, "t") for p in first]
+    sink = Collect()
+    pipe = assembled_pipeline(QUICK, [sink])
+    for p in [*first, *alone, *again]:
+        pipe.process(p.time_s, (None, [p]))
+    pipe.finish()
+    shared = [a for a in sink.alerts if a.type == "identity_anomaly"]
+    assert [a.status for a in shared if a.status != "update"] == ["open", "closed", "open"]
+    assert len({a.id for a in shared}) == 2
+    assert all(json.loads(a.to_json())["details"]["anomaly"] == "shared_mmsi" for a in shared[1:])
+
+
+# -- gaps measured from honest times ------------------------------------------------------------
+
+
+def test_a_gap_ended_by_a_delivered_report_that_may_have_been_sent_earlier_is_cancelled():
+    mmsi = 538_000_777
+    before = [Position(mmsi, T0 + 60 * k, 14.0, -66.0 + 0.003 * k, 10.0, 90.0, 90, 0, 1, "t") for k in range(10)]
+    last = before[-1].time_s
+    # the watermark moves on with other traffic; the ship's next report comes in a batch 6.5 h later
+    others = [Position(538_000_900, last + 600 * k, 15.0, -66.0 + 0.01 * k, 10.0, 90.0, 90, 0, 1, "t")
+              for k in range(1, 40)]
+    ends = {"sure": Position(mmsi, last + 6.5 * 3600, 14.0, -65.2, 10.0, 90.0, 90, 0, 1, "t"),
+            "delivered": Position(mmsi, last + 6.5 * 3600, 14.0, -65.2, 10.0, 90.0, 90, 0, 1, "sat", 3600.0)}
+    got = {}
+    for kind, end in ends.items():
+        sink = Collect()
+        pipe = assembled_pipeline(QUICK, [sink])
+        for p in sorted([*before, *others, end], key=lambda p: p.time_s):
+            pipe.process(p.time_s, (None, [p]))
+        pipe.finish()
+        got[kind] = [a.status for a in sink.alerts if a.type == "dark_gap"]
+    assert got == {"sure": ["open", "closed"], "delivered": ["open", "cancelled"]}
