@@ -484,6 +484,20 @@ def _simulate(out: Path, hours: float, vessels: int, seed: int, zones: list[Path
     return sim.write(out)
 
 
+def _ordinary_line(life: dict[str, Any]) -> str:
+    scenes = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(life["scenes"].items(), key=lambda kv: -kv[1]))
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(life["by_type"].items())) or "none"
+    return f"ordinary life: {life['vessels']} vessels ({scenes}): {life['false_alerts']} false alerts ({kinds})"
+
+
+def _score(truth: Path, alerts: Path) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    from maritime.sim.evaluate import evaluate as score
+    from maritime.sim.evaluate import load_alerts, load_ordinary, load_truth, ordinary_life
+
+    events, got = load_truth(truth), load_alerts(alerts)
+    return score(events, got), ordinary_life(load_ordinary(truth), events, got)
+
+
 def _print_scores(report: dict[str, dict[str, Any]]) -> None:
     table = Table(title="Detected vs scripted", title_justify="left")
     for col in ("type", "truth", "alerts", "matched", "recall", "precision"):
@@ -501,18 +515,18 @@ def evaluate(
     alerts: Annotated[Path, typer.Argument(help="alerts JSON lines")],
     as_json: Annotated[bool, typer.Option("--json", help="print the scores as JSON")] = False,
 ) -> None:
-    """Precision and recall per alert type of alerts against ground truth."""
-    from maritime.sim.evaluate import evaluate as score
-    from maritime.sim.evaluate import load_alerts, load_truth
-
+    """Precision and recall per alert type of alerts against ground truth, and the false alarms raised
+    on the truth's ordinary life (vessels marked ``ordinary``: yachts at anchor, boats at a FAD, ...)."""
     try:
-        report = score(load_truth(truth), load_alerts(alerts))
+        report, life = _score(truth, alerts)
     except (OSError, ValueError, KeyError) as err:
         raise _fail(f"cannot read the inputs: {err}") from None
     if as_json:
-        sys.stdout.write(json.dumps(report, indent=1) + "\n")
+        sys.stdout.write(json.dumps({**report, "ordinary_life": life}, indent=1) + "\n")
     else:
         _print_scores(report)
+        if life["vessels"]:
+            out_console.print(_ordinary_line(life), highlight=False)
 
 
 @app.command()
@@ -523,9 +537,6 @@ def demo(
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
 ) -> None:
     """The one-command demo: simulate Caribbean traffic, replay it with the Caribbean zones, score the alerts."""
-    from maritime.sim.evaluate import evaluate as score
-    from maritime.sim.evaluate import load_alerts, load_truth
-
     _setup_logging(0)
     zones_dir = default_zones_dir()
     err_console.print(f"simulating {hours:g} h of Caribbean traffic, {vessels} vessels (seed {seed}) ...")
@@ -545,10 +556,13 @@ def demo(
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     map_path = replay_map(alerts_path, out / "map.html", tracks=tracks, zones=index)
     outs.written["map"] = str(map_path)
-    report = score(load_truth(out / "truth.json"), load_alerts(alerts_path))
-    (out / "scorecard.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    report, life = _score(out / "truth.json", alerts_path)
+    (out / "scorecard.json").write_text(json.dumps({**report, "ordinary_life": life}, indent=1) + "\n",
+                                        encoding="utf-8")
     _print_summary(summary, outs.written)
     _print_scores(report)
+    if life["vessels"]:
+        out_console.print(_ordinary_line(life), highlight=False)
     out_console.print(f"traffic   {out / 'traffic.nmea'}")
     out_console.print(f"truth     {out / 'truth.json'}")
     out_console.print(f"alerts    {alerts_path}")

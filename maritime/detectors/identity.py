@@ -116,9 +116,10 @@ class IdentityGate:
                                       f"(or on an inland waterway)", "low"))
         self.state[pos.mmsi] = st
         t = pos.time_s
+        err = self._time_err(st, pos)
         tracks: list[list[Any]] = st["tracks"]
         if not tracks:
-            tracks.append([t, pos.lat, pos.lon, pos.time_err_s, 1, t])
+            tracks.append([t, pos.lat, pos.lon, err, 1, t])
             return True, out
         self._forget_quiet(st, t, vessel, out)
         limit = self._limit_kn(vessel)
@@ -128,18 +129,18 @@ class IdentityGate:
         for i, tr in enumerate(tracks):
             dist = fast_distance_m(tr[1], tr[2], pos.lat, pos.lon)
             # a report may have been sent up to its uncertainty before its stamp (satellite batches)
-            reach = self.min_jump_m + limit * KN_TO_MS * (abs(t - tr[0]) + slack + max(pos.time_err_s, tr[3]))
+            reach = self.min_jump_m + limit * KN_TO_MS * (abs(t - tr[0]) + slack + max(err, tr[3]))
             if dist <= reach and dist < best_dist:
                 best, best_dist = i, dist
                 if i == 0:
                     break  # the established track wins when the fix fits it
         if best == 0:
             tr = tracks[0]
-            tr[0:5] = [t, pos.lat, pos.lon, pos.time_err_s, tr[4] + 1]
+            tr[0:5] = [t, pos.lat, pos.lon, err, tr[4] + 1]
             return True, out
         if best > 0:
             tr = tracks[best]
-            tr[0:5] = [t, pos.lat, pos.lon, pos.time_err_s, tr[4] + 1]
+            tr[0:5] = [t, pos.lat, pos.lon, err, tr[4] + 1]
             main = tracks[0]
             if main[0] > tr[5] or st["shared"] is not None or st["flags"].get("default"):
                 # both places stay alive: several transmitters share this MMSI; each keeps its own
@@ -154,7 +155,7 @@ class IdentityGate:
         if len(tracks) >= self.s.max_tracks:
             stalest = min(range(1, len(tracks)), key=lambda i: tracks[i][0])
             del tracks[stalest]
-        tracks.append([t, pos.lat, pos.lon, pos.time_err_s, 1, t])
+        tracks.append([t, pos.lat, pos.lon, err, 1, t])
         if st["shared"] is not None or st["flags"].get("default"):
             return False, out
         main = tracks[0]
@@ -162,8 +163,21 @@ class IdentityGate:
         dt = t - main[0]
         speed = implied_speed_kn(dist, dt) if dt > 0 else float("inf")
         st["jumps"] += 1
-        out.append(self._jump(pos, vessel, main, dist, dt, speed, limit))
+        out.append(self._jump(pos, vessel, main, dist, dt, speed, limit, err))
         return False, out
+
+    @staticmethod
+    def _time_err(st: dict[str, Any], pos: Position) -> float:
+        """The time uncertainty a fix is judged with (s): its own, or, once a vessel has sent two reports with
+        uncertain times (a satellite or aggregator feed), the largest it has had, for each of its reports
+        (in a delivered batch one report in six has a second that agrees with its stamp by chance)."""
+        e = pos.time_err_s
+        if e > 0.0:
+            st["uncertain"] = st.get("uncertain", 0) + 1
+            if e > st.get("err", 0.0):
+                st["err"] = e
+            return e
+        return st["err"] if st.get("uncertain", 0) >= 2 else 0.0
 
     def _forget_quiet(self, st: dict[str, Any], t: float, vessel: VesselState, out: list[Alert]) -> None:
         """Drop second tracks unheard for ``track_quiet_s``; close a sharing episode quiet that long."""
@@ -212,7 +226,7 @@ class IdentityGate:
         )
 
     def _jump(self, pos: Position, vessel: VesselState, main: list[Any], dist: float, dt: float,
-              speed: float | None, limit: float) -> Alert:
+              speed: float | None, limit: float, err: float) -> Alert:
         d_nm = dist / M_PER_NM
         sp = "instantly" if speed is None or speed == float("inf") else f"{speed:.0f} kn implied"
         return self.alerts.make(
@@ -223,7 +237,7 @@ class IdentityGate:
             details={"distance_nm": round(d_nm, 2), "dt_s": round(dt, 1),
                      "implied_speed_kn": None if speed in (None, float("inf")) else round(speed, 1),
                      "limit_kn": limit, "from": {"lat": round(main[1], 5), "lon": round(main[2], 5)},
-                     "time_uncertainty_s": max(pos.time_err_s, main[3])},
+                     "time_uncertainty_s": max(err, main[3])},
         )
 
     def _identity(self, pos: Position, vessel: VesselState, kind: str, text: str, severity: str,

@@ -124,17 +124,20 @@ class SourceClock:
     """Judges one source's timestamps: the time each report was received, or the time a batch was delivered.
 
     Terrestrial receivers stamp a report as it arrives, so the report's own
-    UTC second (AIS field "time stamp", 0–59) matches the stamp's second
+    UTC second (AIS field "time stamp", 0-59) matches the stamp's second
     within a few seconds. Satellite and aggregator feeds stamp batches with
     their delivery time: the seconds then disagree for most reports, and a
     report may have been sent up to ``delivered_err_s`` before its stamp.
 
-    ``quality`` ``auto`` decides from the first ``min_reports`` reports that
-    carry a second (``delivered`` when more than half disagree, ``received``
-    otherwise); until then a report whose second disagrees carries the
-    delivered uncertainty, at its stamped time. A delivered report's time is moved back to the
-    latest instant with its own second (it cannot have been sent after its
-    stamp) and carries ``delivered_err_s`` of uncertainty.
+    With ``quality`` ``auto`` each report is judged on its own: one whose
+    second disagrees with its stamp carries ``delivered_err_s`` of
+    uncertainty. That is a function of the report alone, so one feed split
+    over several decoders (lanes, workers) is judged the same. The source as
+    a whole is also judged once, from its first ``min_reports`` reports, and
+    the verdict logged. ``sent`` and ``received`` trust every stamp;
+    ``delivered`` gives every report the uncertainty. Times are never
+    changed here: the stamp stays the event time, the uncertainty travels
+    with the position (``Position.time_err_s``).
     """
 
     AGREE_S = 5  #: a stamp up to this many seconds after the report's second agrees (receiver latency)
@@ -146,6 +149,7 @@ class SourceClock:
             raise ValueError(f"time quality {quality!r} is not one of {', '.join(TIME_QUALITIES)}")
         self.source = source
         self.quality = quality
+        self.verdict: str | None = None if quality == "auto" else quality
         self.delivered_err_s = delivered_err_s
         self.min_reports = min_reports
         self.reports = 0
@@ -154,28 +158,24 @@ class SourceClock:
     def judge(self, time_s: float, second: int) -> tuple[float, float]:
         """``(time_s, uncertainty_s)`` for a report stamped ``time_s`` that gives ``second`` as its own."""
         q = self.quality
-        if q == "sent" or q == "received" or second >= 60:
+        if q == "sent" or q == "received":
+            return time_s, 0.0
+        if q == "delivered":
+            return time_s, self.delivered_err_s
+        if second >= 60:
             return time_s, 0.0
         offset = (int(time_s) - second) % 60
         late = self.AGREE_S < offset < 60 - self.AHEAD_S
-        if q == "auto":
+        if self.verdict is None:
             self.reports += 1
-            if late:
-                self.disagree += 1
+            self.disagree += late
             if self.reports >= self.min_reports:
-                self.quality = q = "delivered" if self.disagree * 2 > self.reports else "received"
+                self.verdict = "delivered" if self.disagree * 2 > self.reports else "received"
                 logger.info("source %s: %d of %d reports' own UTC seconds disagree with their stamps: "
-                            "timestamps judged %s times%s", self.source, self.disagree, self.reports, q,
-                            f" (reports taken as sent up to {self.delivered_err_s:g} s earlier)"
-                            if q == "delivered" else "")
-                if q == "received":
-                    return time_s, 0.0
-            else:
-                # not judged yet: an odd second widens this report's uncertainty, its time stays as stamped
-                return time_s, self.delivered_err_s if late else 0.0
-        if not late:
-            return time_s, self.delivered_err_s
-        return float(int(time_s) - offset), self.delivered_err_s
+                            "timestamps look like %s times%s", self.source, self.disagree, self.reports,
+                            self.verdict, f" (such reports are taken as sent up to {self.delivered_err_s:g} s "
+                            "earlier)" if self.verdict == "delivered" else "")
+        return time_s, self.delivered_err_s if late else 0.0
 
 
 def source_clock(ingest: IngestSettings, source: str) -> SourceClock:

@@ -106,3 +106,29 @@ def evaluate(truth: list[Event], alerts: list[Event], types: tuple[str, ...] | N
             "false_alerts": [a.id for a in als if not any(_matches(a, t, tol) for t in ts)][:20],
         }
     return report
+
+
+def load_ordinary(path: str | Path) -> dict[int, str]:
+    """The vessels of a ``truth.json`` that live an ordinary life (hard negatives marked ``ordinary``),
+    by MMSI: what each is doing (``yacht_at_anchor``, ``fishing_at_fad``, ...)."""
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    negs = doc.get("hard_negatives", []) if isinstance(doc, dict) else []
+    return {int(n["mmsi"]): str(n["type"]) for n in negs if n.get("ordinary")}
+
+
+def ordinary_life(ordinary: dict[int, str], truth: list[Event], alerts: list[Event]) -> dict[str, Any]:
+    """False alarms on ordinary life: alerts on the ordinary vessels that match no truth event.
+
+    ``precision`` per type is over the alerts of that type that involve any ordinary vessel or none
+    (the whole day's precision, so a day without ordinary life scores the same as before).
+    """
+    scenes: dict[str, int] = {}
+    for kind in ordinary.values():
+        scenes[kind] = scenes.get(kind, 0) + 1
+    false = [a for a in alerts if a.mmsis & ordinary.keys()
+             and not any(_matches(a, t, TOLERANCE_S.get(a.type, 3600.0)) for t in truth if t.type == a.type)]
+    by_type: dict[str, int] = {}
+    for a in false:
+        by_type[a.type] = by_type.get(a.type, 0) + 1
+    return {"vessels": len(ordinary), "scenes": scenes, "false_alerts": len(false), "by_type": by_type,
+            "ids": [a.id for a in false][:20]}

@@ -17,6 +17,12 @@ Writes ``traffic.nmea`` (tag-blocked NMEA, in time order) and ``truth.json``
   fishing vessels entering fishing-restricted zones, position jumps; and hard
   negatives: short reception dropouts, ships passing close at speed, ships
   moored together in port, a cargo ship crossing a fishing-only zone.
+- Ordinary life, with truth that says "nothing to alert" (hard negatives
+  marked ``ordinary``): Class B yachts at anchor in the cruising anchorages
+  (no navigational status, many without static data, 100-300 m apart,
+  swinging at 0-0.5 kn), small boats fishing at a fish aggregating device
+  offshore, a cruise ship at anchor with its tenders, a tug alongside a
+  tanker off a port, and two transmitters sharing the default MMSI 1193046.
   Geofence entries are taken from the true tracks of every vessel, scripted
   or not, so the truth is complete for the zones given.
 """
@@ -42,10 +48,13 @@ from maritime.models import iso
 from maritime.sim import landmask
 from maritime.sim.encode import checksum, position_payloads, sentences, static_payloads
 from maritime.sim.network import WaterGrid, wet_leg
-from maritime.zones.caribbean import FLAG_MIDS, PORTS, Port
+from maritime.zones.caribbean import ANCHORAGES, FLAG_MIDS, PORTS, Anchorage, Port
 from maritime.zones.index import ZoneIndex
 
 logger = logging.getLogger(__name__)
+
+#: MMSIs the ordinary-life day gives to more than one transmitter
+_SHARED_MMSIS = frozenset({1193046})
 
 DEFAULT_START = 1_747_180_800.0  # 2025-05-14T00:00:00Z
 RECEIVER_RANGE_M = 40 * 1852.0
@@ -133,6 +142,7 @@ class Vessel:
     jumps: list[float] = field(default_factory=list)
     jumped_at: list[float] = field(default_factory=list)
     phase: float = 0.0
+    sends_static: bool = True  #: many small craft never send static data
 
     @property
     def category(self) -> str:
@@ -396,6 +406,7 @@ class Simulator:
             self._ev_pass_close()
         self._ev_moored_together()
         self._ev_cargo_through_fishing_zone()
+        self._ordinary_life()
 
     def _script_file(self, path: Path) -> None:
         doc = json.loads(path.read_text())
@@ -608,6 +619,104 @@ class Simulator:
         self._move(v, t, back)
         self.negatives.append({"type": "cargo_through_fishing_only_zone", "mmsi": v.mmsi, "zone": z.id})
 
+    # -- ordinary life (nothing to alert) ---------------------------------------------
+
+    def _ordinary(self, kind: str, v: Vessel, **extra: Any) -> None:
+        self.negatives.append({"type": kind, "mmsi": v.mmsi, "ordinary": True, "start": iso(self.t0),
+                               "end": iso(self.t1), **extra})
+
+    def _ordinary_life(self) -> None:
+        """About 110 yachts in six anchorages and eight boats at a FAD for an 800-vessel day (scaled)."""
+        if self.n < 40:
+            return
+        yachts = max(18, round(110 * self.n / 800))
+        names = ("Admiralty Bay, Bequia", "Tobago Cays", "Rodney Bay", "Deshaies", "Prickly Bay", "Falmouth Harbour")
+        spots = [a for a in ANCHORAGES if a.name in names]
+        for i, a in enumerate(spots):
+            self._ev_anchorage(a, yachts // len(spots) + (1 if i < yachts % len(spots) else 0))
+        self._ev_fad(8)
+        self._ev_cruise_with_tenders()
+        self._ev_tug_alongside()
+        self._ev_shared_mmsi()
+
+    def _ev_anchorage(self, a: Anchorage, count: int) -> None:
+        """``count`` Class B yachts swinging at anchor 100-300 m apart in anchorage ``a``."""
+        home = min(range(len(self.ports)), key=lambda i: haversine_m(self.ports[i].lat, self.ports[i].lon,
+                                                                     a.lat, a.lon))
+        side = max(1, math.ceil(count ** 0.5))
+        spacing = float(self.rng.uniform(100, 300))
+        for k in range(count):
+            v = self._vessel("yacht", home=home)
+            v.sends_static = bool(self.rng.random() < 0.4)
+            r, c = divmod(k, side)
+            lat, lon = destination(*destination(a.lat, a.lon, 180, (r - side / 2) * spacing), 90,
+                                   (c - side / 2) * spacing)
+            self._stay(v, self.t0 - 3600, self.t1 + 3600, lat, lon, status=15,
+                       wobble_m=float(self.rng.uniform(10, 30)), speed_kn=float(self.rng.uniform(0.0, 0.5)))
+            self._ordinary("yacht_at_anchor", v, zone=a.name)
+
+    def _ev_fad(self, count: int) -> None:
+        """Small boats working one fish aggregating device offshore for the day, within a kilometre."""
+        a = int(self.rng.integers(len(self.ports)))
+        p = self.ports[a]
+        lat, lon = self.sea_point_near(p.lat, p.lon, 15, 40, far_from_ports_km=12)
+        for k in range(count):
+            v = self._vessel("fishing_b", home=a)
+            v.sends_static = bool(k % 2)
+            blat, blon = destination(lat, lon, float(self.rng.uniform(0, 360)), float(self.rng.uniform(50, 600)))
+            self._stay(v, self.t0 - 3600, self.t1 + 3600, blat, blon, status=15,
+                       wobble_m=float(self.rng.uniform(80, 250)), speed_kn=float(self.rng.uniform(0.5, 1.8)))
+            self._ordinary("fishing_at_fad", v)
+
+    def _ev_cruise_with_tenders(self) -> None:
+        """A cruise ship at anchor 2 km off a port all day, with two tenders alongside it in turns."""
+        a = int(self.rng.integers(len(self.ports)))
+        p = self.ports[a]
+        lat, lon = self.sea_point_near(p.lat, p.lon, 1.5, 3.0)
+        ship = self._vessel("cruise", home=a)
+        self._stay(ship, self.t0 - 3600, self.t1 + 3600, lat, lon, status=1, wobble_m=40)
+        self._ordinary("cruise_ship_at_anchor", ship)
+        for k in range(2):
+            tender = self._vessel("ferry", home=a)
+            tender.length_m, tender.ship_type, tender.speed_kn = 12, 60, 8.0
+            t = self.t0 - 3600 + 1800 * k
+            tlat, tlon = destination(lat, lon, 90 + 180 * k, 60)
+            while t < self.t1 + 3600:
+                # alongside for 2.5 h (passengers boarding), then a round trip to the quay
+                t = self._stay(tender, t, t + 9000, tlat, tlon, status=0, wobble_m=8, speed_kn=0.3)
+                t = self._move(tender, t, [(tlat, tlon), self.berths[a]], speed=8.0)
+                t = self._stay(tender, t, t + 1200, *self.berths[a], status=0, wobble_m=5)
+                t = self._move(tender, t, [self.berths[a], (tlat, tlon)], speed=8.0)
+            self._ordinary("cruise_tender", tender)
+
+    def _ev_tug_alongside(self) -> None:
+        """A tug alongside a tanker at anchor 5 km off a port for three hours."""
+        a = int(self.rng.integers(len(self.ports)))
+        p = self.ports[a]
+        lat, lon = self.sea_point_near(p.lat, p.lon, 4, 6)
+        tanker = self._vessel("tanker", home=a)
+        self._stay(tanker, self.t0 - 3600, self.t1 + 3600, lat, lon, status=1, wobble_m=30)
+        tug = self._vessel("tug", home=a)
+        start = self._event_time(4)
+        self._stay(tug, self.t0 - 3600, start - 1200, *self._berth_spot(a), status=5)
+        tlat, tlon = destination(lat, lon, 90, 40)
+        t = self._move(tug, start - 1200, [self.berths[a], (tlat, tlon)], speed=9.0)
+        t = self._stay(tug, t, t + 3 * 3600, tlat, tlon, status=0, wobble_m=6, speed_kn=0.2)
+        self._move(tug, t, [(tlat, tlon), self.berths[a]], speed=9.0)
+        self._ordinary("tanker_at_anchor", tanker)
+        self._ordinary("tug_alongside", tug)
+
+    def _ev_shared_mmsi(self) -> None:
+        """Two vessels whose transponders both carry the factory-default MMSI 1193046."""
+        for _ in range(2):
+            v = self._vessel("cargo")
+            v.mmsi = 1193046
+            self._plan_transit(v)
+            self._ordinary("shared_default_mmsi", v)
+        # the one alert this scene should raise: several transmitters share the MMSI
+        self.truth.append({"type": "identity_anomaly", "vessels": [{"mmsi": 1193046}], "_t0": self.t0,
+                           "_t1": self.t1, "zone": None})
+
     # -- building the day -------------------------------------------------------------
 
     def build(self) -> None:
@@ -729,10 +838,10 @@ class Simulator:
                     for p in self.ports]
         rx_lat = np.array([p.lat for p in self.ports])
         rx_lon = np.array([p.lon for p in self.ports])
-        statics = {v.mmsi: static_payloads(v.mmsi, class_b=v.class_b, name=v.name, callsign=v.callsign, imo=v.imo,
-                                           ship_type=v.ship_type, length_m=v.length_m, beam_m=v.beam_m,
-                                           draught_m=round(v.length_m / 20, 1), destination="")
-                   for v in self.vessels}
+        statics = {id(v): static_payloads(v.mmsi, class_b=v.class_b, name=v.name, callsign=v.callsign, imo=v.imo,
+                                          ship_type=v.ship_type, length_m=v.length_m, beam_m=v.beam_m,
+                                          draught_m=round(v.length_m / 20, 1), destination="")
+                   for v in self.vessels if v.sends_static}
         watch = {t["vessels"][0]["mmsi"] for t in self.truth if t["type"] in ("dark_gap", "position_jump")}
         emitted: dict[int, list[float]] = {m: [] for m in watch}
         n_lines = n_msgs = n_corrupt = 0
@@ -762,7 +871,7 @@ class Simulator:
                         if any(a <= ts < b for a, b in v.silent) or not self._alive(v, ts):
                             continue
                         i = int(np.searchsorted(s["t"], ts).clip(0, n - 1))
-                        for payload, fill in statics[v.mmsi]:
+                        for payload, fill in statics.get(id(v), ()):
                             seq = (seq + 1) % 10
                             rows.append((float(ts), int(seq), self._static_lines(payload, fill, seq),
                                          float(s["lat"][i]), float(s["lon"][i])))  # type: ignore[arg-type]
@@ -894,8 +1003,10 @@ class Simulator:
         after the zone's ``dwell_min`` (``DWELL_MIN`` by default) inside, speeding above the zone's
         ``max_speed_kn`` until back under 95 % of it or out of the zone.
 
-        Run chunk by chunk in time order, so no track is kept in memory."""
-        if self.zones is None:
+        Run chunk by chunk in time order, so no track is kept in memory. A vessel sharing its MMSI with
+        another transmitter has no geofence truth: the detectors follow one of the two, and which one
+        is not the truth's to say."""
+        if self.zones is None or v.mmsi in _SHARED_MMSIS:
             return
         category = v.category
         zones = self._gf_zones.get(category)
