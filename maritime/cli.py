@@ -359,6 +359,31 @@ def zones_build(
         out_console.print(f"{out / name}: {n} zones")
 
 
+@zones_app.command("learn")
+def zones_learn(
+    files: Annotated[list[str], typer.Argument(help="NMEA recordings (plain or .gz), globs, or CSV tables")],
+    out: Annotated[Path, typer.Option("--out", help="zone file (GeoJSON) to write")],
+    zones: Annotated[list[Path] | None, typer.Option(
+        "--zones", help="leave out places these zones already draw (default: the bundled zones; 'none')")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
+) -> None:
+    """Learn anchorages from recordings: where many distinct vessels rested. Writes a zone file to review."""
+    _setup_logging(verbose)
+    from maritime.runtime.learn import learn_anchorages
+
+    settings = _settings(config)
+    known = None if zones and [str(z) for z in zones] == ["none"] else _zones(zones or [default_zones_dir()])
+    feats, summary = learn_anchorages(settings, _specs(files), known)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"type": "FeatureCollection", "name": "learned_anchorages", "features": feats},
+                              indent=1) + "\n", encoding="utf-8")
+    a = settings.anchorages
+    out_console.print(f"{out}: {len(feats)} learned anchorages from {summary['positions']:,} positions "
+                      f"(cells where at least {a.min_vessels} distinct vessels rested {a.rest_min_h:g} h); "
+                      f"review them before adding them to the zones", highlight=False)
+
+
 @zones_app.command("check")
 def zones_check(
     paths: Annotated[list[Path], typer.Argument(help="zone files or folders")],

@@ -105,6 +105,18 @@ class LoiteringSettings(_Frozen):
         description="categories whose slow work is their trade (GFW loitering events are for carriers, not fishing)")
 
 
+class AnchorageSettings(_Frozen):
+    """Learned anchorages: cells where many distinct vessels rest (GFW anchorages: stationary within 0.8 km,
+    S2 level-13 cells of about 1.1 km, counted by distinct vessels)."""
+
+    learn: bool = True
+    rest_max_sog_kn: float = Field(1.0, gt=0, description="a vessel slower than this may be resting (kn)")
+    rest_radius_m: float = Field(800.0, gt=0, description="… while it stays this close to where it stopped (m)")
+    rest_min_h: float = Field(2.0, gt=0, description="… for this long (h)")
+    min_vessels: int = Field(5, ge=2, description="distinct vessels that make a cell an anchorage")
+    cell_deg: float = Field(0.01, gt=0, le=1, description="grid cell size (deg; 0.01° is about 1.1 km)")
+
+
 class GeofenceSettings(_Frozen):
     """Zone entry/exit hysteresis (GFW port visits: 3 km in, 4 km out)."""
 
@@ -131,6 +143,10 @@ class IdentitySettings(_Frozen):
         25000.0, ge=0,
         description="a fix is on land only this far inside it (m): Natural Earth land covers lakes, rivers, canals")
     land_check: bool = True
+    land_region: list[float] | None = Field(
+        default_factory=lambda: [-90.0, 7.0, -58.0, 28.0],
+        description="where positions are judged against land (lon0, lat0, lon1, lat1; default the Caribbean, "
+        "whose navigable rivers, canals and lakes are known); None: everywhere", min_length=4, max_length=4)
 
 
 class SubscriptionFilter(_Frozen):
@@ -182,6 +198,7 @@ class Settings(_Frozen):
     gaps: GapSettings = GapSettings()
     rendezvous: RendezvousSettings = RendezvousSettings()
     loitering: LoiteringSettings = LoiteringSettings()
+    anchorages: AnchorageSettings = AnchorageSettings()
     geofence: GeofenceSettings = GeofenceSettings()
     identity: IdentitySettings = IdentitySettings()
     tick_s: float = Field(60.0, gt=0, description="how often detectors look at the watermark (event-time s)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, MutableMapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+import shapely
+
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.models import Alert, Position, VesselRef, ZoneRef
 
@@ -109,19 +111,32 @@ class AlertBuilder:
 
 
 class LandMask:
-    """Land test for vessel positions: Natural Earth 10 m land, with a margin.
+    """Land test for vessel positions: Natural Earth 10 m land, with a margin, less the region's inland waters.
 
     A fix counts as on land only when it and a ring of points ``margin_m``
     around it are all land, so a vessel at a berth, in a river mouth or where
     coastline datasets differ is not called 'on land'.
     """
 
-    def __init__(self, margin_m: float = 2000.0) -> None:
-        from maritime.zones.geodata import land_index
+    def __init__(self, margin_m: float = 2000.0, region: Sequence[float] | None = None) -> None:
+        from maritime.zones.geodata import inland_waters, land_index
 
         self.index = land_index()
         self.margin_m = margin_m
+        self.region = tuple(region) if region else None
+        self.waters = inland_waters()
 
     def on_land(self, lat: float, lon: float) -> bool:
-        """True when the point is well inside land."""
+        """True when the point is well inside land where no vessel can be.
+
+        Judged inside ``region`` (lon0, lat0, lon1, lat1), whose navigable rivers, canals and lakes are
+        known, and anywhere south of 60°S (Antarctica has no inland waters); elsewhere Natural Earth 10 m
+        covers too many rivers and canals (the Rhine, the Mississippi, the Yangtze, ...) to judge.
+        """
+        if lat >= -60.0:
+            r = self.region
+            if r is not None and not (r[0] <= lon <= r[2] and r[1] <= lat <= r[3]):
+                return False
+            if shapely.contains_xy(self.waters, lon, lat):
+                return False
         return self.index.on_land(lat, lon, self.margin_m)

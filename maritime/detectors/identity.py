@@ -77,7 +77,8 @@ class IdentityGate:
         self.alerts = AlertBuilder(tracker)
         self.tracker = tracker
         self.state: State = state if state is not None else {}
-        self.land = land if land is not None else (LandMask(settings.land_margin_m) if settings.land_check else None)
+        self.land = land if land is not None else (
+            LandMask(settings.land_margin_m, settings.land_region) if settings.land_check else None)
         self.min_jump_m = settings.min_jump_nm * M_PER_NM
         self._by_type = settings.max_speed_by_type_kn
         self._default_limit = settings.max_speed_kn

@@ -1,6 +1,7 @@
 """Loitering: one vessel slow for hours at sea (GFW loitering: under 2 kn for at least 4 h).
 
-Not raised inside or near a port or anchorage zone, nor for a vessel that
+Not raised inside or near a port or anchorage zone or a learned anchorage
+(:mod:`maritime.detectors.anchorages`), nor for a vessel that
 reports itself at anchor or moored (nav status 1 or 5), nor for a vessel that
 was meeting another one during the interval (the rendezvous alert covers it).
 A slow vessel that drifts further than ``max_radius_km`` from where it slowed
@@ -63,7 +64,10 @@ class LoiteringDetector:
         dur = ep["last"] - ep["start"]
         if not ep["alerted"] and not ep["harbour"] and dur >= self.min_dur_s:
             met = self.rendezvous.meeting(pos.mmsi, ep["start"], pos.time_s) if self.rendezvous is not None else None
-            if met == "met":
+            learned = self.rendezvous.learned if self.rendezvous is not None else None
+            if learned is not None and learned.anchorage_at(ep["sum_lat"] / ep["n"], ep["sum_lon"] / ep["n"]):
+                ep["harbour"] = True  # resting where many vessels rest: an anchorage nobody drew
+            elif met == "met":
                 ep["harbour"] = True  # covered by a rendezvous: do not raise it for this episode
             elif met is None:  # ("meeting": wait, the closeness may still become a rendezvous)
                 ep["alerted"] = True

@@ -20,6 +20,7 @@ import math
 from typing import Any
 
 from maritime.config import RendezvousSettings
+from maritime.detectors.anchorages import LearnedAnchorages
 from maritime.detectors.base import AT_ANCHOR, AlertBuilder, State, latlon_phrase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import cell_size_deg, fast_distance_m, format_duration, interpolate
@@ -42,8 +43,10 @@ class RendezvousDetector:
     name = "rendezvous"
 
     def __init__(self, settings: RendezvousSettings, tracker: Tracker, zones: ZoneIndex | None = None,
-                 state: State | None = None) -> None:
+                 state: State | None = None, learned: LearnedAnchorages | None = None) -> None:
         self.s = settings
+        #: where many distinct vessels have rested: a pair there is at an anchorage nobody drew
+        self.learned = learned
         self.p = settings.active
         self.alerts = AlertBuilder(tracker)
         self.tracker = tracker
@@ -86,8 +89,25 @@ class RendezvousDetector:
     def _slow(self, pos: Position) -> bool:
         return pos.sog_kn is not None and pos.sog_kn < self.p.max_sog_kn
 
+    def _rest_excluded(self, mmsi: int) -> bool | None:
+        """Whether a rest of ``mmsi`` must not teach its place: True in an alerted meeting, None while a
+        closeness that may still become one goes on (ask again later), False otherwise (alone, or in a
+        pair found to be ordinary life)."""
+        wait = False
+        for key in self._pairs.get(mmsi, ()):
+            ep = self.state.get(key)
+            if ep is None:
+                continue
+            if ep["alerted"]:
+                return True
+            if ep["suppressed"] is None and ep["parted"] is None:
+                wait = True
+        return None if wait else False
+
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
         mmsi = pos.mmsi
+        if self.learned is not None:
+            self.learned.observe(pos, self._rest_excluded)
         prev = self._prev.get(mmsi)
         self._prev[mmsi] = (pos.time_s, pos.lat, pos.lon)
         old = self._where.pop(mmsi, None)
@@ -205,6 +225,9 @@ class RendezvousDetector:
         """
         if self._near_harbour(ep):
             return "near_harbour"
+        if self.learned is not None and self.learned.anchorage_at(ep["sum_lat"] / ep["n"],
+                                                                  ep["sum_lon"] / ep["n"]) is not None:
+            return "learned_anchorage"
         partner = self._exempt_partner(key, ep)
         if partner is not None:
             return partner
@@ -296,6 +319,8 @@ class RendezvousDetector:
         # forget grid entries of vessels not heard for a long time
         stale = [m for m, w in self._where.items() if watermark_s - w[1] > self.max_gap_s]
         for m in stale:
+            if self.learned is not None:
+                self.learned.forget_vessel(m)
             cell = self._where.pop(m)[0]
             members = self._cells.get(cell)
             if members is not None:
@@ -322,7 +347,8 @@ class RendezvousDetector:
         """Everything this detector holds, as plain data."""
         return {"episodes": [[list(k), ep] for k, ep in self.state.items()],
                 "where": [[m, list(w[0]), *w[1:]] for m, w in self._where.items()],
-                "prev": [[m, *p] for m, p in self._prev.items()]}
+                "prev": [[m, *p] for m, p in self._prev.items()],
+                "learned": self.learned.snapshot() if self.learned is not None else None}
 
     def restore(self, snap: dict[str, Any]) -> None:
         """Take back what :meth:`snapshot` gave."""
@@ -337,3 +363,5 @@ class RendezvousDetector:
             self._cells.setdefault(c, set()).add(m)
         for m, t, lat, lon in snap["prev"]:
             self._prev[m] = (t, lat, lon)
+        if self.learned is not None and snap.get("learned"):
+            self.learned.restore(snap["learned"])

@@ -47,6 +47,8 @@ CREATE INDEX IF NOT EXISTS identity_mmsi ON identity (mmsi);
 CREATE INDEX IF NOT EXISTS identity_imo ON identity (imo);
 CREATE INDEX IF NOT EXISTS port_call_mmsi ON port_call (mmsi);
 CREATE INDEX IF NOT EXISTS zone_visit_mmsi ON zone_visit (mmsi);
+CREATE TABLE IF NOT EXISTS anchorage_rest (cell_i INTEGER, cell_j INTEGER, mmsi INTEGER, time_s REAL,
+  PRIMARY KEY (cell_i, cell_j, mmsi));
 """
 
 
@@ -89,6 +91,15 @@ class ProfileStore:
     def add_edge_time(self, mmsi: int, seconds: float, time_s: float) -> None:
         """Add ``seconds`` spent near an EEZ boundary, as seen at event time ``time_s``."""
         self.db.execute("INSERT INTO edge_check VALUES (?, ?, ?)", (mmsi, time_s, seconds))
+
+    def add_rest(self, cell: tuple[int, int], mmsi: int, time_s: float) -> None:
+        """Remember that ``mmsi`` rested in grid ``cell`` (learned anchorages) at event time ``time_s``."""
+        self.db.execute("INSERT OR IGNORE INTO anchorage_rest VALUES (?, ?, ?, ?)", (*cell, mmsi, time_s))
+
+    def rests(self) -> list[tuple[tuple[int, int], int, float]]:
+        """Every remembered rest: ``(cell, mmsi, time_s)``, oldest first."""
+        rows = self.db.execute("SELECT cell_i, cell_j, mmsi, time_s FROM anchorage_rest ORDER BY time_s, mmsi")
+        return [((i, j), m, t) for i, j, m, t in rows]
 
     def put_alert(self, alert: Alert) -> None:
         """Keep the latest record of an alert in each involved vessel's profile."""
@@ -236,6 +247,18 @@ class RedisProfileStore:
     def add_edge_time(self, mmsi: int, seconds: float, time_s: float) -> None:
         """Add ``seconds`` spent near an EEZ boundary, as seen at event time ``time_s``."""
         self.r.zadd(self._k(mmsi, "edge"), {f"{time_s!r}:{seconds!r}": time_s})
+
+    def add_rest(self, cell: tuple[int, int], mmsi: int, time_s: float) -> None:
+        """Remember that ``mmsi`` rested in grid ``cell`` (learned anchorages) at event time ``time_s``."""
+        self.r.hsetnx("mda:anchorage:rests", f"{cell[0]}:{cell[1]}:{mmsi}", repr(time_s))
+
+    def rests(self) -> list[tuple[tuple[int, int], int, float]]:
+        """Every remembered rest: ``(cell, mmsi, time_s)``, oldest first."""
+        out = []
+        for k, t in self.r.hgetall("mda:anchorage:rests").items():
+            i, j, m = (int(x) for x in k.split(":"))
+            out.append(((i, j), m, float(t)))
+        return sorted(out, key=lambda r: (r[2], r[1]))
 
     def put_alert(self, alert: Alert) -> None:
         """Keep the latest record of an alert in each involved vessel's profile."""

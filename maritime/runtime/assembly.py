@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from maritime.config import Settings
+from maritime.detectors.anchorages import LearnedAnchorages
 from maritime.detectors.base import Detector, Gate, LandMask
 from maritime.detectors.gaps import GapDetector
 from maritime.detectors.geofence import GeofenceDetector
@@ -192,7 +193,7 @@ class Assembly:
         """The land mask of the identity gate (loaded on first use, shared by every stage)."""
         ident = self.settings.identity
         if self._land is None and ident.enabled and ident.land_check:
-            self._land = LandMask(ident.land_margin_m)
+            self._land = LandMask(ident.land_margin_m, ident.land_region)
         return self._land
 
     # -- the stages -------------------------------------------------------------------
@@ -216,7 +217,8 @@ class Assembly:
         out: list[Detector] = []
         rdv = None
         if s.rendezvous.enabled:
-            rdv = RendezvousDetector(s.rendezvous, tracker, self.zones)
+            learned = LearnedAnchorages(s.anchorages, store=self.profile_store) if s.anchorages.learn else None
+            rdv = RendezvousDetector(s.rendezvous, tracker, self.zones, learned=learned)
             out.append(rdv)
         if s.loitering.enabled:
             out.append(LoiteringDetector(s.loitering, tracker, self.zones, rendezvous=rdv,

@@ -663,6 +663,10 @@ class _Tile:
         return not self.owned and not (self.rendezvous and self.rendezvous.state) and \
             not (self.loitering and self.loitering.state)
 
+    def remembers(self) -> bool:
+        """True while the tile holds learned anchorages (kept even when idle and empty)."""
+        return bool(self.rendezvous and self.rendezvous.learned and self.rendezvous.learned.cells)
+
 
 class TileRunner:
     """Rendezvous and loitering for the tiles of one tile partition."""
@@ -764,7 +768,7 @@ class TileRunner:
         tile = self.tiles.get(key)
         if tile is None:
             return None
-        if tile.idle() and not tile.tracker.vessels:
+        if tile.idle() and not tile.tracker.vessels and not tile.remembers():
             del self.tiles[key]
             return None
         return {

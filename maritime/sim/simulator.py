@@ -626,15 +626,16 @@ class Simulator:
                                "end": iso(self.t1), **extra})
 
     def _ordinary_life(self) -> None:
-        """About 110 yachts in six anchorages and eight boats at a FAD for an 800-vessel day (scaled)."""
-        if self.n < 40:
+        """About 110 yachts in six anchorages and eight boats at a FAD for an 800-vessel day (scaled; days of
+        fewer than 100 vessels have none, so that small test days keep their traffic)."""
+        if self.n < 100:
             return
         yachts = max(18, round(110 * self.n / 800))
         names = ("Admiralty Bay, Bequia", "Tobago Cays", "Rodney Bay", "Deshaies", "Prickly Bay", "Falmouth Harbour")
         spots = [a for a in ANCHORAGES if a.name in names]
         for i, a in enumerate(spots):
             self._ev_anchorage(a, yachts // len(spots) + (1 if i < yachts % len(spots) else 0))
-        self._ev_fad(8)
+        self._ev_fad(max(3, min(8, self.n // 50)))
         self._ev_cruise_with_tenders()
         self._ev_tug_alongside()
         self._ev_shared_mmsi()

@@ -219,6 +219,41 @@ ANCHORAGES: tuple[Anchorage, ...] = (
     Anchorage("El Morro, Puerto La Cruz", "VE", 10.225, -64.640, 1000),
 )
 
+
+@dataclass(frozen=True, slots=True)
+class InlandWater:
+    """A navigable river, canal or lake of the region as a corridor: a polyline (lat, lon) and a half-width (m)."""
+
+    name: str
+    points: tuple[tuple[float, float], ...]
+    half_width_m: float
+
+
+#: The region's navigable inland waters that Natural Earth 10 m land covers, so that a vessel on them is not
+#: "on land": approximate corridors along the navigable channels (public geography, positions to about 2 km).
+INLAND_WATERS: tuple[InlandWater, ...] = (
+    InlandWater("Panama Canal", ((9.39, -79.92), (9.27, -79.92), (9.20, -79.88), (9.15, -79.78), (9.12, -79.70),
+                                 (9.08, -79.67), (9.03, -79.63), (9.01, -79.60), (8.97, -79.58), (8.89, -79.53)),
+                4000),
+    InlandWater("Gatun Lake", ((9.25, -79.98), (9.15, -79.85), (9.10, -79.72)), 9000),
+    InlandWater("Lago de Nicaragua", ((12.15, -85.95), (11.60, -85.40), (11.10, -84.95)), 28000),
+    InlandWater("Lago de Managua", ((12.38, -86.55), (12.20, -86.20)), 12000),
+    InlandWater("Río San Juan", ((11.12, -84.78), (10.95, -84.30), (10.75, -83.95), (10.93, -83.70)), 3000),
+    InlandWater("Lago de Izabal", ((15.48, -89.45), (15.62, -88.95)), 12000),
+    InlandWater("Río Dulce", ((15.62, -88.95), (15.70, -88.85), (15.78, -88.78), (15.83, -88.75)), 3000),
+    InlandWater("Orinoco", ((8.60, -60.50), (8.62, -61.00), (8.55, -61.60), (8.62, -62.10), (8.40, -62.45),
+                            (8.30, -62.75), (8.18, -63.20), (8.13, -63.55), (7.85, -64.30), (7.65, -65.20),
+                            (7.64, -66.17), (7.40, -66.60), (7.00, -67.30)), 5000),
+    InlandWater("Magdalena", ((11.10, -74.85), (10.97, -74.77), (10.60, -74.80), (10.25, -74.92), (9.70, -74.75),
+                              (9.25, -74.40), (9.00, -73.97), (8.50, -73.85), (8.00, -73.85), (7.07, -73.86)), 5000),
+    InlandWater("Canal del Dique", ((10.25, -74.92), (10.30, -75.10), (10.30, -75.35), (10.35, -75.50)), 3000),
+    InlandWater("Lago de Maracaibo", ((10.90, -71.60), (10.50, -71.60), (9.80, -71.60), (9.30, -71.50)), 50000),
+    InlandWater("Lake Okeechobee", ((27.20, -80.85), (26.75, -80.75)), 20000),
+    InlandWater("Okeechobee Waterway", ((26.53, -82.00), (26.72, -81.60), (26.78, -81.20), (26.90, -80.90),
+                                        (27.00, -80.62), (27.15, -80.30), (27.20, -80.20)), 3000),
+)
+
+
 #: CARICOM members and associate members (ISO 3166-1 alpha-2), and other states and territories.
 CARICOM_MEMBERS = ("AG", "BS", "BB", "BZ", "DM", "GD", "GY", "HT", "JM", "MS", "KN", "LC", "VC", "SR", "TT")
 CARICOM_ASSOCIATES = ("AI", "BM", "VG", "KY", "TC", "CW", "AW", "SX")

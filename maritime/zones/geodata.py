@@ -137,6 +137,23 @@ class LandIndex:
 
 
 @functools.cache
+def inland_waters() -> BaseGeometry:
+    """The region's navigable rivers, canals and lakes (:data:`~maritime.zones.caribbean.INLAND_WATERS`) as one
+    prepared geometry (lon/lat): corridors buffered by their half-width."""
+    from maritime.zones.caribbean import INLAND_WATERS
+
+    parts = []
+    for w in INLAND_WATERS:
+        k = math.cos(math.radians(sum(p[0] for p in w.points) / len(w.points)))
+        line = shapely.LineString([(lon * k, lat) for lat, lon in w.points])
+        corridor = line.buffer(w.half_width_m / M_PER_DEG_LAT, quad_segs=8)
+        parts.append(shapely.affinity.scale(corridor, xfact=1 / k, yfact=1.0, origin=(0, 0)))
+    geom = shapely.union_all(parts)
+    shapely.prepare(geom)
+    return geom
+
+
+@functools.cache
 def land_index() -> LandIndex:
     """The shared land index (built on first use)."""
     return LandIndex()
