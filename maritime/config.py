@@ -100,6 +100,9 @@ class LoiteringSettings(_Frozen):
     max_sog_kn: float = Field(2.0, gt=0)
     min_duration_h: float = Field(4.0, gt=0)
     max_radius_km: float = Field(20.0, gt=0, description="a slow vessel still drifting this far is not loitering")
+    anchored_radius_m: float = Field(
+        800.0, ge=0, description="a vessel that reports no navigational status (Class B, status 15) and stays "
+        "this close to one spot is at anchor by its behaviour, not loitering (m; GFW's stationary radius)")
     exclude_categories: list[str] = Field(
         default_factory=lambda: ["fishing"],
         description="categories whose slow work is their trade (GFW loitering events are for carriers, not fishing)")

@@ -229,3 +229,79 @@ def test_a_gap_ended_by_a_delivered_report_that_may_have_been_sent_earlier_is_ca
         pipe.finish()
         got[kind] = [a.status for a in sink.alerts if a.type == "dark_gap"]
     assert got == {"sure": ["open", "closed"], "delivered": ["open", "cancelled"]}
+
+
+# -- late data revises, it is not garbage -------------------------------------------------------
+
+
+def sailing(mmsi: int, t0: float, t1: float, lat: float = 14.0, lon: float = -66.0, step: float = 60.0
+            ) -> list[tuple[float, bytes]]:
+    out = []
+    t = t0
+    while t < t1:
+        out.append((t, nmea(mmsi, t, t, lat, lon + 0.002 * (t - T0) / 60, 10.0, 90.0)))
+        t += step
+    return out
+
+
+def late_day(late_at: float | None, silent_h: float = 8.0) -> list[bytes]:
+    """A ship heard for an hour, silent ``silent_h``, heard again; a fleet heard all along (the watermark);
+    with ``late_at``, one report of the ship sent at that time arrives at the end of the file (hours late)."""
+    ship = 538_000_555
+    lines = sailing(ship, T0, T0 + 3600) + sailing(ship, T0 + 3600 + silent_h * 3600, T0 + 3600 + silent_h * 3600
+                                                   + 1800)
+    for k in range(4):
+        lines += sailing(538_000_600 + k, T0, T0 + 3600 + silent_h * 3600 + 1800, lat=15.0 + k, step=300.0)
+    lines.sort(key=lambda x: x[0])
+    out = [line for _, line in lines]
+    if late_at is not None:
+        out.append(nmea(ship, T0 + late_at, T0 + late_at, 14.0, -66.0 + 0.002 * late_at / 60, 10.0, 90.0))
+    return out
+
+
+def gap_records(tmp_path: Path, lines: list[bytes]) -> tuple[list, dict]:
+    p = tmp_path / "late.nmea"
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    sink = Collect()
+    pipe = assembled_pipeline(QUICK, [sink])
+    summary = pipe.replay(parse_source(str(p)))
+    return [a for a in sink.alerts if a.type == "dark_gap"], summary
+
+
+def test_a_late_report_inside_a_closed_gap_cancels_it_when_the_rest_is_short(tmp_path):
+    gaps, summary = gap_records(tmp_path, late_day(late_at=3600 + 4 * 3600))
+    assert [a.status for a in gaps] == ["open", "closed", "cancelled"]
+    assert len({a.id for a in gaps}) == 1
+    assert summary["late_positions"] == 1 and "late" not in summary["rejected"]
+    assert "revised_by_late_report" in gaps[-1].details
+
+
+def test_a_late_report_inside_a_gap_shortens_it(tmp_path):
+    gaps, _ = gap_records(tmp_path, late_day(late_at=3600 + 1.5 * 3600))
+    assert [a.status for a in gaps][-1] == "closed" and len({a.id for a in gaps}) == 1
+    assert gaps[-2].details["gap_h"] == pytest.approx(8.0, abs=0.05)
+    assert gaps[-1].details["gap_h"] == pytest.approx(6.5, abs=0.05)
+
+
+def test_a_late_report_in_a_gap_still_open_cancels_it(tmp_path):
+    lines = late_day(late_at=None, silent_h=20.0)
+    # the fleet goes on 7 h into the silence; then the late report (sent 3 h into it) arrives
+    cut = [ln for ln in lines if int(ln.split(b"c:")[1].split(b",")[0]) <= T0 + 3600 + 7 * 3600]
+    cut.append(nmea(538_000_555, T0 + 3600 + 3 * 3600, T0 + 3600 + 3 * 3600, 14.0, -65.9, 10.0, 90.0))
+    gaps, summary = gap_records(tmp_path, cut)
+    assert [a.status for a in gaps] == ["open", "cancelled"]
+    assert summary["late_positions"] == 1
+
+
+def test_the_partitioned_runtime_revises_gaps_with_late_reports_like_the_embedded_run(tmp_path):
+    from maritime.runtime.partitioned import run_partitioned
+
+    lines = late_day(late_at=3600 + 4 * 3600)
+    gaps, _ = gap_records(tmp_path, lines)
+
+    def batches():
+        for k in range(0, len(lines), 50):
+            yield "late.nmea", lines[k:k + 50], T0
+
+    got = [a for a in run_partitioned(batches(), QUICK, None, 2, restart_every=3) if a.type == "dark_gap"]
+    assert [(a.id, a.status) for a in got] == [(a.id, a.status) for a in gaps]

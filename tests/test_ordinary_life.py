@@ -132,3 +132,13 @@ def test_adding_resting_yachts_to_a_bay_adds_no_alert(n, spacing, bearing):
     where = destination(*OPEN_SEA, bearing, 1500)
     with_bay = run(bay(338200000, n, *where, spacing_m=spacing) + true_meeting_far_away())
     assert {(a.type, a.id) for a in with_bay} == {(a.type, a.id) for a in alone}
+
+
+def test_a_class_b_yacht_alone_at_anchor_offshore_is_not_loitering_but_a_drifting_one_is():
+    """No navigational status to say 'at anchor': judged by behaviour (in one spot for hours, or drifting)."""
+    at_anchor = anchored(338250001, *OPEN_SEA, hours=6.0)
+    lat, lon = destination(*OPEN_SEA, 180, 30_000)
+    drifting = [Position(338250002, T0 + 180 * k, *destination(lat, lon, 45, 0.6 * 0.514 * 180 * k), 0.6, 45.0,
+                         None, None, 18, "test") for k in range(120)]
+    loiter = [a.vessels[0].mmsi for a in run(at_anchor + drifting) if a.type == "loitering"]
+    assert set(loiter) == {338250002}

@@ -33,6 +33,9 @@ from maritime.zones.index import HARBOUR_KINDS, ZoneIndex
 
 logger = logging.getLogger(__name__)
 
+#: how long a closed gap is kept to be revised by a late report (s)
+LATE_HORIZON_S = 24 * 3600.0
+
 _SENSITIVE_KINDS = ("restricted", "mpa", "territorial_sea")
 
 
@@ -54,6 +57,7 @@ class GapDetector:
         self.suspect_s = settings.suspect_gap_h * 3600
         self.outages: list[dict[str, Any]] = []
         self._open_set: set[int] = set()
+        self._watermark_s = float("-inf")
 
     # -- positions ------------------------------------------------------------------
 
@@ -94,7 +98,7 @@ class GapDetector:
         st["sog"] = pos.sog_kn
         st["status"] = pos.nav_status
         st["n"] += 1
-        st["kind"] = st["zone"] = st["open"] = None
+        st["kind"] = st["zone"] = st["open"] = st["key_t"] = None
         st["ctx"] = st["outage"] = st["suspect"] = False
         self.state[pos.mmsi] = st
         by_last = self._by_last
@@ -106,6 +110,7 @@ class GapDetector:
 
     def on_watermark(self, watermark_s: float) -> list[Alert]:
         out: list[Alert] = []
+        self._watermark_s = max(self._watermark_s, watermark_s)
         cutoff = watermark_s - self.min_gap_s
         candidates: list[tuple[int, float]] = []
         by_last = self._by_last
@@ -225,7 +230,7 @@ class GapDetector:
             summary = (f"{vessel_phrase(vessel)} silent for {format_duration(gap_s)}: last heard{moving} at "
                        f"{latlon_phrase(st['lat'], st['lon'])}{where}")
         return self.alerts.make(
-            type="dark_gap", key=f"{mmsi}:{iso(start)}", status=status,
+            type="dark_gap", key=f"{mmsi}:{iso(st.get('key_t') or start)}", status=status,
             severity=self._severity(st, dist_nm, speed, gap_s), time_s=now_s, start_s=start,
             end_s=end.time_s if end is not None else None, mmsis=[mmsi], lat=st["lat"], lon=st["lon"],
             summary=summary, zone=None, details=details,
@@ -242,6 +247,12 @@ class GapDetector:
 
     def _close(self, st: dict[str, Any], pos: Position, vessel: VesselState) -> Alert:
         self._open_set.discard(pos.mmsi)
+        # kept for a while, so that a late report falling inside it can revise it
+        hist = [g for g in st.get("gaps", []) if pos.time_s - g["end"] <= LATE_HORIZON_S]
+        hist.append({"key_t": st.get("key_t") or st["t"], "start": st["t"], "lat": st["lat"], "lon": st["lon"],
+                     "sog": st.get("sog"), "status": st.get("status"), "kind": st.get("kind"),
+                     "zone": st.get("zone"), "end": pos.time_s, "end_lat": pos.lat, "end_lon": pos.lon})
+        st["gaps"] = hist[-3:]
         honest_s = pos.time_s - st["t"] - pos.time_err_s
         if honest_s < self.min_gap_s:
             # the report that ends the gap carries a delivery time: it may have been sent up to
@@ -259,6 +270,58 @@ class GapDetector:
 
     def finish(self, end_s: float) -> list[Alert]:
         """Gaps still open at the end of the input stay open (nothing to add)."""
+        return []
+
+    # -- late reports ------------------------------------------------------------------
+
+    def on_late(self, pos: Position, vessel: VesselState) -> list[Alert]:
+        """A report that arrived after the reorder window (a satellite batch hours late) is real: when it
+        falls inside a gap of its vessel, the gap is revised (*update* with the shorter silence) or, when
+        what is left is shorter than ``min_gap_h``, *cancelled*. Skylight removes events that late AIS
+        disproves in the same way."""
+        st = self.state.get(pos.mmsi)
+        if st is None:
+            return []
+        t = pos.time_s
+        if st.get("open") and t > st["t"]:
+            st["key_t"] = st.get("key_t") or st["t"]
+            st.update(t=t, lat=pos.lat, lon=pos.lon, sog=pos.sog_kn, status=pos.nav_status)
+            if self._watermark_s - t < self.min_gap_s:
+                self._open_set.discard(pos.mmsi)
+                st["open"] = None
+                alert = self._alert(st, pos.mmsi, "cancelled", self._watermark_s, None, vessel)
+                alert = replace(alert, summary=f"{alert.summary}; cancelled: a late report shows it was heard at "
+                                f"{iso(t)}", details={**alert.details, "revised_by_late_report": iso(t)})
+                st["key_t"] = None
+                # back in the sweep, in order of last fix (rare: rebuilt)
+                self._by_last[pos.mmsi] = t
+                self._by_last = OrderedDict(sorted(self._by_last.items(), key=lambda kv: (kv[1], kv[0])))
+            else:
+                alert = self._alert(st, pos.mmsi, "update", self._watermark_s, None, vessel)
+                alert = replace(alert, summary=f"{alert.summary} (revised: a late report heard it at {iso(t)})",
+                                details={**alert.details, "revised_by_late_report": iso(t)})
+            return [alert]
+        for g in reversed(st.get("gaps", [])):
+            if not g["start"] < t < g["end"]:
+                continue
+            before, after = t - g["start"], g["end"] - t
+            ctx = {"t": g["start"], "lat": g["lat"], "lon": g["lon"], "sog": g["sog"], "status": g["status"],
+                   "kind": g["kind"], "zone": g["zone"], "key_t": g["key_t"]}
+            end = Position(pos.mmsi, g["end"], g["end_lat"], g["end_lon"])
+            if max(before, after) < self.min_gap_s:
+                st["gaps"] = [x for x in st["gaps"] if x is not g]
+                alert = self._alert(ctx, pos.mmsi, "cancelled", g["end"], end, vessel)
+                return [replace(alert, summary=f"{alert.summary}; cancelled: a late report shows it was heard at "
+                                f"{iso(t)}", details={**alert.details, "revised_by_late_report": iso(t)})]
+            if after >= before:  # the silence that is left began at the late report
+                g.update(start=t, lat=pos.lat, lon=pos.lon, sog=pos.sog_kn, status=pos.nav_status)
+                ctx.update(t=t, lat=pos.lat, lon=pos.lon, sog=pos.sog_kn, status=pos.nav_status)
+            else:  # … or ended at it
+                g.update(end=t, end_lat=pos.lat, end_lon=pos.lon)
+                end = pos
+            alert = self._alert(ctx, pos.mmsi, "closed", g["end"], end, vessel)
+            return [replace(alert, summary=f"{alert.summary} (revised: a late report heard it at {iso(t)})",
+                            details={**alert.details, "revised_by_late_report": iso(t)})]
         return []
 
     def rebuild(self) -> None:

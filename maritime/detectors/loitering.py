@@ -1,7 +1,9 @@
 """Loitering: one vessel slow for hours at sea (GFW loitering: under 2 kn for at least 4 h).
 
 Not raised inside or near a port or anchorage zone or a learned anchorage
-(:mod:`maritime.detectors.anchorages`), nor for a vessel that
+(:mod:`maritime.detectors.anchorages`), nor for a vessel that reports no
+navigational status (Class B) but lies within ``anchored_radius_m`` of one
+spot for the whole time (at anchor by its behaviour), nor for a vessel that
 reports itself at anchor or moored (nav status 1 or 5), nor for a vessel that
 was meeting another one during the interval (the rendezvous alert covers it).
 A slow vessel that drifts further than ``max_radius_km`` from where it slowed
@@ -54,7 +56,13 @@ class LoiteringDetector:
                        if self.zones is not None else False)
             ep = {"start": pos.time_s, "last": pos.time_s, "lat0": pos.lat, "lon0": pos.lon, "n": 0,
                   "sum_lat": 0.0, "sum_lon": 0.0, "max_sog": 0.0, "alerted": False, "harbour": harbour,
-                  "next_update": None}
+                  "next_update": None, "max_d": 0.0, "status_seen": False}
+        else:
+            d = fast_distance_m(ep["lat0"], ep["lon0"], pos.lat, pos.lon)
+            if d > ep.get("max_d", 0.0):
+                ep["max_d"] = d
+        if pos.nav_status is not None:
+            ep["status_seen"] = True
         ep["last"] = pos.time_s
         ep["n"] += 1
         ep["sum_lat"] += pos.lat
@@ -67,6 +75,8 @@ class LoiteringDetector:
             learned = self.rendezvous.learned if self.rendezvous is not None else None
             if learned is not None and learned.anchorage_at(ep["sum_lat"] / ep["n"], ep["sum_lon"] / ep["n"]):
                 ep["harbour"] = True  # resting where many vessels rest: an anchorage nobody drew
+            elif not ep.get("status_seen") and ep.get("max_d", 0.0) <= self.s.anchored_radius_m:
+                ep["harbour"] = True  # no status to say so, but it lies in one spot for hours: at anchor
             elif met == "met":
                 ep["harbour"] = True  # covered by a rendezvous: do not raise it for this episode
             elif met is None:  # ("meeting": wait, the closeness may still become a rendezvous)

@@ -84,6 +84,17 @@ class Chain:
             fn(pos)
         return True
 
+    def late(self, pos: Position) -> None:
+        """A position that came after the reorder window: kept, and offered to the detectors that revise
+        their events with late data (``on_late``); it does not pass the gates or move the tracker."""
+        vessel = self.tracker.get(pos.mmsi)
+        for det in self.detectors:
+            fn = getattr(det, "on_late", None)
+            if fn is not None:
+                got = fn(pos, vessel)
+                if got:
+                    self.emit(list(got))
+
     def static(self, info: VesselInfo) -> None:
         """Apply one static report."""
         self.tracker.on_static(info)

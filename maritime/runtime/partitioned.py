@@ -64,6 +64,8 @@ Row = list[Any]
 #: Row kinds: a position, a static report, a watermark tick, the end of a replay, a source's progress
 #: (``["m", time_s, source]``: that source will send nothing older than ``time_s`` again).
 POS, STATIC, TICK, END, PROGRESS = "p", "s", "w", "e", "m"
+#: a position that came after its source's reorder window (laid out as a position row): kept, it may revise
+LATE = "l"
 
 
 # -- keys and partitions ----------------------------------------------------------------
@@ -278,7 +280,7 @@ def _row_time(r: Row) -> float:
 
 
 #: where a row keeps its order key
-_ORDER_AT = {POS: 12, STATIC: 16, TICK: 2}
+_ORDER_AT = {POS: 12, STATIC: 16, TICK: 2, LATE: 12}
 
 
 def _row_order(r: Row) -> float:
@@ -312,6 +314,8 @@ class DecodeRunner:
         self.stats = DecodeStats()
         self.rejected: list[Rejected] = []
         self._sources: dict[str, _Source] = {}
+        self._late_rows: dict[int, list[Row]] = {}
+        self.late_positions = 0
 
     def _source(self, key: str, name: str, default_time_s: float | None) -> _Source:
         src = self._sources.get(key)
@@ -325,7 +329,17 @@ class DecodeRunner:
         return src
 
     def _late(self, name: str, time_s: float, item: Any) -> None:
-        payload = item[0]
+        payload, records, order = item
+        positions = [r for r in records if isinstance(r, Position)]
+        if positions:
+            # real, only late: forwarded to its vessel partition, where it may revise a dark gap
+            text = payload.decode("ascii", "replace") if payload is not None else None
+            for p in positions:
+                row = position_row(p, text, order)
+                row[0] = LATE
+                self._late_rows.setdefault(vessel_partition(p.mmsi, self.partitions), []).append(row)
+            self.late_positions += len(positions)
+            return
         self.stats.rejected[Reason.LATE] += 1
         self.rejected.append(Rejected(Reason.LATE, "older than the reorder window allows", name,
                                       (payload or b"").decode("ascii", "replace"), time_s))
@@ -354,6 +368,7 @@ class DecodeRunner:
             released = push(got[1][0].time_s, item)
             if released:
                 self._emit(src, released, out)
+        self._take_late(out)
         # how far this source has got: the vessel stage merges several sources up to the slowest one
         for q in range(self.partitions):
             out.setdefault(q, []).append([PROGRESS, src.reorder.released_s, key])
@@ -369,6 +384,11 @@ class DecodeRunner:
         """True when every message of ``source`` (a :func:`lane_key`) up to ``up_to_s`` has left the reorder window."""
         src = self._sources.get(source)
         return src is None or len(src.reorder) == 0 or src.reorder.released_s >= up_to_s
+
+    def _take_late(self, out: dict[int, list[Row]]) -> None:
+        for q, rows in self._late_rows.items():
+            out.setdefault(q, []).extend(rows)
+        self._late_rows = {}
 
     def end(self) -> tuple[dict[int, list[Row]], float | None]:
         """End of input: release everything held; return the rows and the last event time."""
@@ -540,6 +560,9 @@ class VesselRunner:
                 if dedup_across and r[15] is not None and self._duplicate(r[15], r[2], r[16]):
                     continue
                 self.chain.static(row_static(r))
+                self.dirty.add(r[1])
+            elif kind == LATE:
+                self.chain.late(row_position(r))
                 self.dirty.add(r[1])
             elif kind == TICK:
                 if self.next_tick is not None and r[1] < self.next_tick:

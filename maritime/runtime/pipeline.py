@@ -47,6 +47,7 @@ class RunStats:
     decode: DecodeStats = field(default_factory=DecodeStats)
     duplicates: int = 0
     positions: int = 0
+    late_positions: int = 0
     static_reports: int = 0
     alert_ids: dict[str, str] = field(default_factory=dict)  # id -> type
     alert_records: int = 0
@@ -66,6 +67,7 @@ class RunStats:
             "duplicates": self.duplicates + self.decode.duplicates,
             "vessels": vessels,
             "positions": self.positions,
+            "late_positions": self.late_positions,
             "alerts_by_type": dict(sorted(by_type.items())),
             "first_time": iso(self.first_time_s),
             "last_time": iso(self.last_time_s),
@@ -156,6 +158,13 @@ class Pipeline:
 
     def _late(self, time_s: float, item: Any) -> None:
         payload, records = item
+        positions = [r for r in records if isinstance(r, Position)]
+        if positions:
+            # real, only late (a satellite batch): kept, and it may revise a dark gap
+            self.stats.late_positions += len(positions)
+            for p in positions:
+                self.chain.late(p)
+            return
         self.stats.decode.rejected[Reason.LATE] += 1
         src = records[0].source if records else ""
         self._reject(Rejected(Reason.LATE, "older than the reorder window allows", src,
