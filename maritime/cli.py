@@ -136,6 +136,25 @@ def _zones(paths: list[Path] | None, partial: bool = False) -> ZoneIndex | None:
         raise _fail(f"zone files refused: {err} (run 'maritime zones check' for the full list)", 2) from None
 
 
+def _run_zones(paths: list[Path] | None, partial: bool = False) -> ZoneIndex | None:
+    """The zones of a run: the bundled Caribbean set by default (also ``bundled``, and ``geofences`` where no
+    such folder is), ``none`` for no zones; a run without port or anchorage zones says once what it misses."""
+    names = [str(p) for p in paths or []]
+    if names == ["none"]:
+        err_console.print("zones off (--zones none): no territorial sea, EEZ or geofence alerts, and without port "
+                          "or anchorage zones ships at berth and yachts at anchor can look like rendezvous and "
+                          "loitering", highlight=False)
+        return None
+    resolved = [default_zones_dir() if n == "bundled" or (n == "geofences" and not Path(n).exists()) else Path(n)
+                for n in names] or [default_zones_dir()]
+    index = _zones(resolved, partial=partial)
+    if index is not None and not any(z.kind in ("port", "anchorage") for z in index.zones):
+        err_console.print("these zones have no port or anchorage zone: ships at berth and yachts at anchor can look "
+                          "like rendezvous and loitering (add the bundled zones: --zones bundled --zones FILE)",
+                          highlight=False)
+    return index
+
+
 def _live_positions(stack: ExitStack, pipe: Pipeline, url: str) -> None:
     from maritime.delivery.redis_sink import RedisPositions
 
@@ -175,7 +194,9 @@ def replay(
         list[str], typer.Argument(help="NMEA recordings (plain or .gz), globs, CSV tables, or - for stdin")
     ],
     alerts: Annotated[Path | None, typer.Option("--alerts", help="write alerts here (JSON lines)")] = None,
-    zones: Annotated[list[Path] | None, typer.Option("--zones", help="zone file or folder (repeatable)")] = None,
+    zones: Annotated[list[Path] | None, typer.Option(
+        "--zones", help="zone file or folder (repeatable; default: the bundled Caribbean zones; 'none': no zones)")]
+    = None,
     map_out: Annotated[Path | None, typer.Option("--map", help="write a replay map here (HTML, works offline)")]
     = None,
     summary_json: Annotated[Path | None, typer.Option("--summary-json", help="write the run summary here")] = None,
@@ -199,7 +220,7 @@ def replay(
     specs = _specs(files)
     if any(s.kind in ("tcp", "udp") for s in specs):
         raise _fail("replay reads recordings; use 'maritime watch' for live feeds", 2)
-    zone_index = _zones(zones)
+    zone_index = _run_zones(zones)
     with ExitStack() as stack:
         outs = _Outputs(stack, alerts, dead_letter, settings, redis_url, webhooks)
         collected: list[Any] = []
@@ -247,7 +268,9 @@ def replay(
 def watch(
     sources: Annotated[list[str], typer.Argument(help="tcp://HOST:PORT, udp://[HOST]:PORT, files or -")],
     alerts: Annotated[Path | None, typer.Option("--alerts", help="append alerts here (JSON lines)")] = None,
-    zones: Annotated[list[Path] | None, typer.Option("--zones", help="zone file or folder (repeatable)")] = None,
+    zones: Annotated[list[Path] | None, typer.Option(
+        "--zones", help="zone file or folder (repeatable; default: the bundled Caribbean zones; 'none': no zones)")]
+    = None,
     dead_letter: Annotated[Path | None, typer.Option("--dead-letter", help="write rejected lines here")] = None,
     summary_json: Annotated[Path | None, typer.Option("--summary-json", help="write the run summary at exit")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
@@ -271,7 +294,7 @@ def watch(
     _setup_logging(max(verbose, 1))
     settings = _settings(config)
     specs = _specs(sources)
-    zone_index = _zones(zones)
+    zone_index = _run_zones(zones)
     with ExitStack() as stack:
         outs = _Outputs(stack, alerts, dead_letter, settings, redis_url, webhooks)
         if alerts is None:
@@ -638,7 +661,8 @@ def serve(
     redis_url: Annotated[str, typer.Option("--redis", help="Redis the pipeline or workers write to")],
     web_at: Annotated[str, typer.Option("--web", help="HOST:PORT to serve on")] = "127.0.0.1:8080",
     token: Annotated[str | None, typer.Option(help="token the page and API require")] = None,
-    zones: Annotated[list[Path] | None, typer.Option("--zones", help="zones to draw")] = None,
+    zones: Annotated[list[Path] | None, typer.Option(
+        "--zones", help="zones to draw (default: the bundled Caribbean zones; 'none')")] = None,
     tile_url: Annotated[str | None, typer.Option(help="online tile URL for connected rooms")] = None,
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
 ) -> None:
@@ -647,7 +671,7 @@ def serve(
 
     _setup_logging(1)
     host, port = _host_port(web_at)
-    index = _zones(zones) if zones else None
+    index = _run_zones(zones)
     state = LiveState()
 
     async def main() -> None:
@@ -670,7 +694,8 @@ def map_cmd(
     alerts: Annotated[Path, typer.Argument(help="alerts JSON lines")],
     out: Annotated[Path, typer.Option("--out", help="HTML file to write")],
     tracks: Annotated[list[str] | None, typer.Option("--tracks", help="NMEA recordings to draw tracks from")] = None,
-    zones: Annotated[list[Path] | None, typer.Option("--zones", help="zone files or folders to draw")] = None,
+    zones: Annotated[list[Path] | None, typer.Option(
+        "--zones", help="zones to draw (default: the bundled Caribbean zones; 'none')")] = None,
     tile_url: Annotated[str | None, typer.Option(help="online tile URL for connected rooms (offline by default)")]
     = None,
 ) -> None:
@@ -685,7 +710,7 @@ def map_cmd(
         pipe = Pipeline(_settings(None))
         pipe.add_listener(collector)
         pipe.replay(_specs(tracks))
-    index = _zones(zones) if zones else None
+    index = _run_zones(zones)
     try:
         path = replay_map(alerts, out, tracks=collector, zones=index, tile_url=tile_url)
     except (ValueError, KeyError) as err:
@@ -1000,7 +1025,9 @@ def worker(
     kafka: _KAFKA,
     alerts: Annotated[Path | None, typer.Option("--alerts", help="append this worker's alerts here (JSON lines)")]
     = None,
-    zones: Annotated[list[Path] | None, typer.Option("--zones", help="zone file or folder (repeatable)")] = None,
+    zones: Annotated[list[Path] | None, typer.Option(
+        "--zones", help="zone file or folder (repeatable; default: the bundled Caribbean zones; 'none': no zones)")]
+    = None,
     config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
     redis_url: Annotated[str | None, typer.Option("--redis", help="also send alerts to Redis streams (URL)")] = None,
     webhooks: Annotated[bool, typer.Option("--webhooks", help="also POST alerts to the configured centres")]
@@ -1033,7 +1060,7 @@ def worker(
     from streams.topics import create_topics
 
     settings = _settings(config)
-    zone_index = _zones(zones)
+    zone_index = _run_zones(zones)
     try:
         assembly = Assembly.from_settings(settings, zone_index, watchlists=watchlist or [], profiles=profiles,
                                           redis_url=redis_url)

@@ -1,0 +1,73 @@
+"""Out of the box: the bundled zones are on by default, from any directory; ``--zones none`` turns them off."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from maritime.geo import destination
+from maritime.sim.encode import checksum, position_payloads, sentences
+
+T0 = 1_747_180_800
+CASTRIES = (14.012, -60.995)  # inside the bundled port zone of Castries, Saint Lucia
+
+
+def moored_pair() -> bytes:
+    """Two ships alongside each other at a Castries berth for four hours (ordinary port life)."""
+    lines = []
+    for k in range(240):
+        for i, mmsi in enumerate((377000101, 377000102)):
+            lat, lon = destination(*CASTRIES, 90, 60.0 * i)
+            t = T0 + 60 * k + 7 * i
+            pl = position_payloads(np.array([mmsi]), np.array([lat]), np.array([lon]), np.array([0.1]),
+                                   np.array([10.0]), np.array([10.0]), np.array([0]), np.array([t % 60]),
+                                   np.array([False]))[0].tobytes().decode()
+            tag = f"c:{t}".encode()
+            lines.append(b"\\" + tag + b"*" + f"{checksum(tag):02X}".encode() + b"\\" + sentences(pl, 0, 0)[0])
+    return b"\n".join(lines) + b"\n"
+
+
+def replay(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    feed = tmp_path / "castries.nmea"
+    feed.write_bytes(moored_pair())
+    out = tmp_path / "alerts.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(feed), "--alerts", str(out), "-q",
+                           *extra], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    alerts = [json.loads(x) for x in out.read_text().splitlines()] if out.exists() else []
+    return proc, alerts
+
+
+def test_replay_uses_the_bundled_zones_from_any_directory(tmp_path):
+    proc, alerts = replay(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert [a for a in alerts if a["type"] in ("rendezvous", "loitering")] == []
+    assert "zones off" not in proc.stderr
+
+
+def test_the_readme_spelling_geofences_works_outside_the_checkout(tmp_path):
+    proc, alerts = replay(tmp_path, "--zones", "geofences")
+    assert proc.returncode == 0, proc.stderr
+    assert [a for a in alerts if a["type"] == "rendezvous"] == []
+
+
+def test_zones_none_turns_them_off_and_says_what_is_missed(tmp_path):
+    proc, alerts = replay(tmp_path, "--zones", "none")
+    assert proc.returncode == 0, proc.stderr
+    assert "zones off" in proc.stderr
+    # without the port zone, two ships at a berth look like a meeting: what the warning says
+    assert any(a["type"] == "rendezvous" for a in alerts)
+
+
+def test_zones_without_ports_are_warned_about(tmp_path):
+    z = tmp_path / "mpa.geojson"
+    z.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[-62, 12], [-61, 12], [-61, 13],
+                                                                              [-62, 13], [-62, 12]]]},
+        "properties": {"id": "mpa-x", "name": "X", "kind": "mpa", "alert_on": ["entry"]}}]}))
+    proc, _ = replay(tmp_path, "--zones", str(z))
+    assert proc.returncode == 0, proc.stderr
+    assert "no port or anchorage zone" in proc.stderr
