@@ -17,7 +17,7 @@ from maritime.models import Position
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
 from maritime.sim import landmask
-from maritime.sim.evaluate import evaluate, load_alerts, load_truth
+from maritime.sim.evaluate import evaluate, load_alerts, load_ordinary, load_truth, ordinary_life
 from maritime.sim.network import WaterGrid
 from maritime.sim.simulator import Simulator
 from maritime.zones.geodata import land_index
@@ -175,3 +175,25 @@ def test_round_trip_recall_and_precision(tmp_path, grid, zone_index):
         r = report.get(kind)
         if r is not None:
             assert r["truth"] == r["alerts"] == r["matched"], (kind, r)
+
+
+@pytest.mark.slow
+def test_an_ordinary_day_raises_no_false_alarm_and_the_scripted_events_are_still_found(tmp_path, grid, zone_index):
+    """Yachts in six anchorages, boats at a FAD, a cruise ship with tenders, a tug and a pilot alongside, a
+    shared MMSI: truth says "nothing to alert" for all of them; the scripted events are still found."""
+    sim = Simulator(12, 160, seed=4, zones=zone_index, grid=grid)
+    sim.build()
+    sim.write(tmp_path)
+    s = Settings()
+    alerts = tmp_path / "alerts.jsonl"
+    Pipeline(s, assembly=Assembly(s, zone_index), sinks=[JsonLinesSink(alerts)]).replay(
+        parse_source(str(tmp_path / "traffic.nmea")))
+    truth, got = load_truth(tmp_path / "truth.json"), load_alerts(alerts)
+    life = ordinary_life(load_ordinary(tmp_path / "truth.json"), truth, got)
+    assert life["vessels"] >= 30 and {"yacht_at_anchor", "fishing_at_fad", "cruise_tender", "tug_alongside",
+                                      "pilot_alongside", "shared_default_mmsi"} <= set(life["scenes"])
+    assert life["false_alerts"] == 0, life
+    report = evaluate(truth, got)
+    for kind in ("rendezvous", "loitering"):
+        r = report[kind]
+        assert r["precision"] >= 0.9 and r["recall"] >= 0.9, (kind, r)

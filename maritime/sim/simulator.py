@@ -22,7 +22,8 @@ Writes ``traffic.nmea`` (tag-blocked NMEA, in time order) and ``truth.json``
   (no navigational status, many without static data, 100-300 m apart,
   swinging at 0-0.5 kn), small boats fishing at a fish aggregating device
   offshore, a cruise ship at anchor with its tenders, a tug alongside a
-  tanker off a port, and two transmitters sharing the default MMSI 1193046.
+  tanker off a port, a pilot boat alongside a ship at the pilot station,
+  and two transmitters sharing the default MMSI 1193046.
   Geofence entries are taken from the true tracks of every vessel, scripted
   or not, so the truth is complete for the zones given.
 """
@@ -638,6 +639,7 @@ class Simulator:
         self._ev_fad(max(3, min(8, self.n // 50)))
         self._ev_cruise_with_tenders()
         self._ev_tug_alongside()
+        self._ev_pilot_boarding()
         self._ev_shared_mmsi()
 
     def _ev_anchorage(self, a: Anchorage, count: int) -> None:
@@ -706,6 +708,24 @@ class Simulator:
         self._move(tug, t, [(tlat, tlon), self.berths[a]], speed=9.0)
         self._ordinary("tanker_at_anchor", tanker)
         self._ordinary("tug_alongside", tug)
+
+    def _ev_pilot_boarding(self) -> None:
+        """A pilot boat lying alongside a ship waiting at the pilot station 6 km off a port for 2.5 h."""
+        a = int(self.rng.integers(len(self.ports)))
+        p = self.ports[a]
+        lat, lon = self.sea_point_near(p.lat, p.lon, 5, 7)
+        ship = self._vessel("cargo", home=a)
+        start = self._event_time(3)
+        self._stay(ship, self.t0 - 3600, self.t1 + 3600, lat, lon, status=0, wobble_m=25, speed_kn=0.4)
+        pilot = self._vessel("tug", home=a)
+        pilot.ship_type, pilot.length_m = 50, 16
+        self._stay(pilot, self.t0 - 3600, start - 900, *self._berth_spot(a), status=5)
+        plat, plon = destination(lat, lon, 270, 50)
+        t = self._move(pilot, start - 900, [self.berths[a], (plat, plon)], speed=12.0)
+        t = self._stay(pilot, t, t + 2.5 * 3600, plat, plon, status=0, wobble_m=10, speed_kn=0.4)
+        self._move(pilot, t, [(plat, plon), self.berths[a]], speed=12.0)
+        self._ordinary("ship_at_pilot_station", ship)
+        self._ordinary("pilot_alongside", pilot)
 
     def _ev_shared_mmsi(self) -> None:
         """Two vessels whose transponders both carry the factory-default MMSI 1193046."""
