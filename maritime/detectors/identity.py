@@ -80,6 +80,7 @@ class IdentityGate:
         self.land = land if land is not None else (
             LandMask(settings.land_margin_m, settings.land_region) if settings.land_check else None)
         self.min_jump_m = settings.min_jump_nm * M_PER_NM
+        self._slack_s = settings.time_slack_s
         self._by_type = settings.max_speed_by_type_kn
         self._default_limit = settings.max_speed_kn
 
@@ -117,13 +118,26 @@ class IdentityGate:
                                       f"(or on an inland waterway)", "low"))
         self.state[pos.mmsi] = st
         t = pos.time_s
-        err = self._time_err(st, pos)
+        err = self._time_err(st, pos) if pos.time_err_s > 0.0 or "uncertain" in st else 0.0
         tracks: list[list[Any]] = st["tracks"]
         if not tracks:
             tracks.append([t, pos.lat, pos.lon, err, 1, t])
             return True, out
+        limit = self._by_type.get(vessel.category, self._default_limit)
+        if len(tracks) == 1 and st["shared"] is None:
+            # the common case: one track, and the fix fits it
+            tr = tracks[0]
+            dt = t - tr[0]
+            e = err if err > tr[3] else tr[3]
+            if (fast_distance_m(tr[1], tr[2], pos.lat, pos.lon)
+                    <= self.min_jump_m + limit * KN_TO_MS * ((dt if dt > 0.0 else -dt) + self._slack_s + e)):
+                tr[0] = t
+                tr[1] = pos.lat
+                tr[2] = pos.lon
+                tr[3] = err
+                tr[4] += 1
+                return True, out
         self._forget_quiet(st, t, vessel, out)
-        limit = self._limit_kn(vessel)
         slack = self.s.time_slack_s
         best = -1
         best_dist = float("inf")

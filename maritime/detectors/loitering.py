@@ -57,7 +57,7 @@ class LoiteringDetector:
             ep = {"start": pos.time_s, "last": pos.time_s, "lat0": pos.lat, "lon0": pos.lon, "n": 0,
                   "sum_lat": 0.0, "sum_lon": 0.0, "max_sog": 0.0, "alerted": False, "harbour": harbour,
                   "next_update": None, "max_d": 0.0, "status_seen": False}
-        else:
+        elif ep.get("max_d", 0.0) <= self.s.anchored_radius_m:  # past it once is enough to know
             d = fast_distance_m(ep["lat0"], ep["lon0"], pos.lat, pos.lon)
             if d > ep.get("max_d", 0.0):
                 ep["max_d"] = d

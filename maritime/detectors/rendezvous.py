@@ -106,8 +106,13 @@ class RendezvousDetector:
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
         mmsi = pos.mmsi
-        if self.learned is not None:
-            self.learned.observe(pos, self._rest_excluded)
+        learned = self.learned
+        if learned is not None:
+            sog = pos.sog_kn
+            if sog is not None and sog < learned.s.rest_max_sog_kn:
+                learned.observe(pos, self._rest_excluded)
+            elif mmsi in learned.resting:
+                del learned.resting[mmsi]
         prev = self._prev.get(mmsi)
         self._prev[mmsi] = (pos.time_s, pos.lat, pos.lon)
         old = self._where.pop(mmsi, None)

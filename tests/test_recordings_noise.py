@@ -1,0 +1,57 @@
+"""The real recordings give the alert counts written in the README ("Noise: alerts on ordinary days").
+
+Every event left on them is an MMSI no ship may carry (wrong length, an unallocated MID, a factory
+default, one MMSI used by two transmitters) or, once, a position no vessel can have.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from maritime.config import Settings
+from maritime.ingest.sources import parse_source
+from maritime.zones.index import load_zones
+
+from .conftest import Collect, assembled_pipeline
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nmea"
+ROOT = Path(__file__).resolve().parent.parent
+
+#: events by kind (type, or identity_anomaly:kind), as the README's table gives them
+EXPECTED = {
+    "exactearth_20120202_tagblock.nmea": {"identity_anomaly:shared_mmsi": 1, "identity_anomaly:invalid_mmsi": 2,
+                                          "identity_anomaly:on_land": 1},
+    "amsa_messy_feed.txt": {"identity_anomaly:invalid_mmsi": 19, "identity_anomaly:default_mmsi": 3,
+                            "identity_anomaly:shared_mmsi": 1},
+    "dma_20100611_tagblock.nmea": {"identity_anomaly:invalid_mmsi": 6, "identity_anomaly:default_mmsi": 3},
+    "dma_stream_example_pghp.txt": {"identity_anomaly:invalid_mmsi": 6, "identity_anomaly:default_mmsi": 3},
+    "goais_20190216_tagblock.nmea": {"identity_anomaly:invalid_mmsi": 1},
+    "kystverket_1000_tagblock.nm4": {},
+    "gfw_mixed_types.nmea": {"identity_anomaly:invalid_mmsi": 1},
+    "signalk_nais400.log": {"identity_anomaly:invalid_mmsi": 1},
+    "gfw_multi_part.nmea": {},
+    "gpsd_sample.aivdm": {},
+    "libais_test.aivdm": {},
+}
+
+
+@pytest.fixture(scope="module")
+def zones():
+    return load_zones(ROOT / "geofences")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_a_real_recording_gives_the_readme_counts(name, zones):
+    path = DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} is not here (../shared/data is provided beside the checkout)")
+    sink = Collect()
+    assembled_pipeline(Settings(), [sink], None, zones).replay(parse_source(str(path)))
+    last = {a.id: a for a in sink.alerts}
+    got = Counter(a.type if a.type != "identity_anomaly" else f"{a.type}:{a.details['anomaly']}"
+                  for a in last.values())
+    assert dict(got) == EXPECTED[name]
+    assert not any(a.type == "position_jump" for a in last.values())
