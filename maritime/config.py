@@ -39,9 +39,19 @@ class IngestSettings(_Frozen):
         3600.0, ge=0, description="how long before its stamp a report from a 'delivered' source may have been "
         "sent (s); exactEarth batches are up to an hour out of step")
 
+    delivered_reorder_window_s: float = Field(
+        1800.0, ge=0, description="reorder window of a source set to 'delivered' in replays and workers (s): "
+        "its batches come up to this much out of step; later reports still revise gaps as late data")
+
     def time_quality_of(self, source: str) -> str:
         """The time quality set for ``source`` (else the default)."""
         return self.time_quality.get(source, self.default_time_quality)
+
+    def reorder_window_of(self, source: str) -> float:
+        """The reorder window of ``source`` (s): wider for a source whose stamps are set as delivery times."""
+        if self.time_quality_of(source) == "delivered":
+            return max(self.reorder_window_s, self.delivered_reorder_window_s)
+        return self.reorder_window_s
 
 
 class GapSettings(_Frozen):

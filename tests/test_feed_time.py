@@ -305,3 +305,21 @@ def test_the_partitioned_runtime_revises_gaps_with_late_reports_like_the_embedde
 
     got = [a for a in run_partitioned(batches(), QUICK, None, 2, restart_every=3) if a.type == "dark_gap"]
     assert [(a.id, a.status) for a in got] == [(a.id, a.status) for a in gaps]
+
+
+def test_a_source_set_to_delivered_gets_a_reorder_window_that_fits_its_batches(tmp_path):
+    """Batches up to two deliveries (40 min) out of step: with the source set to 'delivered' they are put back
+    in order; left to the default window, the out-of-step reports come as late data."""
+    feed = satellite_day(random.Random(5), ships=10, hours=2.0)
+    # the batch delivered at +40 min comes after the one of +80 min
+    rank = {1200: 0, 2400: 3, 3600: 1, 4800: 2}
+    shuffled = [line for _, line in sorted(feed, key=lambda x: (rank.get(int(x[0] - T0), int(x[0] - T0)), x[0]))]
+    p = tmp_path / "sat.nmea"
+    p.write_bytes(b"\n".join(shuffled) + b"\n")
+    told = Settings.model_validate({"identity": {"land_check": False},
+                                    "ingest": {"time_quality": {"sat.nmea": "delivered"},
+                                               "delivered_reorder_window_s": 3600}})
+    default = assembled_pipeline(QUICK, [Collect()]).replay(parse_source(str(p)))
+    fitted = assembled_pipeline(told, [Collect()]).replay(parse_source(str(p)))
+    assert default["late_positions"] > 0
+    assert fitted["late_positions"] == 0 and fitted["positions"] == default["positions"] + default["late_positions"]

@@ -324,7 +324,7 @@ class DecodeRunner:
             dec = AisDecoder(name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
                              on_reject=self.rejected.append, stats=self.stats,
                              dedup_window_s=ing.dedup_window_s, clock=source_clock(ing, name))
-            reorder = Reorder(ing.reorder_window_s, on_late=lambda t, item: self._late(name, t, item))
+            reorder = Reorder(ing.reorder_window_of(name), on_late=lambda t, item: self._late(name, t, item))
             src = self._sources[key] = _Source(dec, reorder)
         return src
 

@@ -253,7 +253,7 @@ class Pipeline:
 
     def _ordered(self, spec: SourceSpec, progress: Callable[[int], None] | None) -> Iterator[tuple[float, _Item]]:
         """One source's messages in event-time order."""
-        window = self.settings.ingest.reorder_window_s
+        window = self.settings.ingest.reorder_window_of(spec.name)
         reorder = Reorder(window, on_late=self._late)
         if spec.kind == "csv":
             for rec in iter_csv_records(spec):
