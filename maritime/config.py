@@ -39,6 +39,10 @@ class IngestSettings(_Frozen):
         3600.0, ge=0, description="how long before its stamp a report from a 'delivered' source may have been "
         "sent (s); exactEarth batches are up to an hour out of step")
 
+    max_time_jump_s: float = Field(
+        6 * 3600.0, ge=0, description="a line time this far from its source's newest (s) is quarantined until "
+        "time_confirm_lines lines in a row confirm it (0: off)")
+    time_confirm_lines: int = Field(3, ge=1, description="lines that confirm a jump of a source's clock")
     delivered_reorder_window_s: float = Field(
         1800.0, ge=0, description="reorder window of a source set to 'delivered' in replays and workers (s): "
         "its batches come up to this much out of step; later reports still revise gaps as late data")

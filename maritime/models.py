@@ -18,6 +18,17 @@ from pyais.constants import COUNTRY_MAPPING
 DISTRESS_PREFIXES: dict[str, str] = {"970": "AIS-SART", "972": "MOB device", "974": "EPIRB-AIS"}
 
 
+#: event times outside [2000-01-01, 2100-01-01) are not AIS times (GPS-epoch 1980 garbage, year 0 or 9999
+#: prefixes): rejected where they enter, so that every time in the pipeline can be formatted
+TIME_MIN_S = 946_684_800.0
+TIME_MAX_S = 4_102_444_800.0
+
+
+def valid_time(epoch_s: float) -> bool:
+    """True when ``epoch_s`` is a plausible AIS event time (see :data:`TIME_MIN_S`, :data:`TIME_MAX_S`)."""
+    return TIME_MIN_S <= epoch_s < TIME_MAX_S
+
+
 def utc(epoch_s: float) -> datetime:
     """Aware UTC datetime from POSIX seconds."""
     return datetime.fromtimestamp(epoch_s, tz=UTC)
@@ -27,7 +38,10 @@ def iso(epoch_s: float | None) -> str | None:
     """ISO 8601 UTC with ``Z`` (whole seconds) from POSIX seconds, or None."""
     if epoch_s is None:
         return None
-    return datetime.fromtimestamp(round(epoch_s), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(round(epoch_s), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):  # never raised for validated times; a last line of defence
+        return None
 
 
 def parse_iso(text: str) -> float:

@@ -38,8 +38,8 @@ from typing import Any, Final
 from pyais.bit_vector import bit_vector
 from pyais.messages import MSG_CLASS
 
-from maritime.ingest.eventtime import PayloadWindow, SourceClock
-from maritime.models import BaseStationReport, OtherMessage, Position, Record, VesselInfo
+from maritime.ingest.eventtime import PayloadWindow, SourceClock, TimeGuard
+from maritime.models import BaseStationReport, OtherMessage, Position, Record, VesselInfo, iso, valid_time
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,10 @@ class Reason:
     NO_POSITION: Final = "no_position"
     COMMENT: Final = "comment"
     LATE: Final = "late"
+    #: a time that is not an AIS time (before 2000, after 2099, or not a date at all)
+    BAD_TIME: Final = "bad_time"
+    #: a time far from its source's recent times, not (yet) confirmed by the lines after it
+    TIME_OUTLIER: Final = "time_outlier"
 
 
 class Warn:
@@ -111,6 +115,18 @@ class Undecodable(DecodeError):
     """pyais could not decode the payload (unknown type, truncated bits)."""
 
     reason = Reason.UNDECODABLE
+
+
+class BadTime(DecodeError):
+    """A line time outside 2000–2099, or one its source's neighbouring lines do not confirm."""
+
+    reason = Reason.BAD_TIME
+
+
+class TimeOutlier(DecodeError):
+    """A line time far from its source's recent times (quarantined until the source confirms it)."""
+
+    reason = Reason.TIME_OUTLIER
 
 
 class OutOfRange(DecodeError):
@@ -460,10 +476,13 @@ class AisDecoder:
         dedup_window_s: float | None = None,
         pyais_only: bool = False,
         clock: SourceClock | None = None,
+        guard: TimeGuard | None = None,
     ) -> None:
         self.source = source
         #: judges whether this source's stamps are receive or delivery times (None: taken as given)
         self.clock = clock
+        #: quarantines line times far from the source's recent ones (None: every valid time is taken)
+        self.guard = guard
         #: decode every payload with pyais, also the position reports of the fast path
         #: (slower; the reference that the fast path is tested against)
         self.pyais_only = pyais_only
@@ -595,6 +614,13 @@ class AisDecoder:
                 event_time = self._pghp_time
             self._pghp_time = None
         clock = self.clock
+        if event_time is not None:
+            if not valid_time(event_time):
+                raise BadTime(f"time {event_time:.0f} is outside 2000–2099: not an AIS time")
+            guard = self.guard
+            if guard is not None and not guard.accept(event_time):
+                raise TimeOutlier(f"time {iso(event_time)} is {abs(event_time - (guard.ref or 0)) / 3600:.0f} h from "
+                                  f"this source's recent times ({iso(guard.ref)}); kept out until lines confirm it")
         if event_time is None:
             if recv_time_s is not None:
                 event_time = recv_time_s

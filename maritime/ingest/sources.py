@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlparse
 
-from maritime.models import Position, Record, VesselInfo, parse_iso
+from maritime.models import Position, Record, VesselInfo, parse_iso, valid_time
 from maritime.retry import Backoff
 
 logger = logging.getLogger(__name__)
@@ -323,6 +323,9 @@ def iter_csv_records(spec: SourceSpec) -> Iterator[Record | BadRow]:
                 continue
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 yield BadRow(",".join(row)[:500], "out_of_range", f"position out of range: {lat}, {lon}")
+                continue
+            if not valid_time(t):
+                yield BadRow(",".join(row)[:500], "bad_time", f"time {get('time')!r} is outside 2000–2099")
                 continue
             sog = _num(get("sog"))
             cog = _num(get("cog"))

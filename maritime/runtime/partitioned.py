@@ -53,7 +53,7 @@ from maritime.detectors.gaps import GapDetector
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.detectors.watchlist import Watchlist
 from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected, new_position
-from maritime.ingest.eventtime import Deduplicator, Reorder, source_clock
+from maritime.ingest.eventtime import Deduplicator, Reorder, source_clock, time_guard
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo
 from maritime.runtime.assembly import Assembly, Chain
 from maritime.zones.index import ZoneIndex
@@ -323,7 +323,8 @@ class DecodeRunner:
             ing = self.s.ingest
             dec = AisDecoder(name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
                              on_reject=self.rejected.append, stats=self.stats,
-                             dedup_window_s=ing.dedup_window_s, clock=source_clock(ing, name))
+                             dedup_window_s=ing.dedup_window_s, clock=source_clock(ing, name),
+                             guard=time_guard(ing))
             reorder = Reorder(ing.reorder_window_of(name), on_late=lambda t, item: self._late(name, t, item))
             src = self._sources[key] = _Source(dec, reorder)
         return src

@@ -29,7 +29,7 @@ from maritime.detectors.base import Detector, Gate
 from maritime.detectors.tracker import Tracker
 from maritime.detectors.watchlist import Watchlist
 from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected
-from maritime.ingest.eventtime import Deduplicator, Reorder, source_clock
+from maritime.ingest.eventtime import Deduplicator, Reorder, source_clock, time_guard
 from maritime.ingest.sources import BadRow, SourceSpec, iter_csv_records, iter_lines, tcp_lines, udp_lines
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo, iso, parse_iso
 from maritime.runtime.assembly import Assembly, Chain, Enrichment
@@ -180,6 +180,7 @@ class Pipeline:
             stats=self.stats.decode,
             dedup_window_s=self.settings.ingest.dedup_window_s,
             clock=source_clock(self.settings.ingest, source),
+            guard=time_guard(self.settings.ingest),
         )
 
     # -- records in event-time order ---------------------------------------------------
