@@ -263,6 +263,21 @@ class Alert:
     summary: str
     zone: ZoneRef | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: the waters the alert lies in, whether or not a zone rule raised it: ``territorial_sea``,
+    #: ``contiguous_zone``, ``eez`` (each ``{id, name, authority, country}`` or None) and, for a dark gap,
+    #: ``reappeared_in`` (the same three where the vessel was heard again); None before enrichment
+    jurisdiction: dict[str, Any] | None = None
+
+    def authorities(self) -> set[str]:
+        """Every authority the alert concerns: its zone's and those of the waters it lies in."""
+        out = {self.zone.authority} if self.zone is not None and self.zone.authority else set()
+        j = self.jurisdiction or {}
+        for part in (j, j.get("reappeared_in") or {}):
+            for key in ("territorial_sea", "contiguous_zone", "eez"):
+                w = part.get(key)
+                if w and w.get("authority"):
+                    out.add(w["authority"])
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         """The alert as the contract's JSON object."""
@@ -280,6 +295,7 @@ class Alert:
             "zone": self.zone.as_dict() if self.zone else None,
             "summary": self.summary,
             "details": self.details,
+            "jurisdiction": self.jurisdiction,
         }
 
     def to_json(self) -> str:
@@ -311,4 +327,5 @@ class Alert:
             summary=d["summary"],
             zone=ZoneRef(id=z["id"], kind=z["kind"], name=z.get("name"), authority=z.get("authority")) if z else None,
             details=dict(d.get("details") or {}),
+            jurisdiction=d.get("jurisdiction"),
         )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from maritime.config import Settings
 from maritime.models import Alert
@@ -73,3 +76,43 @@ def assembled_pipeline(settings: Settings, sinks: list, dead: Any = None, zones:
     assembly = Assembly.from_settings(settings, zones, watchlists=watchlists or [], profiles=profiles,
                                       redis_url=redis_url)
     return Pipeline(settings, assembly=assembly, sinks=sinks, on_reject=dead)
+
+
+class RedisServer:
+    """A real redis-server on a free port, which tests may stop and start again."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.dir = tmp
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+             "--dir", str(self.dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port)
+        for _ in range(100):
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = RedisServer(tmp_path)
+    srv.start()
+    yield srv
+    srv.stop()

@@ -33,46 +33,6 @@ pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-
 
 
 
-class RedisServer:
-    """A real redis-server on a free port, which tests may stop and start again."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.dir = tmp
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-             "--dir", str(self.dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port)
-        for _ in range(100):
-            try:
-                if client.ping():
-                    return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
-@pytest.fixture
-def server(tmp_path):
-    srv = RedisServer(tmp_path)
-    srv.start()
-    yield srv
-    srv.stop()
-
-
 def alert(i: int, status: str = "open", kind: str = "geofence_entry", zone: str = "ts-lc",
           authority: str = "Royal Saint Lucia Police Force Marine Unit", severity: str = "medium") -> Alert:
     return Alert(id=f"{kind}:{zone}:{376000500 + i}:2025-05-14T08:00:00Z", type=kind, status=status,

@@ -90,6 +90,13 @@ def to_cap(alert: dict[str, Any], sender: str) -> bytes:
     if pos or zone:
         area = sub(info, "area")
         desc = (zone.get("name") or zone.get("id")) if zone else None
+        # the waters it lies in, so a centre reads whose business it is: "Saint Lucia territorial sea"
+        j = alert.get("jurisdiction") or {}
+        waters = [w.get("name") or w.get("id") for w in (j.get("territorial_sea"), j.get("contiguous_zone"),
+                                                        j.get("eez")) if w]
+        if waters:
+            named = [d for d in [desc, *waters] if d]
+            desc = "; ".join(dict.fromkeys(named))
         if not desc and pos:
             desc = f"{pos['lat']:.4f},{pos['lon']:.4f}"
         sub(area, "areaDesc", desc or "unknown")

@@ -15,7 +15,8 @@ def matches(alert: Alert, sub: Subscription) -> bool:
         return False
     if f.zones and (alert.zone is None or alert.zone.id not in f.zones):
         return False
-    if f.authorities and (alert.zone is None or alert.zone.authority not in f.authorities):
+    if f.authorities and not alert.authorities() & set(f.authorities):
+        # the zone that raised it, or the waters it lies in (a rendezvous in a centre's EEZ is its business)
         return False
     if f.bbox is not None:
         if alert.lat is None or alert.lon is None:

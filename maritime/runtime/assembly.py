@@ -131,6 +131,34 @@ class Enrichment:
         return alert
 
 
+#: the zone kinds that make an alert's jurisdiction
+JURISDICTION_KINDS = ("territorial_sea", "contiguous_zone", "eez")
+
+
+def jurisdiction_enricher(zones: ZoneIndex) -> Callable[[Alert], Alert]:
+    """Adds ``jurisdiction``: the territorial sea, contiguous zone and EEZ the alert lies in, with their
+    authorities; a dark gap also gets ``reappeared_in``, the waters where the vessel was heard again."""
+
+    def waters(lat: float, lon: float) -> dict[str, Any]:
+        out: dict[str, Any] = dict.fromkeys(JURISDICTION_KINDS)
+        for z in zones.containing(lat, lon):
+            if z.kind in out and out[z.kind] is None:
+                out[z.kind] = {"id": z.id, "name": z.name, "authority": z.authority,
+                               "country": z.properties.get("country")}
+        return out
+
+    def add(alert: Alert) -> Alert:
+        if alert.lat is None or alert.lon is None:
+            return alert
+        j = waters(alert.lat, alert.lon)
+        after = alert.details.get("first_position_after") if alert.type == "dark_gap" else None
+        if after:
+            j["reappeared_in"] = waters(after["lat"], after["lon"])
+        return replace(alert, jurisdiction=j)
+
+    return add
+
+
 def risk_enricher(store: Any, weights: dict[str, float]) -> Callable[[Alert], Alert]:
     """Adds ``details.risk``: each involved vessel's explained score and its top three factors, from what its
     profile held before the alert's event time (the same in every runtime, however far a stage has read)."""
@@ -261,6 +289,8 @@ class Assembly:
     def enrichment(self, tracker: Tracker, watchlist: Watchlist | None = None) -> Enrichment:
         """The enrichers of a stage whose vessels are in ``tracker`` (its watchlist, or a new one)."""
         enr = Enrichment(profile_store=self.profile_store)
+        if self.zones is not None and any(z.kind in JURISDICTION_KINDS for z in self.zones.zones):
+            enr.enrichers.append(jurisdiction_enricher(self.zones))
         wl = watchlist if watchlist is not None else self._watchlist(tracker)
         if wl is not None:
             enr.enrichers.append(wl.enrich)
