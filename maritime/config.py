@@ -40,8 +40,8 @@ class IngestSettings(_Frozen):
         "sent (s); exactEarth batches are up to an hour out of step")
 
     max_time_jump_s: float = Field(
-        6 * 3600.0, ge=0, description="a line time this far from its source's newest (s) is quarantined until "
-        "time_confirm_lines lines in a row confirm it (0: off)")
+        6 * 3600.0, ge=0, description="a line time this far after its source's newest (s), or two days before "
+        "it, is quarantined until time_confirm_lines lines in a row confirm it (0: off)")
     time_confirm_lines: int = Field(3, ge=1, description="lines that confirm a jump of a source's clock")
     delivered_reorder_window_s: float = Field(
         1800.0, ge=0, description="reorder window of a source set to 'delivered' in replays and workers (s): "
@@ -205,6 +205,9 @@ class DeliverySettings(_Frozen):
     cap_sender: str = "mda@caribbean-mda.invalid"
     webhook_timeout_s: float = Field(10.0, gt=0)
     retry_max_s: float = Field(300.0, gt=0, description="longest wait between retries (s)")
+    webhook_refused_attempts: int = Field(
+        8, ge=1, description="a record a webhook refuses (HTTP 4xx other than 408/409/429, or a redirect) is "
+        "retried this many times, then written to the dead-letter file beside the spool with the reason")
     flush_timeout_s: float = Field(15.0, ge=0, description="how long closing waits for delivery (s)")
 
 

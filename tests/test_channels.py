@@ -289,6 +289,65 @@ class Receiver:
         self._thread.join(timeout=5)
 
 
+class Misbehaving(Receiver):
+    """Redirects the first calls (to an endpoint that would answer 200 to a GET), then 404s, then recovers."""
+
+    def __init__(self, secret: str, redirects: int, not_found: int) -> None:
+        super().__init__(secret, 0)
+        self.redirects = redirects
+        self.not_found = not_found
+        self.gets = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if request.method == "GET":
+            self.gets += 1
+            return web.Response(status=200)
+        self.calls += 1
+        if self.calls <= self.redirects:
+            raise web.HTTPFound("/elsewhere")
+        if self.calls <= self.redirects + self.not_found:
+            return web.Response(status=404)
+        return await super().handle(request)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        app.router.add_route("*", "/elsewhere", self.handle)
+        runner = web.AppRunner(app)
+        self._loop.run_until_complete(runner.setup())
+        self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+        self._started.set()
+        self._loop.run_forever()
+
+
+def test_webhook_redirects_and_a_short_404_lose_nothing(tmp_path):
+    """A 3xx is not followed (a POST turned GET would count as delivered); 4xx are retried; nothing is lost."""
+    with Misbehaving("s3cret-key", redirects=3, not_found=3) as rx:
+        sub = Subscription.model_validate({"id": "lc", "webhooks": [
+            {"url": f"http://127.0.0.1:{rx.port}/hook", "secret": "s3cret-key"}]})
+        sink = WebhookSink(sub, sub.webhooks[0], settings(tmp_path, retry_max_s=0.3, flush=20))
+        batch = [alert(i) for i in range(6)]
+        for a in batch:
+            sink.write(a)
+        sink.close()
+        assert rx.gets == 0
+        assert rx.ids == {f"{a.id}|{a.status}" for a in batch}
+        assert sink.dead_lettered == 0
+
+
+def test_a_record_the_endpoint_keeps_refusing_is_dead_lettered_with_its_reason(tmp_path):
+    with Misbehaving("s3cret-key", redirects=0, not_found=10_000) as rx:
+        sub = Subscription.model_validate({"id": "lc", "webhooks": [
+            {"url": f"http://127.0.0.1:{rx.port}/hook", "secret": "s3cret-key"}]})
+        sink = WebhookSink(sub, sub.webhooks[0], settings(tmp_path, retry_max_s=0.2, flush=20,
+                                                          webhook_refused_attempts=3))
+        sink.write(alert(1))
+        sink.close()
+    dead = [json.loads(x) for x in (tmp_path / "spool" / "webhook-dead-lc.jsonl").read_text().splitlines()]
+    assert [(d["alert"]["id"], d["reason"]) for d in dead] == [(alert(1).id, "refused with HTTP 404")]
+
+
 @pytest.mark.parametrize("fmt", ["json", "cap"])
 def test_webhook_retries_until_the_receiver_is_up(tmp_path, fmt):
     with Receiver("s3cret-key", fail_first=4) as rx:
@@ -422,3 +481,13 @@ def test_profiles_in_redis(server, tmp_path):
                           "--json"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["mmsis"] == [376000500, 377000700]
+
+
+def test_cap_stays_well_formed_with_control_characters_in_a_vessel_name():
+    a = alert(1)
+    bad = dataclasses.replace(a, vessels=(dataclasses.replace(a.vessels[0], name="SEA\x01BREEZE\x1b\x0c"),),
+                              summary="SEA\x01BREEZE\x1b entered")
+    xml = to_cap(bad.as_dict(), sender="mda@example")
+    doc = etree.fromstring(xml)
+    assert cap_schema().validate(doc)
+    assert "\x01" not in xml.decode() and "SEA\ufffdBREEZE" in xml.decode()

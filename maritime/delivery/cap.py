@@ -24,6 +24,16 @@ _CERTAINTY = {"geofence_entry": "Observed", "geofence_exit": "Observed", "geofen
 _RADIUS_KM = {"rendezvous": 1.0, "loitering": 5.0, "dark_gap": 10.0}
 
 
+#: characters XML 1.0 does not allow (C0 controls but tab, newline and return; surrogates; U+FFFE/U+FFFF)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with the characters XML 1.0 cannot carry replaced by U+FFFD (a vessel name read from a CSV
+    may hold control characters; the document must stay well-formed)."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def cap_time(iso_z: str) -> str:
     """CAP's date-time form: ``2025-05-14T08:00:00+00:00`` (CAP forbids the ``Z`` designator)."""
     return datetime.fromtimestamp(parse_iso(iso_z), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
@@ -47,7 +57,7 @@ def to_cap(alert: dict[str, Any], sender: str) -> bytes:
     def sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
         el = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
         if text is not None:
-            el.text = text
+            el.text = xml_text(text)
         return el
 
     root = ET.Element(f"{{{CAP_NS}}}alert")

@@ -4,9 +4,10 @@ Every alert is ``XADD``-ed to ``mda:alerts`` (fields ``alert`` = the contract
 JSON, plus ``id``, ``type``, ``status``, ``severity`` for filtering; capped
 with ``MAXLEN ~``) and to the stream ``mda:alerts:<centre>`` of each centre
 whose filters it passes, and published on ``mda:live`` and
-``mda:live:<centre>``. One Lua script does all of it together with a
-``SET NX`` of the key ``mda:added:<id>:<status>:<time>``, so the same alert
-record is never added twice, even when a restarted pipeline replays.
+``mda:live:<centre>``. One Lua script does all of it and then sets the key
+``mda:added:<id>:<status>:<time>`` (checked first), so the same alert record
+is not added twice when a restarted pipeline replays, and a stream that fails
+leaves the record to be retried rather than marked.
 
 Delivery runs in a worker thread from a bounded on-disk spool: while Redis
 is down, alerts wait there (and across restarts) and go out, in order, when
@@ -32,13 +33,16 @@ from maritime.retry import Backoff
 
 logger = logging.getLogger(__name__)
 
+# Every stream first, the "added" mark last: a stream that fails (Redis does not roll a script back) leaves
+# the record unmarked, so it is retried (at least once; consumers de-duplicate by id), never marked but lost.
 _ADD_SCRIPT = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 for i = 2, #KEYS do
   redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[2], '*', 'alert', ARGV[3], 'id', ARGV[4], 'type', ARGV[5],
              'status', ARGV[6], 'severity', ARGV[7])
 end
 for i = 8, #ARGV do redis.call('PUBLISH', ARGV[i], ARGV[3]) end
+redis.call('SET', KEYS[1], '1', 'EX', tonumber(ARGV[1]))
 return 1
 """
 
@@ -99,7 +103,7 @@ class RedisSink(SpooledDelivery):
         return [seq for seq, _, _ in batch]
 
     def _run(self) -> None:
-        backoff = Backoff(0.2, self.settings.retry_max_s)
+        backoff = Backoff(min(0.2, self.settings.retry_max_s), self.settings.retry_max_s)
         while True:
             batch = self.spool.peek(200)
             if not batch:

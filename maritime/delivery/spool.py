@@ -99,6 +99,8 @@ class SpooledDelivery:
         """Deliver everything while the channel is up; once it is down, give it ``flush_timeout_s``
         more and leave the rest on disk for the next run."""
         while len(self.spool):
+            if not self._thread.is_alive():  # the worker died (logged there): what waits stays on disk
+                break
             if self.flush(min(1.0, self.flush_timeout_s)):
                 break
             if self.down_since is not None and time.monotonic() - self.down_since > self.flush_timeout_s:

@@ -33,6 +33,15 @@ from maritime.retry import Backoff
 logger = logging.getLogger(__name__)
 
 
+class Refused(Exception):
+    """The endpoint answered, but refused the record (a 4xx, or a redirect we do not follow)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """The signature header value for a body sent at ``timestamp``."""
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
@@ -65,6 +74,8 @@ class WebhookSink(SpooledDelivery):
                            self.settings.spool_max)
         self.delivered = 0
         self.failures = 0
+        self.dead_lettered = 0
+        self._refusals: dict[int, int] = {}  # spool seq -> times refused
         self.down_since: float | None = None
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name=f"webhook-{sub.id}",
                                         daemon=True)
@@ -88,18 +99,31 @@ class WebhookSink(SpooledDelivery):
         ts = str(int(time.time()))
         headers = {"Content-Type": ctype, "X-MDA-Timestamp": ts, "X-MDA-Signature": sign(self.hook.secret, ts, body),
                    "X-MDA-Alert-Id": alert["id"], "X-MDA-Alert-Status": alert["status"]}
-        async with session.post(self.hook.url, data=body, headers=headers) as resp:
+        # redirects are not followed: aiohttp would turn the POST into a GET (and a 200 from there is no
+        # delivery), and the signature headers would go to another host
+        async with session.post(self.hook.url, data=body, headers=headers, allow_redirects=False) as resp:
             if 200 <= resp.status < 300:
                 return True
+            if 300 <= resp.status < 400:
+                raise Refused(resp.status, f"redirect to {resp.headers.get('Location', '?')} (not followed)")
             if 400 <= resp.status < 500 and resp.status not in (408, 409, 429):
-                logger.error("webhook %s refused alert %s with HTTP %d; dropped (it will not accept it later)",
-                             self.hook.url, alert["id"], resp.status)
-                return True
+                raise Refused(resp.status, f"refused with HTTP {resp.status}")
             raise aiohttp.ClientResponseError(resp.request_info, resp.history, status=resp.status)
+
+    def _dead_letter(self, payload: str, reason: str) -> None:
+        """A record the endpoint keeps refusing: kept in a file with the reason, never silently dropped."""
+        path = Path(self.settings.spool_dir) / f"webhook-dead-{self.sub.id}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"url": self.hook.url, "reason": reason, "alert": json.loads(payload)},
+                                ensure_ascii=False) + "\n")
+        self.dead_lettered += 1
+        logger.error("webhook %s: alert %s dead-lettered to %s after %d attempts (%s)", self.hook.url,
+                     json.loads(payload).get("id"), path, self.settings.webhook_refused_attempts, reason)
 
     async def _run(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_s)
-        backoff = Backoff(0.2, self.settings.retry_max_s)
+        backoff = Backoff(min(0.2, self.settings.retry_max_s), self.settings.retry_max_s)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             while True:
                 batch = self.spool.peek(50)
@@ -112,10 +136,21 @@ class WebhookSink(SpooledDelivery):
                 done: list[int] = []
                 try:
                     for seq, _key, payload in batch:
-                        if await self._post(session, payload):
+                        try:
+                            ok = await self._post(session, payload)
+                        except Refused as ref:
+                            n = self._refusals[seq] = self._refusals.get(seq, 0) + 1
+                            if n < self.settings.webhook_refused_attempts:
+                                raise
+                            self._refusals.pop(seq, None)
+                            self._dead_letter(payload, ref.reason)
+                            done.append(seq)
+                            continue
+                        if ok:
+                            self._refusals.pop(seq, None)
                             done.append(seq)
                             self.delivered += 1
-                except (aiohttp.ClientError, TimeoutError, OSError) as err:
+                except (aiohttp.ClientError, TimeoutError, OSError, Refused) as err:
                     self.spool.ack(done)
                     self.failures += 1
                     if self.down_since is None:

@@ -197,13 +197,17 @@ class TimeGuard:
     away (a garbled tag block whose sentence checksum is valid, a receiver
     that lost its clock) must not move the watermark, make good lines late
     or stretch the map's timeline. A time more than ``max_jump_s`` from the
-    newest accepted time is refused; when ``confirm`` lines in a row agree
-    with each other far away, the source's clock really jumped (a recording
-    of another day appended), and the reference moves there.
+    newest accepted time is refused, and so is one more than ``max_behind_s``
+    before it (a late satellite report hours old is real, and revises gaps);
+    when ``confirm`` lines in a row agree with each other far away, the
+    source's clock really jumped (a recording of another day appended), and
+    the reference moves there.
     """
 
-    def __init__(self, max_jump_s: float = 6 * 3600.0, confirm: int = 3) -> None:
+    def __init__(self, max_jump_s: float = 6 * 3600.0, confirm: int = 3, max_behind_s: float = 48 * 3600.0
+                 ) -> None:
         self.max_jump_s = max_jump_s
+        self.max_behind_s = max(max_behind_s, max_jump_s)
         self.confirm = confirm
         #: the newest accepted time (s), None before the first line
         self.ref: float | None = None
@@ -213,7 +217,7 @@ class TimeGuard:
     def accept(self, time_s: float) -> bool:
         """True when ``time_s`` may be used; False (counted) while it is an unconfirmed outlier."""
         ref = self.ref
-        if ref is None or -self.max_jump_s <= time_s - ref <= self.max_jump_s:
+        if ref is None or -self.max_behind_s <= time_s - ref <= self.max_jump_s:
             if ref is None or time_s > ref:
                 self.ref = time_s
             self._far.clear()
