@@ -24,6 +24,7 @@ from maritime.config import ConfigError, Settings, load_settings
 from maritime.delivery.base import Sink
 from maritime.delivery.jsonl import JsonLinesSink
 from maritime.ingest.sources import SourceError, SourceSpec, parse_source
+from maritime.redact import redact
 from maritime.runtime.assembly import Assembly, AssemblyError
 from maritime.runtime.pipeline import DeadLetter, Pipeline
 from maritime.zones.index import ZoneError, ZoneIndex, load_zones
@@ -49,6 +50,10 @@ def _setup_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
+    from maritime import redact
+
+    redact.install()  # no password or token is ever printed
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the access log is off unless -vv
 
 
 def _settings(config: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
@@ -104,7 +109,7 @@ class _Outputs:
             from maritime.delivery.redis_sink import RedisSink
 
             self.sinks.append(RedisSink(redis_url, list(settings.subscriptions), settings.delivery))
-            self.written["redis"] = redis_url
+            self.written["redis"] = redact(redis_url)
         if settings is not None and webhooks:
             from maritime.delivery.webhook import WebhookSink
 

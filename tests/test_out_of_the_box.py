@@ -71,3 +71,22 @@ def test_zones_without_ports_are_warned_about(tmp_path):
     proc, _ = replay(tmp_path, "--zones", str(z))
     assert proc.returncode == 0, proc.stderr
     assert "no port or anchorage zone" in proc.stderr
+
+
+def test_no_secret_appears_in_the_output_of_a_run_with_a_password_in_the_url(tmp_path):
+    """Redis down, its password in the URL: the warnings, the summary table and the log name it as ***."""
+    secret = "pw-4f1c9e7a-never-printed"
+    proc, _ = replay(tmp_path, "--redis", f"redis://centre-lc:{secret}@127.0.0.1:1/0", "-v")
+    out = proc.stdout + proc.stderr
+    assert secret not in out
+    assert "centre-lc:***@" in out
+
+
+def test_redact_covers_urls_tokens_and_acl_passwords():
+    from maritime.redact import redact
+
+    text = ("redis://u:p4ss@h:6379/0 redis://:p4ss@h/0 GET /api/alerts?token=t0k3n&x=1 "
+            "ACL SETUSER centre-lc on >p4ss ~mda:* secret=s3cr3t")
+    clean = redact(text)
+    assert "p4ss" not in clean and "t0k3n" not in clean and "s3cr3t" not in clean
+    assert clean.startswith("redis://u:***@h:6379/0")

@@ -29,6 +29,7 @@ from maritime.config import DeliverySettings, Subscription
 from maritime.delivery.spool import Spool, SpooledDelivery, record_key
 from maritime.delivery.subscriptions import channel, matches, stream_key
 from maritime.models import Alert, iso
+from maritime.redact import redact
 from maritime.retry import Backoff
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class RedisSink(SpooledDelivery):
         super().__init__()
         self.settings = settings or DeliverySettings()
         self.flush_timeout_s = self.settings.flush_timeout_s
-        self.target = f"Redis {url}"
+        self.target = f"Redis {redact(url)}"
         self.subscriptions = [s for s in (subscriptions or []) if s.redis]
         self.url = url
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
@@ -118,7 +119,7 @@ class RedisSink(SpooledDelivery):
                 if self.down_since is None:
                     self.down_since = time.monotonic()
                     logger.warning("Redis %s is down (%s): alerts are kept on disk and sent when it is back",
-                                   self.url, err)
+                                   redact(self.url), err)
                 if self._stop.is_set():
                     return
                 self._wake.wait(backoff.next_delay())
@@ -134,7 +135,7 @@ class RedisSink(SpooledDelivery):
                 self._wake.clear()
                 continue
             if self.down_since is not None:
-                logger.warning("Redis %s is back after %.0f s; delivering what waited", self.url,
+                logger.warning("Redis %s is back after %.0f s; delivering what waited", redact(self.url),
                                time.monotonic() - self.down_since)
                 self.down_since = None
             backoff.reset()
@@ -217,12 +218,13 @@ class RedisPositions:
                 self.client.zrem("mda:positions", *stale)
                 self.client.zrem("mda:positions:seen", *stale)
             if self._down:
-                logger.warning("Redis %s is back: live positions resume", self.url)
+                logger.warning("Redis %s is back: live positions resume", redact(self.url))
                 self._down = False
         except (redis.ConnectionError, redis.TimeoutError, OSError) as err:
             self.dropped += len(latest)
             if not self._down:
-                logger.warning("Redis %s is down (%s): live positions are not stored until it is back", self.url, err)
+                logger.warning("Redis %s is down (%s): live positions are not stored until it is back",
+                               redact(self.url), err)
                 self._down = True
 
     def close(self) -> None:
