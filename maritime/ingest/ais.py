@@ -747,15 +747,26 @@ class AisDecoder:
             self._reject(Reason.ORPHAN_FRAGMENT, why, line, part.first_seen_s)
 
     def expire(self, now_s: float | None = None) -> None:
-        """Count as orphans the fragments older than the timeout (all of them when ``now_s`` is None)."""
+        """Count as orphans the fragments older than the timeout (all of them when ``now_s`` is None).
+
+        Pending messages are kept in the order they began, which is the order they expire in (a stream's
+        time moves forward): the sweep stops at the first one still waiting, so a flood of orphans with
+        distinct sequence ids costs constant time each, not a scan of everything pending.
+        """
         self._since_sweep = 0
-        for key in [
-            k for k, p in self._pending.items()
-            if now_s is None or now_s - p.first_seen_s > self.fragment_timeout_s
-        ]:
-            self._orphan(key, "incomplete multipart message" if now_s is None else "fragments expired")
-        while len(self._pending) > self.max_pending:
-            self._orphan(next(iter(self._pending)), "too many incomplete multipart messages")
+        pending = self._pending
+        if now_s is None:
+            for key in list(pending):
+                self._orphan(key, "incomplete multipart message")
+            return
+        limit = now_s - self.fragment_timeout_s
+        while pending:
+            key, part = next(iter(pending.items()))
+            if part.first_seen_s >= limit:
+                break
+            self._orphan(key, "fragments expired")
+        while len(pending) > self.max_pending:
+            self._orphan(next(iter(pending)), "too many incomplete multipart messages")
 
     def close(self) -> None:
         """End of stream: every fragment still waiting is an orphan."""

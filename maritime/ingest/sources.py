@@ -101,10 +101,26 @@ def _open_binary(path: str) -> BinaryIO:
 def iter_lines(spec: SourceSpec) -> Iterator[bytes]:
     """Lines of a file (plain or gzip, by its magic bytes) or of stdin, as bytes."""
     if spec.kind == "stdin":
-        yield from sys.stdin.buffer
+        yield from _capped(sys.stdin.buffer)
         return
     with _open_binary(spec.target) as f:
-        yield from f
+        yield from _capped(f)
+
+
+def _capped(f: BinaryIO) -> Iterator[bytes]:
+    """Lines of ``f``, each at most :data:`MAX_LINE_BYTES` (as over TCP): a longer one is cut there (the decoder
+    rejects it as malformed) and the rest of it skipped without holding it in memory."""
+    while True:
+        line = f.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while True:  # skip to the end of this line, a block at a time
+                rest = f.readline(1 << 16)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            line = line[:MAX_LINE_BYTES]
+        yield line
 
 
 class LineSplitter:
