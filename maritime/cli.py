@@ -37,6 +37,24 @@ app = typer.Typer(
     "rendezvous, loitering and geofence breaches, and send alerts.",
 )
 err_console = Console(stderr=True, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("caribbean-mda")
+        except PackageNotFoundError:
+            v = "unknown (not installed)"
+        typer.echo(f"maritime (caribbean-mda) {v}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print the version and exit")] = False) -> None:
+    """Maritime domain awareness for Caribbean waters."""
 out_console = Console()
 logger = logging.getLogger("maritime.cli")
 
@@ -69,7 +87,7 @@ def _specs(sources: list[str]) -> list[SourceSpec]:
         try:
             specs.extend(parse_source(s))
         except SourceError as err:
-            raise _fail(str(err)) from None
+            raise _fail(str(err), 2 if err.usage else 1) from None
     return specs
 
 
@@ -446,10 +464,15 @@ def zones_which(
 ) -> None:
     """List the zones that contain a point."""
     if not -90 <= lat <= 90 or not -180 <= lon <= 180:
-        raise _fail(f"{lat}, {lon} is not a latitude, longitude pair", 2)
+        hint = " (latitude and longitude swapped?)" if -90 <= lon <= 90 and -180 <= lat <= 180 else ""
+        raise _fail(f"{lat}, {lon} is not a latitude, longitude pair{hint}", 2)
     index = _zones(zones or [default_zones_dir()])
     assert index is not None
     found = index.containing(lat, lon)
+    if not found and index.containing(lon, lat):
+        raise _fail(f"no zone contains {lat}, {lon}, but {lon}, {lat} is in "
+                    f"{index.containing(lon, lat)[0].name}: latitude and longitude swapped? "
+                    f"(latitude first: maritime zones which {lon} {lat})", 2)
     if as_json:
         sys.stdout.write(json.dumps([z.properties for z in found], ensure_ascii=False) + "\n")
         return
@@ -592,6 +615,8 @@ def demo(
     """The one-command demo: simulate Caribbean traffic, replay it with the Caribbean zones, score the alerts."""
     _setup_logging(0)
     zones_dir = default_zones_dir()
+    if hours <= 0 or vessels <= 0:
+        raise _fail("--hours and --vessels must be positive", 2)
     err_console.print(f"simulating {hours:g} h of Caribbean traffic, {vessels} vessels (seed {seed}) ...")
     info = _simulate(out, hours, vessels, seed, [zones_dir], "default")
     err_console.print(f"replaying {info['lines']:,} lines through the detectors ...")

@@ -14,6 +14,7 @@ import glob
 import gzip
 import io
 import logging
+import re
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -32,7 +33,12 @@ MAX_LINE_BYTES = 16_384
 
 
 class SourceError(Exception):
-    """A source that cannot be opened or understood (a one-line reason)."""
+    """A source that cannot be opened or understood (a one-line reason); ``usage`` when the argument itself
+    is wrong (a URL without a valid port), not the file behind it."""
+
+    def __init__(self, message: str, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +72,16 @@ def parse_source(arg: str) -> list[SourceSpec]:
         return [SourceSpec("stdin", "-")]
     if arg.startswith(("tcp://", "udp://")):
         url = urlparse(arg)
-        if url.port is None:
-            raise SourceError(f"{arg}: a port is needed, as in tcp://host:port")
+        try:
+            port = url.port
+        except ValueError:
+            raise SourceError(f"{arg}: the port must be a number from 1 to 65535", usage=True) from None
+        if port is None or port == 0:
+            raise SourceError(f"{arg}: a port is needed, as in tcp://host:port", usage=True)
         host = url.hostname or ("0.0.0.0" if url.scheme == "udp" else "")
         if url.scheme == "tcp" and not host:
-            raise SourceError(f"{arg}: a host is needed, as in tcp://host:port")
-        return [SourceSpec(url.scheme, arg, host, url.port)]
+            raise SourceError(f"{arg}: a host is needed, as in tcp://host:port", usage=True)
+        return [SourceSpec(url.scheme, arg, host, port)]
     paths = sorted(glob.glob(arg)) if any(c in arg for c in "*?[") else [arg]
     if not paths:
         raise SourceError(f"{arg}: no file matches")
@@ -79,6 +89,9 @@ def parse_source(arg: str) -> list[SourceSpec]:
     for p in paths:
         path = Path(p)
         if not path.is_file():
+            if re.fullmatch(r"[\w.-]*:\d{1,5}", p):
+                raise SourceError(f"{p}: no such file; for a network feed write tcp://{p} (or udp://{p})",
+                                  usage=True)
             raise SourceError(f"{p}: no such file")
         try:
             with path.open("rb"):

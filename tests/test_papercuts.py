@@ -1,0 +1,46 @@
+"""Papercuts: one-line reasons and the documented exit codes, through the real CLI (Typer's runner)."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from maritime.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_version():
+    res = run("--version")
+    assert res.exit_code == 0 and res.output.startswith("maritime (caribbean-mda) ")
+
+
+def test_zones_which_with_latitude_and_longitude_swapped_says_so():
+    res = run("zones", "which", "-60.958", "14.082")
+    assert res.exit_code == 2 and "swapped" in res.output
+
+
+def test_zones_which_out_of_range_says_so():
+    res = run("zones", "which", "95", "-61")
+    assert res.exit_code == 2 and "not a latitude, longitude pair" in res.output
+
+
+def test_demo_refuses_zero_vessels_as_simulate_does(tmp_path):
+    for cmd in (["demo", "--out", str(tmp_path / "d")], ["simulate", "--out", str(tmp_path / "s")]):
+        res = run(*cmd, "--vessels", "0")
+        assert res.exit_code == 2 and "must be positive" in res.output
+
+
+def test_a_host_and_port_without_a_scheme_suggests_tcp():
+    res = run("watch", "127.0.0.1:10110", "--duration", "1")
+    assert res.exit_code == 2 and "tcp://127.0.0.1:10110" in res.output
+
+
+def test_bad_ports_and_missing_ports_are_usage_errors():
+    for url in ("tcp://127.0.0.1:abc", "udp://:99999", "tcp://host"):
+        res = run("watch", url, "--duration", "1")
+        assert res.exit_code == 2, (url, res.output)
+        assert "port" in res.output
