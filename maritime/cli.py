@@ -178,6 +178,17 @@ def _run_zones(paths: list[Path] | None, partial: bool = False) -> ZoneIndex | N
     return index
 
 
+def _redis_url_or_fail(url: str) -> None:
+    """Exit 2 with a one-line reason when ``url`` is not a Redis URL (a server that is down is not an error:
+    the consumers reconnect)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url)
+    except ValueError as err:
+        raise _fail(f"{redact(url)} is not a Redis URL ({err}); write redis://HOST:PORT/DB", 2) from None
+
+
 def _live_positions(stack: ExitStack, pipe: Pipeline, url: str) -> None:
     from maritime.delivery.redis_sink import RedisPositions
 
@@ -700,6 +711,7 @@ def serve(
     from maritime.views.web import LiveState, default_token, follow_redis, make_app, start_server
 
     _setup_logging(1)
+    _redis_url_or_fail(redis_url)
     host, port = _host_port(web_at)
     index = _run_zones(zones)
     state = LiveState()

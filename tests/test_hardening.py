@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
 from maritime.config import Settings
 from maritime.ingest.ais import AisDecoder, DecodeStats
 from maritime.ingest.sources import MAX_LINE_BYTES, parse_source
@@ -53,3 +57,61 @@ def test_a_huge_line_is_cut_and_rejected_and_the_next_line_is_read(tmp_path):
     assert summary["lines"] == 3
     assert sum(summary["rejected"].values()) >= 1
     assert MAX_LINE_BYTES == 16_384
+
+
+def _alert_doc(i: int) -> dict:
+    return {"id": f"rendezvous:test-{i}", "type": "rendezvous", "status": "open", "severity": "high",
+            "time": "2025-05-14T08:00:00Z", "start": "2025-05-14T06:00:00Z", "end": None,
+            "vessels": [{"mmsi": 376000500 + i}], "position": {"lat": 14.0, "lon": -61.5}, "zone": None,
+            "summary": f"test {i}", "details": {}}
+
+
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed "
+                    "(.ci/run installs Debian's redis-server)")
+def test_serve_follows_redis_across_a_restart_and_resumes_after_the_last_alert(server):
+    """The live map's Redis consumer: a Redis restart is reported, retried, and no alert after it is missed."""
+    import asyncio
+    import json
+
+    import redis
+
+    from maritime.views.web import LiveState, follow_redis
+
+    state = LiveState()
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(follow_redis(state, server.url, stop, poll_s=0.2))
+        client = redis.Redis.from_url(server.url)
+        client.xadd("mda:alerts", {"alert": json.dumps(_alert_doc(1))})
+        for _ in range(100):
+            if "rendezvous:test-1" in state.alerts:
+                break
+            await asyncio.sleep(0.05)
+        server.stop()
+        for _ in range(100):
+            if state.feed_down:
+                break
+            await asyncio.sleep(0.05)
+        assert state.feed_down
+        server.start()  # the same port; AOF keeps the stream
+        redis.Redis.from_url(server.url).xadd("mda:alerts", {"alert": json.dumps(_alert_doc(2))})
+        for _ in range(400):
+            if "rendezvous:test-2" in state.alerts:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    asyncio.run(scenario())
+    assert list(state.alerts) == ["rendezvous:test-1", "rendezvous:test-2"]
+    assert not state.feed_down
+
+
+def test_serve_refuses_a_url_that_is_not_redis():
+    from typer.testing import CliRunner
+
+    from maritime.cli import app
+
+    res = CliRunner().invoke(app, ["serve", "--redis", "notaurl", "--duration", "1"])
+    assert res.exit_code == 2 and "not a Redis URL" in res.output

@@ -22,6 +22,7 @@ import importlib.resources
 import json
 import logging
 import secrets
+import time
 from collections import OrderedDict, deque
 from typing import Any
 
@@ -49,6 +50,11 @@ class LiveState:
         self.drop_after_s = drop_after_s
         self.max_alerts = max_alerts
         self.now_s = 0.0
+        #: True while the event stream it follows (Redis) is down (shown on the page's status line)
+        self.feed_down = False
+        #: the last entry of the alert stream taken in (a reconnection resumes after it)
+        self.stream_id: str | None = None
+        self.down_since: float | None = None
         self._dirty: set[int] = set()
         self._queues: set[asyncio.Queue[tuple[str, str]]] = set()
 
@@ -340,38 +346,66 @@ PAGE = (importlib.resources.files("maritime.views") / "static" / "live.html").re
 async def follow_redis(state: LiveState, url: str, stop: asyncio.Event, poll_s: float = 2.0) -> None:
     """Fill ``state`` from Redis (the distributed setup): alerts from ``mda:alerts``, positions from the
     geo set and vessel hashes the pipeline keeps."""
+    import redis
     import redis.asyncio as aredis
 
-    client: Any = aredis.Redis.from_url(url, decode_responses=True)
-    last_id = "0-0"
-    try:
+    from maritime.redact import redact
+    from maritime.retry import Backoff
+
+    backoff = Backoff(0.5, 30.0)
+    while not stop.is_set():
+        client: Any = aredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=3)
+        try:
+            await _follow(state, client, stop, poll_s, backoff)
+            return
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as err:
+            # the map keeps what it has, says so, and resumes from the last alert it saw
+            if not state.feed_down:
+                state.feed_down = True
+                state.down_since = time.monotonic()
+                logger.warning("Redis %s is down (%s): the map keeps what it has and reconnects", redact(url), err)
+        finally:
+            await client.aclose()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=backoff.next_delay())
+
+
+async def _follow(state: LiveState, client: Any, stop: asyncio.Event, poll_s: float, backoff: Any) -> None:
+    """Follow the alert stream from ``state.stream_id`` (None: the latest 500 alerts) and the positions."""
+    if state.stream_id is None:
         for entry_id, fields in reversed(await client.xrevrange("mda:alerts", count=500)):
             state.add_alert(json.loads(fields["alert"]))
-            last_id = entry_id
-        next_poll = 0.0
-        loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            got = await client.xread({"mda:alerts": last_id}, count=200, block=500)
-            for _stream, entries in got or []:
-                for entry_id, fields in entries:
-                    state.add_alert(json.loads(fields["alert"]))
-                    last_id = entry_id
-            if loop.time() >= next_poll:
-                next_poll = loop.time() + poll_s
-                mmsis = await client.zrangebyscore("mda:positions:seen", state.now_s - 3600, "+inf")
-                pipe = client.pipeline(transaction=False)
-                for m in mmsis:
-                    pipe.hgetall(f"mda:vessel:{m}")
-                for h in await pipe.execute():
-                    if not h or "lat" not in h:
-                        continue
-                    rec = Position(int(h["mmsi"]), float(h["time_s"]), float(h["lat"]), float(h["lon"]),
-                                   float(h["sog_kn"]) if h.get("sog_kn") else None,
-                                   float(h["cog_deg"]) if h.get("cog_deg") else None,
-                                   int(float(h["heading_deg"])) if h.get("heading_deg") else None)
-                    state(rec)
-                    if h.get("name") or h.get("ship_type"):
-                        state(VesselInfo(int(h["mmsi"]), float(h["time_s"]), name=h.get("name") or None,
-                                         ship_type=int(h["ship_type"]) if h.get("ship_type") else None))
-    finally:
-        await client.aclose()
+            state.stream_id = entry_id
+        if state.stream_id is None:
+            state.stream_id = "0-0"
+    if state.feed_down:
+        logger.warning("Redis is back after %.0f s: following the alert stream from %s",
+                       time.monotonic() - (state.down_since or time.monotonic()), state.stream_id)
+    state.feed_down = False
+    state.down_since = None
+    backoff.reset()
+    next_poll = 0.0
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        got = await client.xread({"mda:alerts": state.stream_id}, count=200, block=500)
+        for _stream, entries in got or []:
+            for entry_id, fields in entries:
+                state.add_alert(json.loads(fields["alert"]))
+                state.stream_id = entry_id
+        if loop.time() >= next_poll:
+            next_poll = loop.time() + poll_s
+            mmsis = await client.zrangebyscore("mda:positions:seen", state.now_s - 3600, "+inf")
+            pipe = client.pipeline(transaction=False)
+            for m in mmsis:
+                pipe.hgetall(f"mda:vessel:{m}")
+            for h in await pipe.execute():
+                if not h or "lat" not in h:
+                    continue
+                rec = Position(int(h["mmsi"]), float(h["time_s"]), float(h["lat"]), float(h["lon"]),
+                               float(h["sog_kn"]) if h.get("sog_kn") else None,
+                               float(h["cog_deg"]) if h.get("cog_deg") else None,
+                               int(float(h["heading_deg"])) if h.get("heading_deg") else None)
+                state(rec)
+                if h.get("name") or h.get("ship_type"):
+                    state(VesselInfo(int(h["mmsi"]), float(h["time_s"]), name=h.get("name") or None,
+                                     ship_type=int(h["ship_type"]) if h.get("ship_type") else None))
