@@ -105,7 +105,7 @@ def _print_summary(summary: dict[str, Any], outputs: dict[str, str]) -> None:
     table.add_row("positions", f"{summary['positions']:,}")
     table.add_row("first / last time", f"{summary['first_time']} / {summary['last_time']}")
     alerts = summary["alerts_by_type"]
-    table.add_row("alerts", f"{sum(alerts.values()):,}")
+    table.add_row("alerts", f"{sum(alerts.values()):,} events, {summary.get('alert_records', 0):,} alert records")
     for k, v in alerts.items():
         table.add_row(f"  {k}", f"{v:,}")
     rate = summary["lines"] / summary["seconds"] if summary["seconds"] else 0.0
@@ -884,8 +884,12 @@ def vessel(
         store = RedisProfileStore(redis_url)
     elif profiles is not None and profiles.is_file():
         store = ProfileStore(profiles)
+    elif profiles is None:
+        raise _fail("no profiles given: profiles are kept by a run with --profiles FILE (maritime replay ... "
+                    "--profiles profiles.sqlite), then read with maritime vessel MMSI --profiles profiles.sqlite "
+                    "(or --redis URL)", 2)
     else:
-        raise _fail(f"{profiles}: no such profile file (or give --redis URL)")
+        raise _fail(f"{profiles}: no such profile file (keep one with maritime replay ... --profiles {profiles})")
     prof = store.profile(key)
     store.close()
     if prof is None:

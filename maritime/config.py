@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 TimeQuality = Literal["auto", "sent", "received", "delivered"]
 
@@ -28,6 +28,19 @@ class IngestSettings(_Frozen):
     dedup_window_s: float = Field(60.0, ge=0, description="same payload within this time is a duplicate (s)")
     fragment_timeout_s: float = Field(60.0, gt=0, description="how long multipart fragments wait (s)")
     start_time: str | None = Field(None, description="ISO time given to lines of untimed files (default: run start)")
+
+    @field_validator("start_time")
+    @classmethod
+    def _iso_time(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from datetime import datetime
+
+        try:
+            datetime.fromisoformat(v.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{v!r} is not an ISO 8601 time (as in 2025-05-14T00:00:00Z)") from None
+        return v
     idle_source_s: float = Field(900.0, gt=0, description="distributed runtime: a source this far (event-time s) "
                                  "behind the newest no longer holds the others back")
     default_time_quality: TimeQuality = Field(

@@ -44,3 +44,31 @@ def test_bad_ports_and_missing_ports_are_usage_errors():
         res = run("watch", url, "--duration", "1")
         assert res.exit_code == 2, (url, res.output)
         assert "port" in res.output
+
+
+def test_start_time_that_is_not_a_time_is_a_one_line_error(tmp_path):
+    f = tmp_path / "x.nmea"
+    f.write_text("x\n")
+    res = run("replay", str(f), "--start-time", "yesterday", "-q", "--zones", "none")
+    assert res.exit_code == 2 and "not an ISO 8601 time" in res.output and "Traceback" not in res.output
+
+
+def test_vessel_without_profiles_says_how_to_get_them():
+    res = run("vessel", "538055531")
+    assert res.exit_code == 2 and "--profiles" in res.output and "None" not in res.output
+
+
+def test_the_summary_tells_events_and_records_apart(tmp_path):
+    from maritime.sim.encode import checksum
+
+    lines = []
+    for k in range(400):  # one ship heard, silent for seven hours, heard again: one gap, two records
+        t = 1_747_180_800 + (k * 60 if k < 200 else 7 * 3600 + k * 60)
+        tb = f"c:{t}".encode()
+        lines.append(b"\\" + tb + b"*" + f"{checksum(tb):02X}".encode() + b"\\"
+                     + b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A")
+    f = tmp_path / "gap.nmea"
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    res = run("replay", str(f), "--zones", "none", "--summary-json", str(tmp_path / "s.json"))
+    assert res.exit_code == 0, res.output
+    assert "events," in res.output and "alert records" in res.output
