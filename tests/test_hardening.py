@@ -79,8 +79,11 @@ def test_serve_follows_redis_across_a_restart_and_resumes_after_the_last_alert(s
 
     state = LiveState()
 
+    feed_events: list[str] = []
+
     async def scenario() -> None:
         stop = asyncio.Event()
+        page = state.subscribe()  # an open page: its status line hears of the outage
         task = asyncio.create_task(follow_redis(state, server.url, stop, poll_s=0.2))
         client = redis.Redis.from_url(server.url)
         client.xadd("mda:alerts", {"alert": json.dumps(_alert_doc(1))})
@@ -102,8 +105,13 @@ def test_serve_follows_redis_across_a_restart_and_resumes_after_the_last_alert(s
             await asyncio.sleep(0.05)
         stop.set()
         await asyncio.wait_for(task, 10)
+        while not page.empty():
+            ev, data = page.get_nowait()
+            if ev == "feed":
+                feed_events.append(data)
 
     asyncio.run(scenario())
+    assert feed_events == ['{"down": true}', '{"down": false}']
     assert list(state.alerts) == ["rendezvous:test-1", "rendezvous:test-2"]
     assert not state.feed_down
 

@@ -125,6 +125,12 @@ class LiveState:
 
     # -- pushing ----------------------------------------------------------------------
 
+    def set_feed_down(self, down: bool) -> None:
+        """The event stream this map follows went down (or came back): every open page's status line says so."""
+        if down != self.feed_down:
+            self.feed_down = down
+            self._publish("feed", json.dumps({"down": down}))
+
     def _publish(self, event: str, data: str) -> None:
         for q in list(self._queues):
             with contextlib.suppress(asyncio.QueueFull):
@@ -271,7 +277,8 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
         q = state.subscribe()
         try:
             async with sse_response(r) as resp:
-                await resp.send(json.dumps({"now": iso(state.now_s) if state.now_s else None}), event="hello")
+                await resp.send(json.dumps({"now": iso(state.now_s) if state.now_s else None,
+                                            "feed_down": state.feed_down}), event="hello")
                 while resp.is_connected() and not closing.is_set():
                     getter = asyncio.ensure_future(q.get())
                     stopper = asyncio.ensure_future(closing.wait())
@@ -361,7 +368,7 @@ async def follow_redis(state: LiveState, url: str, stop: asyncio.Event, poll_s: 
         except (redis.ConnectionError, redis.TimeoutError, OSError) as err:
             # the map keeps what it has, says so, and resumes from the last alert it saw
             if not state.feed_down:
-                state.feed_down = True
+                state.set_feed_down(True)
                 state.down_since = time.monotonic()
                 logger.warning("Redis %s is down (%s): the map keeps what it has and reconnects", redact(url), err)
         finally:
@@ -381,7 +388,7 @@ async def _follow(state: LiveState, client: Any, stop: asyncio.Event, poll_s: fl
     if state.feed_down:
         logger.warning("Redis is back after %.0f s: following the alert stream from %s",
                        time.monotonic() - (state.down_since or time.monotonic()), state.stream_id)
-    state.feed_down = False
+    state.set_feed_down(False)
     state.down_since = None
     backoff.reset()
     next_poll = 0.0
