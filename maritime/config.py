@@ -18,7 +18,8 @@ TimeQuality = Literal["auto", "sent", "received", "delivered"]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # no NaN or infinity in any setting: a tick of inf would stop the watermark, a NaN limit every check
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class IngestSettings(_Frozen):
@@ -99,7 +100,7 @@ class RendezvousSettings(_Frozen):
     """Ship-to-ship meetings; ``profile`` selects ``standard`` or ``watch_floor``."""
 
     enabled: bool = True
-    profile: str = "standard"
+    profile: Literal["standard", "watch_floor"] = "standard"
     standard: RendezvousProfile = RendezvousProfile()
     watch_floor: RendezvousProfile = RendezvousProfile(max_distance_m=250.0, min_duration_min=30.0)
     max_interp_gap_min: float = Field(30.0, gt=0, description="fixes further apart are not interpolated (min)")
@@ -192,7 +193,7 @@ class SubscriptionFilter(_Frozen):
 class WebhookDelivery(_Frozen):
     """An HTTP endpoint of a centre: JSON alerts or CAP 1.2 XML, signed with HMAC-SHA256."""
 
-    url: str
+    url: str = Field(pattern=r"^https?://[^\s/?#]+", description="http:// or https:// endpoint")
     secret: str = Field(min_length=8)
     format: str = Field("json", pattern="^(json|cap)$")
 

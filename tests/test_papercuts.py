@@ -72,3 +72,24 @@ def test_the_summary_tells_events_and_records_apart(tmp_path):
     res = run("replay", str(f), "--zones", "none", "--summary-json", str(tmp_path / "s.json"))
     assert res.exit_code == 0, res.output
     assert "events," in res.output and "alert records" in res.output
+
+
+def test_bad_settings_are_refused_with_a_reason(tmp_path):
+    f = tmp_path / "x.nmea"
+    f.write_text("x\n")
+    for toml, word in (("tick_s = inf\n", "finite"), ('[rendezvous]\nprofile = "bogus"\n', "watch_floor"),
+                       ('[[subscriptions]]\nid = "x"\n[[subscriptions.webhooks]]\nurl = "not a url"\n'
+                        'secret = "12345678"\n', "pattern")):
+        cfg = tmp_path / "bad.toml"
+        cfg.write_text(toml)
+        res = run("replay", str(f), "--config", str(cfg), "-q", "--zones", "none")
+        assert res.exit_code == 2 and word in res.output and "Traceback" not in res.output, (toml, res.output)
+
+
+def test_a_zone_with_a_nan_speed_limit_is_refused(tmp_path):
+    z = tmp_path / "z.geojson"
+    z.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Polygon", '
+                 '"coordinates": [[[-62, 12], [-61, 12], [-61, 13], [-62, 12]]]}, "properties": {"id": "s", '
+                 '"name": "S", "kind": "restricted", "alert_on": ["speed"], "max_speed_kn": NaN}}]}')
+    res = run("zones", "check", str(z))
+    assert res.exit_code == 1 and "finite number" in res.output

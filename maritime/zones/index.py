@@ -192,8 +192,9 @@ def parse_zone_features(doc: Any, file: str, *, fix: bool = False) -> tuple[list
             bad.append(f"unknown severity {sev!r} (one of {', '.join(SEVERITIES)})")
         for num in ("max_speed_kn", "dwell_min"):
             v = props.get(num)
-            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0):
-                bad.append(f"'{num}' must be a number ≥ 0")
+            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)
+                                  or v < 0):
+                bad.append(f"'{num}' must be a finite number ≥ 0")
         if isinstance(alert_on, list) and "speed" in alert_on and props.get("max_speed_kn") is None:
             bad.append("alert_on has 'speed' but there is no 'max_speed_kn'")
         geom_doc = feat.get("geometry")
