@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -60,7 +61,8 @@ logger = logging.getLogger("maritime.cli")
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    # user text (file names, URLs) is never read as rich markup, and never shows a secret
+    err_console.print(f"[red]error:[/red] {escape(redact(message))}", highlight=False)
     return typer.Exit(code)
 
 
@@ -111,7 +113,7 @@ def _print_summary(summary: dict[str, Any], outputs: dict[str, str]) -> None:
     rate = summary["lines"] / summary["seconds"] if summary["seconds"] else 0.0
     table.add_row("seconds", f"{summary['seconds']:.2f}  ({rate:,.0f} lines/s)")
     for k, v in outputs.items():
-        table.add_row(k, v)
+        table.add_row(k, escape(redact(v)))
     (out_console if out_console.is_terminal else err_console).print(table)
 
 

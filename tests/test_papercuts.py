@@ -93,3 +93,13 @@ def test_a_zone_with_a_nan_speed_limit_is_refused(tmp_path):
                  '"name": "S", "kind": "restricted", "alert_on": ["speed"], "max_speed_kn": NaN}}]}')
     res = run("zones", "check", str(z))
     assert res.exit_code == 1 and "finite number" in res.output
+
+
+def test_file_names_are_never_read_as_markup_or_globs(tmp_path):
+    odd = tmp_path / "[bold]log[1].nmea"
+    odd.write_text("x\n")
+    res = run("replay", str(odd), "--zones", "none", "--alerts", str(tmp_path / "[red]alerts.jsonl"))
+    assert res.exit_code == 0, res.output
+    assert "MarkupError" not in res.output  # a bracket in a name is text, not a closing tag
+    missing = run("replay", str(tmp_path / "[/bold]nothing.nmea"))
+    assert missing.exit_code == 1 and "[/bold]nothing.nmea" in missing.output

@@ -82,7 +82,8 @@ def parse_source(arg: str) -> list[SourceSpec]:
         if url.scheme == "tcp" and not host:
             raise SourceError(f"{arg}: a host is needed, as in tcp://host:port", usage=True)
         return [SourceSpec(url.scheme, arg, host, port)]
-    paths = sorted(glob.glob(arg)) if any(c in arg for c in "*?[") else [arg]
+    # a file whose name has glob characters ("[b]log.nmea") is taken as it is before it is tried as a glob
+    paths = [arg] if Path(arg).is_file() or not any(c in arg for c in "*?[") else sorted(glob.glob(arg))
     if not paths:
         raise SourceError(f"{arg}: no file matches")
     specs = []
