@@ -23,7 +23,7 @@ from maritime.ingest.ais import AisDecoder
 from maritime.ingest.eventtime import SourceClock
 from maritime.ingest.sources import parse_source
 from maritime.models import Position
-from maritime.sim.encode import checksum, position_payloads, sentences
+from maritime.sim.encode import position_payloads, sentences, tag_block
 
 from .conftest import Collect, assembled_pipeline
 
@@ -38,8 +38,7 @@ def nmea(mmsi: int, sent_s: float, stamp_s: float, lat: float, lon: float, sog: 
     payload = position_payloads(np.array([mmsi]), np.array([lat]), np.array([lon]), np.array([sog]),
                                 np.array([cog]), np.array([cog]), np.array([0]), np.array([int(sent_s) % 60]),
                                 np.array([False]))[0].tobytes().decode()
-    tag = f"c:{int(stamp_s)},s:sat".encode()
-    return b"\\" + tag + b"*" + f"{checksum(tag):02X}".encode() + b"\\" + sentences(payload, 0, 0)[0]
+    return tag_block(f"c:{int(stamp_s)},s:sat") + sentences(payload, 0, 0)[0]
 
 
 def satellite_day(rng: random.Random, ships: int = 40, hours: float = 3.0) -> list[tuple[float, bytes]]:

@@ -9,7 +9,7 @@ import pytest
 from maritime.config import Settings
 from maritime.ingest.ais import AisDecoder, DecodeStats
 from maritime.ingest.sources import MAX_LINE_BYTES, parse_source
-from maritime.sim.encode import checksum
+from maritime.sim.encode import checksum, tag_block
 
 from .conftest import Collect, assembled_pipeline
 
@@ -21,9 +21,7 @@ def fragment(i: int, t: int) -> bytes:
     talker = bytes([65 + i % 26, 65 + i // 26 % 26]).decode()
     body = (f"{talker}VDM,2,1,{i // 676 % 10},{'AB'[i // 6760 % 2]},"
             "55?t0002:AQ3<HIK<01<5<4q5D40000000000016:0j??4VcNA?RT85BhP0000,0").encode()
-    tb = f"c:{t}".encode()
-    return (b"\\" + tb + b"*" + f"{checksum(tb):02X}".encode() + b"\\!" + body + b"*"
-            + f"{checksum(body):02X}".encode())
+    return tag_block(f"c:{t}") + b"!" + body + b"*" + f"{checksum(body):02X}".encode()
 
 
 def test_a_flood_of_orphan_fragments_is_counted_and_swept_without_rescanning():

@@ -23,7 +23,7 @@ from maritime.geo import destination
 from maritime.ingest.sources import parse_source
 from maritime.models import Position
 from maritime.runtime.partitioned import run_partitioned
-from maritime.sim.encode import checksum, position_payloads, sentences
+from maritime.sim.encode import position_payloads, sentences, tag_block
 
 from .conftest import Collect, assembled_pipeline
 
@@ -142,9 +142,7 @@ def nmea_lines(records: list[Position]) -> list[bytes]:
         np.array([15] * len(recs)), np.array([int(p.time_s) % 60 for p in recs]), np.array([True] * len(recs)))
     out = []
     for p, pl in zip(recs, payloads, strict=True):
-        tag = f"c:{int(p.time_s)},s:rx".encode()
-        out.append(b"\\" + tag + b"*" + f"{checksum(tag):02X}".encode() + b"\\"
-                   + sentences(pl.tobytes().decode(), 0, 0)[0])
+        out.append(tag_block(f"c:{int(p.time_s)},s:rx") + sentences(pl.tobytes().decode(), 0, 0)[0])
     return out
 
 

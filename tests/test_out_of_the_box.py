@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from maritime.geo import destination
-from maritime.sim.encode import checksum, position_payloads, sentences
+from maritime.sim.encode import position_payloads, sentences, tag_block
 
 T0 = 1_747_180_800
 CASTRIES = (14.012, -60.995)  # inside the bundled port zone of Castries, Saint Lucia
@@ -26,8 +26,7 @@ def moored_pair() -> bytes:
             pl = position_payloads(np.array([mmsi]), np.array([lat]), np.array([lon]), np.array([0.1]),
                                    np.array([10.0]), np.array([10.0]), np.array([0]), np.array([t % 60]),
                                    np.array([False]))[0].tobytes().decode()
-            tag = f"c:{t}".encode()
-            lines.append(b"\\" + tag + b"*" + f"{checksum(tag):02X}".encode() + b"\\" + sentences(pl, 0, 0)[0])
+            lines.append(tag_block(f"c:{t}") + sentences(pl, 0, 0)[0])
     return b"\n".join(lines) + b"\n"
 
 

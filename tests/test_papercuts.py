@@ -59,14 +59,12 @@ def test_vessel_without_profiles_says_how_to_get_them():
 
 
 def test_the_summary_tells_events_and_records_apart(tmp_path):
-    from maritime.sim.encode import checksum
+    from maritime.sim.encode import tag_block
 
     lines = []
     for k in range(400):  # one ship heard, silent for seven hours, heard again: one gap, two records
         t = 1_747_180_800 + (k * 60 if k < 200 else 7 * 3600 + k * 60)
-        tb = f"c:{t}".encode()
-        lines.append(b"\\" + tb + b"*" + f"{checksum(tb):02X}".encode() + b"\\"
-                     + b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A")
+        lines.append(tag_block(f"c:{t}") + b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A")
     f = tmp_path / "gap.nmea"
     f.write_bytes(b"\n".join(lines) + b"\n")
     res = run("replay", str(f), "--zones", "none", "--summary-json", str(tmp_path / "s.json"))

@@ -10,7 +10,7 @@ from maritime.config import Settings
 from maritime.ingest.ais import AisDecoder, DecodeStats
 from maritime.ingest.eventtime import TimeGuard
 from maritime.ingest.sources import parse_source
-from maritime.sim.encode import checksum
+from maritime.sim.encode import tag_block
 
 from .conftest import Collect, assembled_pipeline
 
@@ -19,8 +19,7 @@ T0 = 1_328_182_324
 
 
 def tagged(t: int, sentence: str = GOOD) -> bytes:
-    tb = f"c:{t},s:rx".encode()
-    return b"\\" + tb + b"*" + f"{checksum(tb):02X}".encode() + b"\\" + sentence.encode()
+    return tag_block(f"c:{t},s:rx") + sentence.encode()
 
 
 def decode(lines: list[bytes]) -> tuple[list, DecodeStats]:

@@ -93,9 +93,6 @@ class IdentityGate:
         st["land_check"] = (pos.time_s, pos.lat, pos.lon)
         return True
 
-    def _limit_kn(self, vessel: VesselState) -> float:
-        return self._by_type.get(vessel.category, self._default_limit)
-
     def check(self, pos: Position, vessel: VesselState) -> tuple[bool, list[Alert]]:
         st: dict[str, Any] | None = self.state.get(pos.mmsi)
         out: list[Alert] = []

@@ -98,6 +98,12 @@ def static_payloads(mmsi: int, *, class_b: bool, name: str, callsign: str, imo: 
     return out
 
 
+def tag_block(fields: str) -> bytes:
+    """An NMEA 4.0 tag block (``\\c:1700000000,s:rx*hh\\``) for comma-separated ``fields``, with its checksum."""
+    tb = fields.encode()
+    return b"\\" + tb + b"*" + f"{checksum(tb):02X}".encode() + b"\\"
+
+
 def sentences(payload: str, fill: int, seq: int, channel: str = "A", max_chars: int = 60) -> list[bytes]:
     """NMEA sentences (without tag block) for a payload, split into fragments when long."""
     parts = [payload[i:i + max_chars] for i in range(0, len(payload), max_chars)] or [""]

@@ -47,7 +47,7 @@ from maritime.detectors.tracker import vessel_category
 from maritime.geo import KN_TO_MS, M_PER_DEG_LAT, bearing_deg, destination, haversine_m
 from maritime.models import iso
 from maritime.sim import landmask
-from maritime.sim.encode import checksum, position_payloads, sentences, static_payloads
+from maritime.sim.encode import checksum, position_payloads, sentences, static_payloads, tag_block
 from maritime.sim.network import WaterGrid, wet_leg
 from maritime.zones.caribbean import ANCHORAGES, FLAG_MIDS, PORTS, Anchorage, Port
 from maritime.zones.index import ZoneIndex
@@ -969,8 +969,7 @@ class Simulator:
             tt = int(t) + (int(sat_delay[i]) if j < 0 else 0)
             prefix = prefixes.get((j, tt))
             if prefix is None:
-                tb = f"s:{names[j] if j >= 0 else 'sat'},c:{tt}".encode()
-                prefix = prefixes[(j, tt)] = b"\\" + tb + b"*" + f"{checksum(tb):02X}".encode() + b"\\"
+                prefix = prefixes[(j, tt)] = tag_block(f"s:{names[j] if j >= 0 else 'sat'},c:{tt}")
             if b"\n" in sentence:
                 out.append((t, b"\n".join(prefix + x for x in sentence.split(b"\n"))))
             else:
