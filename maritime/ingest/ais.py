@@ -39,7 +39,7 @@ from pyais.bit_vector import bit_vector
 from pyais.messages import MSG_CLASS
 
 from maritime.ingest.eventtime import PayloadWindow, SourceClock, TimeGuard
-from maritime.models import BaseStationReport, OtherMessage, Position, Record, VesselInfo, iso, valid_time
+from maritime.models import TIME_MAX_S, TIME_MIN_S, BaseStationReport, OtherMessage, Position, Record, VesselInfo, iso
 
 logger = logging.getLogger(__name__)
 
@@ -615,12 +615,19 @@ class AisDecoder:
             self._pghp_time = None
         clock = self.clock
         if event_time is not None:
-            if not valid_time(event_time):
+            if not TIME_MIN_S <= event_time < TIME_MAX_S:
                 raise BadTime(f"time {event_time:.0f} is outside 2000–2099: not an AIS time")
             guard = self.guard
-            if guard is not None and not guard.accept(event_time):
-                raise TimeOutlier(f"time {iso(event_time)} is {abs(event_time - (guard.ref or 0)) / 3600:.0f} h from "
-                                  f"this source's recent times ({iso(guard.ref)}); kept out until lines confirm it")
+            if guard is not None:
+                ref = guard.ref
+                if (ref is not None and not guard.candidates
+                        and ref - guard.max_behind_s <= event_time <= ref + guard.max_jump_s):
+                    if event_time > ref:  # the common case, inline: near the source's recent times
+                        guard.ref = event_time
+                elif not guard.accept(event_time):
+                    raise TimeOutlier(f"time {iso(event_time)} is {abs(event_time - (guard.ref or 0)) / 3600:.0f} h "
+                                      f"from this source's recent times ({iso(guard.ref)}); kept out until lines "
+                                      f"confirm it")
         if event_time is None:
             if recv_time_s is not None:
                 event_time = recv_time_s

@@ -211,7 +211,8 @@ class TimeGuard:
         self.confirm = confirm
         #: the newest accepted time (s), None before the first line
         self.ref: float | None = None
-        self._far: list[float] = []
+        #: far-away times seen in a row, waiting to confirm a jump of the source's clock
+        self.candidates: list[float] = []
         self.quarantined = 0
 
     def accept(self, time_s: float) -> bool:
@@ -220,9 +221,9 @@ class TimeGuard:
         if ref is None or -self.max_behind_s <= time_s - ref <= self.max_jump_s:
             if ref is None or time_s > ref:
                 self.ref = time_s
-            self._far.clear()
+            self.candidates.clear()
             return True
-        far = self._far
+        far = self.candidates
         if far and abs(time_s - far[-1]) <= self.max_jump_s:
             far.append(time_s)
         else:
