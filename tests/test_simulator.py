@@ -180,7 +180,8 @@ def test_round_trip_recall_and_precision(tmp_path, grid, zone_index):
 @pytest.mark.slow
 def test_an_ordinary_day_raises_no_false_alarm_and_the_scripted_events_are_still_found(tmp_path, grid, zone_index):
     """Yachts in six anchorages, boats at a FAD, a cruise ship with tenders, a tug and a pilot alongside, a
-    shared MMSI: truth says "nothing to alert" for all of them; the scripted events are still found."""
+    shared MMSI, ships also heard by a satellite service that stamps reports with their delivery time: truth
+    says "nothing to alert" for all of them; the scripted events are still found."""
     sim = Simulator(12, 160, seed=4, zones=zone_index, grid=grid)
     sim.build()
     sim.write(tmp_path)
@@ -191,8 +192,17 @@ def test_an_ordinary_day_raises_no_false_alarm_and_the_scripted_events_are_still
     truth, got = load_truth(tmp_path / "truth.json"), load_alerts(alerts)
     life = ordinary_life(load_ordinary(tmp_path / "truth.json"), truth, got)
     assert life["vessels"] >= 30 and {"yacht_at_anchor", "fishing_at_fad", "cruise_tender", "tug_alongside",
-                                      "pilot_alongside", "shared_default_mmsi"} <= set(life["scenes"])
+                                      "pilot_alongside", "shared_default_mmsi",
+                                      "satellite_batch_delivery"} <= set(life["scenes"])
+    assert b"s:sat-batch" in (tmp_path / "traffic.nmea").read_bytes()
     assert life["false_alerts"] == 0, life
+    # the delivery-time scene has teeth: taking its stamps as receive times makes the ships jump
+    trusting = Settings.model_validate({"ingest": {"default_time_quality": "received"}})
+    Pipeline(trusting, assembly=Assembly(trusting, zone_index), sinks=[JsonLinesSink(tmp_path / "trusting.jsonl")]
+             ).replay(parse_source(str(tmp_path / "traffic.nmea")))
+    batch = {m for m, kind in load_ordinary(tmp_path / "truth.json").items() if kind == "satellite_batch_delivery"}
+    jumped = {m for a in load_alerts(tmp_path / "trusting.jsonl") if a.type == "position_jump" for m in a.mmsis}
+    assert jumped & batch
     report = evaluate(truth, got)
     for kind in ("rendezvous", "loitering"):
         r = report[kind]

@@ -23,7 +23,10 @@ Writes ``traffic.nmea`` (tag-blocked NMEA, in time order) and ``truth.json``
   swinging at 0-0.5 kn), small boats fishing at a fish aggregating device
   offshore, a cruise ship at anchor with its tenders, a tug alongside a
   tanker off a port, a pilot boat alongside a ship at the pilot station,
-  and two transmitters sharing the default MMSI 1193046.
+  two transmitters sharing the default MMSI 1193046, and ships on passage
+  also heard by a satellite service that stamps each report with the time
+  of its delivery (batches every 20 minutes, the report's own UTC second
+  intact), mixed with the shore receivers' honest times.
   Geofence entries are taken from the true tracks of every vessel, scripted
   or not, so the truth is complete for the zones given.
 """
@@ -60,6 +63,10 @@ _SHARED_MMSIS = frozenset({1193046})
 DEFAULT_START = 1_747_180_800.0  # 2025-05-14T00:00:00Z
 RECEIVER_RANGE_M = 40 * 1852.0
 SATELLITE_P = 0.02
+#: The delivery-time satellite service of the ordinary-life day: the share of a listed vessel's reports it
+#: hears, and the period of its deliveries (s); every report is stamped with the time of its delivery.
+SAT_BATCH_P = 0.3
+SAT_BATCH_PERIOD_S = 1200.0
 STATIC_INTERVAL_S = 360.0
 #: The geofence detector's default exit hysteresis (s) and dwell time (min), used for the truth.
 EXIT_AFTER_S = GeofenceSettings().exit_after_min * 60
@@ -144,6 +151,8 @@ class Vessel:
     jumped_at: list[float] = field(default_factory=list)
     phase: float = 0.0
     sends_static: bool = True  #: many small craft never send static data
+    #: also heard by a satellite service that stamps its reports with their delivery time (batches)
+    sat_batch: bool = False
 
     @property
     def category(self) -> str:
@@ -172,6 +181,7 @@ class Simulator:
         self.truth: list[dict[str, Any]] = []
         self.negatives: list[dict[str, Any]] = []
         self._used_mmsi: set[int] = set()
+        self._batch_mmsis: frozenset[int] = frozenset()
         self._routes: dict[tuple[int, int], list[tuple[float, float]]] = {}
 
     # -- geography ------------------------------------------------------------------
@@ -641,6 +651,7 @@ class Simulator:
         self._ev_tug_alongside()
         self._ev_pilot_boarding()
         self._ev_shared_mmsi()
+        self._ev_satellite_batches(max(3, min(10, self.n // 80)))
 
     def _ev_anchorage(self, a: Anchorage, count: int) -> None:
         """``count`` Class B yachts swinging at anchor 100-300 m apart in anchorage ``a``."""
@@ -737,6 +748,14 @@ class Simulator:
         # the one alert this scene should raise: several transmitters share the MMSI
         self.truth.append({"type": "identity_anomaly", "vessels": [{"mmsi": 1193046}], "_t0": self.t0,
                            "_t1": self.t1, "zone": None})
+
+    def _ev_satellite_batches(self, count: int) -> None:
+        """Ships on passage that a delivery-time satellite service hears as well as the shore receivers."""
+        for k in range(count):
+            v = self._vessel(("cargo", "tanker")[k % 2])
+            v.sat_batch = True
+            self._plan_transit(v)
+            self._ordinary("satellite_batch_delivery", v)
 
     # -- building the day -------------------------------------------------------------
 
@@ -867,6 +886,7 @@ class Simulator:
         emitted: dict[int, list[float]] = {m: [] for m in watch}
         n_lines = n_msgs = n_corrupt = 0
         seq = 0
+        self._batch_mmsis = frozenset(v.mmsi for v in self.vessels if v.sat_batch)
         self._gf_inside: dict[int, dict[str, _Visit]] = {}
         self._gf_truth: list[dict[str, Any]] = []
         self._gf_zones: dict[str, list[Any]] = {}  # the zones with geofence rules for a vessel category
@@ -945,8 +965,14 @@ class Simulator:
         # (message, station) pairs, in message order; the satellite is station -1
         msg_idx, st_idx = np.nonzero(got)
         sat_idx = np.nonzero(sat)[0]
-        msg_idx = np.concatenate([msg_idx, sat_idx])
-        st_idx = np.concatenate([st_idx, np.full(len(sat_idx), -1)])
+        # the delivery-time service (station -2) hears a share of the listed vessels' position reports
+        batch = self._batch_mmsis
+        batch_idx = np.zeros(0, dtype=np.int64)
+        if batch:  # (no draw on days without the scene, so that their reception is as before)
+            heard = np.nonzero(self.rng.random(len(rows)) < SAT_BATCH_P)[0].tolist()
+            batch_idx = np.array([i for i in heard if len(rows[i]) > 5 and rows[i][5] in batch], dtype=np.int64)
+        msg_idx = np.concatenate([msg_idx, sat_idx, batch_idx])
+        st_idx = np.concatenate([st_idx, np.full(len(sat_idx), -1), np.full(len(batch_idx), -2)])
         order = np.argsort(msg_idx, kind="stable")
         msg_idx = msg_idx[order].tolist()
         st_idx = st_idx[order].tolist()
@@ -966,14 +992,20 @@ class Simulator:
                 else:
                     sentence = r[2]
                 sentence_of[i] = sentence
-            tt = int(t) + (int(sat_delay[i]) if j < 0 else 0)
+            if j == -2:  # stamped, and written, at the end of the delivery period
+                tt = int(math.ceil(t / SAT_BATCH_PERIOD_S) * SAT_BATCH_PERIOD_S)
+                key = float(tt)
+            else:
+                tt = int(t) + (int(sat_delay[i]) if j < 0 else 0)
+                key = t
             prefix = prefixes.get((j, tt))
             if prefix is None:
-                prefix = prefixes[(j, tt)] = tag_block(f"s:{names[j] if j >= 0 else 'sat'},c:{tt}")
+                station = names[j] if j >= 0 else ("sat", "sat-batch")[-1 - j]
+                prefix = prefixes[(j, tt)] = tag_block(f"s:{station},c:{tt}")
             if b"\n" in sentence:
-                out.append((t, b"\n".join(prefix + x for x in sentence.split(b"\n"))))
+                out.append((key, b"\n".join(prefix + x for x in sentence.split(b"\n"))))
             else:
-                out.append((t, prefix + sentence))
+                out.append((key, prefix + sentence))
         return out
 
     def _corrupt(self, line: bytes) -> bytes:
