@@ -1149,9 +1149,22 @@ def worker(
         Worker(faust_app, loglevel=level, quiet=True, redirect_stdouts=False).execute_from_commandline()
 
 
+#: packages of the full install that the embedded runtime does without (a slim install: README, "Install")
+OPTIONAL_PACKAGES = {"faust": "the Faust workers", "mode": "the Faust workers", "aiokafka": "the Faust workers",
+                     "redis": "Redis", "aiohttp": "the live map", "aiohttp_sse": "the live map"}
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except ModuleNotFoundError as err:
+        top = (err.name or "").split(".")[0]
+        if top not in OPTIONAL_PACKAGES:
+            raise
+        err_console.print(f"[red]error:[/] {OPTIONAL_PACKAGES[top]} need the package {top!r}, which this slim install "
+                      "leaves out: pip install caribbean-mda (the full install) has it", highlight=False)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -27,6 +27,22 @@ CONTRACTS = SHARED / "contracts"
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+@pytest.fixture(scope="session")
+def grid() -> Any:
+    """The simulator's water grid (slow to build: once per run)."""
+    from maritime.sim.network import WaterGrid
+
+    return WaterGrid()
+
+
+@pytest.fixture(scope="session")
+def zone_index() -> ZoneIndex:
+    """The bundled zone set of the checkout."""
+    from maritime.zones.index import load_zones
+
+    return load_zones(ROOT / "geofences")
+
+
 def shared_file(path: Path) -> Path:
     """A file from ../shared, or skip the test with the reason."""
     if not path.exists():

@@ -18,22 +18,10 @@ from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
 from maritime.sim import landmask
 from maritime.sim.evaluate import evaluate, load_alerts, load_ordinary, load_truth, ordinary_life
-from maritime.sim.network import WaterGrid
 from maritime.sim.simulator import Simulator
 from maritime.zones.geodata import land_index
-from maritime.zones.index import load_zones
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def grid() -> WaterGrid:
-    return WaterGrid()
-
-
-@pytest.fixture(scope="module")
-def zone_index():
-    return load_zones(ROOT / "geofences")
 
 
 @pytest.fixture(scope="module")

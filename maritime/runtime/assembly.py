@@ -197,8 +197,6 @@ class Assembly:
 
         ``profiles``: a SQLite file, ``"redis"`` (needs ``redis_url``), or None for ``settings.profiles_db``.
         """
-        import redis
-
         from maritime.enrich.watchlist import WatchlistError, load_watchlist, redis_entries
 
         files = [Path(p) for p in settings.watchlists] + [Path(p) for p in watchlists]
@@ -208,12 +206,15 @@ class Assembly:
             try:
                 for f in files:
                     entries.extend(load_watchlist(f))
-                if redis_url:
-                    entries.extend(redis_entries(redis_url))
             except WatchlistError as err:
                 raise AssemblyError(str(err)) from None
-            except (OSError, redis.RedisError) as err:  # Redis unreachable: the file entries still apply
-                logger.warning("shared watchlist in Redis unavailable (%s)", err)
+            if redis_url:  # (redis is imported only when a run uses it: the embedded runtime installs without it)
+                import redis
+
+                try:
+                    entries.extend(redis_entries(redis_url))
+                except (OSError, redis.RedisError) as err:  # Redis unreachable: the file entries still apply
+                    logger.warning("shared watchlist in Redis unavailable (%s)", err)
         db = profiles if profiles is not None else (settings.profiles_db or None)
         store: Any = None
         if db is not None:
