@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pyais.constants import COUNTRY_MAPPING
 
@@ -226,20 +226,24 @@ class VesselRef:
         }
 
 
-ALERT_TYPES = (
-    "dark_gap",
-    "rendezvous",
-    "loitering",
-    "geofence_entry",
-    "geofence_exit",
-    "geofence_dwell",
-    "speed_violation",
-    "identity_anomaly",
-    "position_jump",
-    "feed_outage",
-)
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-STATUSES = ("open", "update", "closed", "cancelled")
+#: The alert types the detectors raise (the contract allows others: a sink passes any lower_snake name on).
+AlertType = Literal["dark_gap", "rendezvous", "loitering", "geofence_entry", "geofence_exit", "geofence_dwell",
+                    "speed_violation", "identity_anomaly", "position_jump", "feed_outage", "watchlist_hit"]
+#: Severity, lowest first (the contract's enum, in its order).
+Severity = Literal["info", "low", "medium", "high", "critical"]
+#: Status of one event's alert: each change re-issues the same id.
+Status = Literal["open", "update", "closed", "cancelled"]
+ALERT_TYPES: tuple[AlertType, ...] = get_args(AlertType)
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+STATUSES: tuple[Status, ...] = get_args(Status)
+
+
+def as_severity(value: str) -> Severity:
+    """``value`` as a severity; ValueError when it is none of :data:`SEVERITIES`."""
+    for s in SEVERITIES:
+        if s == value:
+            return s
+    raise ValueError(f"unknown severity {value!r} (one of {', '.join(SEVERITIES)})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,9 +255,9 @@ class Alert:
     """
 
     id: str
-    type: str
-    status: str
-    severity: str
+    type: AlertType
+    status: Status
+    severity: Severity
     time_s: float
     start_s: float
     end_s: float | None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: top to bottom; a module may import its own layer and the layers below it
@@ -119,3 +121,19 @@ def test_a_lazy_import_and_a_sink_importing_a_sink_are_caught():
 def test_a_private_name_imported_from_another_module_is_caught():
     got = violations({"maritime.views.web": "from maritime.views.maps import _coastline\n"})
     assert got == ["maritime.views.web -> maritime.views.maps._coastline (a private name)"]
+
+
+def test_alert_type_status_and_severity_are_the_contracts():
+    """The Literal types mypy checks the detectors against are the contract's enums, in its order."""
+    from maritime.models import ALERT_TYPES, SEVERITIES, STATUSES, as_severity
+
+    from .conftest import contract
+
+    props = contract("alert.schema.json")["properties"]
+    assert list(STATUSES) == props["status"]["enum"]
+    assert list(SEVERITIES) == props["severity"]["enum"]
+    named = {t.strip(" .") for t in props["type"]["description"].split(",")}
+    assert set(ALERT_TYPES) <= named
+    assert as_severity("high") == "high"
+    with pytest.raises(ValueError, match="unknown severity"):
+        as_severity("urgent")

@@ -8,7 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 import shapely
 
 from maritime.detectors.tracker import Tracker, VesselState
-from maritime.models import Alert, Position, VesselRef, ZoneRef
+from maritime.models import Alert, AlertType, Position, Severity, Status, VesselRef, ZoneRef
 
 State = MutableMapping[Any, Any]
 
@@ -78,10 +78,10 @@ class AlertBuilder:
     def make(
         self,
         *,
-        type: str,
+        type: AlertType,
         key: str,
-        status: str,
-        severity: str,
+        status: Status,
+        severity: Severity,
         time_s: float,
         start_s: float,
         end_s: float | None,

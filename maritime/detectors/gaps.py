@@ -28,7 +28,7 @@ from maritime.config import GapSettings
 from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, State, latlon_phrase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import M_PER_NM, format_duration, haversine_m, implied_speed_kn
-from maritime.models import Alert, Position, iso
+from maritime.models import Alert, Position, Severity, Status, iso
 from maritime.zones.index import HARBOUR_KINDS, ZoneIndex
 
 logger = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class GapDetector:
 
     # -- alerts -------------------------------------------------------------------------
 
-    def _severity(self, st: dict[str, Any], dist_nm: float | None, speed_kn: float | None, gap_s: float) -> str:
+    def _severity(self, st: dict[str, Any], dist_nm: float | None, speed_kn: float | None, gap_s: float) -> Severity:
         if st.get("status") in STATIONARY_STATUSES or st.get("kind") in HARBOUR_KINDS:
             return "low"
         if speed_kn is not None and speed_kn > self.s.max_plausible_kn and (dist_nm or 0) > 5:
@@ -201,7 +201,7 @@ class GapDetector:
             return "high"
         return "medium"
 
-    def _alert(self, st: dict[str, Any], mmsi: int, status: str, now_s: float, end: Position | None,
+    def _alert(self, st: dict[str, Any], mmsi: int, status: Status, now_s: float, end: Position | None,
                vessel: VesselState | None) -> Alert:
         vessel = vessel or self.tracker.get(mmsi)
         start = st["t"]

@@ -19,11 +19,13 @@ from maritime.config import GeofenceSettings
 from maritime.detectors.base import AlertBuilder, State, latlon_phrase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import format_duration, haversine_m
-from maritime.models import Alert, Position, iso
+from maritime.models import Alert, Position, Severity, Status, iso
 from maritime.zones.index import Zone, ZoneIndex
 
-_DEFAULT_SEVERITY = {"restricted": "high", "mpa": "medium", "territorial_sea": "medium", "contiguous_zone": "low",
-                     "eez": "low", "port": "info", "anchorage": "info", "custom": "medium"}
+_DEFAULT_SEVERITY: dict[str, Severity] = {
+    "restricted": "high", "mpa": "medium", "territorial_sea": "medium", "contiguous_zone": "low",
+    "eez": "low", "port": "info", "anchorage": "info", "custom": "medium",
+}
 
 
 class GeofenceDetector:
@@ -43,7 +45,7 @@ class GeofenceDetector:
         self.exit_after_s = settings.exit_after_min * 60
         self._ruled = set(range(len(self.zones.zones)))
 
-    def _severity(self, z: Zone) -> str:
+    def _severity(self, z: Zone) -> Severity:
         return z.severity or _DEFAULT_SEVERITY.get(z.kind, "medium")
 
     def _outside_by_m(self, z: Zone, lat: float, lon: float) -> float:
@@ -178,7 +180,7 @@ class GeofenceDetector:
             return [alert]
         return []
 
-    def _speed_alert(self, z: Zone, mmsi: int, vessel: VesselState, v: dict[str, Any], pos: Position, status: str
+    def _speed_alert(self, z: Zone, mmsi: int, vessel: VesselState, v: dict[str, Any], pos: Position, status: Status
                      ) -> Alert:
         sp = v["speed"]
         return self.alerts.make(

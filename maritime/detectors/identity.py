@@ -35,7 +35,7 @@ from maritime.config import IdentitySettings
 from maritime.detectors.base import AlertBuilder, LandMask, State, latlon_phrase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import KN_TO_MS, M_PER_NM, fast_distance_m, format_duration, implied_speed_kn
-from maritime.models import DISTRESS_PREFIXES, Alert, Position, iso
+from maritime.models import DISTRESS_PREFIXES, Alert, Position, Severity, Status, iso
 
 #: MMSIs that transponders leave the factory with or that installers type in: many transmitters share them
 #: (1193046 is 0x123456)
@@ -223,7 +223,7 @@ class IdentityGate:
             sh["names"] = sh["names"] + new_names
             out.append(self._shared_alert(vessel, sh, "update", pos.time_s))
 
-    def _shared_alert(self, vessel: VesselState, sh: dict[str, Any], status: str, time_s: float) -> Alert:
+    def _shared_alert(self, vessel: VesselState, sh: dict[str, Any], status: Status, time_s: float) -> Alert:
         names = ", ".join(sh["names"]) or "no names given"
         where = "; ".join(latlon_phrase(lat, lon) for lat, lon in sh["places"])
         lat, lon = sh["places"][0]
@@ -252,7 +252,7 @@ class IdentityGate:
                      "time_uncertainty_s": max(err, main[3])},
         )
 
-    def _identity(self, pos: Position, vessel: VesselState, kind: str, text: str, severity: str,
+    def _identity(self, pos: Position, vessel: VesselState, kind: str, text: str, severity: Severity,
                   extra: dict[str, Any] | None = None) -> Alert:
         return self.alerts.make(
             type="identity_anomaly", key=f"{pos.mmsi}:{kind}:{iso(pos.time_s)}", status="open", severity=severity,

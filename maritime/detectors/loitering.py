@@ -19,7 +19,7 @@ from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, State, la
 from maritime.detectors.rendezvous import RendezvousDetector
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import fast_distance_m, format_duration
-from maritime.models import Alert, Position, iso
+from maritime.models import Alert, Position, Severity, Status, iso
 from maritime.zones.index import ZoneIndex
 
 
@@ -96,13 +96,13 @@ class LoiteringDetector:
             return [self._alert(mmsi, ep, "closed", t)]
         return []
 
-    def _alert(self, mmsi: int, ep: dict[str, Any], status: str, now_s: float) -> Alert:
+    def _alert(self, mmsi: int, ep: dict[str, Any], status: Status, now_s: float) -> Alert:
         v = self.tracker.get(mmsi)
         lat = ep["sum_lat"] / ep["n"]
         lon = ep["sum_lon"] / ep["n"]
         end = ep.get("end")
         dur = (end if end is not None else ep["last"]) - ep["start"]
-        severity = "medium" if v.category in ("fishing", "tanker", "unknown", "other") else "low"
+        severity: Severity = "medium" if v.category in ("fishing", "tanker", "unknown", "other") else "low"
         summary = (f"{vessel_phrase(v)} under {self.s.max_sog_kn:g} kn for {format_duration(dur)} at "
                    f"{latlon_phrase(lat, lon)}, away from any port or anchorage")
         return self.alerts.make(

@@ -24,7 +24,7 @@ from maritime.detectors.anchorages import LearnedAnchorages
 from maritime.detectors.base import AT_ANCHOR, AlertBuilder, State, latlon_phrase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import cell_size_deg, fast_distance_m, format_duration, interpolate
-from maritime.models import Alert, Position, iso
+from maritime.models import Alert, Position, Severity, Status, iso
 from maritime.zones.index import ZoneIndex
 
 _NEIGHBOURS = [(di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)]
@@ -285,7 +285,7 @@ class RendezvousDetector:
         lon = ep["sum_lon"] / ep["n"]
         return self.zones.harbour_within(lat, lon, self.p.min_port_distance_km * 1000) is not None
 
-    def _alert(self, key: tuple[int, int], ep: dict[str, Any], status: str, now_s: float) -> Alert:
+    def _alert(self, key: tuple[int, int], ep: dict[str, Any], status: Status, now_s: float) -> Alert:
         a, b = key
         va, vb = self.tracker.get(a), self.tracker.get(b)
         lat = ep["sum_lat"] / ep["n"]
@@ -293,7 +293,8 @@ class RendezvousDetector:
         dur = ep["last"] - ep["first"]
         sogs = sorted(ep["sogs"])
         median = sogs[len(sogs) // 2] if sogs else None
-        severity = "high" if {va.category, vb.category} & {"fishing", "tanker"} or dur >= 4 * 3600 else "medium"
+        risky = {va.category, vb.category} & {"fishing", "tanker"} or dur >= 4 * 3600
+        severity: Severity = "high" if risky else "medium"
         verb = "parted after" if status == "closed" else "for"
         summary = (f"{vessel_phrase(va)} and {vessel_phrase(vb)} within {self.p.max_distance_m:.0f} m of each "
                    f"other, both under {self.p.max_sog_kn:g} kn, {verb} {format_duration(dur)} at "

@@ -17,7 +17,7 @@ from typing import Any
 from maritime.detectors.base import AlertBuilder, State, latlon_phrase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import format_duration
-from maritime.models import SEVERITIES, Alert, Position, iso
+from maritime.models import SEVERITIES, Alert, Position, Severity, iso
 
 KINDS = ("mmsi", "imo", "callsign", "name")
 
@@ -30,7 +30,7 @@ class WatchEntry:
     value: str
     reason: str
     source: str = ""
-    severity: str = "high"
+    severity: Severity = "high"
     expires_s: float | None = None
 
     def matches(self, v: VesselState) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from maritime.detectors.watchlist import KINDS, WatchEntry, Watchlist
-from maritime.models import SEVERITIES, iso, parse_iso
+from maritime.models import SEVERITIES, as_severity, iso, parse_iso
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def parse_entry(row: dict[str, Any], where: str) -> WatchEntry:
         expires_s = parse_iso(expires) if expires else None
     except ValueError:
         raise WatchlistError(f"{where}: expires is not an ISO date or time: {expires!r}") from None
-    return WatchEntry(kind, value, reason, str(row.get("source") or "").strip(), severity, expires_s)
+    return WatchEntry(kind, value, reason, str(row.get("source") or "").strip(), as_severity(severity), expires_s)
 
 
 def load_watchlist(path: str | Path) -> list[WatchEntry]:

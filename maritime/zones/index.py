@@ -29,7 +29,7 @@ from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
 from maritime.geo import M_PER_DEG_LAT, haversine_m
-from maritime.models import SEVERITIES, ZoneRef
+from maritime.models import SEVERITIES, Severity, ZoneRef, as_severity
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Zone:
     vessel_types: tuple[str, ...] | None = None
     max_speed_kn: float | None = None
     dwell_min: float | None = None
-    severity: str | None = None
+    severity: Severity | None = None
     authority: str | None = None
     source: str | None = None
     approximate: bool = False
@@ -220,7 +220,8 @@ def parse_zone_features(doc: Any, file: str, *, fix: bool = False) -> tuple[list
             id=str(zid), name=str(props["name"]), kind=str(kind), geometry=geom,
             alert_on=tuple(alert_on or ()), vessel_types=tuple(vt) if vt else None,
             max_speed_kn=props.get("max_speed_kn"), dwell_min=props.get("dwell_min"),
-            severity=sev, authority=props.get("authority"), source=props.get("source"),
+            severity=as_severity(sev) if sev is not None else None, authority=props.get("authority"),
+            source=props.get("source"),
             approximate=bool(props.get("approximate", False)), properties=dict(props), file=file,
         ))
     return zones, problems
