@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import socket
 import subprocess
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import redis
 
 from maritime.config import Settings
-from maritime.models import Alert
+from maritime.geo import KN_TO_MS, destination
+from maritime.models import Alert, Position, VesselInfo
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
-from maritime.zones.index import ZoneIndex
+from maritime.zones.index import ZoneIndex, parse_zone_features
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -132,3 +137,97 @@ def server(tmp_path):
     srv.start()
     yield srv
     srv.stop()
+
+
+# -- builders for hand-made tracks and sentences (shared by the test modules) ---------------------
+
+T0 = 1_747_209_600.0  # 2025-05-14T08:00:00Z
+A, B, C = 376000500, 377000700, 362001234
+
+
+
+def zone(zid: str, kind: str, box: tuple[float, float, float, float], **props) -> dict:
+    x0, y0, x1, y1 = box
+    return {"type": "Feature", "properties": {"id": zid, "name": zid.upper(), "kind": kind, "alert_on": [], **props},
+            "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}}
+
+
+def zones(*features: dict) -> ZoneIndex:
+    got, problems = parse_zone_features({"type": "FeatureCollection", "features": list(features)}, "test")
+    assert not problems, problems
+    return ZoneIndex(got)
+
+
+def run_detectors(records: Iterable[Position | VesselInfo], zone_index: ZoneIndex | None = None,
+        settings_: Settings | None = None) -> list[Alert]:
+    s = settings_ or Settings()
+    sink = Collect()
+    pipe = Pipeline(s, assembly=Assembly(s, zone_index), sinks=[sink])
+    for r in sorted(records, key=lambda r: r.time_s):
+        pipe.process(r.time_s, (None, [r]))
+    pipe.finish()
+    schema = contract("alert.schema.json")
+    for a in sink.alerts:
+        jsonschema.validate(a.as_dict(), schema)
+    return sink.alerts
+
+
+def track(mmsi: int, t0: float, t1: float, step_s: float, lat: float, lon: float, sog_kn: float, cog_deg: float,
+          status: int | None = 0, msg_type: int = 1) -> list[Position]:
+    out = []
+    t = t0
+    while t < t1:
+        d = sog_kn * KN_TO_MS * (t - t0)
+        plat, plon = destination(lat, lon, cog_deg, d)
+        out.append(Position(mmsi, t, plat, plon, sog_kn, cog_deg, int(cog_deg), status, msg_type, "test"))
+        t += step_s
+    return out
+
+
+def static(mmsi: int, t: float, ship_type: int, name: str = "TEST") -> VesselInfo:
+    return VesselInfo(mmsi=mmsi, time_s=t, name=name, ship_type=ship_type, msg_type=5, source="test")
+
+
+def by_type(alerts: list[Alert], kind: str) -> list[Alert]:
+    return [a for a in alerts if a.type == kind]
+
+
+OPEN_SEA = (14.5, -66.0)  # far from land and ports
+
+
+def meeting(hours: float, gap_m: float = 200.0, sog: float = 0.5) -> list[Position]:
+    lat, lon = OPEN_SEA
+    a = track(A, T0, T0 + hours * 3600, 10, lat, lon, sog, 45)
+    blat, blon = destination(lat, lon, 90, gap_m)
+    b = track(B, T0 + 7, T0 + hours * 3600, 180, blat, blon, sog, 45, msg_type=18, status=None)
+    # then they part at 12 kn in opposite directions
+    end = T0 + hours * 3600
+    a += track(A, end, end + 1800, 10, a[-1].lat, a[-1].lon, 12, 0)
+    b += track(B, end + 7, end + 1800, 30, b[-1].lat, b[-1].lon, 12, 180, msg_type=18, status=None)
+    return a + b
+
+
+def nmea(body: str, delim: str = "!") -> bytes:
+    """A sentence with a correct checksum, computed independently of the code under test."""
+    cs = functools.reduce(operator.xor, body.encode(), 0)
+    return f"{delim}{body}*{cs:02X}".encode()
+
+
+def tag(fields: str) -> bytes:
+    cs = functools.reduce(operator.xor, fields.encode(), 0)
+    return f"\\{fields}*{cs:02X}\\".encode()
+
+
+def feed_lines(n: int) -> list[bytes]:
+    """``n`` distinct tag-blocked type 1 sentences, one second apart."""
+    return [tag(f"c:{1747209600 + i}") + nmea(f"AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00S{chr(97 + i)},0")
+            for i in range(n)]
+
+
+#: real sentences: a type 1 position, a type 18, and a type 5 in two parts
+TYPE1 = b"!AIVDM,1,1,,B,15M67FC000G?ufbE`FepT@3n00Sa,0*5C"
+TYPE18 = b"!AIVDM,1,1,,A,B6CdCm0t3`tba35f@V9faHi7kP06,0*58"
+TYPE5 = (
+    b"!AIVDM,2,1,1,A,55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0*1C",
+    b"!AIVDM,2,2,1,A,88888888880,2*25",
+)

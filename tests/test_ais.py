@@ -14,26 +14,9 @@ from pyais.stream import IterMessages
 from maritime.ingest.ais import AisDecoder, Reason, Rejected, xor_checksum
 from maritime.models import Position, VesselInfo, flag_of, mid_of
 
-from .conftest import recordings
+from .conftest import TYPE1, TYPE5, TYPE18, nmea, recordings, tag
 
-TYPE1 = b"!AIVDM,1,1,,B,15M67FC000G?ufbE`FepT@3n00Sa,0*5C"
-TYPE18 = b"!AIVDM,1,1,,A,B6CdCm0t3`tba35f@V9faHi7kP06,0*58"
-TYPE5 = (
-    b"!AIVDM,2,1,1,A,55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0*1C",
-    b"!AIVDM,2,2,1,A,88888888880,2*25",
-)
 T0 = datetime(2025, 5, 14, 8, 0, tzinfo=UTC).timestamp()
-
-
-def nmea(body: str, delim: str = "!") -> bytes:
-    """A sentence with a correct checksum, computed independently of the code under test."""
-    cs = functools.reduce(operator.xor, body.encode(), 0)
-    return f"{delim}{body}*{cs:02X}".encode()
-
-
-def tag(fields: str) -> bytes:
-    cs = functools.reduce(operator.xor, fields.encode(), 0)
-    return f"\\{fields}*{cs:02X}\\".encode()
 
 
 def decoder(**kw) -> tuple[AisDecoder, list[Rejected]]:

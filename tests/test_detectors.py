@@ -3,75 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
-import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maritime.config import Settings
 from maritime.geo import KN_TO_MS, destination, haversine_m
-from maritime.models import Alert, Position, VesselInfo
+from maritime.models import Position
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
-from maritime.zones.index import ZoneIndex, parse_zone_features
 
-from .conftest import Collect, contract
-
-T0 = 1_747_209_600.0  # 2025-05-14T08:00:00Z
-A, B, C = 376000500, 377000700, 362001234
-
-
-
-def zone(zid: str, kind: str, box: tuple[float, float, float, float], **props) -> dict:
-    x0, y0, x1, y1 = box
-    return {"type": "Feature", "properties": {"id": zid, "name": zid.upper(), "kind": kind, "alert_on": [], **props},
-            "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}}
-
-
-def zones(*features: dict) -> ZoneIndex:
-    got, problems = parse_zone_features({"type": "FeatureCollection", "features": list(features)}, "test")
-    assert not problems, problems
-    return ZoneIndex(got)
-
-
-def run(records: Iterable[Position | VesselInfo], zone_index: ZoneIndex | None = None,
-        settings_: Settings | None = None) -> list[Alert]:
-    s = settings_ or Settings()
-    sink = Collect()
-    pipe = Pipeline(s, assembly=Assembly(s, zone_index), sinks=[sink])
-    for r in sorted(records, key=lambda r: r.time_s):
-        pipe.process(r.time_s, (None, [r]))
-    pipe.finish()
-    schema = contract("alert.schema.json")
-    for a in sink.alerts:
-        jsonschema.validate(a.as_dict(), schema)
-    return sink.alerts
-
-
-def track(mmsi: int, t0: float, t1: float, step_s: float, lat: float, lon: float, sog_kn: float, cog_deg: float,
-          status: int | None = 0, msg_type: int = 1) -> list[Position]:
-    out = []
-    t = t0
-    while t < t1:
-        d = sog_kn * KN_TO_MS * (t - t0)
-        plat, plon = destination(lat, lon, cog_deg, d)
-        out.append(Position(mmsi, t, plat, plon, sog_kn, cog_deg, int(cog_deg), status, msg_type, "test"))
-        t += step_s
-    return out
-
-
-def static(mmsi: int, t: float, ship_type: int, name: str = "TEST") -> VesselInfo:
-    return VesselInfo(mmsi=mmsi, time_s=t, name=name, ship_type=ship_type, msg_type=5, source="test")
-
-
-def by_type(alerts: list[Alert], kind: str) -> list[Alert]:
-    return [a for a in alerts if a.type == kind]
-
-
-OPEN_SEA = (14.5, -66.0)  # far from land and ports
-
+from .conftest import OPEN_SEA, T0, A, B, C, Collect, by_type, meeting, static, track, zone, zones
+from .conftest import run_detectors as run
 
 # -- dark gaps ------------------------------------------------------------------------
 
@@ -149,18 +93,6 @@ def test_gap_severity_low_when_moored_in_port():
 
 
 # -- rendezvous -----------------------------------------------------------------------
-
-
-def meeting(hours: float, gap_m: float = 200.0, sog: float = 0.5) -> list[Position]:
-    lat, lon = OPEN_SEA
-    a = track(A, T0, T0 + hours * 3600, 10, lat, lon, sog, 45)
-    blat, blon = destination(lat, lon, 90, gap_m)
-    b = track(B, T0 + 7, T0 + hours * 3600, 180, blat, blon, sog, 45, msg_type=18, status=None)
-    # then they part at 12 kn in opposite directions
-    end = T0 + hours * 3600
-    a += track(A, end, end + 1800, 10, a[-1].lat, a[-1].lon, 12, 0)
-    b += track(B, end + 7, end + 1800, 30, b[-1].lat, b[-1].lon, 12, 180, msg_type=18, status=None)
-    return a + b
 
 
 def test_rendezvous_open_update_closed_with_one_id():

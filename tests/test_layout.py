@@ -137,3 +137,14 @@ def test_alert_type_status_and_severity_are_the_contracts():
     assert as_severity("high") == "high"
     with pytest.raises(ValueError, match="unknown severity"):
         as_severity("urgent")
+
+
+def test_test_modules_share_helpers_through_conftest_only():
+    """Builders and fixtures live in conftest.py: no test module imports another."""
+    offenders = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and (
+                    node.module.split(".")[-1].startswith("test_") or node.module.startswith("tests.test_")):
+                offenders.append(f"{path.name}: from {'.' * node.level}{node.module}")
+    assert offenders == []

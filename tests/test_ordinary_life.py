@@ -13,8 +13,7 @@ from maritime.config import Settings
 from maritime.geo import destination
 from maritime.models import Position, VesselInfo
 
-from .test_detectors import OPEN_SEA, T0, by_type, meeting, static, track
-from .test_detectors import run as run_detectors
+from .conftest import OPEN_SEA, T0, by_type, meeting, run_detectors, static, track
 
 HOURS = 6.0
 #: open sea, far from land: the land check (slow to load, and beside the point here) is off

@@ -15,7 +15,8 @@ from maritime.runtime.pipeline import first_timestamp
 from maritime.sim.network import WaterGrid
 from maritime.sim.simulator import Simulator
 from maritime.zones.index import load_zones
-from tests.conftest import Collect, assembled_pipeline, recordings
+
+from .conftest import Collect, assembled_pipeline, recordings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,8 +14,7 @@ from maritime.ingest.sources import parse_source
 from maritime.models import Position
 from maritime.runtime.pipeline import Deduplicator, Pipeline, Reorder
 
-from .conftest import contract, recordings
-from .test_ais import nmea, tag
+from .conftest import contract, nmea, recordings, tag
 
 BASE = 1747209600
 

@@ -10,8 +10,7 @@ from maritime.config import Settings
 from maritime.enrich.profiles import ProfileStore, risk
 from maritime.models import VesselInfo
 
-from .conftest import Collect, assembled_pipeline
-from .test_detectors import OPEN_SEA, T0, track, zone, zones
+from .conftest import OPEN_SEA, T0, Collect, assembled_pipeline, track, zone, zones
 
 PORT_A = zone("port-a", "port", (-61.05, 13.95, -60.95, 14.05))
 PORT_B = zone("port-b", "port", (-62.05, 12.95, -61.95, 13.05))

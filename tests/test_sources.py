@@ -19,7 +19,7 @@ from maritime.ingest.sources import (
 )
 from maritime.runtime.pipeline import Pipeline
 
-from .test_ais import TYPE1, TYPE5, nmea, tag
+from .conftest import TYPE1, TYPE5, feed_lines
 
 
 def test_parse_source_kinds(tmp_path):
@@ -94,12 +94,6 @@ def test_csv_without_position_columns_is_refused(tmp_path):
 
 
 # -- TCP: a server that drops the connection mid-sentence and comes back ------------------
-
-
-def feed_lines(n: int) -> list[bytes]:
-    """``n`` distinct tag-blocked type 1 sentences, one second apart."""
-    return [tag(f"c:{1747209600 + i}") + nmea(f"AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00S{chr(97 + i)},0")
-            for i in range(n)]
 
 
 async def test_tcp_reconnects_after_drop_mid_sentence():

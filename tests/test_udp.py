@@ -9,7 +9,7 @@ from maritime.config import Settings
 from maritime.ingest.sources import parse_source
 from maritime.runtime.pipeline import Pipeline
 
-from .test_sources import feed_lines
+from .conftest import feed_lines
 
 
 def free_udp_port() -> int:

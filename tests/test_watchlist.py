@@ -13,8 +13,7 @@ from maritime.enrich.watchlist import Watchlist, WatchlistError, load_watchlist
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
 
-from .conftest import Collect
-from .test_detectors import OPEN_SEA, T0, static, track
+from .conftest import OPEN_SEA, T0, Collect, static, track
 
 CSV = """kind,value,reason,source,severity,expires
 mmsi,376000500,suspected smuggling,RSS,high,
