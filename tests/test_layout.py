@@ -145,6 +145,6 @@ def test_test_modules_share_helpers_through_conftest_only():
     for path in sorted((ROOT / "tests").glob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and (
-                    node.module.split(".")[-1].startswith("test_") or node.module.startswith("tests.test_")):
+                    (node.level and node.module.startswith("test_")) or node.module.startswith("tests.test_")):
                 offenders.append(f"{path.name}: from {'.' * node.level}{node.module}")
     assert offenders == []
