@@ -231,3 +231,31 @@ TYPE5 = (
     b"!AIVDM,2,1,1,A,55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0*1C",
     b"!AIVDM,2,2,1,A,88888888880,2*25",
 )
+
+
+BASE = 1747209600
+
+
+def line(t: float, i: int, source: str = "rx1") -> bytes:
+    """A type 1 sentence for MMSI 366053209 whose payload differs with ``i``, tagged at ``t``."""
+    payload = "15M67FC000G?ufbE`FepT@3n00S" + "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW"[i % 40]
+    return tag(f"s:{source},c:{int(t)}") + nmea(f"AIVDM,1,1,,A,{payload},0")
+
+
+PORT_A = zone("port-a", "port", (-61.05, 13.95, -60.95, 14.05))
+PORT_B = zone("port-b", "port", (-62.05, 12.95, -61.95, 13.05))
+
+
+def info(mmsi, t, name, imo):
+    return VesselInfo(mmsi=mmsi, time_s=t, name=name, imo=imo, ship_type=70, callsign="J8AB2", msg_type=5, source="t")
+
+
+def renamed_vessel():
+    recs = [info(376000500, T0, "OLD NAME", 9234567)]
+    recs += track(376000500, T0, T0 + 2 * 3600, 60, 14.0, -61.0, 0.1, 0, status=5)  # in port A
+    recs += track(376000500, T0 + 2 * 3600, T0 + 4 * 3600, 60, 14.1, -61.1, 12, 225)  # leaves
+    # a day later, the same hull (IMO) with a new MMSI and name, calling at port B
+    recs.append(info(377000700, T0 + 30 * 3600, "NEW NAME", 9234567))
+    recs += track(377000700, T0 + 30 * 3600, T0 + 32 * 3600, 60, 13.0, -62.0, 0.1, 0, status=5)
+    recs += track(377000700, T0 + 32 * 3600, T0 + 33 * 3600, 60, 13.1, -62.1, 12, 315)
+    return recs

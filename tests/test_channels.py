@@ -169,7 +169,7 @@ def test_replay_with_redis_matches_the_jsonl_file(server, tmp_path):
     """A replay with --redis: the distinct alert ids in mda:alerts equal those in the JSON-lines output."""
     from pyais.encode import encode_dict
 
-    from .test_ais import tag
+    from .conftest import tag
 
     f = tmp_path / "in.nmea"
     lines = []
@@ -440,7 +440,7 @@ def test_live_map_state_follows_redis(server, tmp_path):
 
 def test_shared_watchlist_in_redis(server, tmp_path):
     """A centre adds a vessel to the shared Redis watchlist; a replay with --redis raises the hit."""
-    from .test_pipeline import BASE, line
+    from .conftest import BASE, line
 
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "maritime.cli", *args], capture_output=True, text=True,
@@ -465,7 +465,7 @@ def test_shared_watchlist_in_redis(server, tmp_path):
 def test_profiles_in_redis(server, tmp_path):
     from maritime.enrich.profiles import RedisProfileStore
 
-    from .test_profiles import PORT_A, PORT_B, renamed_vessel, zones
+    from .conftest import PORT_A, PORT_B, renamed_vessel, zones
 
     sink = Collect()
     pipe = assembled_pipeline(Settings(), [sink], None, zones(PORT_A, PORT_B), None, Path("redis"), server.url)

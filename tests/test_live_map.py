@@ -142,7 +142,7 @@ def test_live_page_against_a_running_watch(tmp_path):
     """`maritime watch tcp://… --web`: vessels from the live feed appear on the page."""
     from playwright.sync_api import sync_playwright
 
-    from .test_ais import nmea, tag
+    from .conftest import nmea, tag
 
     feed_port, web_port = free_port(), free_port()
     srv = socket.socket()

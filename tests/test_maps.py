@@ -72,7 +72,7 @@ def test_map_command_with_tracks_and_zones(tmp_path):
     import json
     import sys
 
-    from .test_pipeline import BASE, line
+    from .conftest import BASE, line
 
     nmea = tmp_path / "t.nmea"
     nmea.write_bytes(b"\n".join(line(BASE + 60 * i, i) for i in range(20)) + b"\n")

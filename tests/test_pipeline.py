@@ -14,15 +14,7 @@ from maritime.ingest.sources import parse_source
 from maritime.models import Position
 from maritime.runtime.pipeline import Deduplicator, Pipeline, Reorder
 
-from .conftest import contract, nmea, recordings, tag
-
-BASE = 1747209600
-
-
-def line(t: float, i: int, source: str = "rx1") -> bytes:
-    """A type 1 sentence for MMSI 366053209 whose payload differs with ``i``, tagged at ``t``."""
-    payload = "15M67FC000G?ufbE`FepT@3n00S" + "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW"[i % 40]
-    return tag(f"s:{source},c:{int(t)}") + nmea(f"AIVDM,1,1,,A,{payload},0")
+from .conftest import BASE, contract, line, nmea, recordings
 
 
 def test_reorder_releases_in_time_order_and_drops_late():

@@ -8,16 +8,20 @@ import sys
 
 from maritime.config import Settings
 from maritime.enrich.profiles import ProfileStore, risk
-from maritime.models import VesselInfo
 
-from .conftest import OPEN_SEA, T0, Collect, assembled_pipeline, track, zone, zones
-
-PORT_A = zone("port-a", "port", (-61.05, 13.95, -60.95, 14.05))
-PORT_B = zone("port-b", "port", (-62.05, 12.95, -61.95, 13.05))
-
-
-def info(mmsi, t, name, imo):
-    return VesselInfo(mmsi=mmsi, time_s=t, name=name, imo=imo, ship_type=70, callsign="J8AB2", msg_type=5, source="t")
+from .conftest import (
+    OPEN_SEA,
+    PORT_A,
+    PORT_B,
+    T0,
+    Collect,
+    assembled_pipeline,
+    info,
+    renamed_vessel,
+    track,
+    zone,
+    zones,
+)
 
 
 def run(records, db, watchlist=None):
@@ -27,17 +31,6 @@ def run(records, db, watchlist=None):
         pipe.process(r.time_s, (None, [r]))
     pipe.finish()
     return sink.alerts
-
-
-def renamed_vessel():
-    recs = [info(376000500, T0, "OLD NAME", 9234567)]
-    recs += track(376000500, T0, T0 + 2 * 3600, 60, 14.0, -61.0, 0.1, 0, status=5)  # in port A
-    recs += track(376000500, T0 + 2 * 3600, T0 + 4 * 3600, 60, 14.1, -61.1, 12, 225)  # leaves
-    # a day later, the same hull (IMO) with a new MMSI and name, calling at port B
-    recs.append(info(377000700, T0 + 30 * 3600, "NEW NAME", 9234567))
-    recs += track(377000700, T0 + 30 * 3600, T0 + 32 * 3600, 60, 13.0, -62.0, 0.1, 0, status=5)
-    recs += track(377000700, T0 + 32 * 3600, T0 + 33 * 3600, 60, 13.1, -62.1, 12, 315)
-    return recs
 
 
 def test_new_mmsi_for_the_same_imo_is_linked(tmp_path):

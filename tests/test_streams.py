@@ -253,7 +253,7 @@ def test_live_tcp_feed_reaches_the_raw_topic_with_receive_times(broker, tmp_path
 
     from aiokafka import AIOKafkaConsumer
 
-    from tests.test_sources import feed_lines
+    from .conftest import feed_lines
 
     lines = feed_lines(20)
     srv = socket.socket()

@@ -115,7 +115,7 @@ def test_cli_add_list_remove_and_replay(tmp_path):
     assert "366053209" in cli("watchlist", "list", str(wl)).stdout
     assert cli("watchlist", "remove", str(wl), "--kind", "imo", "--value", "1").returncode == 0
     assert len(load_watchlist(wl)) == 1
-    from .test_pipeline import BASE, line
+    from .conftest import BASE, line
 
     f = tmp_path / "in.nmea"
     f.write_bytes(b"\n".join(line(BASE + 60 * i, i) for i in range(5)) + b"\n")
