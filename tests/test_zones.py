@@ -220,6 +220,16 @@ def test_the_cruising_anchorages_are_anchorage_zones(caribbean, lat, lon, name):
     assert name in {z.name for z in caribbean.containing(lat, lon) if z.kind == "anchorage"}
 
 
+@pytest.mark.parametrize(("lat", "lon", "country"), [
+    (14.082, -60.958, "LC"), (13.966, -61.025, "LC"), (18.045, -63.090, "SX"), (15.870, -61.585, "GP"),
+    (15.575, -61.460, "DM"), (17.005, -61.763, "AG")])
+def test_bays_and_lagoons_natural_earth_fills_in_are_territorial_waters(caribbean, lat, lon, country):
+    """Rodney Bay, Marigot Bay, Simpson Bay Lagoon, Les Saintes, Prince Rupert Bay, English Harbour: internal
+    waters, in the territorial sea and the EEZ of their state (the alerts there are routed to it)."""
+    got = {(z.kind, z.properties.get("country")) for z in caribbean.containing(lat, lon)}
+    assert {("territorial_sea", country), ("eez", country)} <= got
+
+
 def test_every_gfw_anchorage_point_lies_in_a_bundled_anchorage(caribbean):
     doc = json.loads(shared_file(ZONES_DIR / "caribbean_gfw_anchorages.geojson").read_text())
     pts = [f["geometry"]["coordinates"] for f in doc["features"]]
