@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.main
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -396,7 +397,8 @@ def default_zones_dir() -> Path:
 
 @zones_app.command("build")
 def zones_build(
-    out: Annotated[Path, typer.Option("--out", help="folder to write the zone files to")] = DEFAULT_ZONES,
+    out: Annotated[Path, typer.Option("--out", help="folder to write the zone files to (in a checkout, "
+                                      "geofences/ is the bundled set)")] = Path("zones"),
     gfw_anchorages: Annotated[Path | None, typer.Option(
         "--gfw-anchorages", help="GFW anchorage points (GeoJSON) to cluster into anchorage zones")] = None,
     anchorages_only: Annotated[bool, typer.Option(
@@ -587,6 +589,17 @@ def _score(truth: Path, alerts: Path) -> tuple[dict[str, dict[str, Any]], dict[s
     return score(events, got), ordinary_life(load_ordinary(truth), events, got)
 
 
+def _looks_like_truth(path: Path) -> bool:
+    """Whether a file is a simulator's ``truth.json`` (one JSON document with ``events``), not alert lines."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    first_line = head.lstrip().split(b"\n", 1)[0]
+    return head.lstrip()[:1] == b"{" and b'"events"' in head and b'"summary"' not in first_line
+
+
 def _print_scores(report: dict[str, dict[str, Any]]) -> None:
     table = Table(title="Detected vs scripted", title_justify="left")
     for col in ("type", "truth", "alerts", "matched", "recall", "precision"):
@@ -604,8 +617,12 @@ def evaluate(
     alerts: Annotated[Path, typer.Argument(help="alerts JSON lines")],
     as_json: Annotated[bool, typer.Option("--json", help="print the scores as JSON")] = False,
 ) -> None:
-    """Precision and recall per alert type of alerts against ground truth, and the false alarms raised
-    on the truth's ordinary life (vessels marked ``ordinary``: yachts at anchor, boats at a FAD, ...)."""
+    """Precision and recall per alert type against ground truth, and the false alarms on ordinary life.
+
+    Ordinary life: the truth's vessels marked "ordinary" (yachts at anchor, boats at a FAD, ...)."""
+    if _looks_like_truth(alerts) and not _looks_like_truth(truth):
+        raise _fail(f"the arguments look swapped: {alerts} is a truth file and {truth} is not; the order is: "
+                    "maritime evaluate TRUTH ALERTS", code=2)
     try:
         report, life = _score(truth, alerts)
     except (OSError, ValueError, KeyError) as err:
@@ -1154,10 +1171,58 @@ OPTIONAL_PACKAGES = {"faust": "the Faust workers", "mode": "the Faust workers", 
                      "redis": "Redis", "aiohttp": "the live map", "aiohttp_sse": "the live map"}
 
 
+def _value_name(param: Any) -> str:
+    """What help shows for a parameter's value: a word for people (``FILE``, ``URL``), not a Python type."""
+    if getattr(param, "is_flag", False) or getattr(param, "count", False):
+        return ""
+    name = (param.name or "").lower()
+    ann = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    text = str(ann)
+    if "Path" in text or name in ("files", "paths"):
+        word = "DIR" if name in ("out", "out_dir", "spool_dir") else "PATH"
+    elif "redis" in name or "url" in name or name in ("sources", "feed"):
+        word = "URL"
+    elif "time" in name:
+        word = "ISO-TIME"
+    elif ann is int or "int" in text:
+        word = "N"
+    elif ann is float or "float" in text:
+        word = "NUMBER"
+    else:
+        word = name.upper().replace("_", "-") if name else "TEXT"
+    return word + ("..." if getattr(param, "nargs", 1) != 1 or "list" in text else "")
+
+
+def _name_values(cmd: Any) -> None:
+    """Give every option and argument of ``cmd`` (and its subcommands) a value name for help and usage."""
+    for param in getattr(cmd, "params", ()):
+        label = _value_name(param)
+        if param.param_type_name == "argument":
+            param.metavar = (param.name or "value").upper()
+            # typer's rich help shows an argument's type from this method
+            shown = label.removesuffix("...")
+            param.display_type_rich = lambda ctx, shown=shown: shown
+        else:
+            param.metavar = label
+    help_option = cmd.get_help_option
+
+    def named_help_option(ctx: Any) -> Any:
+        opt = help_option(ctx)
+        if opt is not None:
+            opt.metavar = ""
+        return opt
+
+    cmd.get_help_option = named_help_option
+    for sub in getattr(cmd, "commands", {}).values():
+        _name_values(sub)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
-        app()
+        cmd = typer.main.get_command(app)
+        _name_values(cmd)
+        cmd()
     except ModuleNotFoundError as err:
         top = (err.name or "").split(".")[0]
         if top not in OPTIONAL_PACKAGES:

@@ -101,3 +101,36 @@ def test_file_names_are_never_read_as_markup_or_globs(tmp_path):
     assert "MarkupError" not in res.output  # a bracket in a name is text, not a closing tag
     missing = run("replay", str(tmp_path / "[/bold]nothing.nmea"))
     assert missing.exit_code == 1 and "[/bold]nothing.nmea" in missing.output
+
+
+def test_help_shows_value_names_not_python_types():
+    """Through the console script (the value names are given in ``main``): FILE-like words, no ``<list[Path]>``."""
+    import subprocess
+    import sys
+
+    for cmd in (["replay"], ["watch"], ["zones", "which"], ["alerts", "tail"], ["redis-acl"], ["evaluate"]):
+        out = subprocess.run([sys.executable, "-m", "maritime.cli", *cmd, "--help"], capture_output=True,
+                             text=True, timeout=60, env={"COLUMNS": "120", "PATH": ""}).stdout
+        assert "Usage: " in out, cmd
+        assert "<" not in out and "list[" not in out, (cmd, out)
+    replay = subprocess.run([sys.executable, "-m", "maritime.cli", "replay", "--help"], capture_output=True,
+                            text=True, timeout=60, env={"COLUMNS": "120", "PATH": ""}).stdout
+    assert "--alerts" in replay and "PATH" in replay and "--redis" in replay and "URL" in replay
+
+
+def test_evaluate_with_its_arguments_swapped_says_so(tmp_path):
+    truth = tmp_path / "truth.json"
+    truth.write_text('{\n "generator": "test",\n "events": []\n}\n')
+    alerts = tmp_path / "alerts.jsonl"
+    alerts.write_text('{"id": "x", "type": "dark_gap", "status": "open", "summary": "s", "time": "2025-05-14T00:00:00Z", '
+                      '"start": "2025-05-14T00:00:00Z", "end": null, "vessels": [{"mmsi": 1}], "zone": null}\n')
+    res = run("evaluate", str(alerts), str(truth))
+    assert res.exit_code == 2 and "swapped" in res.output and "evaluate TRUTH ALERTS" in res.output
+    assert run("evaluate", str(truth), str(alerts)).exit_code == 0
+
+
+def test_zones_build_writes_into_the_working_directory_by_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = run("zones", "build", "--anchorages-only")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "zones" / "anchorages.geojson").stat().st_size > 1000
