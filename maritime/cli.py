@@ -782,38 +782,74 @@ def map_cmd(
 @app.command("redis-acl")
 def redis_acl(
     config: Annotated[Path, typer.Option("--config", help="settings file with the centres' subscriptions")],
-    apply: Annotated[bool, typer.Option("--apply", help="run the commands against --redis")] = False,
+    apply: Annotated[bool, typer.Option("--apply", help="create the users that do not exist yet on --redis")] = False,
     redis_url: Annotated[str | None, typer.Option("--redis", help="Redis URL (an admin user) for --apply")] = None,
+    secrets_file: Annotated[Path | None, typer.Option(
+        "--secrets", help="where the passwords are kept (0600; default: redis-acl-secrets.json beside --config)")]
+    = None,
     pipeline_user: Annotated[str, typer.Option(help="the pipeline's own Redis user")] = "mda-pipeline",
-    pipeline_password: Annotated[str | None, typer.Option(help="its password (default: generated)")] = None,
+    pipeline_password: Annotated[str | None, typer.Option(help="its password (default: generated once, kept)")]
+    = None,
+    reset: Annotated[bool, typer.Option("--reset", help="set users that already exist again (rules, password)")]
+    = False,
 ) -> None:
-    """Print (or apply) Redis ACL users: one per centre, reading only its own stream and consumer groups."""
-    import secrets
-    import shlex
+    """Redis ACL users, one per centre, reading only its own stream and consumer groups; and the pipeline's.
 
-    from maritime.delivery.redis_sink import acl_commands
+    Passwords are generated once and kept in the secrets file (mode 0600), never printed; a subscription's
+    ``redis_password`` or ``--pipeline-password`` is used instead where given. Without ``--apply``, a preview of
+    what ``--apply`` will do. Re-running changes nothing that exists (``--reset`` sets existing users again).
+    """
+    from maritime.delivery.redis_sink import AclSecrets, acl_commands
 
     settings = _settings(config)
     if not settings.subscriptions:
         raise _fail(f"{config}: no [[subscriptions]] to make users for", 2)
-    passwords = {s.id: s.redis_password or secrets.token_urlsafe(24) for s in settings.subscriptions}
-    pw = pipeline_password or secrets.token_urlsafe(24)
-    cmds = acl_commands(list(settings.subscriptions), passwords, pipeline_user, pw)
-    for c in cmds:
-        typer.echo(" ".join(shlex.quote(x) for x in c))
-    typer.echo("# then disable the default user once an admin user exists: ACL SETUSER default off")
-    if apply:
-        if not redis_url:
-            raise _fail("--apply needs --redis URL", 2)
+    if apply and not redis_url:
+        raise _fail("--apply needs --redis URL", 2)
+    path = secrets_file or config.with_name("redis-acl-secrets.json")
+    try:
+        kept = AclSecrets.load(path)
+    except (OSError, ValueError) as err:
+        raise _fail(f"{path}: cannot read the kept passwords: {err}", 2) from None
+    wanted = {f"centre-{sub.id}": sub.redis_password for sub in settings.subscriptions}
+    wanted[pipeline_user] = pipeline_password
+    new_users = kept.fill(wanted)
+    passwords = {sub.id: kept.passwords[f"centre-{sub.id}"] for sub in settings.subscriptions}
+    cmds = acl_commands(list(settings.subscriptions), passwords, pipeline_user, kept.passwords[pipeline_user])
+    existing: set[str] = set()
+    client: Any = None
+    if redis_url:
         import redis
 
         client = redis.Redis.from_url(redis_url)
         try:
-            for c in cmds:
-                client.execute_command(*c)
+            existing = {c[2] for c in cmds if client.execute_command("ACL", "GETUSER", c[2]) is not None}
         except redis.RedisError as err:
             raise _fail(f"{redis_url}: {err}") from None
-        err_console.print(f"applied {len(cmds)} ACL users to {redis_url}")
+    todo = [c for c in cmds if reset or c[2] not in existing]
+    for c in cmds:
+        user = c[2]
+        state = ("set again (--reset)" if user in existing else "create") if c in todo else "exists: kept"
+        if c not in todo and user in new_users:  # its password was never kept here: do not keep a wrong one
+            kept.passwords.pop(user)
+            new_users.discard(user)
+            state += f" (its password is not in {path}; --reset sets a new one)"
+        pw = "a new password" if user in new_users else "its kept password"
+        out_console.print(f"{user}: {state}" + (f", with {pw}" if c in todo else ""), highlight=False)
+    if not apply:
+        out_console.print(f"preview: nothing changed; --apply creates what says 'create' (passwords kept in {path})",
+                          highlight=False)
+        return
+    if new_users:
+        kept.save(path)
+    try:
+        for c in todo:
+            client.execute_command(*c)
+    except redis.RedisError as err:
+        raise _fail(f"{redis_url}: {err}") from None
+    err_console.print(f"applied {len(todo)} of {len(cmds)} ACL users to {escape(redact(redis_url or ''))}; "
+                      f"passwords in {escape(str(path))} (mode 0600). Then disable the default user once an admin "
+                      "user exists: ACL SETUSER default off", highlight=False)
 
 
 alerts_app = typer.Typer(no_args_is_help=True, help="Read alerts as an operations centre does.")

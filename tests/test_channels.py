@@ -146,6 +146,51 @@ def test_acl_centre_reads_only_its_own_stream(server, tmp_path):
         lc.xadd("mda:alerts:lc", {"alert": "forged"})
 
 
+def test_redis_acl_keeps_its_passwords_never_prints_them_and_changes_nothing_on_a_second_run(server, tmp_path):
+    import json
+    import stat
+
+    from typer.testing import CliRunner
+
+    from maritime.cli import app
+
+    cfg = tmp_path / "centres.toml"
+    cfg.write_text('[[subscriptions]]\nid = "lc"\nredis_password = "lc-given-password"\n'
+                   '[subscriptions.filters]\ntypes = ["rendezvous"]\n'
+                   '[[subscriptions]]\nid = "tt"\n[subscriptions.filters]\ntypes = ["dark_gap"]\n')
+    secrets_file = tmp_path / "redis-acl-secrets.json"
+    runner = CliRunner()
+
+    def acl(*extra: str):
+        res = runner.invoke(app, ["redis-acl", "--config", str(cfg), "--redis", server.url, *extra])
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    preview = acl()
+    assert "centre-lc: create" in preview and "mda-pipeline: create" in preview and "nothing changed" in preview
+    assert not secrets_file.exists() and "lc-given-password" not in preview
+    admin = redis.Redis.from_url(server.url)
+    assert admin.execute_command("ACL", "GETUSER", "centre-tt") is None
+    applied = acl("--apply")
+    kept = json.loads(secrets_file.read_text())["users"]
+    assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+    assert kept["centre-lc"] == "lc-given-password" and len(kept["centre-tt"]) >= 24
+    assert "applied 3 of 3" in applied and not any(pw in applied for pw in kept.values())
+    tt = redis.Redis(port=server.port, username="centre-tt", password=kept["centre-tt"])
+    assert tt.ping()
+    before = secrets_file.read_bytes()
+    again = acl("--apply")
+    assert "applied 0 of 3" in again and again.count("exists: kept") == 3
+    assert secrets_file.read_bytes() == before
+    assert redis.Redis(port=server.port, username="centre-tt", password=kept["centre-tt"]).ping()
+    # a user made elsewhere whose password was never kept here is left alone, and said so
+    secrets_file.unlink()
+    lost = acl("--apply")
+    assert "applied 0 of 3" in lost and "is not in" in lost
+    assert not secrets_file.exists()  # nothing new to keep
+    assert redis.Redis(port=server.port, username="centre-tt", password=kept["centre-tt"]).ping()
+
+
 def test_alerts_tail_reads_through_a_consumer_group_and_claims_pending(server, tmp_path):
     sink = RedisSink(server.url, SUBS, settings(tmp_path))
     for i in range(6):

@@ -141,6 +141,50 @@ class RedisSink(SpooledDelivery):
             backoff.reset()
 
 
+class AclSecrets:
+    """The Redis ACL users' passwords, generated once and kept in a JSON file readable by its owner only."""
+
+    def __init__(self, passwords: dict[str, str] | None = None) -> None:
+        self.passwords: dict[str, str] = dict(passwords or {})
+
+    @classmethod
+    def load(cls, path: Path) -> AclSecrets:
+        """The kept passwords (none when the file does not exist); ValueError when it is not ours."""
+        if not path.exists():
+            return cls()
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        users = doc.get("users") if isinstance(doc, dict) else None
+        if not isinstance(users, dict) or not all(isinstance(v, str) and v for v in users.values()):
+            raise ValueError('not a secrets file of maritime redis-acl (expected {"users": {"name": "password"}})')
+        return cls(users)
+
+    def fill(self, wanted: dict[str, str | None]) -> set[str]:
+        """Give every user in ``wanted`` a password: the one given, else the kept one, else a new one.
+
+        Returns the users whose password is new (given and different, or generated)."""
+        import secrets
+
+        new = set()
+        for user, given in wanted.items():
+            pw = given or self.passwords.get(user) or secrets.token_urlsafe(24)
+            if self.passwords.get(user) != pw:
+                new.add(user)
+            self.passwords[user] = pw
+        return new
+
+    def save(self, path: Path) -> None:
+        """Write the file with mode 0600 (created so: never readable by others, even for a moment)."""
+        import os
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"users": self.passwords}, fh, indent=1, sort_keys=True)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+
+
 def acl_commands(subscriptions: list[Subscription], passwords: dict[str, str], pipeline_user: str,
                  pipeline_password: str) -> list[list[str]]:
     """``ACL SETUSER`` argument lists: one user per centre that may read only its own stream and
