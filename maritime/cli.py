@@ -325,17 +325,26 @@ def watch(
     tile_url: Annotated[str | None, typer.Option(help="online tile URL for the live map in connected rooms")] = None,
     drop_after_min: Annotated[float, typer.Option(help="live map: drop vessels not heard for this long (min)")]
     = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="alerts on stdout as JSON lines, not readable lines")]
+    = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
-    """Run live on NMEA feeds: alerts as they happen, until interrupted."""
+    """Run live on NMEA feeds: alerts as they happen, until interrupted.
+
+    Each alert is printed as one line (time, severity, type, vessel, place, summary), or as JSON with --json;
+    --alerts also appends them to a file."""
     _setup_logging(max(verbose, 1))
     settings = _settings(config)
     specs = _specs(sources)
     zone_index = _run_zones(zones)
     with ExitStack() as stack:
         outs = _Outputs(stack, alerts, dead_letter, settings, redis_url, webhooks)
-        if alerts is None:
+        if as_json:
             outs.sinks.append(JsonLinesSink(sys.stdout))
+        else:
+            from maritime.delivery.console import ConsoleSink
+
+            outs.sinks.append(ConsoleSink(sys.stdout))
         pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist, profiles, redis_url)
         if redis_url:
             _live_positions(stack, pipe, redis_url)

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from maritime.paths import state_dir
+
 TimeQuality = Literal["auto", "sent", "received", "delivered"]
 
 
@@ -214,7 +216,9 @@ class DeliverySettings(_Frozen):
 
     stream_maxlen: int = Field(100_000, gt=0, description="approximate cap of each Redis stream (entries)")
     dedup_ttl_s: int = Field(30 * 86400, gt=0, description="how long Redis remembers an alert was added (s)")
-    spool_dir: str = Field(".maritime-spool", description="where undelivered alerts wait (survives restarts)")
+    spool_dir: str = Field(default_factory=lambda: str(state_dir() / "spool"),
+                           description="where undelivered alerts wait (survives restarts; default: the per-user "
+                           "state folder, ~/.local/state/caribbean-mda/spool, or $MARITIME_STATE_DIR/spool)")
     spool_max: int = Field(200_000, gt=0, description="alerts kept per channel while it is down")
     cap_sender: str = "mda@caribbean-mda.invalid"
     webhook_timeout_s: float = Field(10.0, gt=0)

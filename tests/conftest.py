@@ -32,6 +32,22 @@ CONTRACTS = SHARED / "contracts"
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_state_dir(tmp_path_factory) -> Any:
+    """The per-user state folder (spool, live-map token) of the tests: their own, never the user's."""
+    import os
+
+    from maritime.paths import STATE_ENV
+
+    old = os.environ.get(STATE_ENV)
+    os.environ[STATE_ENV] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if old is None:
+        os.environ.pop(STATE_ENV, None)
+    else:
+        os.environ[STATE_ENV] = old
+
+
 @pytest.fixture(scope="session")
 def grid() -> Any:
     """The simulator's water grid (slow to build: once per run)."""

@@ -174,15 +174,9 @@ class AclSecrets:
 
     def save(self, path: Path) -> None:
         """Write the file with mode 0600 (created so: never readable by others, even for a moment)."""
-        import os
+        from maritime.paths import write_private
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"users": self.passwords}, fh, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        write_private(path, json.dumps({"users": self.passwords}, indent=1, sort_keys=True) + "\n")
 
 
 def acl_commands(subscriptions: list[Subscription], passwords: dict[str, str], pipeline_user: str,

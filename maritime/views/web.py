@@ -292,6 +292,9 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
                     ev, data = getter.result()
                     await resp.send(data, event=ev)
                 return resp
+        except ConnectionResetError:  # the browser went away (a closed tab, a lost link): not an error
+            logger.debug("live map client %s went away", r.remote)
+            return web.Response(status=204)
         finally:
             state.unsubscribe(q)
 
@@ -342,9 +345,19 @@ def default_token(host: str, token: str | None) -> str | None:
         return token
     if host in LOOPBACK:
         return None
-    new = secrets.token_urlsafe(18)
-    logger.warning("the live map needs a token; open it with ?token=%s", new)
-    return new
+    from maritime.paths import state_dir, write_private
+
+    path = state_dir() / "live-map-token"
+    try:
+        kept = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        kept = ""
+    if not kept:
+        kept = secrets.token_urlsafe(18)
+        write_private(path, kept + "\n")
+    # the token itself is a secret: it is never logged, only kept (0600) where the officer can read it
+    logger.warning("the live map needs a token: open it with ?token=... (the token is in %s)", path)
+    return kept
 
 
 PAGE = (importlib.resources.files("maritime.views") / "static" / "live.html").read_text(encoding="utf-8")

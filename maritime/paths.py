@@ -1,0 +1,31 @@
+"""Where the tool keeps its state on this machine, and files only their owner may read."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: overrides the per-user state folder (tests, containers, a service account's data volume)
+STATE_ENV = "MARITIME_STATE_DIR"
+
+
+def state_dir() -> Path:
+    """The per-user state folder: ``$MARITIME_STATE_DIR``, else the XDG state folder
+    (``~/.local/state/caribbean-mda`` on Linux, via platformdirs), so a run started anywhere finds it."""
+    env = os.environ.get(STATE_ENV)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("caribbean-mda", appauthor=False))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (mode 0600 from creation), replacing it whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
