@@ -11,7 +11,8 @@ import json
 import logging
 import signal
 import sys
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,16 +20,17 @@ import typer
 import typer.main
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from maritime.config import ConfigError, Settings, load_settings
 from maritime.delivery.base import Sink
 from maritime.delivery.jsonl import JsonLinesSink
 from maritime.ingest.sources import SourceError, SourceSpec, parse_source
+from maritime.models import iso
 from maritime.redact import redact
 from maritime.runtime.assembly import Assembly, AssemblyError
-from maritime.runtime.pipeline import DeadLetter, Pipeline
+from maritime.runtime.pipeline import DeadLetter, Pipeline, ReplayProgress
 from maritime.zones.index import ZoneError, ZoneIndex, load_zones
 
 app = typer.Typer(
@@ -82,6 +84,22 @@ def _settings(config: Path | None, overrides: dict[str, Any] | None = None) -> S
         return load_settings(config, overrides)
     except ConfigError as err:
         raise _fail(str(err), 2) from None
+
+
+@contextmanager
+def _replay_progress(label: str = "replaying") -> Iterator[Callable[[ReplayProgress], None]]:
+    """A progress bar for a replay: bytes read of the files' size, with the time left, the lines read and the
+    event time reached (on the error console, gone when done)."""
+    with Progress(TextColumn(label), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                  TextColumn("{task.fields[info]}"), console=err_console, transient=True) as bar:
+        task = bar.add_task(label, total=None, info="")
+
+        def update(p: ReplayProgress) -> None:
+            t = iso(p.event_time_s) if p.event_time_s is not None else None
+            reached = f", event time {t[:16].replace('T', ' ')}Z" if t else ""
+            bar.update(task, completed=p.bytes_done, total=p.bytes_total, info=f"{p.lines:,} lines{reached}")
+
+        yield update
 
 
 def _specs(sources: list[str]) -> list[SourceSpec]:
@@ -275,10 +293,8 @@ def replay(
         show = not quiet and err_console.is_terminal
         try:
             if show:
-                with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"),
-                              TimeElapsedColumn(), console=err_console, transient=True) as bar:
-                    task = bar.add_task("replay", total=None)
-                    summary = pipe.replay(specs, progress=lambda n: bar.update(task, completed=n))
+                with _replay_progress() as update:
+                    summary = pipe.replay(specs, progress=update)
             else:
                 summary = pipe.replay(specs)
         except SourceError as err:
@@ -580,8 +596,16 @@ def _simulate(out: Path, hours: float, vessels: int, seed: int, zones: list[Path
 
     index = _zones(zones or [default_zones_dir()])
     sim = Simulator(hours, vessels, seed, zones=index, events=events)
-    sim.build()
-    return sim.write(out)
+    if not err_console.is_terminal:
+        sim.build()
+        return sim.write(out)
+    with Progress(TextColumn("{task.description:<16}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+        plan = bar.add_task("planning voyages", total=1.0)
+        sim.build(progress=lambda f: bar.update(plan, completed=f))
+        bar.update(plan, completed=1.0)
+        write = bar.add_task("writing reports", total=1.0)
+        return sim.write(out, progress=lambda f: bar.update(write, completed=f))
 
 
 def _ordinary_line(life: dict[str, Any]) -> str:
@@ -669,7 +693,12 @@ def demo(
         outs = _Outputs(stack, alerts_path, out / "rejected.jsonl")
         pipe = build_pipeline(settings, outs.sinks, outs.dead, index)
         pipe.add_listener(tracks)
-        summary = pipe.replay(parse_source(str(out / "traffic.nmea")))
+        specs = parse_source(str(out / "traffic.nmea"))
+        if err_console.is_terminal:
+            with _replay_progress() as update:
+                summary = pipe.replay(specs, progress=update)
+        else:
+            summary = pipe.replay(specs)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     map_path = replay_map(alerts_path, out / "map.html", tracks=tracks, zones=index)
     outs.written["map"] = str(map_path)
@@ -678,15 +707,67 @@ def demo(
                                         encoding="utf-8")
     _print_summary(summary, outs.written)
     _print_scores(report)
-    if life["vessels"]:
-        out_console.print(_ordinary_line(life), highlight=False)
-    out_console.print(f"traffic   {out / 'traffic.nmea'}")
-    out_console.print(f"truth     {out / 'truth.json'}")
-    out_console.print(f"alerts    {alerts_path}")
-    out_console.print(f"map       {map_path}")
-    out_console.print(f"scorecard {out / 'scorecard.json'}")
-    for kind, n in summary["alerts_by_type"].items():
-        out_console.print(f"  {kind}: {n} alert(s)")
+    _print_top_events(alerts_path)
+    # (paths are never wrapped: they are to be copied)
+    out_console.print(_scorecard_line(report, life), highlight=False)
+    out_console.print(f"traffic, truth, alerts, scorecard: {escape(str(out))}/", highlight=False, soft_wrap=True)
+    out_console.print(f"[bold]open {escape(str(map_path))}[/bold] in a browser (works offline)", highlight=False,
+                      soft_wrap=True)
+
+
+def _scorecard_line(report: dict[str, dict[str, Any]], life: dict[str, Any]) -> str:
+    """The scorecard in one line: recall and precision over every scripted event, and the ordinary-life count."""
+    truth = sum(r["truth"] for r in report.values())
+    alerts = sum(r["alerts"] for r in report.values())
+    matched = sum(r["matched"] for r in report.values())
+    recall = f"{matched / truth:.2f}" if truth else "-"
+    precision = f"{matched / alerts:.2f}" if alerts else "-"
+    line = f"scorecard: {matched} of {truth} scripted events found (recall {recall}), precision {precision}"
+    if life.get("vessels"):
+        line += f"; ordinary life: {life['false_alerts']} false alerts on {life['vessels']} vessels"
+    return line
+
+
+def _print_top_events(alerts_path: Path, severities: tuple[str, ...] = ("critical", "high")) -> None:
+    """The high and critical events of a run, newest record of each, in a short table for the watch officer."""
+    latest: dict[str, dict[str, Any]] = {}
+    for line in alerts_path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            a = json.loads(line)
+            latest[a["id"]] = a
+    top = [a for a in latest.values() if a["severity"] in severities and a["status"] != "cancelled"]
+    if not top:
+        out_console.print("no high or critical events")
+        return
+    top.sort(key=lambda a: (severities.index(a["severity"]), a["start"]))
+    from rich import box
+
+    table = Table(title=f"High and critical events ({len(top)})", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, expand=True)
+    for col in ("time", "severity", "type", "vessel", "place"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("summary", ratio=1, overflow="ellipsis", no_wrap=True)
+    for a in top[:15]:
+        v = (a.get("vessels") or [{}])[0]
+        who = v.get("name") or f"MMSI {v.get('mmsi', '?')}"
+        if len(a.get("vessels") or []) > 1:
+            who += f" +{len(a['vessels']) - 1}"
+        pos = a.get("position") or {}
+        j = a.get("jurisdiction") or {}
+        waters = (j.get("territorial_sea") or j.get("eez") or {}).get("country")
+        if a.get("zone"):
+            place = a["zone"]["name"]
+        elif pos.get("lat") is not None and pos.get("lon") is not None:
+            lat, lon = pos["lat"], pos["lon"]
+            place = f"{abs(lat):.2f}°{'N' if lat >= 0 else 'S'} {abs(lon):.2f}°{'E' if lon >= 0 else 'W'}"
+            place += f" ({waters})" if waters else ""
+        else:
+            place = "-"
+        table.add_row(escape(a["start"][5:16].replace("T", " ") + "Z"), a["severity"].upper(),
+                      a["type"].replace("_", " "), escape(who[:24]), escape(place[:28]), escape(a["summary"]))
+    out_console.print(table)
+    if len(top) > 15:
+        out_console.print(f"... and {len(top) - 15} more in {escape(str(alerts_path))}")
 
 
 async def _refresh_watchlist(pipe: Pipeline, url: str, files: list[Path], settings: Settings,

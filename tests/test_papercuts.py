@@ -134,3 +134,18 @@ def test_zones_build_writes_into_the_working_directory_by_default(tmp_path, monk
     res = run("zones", "build", "--anchorages-only")
     assert res.exit_code == 0, res.output
     assert (tmp_path / "zones" / "anchorages.geojson").stat().st_size > 1000
+
+
+def test_the_demo_ends_with_the_high_events_the_scorecard_in_a_line_and_the_map_to_open(tmp_path):
+    out = tmp_path / "demo-out"
+    res = run("demo", "--out", str(out), "--hours", "6", "--vessels", "40", "--seed", "7")
+    assert res.exit_code == 0, res.output
+    tail = res.output.splitlines()[-12:]
+    assert any(ln.startswith("scorecard: ") and "scripted events found" in ln for ln in tail)
+    assert tail[-1].startswith(f"open {out / 'map.html'}")
+    alerts = [__import__("json").loads(ln) for ln in (out / "alerts.jsonl").read_text().splitlines()]
+    high = {a["id"] for a in alerts if a["severity"] in ("high", "critical")}
+    if high:
+        assert f"High and critical events ({len(high)})" in res.output
+    else:
+        assert "no high or critical events" in res.output

@@ -14,10 +14,11 @@ import glob
 import gzip
 import io
 import logging
+import os
 import re
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -112,12 +113,32 @@ def _open_binary(path: str) -> BinaryIO:
     return f
 
 
-def iter_lines(spec: SourceSpec) -> Iterator[bytes]:
-    """Lines of a file (plain or gzip, by its magic bytes) or of stdin, as bytes."""
+@dataclass
+class ReadProgress:
+    """How far a reader has got through its file: bytes read of the file's size (of a gzip file: compressed)."""
+
+    total_bytes: int | None = None
+    tell: Callable[[], int] | None = None
+
+    def done_bytes(self) -> int:
+        """Bytes read so far (0 before the file is open or for stdin)."""
+        try:
+            return self.tell() if self.tell is not None else 0
+        except (OSError, ValueError):  # closed: the whole file was read
+            return self.total_bytes or 0
+
+
+def iter_lines(spec: SourceSpec, progress: ReadProgress | None = None) -> Iterator[bytes]:
+    """Lines of a file (plain or gzip, by its magic bytes) or of stdin, as bytes; ``progress`` follows the
+    bytes read."""
     if spec.kind == "stdin":
         yield from _capped(sys.stdin.buffer)
         return
     with _open_binary(spec.target) as f:
+        if progress is not None:
+            raw = getattr(f, "fileobj", None) or f  # a gzip file: where the compressed file is
+            progress.total_bytes = os.fstat(raw.fileno()).st_size
+            progress.tell = raw.tell
         yield from _capped(f)
 
 

@@ -30,7 +30,15 @@ from maritime.detectors.tracker import Tracker
 from maritime.detectors.watchlist import Watchlist
 from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected
 from maritime.ingest.eventtime import Deduplicator, Reorder, source_clock, time_guard
-from maritime.ingest.sources import BadRow, SourceSpec, iter_csv_records, iter_lines, tcp_lines, udp_lines
+from maritime.ingest.sources import (
+    BadRow,
+    ReadProgress,
+    SourceSpec,
+    iter_csv_records,
+    iter_lines,
+    tcp_lines,
+    udp_lines,
+)
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo, iso, parse_iso
 from maritime.runtime.assembly import Assembly, Chain, Enrichment
 
@@ -95,6 +103,16 @@ class DeadLetter:
 
 
 _Item = tuple[bytes | None, list[Record]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayProgress:
+    """How far a replay has got: lines and bytes read (of ``bytes_total``; None for stdin), event time reached."""
+
+    lines: int
+    bytes_done: int
+    bytes_total: int | None
+    event_time_s: float | None
 
 
 class Pipeline:
@@ -252,7 +270,8 @@ class Pipeline:
 
     # -- replay -------------------------------------------------------------------------
 
-    def _ordered(self, spec: SourceSpec, progress: Callable[[int], None] | None) -> Iterator[tuple[float, _Item]]:
+    def _ordered(self, spec: SourceSpec, progress: Callable[[], None] | None = None,
+                 where: ReadProgress | None = None) -> Iterator[tuple[float, _Item]]:
         """One source's messages in event-time order."""
         window = self.settings.ingest.reorder_window_of(spec.name)
         reorder = Reorder(window, on_late=self._late)
@@ -279,11 +298,11 @@ class Pipeline:
         decode = dec.decode_line
         push = reorder.push
         n = 0
-        for line in iter_lines(spec):
+        for line in iter_lines(spec, where):
             out = decode(line)
             n += 1
             if progress is not None and n & 0x3FFF == 0:
-                progress(n)
+                progress()
             if out is None:
                 continue
             recs = out[1]
@@ -293,12 +312,26 @@ class Pipeline:
                     yield from released
         dec.close()
         if progress is not None:
-            progress(n)
+            progress()
         yield from reorder.flush()
 
-    def replay(self, specs: Sequence[SourceSpec], progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-        """Run recordings through the pipeline (merged by event time); return the summary."""
-        streams = [self._ordered(s, progress) for s in specs]
+    def replay(self, specs: Sequence[SourceSpec], progress: Callable[[ReplayProgress], None] | None = None
+               ) -> dict[str, Any]:
+        """Run recordings through the pipeline (merged by event time); return the summary.
+
+        ``progress`` is called every 16,384 lines of a source and at the end of each, with the lines and
+        bytes read so far over all sources, their total size, and the event time reached."""
+        wheres = [ReadProgress() for _ in specs]
+        report = None
+        if progress is not None:
+            def report() -> None:
+                totals = [w.total_bytes for w in wheres]
+                progress(ReplayProgress(
+                    lines=self.stats.decode.lines,
+                    bytes_done=sum(w.done_bytes() for w in wheres),
+                    bytes_total=None if any(t is None for t in totals) else sum(t or 0 for t in totals),
+                    event_time_s=self.stats.last_time_s))
+        streams = [self._ordered(s, report, w) for s, w in zip(specs, wheres, strict=True)]
         self._dedup_across = len(specs) > 1
         merged: Iterable[tuple[float, _Item]] = (
             streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda x: x[0])

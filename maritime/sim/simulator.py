@@ -37,7 +37,7 @@ import itertools
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -759,8 +759,8 @@ class Simulator:
 
     # -- building the day -------------------------------------------------------------
 
-    def build(self) -> None:
-        """Plan every vessel's day and script the events."""
+    def build(self, progress: Callable[[float], None] | None = None) -> None:
+        """Plan every vessel's day and script the events (``progress``: called with the share done, 0-1)."""
         self._script()
         kinds = list(_MIX)
         shares = np.array([_MIX[k][0] for k in kinds])
@@ -779,6 +779,8 @@ class Simulator:
                 self._plan_local(v, 40, (4, 12))
             else:
                 self._plan_transit(v)
+            if progress is not None and len(self.vessels) % 20 == 0:
+                progress(len(self.vessels) / self.n)
         for v in self.vessels:
             self._pad(v)
 
@@ -864,8 +866,10 @@ class Simulator:
 
     # -- writing --------------------------------------------------------------------
 
-    def write(self, out_dir: str | Path, chunk_s: float | None = None) -> dict[str, Any]:
-        """Write ``traffic.nmea`` and ``truth.json``; return counts.
+    def write(self, out_dir: str | Path, chunk_s: float | None = None,
+              progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+        """Write ``traffic.nmea`` and ``truth.json``; return counts (``progress``: called with the share of
+        simulated time written, 0-1).
 
         Reports are made ``chunk_s`` of simulated time at a time (by default about
         200 vessel-hours a chunk), so memory stays flat however large the fleet.
@@ -934,6 +938,8 @@ class Simulator:
                     fh.write(line + b"\n")
                     n_lines += 1 + line.count(b"\n")
                 w = w_end
+                if progress is not None:
+                    progress((w - self.t0) / (self.t1 - self.t0))
         truth = self._finish_truth(emitted)
         doc = {"generator": "maritime simulate", "seed": self.seed, "start": iso(self.t0), "end": iso(self.t1),
                "vessels": len(self.vessels), "events": truth, "hard_negatives": self.negatives}
