@@ -210,6 +210,36 @@ def test_alerts_tail_reads_through_a_consumer_group_and_claims_pending(server, t
     assert client.xpending("mda:alerts:lc", "ops")["pending"] == 0
 
 
+def test_alerts_tail_count_takes_exactly_n_and_a_wrong_centre_or_a_forgotten_one_says_so(server, tmp_path):
+    sink = RedisSink(server.url, SUBS, settings(tmp_path))
+    for i in range(5):
+        sink.write(alert(i))
+    sink.close()
+    admin = redis.Redis.from_url(server.url)
+    assert admin.exists("mda:alerts:tt") and admin.xlen("mda:alerts:tt") == 0  # made before its first alert
+
+    def tail(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "maritime.cli", "alerts", "tail", *args, "--max-wait-s", "2"],
+                              capture_output=True, text=True, timeout=60)
+
+    res = tail("--redis", server.url, "--centre", "lc", "--count", "2", "--json")
+    assert res.returncode == 0, res.stderr
+    assert len(res.stdout.splitlines()) == 2
+    assert admin.xpending("mda:alerts:lc", "ops")["pending"] == 0  # the two taken were acknowledged, no more taken
+    res = tail("--redis", server.url, "--centre", "lc", "--count", "3", "--json")
+    assert len(res.stdout.splitlines()) == 3  # the rest, none twice
+    res = tail("--redis", server.url, "--centre", "tt", "--count", "1")
+    assert res.returncode == 0 and res.stdout == ""  # a known centre with no alert yet: waits, no error
+    res = tail("--redis", server.url, "--centre", "nosuch")
+    assert res.returncode == 2 and "'nosuch' is not a centre" in res.stderr and "Traceback" not in res.stderr
+    for cmd in acl_commands(SUBS[:1], {"lc": "lc-secret-password"}, "mda-pipeline", "pipeline-password"):
+        admin.execute_command(*cmd)
+    centre_url = f"redis://centre-lc:lc-secret-password@127.0.0.1:{server.port}/0"
+    res = tail("--redis", centre_url)
+    assert res.returncode == 2 and "--centre ID" in res.stderr and "Traceback" not in res.stderr
+    assert "lc-secret-password" not in res.stderr
+
+
 def test_replay_with_redis_matches_the_jsonl_file(server, tmp_path):
     """A replay with --redis: the distinct alert ids in mda:alerts equal those in the JSON-lines output."""
     from pyais.encode import encode_dict

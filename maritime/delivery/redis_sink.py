@@ -103,9 +103,24 @@ class RedisSink(SpooledDelivery):
                 self.already += 1
         return [seq for seq, _, _ in batch]
 
+    def _ensure_streams(self) -> None:
+        """Make every subscribed centre's stream exist (empty) before its first alert, so that a centre's reader
+        can tell "no alert yet" from "no such centre"."""
+        for sub in self.subscriptions:
+            key = stream_key(sub.id)
+            if not self.client.exists(key):
+                self.client.xadd(key, {"created": "1"}, maxlen=0, approximate=False)
+
     def _run(self) -> None:
         backoff = Backoff(min(0.2, self.settings.retry_max_s), self.settings.retry_max_s)
+        streams_ready = not self.subscriptions
         while True:
+            if not streams_ready:
+                try:
+                    self._ensure_streams()
+                    streams_ready = True
+                except (redis.RedisError, OSError):
+                    pass  # down or refused: tried again on the next round, and alerts wait in the spool meanwhile
             batch = self.spool.peek(200)
             if not batch:
                 if self._stop.is_set():
