@@ -112,6 +112,32 @@ def _specs(sources: list[str]) -> list[SourceSpec]:
     return specs
 
 
+def _nothing_decoded(summary: dict[str, Any], specs: list[SourceSpec]) -> str:
+    """Why a replay decoded nothing, as far as its rejections and its first line tell."""
+    rejected: dict[str, int] = summary.get("rejected") or {}
+    top = max(rejected, key=lambda k: rejected[k]) if rejected else None
+    sample = ""
+    first = next((s for s in specs if s.kind == "file"), None)
+    if first is not None:
+        try:
+            with open(first.target, "rb") as fh:
+                head = fh.read(200).splitlines()
+            line = next((ln for ln in head if ln.strip()), b"")
+            sample = f"; its first line begins {redact(line[:60].decode('utf-8', 'replace'))!r}"
+        except OSError:
+            pass
+    where = first.target if first is not None else "the input"
+    if top == "bad_checksum":
+        return f"nothing decoded: every sentence failed its checksum (the file may be damaged or re-encoded){sample}"
+    if top in ("bad_time", "time_outlier"):
+        return f"nothing decoded: the lines' times cannot be used ({top}); see --dead-letter FILE for each line"
+    if top == "orphan_fragment":
+        return "nothing decoded: the multipart messages never complete (fragments missing or out of order)"
+    return (f"nothing decoded: {where} holds no AIS sentences (!AIVDM/!AIVDO lines, with or without tag blocks or "
+            f"a time before them){sample}. A table of decoded positions must be a .csv with MarineCadastre "
+            "column names (MMSI, BaseDateTime, LAT, LON)")
+
+
 def _print_summary(summary: dict[str, Any], outputs: dict[str, str]) -> None:
     table = Table(title="Replay summary", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
@@ -278,6 +304,9 @@ def replay(
     zone_index = _run_zones(zones)
     with ExitStack() as stack:
         outs = _Outputs(stack, alerts, dead_letter, settings, redis_url, webhooks)
+        shown = _LatestSink() if alerts is None and not quiet else None
+        if shown is not None:
+            outs.sinks.append(shown)
         collected: list[Any] = []
         if map_out is not None:
             from maritime.views.maps import TrackCollector
@@ -315,6 +344,12 @@ def replay(
         outs.written["summary"] = str(summary_json)
     if not quiet:
         _print_summary(summary, outs.written)
+        if shown is not None:
+            events = [a for a in shown.latest.values() if a["status"] != "cancelled"]
+            if events:
+                _print_events(events, "Events (no --alerts: not kept)", limit=40)
+    if summary["messages"] == 0 and summary["lines"] > 0:
+        err_console.print(f"[yellow]warning:[/] {escape(_nothing_decoded(summary, specs))}", highlight=False)
 
 
 @app.command()
@@ -739,15 +774,23 @@ def _print_top_events(alerts_path: Path, severities: tuple[str, ...] = ("critica
     if not top:
         out_console.print("no high or critical events")
         return
-    top.sort(key=lambda a: (severities.index(a["severity"]), a["start"]))
+    _print_events(top, "High and critical events", where=alerts_path)
+
+
+_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+
+
+def _print_events(events: list[dict[str, Any]], title: str, limit: int = 15, where: Path | None = None) -> None:
+    """Events (the newest record of each, contract JSON) in a table: most severe first, then by start."""
     from rich import box
 
-    table = Table(title=f"High and critical events ({len(top)})", title_justify="left", box=box.SIMPLE_HEAD,
+    events = sorted(events, key=lambda a: (_SEVERITY_RANK.get(a["severity"], 5), a["start"]))
+    table = Table(title=f"{title} ({len(events)})", title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False, expand=True)
     for col in ("time", "severity", "type", "vessel", "place"):
         table.add_column(col, no_wrap=True)
     table.add_column("summary", ratio=1, overflow="ellipsis", no_wrap=True)
-    for a in top[:15]:
+    for a in events[:limit]:
         v = (a.get("vessels") or [{}])[0]
         who = v.get("name") or f"MMSI {v.get('mmsi', '?')}"
         if len(a.get("vessels") or []) > 1:
@@ -766,8 +809,23 @@ def _print_top_events(alerts_path: Path, severities: tuple[str, ...] = ("critica
         table.add_row(escape(a["start"][5:16].replace("T", " ") + "Z"), a["severity"].upper(),
                       a["type"].replace("_", " "), escape(who[:24]), escape(place[:28]), escape(a["summary"]))
     out_console.print(table)
-    if len(top) > 15:
-        out_console.print(f"... and {len(top) - 15} more in {escape(str(alerts_path))}")
+    if len(events) > limit:
+        more = f"... and {len(events) - limit} more"
+        out_console.print(more + (f" in {escape(str(where))}" if where else ": --alerts FILE keeps every record"),
+                          soft_wrap=True)
+
+
+class _LatestSink:
+    """Keeps the newest record of each event (for the alert table of a replay without --alerts)."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, dict[str, Any]] = {}
+
+    def write(self, alert: Any) -> None:
+        self.latest[alert.id] = alert.as_dict()
+
+    def close(self) -> None:
+        pass
 
 
 async def _refresh_watchlist(pipe: Pipeline, url: str, files: list[Path], settings: Settings,

@@ -275,3 +275,17 @@ def renamed_vessel():
     recs += track(377000700, T0 + 30 * 3600, T0 + 32 * 3600, 60, 13.0, -62.0, 0.1, 0, status=5)
     recs += track(377000700, T0 + 32 * 3600, T0 + 33 * 3600, 60, 13.1, -62.1, 12, 315)
     return recs
+
+
+def default_mmsi_lines(n: int = 5) -> bytes:
+    """A ship on the factory-default MMSI 123456789, off Castries: one identity_anomaly."""
+    import numpy as np
+
+    from maritime.sim.encode import position_payloads
+
+    k = np.arange(n)
+    pays = position_payloads(np.full(n, 123456789), 14.0 + 0.001 * k, np.full(n, -61.2), np.full(n, 10.0),
+                             np.full(n, 90.0), np.full(n, 90), np.zeros(n, dtype=int), (BASE + 10 * k) % 60,
+                             np.zeros(n, dtype=bool))
+    return b"".join(tag(f"c:{BASE + 10 * i}") + nmea(f"AIVDM,1,1,,A,{pays[i].tobytes().decode()},0") + b"\n"
+                    for i in range(n))

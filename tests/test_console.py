@@ -5,25 +5,13 @@ from __future__ import annotations
 import io
 import json
 
-import numpy as np
 from typer.testing import CliRunner
 
 from maritime.cli import app
 from maritime.delivery.console import ConsoleSink, alert_line
 from maritime.models import Alert, VesselRef
-from maritime.sim.encode import position_payloads
 
-from .conftest import BASE, nmea, tag
-
-
-def default_mmsi_lines(n: int = 5) -> bytes:
-    """A ship on the factory-default MMSI 123456789, off Castries: one identity_anomaly."""
-    k = np.arange(n)
-    pays = position_payloads(np.full(n, 123456789), 14.0 + 0.001 * k, np.full(n, -61.2), np.full(n, 10.0),
-                             np.full(n, 90.0), np.full(n, 90), np.zeros(n, dtype=int), (BASE + 10 * k) % 60,
-                             np.zeros(n, dtype=bool))
-    return b"".join(tag(f"c:{BASE + 10 * i}") + nmea(f"AIVDM,1,1,,A,{pays[i].tobytes().decode()},0") + b"\n"
-                    for i in range(n))
+from .conftest import BASE, default_mmsi_lines
 
 
 def test_an_alert_line_reads_time_severity_type_vessel_place_and_summary():

@@ -149,3 +149,18 @@ def test_the_demo_ends_with_the_high_events_the_scorecard_in_a_line_and_the_map_
         assert f"High and critical events ({len(high)})" in res.output
     else:
         assert "no high or critical events" in res.output
+
+
+def test_replay_without_alerts_prints_the_events_and_a_file_of_no_nmea_says_why(tmp_path):
+    from .conftest import default_mmsi_lines
+
+    feed = tmp_path / "feed.nmea"
+    feed.write_bytes(default_mmsi_lines())
+    res = run("replay", str(feed), "--zones", "none")
+    assert res.exit_code == 0, res.output
+    assert "Events (no --alerts: not kept) (1)" in res.output and "identity anomaly" in res.output
+    junk = tmp_path / "notes.txt"
+    junk.write_text("hello world\nthis is not AIS\n")
+    res = run("replay", str(junk), "--zones", "none")
+    assert res.exit_code == 0
+    assert "nothing decoded" in res.output and "holds no AIS sentences" in res.output and "'hello world'" in res.output
