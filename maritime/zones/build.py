@@ -350,5 +350,6 @@ def import_zones(source: str | Path, out: str | Path, *, kind: str, id_field: st
         if authority_field:
             props["authority"] = str(row[authority_field])
         feats.append(_feature(geom, props))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps({"type": "FeatureCollection", "features": feats}) + "\n", encoding="utf-8")
     return len(feats)
