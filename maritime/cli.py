@@ -76,7 +76,8 @@ def _setup_logging(verbose: int) -> None:
     from maritime import redact
 
     redact.install()  # no password or token is ever printed
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the access log is off unless -vv
+    # the access log (paths only, never query strings) is off unless -vv
+    logging.getLogger("aiohttp.access").setLevel(logging.INFO if verbose >= 2 else logging.WARNING)
 
 
 def _settings(config: Path | None, overrides: dict[str, Any] | None = None) -> Settings:

@@ -89,3 +89,31 @@ def test_redact_covers_urls_tokens_and_acl_passwords():
     clean = redact(text)
     assert "p4ss" not in clean and "t0k3n" not in clean and "s3cr3t" not in clean
     assert clean.startswith("redis://u:***@h:6379/0")
+
+
+async def test_the_access_log_names_paths_never_query_strings(caplog):
+    import logging
+
+    import aiohttp
+    from aiohttp import web
+
+    from maritime.views.web import start_server
+
+    from .conftest import free_port
+
+    async def ok(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/", ok)
+    port = free_port()
+    runner = await start_server(app, "127.0.0.1", port)
+    try:
+        with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+            async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/?token=s3cret-token") as r:
+                assert r.status == 200
+    finally:
+        await runner.cleanup()
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "aiohttp.access"]
+    assert lines and " GET / 200 " in lines[0]
+    assert not any("s3cret" in ln or "token" in ln for ln in lines)

@@ -27,6 +27,7 @@ from collections import OrderedDict, deque
 from typing import Any
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from aiohttp_sse import sse_response
 
 from maritime.detectors.tracker import vessel_category
@@ -330,9 +331,16 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
     return app
 
 
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """The access log without query strings (they may carry ``?token=``): client, method, path, status, time."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %d %.3f s", request.remote, request.method, request.path, response.status, time)
+
+
 async def start_server(app: web.Application, host: str, port: int) -> web.AppRunner:
     """Start serving ``app``; return the runner (call ``cleanup()`` to stop)."""
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     logger.warning("live map on http://%s:%d/", host, port)
