@@ -189,3 +189,6 @@ def test_live_page_against_a_running_watch(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    assert f"live map on http://127.0.0.1:{web_port}/" in err  # the URL is printed at start
+    assert "Traceback" not in err

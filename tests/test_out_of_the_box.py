@@ -117,3 +117,32 @@ async def test_the_access_log_names_paths_never_query_strings(caplog):
     lines = [rec.getMessage() for rec in caplog.records if rec.name == "aiohttp.access"]
     assert lines and " GET / 200 " in lines[0]
     assert not any("s3cret" in ln or "token" in ln for ln in lines)
+
+
+async def test_a_browser_that_goes_away_mid_stream_is_not_an_error(caplog):
+    import asyncio
+    import logging
+
+    from maritime.views.web import LiveState, make_app, start_server
+
+    from .conftest import free_port
+
+    state = LiveState()
+    port = free_port()
+    runner = await start_server(make_app(state), "127.0.0.1", port)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            for _ in range(3):  # a tab opened and closed at once, three times
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(b"GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+                await writer.drain()
+                assert b"200" in await reader.readline()
+                writer.transport.abort()  # gone, no goodbye
+            await asyncio.sleep(0.3)
+            for down in (True, False, True):  # events sent to the pages that are gone
+                state.set_feed_down(down)
+                await asyncio.sleep(0.2)
+    finally:
+        await runner.cleanup()
+    bad = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert bad == [], [r.getMessage() for r in bad]
