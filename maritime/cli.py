@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -113,10 +114,30 @@ def _specs(sources: list[str]) -> list[SourceSpec]:
     return specs
 
 
+def _check_output(option: str, path: Path | None) -> None:
+    """Refuse at once (exit 2) an output file that cannot be written, before any work is done."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise _fail(f"{option} {path}: is a folder; give a file name", 2)
+    for parent in (path.parent, *path.parent.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise _fail(f"{option} {path}: {parent} is a file, not a folder", 2)
+            if not os.access(parent, os.W_OK):
+                raise _fail(f"{option} {path}: {parent} is not writable", 2)
+            return
+
+
 def _nothing_decoded(summary: dict[str, Any], specs: list[SourceSpec]) -> str:
     """Why a replay decoded nothing, as far as its rejections and its first line tell."""
     rejected: dict[str, int] = summary.get("rejected") or {}
     top = max(rejected, key=lambda k: rejected[k]) if rejected else None
+    table = next((s for s in specs if s.kind == "csv"), None)
+    if table is not None and not any(s.kind == "file" for s in specs):
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())) or "none"
+        return (f"nothing decoded: every row of {table.target} was refused ({reasons}); --dead-letter FILE "
+                "writes each row with its reason")
     sample = ""
     first = next((s for s in specs if s.kind == "file"), None)
     if first is not None:
@@ -171,18 +192,27 @@ class _Outputs:
         self.sinks: list[Sink] = []
         self.written: dict[str, str] = {}
         self.dead: DeadLetter | None = None
-        if settings is not None and redis_url:
-            from maritime.delivery.redis_sink import RedisSink
+        import sqlite3
 
-            self.sinks.append(RedisSink(redis_url, list(settings.subscriptions), settings.delivery))
-            self.written["redis"] = redact(redis_url)
-        if settings is not None and webhooks:
-            from maritime.delivery.webhook import WebhookSink
+        try:
+            if settings is not None and redis_url:
+                from maritime.delivery.redis_sink import RedisSink
 
-            for sub in settings.subscriptions:
-                for hook in sub.webhooks:
-                    self.sinks.append(WebhookSink(sub, hook, settings.delivery))
-                    self.written[f"webhook {sub.id}"] = hook.url
+                self.sinks.append(RedisSink(redis_url, list(settings.subscriptions), settings.delivery))
+                self.written["redis"] = redact(redis_url)
+            if settings is not None and webhooks:
+                from maritime.delivery.webhook import WebhookSink
+
+                for sub in settings.subscriptions:
+                    for hook in sub.webhooks:
+                        self.sinks.append(WebhookSink(sub, hook, settings.delivery))
+                        self.written[f"webhook {sub.id}"] = hook.url
+        except (OSError, sqlite3.Error) as err:  # the delivery spool cannot be kept where the settings say
+            spool = settings.delivery.spool_dir if settings is not None else "?"
+            raise _fail(f"[delivery] spool_dir {spool}: the delivery spool cannot be kept there "
+                        f"({getattr(err, 'strerror', None) or err})", 2) from None
+        except ValueError as err:  # redis-py: not a Redis URL
+            raise _fail(f"--redis {redact(redis_url or '')}: {err}", 2) from None
         try:
             if alerts is not None:
                 self.sinks.append(JsonLinesSink(alerts))
@@ -302,6 +332,9 @@ def replay(
     specs = _specs(files)
     if any(s.kind in ("tcp", "udp") for s in specs):
         raise _fail("replay reads recordings; use 'maritime watch' for live feeds", 2)
+    for opt, path in (("--alerts", alerts), ("--map", map_out), ("--summary-json", summary_json),
+                      ("--dead-letter", dead_letter)):
+        _check_output(opt, path)
     zone_index = _run_zones(zones)
     with ExitStack() as stack:
         outs = _Outputs(stack, alerts, dead_letter, settings, redis_url, webhooks)
@@ -388,6 +421,7 @@ def watch(
     _setup_logging(max(verbose, 1))
     settings = _settings(config)
     specs = _specs(sources)
+    web_addr = _host_port(web_at) if web_at is not None else None
     zone_index = _run_zones(zones)
     with ExitStack() as stack:
         outs = _Outputs(stack, alerts, dead_letter, settings, redis_url, webhooks)
@@ -412,13 +446,13 @@ def watch(
         async def main() -> dict[str, Any]:
             stop = _stop_event(duration)
             runner = None
-            if live is not None and web_at is not None:
-                from maritime.views.web import default_token, make_app, start_server
+            if live is not None and web_addr is not None:
+                from maritime.views.web import default_token, make_app
 
-                host, port = _host_port(web_at)
-                runner = await start_server(make_app(live, token=default_token(host, token), zones=zone_index,
-                                                     tile_url=tile_url, profiles=pipe.profile_store,
-                                                     risk_weights=settings.risk_weights), host, port)
+                host, port = web_addr
+                runner = await _listen(make_app(live, token=default_token(host, token), zones=zone_index,
+                                                tile_url=tile_url, profiles=pipe.profile_store,
+                                                risk_weights=settings.risk_weights), host, port)
             refresher = None
             if redis_url and pipe.assembly is not None and pipe.assembly.watch_entries is not None:
                 refresher = asyncio.create_task(_refresh_watchlist(pipe, redis_url, list(watchlist or []), settings))
@@ -858,11 +892,32 @@ def _stop_event(duration: float | None) -> asyncio.Event:
 
 
 def _host_port(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
+    """A ``--web HOST:PORT`` checked before any work: a port in range, a host that resolves (else exit 2)."""
+    import socket
+
+    host, _, port_text = text.rpartition(":")
+    host = (host or "127.0.0.1").strip("[]")
     try:
-        return host or "127.0.0.1", int(port)
+        port = int(port_text)
     except ValueError:
-        raise _fail(f"{text}: expected HOST:PORT", 2) from None
+        raise _fail(f"--web {text}: expected HOST:PORT", 2) from None
+    if not 1 <= port <= 65535:
+        raise _fail(f"--web {text}: the port must be a number from 1 to 65535", 2)
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as err:
+        raise _fail(f"--web {text}: the host {host!r} is not known here ({err})", 2) from None
+    return host, port
+
+
+async def _listen(app_: Any, host: str, port: int) -> Any:
+    """Start the web server, or exit 2 with the reason (a port in use, no permission)."""
+    from maritime.views.web import start_server
+
+    try:
+        return await start_server(app_, host, port)
+    except OSError as err:
+        raise _fail(f"--web {host}:{port}: cannot listen there ({err.strerror or err})", 2) from None
 
 
 @app.command()
@@ -876,7 +931,7 @@ def serve(
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
 ) -> None:
     """The live operations map, fed from Redis (alerts stream, latest positions)."""
-    from maritime.views.web import LiveState, default_token, follow_redis, make_app, start_server
+    from maritime.views.web import LiveState, default_token, follow_redis, make_app
 
     _setup_logging(1)
     _redis_url_or_fail(redis_url)
@@ -886,8 +941,8 @@ def serve(
 
     async def main() -> None:
         stop = _stop_event(duration)
-        runner = await start_server(make_app(state, token=default_token(host, token), zones=index,
-                                             tile_url=tile_url), host, port)
+        runner = await _listen(make_app(state, token=default_token(host, token), zones=index,
+                                        tile_url=tile_url), host, port)
         follower = asyncio.create_task(follow_redis(state, redis_url, stop))
         try:
             await stop.wait()

@@ -261,8 +261,12 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except OSError as err:
             raise ConfigError(f"{p}: cannot be read ({err.strerror})") from None
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"{p}: not UTF-8 text (byte {err.start}); TOML files are UTF-8") from None
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{p}: not valid TOML ({err})") from None
+        except RecursionError:
+            raise ConfigError(f"{p}: nested too deeply to be a settings file") from None
     for key, value in (overrides or {}).items():
         section, _, name = key.partition(".")
         if name:

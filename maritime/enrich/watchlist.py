@@ -59,11 +59,17 @@ def load_watchlist(path: str | Path) -> list[WatchEntry]:
         text = p.read_text(encoding="utf-8")
     except OSError as err:
         raise WatchlistError(f"{p}: cannot be read ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise WatchlistError(f"{p}: not UTF-8 text (byte {err.start}): a watchlist is a CSV or JSON file") from None
+    if "\x00" in text:
+        raise WatchlistError(f"{p}: binary data (NUL bytes): a watchlist is a CSV or JSON file")
     if p.suffix.lower() == ".json":
         try:
             rows = json.loads(text)
         except json.JSONDecodeError as err:
             raise WatchlistError(f"{p}:{err.lineno}: not valid JSON ({err.msg})") from None
+        except RecursionError:
+            raise WatchlistError(f"{p}: nested too deeply to be a watchlist") from None
         if not isinstance(rows, list):
             raise WatchlistError(f"{p}: a JSON watchlist is a list of entries")
         return [parse_entry(r if isinstance(r, dict) else {}, f"{p}: entry {i}") for i, r in enumerate(rows)]

@@ -451,6 +451,10 @@ def to_records(msg: Any, time_s: float, source: str, clock: SourceClock | None =
     return [OtherMessage(mmsi=msg.mmsi, time_s=time_s, msg_type=t, source=source)]
 
 
+#: the kinds of unexpected decoder errors already logged (each is logged once per process)
+_UNEXPECTED_SEEN: set[str] = set()
+
+
 class AisDecoder:
     """Decode one source's NMEA lines into typed records.
 
@@ -524,8 +528,13 @@ class AisDecoder:
         except DecodeError as err:
             self._reject(err.reason, err.message, line, self.last_time_s)
         except Exception as err:  # a decoder bug must not stop a watch floor
-            logger.exception("unexpected error decoding %r from %s", line[:120], self.source)
-            self._reject(Reason.MALFORMED, f"unexpected {type(err).__name__}: {err}", line, self.last_time_s)
+            kind = type(err).__name__
+            if kind not in _UNEXPECTED_SEEN:  # one warning per kind; the traceback at debug level
+                _UNEXPECTED_SEEN.add(kind)
+                logger.warning("unexpected %s decoding %r from %s: %s (line rejected as malformed; later ones of "
+                               "this kind are counted only)", kind, line[:120], self.source, err)
+            logger.debug("unexpected error decoding %r from %s", line[:120], self.source, exc_info=True)
+            self._reject(Reason.MALFORMED, f"unexpected {kind}: {err}", line, self.last_time_s)
         return None
 
     def _decode(self, line: bytes, recv_time_s: float | None) -> tuple[bytes, list[Record]] | None:

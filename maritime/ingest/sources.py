@@ -14,10 +14,12 @@ import glob
 import gzip
 import io
 import logging
+import math
 import os
 import re
 import sys
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,7 +141,16 @@ def iter_lines(spec: SourceSpec, progress: ReadProgress | None = None) -> Iterat
             raw = getattr(f, "fileobj", None) or f  # a gzip file: where the compressed file is
             progress.total_bytes = os.fstat(raw.fileno()).st_size
             progress.tell = raw.tell
-        yield from _capped(f)
+        n = 0
+        try:
+            for line in _capped(f):
+                n += 1
+                yield line
+        except EOFError:
+            raise SourceError(f"{spec.target}: the gzip data ends early, after {n:,} lines (a file cut short)"
+                              ) from None
+        except (gzip.BadGzipFile, zlib.error) as err:
+            raise SourceError(f"{spec.target}: damaged gzip data after {n:,} lines ({err})") from None
 
 
 def _capped(f: BinaryIO) -> Iterator[bytes]:
@@ -313,9 +324,10 @@ def _num(v: str | None) -> float | None:
     if v is None or not v.strip():
         return None
     try:
-        return float(v)
+        x = float(v)
     except ValueError:
         return None
+    return x if math.isfinite(x) else None  # "nan", "inf": no value
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,7 +368,15 @@ def iter_csv_records(spec: SourceSpec) -> Iterator[Record | BadRow]:
                               f"(MarineCadastre names: MMSI, BaseDateTime, LAT, LON)")
         last_static: dict[int, tuple[object, ...]] = {}
         name = spec.name
-        for row in reader:
+        rows = iter(reader)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as err:  # a field over the csv module's limit (128 KB), a NUL byte: that row only
+                yield BadRow("", "malformed", f"line {reader.line_num}: {err}")
+                continue
             if not row or not any(c.strip() for c in row):
                 continue
 
@@ -369,7 +389,7 @@ def iter_csv_records(spec: SourceSpec) -> Iterator[Record | BadRow]:
                 t = parse_iso((get("time") or "").strip())
                 lat = float(get("lat") or "")
                 lon = float(get("lon") or "")
-            except ValueError as err:
+            except (ValueError, OverflowError) as err:  # "inf" is a float but no MMSI
                 yield BadRow(",".join(row)[:500], "malformed", f"unreadable row: {err}")
                 continue
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):

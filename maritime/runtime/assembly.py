@@ -225,7 +225,12 @@ class Assembly:
                     raise AssemblyError("--profiles redis needs --redis URL")
                 store = RedisProfileStore(redis_url)
             else:
-                store = ProfileStore(Path(db))
+                import sqlite3
+
+                try:
+                    store = ProfileStore(Path(db))
+                except (sqlite3.Error, OSError) as err:
+                    raise AssemblyError(f"{db}: cannot be used as the profiles database ({err})") from None
         return cls(settings, zones, land=land, watch_entries=entries, profile_store=store)
 
     @property

@@ -252,6 +252,9 @@ def check_zones(paths: Iterable[str | Path], *, fix: bool = False) -> tuple[list
             except (json.JSONDecodeError, UnicodeDecodeError) as err:
                 problems.append(ZoneProblem(str(f), "file", f"not valid JSON ({err})"))
                 continue
+            except RecursionError:
+                problems.append(ZoneProblem(str(f), "file", "nested too deeply to be GeoJSON"))
+                continue
             got, found = parse_zone_features(doc, str(f), fix=fix)
             zones.extend(got)
             problems.extend(found)
