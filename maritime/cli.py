@@ -450,9 +450,10 @@ def watch(
                 from maritime.views.web import default_token, make_app
 
                 host, port = web_addr
-                runner = await _listen(make_app(live, token=default_token(host, token), zones=zone_index,
-                                                tile_url=tile_url, profiles=pipe.profile_store,
-                                                risk_weights=settings.risk_weights), host, port)
+                need = default_token(host, token)
+                runner = await _listen(make_app(live, token=need, zones=zone_index, tile_url=tile_url,
+                                                profiles=pipe.profile_store, risk_weights=settings.risk_weights,
+                                                hosts=[host] if need is None else None), host, port)
             refresher = None
             if redis_url and pipe.assembly is not None and pipe.assembly.watch_entries is not None:
                 refresher = asyncio.create_task(_refresh_watchlist(pipe, redis_url, list(watchlist or []), settings))
@@ -941,8 +942,9 @@ def serve(
 
     async def main() -> None:
         stop = _stop_event(duration)
-        runner = await _listen(make_app(state, token=default_token(host, token), zones=index,
-                                        tile_url=tile_url), host, port)
+        need = default_token(host, token)
+        runner = await _listen(make_app(state, token=need, zones=index, tile_url=tile_url,
+                                        hosts=[host] if need is None else None), host, port)
         follower = asyncio.create_task(follow_redis(state, redis_url, stop))
         try:
             await stop.wait()

@@ -121,3 +121,46 @@ def test_serve_refuses_a_url_that_is_not_redis():
 
     res = CliRunner().invoke(app, ["serve", "--redis", "notaurl", "--duration", "1"])
     assert res.exit_code == 2 and "not a Redis URL" in res.output
+
+
+async def test_localhost_mode_refuses_cross_site_changes_and_foreign_host_names():
+    """No token on localhost: a page on another site can neither ack an alert (CSRF) nor reach the server under
+    its own name (DNS rebinding); every response carries a strict CSP."""
+    import aiohttp
+
+    from maritime.models import Alert, VesselRef
+    from maritime.views.web import PAGE, LiveState, make_app, start_server
+
+    from .conftest import free_port
+
+    state = LiveState()
+    state.write(Alert("rendezvous:1", "rendezvous", "open", "high", 1.747e9, 1.747e9, None,
+                      (VesselRef(376000500),), 14.0, -61.0, "a meeting"))
+    port = free_port()
+    runner = await start_server(make_app(state, hosts=["127.0.0.1"]), "127.0.0.1", port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as s:
+            async with s.get(base + "/") as r:
+                csp = r.headers["Content-Security-Policy"]
+                assert r.status == 200 and "frame-ancestors 'none'" in csp and "script-src 'self';" in csp
+                assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+                assert "img-src 'self' data:;" in csp and r.headers["X-Frame-Options"] == "DENY"
+            ack = base + "/api/alerts/rendezvous:1/ack"
+            # a "simple" cross-site request, as a browser sends it without a preflight
+            async with s.post(ack, data="x", headers={"Origin": "http://evil.example",
+                                                      "Content-Type": "text/plain"}) as r:
+                assert r.status == 403
+            async with s.post(ack, headers={"Sec-Fetch-Site": "cross-site"}) as r:
+                assert r.status == 403
+            assert "rendezvous:1" not in state.acked
+            async with s.get(base + "/api/alerts", headers={"Host": "evil.example"}) as r:
+                assert r.status == 421
+            async with s.get(base + "/api/alerts", headers={"Host": f"localhost:{port}"}) as r:
+                assert r.status == 200
+            async with s.post(ack, headers={"Origin": base}) as r:  # the page itself
+                assert r.status == 200
+            assert "rendezvous:1" in state.acked
+    finally:
+        await runner.cleanup()
+    assert "<script>" not in PAGE and all("src=" in tag for tag in PAGE.split("<script")[1:])

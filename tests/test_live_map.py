@@ -112,29 +112,32 @@ def test_page_shows_vessels_alerts_live_and_names_as_text(tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     with Server(state, token="t0k3n-secret") as srv, sync_playwright() as p:
         b = browser(p)
-        page = b.new_context(bypass_csp=True, viewport={"width": 1300, "height": 800}).new_page()
+        # the page's own Content-Security-Policy is enforced (no inline script, images from self)
+        page = b.new_context(viewport={"width": 1300, "height": 800}).new_page()
         blocked = block_outside(page)
+        violations: list[str] = []
+        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(f"http://127.0.0.1:{srv.port}/?token=t0k3n-secret")
-        page.wait_for_function("window.mdaReady === true", timeout=20000)
+        page.wait_for_function("() => window.mdaReady === true", timeout=20000)
         assert page.evaluate("typeof L") == "object"
         assert page.locator(".leaflet-container").count() == 1
         assert page.locator(".vessel-icon").count() == 3
         assert page.locator(".alert").count() == 2
         assert evil in page.locator("#alerts").inner_text()  # shown as text
-        page.wait_for_function("document.getElementById('status').textContent === 'live'", timeout=20000)
+        page.wait_for_function("() => document.getElementById('status').textContent === 'live'", timeout=20000)
         # a new alert and a moved vessel arrive over the event stream
         srv.call(state.write, alert(3))
         srv.call(state, Position(377000700, T0 + 60, 14.5, -61.5, 9.0, 90.0, 90, 0, 1, "t"))
-        page.wait_for_function("document.querySelectorAll('.alert').length === 3", timeout=15000)
+        page.wait_for_function("() => document.querySelectorAll('.alert').length === 3", timeout=15000)
         page.locator(".alert").first.locator("button").click()
-        page.wait_for_function("document.querySelector('.alert').classList.contains('acked')", timeout=15000)
+        page.wait_for_function("() => document.querySelector('.alert').classList.contains('acked')", timeout=15000)
         assert "rendezvous:3" in state.acked
         page.locator(".vessel-icon").first.click()
-        page.wait_for_function("document.getElementById('vessel').style.display === 'block'", timeout=15000)
+        page.wait_for_function("() => document.getElementById('vessel').style.display === 'block'", timeout=15000)
         page.screenshot(path=str(ARTIFACTS / "live-map.png"))
-        assert dialogs == [] and blocked == []
+        assert dialogs == [] and blocked == [] and violations == []
         b.close()
 
 

@@ -24,6 +24,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -162,8 +163,12 @@ def _asset(name: str) -> bytes:
 
 def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
              tile_url: str | None = None, profiles: Any = None,
-             risk_weights: dict[str, float] | None = None) -> web.Application:
-    """The aiohttp application serving the page, the API and the event stream."""
+             risk_weights: dict[str, float] | None = None, hosts: Sequence[str] | None = None) -> web.Application:
+    """The aiohttp application serving the page, the API and the event stream.
+
+    ``hosts``: the names the server answers for (the ``Host`` header); without a token, loopback names and
+    these only (a page on another site cannot reach it by DNS rebinding); with a token, any unless given.
+    State-changing requests from another site (``Origin``, ``Sec-Fetch-Site``) are refused."""
 
     @web.middleware
     async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -178,13 +183,45 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
             resp.set_cookie("mda_token", token, httponly=True, samesite="Strict")
         return resp
 
-    app = web.Application(middlewares=[auth])
+    loopback = {"localhost", "127.0.0.1", "::1"}
+    # without a token (localhost mode) only a loopback or the bound name may be asked for: no DNS rebinding
+    allowed_hosts = ({h.lower() for h in hosts} if hosts else None) if token is not None else (
+        loopback | {h.lower() for h in (hosts or ())})
+    img_src = "'self' data:"
+    if tile_url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(tile_url)  # "{s}.tile.example.org": any subdomain
+        img_src += f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"
+    csp = (f"default-src 'self'; img-src {img_src}; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+           "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
+        host = request.headers.get("Host", "")
+        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:].split("]", 1)[0]
+        if allowed_hosts is not None and name.lower() not in allowed_hosts:
+            return web.Response(status=421, text=f"421: this server does not answer for {host!r}")
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            origin = request.headers.get("Origin")
+            site = request.headers.get("Sec-Fetch-Site")
+            if site in ("cross-site", "same-site") or (origin and origin not in (f"http://{host}", f"https://{host}")):
+                return web.Response(status=403, text="403: a request from another site may not change anything")
+        resp = await handler(request)
+        resp.headers.setdefault("Content-Security-Policy", csp)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        return resp
+
+    app = web.Application(middlewares=[guard, auth])
     land_cache: dict[str, str] = {}
 
     async def page(_r: web.Request) -> web.Response:
-        return web.Response(text=PAGE, content_type="text/html",
-                            headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' data: *; "
-                                     "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"})
+        return web.Response(text=PAGE, content_type="text/html")
+
+    async def page_js(_r: web.Request) -> web.Response:
+        return web.Response(text=PAGE_JS, content_type="application/javascript")
 
     async def leaflet_js(_r: web.Request) -> web.Response:
         return web.Response(body=_asset("leaflet.js"), content_type="application/javascript")
@@ -306,6 +343,7 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
 
     app.router.add_get("/", page)
     app.router.add_get("/static/leaflet.js", leaflet_js)
+    app.router.add_get("/static/live.js", page_js)
     app.router.add_get("/static/leaflet.css", leaflet_css)
     app.router.add_get("/api/vessels", vessels)
     app.router.add_get("/api/vessels/{mmsi}", vessel)
@@ -369,6 +407,7 @@ def default_token(host: str, token: str | None) -> str | None:
 
 
 PAGE = (importlib.resources.files("maritime.views") / "static" / "live.html").read_text(encoding="utf-8")
+PAGE_JS = (importlib.resources.files("maritime.views") / "static" / "live.js").read_text(encoding="utf-8")
 
 
 async def follow_redis(state: LiveState, url: str, stop: asyncio.Event, poll_s: float = 2.0) -> None:
