@@ -369,6 +369,13 @@ def replay(
 
         replay_map([a.as_dict() for a in collected[1:]], map_out, tracks=collected[0], zones=zone_index)
         outs.written["map"] = str(map_out)
+    refused: dict[str, int] = {}
+    for sk in outs.sinks:  # alerts a full delivery spool could not keep: said in the summary and on the console
+        n = getattr(getattr(sk, "spool", None), "refused", 0)
+        if n:
+            refused[redact(getattr(sk, "target", type(sk).__name__))] = n
+    if refused:
+        summary["delivery_refused"] = refused
     if summary_json is not None:
         try:
             summary_json.parent.mkdir(parents=True, exist_ok=True)
@@ -378,6 +385,9 @@ def replay(
         outs.written["summary"] = str(summary_json)
     if not quiet:
         _print_summary(summary, outs.written)
+        for target, n in refused.items():
+            err_console.print(f"[red]warning:[/] {escape(redact(target))}: {n:,} alerts were not kept: its delivery "
+                              "spool was full ([delivery] spool_max)", highlight=False)
         if shown is not None:
             events = [a for a in shown.latest.values() if a["status"] != "cancelled"]
             if events:

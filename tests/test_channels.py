@@ -566,3 +566,29 @@ def test_cap_stays_well_formed_with_control_characters_in_a_vessel_name():
     doc = etree.fromstring(xml)
     assert cap_schema().validate(doc)
     assert "\x01" not in xml.decode() and "SEA\ufffdBREEZE" in xml.decode()
+
+
+def test_alerts_a_full_spool_refused_are_counted_in_all_and_said_in_the_summary(tmp_path):
+    """Redis down and a spool of 2 places: every refused alert is counted and reported, not just the first."""
+    import numpy as np
+
+    from maritime.sim.encode import position_payloads
+
+    from .conftest import BASE, nmea, tag
+
+    n = 6
+    mmsis = np.array([12345000 + i for i in range(n)])  # 8 digits: one identity_anomaly each
+    pays = position_payloads(mmsis, np.full(n, 14.0), np.full(n, -61.2), np.full(n, 10.0), np.full(n, 90.0),
+                             np.full(n, 90), np.zeros(n, dtype=int), np.full(n, BASE % 60), np.zeros(n, dtype=bool))
+    feed = tmp_path / "feed.nmea"
+    feed.write_bytes(b"".join(tag(f"c:{BASE + i}") + nmea(f"AIVDM,1,1,,A,{p.tobytes().decode()},0") + b"\n"
+                              for i, p in enumerate(pays)))
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(f'[delivery]\nspool_dir = "{tmp_path / "spool"}"\nspool_max = 2\nflush_timeout_s = 0.5\n')
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(feed), "--zones", "none", "--config",
+                          str(cfg), "--redis", f"redis://:pw@127.0.0.1:{free_port()}/0", "--summary-json",
+                          str(tmp_path / "sum.json")], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    refused = json.loads((tmp_path / "sum.json").read_text())["delivery_refused"]
+    assert list(refused.values()) == [n - 2] and "pw" not in next(iter(refused))
+    assert f"{n - 2} alerts in all were refused" in res.stderr and f"{n - 2:,} alerts were not kept" in res.stderr

@@ -111,6 +111,9 @@ class SpooledDelivery:
         if len(self.spool):
             logger.warning("%s unreachable: %d alerts wait in %s for the next run", self.target, len(self.spool),
                            self.spool.path)
+        if self.spool.refused:  # the count in all, not only the first and every thousandth
+            logger.error("%s: %d alerts in all were refused because the spool %s was full (%d places)",
+                         self.target, self.spool.refused, self.spool.path, self.spool.max_items)
         self.spool.close()
 
 
