@@ -240,6 +240,9 @@ class Settings(_Frozen):
     geofence: GeofenceSettings = GeofenceSettings()
     identity: IdentitySettings = IdentitySettings()
     tick_s: float = Field(60.0, gt=0, description="how often detectors look at the watermark (event-time s)")
+    evict_after_h: float = Field(
+        24.0, ge=0, description="a vessel not heard for this long (event time, h) is dropped from memory unless "
+        "something is open about it (a dark gap, a zone visit, a shared-MMSI episode); 0: never")
     delivery: DeliverySettings = DeliverySettings()
     watchlists: list[str] = Field(default_factory=list, description="watchlist files (CSV or JSON)")
     profiles_db: str | None = Field(None, description="SQLite file of vessel profiles (off when unset)")

@@ -164,3 +164,34 @@ async def test_localhost_mode_refuses_cross_site_changes_and_foreign_host_names(
     finally:
         await runner.cleanup()
     assert "<script>" not in PAGE and all("src=" in tag for tag in PAGE.split("<script")[1:])
+
+
+def test_silent_vessels_are_evicted_unless_a_gap_is_open_and_a_flood_of_forged_mmsis_leaves_no_state():
+    """2,000 forged MMSIs heard once, a ship that goes dark while under way, one that keeps reporting: a day
+    later the forged ones are gone from every detector, the dark ship's gap is kept and closes when it is back."""
+    from maritime.config import Settings
+    from maritime.models import Position
+    from maritime.runtime.assembly import Assembly
+    from maritime.runtime.pipeline import Pipeline
+
+    from .conftest import OPEN_SEA, T0, Collect, by_type, track
+
+    s = Settings.model_validate({"identity": {"land_check": False}, "evict_after_h": 24})
+    sink = Collect()
+    pipe = Pipeline(s, assembly=Assembly(s), sinks=[sink])
+    recs: list = [Position(200_000_000 + i, T0 + i * 0.01, 14.0 + (i % 100) * 0.01, -66.0 + (i // 100) * 0.01,
+                           5.0, 90.0, None, 0, 1, "flood") for i in range(2000)]
+    dark = track(376000500, T0, T0 + 3600, 60, *OPEN_SEA, 12, 90)  # under way, then silent for 40 h
+    steady = track(377000700, T0, T0 + 44 * 3600, 600, 15.5, -66.0, 0.1, 0, status=5)
+    back = track(376000500, T0 + 41 * 3600, T0 + 42 * 3600, 60, 14.5, -64.0, 12, 90)
+    for r in sorted([*recs, *dark, *steady, *back], key=lambda r: r.time_s):
+        pipe.process(r.time_s, (None, [r]))
+        if r.time_s == back[0].time_s:
+            assert pipe.chain.evicted >= 2000
+            assert set(pipe.tracker.vessels) == {376000500, 377000700}
+            gaps = next(d for d in pipe.chain.detectors if d.name == "gaps")
+            ident = next(g for g in pipe.chain.gates if g.name == "identity")
+            assert set(gaps.state) == {376000500, 377000700} and len(ident.state) <= 2
+    pipe.finish()
+    gap = by_type(sink.alerts, "dark_gap")
+    assert [a.status for a in gap][0] == "open" and gap[-1].status == "closed" and gap[-1].vessels[0].mmsi == 376000500

@@ -136,6 +136,17 @@ class GapDetector:
                 out.append(self._alert(st, mmsi, "update", watermark_s, None, None))
         return out
 
+    def holds(self, mmsi: int) -> bool:
+        """Whether ``mmsi`` has an open gap (its state is kept however long it stays silent)."""
+        st = self.state.get(mmsi)
+        return bool(st and st.get("open"))
+
+    def forget(self, mmsi: int) -> None:
+        """Drop the state of a vessel evicted for silence (no gap open)."""
+        self.state.pop(mmsi, None)
+        self._by_last.pop(mmsi, None)
+        self._open_set.discard(mmsi)
+
     def _open_gaps(self) -> list[tuple[int, dict[str, Any]]]:
         return [(m, self.state[m]) for m in sorted(self._open_set)]
 

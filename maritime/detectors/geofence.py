@@ -191,6 +191,14 @@ class GeofenceDetector:
             details={**self._details(z, pos, vessel), "max_sog_kn": sp["max"], "limit_kn": z.max_speed_kn},
         )
 
+    def holds(self, mmsi: int) -> bool:
+        """Whether ``mmsi`` is inside a ruled zone (its visit is kept until it is seen outside)."""
+        return bool(self.state.get(mmsi))
+
+    def forget(self, mmsi: int) -> None:
+        """Drop the state of an evicted vessel."""
+        self.state.pop(mmsi, None)
+
     def on_watermark(self, watermark_s: float) -> list[Alert]:
         """Nothing is due on time alone: exits are judged on the vessel's next fix."""
         return []

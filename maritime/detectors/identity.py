@@ -93,6 +93,15 @@ class IdentityGate:
         st["land_check"] = (pos.time_s, pos.lat, pos.lon)
         return True
 
+    def holds(self, mmsi: int) -> bool:
+        """Whether ``mmsi`` has an open shared-MMSI episode (kept until it closes)."""
+        st = self.state.get(mmsi)
+        return bool(st and st.get("shared") is not None)
+
+    def forget(self, mmsi: int) -> None:
+        """Drop the tracks of an evicted vessel."""
+        self.state.pop(mmsi, None)
+
     def check(self, pos: Position, vessel: VesselState) -> tuple[bool, list[Alert]]:
         st: dict[str, Any] | None = self.state.get(pos.mmsi)
         out: list[Alert] = []

@@ -141,6 +141,13 @@ class ProfileTracker:
             _, name, kind, since = inside.pop(zid)
             self.store.add_visit(pos.mmsi, zid, name, kind, since, pos.time_s)
 
+    def forget(self, mmsi: int) -> None:
+        """Drop the zone-check state of an evicted vessel; an identity it gave is kept, to judge a change."""
+        self.state.pop(mmsi, None)
+        ident = self._ident.get(mmsi)
+        if ident is not None and not any(x is not None for x in ident[:4]):
+            del self._ident[mmsi]
+
     def on_watermark(self, watermark_s: float) -> list[Alert]:
         """Nothing is due on time alone."""
         return []

@@ -328,6 +328,7 @@ class RendezvousDetector:
             if self.learned is not None:
                 self.learned.forget_vessel(m)
             cell = self._where.pop(m)[0]
+            self._prev.pop(m, None)
             members = self._cells.get(cell)
             if members is not None:
                 members.discard(m)

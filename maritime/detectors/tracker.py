@@ -54,6 +54,8 @@ class VesselState:
     last: Position | None = None
     first_seen_s: float | None = None
     last_seen_s: float | None = None
+    #: event time of the last report of any kind, position or static (s): what eviction goes by
+    heard_s: float | None = None
     positions: int = 0
     class_b: bool = False
     category: str = "unknown"
@@ -94,6 +96,10 @@ class Tracker:
             v = self.vessels[mmsi] = VesselState(mmsi)
         return v
 
+    def forget(self, mmsi: int) -> None:
+        """Drop a vessel's state (eviction: not heard for long, nothing open about it)."""
+        self.vessels.pop(mmsi, None)
+
     def ref(self, mmsi: int) -> VesselRef:
         """Alert identity of ``mmsi`` (just the MMSI and flag if never described)."""
         v = self.vessels.get(mmsi)
@@ -105,6 +111,8 @@ class Tracker:
         if v.first_seen_s is None:
             v.first_seen_s = pos.time_s
         v.last_seen_s = pos.time_s
+        if v.heard_s is None or pos.time_s > v.heard_s:
+            v.heard_s = pos.time_s
         v.positions += 1
         if pos.msg_type in (18, 19):
             v.class_b = True
@@ -113,6 +121,8 @@ class Tracker:
     def on_static(self, info: VesselInfo) -> VesselState:
         """Merge a static report: fields it carries replace what we had."""
         v = self.get(info.mmsi)
+        if v.heard_s is None or info.time_s > v.heard_s:
+            v.heard_s = info.time_s
         if info.name is not None:
             v.name = info.name
             seen = v.names_seen

@@ -119,6 +119,10 @@ class Watchlist:
             details={"watchlist": [e.as_dict() for e in entries]},
         )]
 
+    def forget(self, mmsi: int) -> None:
+        """Drop what is cached for an evicted vessel."""
+        self._cache.pop(mmsi, None)
+
     def on_watermark(self, watermark_s: float) -> list[Alert]:
         """Nothing is due on time alone."""
         return []

@@ -54,15 +54,38 @@ class Chain:
     enricher sees the state the embedded run would show it.
     """
 
-    __slots__ = ("detectors", "emit", "gates", "listeners", "tracker")
+    __slots__ = ("_next_evict_s", "detectors", "emit", "evict_after_s", "evicted", "gates", "listeners", "tracker")
 
     def __init__(self, tracker: Tracker, gates: Sequence[Gate], detectors: Sequence[Detector], emit: Emit,
-                 listeners: list[Callable[[Any], None]] | None = None) -> None:
+                 listeners: list[Callable[[Any], None]] | None = None, evict_after_s: float = 0.0) -> None:
         self.tracker = tracker
         self.gates = list(gates)
         self.detectors = list(detectors)
         self.emit = emit
         self.listeners = listeners if listeners is not None else []
+        #: vessels not heard for this long (event time, s) with nothing open are dropped (0: never)
+        self.evict_after_s = evict_after_s
+        self.evicted = 0
+        self._next_evict_s: float | None = None
+
+    def evict(self, watermark_s: float) -> int:
+        """Drop the state of every vessel not heard since ``watermark_s - evict_after_s`` that no gate or
+        detector holds (an open gap, a visit in a zone, a shared-MMSI episode); return how many went."""
+        cutoff = watermark_s - self.evict_after_s
+        parts: list[Any] = [*self.gates, *self.detectors]
+        holders = [p.holds for p in parts if hasattr(p, "holds")]
+        forgets = [p.forget for p in parts if hasattr(p, "forget")]
+        gone = [v.mmsi for v in self.tracker
+                if v.heard_s is not None and v.heard_s < cutoff and not any(h(v.mmsi) for h in holders)]
+        for m in gone:
+            self.tracker.forget(m)
+            for f in forgets:
+                f(m)
+        self.evicted += len(gone)
+        if gone:
+            logger.info("evicted %d vessels not heard for %.0f h (%d kept)", len(gone), self.evict_after_s / 3600,
+                        len(self.tracker))
+        return len(gone)
 
     def position(self, pos: Position) -> bool:
         """Judge and apply one position; False when a gate withheld it."""
@@ -102,11 +125,18 @@ class Chain:
             fn(info)
 
     def watermark(self, watermark_s: float) -> None:
-        """Event time reached ``watermark_s``."""
+        """Event time reached ``watermark_s`` (and, about every ``evict_after_s`` / 8, the silent are evicted)."""
         for det in self.detectors:
             got = det.on_watermark(watermark_s)
             if got:
                 self.emit(list(got))
+        if self.evict_after_s > 0:
+            nxt = self._next_evict_s
+            if nxt is None:
+                self._next_evict_s = watermark_s + self.evict_after_s / 8
+            elif watermark_s >= nxt:
+                self._next_evict_s = watermark_s + self.evict_after_s / 8
+                self.evict(watermark_s)
 
     def finish(self, end_s: float) -> None:
         """The input ended at ``end_s`` (call :meth:`watermark` first)."""

@@ -471,7 +471,8 @@ class VesselRunner:
         #: called with every accepted position and static report (the live map's Redis positions use it)
         self.listeners: list[Callable[[Record], None]] = []
         self._alerts: list[Alert] = []
-        self.chain = Chain(self.tracker, gates, dets, self._emit, self.listeners)
+        self.chain = Chain(self.tracker, gates, dets, self._emit, self.listeners,
+                           evict_after_s=settings.evict_after_h * 3600)
         #: the stateful parts, by name (their per-MMSI state goes to the vessel table)
         stages: list[Any] = [*gates, *dets]
         self._parts: list[tuple[str, Any]] = [(d.name, d) for d in stages
@@ -675,7 +676,8 @@ class _Tile:
         self.loitering: Any = next((d for d in dets if d.name == "loitering"), None)
         #: alerts raised by the detectors, before the tile keeps only its own (:meth:`TileRunner._mine`)
         self.raised: list[Alert] = []
-        self.chain = Chain(self.tracker, (), dets, self.raised.extend)
+        self.chain = Chain(self.tracker, (), dets, self.raised.extend,
+                           evict_after_s=assembly.settings.evict_after_h * 3600)
         self.enrich = assembly.enrichment(self.tracker)
         self.owned: dict[str, bool] = {}
 

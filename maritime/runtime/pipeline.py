@@ -148,7 +148,8 @@ class Pipeline:
             self.watchlist = next((d for d in detectors if isinstance(d, Watchlist)), None)
             self.enrichment = assembly.enrichment(self.tracker, self.watchlist)
         #: the one per-position sequence: gates, tracker, detectors, listeners
-        self.chain = Chain(self.tracker, gates, detectors, self.emit)
+        self.chain = Chain(self.tracker, gates, detectors, self.emit,
+                           evict_after_s=self.settings.evict_after_h * 3600)
         #: the vessel-profile store, when profiles are kept
         self.profile_store: Any = assembly.profile_store if assembly is not None else None
         ing = self.settings.ingest
