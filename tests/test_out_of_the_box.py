@@ -134,7 +134,7 @@ async def test_a_browser_that_goes_away_mid_stream_is_not_an_error(caplog):
         with caplog.at_level(logging.DEBUG):
             for _ in range(3):  # a tab opened and closed at once, three times
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(b"GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+                writer.write(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
                 await writer.drain()
                 assert b"200" in await reader.readline()
                 writer.transport.abort()  # gone, no goodbye
