@@ -240,6 +240,10 @@ class Settings(_Frozen):
     geofence: GeofenceSettings = GeofenceSettings()
     identity: IdentitySettings = IdentitySettings()
     tick_s: float = Field(60.0, gt=0, description="how often detectors look at the watermark (event-time s)")
+    flood_max_new: int = Field(
+        500, ge=0, description="at most this many new events of one type from one source per flood_window_min "
+        "(event time) are sent; the rest are held back and counted in one alert_flood event (0: no limit)")
+    flood_window_min: float = Field(10.0, gt=0, description="the window of flood_max_new (event-time min)")
     evict_after_h: float = Field(
         24.0, ge=0, description="a vessel not heard for this long (event time, h) is dropped from memory unless "
         "something is open about it (a dark gap, a zone visit, a shared-MMSI episode); 0: never")

@@ -195,3 +195,40 @@ def test_silent_vessels_are_evicted_unless_a_gap_is_open_and_a_flood_of_forged_m
     pipe.finish()
     gap = by_type(sink.alerts, "dark_gap")
     assert [a.status for a in gap][0] == "open" and gap[-1].status == "closed" and gap[-1].vessels[0].mmsi == 376000500
+
+
+def test_a_flood_of_new_events_from_one_source_is_held_back_with_one_flood_event():
+    """3,000 forged 8-digit MMSIs in 5 minutes from one feed, a normal ship from another: the first 500
+    identity anomalies go out, the rest are counted in one alert_flood event (open, updates, closed), and
+    the other feed's alerts are not held back."""
+    import jsonschema
+
+    from maritime.config import Settings
+    from maritime.models import Position
+    from maritime.runtime.assembly import Assembly
+    from maritime.runtime.pipeline import Pipeline
+
+    from .conftest import T0, Collect, contract
+
+    s = Settings.model_validate({"identity": {"land_check": False}})
+    sink = Collect()
+    pipe = Pipeline(s, assembly=Assembly(s), sinks=[sink])
+    recs = [Position(12_000_000 + i, T0 + i * 0.1, 14.0, -66.0, 5.0, 90.0, None, 0, 1, "bad-feed")
+            for i in range(3000)]
+    recs += [Position(12_999_999, T0 + 100.05, 15.0, -66.0, 5.0, 90.0, None, 0, 1, "good-feed")]
+    recs += [Position(376000500, T0 + 60 * k, 15.5, -66.0, 0.1, 0.0, None, 5, 1, "good-feed") for k in range(40)]
+    for r in sorted(recs, key=lambda r: r.time_s):
+        pipe.process(r.time_s, (None, [r]))
+    pipe.finish()
+    anomalies = {a.id for a in sink.alerts if a.type == "identity_anomaly"}
+    flood = [a for a in sink.alerts if a.type == "alert_flood"]
+    assert len(anomalies) == 501  # 500 from the bad feed, and the good feed's own
+    assert any("12999999" in i for i in anomalies)
+    assert [a.status for a in flood][0] == "open" and flood[-1].status == "closed"
+    assert len({a.id for a in flood}) == 1
+    last = flood[-1]
+    assert last.details["source"] == "bad-feed" and last.details["sent"] == 500 and last.details["held_back"] == 2500
+    assert "2,500 held back" in last.summary
+    schema = contract("alert.schema.json")
+    for a in flood:
+        jsonschema.validate(a.as_dict(), schema)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -128,12 +130,10 @@ def test_alert_type_status_and_severity_are_the_contracts():
     """The Literal types mypy checks the detectors against are the contract's enums, in its order."""
     from maritime.models import ALERT_TYPES, SEVERITIES, STATUSES, as_severity
 
-    from .conftest import contract
-
-    props = contract("alert.schema.json")["properties"]
+    props = json.loads((ROOT / "docs" / "contracts" / "alert.schema.json").read_text())["properties"]
     assert list(STATUSES) == props["status"]["enum"]
     assert list(SEVERITIES) == props["severity"]["enum"]
-    named = {t.strip(" .") for t in props["type"]["description"].split(",")}
+    named = set(re.findall(r"[a-z][a-z_]*", props["type"]["description"]))
     assert set(ALERT_TYPES) <= named
     assert as_severity("high") == "high"
     with pytest.raises(ValueError, match="unknown severity"):

@@ -41,6 +41,7 @@ from maritime.ingest.sources import (
 )
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo, iso, parse_iso
 from maritime.runtime.assembly import Assembly, Chain, Enrichment
+from maritime.runtime.flood import FloodGate
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +151,11 @@ class Pipeline:
         #: the one per-position sequence: gates, tracker, detectors, listeners
         self.chain = Chain(self.tracker, gates, detectors, self.emit,
                            evict_after_s=self.settings.evict_after_h * 3600)
+        #: floods of new events held back (per type and source, event time)
+        self.flood: FloodGate | None = (
+            FloodGate(self.settings.flood_max_new, self.settings.flood_window_min * 60, self._source_of)
+            if self.settings.flood_max_new > 0 else None)
+        self._current: Position | None = None
         #: the vessel-profile store, when profiles are kept
         self.profile_store: Any = assembly.profile_store if assembly is not None else None
         ing = self.settings.ingest
@@ -222,6 +228,7 @@ class Pipeline:
         chain = self.chain
         for rec in records:
             if isinstance(rec, Position):
+                self._current = rec
                 if chain.position(rec):
                     st.positions += 1
             elif isinstance(rec, VesselInfo):
@@ -233,11 +240,28 @@ class Pipeline:
     def advance(self, watermark_s: float) -> None:
         """Tell the detectors that event time has reached ``watermark_s``."""
         self._next_tick_s = watermark_s + self.settings.tick_s
+        self._current = None
         self.chain.watermark(watermark_s)
+        if self.flood is not None:
+            self.emit(self.flood.watermark(watermark_s))
+
+    def _source_of(self, alert: Alert) -> str:
+        """Where an alert's vessel was heard: the report being judged, else the vessel's last position."""
+        if alert.vessels:
+            m = alert.vessels[0].mmsi
+            cur = self._current
+            if cur is not None and cur.mmsi == m:
+                return cur.source
+            v = self.tracker.vessels.get(m)
+            if v is not None and v.last is not None:
+                return v.last.source
+        return "all sources"
 
     def emit(self, alerts: Iterable[Alert]) -> None:
-        """Send alerts to every sink and count them."""
+        """Send alerts to every sink and count them (a flood of new events held back first)."""
         enrich = self.enrichment
+        if self.flood is not None:
+            alerts = self.flood.filter(list(alerts))
         for a in alerts:
             a = enrich(a)
             self.stats.alert_ids[a.id] = a.type
