@@ -19,7 +19,7 @@ from maritime.models import Position, iso
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
 
-from .conftest import TYPE1, TYPE5, TYPE18, Collect, nmea, tag
+from .conftest import TYPE1, TYPE5, TYPE18, Collect, tag
 
 REAL = [
     TYPE1, TYPE18, *TYPE5,

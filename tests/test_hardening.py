@@ -194,7 +194,7 @@ def test_silent_vessels_are_evicted_unless_a_gap_is_open_and_a_flood_of_forged_m
             assert set(gaps.state) == {376000500, 377000700} and len(ident.state) <= 2
     pipe.finish()
     gap = by_type(sink.alerts, "dark_gap")
-    assert [a.status for a in gap][0] == "open" and gap[-1].status == "closed" and gap[-1].vessels[0].mmsi == 376000500
+    assert gap[0].status == "open" and gap[-1].status == "closed" and gap[-1].vessels[0].mmsi == 376000500
 
 
 def test_a_flood_of_new_events_from_one_source_is_held_back_with_one_flood_event():
@@ -224,7 +224,7 @@ def test_a_flood_of_new_events_from_one_source_is_held_back_with_one_flood_event
     flood = [a for a in sink.alerts if a.type == "alert_flood"]
     assert len(anomalies) == 501  # 500 from the bad feed, and the good feed's own
     assert any("12999999" in i for i in anomalies)
-    assert [a.status for a in flood][0] == "open" and flood[-1].status == "closed"
+    assert flood[0].status == "open" and flood[-1].status == "closed"
     assert len({a.id for a in flood}) == 1
     last = flood[-1]
     assert last.details["source"] == "bad-feed" and last.details["sent"] == 500 and last.details["held_back"] == 2500
