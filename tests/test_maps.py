@@ -107,3 +107,18 @@ def test_offline_basemap_has_no_slivers_between_countries():
     land = shape(coastline((-95.0, 2.0, -53.0, 33.0))["geometry"])
     holes = [shapely.Polygon(r) for p in shapely.get_parts(land) for r in p.interiors]
     assert not [h for h in holes if h.area < 0.05], [h.centroid.coords[0] for h in holes][:5]
+
+
+def test_the_replay_and_live_maps_share_one_palette():
+    import json
+    import re
+
+    from maritime.views import maps, web
+
+    served = json.loads(web.PALETTE_JS.removeprefix("window.MDA_PALETTE = ").rstrip().removesuffix(";"))
+    assert served == maps.PALETTE
+    assert served["categories"]["tanker"] == maps.CATEGORY_COLOURS["tanker"]
+    # the live page defines no colours of its own for vessels or zones
+    page_js = web.PAGE_JS
+    assert not re.search(r"(cargo|tanker|territorial_sea)\s*:\s*\"#", page_js)
+    assert '<script src="/static/palette.js"></script><script src="/static/live.js">' in web.PAGE

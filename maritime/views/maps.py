@@ -35,16 +35,13 @@ from maritime.zones.index import ZoneIndex
 
 logger = logging.getLogger(__name__)
 
-CATEGORY_COLOURS = {"cargo": "#2e7d32", "tanker": "#c62828", "passenger": "#1565c0", "fishing": "#ef6c00",
-                    "pleasure": "#8e24aa", "sailing": "#8e24aa", "tug": "#6d4c41", "law_enforcement": "#263238",
-                    "high_speed": "#00838f", "military": "#37474f", "other": "#757575", "unknown": "#9e9e9e"}
-ALERT_COLOURS = {"dark_gap": "#000000", "rendezvous": "#d50000", "loitering": "#ff6d00", "geofence_entry": "#6200ea",
-                 "geofence_exit": "#aa00ff", "geofence_dwell": "#304ffe", "speed_violation": "#c51162",
-                 "identity_anomaly": "#ffd600", "position_jump": "#ffab00", "feed_outage": "#455a64"}
-ZONE_STYLES = {"territorial_sea": ("#1e88e5", 0.04), "eez": ("#90caf9", 0.0), "contiguous_zone": ("#64b5f6", 0.0),
-               "mpa": ("#43a047", 0.25), "restricted": ("#e53935", 0.25), "port": ("#757575", 0.3),
-               "anchorage": ("#9e9e9e", 0.3), "custom": ("#fb8c00", 0.2)}
-SEVERITY_RADIUS = {"info": 5, "low": 6, "medium": 8, "high": 10, "critical": 13}
+#: The one palette, shared with the live map (``static/palette.json``).
+PALETTE: dict[str, Any] = json.loads(
+    (importlib.resources.files("maritime.views") / "static" / "palette.json").read_text(encoding="utf-8"))
+CATEGORY_COLOURS: dict[str, str] = PALETTE["categories"]
+ALERT_COLOURS: dict[str, str] = PALETTE["alerts"]
+ZONE_STYLES: dict[str, tuple[str, float]] = {k: (v["colour"], v["fill_opacity"]) for k, v in PALETTE["zones"].items()}
+SEVERITY_RADIUS: dict[str, int] = PALETTE["severity_radius"]
 #: Above this many alerts the map opens on clusters (counts per 0.5° cell); single alerts are a layer away.
 #: Up to it every alert is its own marker (SVG draws a thousand circle markers smoothly).
 CLUSTER_ABOVE = 1000

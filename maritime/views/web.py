@@ -33,6 +33,7 @@ from aiohttp_sse import sse_response
 
 from maritime.detectors.tracker import vessel_category
 from maritime.models import Alert, Position, Record, VesselInfo, iso
+from maritime.views.maps import PALETTE
 from maritime.zones.index import ZoneIndex
 
 logger = logging.getLogger(__name__)
@@ -223,6 +224,9 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
     async def page_js(_r: web.Request) -> web.Response:
         return web.Response(text=PAGE_JS, content_type="application/javascript")
 
+    async def palette_js(_r: web.Request) -> web.Response:
+        return web.Response(text=PALETTE_JS, content_type="application/javascript")
+
     async def leaflet_js(_r: web.Request) -> web.Response:
         return web.Response(body=_asset("leaflet.js"), content_type="application/javascript")
 
@@ -344,6 +348,7 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
     app.router.add_get("/", page)
     app.router.add_get("/static/leaflet.js", leaflet_js)
     app.router.add_get("/static/live.js", page_js)
+    app.router.add_get("/static/palette.js", palette_js)
     app.router.add_get("/static/leaflet.css", leaflet_css)
     app.router.add_get("/api/vessels", vessels)
     app.router.add_get("/api/vessels/{mmsi}", vessel)
@@ -408,6 +413,8 @@ def default_token(host: str, token: str | None) -> str | None:
 
 PAGE = (importlib.resources.files("maritime.views") / "static" / "live.html").read_text(encoding="utf-8")
 PAGE_JS = (importlib.resources.files("maritime.views") / "static" / "live.js").read_text(encoding="utf-8")
+#: the palette the replay map uses, for the live page (one palette: maritime/views/static/palette.json)
+PALETTE_JS = "window.MDA_PALETTE = " + json.dumps(PALETTE, separators=(",", ":")) + ";\n"
 
 
 async def follow_redis(state: LiveState, url: str, stop: asyncio.Event, poll_s: float = 2.0) -> None:

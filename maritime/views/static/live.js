@@ -1,9 +1,8 @@
 "use strict";
-const COLORS={cargo:"#2e7d32",tanker:"#c62828",passenger:"#1565c0",fishing:"#ef6c00",pleasure:"#8e24aa",
-sailing:"#8e24aa",tug:"#6d4c41",law_enforcement:"#263238",high_speed:"#00838f",military:"#37474f",other:"#757575",
-unknown:"#9e9e9e"};
-const ZONES={territorial_sea:"#1e88e5",eez:"#90caf9",mpa:"#43a047",restricted:"#e53935",port:"#757575",
-anchorage:"#9e9e9e",custom:"#fb8c00",contiguous_zone:"#64b5f6"};
+// the one palette, shared with the replay map (served from maritime/views/static/palette.json)
+const PALETTE=window.MDA_PALETTE;
+const COLORS=PALETTE.categories;
+const ZONES=Object.fromEntries(Object.entries(PALETTE.zones).map(([k,v])=>[k,v.colour]));
 const map=L.map("map",{zoomControl:true}).setView([15,-70],5);
 window.mdaMap=map;
 const markers=new Map();let trackLine=null;
