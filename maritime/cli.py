@@ -1085,78 +1085,31 @@ def alerts_tail(
     max_wait_s: Annotated[float | None, typer.Option(help="stop after this long with nothing new")] = None,
 ) -> None:
     """Follow a centre's alert stream through a consumer group (XREADGROUP, XACK, XAUTOCLAIM)."""
-    import time as _time
-
     import redis
 
-    from maritime.delivery.subscriptions import stream_key
+    from maritime.delivery.reader import CentreReader, ReaderError
 
     if count is not None and count < 1:
         raise _fail("--count must be at least 1", 2)
-    stream = stream_key(centre)
-    client: Any = redis.Redis.from_url(redis_url, decode_responses=True)
 
-    def room(most: int) -> int:
-        """How many entries to ask for: never more than --count still allows (so exactly N are taken)."""
-        return most if count is None else max(0, min(most, count - shown))
+    def show(a: dict[str, Any]) -> None:
+        if as_json:
+            typer.echo(json.dumps(a, ensure_ascii=False))
+        else:
+            typer.echo(f"{a['time']} {a['severity'].upper():8} {a['type']:16} {a['status']:7} {a['summary']}")
 
+    reader = CentreReader(redis_url, centre, group, consumer, claim_idle_s)
     try:
-        try:
-            client.xinfo_stream(stream)
-        except redis.exceptions.NoPermissionError:
-            hint = ("this user may not read the full stream; a centre reads its own: --centre ID" if centre is None
-                    else f"this user may not read {stream}: is it centre {centre!r}'s user?")
-            raise _fail(f"{stream}: {hint}", 2) from None
-        except redis.ResponseError as err:
-            if "no such key" not in str(err).lower():
-                raise
-            if centre is not None:  # the pipeline makes every subscribed centre's stream when it starts
-                raise _fail(f"no alert stream {stream}: {centre!r} is not a centre the pipeline delivers to "
-                            "(the centres are the [[subscriptions]] of its settings)", 2) from None
-        try:
-            client.xgroup_create(stream, group, id="0", mkstream=centre is None)
-        except redis.ResponseError as err:
-            if "BUSYGROUP" not in str(err):
-                raise
-        shown = 0
-        last_new = _time.monotonic()
-
-        def show(entries: list[tuple[str, dict[str, str]]]) -> None:
-            nonlocal shown, last_new
-            for entry_id, fields in entries:
-                if fields is None or "alert" not in fields:
-                    continue
-                a = json.loads(fields["alert"])
-                if as_json:
-                    typer.echo(json.dumps(a, ensure_ascii=False))
-                else:
-                    typer.echo(f"{a['time']} {a['severity'].upper():8} {a['type']:16} {a['status']:7} {a['summary']}")
-                client.xack(stream, group, entry_id)
-                shown += 1
-                last_new = _time.monotonic()
-
-        # alerts a crashed reader of this group took but never acknowledged
-        start = "0-0"
-        while room(100):
-            start, claimed, *_ = client.xautoclaim(stream, group, consumer, int(claim_idle_s * 1000), start,
-                                                   count=room(100))
-            show(claimed)
-            if start == "0-0" or not claimed:
-                break
-        # then what this consumer itself left pending, then new alerts
-        if room(1000):
-            for _name, entries in client.xreadgroup(group, consumer, {stream: "0"}, count=room(1000)) or []:
-                show(entries)
-        while room(100):
-            got = client.xreadgroup(group, consumer, {stream: ">"}, count=room(100), block=1000)
-            for _name, entries in got or []:
-                show(entries)
-            if max_wait_s is not None and _time.monotonic() - last_new > max_wait_s:
-                break
+        reader.open()
+        reader.read(show, count=count, max_wait_s=max_wait_s)
+    except ReaderError as err:
+        raise _fail(str(err), 2) from None
     except redis.RedisError as err:
-        raise _fail(f"{redis_url} {stream}: {err}") from None
+        raise _fail(f"{redis_url} {reader.stream}: {err}") from None
     except KeyboardInterrupt:
         pass
+    finally:
+        reader.close()
 
 
 @app.command()
