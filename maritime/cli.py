@@ -1202,7 +1202,7 @@ def watchlist_add(
     redis_url: Annotated[str | None, typer.Option("--redis", help="add to the shared watchlist in Redis")] = None,
 ) -> None:
     """Add (or replace) an entry in a file or in the shared Redis watchlist."""
-    from maritime.enrich.watchlist import WatchlistError, parse_entry, redis_put, save_watchlist
+    from maritime.enrich.watchlist import WatchlistError, add_to_file, parse_entry, redis_put
 
     if (path is None) == (redis_url is None):
         raise _fail("give a watchlist file or --redis URL", 2)
@@ -1214,12 +1214,13 @@ def watchlist_add(
         raise _fail(str(err), 2) from None
     if redis_url is not None:
         redis_put(redis_url, new)
-        typer.echo(f"{redis_url}: added {new.kind} {new.value}")
-        return
-    assert path is not None
-    entries = [e for e in _load_wl(path, missing_ok=True) if (e.kind, e.value) != (new.kind, new.value)]
-    save_watchlist(path, [*entries, new])
-    typer.echo(f"{path}: {len(entries) + 1} entries")
+        typer.echo(f"{redact(redis_url)}: added {new.kind} {new.value}")
+    elif path is not None:
+        try:
+            n = add_to_file(path, new)
+        except WatchlistError as err:
+            raise _fail(str(err), 2) from None
+        typer.echo(f"{path}: {n} entries")
 
 
 @watchlist_app.command("remove")
@@ -1230,22 +1231,22 @@ def watchlist_remove(
     redis_url: Annotated[str | None, typer.Option("--redis", help="remove from the shared Redis watchlist")] = None,
 ) -> None:
     """Remove an entry from a file or from the shared Redis watchlist."""
-    from maritime.enrich.watchlist import redis_remove, save_watchlist
+    from maritime.enrich.watchlist import WatchlistError, redis_remove, remove_from_file
 
     if (path is None) == (redis_url is None):
         raise _fail("give a watchlist file or --redis URL", 2)
     if redis_url is not None:
         if not redis_remove(redis_url, kind.lower(), value):
             raise _fail(f"{redis_url}: no {kind} {value!r} in the shared watchlist")
-        typer.echo(f"{redis_url}: removed {kind} {value}")
-        return
-    assert path is not None
-    entries = _load_wl(path)
-    kept = [e for e in entries if (e.kind, e.value) != (kind.lower(), value)]
-    if len(kept) == len(entries):
-        raise _fail(f"{path}: no {kind} {value!r} in the list")
-    save_watchlist(path, kept)
-    typer.echo(f"{path}: {len(kept)} entries")
+        typer.echo(f"{redact(redis_url)}: removed {kind} {value}")
+    elif path is not None:
+        try:
+            left = remove_from_file(path, kind, value)
+        except WatchlistError as err:
+            raise _fail(str(err), 2) from None
+        if left is None:
+            raise _fail(f"{path}: no {kind} {value!r} in the list")
+        typer.echo(f"{path}: {left} entries")
 
 
 # -- the distributed runtime (Faust on Kafka) ----------------------------------------------

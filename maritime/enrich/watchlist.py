@@ -91,6 +91,27 @@ def save_watchlist(path: str | Path, entries: Iterable[WatchEntry]) -> None:
             w.writerow([e.kind, e.value, e.reason, e.source, e.severity, iso(e.expires_s) or ""])
 
 
+def add_to_file(path: str | Path, entry: WatchEntry) -> int:
+    """Add ``entry`` to a watchlist file (created if missing), replacing one of the same kind and value;
+    return the number of entries."""
+    p = Path(path)
+    entries = load_watchlist(p) if p.exists() else []
+    kept = [e for e in entries if (e.kind, e.value) != (entry.kind, entry.value)]
+    save_watchlist(p, [*kept, entry])
+    return len(kept) + 1
+
+
+def remove_from_file(path: str | Path, kind: str, value: str) -> int | None:
+    """Remove the entry of ``kind`` and ``value`` from a watchlist file; the entries left, or None when there
+    was no such entry (the file is then left as it was)."""
+    entries = load_watchlist(path)
+    kept = [e for e in entries if (e.kind, e.value) != (kind.lower(), value)]
+    if len(kept) == len(entries):
+        return None
+    save_watchlist(path, kept)
+    return len(kept)
+
+
 REDIS_KEY = "mda:watchlist"
 
 
