@@ -232,3 +232,26 @@ def test_a_flood_of_new_events_from_one_source_is_held_back_with_one_flood_event
     schema = contract("alert.schema.json")
     for a in flood:
         jsonschema.validate(a.as_dict(), schema)
+
+
+def test_the_flood_gate_as_the_workers_use_it_holds_later_records_and_closes_on_time():
+    """The gate alone, fed alert by alert with their own times as the watermark (the workers' deliver agent)."""
+    from maritime.models import Alert
+    from maritime.runtime.flood import FloodGate
+
+    def anomaly(i: int, t: float, status: str = "open", source: str = "bad-feed") -> Alert:
+        return Alert(f"identity_anomaly:{i}", "identity_anomaly", status, "medium", t, t, None, (), 14.0, -66.0,
+                     "s", details={"anomaly": "invalid_mmsi", "source": source})
+
+    gate = FloodGate(3, 600.0, lambda a: str(a.details.get("source") or "all sources"))
+    out: list[Alert] = []
+    stream = [anomaly(i, 1000.0 + i) for i in range(6)] + [anomaly(5, 1010.0, "update"), anomaly(0, 1011.0, "update"),
+                                                           anomaly(9, 1012.0, source="good-feed"),
+                                                           anomaly(10, 1700.0)]
+    for a in stream:
+        out += [*gate.watermark(a.time_s), *gate.filter([a])]
+    sent = [(a.id, a.status) for a in out if a.type == "identity_anomaly"]
+    assert sent == [("identity_anomaly:0", "open"), ("identity_anomaly:1", "open"), ("identity_anomaly:2", "open"),
+                    ("identity_anomaly:0", "update"), ("identity_anomaly:9", "open"), ("identity_anomaly:10", "open")]
+    flood = [a for a in out if a.type == "alert_flood"]
+    assert [a.status for a in flood] == ["open", "closed"] and flood[-1].details["held_back"] == 3

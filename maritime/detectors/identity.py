@@ -266,5 +266,6 @@ class IdentityGate:
         return self.alerts.make(
             type="identity_anomaly", key=f"{pos.mmsi}:{kind}:{iso(pos.time_s)}", status="open", severity=severity,
             time_s=pos.time_s, start_s=pos.time_s, end_s=None, mmsis=[pos.mmsi], lat=pos.lat, lon=pos.lon,
-            summary=f"{vessel_phrase(vessel)}: {text}", details={"anomaly": kind, **(extra or {})},
+            summary=f"{vessel_phrase(vessel)}: {text}",
+            details={"anomaly": kind, "source": pos.source, **(extra or {})},
         )

@@ -246,7 +246,10 @@ class Pipeline:
             self.emit(self.flood.watermark(watermark_s))
 
     def _source_of(self, alert: Alert) -> str:
-        """Where an alert's vessel was heard: the report being judged, else the vessel's last position."""
+        """Where an alert's vessel was heard: the alert's own ``details.source``, else the report being judged,
+        else the vessel's last position."""
+        if alert.details.get("source"):
+            return str(alert.details["source"])
         if alert.vessels:
             m = alert.vessels[0].mmsi
             cur = self._current
