@@ -1,0 +1,279 @@
+"""Keys, partitions, lanes, tiles and the compact rows between the stages; the barrier that merges upstream batches in
+event-time order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from maritime.config import Settings
+from maritime.detectors.tracker import VesselState
+from maritime.ingest.ais import new_position
+from maritime.models import Position, VesselInfo
+
+logger = logging.getLogger(__name__)
+
+
+Row = list[Any]
+#: Row kinds: a position, a static report, a watermark tick, the end of a replay, a source's progress
+#: (``["m", time_s, source]``: that source will send nothing older than ``time_s`` again).
+POS, STATIC, TICK, END, PROGRESS = "p", "s", "w", "e", "m"
+#: a position that came after its source's reorder window (laid out as a position row): kept, it may revise
+LATE = "l"
+
+
+# -- keys and partitions ----------------------------------------------------------------
+
+
+def vessel_partition(mmsi: int, partitions: int) -> int:
+    """The vessel partition of an MMSI (stable across processes and Python versions)."""
+    return mmsi % partitions
+
+
+def source_partition(source: str, partitions: int) -> int:
+    """The raw partition a source's lines go to (all of one source in one place: multipart needs it)."""
+    return zlib.crc32(source.encode("utf-8")) % partitions
+
+
+def tile_of(lat: float, lon: float, tile_deg: float) -> tuple[int, int]:
+    """The tile (row, column) containing a point."""
+    return math.floor(lat / tile_deg), math.floor(lon / tile_deg)
+
+
+def tile_key(tile: tuple[int, int]) -> str:
+    """A tile as a table key: ``"row:col"``."""
+    return f"{tile[0]}:{tile[1]}"
+
+
+_TAG_TIME = re.compile(rb"(?:^\\|,)c:(\d{9,13})")
+_TRAILING_EPOCH = re.compile(rb",(\d{10})(?:\.\d+)?\s*$")
+_FRAGMENT = re.compile(rb"[!$][A-Z]{2}VD[MO],(\d),(\d),")
+
+
+def line_time(line: bytes) -> float | None:
+    """The event time a line carries (tag block ``c:``, s or ms; or an epoch after the checksum), if any.
+
+    Only for pacing, merging recordings and cutting lanes; the decoder decides the real time.
+    """
+    m = _TAG_TIME.search(line, 0, 120) if line[:1] == b"\\" else None
+    if m is None:
+        m = _TRAILING_EPOCH.search(line)
+    if m is None:
+        return None
+    v = int(m.group(1))
+    return v / 1000.0 if v > 10_000_000_000 else float(v)
+
+
+def lane_may_start(prev: bytes, line: bytes, timed: bool = False) -> bool:
+    """True when a new lane may begin at ``line`` and decode it as it would after ``prev``.
+
+    It must carry its own time (``timed``: the feed gives each line a receive time) because a line
+    without one takes the time of the line before it; it must not be a later fragment of a multipart
+    message; and it must not follow a ``$PGHP`` line, which times the line after it.
+    """
+    if b"$PGHP" in prev[:200]:
+        return False
+    if not timed and line_time(line) is None:
+        return False
+    m = _FRAGMENT.search(line, 0, 250)
+    return m is None or m.group(2) == b"1"
+
+
+class Lanes:
+    """Splits one source's consecutive batches over ``lanes`` lanes, round robin, so that one busy feed
+    is decoded by several workers (each lane has its own decoder, see :meth:`DecodeRunner.feed`).
+
+    A batch ends only where the next lane may start (:func:`lane_may_start`); the lines after that
+    point wait for the next batch. Where a batch has no such point (a feed without times) it stays in
+    the lane it is in, which is always right.
+    """
+
+    def __init__(self, lanes: int) -> None:
+        self.lanes = max(1, lanes)
+        self.lane = 0
+        self._carry: list[Any] = []
+
+    def cut(self, items: list[Any], line_of: Callable[[Any], bytes] = lambda x: x,
+            timed: bool = False) -> list[tuple[int, list[Any]]]:
+        """The batch to send now as ``[(lane, items)]`` (empty when everything waits)."""
+        if self.lanes == 1:
+            return [(0, items)] if items else []
+        items = self._carry + items
+        self._carry = []
+        if not items:
+            return []
+        for i in range(len(items) - 1, 0, -1):
+            if lane_may_start(line_of(items[i - 1]), line_of(items[i]), timed):
+                self._carry = items[i:]
+                out = [(self.lane, items[:i])]
+                self.lane = (self.lane + 1) % self.lanes
+                return out
+        return [(self.lane, items)]  # nowhere to switch lanes safely: stay in this one
+
+    def rest(self) -> list[tuple[int, list[Any]]]:
+        """What still waits (end of input), in the lane it starts."""
+        items, self._carry = self._carry, []
+        return [(self.lane, items)] if items else []
+
+
+def order_key(rank: int, line: int) -> float:
+    """The replay order of line ``line`` of the ``rank``-th source (sources merged by time, ties by rank)."""
+    return rank * 1e12 + line
+
+
+def lane_partition(source: str, lane: int, partitions: int) -> int:
+    """The raw partition of a lane: the source's own, then the next ones, so that lanes land on different
+    partitions (and Faust's round-robin assignment puts neighbouring partitions on different workers)."""
+    return (source_partition(source, partitions) + lane) % partitions
+
+
+def lane_key(source: str, lane: int) -> str:
+    """The name a lane of a source goes by in progress and acknowledgements: ``source`` for lane 0, ``source#k``."""
+    return source if lane == 0 else f"{source}#{lane}"
+
+
+def lane_source(key: str) -> str:
+    """The source of a :func:`lane_key`."""
+    base, sep, k = key.rpartition("#")
+    return base if sep and k.isdigit() else key
+
+
+def tile_partition(tile: tuple[int, int], partitions: int) -> int:
+    """The tile partition of a tile."""
+    return zlib.crc32(tile_key(tile).encode("ascii")) % partitions
+
+
+def halo_tiles(lat: float, lon: float, tile_deg: float, halo_km: float) -> list[tuple[int, int]]:
+    """The tile of a point and every neighbouring tile within ``halo_km`` of it (home tile first)."""
+    home = tile_of(lat, lon, tile_deg)
+    dlat = halo_km / 111.2
+    dlon = halo_km / (111.32 * max(math.cos(math.radians(lat)), 0.2))
+    r0, r1 = math.floor((lat - dlat) / tile_deg), math.floor((lat + dlat) / tile_deg)
+    c0, c1 = math.floor((lon - dlon) / tile_deg), math.floor((lon + dlon) / tile_deg)
+    if r0 == r1 and c0 == c1:  # far from every edge (most positions): its own tile only
+        return [home]
+    return [home] + [(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1) if (r, c) != home]
+
+
+def default_halo_km(settings: Settings) -> float:
+    """How far beyond its edge a tile must see so that its episodes are seen whole (km).
+
+    A loitering vessel stays within ``max_radius_km`` of where it slowed
+    down; a vessel it meets is within the rendezvous distance of it.
+    """
+    rdv = settings.rendezvous.active
+    return settings.loitering.max_radius_km + 1.5 * rdv.max_distance_m / 1000 + 2.0
+
+
+# -- compact rows -----------------------------------------------------------------------
+
+
+def position_row(p: Position, payload: str | None, order: float | None = None) -> Row:
+    """A position as a JSON-friendly row (``order``: see :func:`row_order`)."""
+    return [POS, p.mmsi, p.time_s, p.lat, p.lon, p.sog_kn, p.cog_deg, p.heading_deg, p.nav_status, p.msg_type,
+            p.source, payload, order, p.time_err_s]
+
+
+def static_row(v: VesselInfo, payload: str | None, order: float | None = None) -> Row:
+    """A static report as a JSON-friendly row (``order``: see :func:`row_order`)."""
+    return [STATIC, v.mmsi, v.time_s, v.name, v.callsign, v.imo, v.ship_type, v.to_bow_m, v.to_stern_m,
+            v.to_port_m, v.to_starboard_m, v.draught_m, v.destination, v.msg_type, v.source, payload, order]
+
+
+def row_position(r: Row) -> Position:
+    """The :class:`Position` of a position row."""
+    return new_position(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[13] if len(r) > 13 else 0.0)
+
+
+def row_static(r: Row) -> VesselInfo:
+    """The :class:`VesselInfo` of a static row."""
+    return VesselInfo(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14])
+
+
+# -- the barrier ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Barrier:
+    """Collects one batch per upstream partition for each sequence number; releases whole sequences in order.
+
+    ``add`` returns the sequences now complete, each with the rows of all its
+    batches merged by event time (ties: upstream partition order, then the
+    order within the batch) and the tokens (Faust events) to acknowledge.
+    """
+
+    origins: int
+    done_seq: int = -1
+    pending: dict[int, dict[int, tuple[list[Row], Any]]] = field(default_factory=dict)
+
+    def add(self, origin: int, seq: int, rows: list[Row], token: Any = None
+            ) -> list[tuple[int, list[Row], list[Any]]]:
+        """Add a batch; ``token`` is handed back when its sequence is released (or at once if stale)."""
+        if seq <= self.done_seq:
+            return [(seq, [], [token])]  # processed before a restart: acknowledge, do not apply again
+        got = self.pending.setdefault(seq, {})
+        if origin in got:
+            return [(seq, [], [token])]  # the same batch again (an upstream retry): first one wins
+        got[origin] = (rows, token)
+        out = []
+        while self.pending:
+            first = min(self.pending)
+            batches = self.pending[first]
+            if len(batches) < self.origins:
+                break
+            del self.pending[first]
+            self.done_seq = first
+            parts = [batches[o][0] for o in sorted(batches)]
+            merged = parts[0] if len(parts) == 1 else list(heapq.merge(*parts, key=row_time))
+            out.append((first, merged, [batches[o][1] for o in sorted(batches)]))
+        return out
+
+
+def row_time(r: Row) -> float:
+    return float(r[1]) if r[0] in (TICK, END, PROGRESS) else float(r[2])
+
+
+#: where a row keeps its order key
+_ORDER_AT = {POS: 12, STATIC: 16, TICK: 2, LATE: 12}
+
+
+def row_order(r: Row) -> float:
+    """Where a row stands among rows of the same time: the replay's order of its message (the source's rank
+    in the replay, then the line it came from), when the ingest gave one; else 0 (arrival order decides)."""
+    i = _ORDER_AT.get(r[0])
+    if i is None or len(r) <= i or r[i] is None:
+        return 0.0
+    return float(r[i])
+
+
+# -- shared by the detector stages ------------------------------------------------------
+
+
+_VESSEL_FIELDS = tuple(f.name for f in fields(VesselState) if f.name != "last")
+_POSITION_FIELDS = tuple(f.name for f in fields(Position))
+
+
+def vessel_dump(v: VesselState) -> dict[str, Any]:
+    # every field is a scalar or a tuple (``last`` a frozen Position): no deep copy needed, unlike asdict()
+    d = {k: getattr(v, k) for k in _VESSEL_FIELDS}
+    last = v.last
+    d["last"] = [getattr(last, k) for k in _POSITION_FIELDS] if last is not None else None
+    return d
+
+
+def vessel_load(d: dict[str, Any]) -> VesselState:
+    d = dict(d)
+    last = d.pop("last")
+    v = VesselState(**d)
+    v.names_seen = tuple(v.names_seen)
+    v.last = Position(*last) if last is not None else None
+    return v
+
+
