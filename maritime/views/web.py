@@ -162,17 +162,92 @@ def _asset(name: str) -> bytes:
     return (importlib.resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet" / name).read_bytes()
 
 
-def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
-             tile_url: str | None = None, profiles: Any = None,
-             risk_weights: dict[str, float] | None = None, hosts: Sequence[str] | None = None) -> web.Application:
-    """The aiohttp application serving the page, the API and the event stream.
+class LiveMapServer:
+    """The live map's HTTP side: the page, the API and the event stream, as one route table over ``state``.
 
     ``hosts``: the names the server answers for (the ``Host`` header); without a token, loopback names and
     these only (a page on another site cannot reach it by DNS rebinding); with a token, any unless given.
-    State-changing requests from another site (``Origin``, ``Sec-Fetch-Site``) are refused."""
+    State-changing requests from another site (``Origin``, ``Sec-Fetch-Site``) are refused.
+    """
+
+    LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+    def __init__(self, state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
+                 tile_url: str | None = None, profiles: Any = None, risk_weights: dict[str, float] | None = None,
+                 hosts: Sequence[str] | None = None) -> None:
+        self.state = state
+        self.token = token
+        self.zones = zones
+        self.tile_url = tile_url
+        self.profiles = profiles
+        self.risk_weights = risk_weights
+        named = {h.lower() for h in (hosts or ())}
+        # without a token (localhost mode) only a loopback or the bound name may be asked for
+        self.allowed_hosts: frozenset[str] | set[str] | None = (
+            (named or None) if token is not None else self.LOOPBACK_NAMES | named)
+        img_src = "'self' data:"
+        if tile_url:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(tile_url)  # "{s}.tile.example.org": any subdomain
+            img_src += f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"
+        self.csp = (f"default-src 'self'; img-src {img_src}; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+                    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+        self._land: str | None = None
+        self._closing = asyncio.Event()  # set on shutdown so open event streams end instead of holding the server
+
+    def routes(self) -> list[web.RouteDef]:
+        """The route table."""
+        return [
+            web.get("/", self.page),
+            web.get("/static/leaflet.js", self.leaflet_js),
+            web.get("/static/live.js", self.page_js),
+            web.get("/static/palette.js", self.palette_js),
+            web.get("/static/leaflet.css", self.leaflet_css),
+            web.get("/api/vessels", self.vessels),
+            web.get("/api/vessels/{mmsi}", self.vessel),
+            web.get("/api/vessels/{mmsi}/track", self.track),
+            web.get("/api/alerts", self.alerts),
+            web.post("/api/alerts/{alert_id}/ack", self.ack),
+            web.get("/api/zones", self.zone_layer),
+            web.get("/api/land", self.land),
+            web.get("/api/config", self.config),
+            web.get("/api/events", self.events),
+        ]
+
+    def app(self) -> web.Application:
+        """The aiohttp application: the guard and token middlewares, the routes, the position pusher."""
+        app = web.Application(middlewares=[self.guard, self.auth])
+        app.add_routes(self.routes())
+        app.on_shutdown.append(self._end_streams)
+        app.cleanup_ctx.append(self._pusher)
+        return app
+
+    # -- middlewares -----------------------------------------------------------------------
 
     @web.middleware
-    async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """The Host check, the cross-site refusal, and the security headers on every response."""
+        host = request.headers.get("Host", "")
+        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:].split("]", 1)[0]
+        if self.allowed_hosts is not None and name.lower() not in self.allowed_hosts:
+            return web.Response(status=421, text=f"421: this server does not answer for {host!r}")
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            origin = request.headers.get("Origin")
+            site = request.headers.get("Sec-Fetch-Site")
+            if site in ("cross-site", "same-site") or (origin and origin not in (f"http://{host}", f"https://{host}")):
+                return web.Response(status=403, text="403: a request from another site may not change anything")
+        resp = await handler(request)
+        resp.headers.setdefault("Content-Security-Policy", self.csp)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        return resp
+
+    @web.middleware
+    async def auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """The token (a bearer header, the cookie, or ``?token=`` once, which then sets the cookie)."""
+        token = self.token
         if token is None or request.path.startswith("/static/"):
             return await handler(request)
         given = (request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -184,56 +259,26 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
             resp.set_cookie("mda_token", token, httponly=True, samesite="Strict")
         return resp
 
-    loopback = {"localhost", "127.0.0.1", "::1"}
-    # without a token (localhost mode) only a loopback or the bound name may be asked for: no DNS rebinding
-    allowed_hosts = ({h.lower() for h in hosts} if hosts else None) if token is not None else (
-        loopback | {h.lower() for h in (hosts or ())})
-    img_src = "'self' data:"
-    if tile_url:
-        from urllib.parse import urlsplit
+    # -- the page ------------------------------------------------------------------------
 
-        parts = urlsplit(tile_url)  # "{s}.tile.example.org": any subdomain
-        img_src += f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"
-    csp = (f"default-src 'self'; img-src {img_src}; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-           "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-
-    @web.middleware
-    async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
-        host = request.headers.get("Host", "")
-        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:].split("]", 1)[0]
-        if allowed_hosts is not None and name.lower() not in allowed_hosts:
-            return web.Response(status=421, text=f"421: this server does not answer for {host!r}")
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            origin = request.headers.get("Origin")
-            site = request.headers.get("Sec-Fetch-Site")
-            if site in ("cross-site", "same-site") or (origin and origin not in (f"http://{host}", f"https://{host}")):
-                return web.Response(status=403, text="403: a request from another site may not change anything")
-        resp = await handler(request)
-        resp.headers.setdefault("Content-Security-Policy", csp)
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer")
-        return resp
-
-    app = web.Application(middlewares=[guard, auth])
-    land_cache: dict[str, str] = {}
-
-    async def page(_r: web.Request) -> web.Response:
+    async def page(self, _r: web.Request) -> web.Response:
         return web.Response(text=PAGE, content_type="text/html")
 
-    async def page_js(_r: web.Request) -> web.Response:
+    async def page_js(self, _r: web.Request) -> web.Response:
         return web.Response(text=PAGE_JS, content_type="application/javascript")
 
-    async def palette_js(_r: web.Request) -> web.Response:
+    async def palette_js(self, _r: web.Request) -> web.Response:
         return web.Response(text=PALETTE_JS, content_type="application/javascript")
 
-    async def leaflet_js(_r: web.Request) -> web.Response:
+    async def leaflet_js(self, _r: web.Request) -> web.Response:
         return web.Response(body=_asset("leaflet.js"), content_type="application/javascript")
 
-    async def leaflet_css(_r: web.Request) -> web.Response:
+    async def leaflet_css(self, _r: web.Request) -> web.Response:
         return web.Response(body=_asset("leaflet.css"), content_type="text/css")
 
-    async def vessels(r: web.Request) -> web.Response:
+    # -- the API ---------------------------------------------------------------------------
+
+    async def vessels(self, r: web.Request) -> web.Response:
         bbox = None
         if "bbox" in r.query:
             try:
@@ -241,86 +286,91 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
             except ValueError:
                 raise web.HTTPBadRequest(text="bbox is lon0,lat0,lon1,lat1") from None
             bbox = (lon0, lat0, lon1, lat1)
-        return web.json_response({"type": "FeatureCollection", "now": iso(state.now_s) if state.now_s else None,
-                                  "features": state.visible(bbox)})
+        st = self.state
+        return web.json_response({"type": "FeatureCollection", "now": iso(st.now_s) if st.now_s else None,
+                                  "features": st.visible(bbox)})
 
+    @staticmethod
     def _mmsi(r: web.Request) -> int:
         try:
             return int(r.match_info["mmsi"])
         except ValueError:
             raise web.HTTPBadRequest(text="not an MMSI") from None
 
-    async def vessel(r: web.Request) -> web.Response:
-        m = _mmsi(r)
-        v = state.vessels.get(m)
+    async def vessel(self, r: web.Request) -> web.Response:
+        m = self._mmsi(r)
+        st = self.state
+        v = st.vessels.get(m)
         if v is None or "lat" not in v:
             raise web.HTTPNotFound(text="no such vessel")
-        alerts = [a for a in state.alerts.values() if any(x["mmsi"] == m for x in a["vessels"])]
-        body: dict[str, Any] = {**state.vessel_feature(v)["properties"], "lat": v["lat"], "lon": v["lon"],
+        alerts = [a for a in st.alerts.values() if any(x["mmsi"] == m for x in a["vessels"])]
+        body: dict[str, Any] = {**st.vessel_feature(v)["properties"], "lat": v["lat"], "lon": v["lon"],
                                 "alerts": alerts[-20:]}
-        if profiles is not None:
+        if self.profiles is not None:
             from maritime.enrich.profiles import risk
 
-            prof = profiles.profile(m)
+            prof = self.profiles.profile(m)
             if prof is not None:
                 body["profile"] = prof
-                body["risk"] = risk(prof, risk_weights)
+                body["risk"] = risk(prof, self.risk_weights)
         return web.json_response(body)
 
-    async def track(r: web.Request) -> web.Response:
-        m = _mmsi(r)
-        tr = state.tracks.get(m)
+    async def track(self, r: web.Request) -> web.Response:
+        m = self._mmsi(r)
+        tr = self.state.tracks.get(m)
         if not tr:
             raise web.HTTPNotFound(text="no track")
         return web.json_response({"type": "Feature", "properties": {"mmsi": m, "times": [iso(t) for t, _, _ in tr]},
                                   "geometry": {"type": "LineString", "coordinates": [[lo, la] for _, la, lo in tr]}})
 
-    async def alerts(r: web.Request) -> web.Response:
+    async def alerts(self, r: web.Request) -> web.Response:
         try:
             limit = min(1000, int(r.query.get("limit", "200")))
         except ValueError:
             raise web.HTTPBadRequest(text="limit is a number") from None
-        items = list(state.alerts.values())[-limit:][::-1]
-        return web.json_response([state._alert_view(a) for a in items])
+        items = list(self.state.alerts.values())[-limit:][::-1]
+        return web.json_response([self.state._alert_view(a) for a in items])
 
-    async def ack(r: web.Request) -> web.Response:
+    async def ack(self, r: web.Request) -> web.Response:
         aid = r.match_info["alert_id"]
-        if aid not in state.alerts:
+        st = self.state
+        if aid not in st.alerts:
             raise web.HTTPNotFound(text="no such alert")
-        state.acked.add(aid)
-        state._publish("ack", json.dumps({"id": aid}))
+        st.acked.add(aid)
+        st._publish("ack", json.dumps({"id": aid}))
         return web.json_response({"id": aid, "acknowledged": True})
 
-    async def zone_layer(_r: web.Request) -> web.Response:
+    async def zone_layer(self, _r: web.Request) -> web.Response:
         import shapely
         from shapely.geometry import mapping
 
         feats = []
-        for z in (zones.zones if zones is not None else []):
+        for z in (self.zones.zones if self.zones is not None else []):
             feats.append({"type": "Feature", "properties": {"id": z.id, "name": z.name, "kind": z.kind},
                           "geometry": mapping(shapely.simplify(z.geometry, 0.01 if z.kind == "eez" else 0.002))})
         return web.json_response({"type": "FeatureCollection", "features": feats})
 
-    async def land(_r: web.Request) -> web.Response:
-        if "doc" not in land_cache:
+    async def land(self, _r: web.Request) -> web.Response:
+        if self._land is None:
             from maritime.views.maps import coastline
             from maritime.zones.caribbean import REGION
 
             lon0, lat0, lon1, lat1 = REGION
-            land_cache["doc"] = json.dumps(coastline((lon0 - 5, lat0 - 5, lon1 + 5, lat1 + 5)))
-        return web.Response(text=land_cache["doc"], content_type="application/json")
+            self._land = json.dumps(coastline((lon0 - 5, lat0 - 5, lon1 + 5, lat1 + 5)))
+        return web.Response(text=self._land, content_type="application/json")
 
-    async def config(_r: web.Request) -> web.Response:
-        return web.json_response({"tile_url": tile_url})
+    async def config(self, _r: web.Request) -> web.Response:
+        return web.json_response({"tile_url": self.tile_url})
 
-    closing = asyncio.Event()  # set on shutdown so open event streams end instead of holding the server
-
-    async def events(r: web.Request) -> web.StreamResponse:
-        q = state.subscribe()
+    async def events(self, r: web.Request) -> web.StreamResponse:
+        """Server-Sent Events: hello, then positions, alerts, acks and feed status as they come (pings between)."""
+        st = self.state
+        closing = self._closing
+        q = st.subscribe()
         try:
             async with sse_response(r) as resp:
-                await resp.send(json.dumps({"now": iso(state.now_s) if state.now_s else None,
-                                            "feed_down": state.feed_down}), event="hello")
+                await resp.send(json.dumps({"now": iso(st.now_s) if st.now_s else None,
+                                            "feed_down": st.feed_down}), event="hello")
                 while resp.is_connected() and not closing.is_set():
                     getter = asyncio.ensure_future(q.get())
                     stopper = asyncio.ensure_future(closing.wait())
@@ -338,40 +388,30 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
             logger.debug("live map client %s went away", r.remote)
             return web.Response(status=204)
         finally:
-            state.unsubscribe(q)
+            st.unsubscribe(q)
 
-    async def end_streams(_app: web.Application) -> None:
-        closing.set()
+    # -- lifecycle -------------------------------------------------------------------------
 
-    app.on_shutdown.append(end_streams)
+    async def _end_streams(self, _app: web.Application) -> None:
+        self._closing.set()
 
-    app.router.add_get("/", page)
-    app.router.add_get("/static/leaflet.js", leaflet_js)
-    app.router.add_get("/static/live.js", page_js)
-    app.router.add_get("/static/palette.js", palette_js)
-    app.router.add_get("/static/leaflet.css", leaflet_css)
-    app.router.add_get("/api/vessels", vessels)
-    app.router.add_get("/api/vessels/{mmsi}", vessel)
-    app.router.add_get("/api/vessels/{mmsi}/track", track)
-    app.router.add_get("/api/alerts", alerts)
-    app.router.add_post("/api/alerts/{alert_id}/ack", ack)
-    app.router.add_get("/api/zones", zone_layer)
-    app.router.add_get("/api/land", land)
-    app.router.add_get("/api/config", config)
-    app.router.add_get("/api/events", events)
-
-    async def pusher(app: web.Application) -> Any:
+    async def _pusher(self, _app: web.Application) -> Any:
         async def loop() -> None:
             while True:
                 await asyncio.sleep(1.0)
-                state.flush_positions()
+                self.state.flush_positions()
 
         task = asyncio.create_task(loop())
         yield
         task.cancel()
 
-    app.cleanup_ctx.append(pusher)
-    return app
+
+def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
+             tile_url: str | None = None, profiles: Any = None,
+             risk_weights: dict[str, float] | None = None, hosts: Sequence[str] | None = None) -> web.Application:
+    """The aiohttp application serving the page, the API and the event stream (see :class:`LiveMapServer`)."""
+    return LiveMapServer(state, token=token, zones=zones, tile_url=tile_url, profiles=profiles,
+                         risk_weights=risk_weights, hosts=hosts).app()
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
