@@ -19,7 +19,6 @@ import importlib.resources
 import json
 import logging
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +121,7 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
         lon0, lon1 = min(p[1] for p in pts), max(p[1] for p in pts)
     else:
         lat0, lat1, lon0, lon1 = 7.0, 28.0, -90.0, -58.0
-    m = folium.Map(location=[(lat0 + lat1) / 2, (lon0 + lon1) / 2], zoom_start=6, tiles=None,
+    m = OfflineMap(location=[(lat0 + lat1) / 2, (lon0 + lon1) / 2], zoom_start=6, tiles=None,
                    prefer_canvas=len(items) > 2000, control_scale=True)
     root: Any = m.get_root()  # a folium Figure
     root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
@@ -212,7 +211,7 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
     m.fit_bounds([[lat0, lon0], [lat1, lon1]])
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(make_offline(root.render()), encoding="utf-8")
+    out.write_text(root.render(), encoding="utf-8")
     return out
 
 
@@ -242,37 +241,30 @@ def _timeline(map_name: str, tracks: TrackCollector, step_s: float = 900.0) -> s
         cat = vessel_category(tracks.info.get(mmsi, {}).get("ship_type"))
         data[str(mmsi)] = {"c": CATEGORY_COLOURS.get(cat, "#9e9e9e"), "p": out}
     minutes = max(1, round((t1 - t0) / 60))
-    return f"""
-<div id="mda-time" style="position:absolute;bottom:20px;left:50%;transform:translateX(-50%);z-index:1000;
-background:#fff;padding:6px 10px;font:12px sans-serif;border-radius:4px;box-shadow:0 0 4px #888">
-<button id="mda-play" type="button">▶</button>
-<input id="mda-slider" type="range" min="0" max="{minutes}" value="{minutes}" step="5" style="width:320px">
-<span id="mda-clock"></span></div>
-<script>
-(function() {{
-  const T0 = {t0 * 1000}, STEP_MIN = {step_s / 60}, DATA = {json.dumps(data, separators=(",", ":"))};
-  for (const k in DATA) {{ let last = null;
-    DATA[k].p = DATA[k].p.map(q => q === 0 ? null : q === 1 ? last : (last = q)); }}
-  const layer = L.layerGroup(), dots = {{}};
-  function at(p, m) {{ return p[Math.floor(m / STEP_MIN)] || null; }}
-  function draw(m) {{
-    document.getElementById("mda-clock").textContent = new Date(T0 + m * 60000).toISOString().slice(0, 16) + "Z";
-    for (const k in DATA) {{ const q = at(DATA[k].p, m);
-      if (!q) {{ if (dots[k]) {{ layer.removeLayer(dots[k]); delete dots[k]; }} continue; }}
-      if (!dots[k]) {{ dots[k] = L.circleMarker(q, {{radius: 3, color: DATA[k].c, weight: 1,
-        fillOpacity: 0.9, className: "timeline-vessel"}}).addTo(layer); }}
-      else dots[k].setLatLng(q); }} }}
-  window.addEventListener("load", function() {{
-    const map = {map_name}; layer.addTo(map);
-    const s = document.getElementById("mda-slider"); s.addEventListener("input", () => draw(+s.value));
-    let timer = null; document.getElementById("mda-play").addEventListener("click", function() {{
-      if (timer) {{ clearInterval(timer); timer = null; this.textContent = "▶"; return; }}
-      if (+s.value >= +s.max) s.value = 0; this.textContent = "❚❚";
-      timer = setInterval(() => {{ s.value = Math.min(+s.max, +s.value + 15); draw(+s.value);
-        if (+s.value >= +s.max) {{ clearInterval(timer); timer = null; }} }}, 200); }});
-    draw(+s.value); }});
-}})();
-</script>"""
+    cfg = {"t0_ms": t0 * 1000, "step_min": step_s / 60, "map": map_name, "data": data}
+    controls = (
+        "<div id='mda-time' style='position:absolute;bottom:20px;left:50%;transform:translateX(-50%);z-index:1000;"
+        "background:#fff;padding:6px 10px;font:12px sans-serif;border-radius:4px;box-shadow:0 0 4px #888'>"
+        "<button id='mda-play' type='button'>▶</button>"
+        f"<input id='mda-slider' type='range' min='0' max='{minutes}' value='{minutes}' step='5' style='width:320px'>"
+        "<span id='mda-clock'></span></div>")
+    return controls + _json_script("mda-timeline-data", cfg) + _inline_script("timeline.js")
+
+
+def _static(name: str) -> str:
+    """A file of ``maritime/views/static`` (the maps' own JavaScript)."""
+    return (importlib.resources.files("maritime.views") / "static" / name).read_text(encoding="utf-8")
+
+
+def _inline_script(name: str) -> str:
+    """A static script, inlined so the page works offline (and from a file: no server)."""
+    return "<script>" + _static(name) + "</script>"
+
+
+def _json_script(element_id: str, doc: Any) -> str:
+    """Data for a static script: JSON in a non-executed script element (``</`` escaped so it cannot close it)."""
+    text = json.dumps(doc, separators=(",", ":")).replace("</", "<\\/")
+    return f"<script type='application/json' id='{element_id}'>{text}</script>"
 
 
 def _clusters(items: list[dict[str, Any]], cell_deg: float = 0.5) -> folium.FeatureGroup:
@@ -314,18 +306,18 @@ def _asset(name: str) -> str:
         encoding="utf-8")
 
 
-def make_offline(page: str) -> str:
-    """Inline Leaflet from the package and drop every other external script and stylesheet."""
-    js = _asset("leaflet.js")
-    css = _asset("leaflet.css")
-    page = re.sub(r'<script[^>]+src="https?://[^"]*leaflet(?:\.min)?\.js"[^>]*></script>',
-                  lambda _m: f"<script>{js}</script>", page, count=1)
-    page = re.sub(r'<link[^>]+href="https?://[^"]*leaflet(?:\.min)?\.css"[^>]*/?>',
-                  lambda _m: f"<style>{css}</style>", page, count=1)
-    page = re.sub(r'<script[^>]+src="https?://[^"]*"[^>]*></script>\s*', "", page)
-    page = re.sub(r'<link[^>]+href="https?://[^"]*"[^>]*/?>\s*', "", page)
-    # folium builds popup content with jQuery's $(html)[0]; without jQuery, parse it with a template element
-    shim = ("<script>window.$=window.$||function(h){var t=document.createElement('template');"
-            "t.innerHTML=String(h).trim();return [t.content.firstChild];};</script>")
-    return page.replace("<head>", "<head>" + shim, 1)
+class OfflineMap(folium.Map):
+    """A folium map that links nothing from the internet: Leaflet is inlined from the installed package, and
+    the CDN scripts and stylesheets folium would add (jQuery, Bootstrap, Font Awesome) are left out."""
 
+    default_js: list[tuple[str, str]] = []  # noqa: RUF012 - folium reads these off the class
+    default_css: list[tuple[str, str]] = []  # noqa: RUF012
+
+    def render(self, **kwargs: Any) -> Any:
+        figure = self.get_root()
+        header = getattr(figure, "header", None)
+        if header is not None and "mda-leaflet" not in header._children:
+            header.add_child(folium.Element(_inline_script("jquery-shim.js")), name="mda-shim")
+            header.add_child(folium.Element("<script>" + _asset("leaflet.js") + "</script>"), name="mda-leaflet")
+            header.add_child(folium.Element("<style>" + _asset("leaflet.css") + "</style>"), name="mda-leaflet-css")
+        return super().render(**kwargs)
