@@ -45,13 +45,14 @@ from typing import Any
 import numpy as np
 import shapely
 
-from maritime.config import GeofenceSettings
 from maritime.detectors.tracker import vessel_category
 from maritime.geo import KN_TO_MS, M_PER_DEG_LAT, bearing_deg, destination, haversine_m
 from maritime.models import iso
 from maritime.sim import landmask
-from maritime.sim.encode import checksum, position_payloads, sentences, static_payloads, tag_block
+from maritime.sim.encode import position_payloads, sentences, static_payloads
+from maritime.sim.geofence_truth import GeofenceTruth
 from maritime.sim.network import WaterGrid, wet_leg
+from maritime.sim.reception import Reception
 from maritime.zones.caribbean import ANCHORAGES, FLAG_MIDS, PORTS, Anchorage, Port
 from maritime.zones.index import ZoneIndex
 
@@ -61,16 +62,7 @@ logger = logging.getLogger(__name__)
 _SHARED_MMSIS = frozenset({1193046})
 
 DEFAULT_START = 1_747_180_800.0  # 2025-05-14T00:00:00Z
-RECEIVER_RANGE_M = 40 * 1852.0
-SATELLITE_P = 0.02
-#: The delivery-time satellite service of the ordinary-life day: the share of a listed vessel's reports it
-#: hears, and the period of its deliveries (s); every report is stamped with the time of its delivery.
-SAT_BATCH_P = 0.3
-SAT_BATCH_PERIOD_S = 1200.0
 STATIC_INTERVAL_S = 360.0
-#: The geofence detector's default exit hysteresis (s) and dwell time (min), used for the truth.
-EXIT_AFTER_S = GeofenceSettings().exit_after_min * 60
-DWELL_MIN = GeofenceSettings().default_dwell_min
 #: Moored and drifting vessels keep at least this far off Natural Earth land, so that a finer
 #: coastline does not put them ashore (m).
 BERTH_CLEARANCE_M = 800.0
@@ -92,17 +84,6 @@ _MIX: dict[str, tuple[float, int, bool, tuple[float, float], tuple[int, int]]] =
     "tug": (0.05, 52, False, (6.0, 10.0), (20, 35)),
     "patrol": (0.04, 55, False, (12.0, 20.0), (20, 60)),
 }
-
-
-@dataclass(slots=True)
-class _Visit:
-    """A vessel's stay in a zone on its true track: since when (s), since when outside (s), what was raised."""
-
-    since: float
-    entered: bool
-    left: float | None = None
-    dwelt: bool = False
-    speeding: dict[str, Any] | None = None  # the open speed_violation truth event
 
 
 @dataclass
@@ -181,7 +162,6 @@ class Simulator:
         self.truth: list[dict[str, Any]] = []
         self.negatives: list[dict[str, Any]] = []
         self._used_mmsi: set[int] = set()
-        self._batch_mmsis: frozenset[int] = frozenset()
         self._routes: dict[tuple[int, int], list[tuple[float, float]]] = {}
 
     # -- geography ------------------------------------------------------------------
@@ -890,10 +870,9 @@ class Simulator:
         emitted: dict[int, list[float]] = {m: [] for m in watch}
         n_lines = n_msgs = n_corrupt = 0
         seq = 0
-        self._batch_mmsis = frozenset(v.mmsi for v in self.vessels if v.sat_batch)
-        self._gf_inside: dict[int, dict[str, _Visit]] = {}
-        self._gf_truth: list[dict[str, Any]] = []
-        self._gf_zones: dict[str, list[Any]] = {}  # the zones with geofence rules for a vessel category
+        reception = Reception(self.rng, rx_names, rx_lat, rx_lon,
+                              frozenset(v.mmsi for v in self.vessels if v.sat_batch))
+        self._geofence = GeofenceTruth(self.zones, _SHARED_MMSIS)
         with (out / "traffic.nmea").open("wb") as fh:
             w = self.t0
             while w < self.t1:
@@ -909,7 +888,7 @@ class Simulator:
                     s["b"] = np.full(n, v.class_b)
                     parts.append(s)
                     step = max(1, int(30 / max(1.0, float(np.median(np.diff(s["t"]))) if n > 1 else 30)))
-                    self._geofence_step(v, s["t"][::step], s["lat"][::step], s["lon"][::step], s["sog"][::step])
+                    self._geofence.step(v, s["t"][::step], s["lat"][::step], s["lon"][::step], s["sog"][::step])
                     # static reports every 6 minutes
                     for ts in np.arange(math.ceil((w - v.phase * 7) / STATIC_INTERVAL_S) * STATIC_INTERVAL_S
                                         + v.phase * 7, w_end, STATIC_INTERVAL_S):
@@ -929,11 +908,11 @@ class Simulator:
                     for i in range(len(payloads)):
                         rows.append((float(msgs["t"][i]), -1, payloads[i].tobytes(), float(msgs["lat"][i]),
                                      float(msgs["lon"][i]), int(msgs["mmsi"][i])))  # type: ignore[arg-type]
-                lines = self._receive(rows, rx_names, rx_lat, rx_lon, emitted)
+                lines = reception.receive(rows, emitted)
                 lines.sort(key=lambda x: x[0])
                 for _t, line in lines:
                     if self.rng.random() < 0.002:
-                        line = self._corrupt(line)
+                        line = reception.corrupt(line)
                         n_corrupt += 1
                     fh.write(line + b"\n")
                     n_lines += 1 + line.count(b"\n")
@@ -952,76 +931,6 @@ class Simulator:
 
     def _static_lines(self, payload: str, fill: int, seq: int) -> bytes:
         return b"\n".join(sentences(payload, fill, seq))
-
-    def _receive(self, rows: list[Any], names: list[str], rx_lat: np.ndarray, rx_lon: np.ndarray,
-                 emitted: dict[int, list[float]]) -> list[tuple[float, bytes]]:
-        out: list[tuple[float, bytes]] = []
-        if not rows:
-            return out
-        lat = np.array([r[3] for r in rows])
-        lon = np.array([r[4] for r in rows])
-        dlat = np.radians(lat[:, None] - rx_lat[None, :])
-        dlon = np.radians(lon[:, None] - rx_lon[None, :]) * np.cos(np.radians(lat[:, None]))
-        dist = 6_371_008.8 * np.hypot(dlat, dlon)
-        p = np.where(dist < RECEIVER_RANGE_M, 0.95 * (1 - (dist / RECEIVER_RANGE_M) ** 3), 0.0)
-        got = self.rng.random(p.shape) < p
-        sat = self.rng.random(len(rows)) < SATELLITE_P
-        chan = self.rng.random(len(rows)) < 0.5
-        sat_delay = self.rng.integers(0, 3, len(rows))
-        # (message, station) pairs, in message order; the satellite is station -1
-        msg_idx, st_idx = np.nonzero(got)
-        sat_idx = np.nonzero(sat)[0]
-        # the delivery-time service (station -2) hears a share of the listed vessels' position reports
-        batch = self._batch_mmsis
-        batch_idx = np.zeros(0, dtype=np.int64)
-        if batch:  # (no draw on days without the scene, so that their reception is as before)
-            heard = np.nonzero(self.rng.random(len(rows)) < SAT_BATCH_P)[0].tolist()
-            batch_idx = np.array([i for i in heard if len(rows[i]) > 5 and rows[i][5] in batch], dtype=np.int64)
-        msg_idx = np.concatenate([msg_idx, sat_idx, batch_idx])
-        st_idx = np.concatenate([st_idx, np.full(len(sat_idx), -1), np.full(len(batch_idx), -2)])
-        order = np.argsort(msg_idx, kind="stable")
-        msg_idx = msg_idx[order].tolist()
-        st_idx = st_idx[order].tolist()
-        prefixes: dict[tuple[int, int], bytes] = {}
-        sentence_of: dict[int, bytes] = {}
-        for i, j in zip(msg_idx, st_idx, strict=True):
-            r = rows[i]
-            t = r[0]
-            sentence = sentence_of.get(i)
-            if sentence is None:
-                if r[1] == -1:
-                    body = b"AIVDM,1,1,," + (b"A" if chan[i] else b"B") + b"," + r[2] + b",0"
-                    sentence = b"!" + body + b"*" + f"{checksum(body):02X}".encode()
-                    mmsi = r[5]
-                    if mmsi in emitted:
-                        emitted[mmsi].append(t)
-                else:
-                    sentence = r[2]
-                sentence_of[i] = sentence
-            if j == -2:  # stamped, and written, at the end of the delivery period
-                tt = int(math.ceil(t / SAT_BATCH_PERIOD_S) * SAT_BATCH_PERIOD_S)
-                key = float(tt)
-            else:
-                tt = int(t) + (int(sat_delay[i]) if j < 0 else 0)
-                key = t
-            prefix = prefixes.get((j, tt))
-            if prefix is None:
-                station = names[j] if j >= 0 else ("sat", "sat-batch")[-1 - j]
-                prefix = prefixes[(j, tt)] = tag_block(f"s:{station},c:{tt}")
-            if b"\n" in sentence:
-                out.append((key, b"\n".join(prefix + x for x in sentence.split(b"\n"))))
-            else:
-                out.append((key, prefix + sentence))
-        return out
-
-    def _corrupt(self, line: bytes) -> bytes:
-        kind = self.rng.integers(3)
-        if kind == 0 and len(line) > 40:
-            i = int(self.rng.integers(len(line) - 12, len(line) - 5))
-            return line[:i] + (b"X" if line[i:i + 1] != b"X" else b"Y") + line[i + 1:]
-        if kind == 1:
-            return line[:int(self.rng.integers(5, max(6, len(line) - 3)))]
-        return bytes(self.rng.integers(32, 127, 30).astype(np.uint8).tobytes())
 
     def _finish_truth(self, emitted: dict[int, list[float]]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -1047,68 +956,9 @@ class Simulator:
             ev["start"] = iso(t0)
             ev["end"] = iso(t1) if t1 is not None else None
             out.append(ev)
-        out.extend(self._gf_truth)
+        out.extend(self._geofence.truth)
         for ev in out:
             for vv in ev["vessels"]:
                 v = next(x for x in self.vessels if x.mmsi == vv["mmsi"])
                 vv.update(name=v.name, ship_type=v.ship_type, category=v.category)
         return sorted(out, key=lambda e: (e["start"] or "", e["type"]))
-
-    def _geofence_step(self, v: Vessel, ts: np.ndarray, lats: np.ndarray, lons: np.ndarray, sogs: np.ndarray
-                       ) -> None:
-        """Geofence entries, dwells, exits and speed violations on the true track (every ~30 s), with the
-        detector's rules: no entry for a vessel first seen inside, exit after ``EXIT_AFTER_S`` outside, dwell
-        after the zone's ``dwell_min`` (``DWELL_MIN`` by default) inside, speeding above the zone's
-        ``max_speed_kn`` until back under 95 % of it or out of the zone.
-
-        Run chunk by chunk in time order, so no track is kept in memory. A vessel sharing its MMSI with
-        another transmitter has no geofence truth: the detectors follow one of the two, and which one
-        is not the truth's to say."""
-        if self.zones is None or v.mmsi in _SHARED_MMSIS:
-            return
-        category = v.category
-        zones = self._gf_zones.get(category)
-        if zones is None:
-            zones = self._gf_zones[category] = [
-                z for z in self.zones.zones
-                if {"entry", "exit", "dwell", "speed"} & set(z.alert_on) and z.applies_to(category)]
-        if not zones:
-            return
-        first = v.mmsi not in self._gf_inside
-        inside = self._gf_inside.setdefault(v.mmsi, {})
-        for t, lat, lon, sog in zip(ts.tolist(), lats.tolist(), lons.tolist(), sogs.tolist(), strict=True):
-            now = {self.zones.zones[i].id for i in self.zones.containing_idx(lat, lon)}
-            for z in zones:
-                visit = inside.get(z.id)
-                if z.id in now:
-                    if visit is None:
-                        visit = inside[z.id] = _Visit(since=t, entered=not first)
-                        if visit.entered and "entry" in z.alert_on:
-                            self._gf_event("geofence_entry", v, z, t, None)
-                    visit.left = None
-                    limit = (z.dwell_min if z.dwell_min is not None else DWELL_MIN) * 60
-                    if "dwell" in z.alert_on and not visit.dwelt and t - visit.since >= limit:
-                        visit.dwelt = True
-                        self._gf_event("geofence_dwell", v, z, visit.since, None)
-                    if "speed" in z.alert_on and z.max_speed_kn is not None:
-                        if visit.speeding is None and sog > z.max_speed_kn:
-                            visit.speeding = self._gf_event("speed_violation", v, z, t, None)
-                        elif visit.speeding is not None and sog <= 0.95 * z.max_speed_kn:
-                            visit.speeding["end"] = iso(t)
-                            visit.speeding = None
-                elif visit is not None:
-                    if visit.left is None:
-                        visit.left = t
-                    elif t - visit.left >= EXIT_AFTER_S:  # the same hysteresis as the detector's default
-                        del inside[z.id]
-                        if visit.speeding is not None:
-                            visit.speeding["end"] = iso(t)
-                        if visit.entered and "exit" in z.alert_on:
-                            self._gf_event("geofence_exit", v, z, visit.left, visit.left)
-            first = False
-
-    def _gf_event(self, kind: str, v: Vessel, z: Any, start: float, end: float | None) -> dict[str, Any]:
-        ev = {"type": kind, "vessels": [{"mmsi": v.mmsi}], "start": iso(start),
-              "end": iso(end) if end is not None else None, "zone": {"id": z.id, "kind": z.kind}}
-        self._gf_truth.append(ev)
-        return ev
