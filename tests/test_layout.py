@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: top to bottom; a module may import its own layer and the layers below it
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("maritime.cli",),
+    ("maritime.cli", "maritime.analysis"),
     ("maritime.views",),
     ("maritime.runtime",),
     ("maritime.sim",),

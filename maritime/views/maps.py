@@ -112,6 +112,17 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
                tracks: TrackCollector | None = None, zones: ZoneIndex | None = None,
                tile_url: str | None = None, title: str = "Caribbean MDA replay") -> Path:
     """Write a self-contained replay map; return its path."""
+    m = build_replay_map(alerts, tracks=tracks, zones=zones, tile_url=tile_url, title=title)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(m.get_root().render(), encoding="utf-8")
+    return out
+
+
+def build_replay_map(alerts: str | Path | list[dict[str, Any]], *, tracks: TrackCollector | None = None,
+                     zones: ZoneIndex | None = None, tile_url: str | None = None,
+                     title: str = "Caribbean MDA replay") -> OfflineMap:
+    """The replay map as a folium map (shown inline in a notebook; :func:`replay_map` writes it to a file)."""
     items = load_alerts(alerts) if isinstance(alerts, (str, Path)) else alerts
     pts = [(a["position"]["lat"], a["position"]["lon"]) for a in items if a.get("position")]
     if tracks is not None:
@@ -209,10 +220,7 @@ def replay_map(alerts: str | Path | list[dict[str, Any]], out: str | Path, *,
     folium.LayerControl(collapsed=False).add_to(m)
     root.html.add_child(folium.Element(_legend(items)))
     m.fit_bounds([[lat0, lon0], [lat1, lon1]])
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(root.render(), encoding="utf-8")
-    return out
+    return m
 
 
 def _timeline(map_name: str, tracks: TrackCollector, step_s: float = 900.0) -> str:
