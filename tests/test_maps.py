@@ -122,3 +122,19 @@ def test_the_replay_and_live_maps_share_one_palette():
     page_js = web.PAGE_JS
     assert not re.search(r"(cargo|tanker|territorial_sea)\s*:\s*\"#", page_js)
     assert '<script src="/static/palette.js"></script><script src="/static/live.js">' in web.PAGE
+
+
+def test_a_vessel_unnamed_in_its_alert_is_named_from_the_whole_input():
+    """A dark-gap vessel that sent its name only after the alert was raised is shown by name, not '(no name)'."""
+    from maritime.models import VesselInfo
+    from maritime.views.maps import TrackCollector, build_replay_map
+
+    tracks = TrackCollector()
+    tracks(VesselInfo(mmsi=376000500, time_s=1.7472e9 + 9 * 3600, name="SEA BREEZE", msg_type=5, source="t"))
+    alert = {"id": "dark_gap:1", "type": "dark_gap", "status": "closed", "severity": "medium",
+             "time": "2025-05-14T09:00:00Z", "start": "2025-05-14T00:00:00Z", "end": "2025-05-14T09:00:00Z",
+             "vessels": [{"mmsi": 376000500, "name": None}], "position": {"lat": 14.5, "lon": -66.0}, "zone": None,
+             "summary": "MMSI 376000500 silent for 9 h", "details": {}}
+    html = build_replay_map([alert], tracks=tracks).get_root().render()
+    assert "SEA BREEZE — MMSI 376000500" in html and "(no name)" not in html
+    assert alert["vessels"][0]["name"] is None  # the caller's alert is left as it was

@@ -124,6 +124,8 @@ def build_replay_map(alerts: str | Path | list[dict[str, Any]], *, tracks: Track
                      title: str = "Caribbean MDA replay") -> OfflineMap:
     """The replay map as a folium map (shown inline in a notebook; :func:`replay_map` writes it to a file)."""
     items = load_alerts(alerts) if isinstance(alerts, (str, Path)) else alerts
+    if tracks is not None:
+        items = [_named(a, tracks) for a in items]
     pts = [(a["position"]["lat"], a["position"]["lon"]) for a in items if a.get("position")]
     if tracks is not None:
         pts += [(la, lo) for tr in tracks.tracks.values() for _, la, lo in tr[:: max(1, len(tr) // 20)]]
@@ -221,6 +223,16 @@ def build_replay_map(alerts: str | Path | list[dict[str, Any]], *, tracks: Track
     root.html.add_child(folium.Element(_legend(items)))
     m.fit_bounds([[lat0, lon0], [lat1, lon1]])
     return m
+
+
+def _named(alert: dict[str, Any], tracks: TrackCollector) -> dict[str, Any]:
+    """The alert with each unnamed vessel named from the whole input (a vessel silent in a dark gap may have
+    sent its name only later); the caller's dict is left as it is."""
+    vessels = alert.get("vessels") or []
+    if all(v.get("name") or not tracks.info.get(v["mmsi"], {}).get("name") for v in vessels):
+        return alert
+    named = [v if v.get("name") else {**v, "name": tracks.info.get(v["mmsi"], {}).get("name")} for v in vessels]
+    return {**alert, "vessels": named}
 
 
 def _timeline(map_name: str, tracks: TrackCollector, step_s: float = 900.0) -> str:
