@@ -139,7 +139,7 @@ def replay(paths: str | Path | Iterable[str | Path], zones: str | Path | Sequenc
     pipe.add_listener(keep)
     pipe.add_listener(tracks)
     summary = pipe.replay(specs)
-    names = {m: v.name for v in pipe.tracker for m in [v.mmsi] if v.name}
+    names = {v.mmsi: v.name for v in pipe.tracker if v.name}
     names.update(keep.names)
 
     rows = []

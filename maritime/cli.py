@@ -28,7 +28,7 @@ from maritime.config import ConfigError, Settings, load_settings
 from maritime.delivery.base import Sink
 from maritime.delivery.jsonl import JsonLinesSink
 from maritime.ingest.sources import SourceError, SourceSpec, parse_source
-from maritime.models import iso
+from maritime.models import SEVERITIES, iso
 from maritime.redact import redact
 from maritime.runtime.assembly import Assembly, AssemblyError
 from maritime.runtime.pipeline import DeadLetter, Pipeline, ReplayProgress
@@ -823,7 +823,8 @@ def _print_top_events(alerts_path: Path, severities: tuple[str, ...] = ("critica
     _print_events(top, "High and critical events", where=alerts_path)
 
 
-_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+#: most severe first (the contract's order, reversed)
+_SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}
 
 
 def _print_events(events: list[dict[str, Any]], title: str, limit: int = 15, where: Path | None = None) -> None:

@@ -64,6 +64,18 @@ def zone_index() -> ZoneIndex:
     return load_zones(ROOT / "geofences")
 
 
+def wait_http(url: str, tries: int = 100, pause_s: float = 0.2) -> None:
+    """Wait until ``url`` answers (a server started in another process), at most ``tries`` × ``pause_s``."""
+    import urllib.request
+
+    for _ in range(tries):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(pause_s)
+
+
 def shared_file(path: Path) -> Path:
     """A file from ../shared, or skip the test with the reason."""
     if not path.exists():

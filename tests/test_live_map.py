@@ -18,7 +18,7 @@ import pytest
 from maritime.models import Alert, Position, VesselInfo, VesselRef
 from maritime.views.web import LiveState, make_app, start_server
 
-from .conftest import ARTIFACTS, free_port
+from .conftest import ARTIFACTS, free_port, wait_http
 
 CHROMIUM = "/usr/bin/chromium"
 T0 = 1_747_209_600.0
@@ -174,12 +174,7 @@ def test_live_page_against_a_running_watch(tmp_path):
                              "--web", f"127.0.0.1:{web_port}", "--duration", "40", "--alerts",
                              str(tmp_path / "a.jsonl")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{web_port}/api/vessels", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_http(f"http://127.0.0.1:{web_port}/api/vessels")
         with sync_playwright() as p:
             b = browser(p)
             page = b.new_context(bypass_csp=True).new_page()

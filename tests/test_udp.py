@@ -49,19 +49,14 @@ def test_poisoned_datagrams_do_not_stop_watch_and_its_live_map():
     import time
     import urllib.request
 
-    from .conftest import TYPE1, free_port, tag
+    from .conftest import TYPE1, free_port, tag, wait_http
 
     udp, web = free_udp_port(), free_port()
     proc = subprocess.Popen([sys.executable, "-m", "maritime.cli", "watch", f"udp://127.0.0.1:{udp}", "--web",
                              f"127.0.0.1:{web}", "--zones", "none", "--duration", "30", "--no-webhooks"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{web}/api/vessels", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_http(f"http://127.0.0.1:{web}/api/vessels")
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             for poison in (b"0001-01-01T00:00:00+01:00 " + TYPE1, b"9999-12-31T23:59:59-01:00 " + TYPE1,
                            tag("c:4000000000") + TYPE1, bytes(range(256)), b"!" * 20000):

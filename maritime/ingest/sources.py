@@ -141,16 +141,14 @@ def iter_lines(spec: SourceSpec, progress: ReadProgress | None = None) -> Iterat
             raw = getattr(f, "fileobj", None) or f  # a gzip file: where the compressed file is
             progress.total_bytes = os.fstat(raw.fileno()).st_size
             progress.tell = raw.tell
-        n = 0
         try:
-            for line in _capped(f):
-                n += 1
-                yield line
-        except EOFError:
-            raise SourceError(f"{spec.target}: the gzip data ends early, after {n:,} lines (a file cut short)"
-                              ) from None
-        except (gzip.BadGzipFile, zlib.error) as err:
-            raise SourceError(f"{spec.target}: damaged gzip data after {n:,} lines ({err})") from None
+            yield from _capped(f)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+            raw = getattr(f, "fileobj", None) or f
+            where = f"at byte {raw.tell():,} of {os.fstat(raw.fileno()).st_size:,}"
+            why = ("the gzip data ends early (a file cut short)" if isinstance(err, EOFError)
+                   else f"damaged gzip data ({err})")
+            raise SourceError(f"{spec.target}: {why}, {where}") from None
 
 
 def _capped(f: BinaryIO) -> Iterator[bytes]:

@@ -46,7 +46,6 @@ class FloodGate:
         self.source_of = source_of or (lambda a: str(a.details.get("source") or "?"))
         self._floods: dict[tuple[str, str], _Flood] = {}
         self._held_ids: OrderedDict[str, None] = OrderedDict()
-        self._seen_ids: OrderedDict[str, None] = OrderedDict()
         self.held = 0
 
     def filter(self, alerts: list[Alert]) -> list[Alert]:
@@ -59,7 +58,7 @@ class FloodGate:
             if a.id in self._held_ids:
                 self.held += 1
                 continue
-            if a.id in self._seen_ids:  # an event already sent: its updates and close go on
+            if a.status != "open":  # a later record of an event that was sent (an event starts "open")
                 out.append(a)
                 continue
             key = (a.type, self.source_of(a))
@@ -71,14 +70,13 @@ class FloodGate:
             fl.last_s = a.time_s
             if fl.sent < self.max_new:
                 fl.sent += 1
-                self._remember(self._seen_ids, a.id)
                 out.append(a)
                 continue
             fl.held += 1
             self.held += 1
             kind = str(a.details.get("anomaly") or a.type)
             fl.kinds[kind] = fl.kinds.get(kind, 0) + 1
-            self._remember(self._held_ids, a.id)
+            self._remember(a.id)
             if not fl.raised:
                 fl.raised = True
                 logger.warning("alert flood: more than %d new %s events from %s within %.0f min; the rest are "
@@ -98,8 +96,8 @@ class FloodGate:
                 del self._floods[key]
         return out
 
-    @staticmethod
-    def _remember(ids: OrderedDict[str, None], alert_id: str) -> None:
+    def _remember(self, alert_id: str) -> None:
+        ids = self._held_ids
         ids[alert_id] = None
         if len(ids) > HELD_IDS_MAX:
             ids.popitem(last=False)
