@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from maritime.config import Settings
 from maritime.ingest.sources import iter_lines, parse_source
 from maritime.models import Alert, parse_iso
-from maritime.runtime.partitioned import Barrier, Lanes, halo_tiles, lane_may_start, run_partitioned, tile_of
+from maritime.runtime.partitioned import Barrier, Lanes, TickRow, halo_tiles, lane_may_start, run_partitioned, tile_of
 from maritime.runtime.pipeline import first_timestamp
 from maritime.sim.network import WaterGrid
 from maritime.sim.simulator import Simulator
@@ -146,12 +147,12 @@ def test_real_recordings_partitioned_like_embedded(path, zones):
 
 def test_barrier_releases_whole_sequences_in_order_and_skips_repeats():
     bar = Barrier(2)
-    assert bar.add(0, 0, [["w", 5.0]], "a0") == []
-    assert bar.add(0, 1, [["w", 9.0]], "a1") == []
-    got = bar.add(1, 0, [["w", 3.0]], "b0")
-    assert got == [(0, [["w", 3.0], ["w", 5.0]], ["a0", "b0"])]
-    assert bar.add(1, 0, [["w", 3.0]], "again") == [(0, [], ["again"])]  # already done: ack, do not apply
-    assert bar.add(1, 1, [], "b1") == [(1, [["w", 9.0]], ["a1", "b1"])]
+    assert bar.add(0, 0, [TickRow(5.0)], "a0") == []
+    assert bar.add(0, 1, [TickRow(9.0)], "a1") == []
+    got = bar.add(1, 0, [TickRow(3.0)], "b0")
+    assert got == [(0, [TickRow(3.0), TickRow(5.0)], ["a0", "b0"])]
+    assert bar.add(1, 0, [TickRow(3.0)], "again") == [(0, [], ["again"])]  # already done: ack, do not apply
+    assert bar.add(1, 1, [], "b1") == [(1, [TickRow(9.0)], ["a1", "b1"])]
 
 
 def test_halo_reaches_the_neighbouring_tile_only_near_its_edge():
@@ -168,7 +169,7 @@ def test_barrier_output_does_not_depend_on_arrival_order():
 
     origins = 3
     seqs = 6
-    batches = {(o, s): [["w", float(s * 10 + o)], ["w", float(s * 10 + 5)]] for o in range(origins)
+    batches = {(o, s): [TickRow(float(s * 10 + o)), TickRow(float(s * 10 + 5))] for o in range(origins)
                for s in range(seqs)}
 
     def run(order: list[int]) -> list[tuple[int, list]]:
@@ -226,16 +227,48 @@ def test_two_receivers_merge_like_the_embedded_replay(day, zones, tmp_path):
     assert final(run_partitioned(merged_batches([a, b]), Settings(), zones, 3, restart_every=7)) == reference
 
 
+def test_rows_keep_their_compact_wire_form_and_come_back_typed():
+    """Rows go between stages as JSON arrays led by their kind, and come back as the same typed rows; a
+    malformed one is a clear validation error, not a row read by the wrong index."""
+    import msgspec
+
+    from maritime.runtime.partitioned import (
+        EndRow,
+        LateRow,
+        PosRow,
+        ProgressRow,
+        StaticRow,
+        TickRow,
+        TilePosRow,
+        decode_rows,
+        encode_rows,
+    )
+
+    rows = [PosRow(376000500, 1.0e9, 13.0, -61.0, 10.0, 90.0, 90, 0, 1, "a", "15MwkT1P", 3.0, 0.0),
+            LateRow(376000500, 0.9e9, 13.0, -61.0, None, None, None, None, 18, "a", None),
+            StaticRow(376000500, 1.0e9, "SEA BIRD", "J8AB", 9_000_001, 37, 10, 5, 2, 2, 1.8, "CASTRIES", 5, "a",
+                      None, 4.0),
+            TilePosRow(376000500, 1.0e9, 13.0, -61.0, 10.0, 90.0, 90, 0, 1, "a", ("SEA BIRD", None, None, 37),
+                       "6:-31"),
+            TickRow(1.0e9, 2.5), EndRow(1.1e9), ProgressRow(1.0e9, "rx#1")]
+    wire = json.loads(json.dumps(encode_rows(rows)))
+    assert [w[0] for w in wire] == ["p", "l", "s", "t", "w", "e", "m"]
+    assert wire[0][:4] == ["p", 376000500, 1.0e9, 13.0] and wire[-1] == ["m", 1.0e9, "rx#1"]
+    assert decode_rows(wire) == rows
+    with pytest.raises(msgspec.ValidationError):
+        decode_rows([["p", "not an mmsi", 1.0]])
+
+
 def test_a_quiet_source_stops_holding_the_others_back():
-    from maritime.runtime.partitioned import PROGRESS, VesselRunner
+    from maritime.runtime.partitioned import PosRow, ProgressRow, VesselRunner
 
     s = Settings(identity={"land_check": False}, ingest={"idle_source_s": 600})
     runner = VesselRunner(s, None, 0, 1)
     t0 = 1_747_209_600.0
-    pos = ["p", 376000500, t0 + 100, 13.0, -61.0, 10.0, 90.0, 90, 0, 1, "a", None]
-    runner.process([[PROGRESS, t0, "b"], pos, [PROGRESS, t0 + 200, "a"]])
+    pos = PosRow(376000500, t0 + 100, 13.0, -61.0, 10.0, 90.0, 90, 0, 1, "a", None)
+    runner.process([ProgressRow(t0, "b"), pos, ProgressRow(t0 + 200, "a")])
     assert runner.positions == 0  # b has not passed t0 + 100 yet
-    runner.process([[PROGRESS, t0 + 700, "a"]])
+    runner.process([ProgressRow(t0 + 700, "a")])
     assert runner.positions == 1  # b fell 700 s behind (> 600 s): it no longer holds a's traffic
 
 
@@ -244,7 +277,7 @@ def test_a_type_19_position_is_not_a_duplicate_of_its_own_static_report():
     both when the same transmission comes again from another receiver."""
     from pyais import encode_dict
 
-    from maritime.runtime.partitioned import PROGRESS, DecodeRunner, VesselRunner
+    from maritime.runtime.partitioned import DecodeRunner, EndRow, PosRow, ProgressRow, StaticRow, VesselRunner
 
     line = encode_dict({"msg_type": 19, "mmsi": 376000123, "lat": 13.9, "lon": -61.0, "speed": 1.0,
                         "course": 90, "heading": 90, "shipname": "SEA BIRD", "ship_type": 37})[0]
@@ -254,12 +287,12 @@ def test_a_type_19_position_is_not_a_duplicate_of_its_own_static_report():
     rows = []
     for source, t in (("rx1", t0), ("rx2", t0 + 2)):
         tagged = f"\\c:{t}*00\\{line}".encode()
-        rows += [r for r in dec.feed(source, [tagged])[0] if r[0] != PROGRESS]
+        rows += [r for r in dec.feed(source, [tagged])[0] if not isinstance(r, ProgressRow)]
     end_rows, _ = dec.end()
-    rows += [r for r in end_rows.get(0, []) if r[0] != PROGRESS]
-    assert [r[0] for r in rows].count("p") == 2 and [r[0] for r in rows].count("s") == 2
+    rows += [r for r in end_rows.get(0, []) if not isinstance(r, ProgressRow)]
+    assert [type(r) for r in rows].count(PosRow) == 2 and [type(r) for r in rows].count(StaticRow) == 2
     runner = VesselRunner(s, None, 0, 1)
-    runner.process(rows + [["e", t0 + 10]], dedup_across=True)
+    runner.process(rows + [EndRow(t0 + 10)], dedup_across=True)
     assert runner.positions == 1
     assert runner.tracker.get(376000123).name == "SEA BIRD"
 

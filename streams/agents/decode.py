@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from maritime.models import iso
-from maritime.runtime.partitioned import END, DecodeRunner, Row, lane_key
+from maritime.runtime.partitioned import DecodeRunner, EndRow, Row, encode_rows, lane_key
 from streams.agents.stage import forget_revoked
 from streams.records import DeadLetter, RawBatch, RowBatch
 
@@ -95,7 +95,7 @@ def register(app: faust.App, rt: Runtime) -> None:
                     out.setdefault(q, []).extend(rows)
                 if last is not None:
                     for q in range(n):
-                        out.setdefault(q, []).append([END, last])
+                        out.setdefault(q, []).append(EndRow(last))
             rt.counts["decode_busy_s"] += time.thread_time() - t0
             for rej in runner.rejected:
                 rt.counts["rejected"] += 1
@@ -106,7 +106,7 @@ def register(app: faust.App, rt: Runtime) -> None:
             sent = []
             for q in range(n):  # every vessel partition hears of every sequence number, even with no rows
                 sent.append(await rt.topics.vessels.send(
-                    value=RowBatch(origin=p, seq=batch.seq, rows=out.get(q, []), sources=batch.sources),
+                    value=RowBatch(origin=p, seq=batch.seq, rows=encode_rows(out.get(q, [])), sources=batch.sources),
                     partition=q))
             stage.track(event, horizons, sent)
             if batch.end:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from maritime.runtime.partitioned import END, TileRunner, tile_partition
+from maritime.runtime.partitioned import EndRow, Row, TileRunner, decode_rows, tile_partition
 from streams.agents.stage import PartitionStage, forget_revoked
 from streams.records import AlertEvent, RowBatch
 
@@ -53,7 +53,7 @@ def register(app: faust.App, rt: Runtime) -> None:
                 stage = stages[p] = open_stage(p)
             runner: TileRunner = stage.runner
 
-            async def apply(seq: int, rows: list[Any], stage: PartitionStage = stage, p: int = p,
+            async def apply(seq: int, rows: list[Row], stage: PartitionStage = stage, p: int = p,
                             runner: TileRunner = runner) -> bool:
                 t0 = time.thread_time()
                 alerts = runner.process(rows)
@@ -61,7 +61,7 @@ def register(app: faust.App, rt: Runtime) -> None:
                 for a in alerts:
                     rt.counts["alerts"] += 1
                     stage.sends.append(await rt.topics.alerts.send(key=a.id, value=AlertEvent(alert=a.as_dict())))
-                ended = any(r[0] == END for r in rows)
+                ended = any(type(r) is EndRow for r in rows)
                 if ended:
                     rt.counts["replays_ended"] += 1
                     logger.info("tile partition %d: end of replay at sequence %d", p, seq)
@@ -75,4 +75,4 @@ def register(app: faust.App, rt: Runtime) -> None:
                         table[f"t:{key}"] = state
                 table[f"meta:{p}"] = {**runner.meta(), "seq": seq}
 
-            await stage.add(batch.origin, batch.seq, batch.rows, event, apply, checkpoint)
+            await stage.add(batch.origin, batch.seq, decode_rows(batch.rows), event, apply, checkpoint)

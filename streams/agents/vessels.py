@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from maritime.runtime.partitioned import END, VesselRunner, vessel_partition
+from maritime.runtime.partitioned import EndRow, Row, VesselRunner, decode_rows, encode_rows, vessel_partition
 from streams.agents.stage import PartitionStage, forget_revoked
 from streams.records import AlertEvent, RowBatch
 
@@ -50,7 +50,7 @@ def register(app: faust.App, rt: Runtime) -> None:
                 stage = stages[p] = open_stage(p)
             runner: VesselRunner = stage.runner
 
-            async def apply(seq: int, rows: list[Any], stage: PartitionStage = stage, p: int = p,
+            async def apply(seq: int, rows: list[Row], stage: PartitionStage = stage, p: int = p,
                             runner: VesselRunner = runner, sources: int = batch.sources) -> bool:
                 before = runner.positions
                 t0 = time.thread_time()
@@ -62,8 +62,9 @@ def register(app: faust.App, rt: Runtime) -> None:
                     stage.sends.append(await rt.topics.alerts.send(key=a.id, value=AlertEvent(alert=a.as_dict())))
                 for q in range(n):  # every tile partition hears of every sequence number
                     stage.sends.append(await rt.topics.tiles.send(
-                        value=RowBatch(origin=p, seq=seq, rows=fwd.get(q, []), sources=sources), partition=q))
-                return any(r[0] == END for r in rows)
+                        value=RowBatch(origin=p, seq=seq, rows=encode_rows(fwd.get(q, [])), sources=sources),
+                        partition=q))
+                return any(type(r) is EndRow for r in rows)
 
             def checkpoint(seq: int, runner: VesselRunner = runner, p: int = p) -> None:
                 for mmsi, state in runner.take_dirty().items():
@@ -74,4 +75,4 @@ def register(app: faust.App, rt: Runtime) -> None:
                         table[key] = state
                 table[f"meta:{p}"] = {**runner.meta(), "seq": seq}
 
-            await stage.add(batch.origin, batch.seq, batch.rows, event, apply, checkpoint)
+            await stage.add(batch.origin, batch.seq, decode_rows(batch.rows), event, apply, checkpoint)

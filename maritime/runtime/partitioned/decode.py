@@ -13,10 +13,9 @@ from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected
 from maritime.ingest.eventtime import Reorder, source_clock, time_guard
 from maritime.models import BaseStationReport, Position, Record, VesselInfo
 from maritime.runtime.partitioned.rows import (
-    LATE,
-    PROGRESS,
-    TICK,
+    ProgressRow,
     Row,
+    TickRow,
     lane_key,
     position_row,
     static_row,
@@ -69,8 +68,7 @@ class DecodeRunner:
             # real, only late: forwarded to its vessel partition, where it may revise a dark gap
             text = payload.decode("ascii", "replace") if payload is not None else None
             for p in positions:
-                row = position_row(p, text, order)
-                row[0] = LATE
+                row = position_row(p, text, order, late=True)
                 self._late_rows.setdefault(vessel_partition(p.mmsi, self.partitions), []).append(row)
             self.late_positions += len(positions)
             return
@@ -105,7 +103,7 @@ class DecodeRunner:
         self._take_late(out)
         # how far this source has got: the vessel stage merges several sources up to the slowest one
         for q in range(self.partitions):
-            out.setdefault(q, []).append([PROGRESS, src.reorder.released_s, key])
+            out.setdefault(q, []).append(ProgressRow(src.reorder.released_s, key))
         return out
 
     def horizon(self, source: str) -> float:
@@ -148,7 +146,7 @@ class DecodeRunner:
                 src.next_tick = t + tick_s
                 tick_order = None if order is None else order - 0.5  # just before the message that made it due
                 for q in range(n):
-                    out.setdefault(q, []).append([TICK, t, tick_order])
+                    out.setdefault(q, []).append(TickRow(t, tick_order))
             text = payload.decode("ascii", "replace") if payload is not None else None
             for rec in records:
                 if isinstance(rec, Position):

@@ -12,8 +12,8 @@ from maritime.models import Alert
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.partitioned.decode import DecodeRunner
 from maritime.runtime.partitioned.rows import (
-    END,
     Barrier,
+    EndRow,
     Lanes,
     Row,
     lane_key,
@@ -127,7 +127,7 @@ class LocalTopology:
         if last is not None:
             for rows in per_raw:
                 for q in range(self.partitions):
-                    rows.setdefault(q, []).append([END, last])
+                    rows.setdefault(q, []).append(EndRow(last))
         self._step(per_raw)
 
 

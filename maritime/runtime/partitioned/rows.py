@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import msgspec
+
 from maritime.config import Settings
 from maritime.detectors.tracker import VesselState
 from maritime.ingest.ais import new_position
@@ -21,12 +23,12 @@ from maritime.models import Position, VesselInfo
 logger = logging.getLogger(__name__)
 
 
-Row = list[Any]
-#: Row kinds: a position, a static report, a watermark tick, the end of a replay, a source's progress
-#: (``["m", time_s, source]``: that source will send nothing older than ``time_s`` again).
+#: Row kinds, as they are tagged on the wire (the first element of each row's JSON array).
 POS, STATIC, TICK, END, PROGRESS = "p", "s", "w", "e", "m"
 #: a position that came after its source's reorder window (laid out as a position row): kept, it may revise
 LATE = "l"
+#: a position forwarded by the vessel stage to a tile, with the vessel's identity and the tile's key
+TILE_POS = "t"
 
 
 # -- keys and partitions ----------------------------------------------------------------
@@ -173,28 +175,137 @@ def default_halo_km(settings: Settings) -> float:
 
 
 # -- compact rows -----------------------------------------------------------------------
+#
+# Each row is a msgspec Struct laid out as a JSON array whose first element is its kind (``array_like`` with a
+# tag): as compact on the wire as a bare list, with named fields in the code. ``encode_rows`` / ``decode_rows``
+# turn them into JSON-ready lists and back (a Faust record carries them as such).
 
 
-def position_row(p: Position, payload: str | None, order: float | None = None) -> Row:
-    """A position as a JSON-friendly row (``order``: see :func:`row_order`)."""
-    return [POS, p.mmsi, p.time_s, p.lat, p.lon, p.sog_kn, p.cog_deg, p.heading_deg, p.nav_status, p.msg_type,
-            p.source, payload, order, p.time_err_s]
+class _PositionFields(msgspec.Struct, array_like=True, gc=False):
+    mmsi: int
+    time_s: float
+    lat: float
+    lon: float
+    sog_kn: float | None
+    cog_deg: float | None
+    heading_deg: int | None
+    nav_status: int | None
+    msg_type: int
+    source: str
+    #: the AIS payload it came in (de-duplication across sources), None for table input
+    payload: str | None
+    #: where it stands among rows of the same time (see :func:`row_order`)
+    order: float | None = None
+    #: how far before ``time_s`` it may really have been sent (s)
+    time_err_s: float = 0.0
 
 
-def static_row(v: VesselInfo, payload: str | None, order: float | None = None) -> Row:
-    """A static report as a JSON-friendly row (``order``: see :func:`row_order`)."""
-    return [STATIC, v.mmsi, v.time_s, v.name, v.callsign, v.imo, v.ship_type, v.to_bow_m, v.to_stern_m,
-            v.to_port_m, v.to_starboard_m, v.draught_m, v.destination, v.msg_type, v.source, payload, order]
+class PosRow(_PositionFields, tag=POS):
+    """A decoded position, decode stage → vessel stage."""
 
 
-def row_position(r: Row) -> Position:
+class LateRow(_PositionFields, tag=LATE):
+    """A position older than its source's reorder window, decode stage → vessel stage (it may revise a gap)."""
+
+
+class StaticRow(msgspec.Struct, array_like=True, gc=False, tag=STATIC):
+    """A static and voyage report, decode stage → vessel stage (dimensions m, draught m)."""
+
+    mmsi: int
+    time_s: float
+    name: str | None
+    callsign: str | None
+    imo: int | None
+    ship_type: int | None
+    to_bow_m: int | None
+    to_stern_m: int | None
+    to_port_m: int | None
+    to_starboard_m: int | None
+    draught_m: float | None
+    destination: str | None
+    msg_type: int
+    source: str
+    payload: str | None
+    order: float | None = None
+
+
+class TilePosRow(msgspec.Struct, array_like=True, gc=False, tag=TILE_POS):
+    """A position accepted by the vessel stage, forwarded to a tile with the vessel's identity."""
+
+    mmsi: int
+    time_s: float
+    lat: float
+    lon: float
+    sog_kn: float | None
+    cog_deg: float | None
+    heading_deg: int | None
+    nav_status: int | None
+    msg_type: int
+    source: str
+    #: (name, call sign, IMO, ship type) as the vessel stage knows them
+    ident: tuple[str | None, str | None, int | None, int | None]
+    #: the tile's :func:`tile_key`
+    tile: str
+    time_err_s: float = 0.0
+
+
+class TickRow(msgspec.Struct, array_like=True, gc=False, tag=TICK):
+    """Event time reached ``time_s`` (a watermark tick)."""
+
+    time_s: float
+    order: float | None = None
+
+
+class EndRow(msgspec.Struct, array_like=True, gc=False, tag=END):
+    """The end of a replay, at the last event time."""
+
+    time_s: float
+
+
+class ProgressRow(msgspec.Struct, array_like=True, gc=False, tag=PROGRESS):
+    """That source (a :func:`lane_key`) will send nothing older than ``time_s`` again."""
+
+    time_s: float
+    source: str
+
+
+Row = PosRow | LateRow | StaticRow | TilePosRow | TickRow | EndRow | ProgressRow
+_ROWS = list[Row]
+
+
+def encode_rows(rows: list[Row]) -> list[Any]:
+    """Rows as JSON-ready lists (``["p", mmsi, time_s, ...]``)."""
+    return msgspec.to_builtins(rows)
+
+
+def decode_rows(data: Any) -> list[Row]:
+    """Rows back from :func:`encode_rows` (a clear :class:`msgspec.ValidationError` for a malformed one)."""
+    return msgspec.convert(data, _ROWS)
+
+
+def position_row(p: Position, payload: str | None, order: float | None = None, late: bool = False) -> Row:
+    """A position as a row (``order``: see :func:`row_order`; ``late``: a :class:`LateRow`)."""
+    cls = LateRow if late else PosRow
+    return cls(p.mmsi, p.time_s, p.lat, p.lon, p.sog_kn, p.cog_deg, p.heading_deg, p.nav_status, p.msg_type,
+               p.source, payload, order, p.time_err_s)
+
+
+def static_row(v: VesselInfo, payload: str | None, order: float | None = None) -> StaticRow:
+    """A static report as a row (``order``: see :func:`row_order`)."""
+    return StaticRow(v.mmsi, v.time_s, v.name, v.callsign, v.imo, v.ship_type, v.to_bow_m, v.to_stern_m,
+                     v.to_port_m, v.to_starboard_m, v.draught_m, v.destination, v.msg_type, v.source, payload, order)
+
+
+def row_position(r: PosRow | LateRow | TilePosRow) -> Position:
     """The :class:`Position` of a position row."""
-    return new_position(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[13] if len(r) > 13 else 0.0)
+    return new_position(r.mmsi, r.time_s, r.lat, r.lon, r.sog_kn, r.cog_deg, r.heading_deg, r.nav_status,
+                        r.msg_type, r.source, r.time_err_s)
 
 
-def row_static(r: Row) -> VesselInfo:
+def row_static(r: StaticRow) -> VesselInfo:
     """The :class:`VesselInfo` of a static row."""
-    return VesselInfo(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14])
+    return VesselInfo(r.mmsi, r.time_s, r.name, r.callsign, r.imo, r.ship_type, r.to_bow_m, r.to_stern_m,
+                      r.to_port_m, r.to_starboard_m, r.draught_m, r.destination, r.msg_type, r.source)
 
 
 # -- the barrier ------------------------------------------------------------------------
@@ -237,20 +348,18 @@ class Barrier:
 
 
 def row_time(r: Row) -> float:
-    return float(r[1]) if r[0] in (TICK, END, PROGRESS) else float(r[2])
+    """The event time of a row (s)."""
+    return r.time_s
 
 
-#: where a row keeps its order key
-_ORDER_AT = {POS: 12, STATIC: 16, TICK: 2, LATE: 12}
+_ORDERED = (PosRow, LateRow, StaticRow, TickRow)
 
 
 def row_order(r: Row) -> float:
     """Where a row stands among rows of the same time: the replay's order of its message (the source's rank
     in the replay, then the line it came from), when the ingest gave one; else 0 (arrival order decides)."""
-    i = _ORDER_AT.get(r[0])
-    if i is None or len(r) <= i or r[i] is None:
-        return 0.0
-    return float(r[i])
+    order = r.order if isinstance(r, _ORDERED) else None
+    return 0.0 if order is None else float(order)
 
 
 # -- shared by the detector stages ------------------------------------------------------

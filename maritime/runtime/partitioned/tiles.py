@@ -11,10 +11,10 @@ from maritime.detectors.tracker import Tracker
 from maritime.models import Alert, VesselInfo
 from maritime.runtime.assembly import Assembly, Chain
 from maritime.runtime.partitioned.rows import (
-    END,
-    POS,
-    TICK,
+    EndRow,
     Row,
+    TickRow,
+    TilePosRow,
     row_position,
     vessel_dump,
     vessel_load,
@@ -82,28 +82,27 @@ class TileRunner:
         """Apply one sequence's rows (positions forwarded by the vessel stage, and ticks)."""
         alerts: list[Alert] = []
         for r in rows:
-            kind = r[0]
-            if kind == POS:
+            if isinstance(r, TilePosRow):
                 self._position(r, alerts)
-            elif kind == TICK:
-                if self.next_tick is not None and r[1] < self.next_tick:
+            elif isinstance(r, TickRow):
+                if self.next_tick is not None and r.time_s < self.next_tick:
                     continue  # every vessel partition forwards the same tick
-                self.next_tick = r[1] + self.s.tick_s
+                self.next_tick = r.time_s + self.s.tick_s
                 for tile in list(self.tiles.values()):
-                    self._watermark(tile, r[1], alerts, end=False)
-            elif kind == END:
-                if r[1] == self.ended_at:
+                    self._watermark(tile, r.time_s, alerts, end=False)
+            elif isinstance(r, EndRow):
+                if r.time_s == self.ended_at:
                     continue
-                self.ended_at = self.next_tick = r[1]
+                self.ended_at = self.next_tick = r.time_s
                 for tile in list(self.tiles.values()):
-                    self._watermark(tile, r[1], alerts, end=True)
+                    self._watermark(tile, r.time_s, alerts, end=True)
         return alerts
 
-    def _position(self, r: Row, alerts: list[Alert]) -> None:
-        tile = self._tile(r[12])
+    def _position(self, r: TilePosRow, alerts: list[Alert]) -> None:
+        tile = self._tile(r.tile)
         self.dirty.add(tile.key)
         pos = row_position(r)
-        name, callsign, imo, ship_type = r[11]
+        name, callsign, imo, ship_type = r.ident
         vessel = tile.tracker.get(pos.mmsi)
         if (vessel.name, vessel.callsign, vessel.imo, vessel.ship_type) != (name, callsign, imo, ship_type):
             tile.tracker.on_static(VesselInfo(pos.mmsi, pos.time_s, name, callsign, imo, ship_type))

@@ -17,14 +17,17 @@ from maritime.ingest.eventtime import Deduplicator
 from maritime.models import Alert, Position, Record
 from maritime.runtime.assembly import Assembly, Chain
 from maritime.runtime.partitioned.rows import (
-    END,
-    LATE,
-    POS,
-    PROGRESS,
-    STATIC,
-    TICK,
+    EndRow,
+    LateRow,
+    PosRow,
+    ProgressRow,
     Row,
+    StaticRow,
+    TickRow,
+    TilePosRow,
+    decode_rows,
     default_halo_km,
+    encode_rows,
     halo_tiles,
     lane_source,
     row_order,
@@ -105,11 +108,10 @@ class VesselRunner:
         ended: Row | None = None
         held = self._held
         for r in rows:
-            kind = r[0]
-            if kind == PROGRESS:
-                if r[1] > self._progress.get(r[2], float("-inf")):
-                    self._progress[r[2]] = r[1]
-            elif kind == END:
+            if isinstance(r, ProgressRow):
+                if r.time_s > self._progress.get(r.source, float("-inf")):
+                    self._progress[r.source] = r.time_s
+            elif isinstance(r, EndRow):
                 ended = r
             else:
                 heapq.heappush(held, (row_time(r), row_order(r), self._arrival, r))
@@ -143,31 +145,30 @@ class VesselRunner:
         fwd: dict[int, list[Row]] = {}
         n_tiles = self.tile_partitions
         for r in rows:
-            kind = r[0]
-            if kind == POS:
-                if dedup_across and r[11] is not None and self._duplicate(r[11], r[2], r[12]):
+            if isinstance(r, PosRow):
+                if dedup_across and r.payload is not None and self._duplicate(r.payload, r.time_s, r.order):
                     continue
                 self._position(row_position(r), fwd)
-            elif kind == STATIC:
-                if dedup_across and r[15] is not None and self._duplicate(r[15], r[2], r[16]):
+            elif isinstance(r, StaticRow):
+                if dedup_across and r.payload is not None and self._duplicate(r.payload, r.time_s, r.order):
                     continue
                 self.chain.static(row_static(r))
-                self.dirty.add(r[1])
-            elif kind == LATE:
+                self.dirty.add(r.mmsi)
+            elif isinstance(r, LateRow):
                 self.chain.late(row_position(r))
-                self.dirty.add(r[1])
-            elif kind == TICK:
-                if self.next_tick is not None and r[1] < self.next_tick:
+                self.dirty.add(r.mmsi)
+            elif isinstance(r, TickRow):
+                if self.next_tick is not None and r.time_s < self.next_tick:
                     continue  # several sources tick: the first one due moves the watermark
-                self.advance(r[1])
+                self.advance(r.time_s)
                 for q in range(n_tiles):
                     fwd.setdefault(q, []).append(r)
-            elif kind == END:
-                if r[1] == self.ended_at:
+            elif isinstance(r, EndRow):
+                if r.time_s == self.ended_at:
                     continue  # every upstream partition says so
-                self.ended_at = r[1]
-                self.advance(r[1])
-                self.chain.finish(r[1])
+                self.ended_at = r.time_s
+                self.advance(r.time_s)
+                self.chain.finish(r.time_s)
                 for q in range(n_tiles):
                     fwd.setdefault(q, []).append(r)
         self._alerts = []
@@ -195,10 +196,10 @@ class VesselRunner:
             return
         self.positions += 1
         vessel = self.tracker.get(pos.mmsi)
-        ident = [vessel.name, vessel.callsign, vessel.imo, vessel.ship_type]
+        ident = (vessel.name, vessel.callsign, vessel.imo, vessel.ship_type)
         for key, q in self._halo(pos.lat, pos.lon):
-            row: Row = [POS, pos.mmsi, pos.time_s, pos.lat, pos.lon, pos.sog_kn, pos.cog_deg, pos.heading_deg,
-                        pos.nav_status, pos.msg_type, pos.source, ident, key, pos.time_err_s]
+            row = TilePosRow(pos.mmsi, pos.time_s, pos.lat, pos.lon, pos.sog_kn, pos.cog_deg, pos.heading_deg,
+                             pos.nav_status, pos.msg_type, pos.source, ident, key, pos.time_err_s)
             rows = fwd.get(q)
             if rows is None:
                 fwd[q] = [row]
@@ -227,7 +228,8 @@ class VesselRunner:
     def meta(self) -> dict[str, Any]:
         """Partition-wide state (the tick and the duplicate window)."""
         return {"next_tick": self.next_tick, "ended_at": self.ended_at, "dedup": self.dedup.snapshot(),
-                "held": [r for _t, _o, _a, r in sorted(self._held)], "progress": self._progress}
+                "held": encode_rows([r for _t, _o, _a, r in sorted(self._held, key=lambda h: h[:3])]),
+                "progress": self._progress}
 
     def restore(self, vessels: Iterable[tuple[int, dict[str, Any]]], meta: dict[str, Any] | None) -> None:
         """Rebuild from exported vessels (a Faust table recovered from its changelog)."""
@@ -245,7 +247,7 @@ class VesselRunner:
             if meta.get("dedup"):
                 self.dedup.restore(meta["dedup"])
             self._progress = dict(meta.get("progress") or {})
-            for r in meta.get("held") or []:
+            for r in decode_rows(meta.get("held") or []):
                 heapq.heappush(self._held, (row_time(r), row_order(r), self._arrival, r))
                 self._arrival += 1
 
