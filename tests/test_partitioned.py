@@ -326,3 +326,30 @@ def test_watchlist_profiles_and_risk_partitioned_like_embedded(day, zones, tmp_p
     part = Assembly(s, zones, watch_entries=load_watchlist(wl), profile_store=ProfileStore(tmp_path / "p.sqlite"))
     got = last(run_partitioned(batches(day), s, zones, 3, restart_every=6, assembly=part))
     assert without_outages(got) == without_outages(expected)
+
+
+def test_vessel_and_tile_tables_hold_named_json_read_back_as_typed_state(day, zones):
+    """Detector state is typed (msgspec Structs) in the runners, named plain JSON in the tables, and what a
+    restarted runner reads back from them is the same typed state."""
+    import msgspec
+
+    from maritime.detectors.gaps import GapState
+    from maritime.detectors.identity import IdentityState
+    from maritime.runtime.partitioned import LocalTopology
+
+    topo = LocalTopology(Settings(), zones, 2)
+    for source, lines, default_time in batches(day, 500):
+        topo.feed(source, lines, default_time)
+    topo.end()
+    entry = next(d for d in topo.vessel_table.values() if "gaps" in d and "identity" in d)
+    assert {"t", "lat", "lon", "n", "open", "gaps"} <= set(entry["gaps"])  # named fields, not positions
+    assert {"t", "lat", "lon", "err", "n", "first"} == set(entry["identity"]["tracks"][0])
+    before = {q: {m: msgspec.to_builtins(st) for m, st in r.gaps.state.items()} for q, r in enumerate(topo.vessels)}
+    topo.restart()
+    for q, runner in enumerate(topo.vessels):
+        assert all(isinstance(st, GapState) for st in runner.gaps.state.values())
+        assert {m: msgspec.to_builtins(st) for m, st in runner.gaps.state.items()} == before[q]
+        ident = next(d for d in runner._parts if d[0] == "identity")[1]
+        assert all(isinstance(st, IdentityState) for st in ident.state.values())
+    tiles = [d for d in topo.tile_table.values() if d.get("rendezvous")]
+    assert tiles and all(isinstance(ep[1], dict) for t in tiles for ep in t["rendezvous"]["episodes"])

@@ -22,6 +22,8 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+import msgspec
+
 from maritime.config import AnchorageSettings
 from maritime.geo import fast_distance_m
 from maritime.models import Position
@@ -38,6 +40,20 @@ class RestStore(Protocol):
     def rests(self) -> list[tuple[Cell, int, float]]: ...
 
 
+class Rest(msgspec.Struct, array_like=True, gc=False):
+    """One vessel's rest in progress: where and when it began (s, degrees), its last fix (s), the sums for
+    its mean position, and whether it has been counted (or judged not to count)."""
+
+    t0: float
+    lat0: float
+    lon0: float
+    last: float
+    sum_lat: float
+    sum_lon: float
+    n: int = 1
+    counted: bool = False
+
+
 class LearnedAnchorages:
     """Rest periods per vessel and the vessels that rested in each cell."""
 
@@ -46,8 +62,8 @@ class LearnedAnchorages:
         self.store = store
         self.cell_deg = settings.cell_deg
         self.rest_s = settings.rest_min_h * 3600
-        #: per MMSI: [t0, lat0, lon0, last_t, sum_lat, sum_lon, n, counted]
-        self.resting: dict[int, list[Any]] = {}
+        #: per MMSI: its rest in progress
+        self.resting: dict[int, Rest] = {}
         #: per cell: {mmsi: event time of its first rest there}
         self.cells: dict[Cell, dict[int, float]] = {}
         if store is not None:
@@ -73,25 +89,25 @@ class LearnedAnchorages:
         sog = pos.sog_kn
         slow = sog is not None and sog < self.s.rest_max_sog_kn
         r = self.resting.get(pos.mmsi)
-        if r is not None and (not slow or fast_distance_m(r[1], r[2], pos.lat, pos.lon) > self.s.rest_radius_m
-                              or pos.time_s - r[3] > self.rest_s):
+        if r is not None and (not slow or fast_distance_m(r.lat0, r.lon0, pos.lat, pos.lon) > self.s.rest_radius_m
+                              or pos.time_s - r.last > self.rest_s):
             r = None
         if not slow:
             self.resting.pop(pos.mmsi, None)
             return
         if r is None:
-            self.resting[pos.mmsi] = [pos.time_s, pos.lat, pos.lon, pos.time_s, pos.lat, pos.lon, 1, False]
+            self.resting[pos.mmsi] = Rest(pos.time_s, pos.lat, pos.lon, pos.time_s, pos.lat, pos.lon)
             return
-        r[3] = pos.time_s
-        r[4] += pos.lat
-        r[5] += pos.lon
-        r[6] += 1
-        if not r[7] and r[3] - r[0] >= self.rest_s:
+        r.last = pos.time_s
+        r.sum_lat += pos.lat
+        r.sum_lon += pos.lon
+        r.n += 1
+        if not r.counted and r.last - r.t0 >= self.rest_s:
             verdict = excluded(pos.mmsi)
             if verdict is not None:
-                r[7] = True
+                r.counted = True
                 if not verdict:
-                    self._remember(self.cell_of(r[4] / r[6], r[5] / r[6]), pos.mmsi, pos.time_s)
+                    self._remember(self.cell_of(r.sum_lat / r.n, r.sum_lon / r.n), pos.mmsi, pos.time_s)
 
     def forget_vessel(self, mmsi: int) -> None:
         """Drop a vessel's rest in progress (the stage no longer holds it)."""
@@ -123,13 +139,13 @@ class LearnedAnchorages:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything held, as plain data."""
-        return {"resting": [[m, *r] for m, r in self.resting.items()],
+        return {"resting": [[m, *msgspec.to_builtins(r)] for m, r in self.resting.items()],
                 "cells": [[list(c), [[m, t] for m, t in members.items()]] for c, members in self.cells.items()]}
 
     def restore(self, snap: dict[str, Any]) -> None:
         """Take back what :meth:`snapshot` gave (cells merge with those already known)."""
         for m, *r in snap.get("resting", []):
-            self.resting[int(m)] = list(r)
+            self.resting[int(m)] = msgspec.convert(r, Rest)
         for c, members in snap.get("cells", []):
             cell = (int(c[0]), int(c[1]))
             for m, t in members:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import shapely
 
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.models import Alert, AlertType, Position, Severity, Status, VesselRef, ZoneRef
-
-State = MutableMapping[Any, Any]
 
 #: Navigational status values (ITU-R M.1371) that mean the vessel is not under way.
 AT_ANCHOR = 1

@@ -24,8 +24,10 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
+import msgspec
+
 from maritime.config import GapSettings
-from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, State, latlon_phrase, vessel_phrase
+from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, latlon_phrase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import M_PER_NM, format_duration, haversine_m, implied_speed_kn
 from maritime.models import Alert, Position, Severity, Status, iso
@@ -39,18 +41,62 @@ LATE_HORIZON_S = 24 * 3600.0
 _SENSITIVE_KINDS = ("restricted", "mpa", "territorial_sea")
 
 
+class ClosedGap(msgspec.Struct, gc=False):
+    """A gap that ended, kept ``LATE_HORIZON_S`` so that a late report can revise it (times s, degrees)."""
+
+    key_t: float
+    start: float
+    lat: float
+    lon: float
+    sog: float | None
+    status: int | None
+    kind: str | None
+    zone: dict[str, Any] | None
+    end: float
+    end_lat: float
+    end_lon: float
+
+
+class GapState(msgspec.Struct):
+    """What the gap detector keeps about one vessel: its last fix (time s, degrees, knots, AIS status) and the
+    gap it is in, if any; a table serialises it with :func:`msgspec.to_builtins`."""
+
+    t: float
+    lat: float
+    lon: float
+    sog: float | None = None
+    status: int | None = None
+    #: fixes heard so far
+    n: int = 0
+    #: kind and reference of the zone where the silence began (looked up once, when a gap opens)
+    kind: str | None = None
+    zone: dict[str, Any] | None = None
+    #: whether ``kind``/``zone`` have been looked up
+    ctx: bool = False
+    open: bool = False
+    #: the time the alert id keeps when a late report moved the start of an open gap
+    key_t: float | None = None
+    #: silent with many others together: a feed outage, not a gap
+    outage: bool = False
+    #: re-issued as a suspected disabling
+    suspect: bool = False
+    gaps: list[ClosedGap] = msgspec.field(default_factory=list)
+
+
 class GapDetector:
     """Dark gaps and feed outages; per-vessel state in ``state`` keyed by MMSI."""
 
     name = "gaps"
+    #: how a table entry of ``state`` is read back (:func:`msgspec.convert`)
+    state_type = GapState
 
     def __init__(self, settings: GapSettings, tracker: Tracker, zones: ZoneIndex | None = None,
-                 state: State | None = None) -> None:
+                 state: dict[int, GapState] | None = None) -> None:
         self.s = settings
         self.alerts = AlertBuilder(tracker)
         self.tracker = tracker
         self.zones = zones
-        self.state: State = state if state is not None else {}
+        self.state: dict[int, GapState] = state if state is not None else {}
         # MMSIs in order of their last fix (oldest first): the sweep only looks at the front
         self._by_last: OrderedDict[int, float] = OrderedDict()
         self.min_gap_s = settings.min_gap_h * 3600
@@ -81,26 +127,24 @@ class GapDetector:
         st = self.state.get(pos.mmsi)
         out: list[Alert] = []
         if st is not None:
-            silent = pos.time_s - st["t"]
-            if st.get("open"):
+            silent = pos.time_s - st.t
+            if st.open:
                 out.append(self._close(st, pos, vessel))
-            elif (silent - pos.time_err_s >= self.min_gap_s and st["n"] >= self.s.min_positions_before
-                  and not st.get("outage")):
+            elif (silent - pos.time_err_s >= self.min_gap_s and st.n >= self.s.min_positions_before
+                  and not st.outage):
                 # silence never seen by a sweep (the watermark jumped): raise and close at once
                 out.append(self._open(st, pos.mmsi, pos.time_s, vessel))
-                out.append(self._close(self.state[pos.mmsi], pos, vessel))
-            st = self.state[pos.mmsi]
+                out.append(self._close(st, pos, vessel))
+            st.t = pos.time_s
+            st.lat = pos.lat
+            st.lon = pos.lon
+            st.sog = pos.sog_kn
+            st.status = pos.nav_status
+            st.n += 1
+            st.kind = st.zone = st.key_t = None
+            st.ctx = st.open = st.outage = st.suspect = False
         else:
-            st = {"n": 0}
-        st["t"] = pos.time_s
-        st["lat"] = pos.lat
-        st["lon"] = pos.lon
-        st["sog"] = pos.sog_kn
-        st["status"] = pos.nav_status
-        st["n"] += 1
-        st["kind"] = st["zone"] = st["open"] = st["key_t"] = None
-        st["ctx"] = st["outage"] = st["suspect"] = False
-        self.state[pos.mmsi] = st
+            self.state[pos.mmsi] = GapState(pos.time_s, pos.lat, pos.lon, pos.sog_kn, pos.nav_status, 1)
         by_last = self._by_last
         by_last[pos.mmsi] = pos.time_s
         by_last.move_to_end(pos.mmsi)
@@ -120,7 +164,7 @@ class GapDetector:
                 break
             by_last.popitem(last=False)
             st = self.state.get(mmsi)
-            if st is None or st.get("open") or st["n"] < self.s.min_positions_before:
+            if st is None or st.open or st.n < self.s.min_positions_before:
                 continue
             candidates.append((mmsi, t))
         if candidates:
@@ -130,16 +174,15 @@ class GapDetector:
             out.append(self._open(st, mmsi, watermark_s, self.tracker.get(mmsi)))
         # gaps that grow past the "suspected disabling" length
         for mmsi, st in self._open_gaps():
-            if not st.get("suspect") and watermark_s - st["t"] >= self.suspect_s:
-                st["suspect"] = True
-                self.state[mmsi] = st
+            if not st.suspect and watermark_s - st.t >= self.suspect_s:
+                st.suspect = True
                 out.append(self._alert(st, mmsi, "update", watermark_s, None, None))
         return out
 
     def holds(self, mmsi: int) -> bool:
         """Whether ``mmsi`` has an open gap (its state is kept however long it stays silent)."""
         st = self.state.get(mmsi)
-        return bool(st and st.get("open"))
+        return st is not None and st.open
 
     def forget(self, mmsi: int) -> None:
         """Drop the state of a vessel evicted for silence (no gap open)."""
@@ -147,7 +190,7 @@ class GapDetector:
         self._by_last.pop(mmsi, None)
         self._open_set.discard(mmsi)
 
-    def _open_gaps(self) -> list[tuple[int, dict[str, Any]]]:
+    def _open_gaps(self) -> list[tuple[int, GapState]]:
         return [(m, self.state[m]) for m in sorted(self._open_set)]
 
     def _drop_outages(self, cands: list[tuple[int, float]], now_s: float, out: list[Alert]) -> list[tuple[int, float]]:
@@ -167,13 +210,11 @@ class GapDetector:
             # vessels that were active around then: silent ones plus those still heard after t1
             active = len(group) + sum(
                 1 for m, st in self.state.items()
-                if st.get("n", 0) >= self.s.min_positions_before and st["t"] > t1 and m not in members
+                if st.n >= self.s.min_positions_before and st.t > t1 and m not in members
             )
             if len(group) >= self.s.outage_min_vessels and len(group) >= self.s.outage_fraction * active:
                 for m, _ in group:
-                    st = self.state[m]
-                    st["outage"] = True
-                    self.state[m] = st
+                    self.state[m].outage = True
                 out.append(self._outage_alert(group, t0, t1, active, now_s))
             else:
                 keep.extend(group)
@@ -186,8 +227,8 @@ class GapDetector:
         self.outages.append({"start_s": t0, "end_s": t1, "vessels": n})
         # where the feed went quiet: the median of the silent vessels' last fixes (a point among them, even
         # for a global feed), and the box they span (degrees)
-        lats = sorted(self.state[m]["lat"] for m, _ in group)
-        lons = sorted(self.state[m]["lon"] for m, _ in group)
+        lats = sorted(self.state[m].lat for m, _ in group)
+        lons = sorted(self.state[m].lon for m, _ in group)
         return self.alerts.make(
             type="feed_outage", key=iso(t0) or "", status="open", severity="medium", time_s=now_s,
             start_s=t0, end_s=None, mmsis=[], lat=lats[n // 2], lon=lons[n // 2],
@@ -201,30 +242,30 @@ class GapDetector:
 
     # -- alerts -------------------------------------------------------------------------
 
-    def _severity(self, st: dict[str, Any], dist_nm: float | None, speed_kn: float | None, gap_s: float) -> Severity:
-        if st.get("status") in STATIONARY_STATUSES or st.get("kind") in HARBOUR_KINDS:
+    def _severity(self, st: GapState, dist_nm: float | None, speed_kn: float | None, gap_s: float) -> Severity:
+        if st.status in STATIONARY_STATUSES or st.kind in HARBOUR_KINDS:
             return "low"
         if speed_kn is not None and speed_kn > self.s.max_plausible_kn and (dist_nm or 0) > 5:
             return "high"
-        if st.get("kind") in _SENSITIVE_KINDS:
+        if st.kind in _SENSITIVE_KINDS:
             return "high"
         if gap_s >= self.suspect_s:
             return "high"
         return "medium"
 
-    def _alert(self, st: dict[str, Any], mmsi: int, status: Status, now_s: float, end: Position | None,
+    def _alert(self, st: GapState, mmsi: int, status: Status, now_s: float, end: Position | None,
                vessel: VesselState | None) -> Alert:
         vessel = vessel or self.tracker.get(mmsi)
-        start = st["t"]
+        start = st.t
         details: dict[str, Any] = {
-            "last_position": {"lat": round(st["lat"], 5), "lon": round(st["lon"], 5)},
-            "last_sog_kn": st.get("sog"), "last_nav_status": st.get("status"),
-            "started_in": st.get("kind"),
+            "last_position": {"lat": round(st.lat, 5), "lon": round(st.lon, 5)},
+            "last_sog_kn": st.sog, "last_nav_status": st.status,
+            "started_in": st.kind,
         }
         dist_nm = speed = None
         if end is not None:
             gap_s = end.time_s - start
-            dist_m = haversine_m(st["lat"], st["lon"], end.lat, end.lon)
+            dist_m = haversine_m(st.lat, st.lon, end.lat, end.lon)
             dist_nm = dist_m / M_PER_NM
             speed = implied_speed_kn(dist_m, gap_s)
             details.update(gap_h=round(gap_s / 3600, 2), distance_nm=round(dist_nm, 1),
@@ -232,39 +273,37 @@ class GapDetector:
                            first_position_after={"lat": round(end.lat, 5), "lon": round(end.lon, 5)})
             summary = (f"{vessel_phrase(vessel)} was silent for {format_duration(gap_s)} and reappeared "
                        f"{dist_nm:.0f} nm away (implied {speed or 0:.1f} kn); last seen at "
-                       f"{latlon_phrase(st['lat'], st['lon'])}")
+                       f"{latlon_phrase(st.lat, st.lon)}")
         else:
             gap_s = now_s - start
             details.update(gap_h=round(gap_s / 3600, 2))
-            where = f" in {st['zone']['name'] or st['zone']['id']}" if st.get("zone") else ""
-            moving = f" at {st['sog']:.1f} kn" if st.get("sog") is not None else ""
+            where = f" in {st.zone['name'] or st.zone['id']}" if st.zone else ""
+            moving = f" at {st.sog:.1f} kn" if st.sog is not None else ""
             summary = (f"{vessel_phrase(vessel)} silent for {format_duration(gap_s)}: last heard{moving} at "
-                       f"{latlon_phrase(st['lat'], st['lon'])}{where}")
+                       f"{latlon_phrase(st.lat, st.lon)}{where}")
         return self.alerts.make(
-            type="dark_gap", key=f"{mmsi}:{iso(st.get('key_t') or start)}", status=status,
+            type="dark_gap", key=f"{mmsi}:{iso(st.key_t or start)}", status=status,
             severity=self._severity(st, dist_nm, speed, gap_s), time_s=now_s, start_s=start,
-            end_s=end.time_s if end is not None else None, mmsis=[mmsi], lat=st["lat"], lon=st["lon"],
+            end_s=end.time_s if end is not None else None, mmsis=[mmsi], lat=st.lat, lon=st.lon,
             summary=summary, zone=None, details=details,
         )
 
-    def _open(self, st: dict[str, Any], mmsi: int, now_s: float, vessel: VesselState) -> Alert:
-        if not st.get("ctx"):  # where the silence began, looked up once, when it matters
-            st["kind"], st["zone"] = self._zone_context(st["lat"], st["lon"])
-            st["ctx"] = True
-        st["open"] = True
-        self.state[mmsi] = st
+    def _open(self, st: GapState, mmsi: int, now_s: float, vessel: VesselState) -> Alert:
+        if not st.ctx:  # where the silence began, looked up once, when it matters
+            st.kind, st.zone = self._zone_context(st.lat, st.lon)
+            st.ctx = True
+        st.open = True
         self._open_set.add(mmsi)
         return self._alert(st, mmsi, "open", now_s, None, vessel)
 
-    def _close(self, st: dict[str, Any], pos: Position, vessel: VesselState) -> Alert:
+    def _close(self, st: GapState, pos: Position, vessel: VesselState) -> Alert:
         self._open_set.discard(pos.mmsi)
         # kept for a while, so that a late report falling inside it can revise it
-        hist = [g for g in st.get("gaps", []) if pos.time_s - g["end"] <= LATE_HORIZON_S]
-        hist.append({"key_t": st.get("key_t") or st["t"], "start": st["t"], "lat": st["lat"], "lon": st["lon"],
-                     "sog": st.get("sog"), "status": st.get("status"), "kind": st.get("kind"),
-                     "zone": st.get("zone"), "end": pos.time_s, "end_lat": pos.lat, "end_lon": pos.lon})
-        st["gaps"] = hist[-3:]
-        honest_s = pos.time_s - st["t"] - pos.time_err_s
+        hist = [g for g in st.gaps if pos.time_s - g.end <= LATE_HORIZON_S]
+        hist.append(ClosedGap(st.key_t or st.t, st.t, st.lat, st.lon, st.sog, st.status, st.kind, st.zone,
+                              pos.time_s, pos.lat, pos.lon))
+        st.gaps = hist[-3:]
+        honest_s = pos.time_s - st.t - pos.time_err_s
         if honest_s < self.min_gap_s:
             # the report that ends the gap carries a delivery time: it may have been sent up to
             # time_err_s earlier, so the silence is not known to have lasted min_gap_h
@@ -276,7 +315,7 @@ class GapDetector:
                 details={**alert.details, "time_uncertainty_s": pos.time_err_s})
         else:
             alert = self._alert(st, pos.mmsi, "closed", pos.time_s, pos, vessel)
-        st["open"] = None
+        st.open = False
         return alert
 
     def finish(self, end_s: float) -> list[Alert]:
@@ -294,16 +333,16 @@ class GapDetector:
         if st is None:
             return []
         t = pos.time_s
-        if st.get("open") and t > st["t"]:
-            st["key_t"] = st.get("key_t") or st["t"]
-            st.update(t=t, lat=pos.lat, lon=pos.lon, sog=pos.sog_kn, status=pos.nav_status)
+        if st.open and t > st.t:
+            st.key_t = st.key_t or st.t
+            st.t, st.lat, st.lon, st.sog, st.status = t, pos.lat, pos.lon, pos.sog_kn, pos.nav_status
             if self._watermark_s - t < self.min_gap_s:
                 self._open_set.discard(pos.mmsi)
-                st["open"] = None
+                st.open = False
                 alert = self._alert(st, pos.mmsi, "cancelled", self._watermark_s, None, vessel)
                 alert = replace(alert, summary=f"{alert.summary}; cancelled: a late report shows it was heard at "
                                 f"{iso(t)}", details={**alert.details, "revised_by_late_report": iso(t)})
-                st["key_t"] = None
+                st.key_t = None
                 # back in the sweep, in order of last fix (rare: rebuilt)
                 self._by_last[pos.mmsi] = t
                 self._by_last = OrderedDict(sorted(self._by_last.items(), key=lambda kv: (kv[1], kv[0])))
@@ -312,25 +351,25 @@ class GapDetector:
                 alert = replace(alert, summary=f"{alert.summary} (revised: a late report heard it at {iso(t)})",
                                 details={**alert.details, "revised_by_late_report": iso(t)})
             return [alert]
-        for g in reversed(st.get("gaps", [])):
-            if not g["start"] < t < g["end"]:
+        for g in reversed(st.gaps):
+            if not g.start < t < g.end:
                 continue
-            before, after = t - g["start"], g["end"] - t
-            ctx = {"t": g["start"], "lat": g["lat"], "lon": g["lon"], "sog": g["sog"], "status": g["status"],
-                   "kind": g["kind"], "zone": g["zone"], "key_t": g["key_t"]}
-            end = Position(pos.mmsi, g["end"], g["end_lat"], g["end_lon"])
+            before, after = t - g.start, g.end - t
+            ctx = GapState(g.start, g.lat, g.lon, g.sog, g.status, kind=g.kind, zone=g.zone, ctx=True,
+                           key_t=g.key_t)
+            end = Position(pos.mmsi, g.end, g.end_lat, g.end_lon)
             if max(before, after) < self.min_gap_s:
-                st["gaps"] = [x for x in st["gaps"] if x is not g]
-                alert = self._alert(ctx, pos.mmsi, "cancelled", g["end"], end, vessel)
+                st.gaps = [x for x in st.gaps if x is not g]
+                alert = self._alert(ctx, pos.mmsi, "cancelled", g.end, end, vessel)
                 return [replace(alert, summary=f"{alert.summary}; cancelled: a late report shows it was heard at "
                                 f"{iso(t)}", details={**alert.details, "revised_by_late_report": iso(t)})]
             if after >= before:  # the silence that is left began at the late report
-                g.update(start=t, lat=pos.lat, lon=pos.lon, sog=pos.sog_kn, status=pos.nav_status)
-                ctx.update(t=t, lat=pos.lat, lon=pos.lon, sog=pos.sog_kn, status=pos.nav_status)
+                g.start, g.lat, g.lon, g.sog, g.status = t, pos.lat, pos.lon, pos.sog_kn, pos.nav_status
+                ctx.t, ctx.lat, ctx.lon, ctx.sog, ctx.status = t, pos.lat, pos.lon, pos.sog_kn, pos.nav_status
             else:  # … or ended at it
-                g.update(end=t, end_lat=pos.lat, end_lon=pos.lon)
+                g.end, g.end_lat, g.end_lon = t, pos.lat, pos.lon
                 end = pos
-            alert = self._alert(ctx, pos.mmsi, "closed", g["end"], end, vessel)
+            alert = self._alert(ctx, pos.mmsi, "closed", g.end, end, vessel)
             return [replace(alert, summary=f"{alert.summary} (revised: a late report heard it at {iso(t)})",
                             details={**alert.details, "revised_by_late_report": iso(t)})]
         return []
@@ -338,6 +377,6 @@ class GapDetector:
     def rebuild(self) -> None:
         """Rebuild the sweep order from ``state`` (after it was restored from a table)."""
         self._by_last = OrderedDict(
-            (m, st["t"]) for m, st in sorted(self.state.items(), key=lambda kv: (kv[1]["t"], kv[0]))
-            if not st.get("open") and not st.get("outage"))
-        self._open_set = {m for m, st in self.state.items() if st.get("open")}
+            (m, st.t) for m, st in sorted(self.state.items(), key=lambda kv: (kv[1].t, kv[0]))
+            if not st.open and not st.outage)
+        self._open_set = {m for m, st in self.state.items() if st.open}

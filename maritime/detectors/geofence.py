@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import shapely
 import shapely.ops
 
 from maritime.config import GeofenceSettings
-from maritime.detectors.base import AlertBuilder, State, latlon_phrase, vessel_phrase
+from maritime.detectors.base import AlertBuilder, latlon_phrase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import format_duration, haversine_m
 from maritime.models import Alert, Position, Severity, Status, iso
@@ -28,20 +29,50 @@ _DEFAULT_SEVERITY: dict[str, Severity] = {
 }
 
 
+class Overspeed(msgspec.Struct, gc=False):
+    """A spell over a zone's speed limit: since when (s), the highest speed (kn), where it began."""
+
+    start: float
+    max: float
+    lat: float
+    lon: float
+
+
+class Visit(msgspec.Struct, gc=False):
+    """One vessel's visit to one ruled zone (times s, degrees)."""
+
+    since: float
+    lat: float
+    lon: float
+    #: seen crossing in (not inside already at its first fix)
+    entered: bool
+    #: its category was known when it came in (else the entry is judged when it is)
+    typed: bool
+    entry_alerted: bool = False
+    dwell: bool = False
+    speed: Overspeed | None = None
+    #: first fix outside, while the exit is not yet sure (hysteresis)
+    out_since: float | None = None
+    out_lat: float | None = None
+    out_lon: float | None = None
+
+
 class GeofenceDetector:
     """Zone visits per vessel in ``state`` keyed by MMSI: ``{zone_id: visit}``."""
 
     name = "geofence"
+    #: how a table entry of ``state`` is read back: the vessel's visits by zone id
+    state_type = dict[str, Visit]
 
     def __init__(self, settings: GeofenceSettings, tracker: Tracker, zones: ZoneIndex,
-                 state: State | None = None) -> None:
+                 state: dict[int, dict[str, Visit]] | None = None) -> None:
         self.s = settings
         self.alerts = AlertBuilder(tracker)
         self.tracker = tracker
         # only zones with rules take part, in an index of their own (the big rule-less EEZs
         # would otherwise put most of the sea in cells whose points need an exact test)
         self.zones = zones.ruled()
-        self.state: State = state if state is not None else {}
+        self.state: dict[int, dict[str, Visit]] = state if state is not None else {}
         self.exit_after_s = settings.exit_after_min * 60
         self._ruled = set(range(len(self.zones.zones)))
 
@@ -56,7 +87,7 @@ class GeofenceDetector:
         if not self._ruled:
             return []
         mmsi = pos.mmsi
-        visits: dict[str, dict[str, Any]] | None = self.state.get(mmsi)
+        visits = self.state.get(mmsi)
         first_fix = visits is None
         if visits is None:
             visits = {}
@@ -73,26 +104,25 @@ class GeofenceDetector:
             now_ids.add(z.id)
             v = visits.get(z.id)
             if v is None:
-                v = {"since": pos.time_s, "out_since": None, "entered": not first_fix, "dwell": False,
-                     "speed": None, "typed": category != "unknown", "lat": pos.lat, "lon": pos.lon}
+                v = Visit(pos.time_s, pos.lat, pos.lon, entered=not first_fix, typed=category != "unknown")
                 visits[z.id] = v
                 if not first_fix and "entry" in z.alert_on and z.applies_to(category):
-                    v["entry_alerted"] = True
+                    v.entry_alerted = True
                     out.append(self._entry(z, mmsi, vessel, v, pos))
             else:
-                v["out_since"] = None
+                v.out_since = None
             # vessel type learnt after the entry: judge the entry now
-            if not v["typed"] and category != "unknown":
-                v["typed"] = True
-                if v["entered"] and not v.get("entry_alerted") and "entry" in z.alert_on and z.applies_to(category):
-                    v["entry_alerted"] = True
+            if not v.typed and category != "unknown":
+                v.typed = True
+                if v.entered and not v.entry_alerted and "entry" in z.alert_on and z.applies_to(category):
+                    v.entry_alerted = True
                     out.append(self._entry(z, mmsi, vessel, v, pos))
             if not z.applies_to(category):
                 continue
-            if "dwell" in z.alert_on and not v["dwell"]:
+            if "dwell" in z.alert_on and not v.dwell:
                 limit = (z.dwell_min if z.dwell_min is not None else self.s.default_dwell_min) * 60
-                if pos.time_s - v["since"] >= limit:
-                    v["dwell"] = True
+                if pos.time_s - v.since >= limit:
+                    v.dwell = True
                     out.append(self._dwell(z, mmsi, vessel, v, pos))
             if "speed" in z.alert_on and z.max_speed_kn is not None and pos.sog_kn is not None:
                 out.extend(self._speed(z, mmsi, vessel, v, pos))
@@ -103,10 +133,10 @@ class GeofenceDetector:
                 del visits[zid]
                 continue
             z = gz
-            if v["out_since"] is None:
-                v["out_since"] = pos.time_s
-                v["out_lat"], v["out_lon"] = pos.lat, pos.lon
-            gone = (pos.time_s - v["out_since"] >= self.exit_after_s
+            if v.out_since is None:
+                v.out_since = pos.time_s
+                v.out_lat, v.out_lon = pos.lat, pos.lon
+            gone = (pos.time_s - v.out_since >= self.exit_after_s
                     or self._outside_by_m(z, pos.lat, pos.lon) >= self.s.exit_margin_m)
             if gone:
                 del visits[zid]
@@ -116,79 +146,82 @@ class GeofenceDetector:
 
     # -- alerts -----------------------------------------------------------------------
 
-    def _key(self, z: Zone, mmsi: int, v: dict[str, Any]) -> str:
-        return f"{z.id}:{mmsi}:{iso(v['since'])}"
+    def _key(self, z: Zone, mmsi: int, v: Visit) -> str:
+        return f"{z.id}:{mmsi}:{iso(v.since)}"
 
     def _details(self, z: Zone, pos: Position, vessel: VesselState) -> dict[str, Any]:
         return {"zone_kind": z.kind, "vessel_category": vessel.category, "sog_kn": pos.sog_kn,
                 "rule_vessel_types": list(z.vessel_types) if z.vessel_types else None}
 
-    def _entry(self, z: Zone, mmsi: int, vessel: VesselState, v: dict[str, Any], pos: Position) -> Alert:
+    def _entry(self, z: Zone, mmsi: int, vessel: VesselState, v: Visit, pos: Position) -> Alert:
         who = f"{vessel.category} vessel " if vessel.category != "unknown" else ""
         return self.alerts.make(
             type="geofence_entry", key=self._key(z, mmsi, v), status="open", severity=self._severity(z),
-            time_s=pos.time_s, start_s=v["since"], end_s=None, mmsis=[mmsi], lat=pos.lat, lon=pos.lon,
+            time_s=pos.time_s, start_s=v.since, end_s=None, mmsis=[mmsi], lat=pos.lat, lon=pos.lon,
             zone=z.ref,
             summary=f"{who}{vessel_phrase(vessel)} entered {z.name} ({z.kind.replace('_', ' ')}) at "
                     f"{latlon_phrase(pos.lat, pos.lon)}" + (f", {pos.sog_kn:.1f} kn" if pos.sog_kn is not None else ""),
             details=self._details(z, pos, vessel),
         )
 
-    def _exit(self, z: Zone, mmsi: int, vessel: VesselState, v: dict[str, Any], pos: Position) -> list[Alert]:
+    def _exit(self, z: Zone, mmsi: int, vessel: VesselState, v: Visit, pos: Position) -> list[Alert]:
         out: list[Alert] = []
-        left = v["out_since"]
-        stay = format_duration(left - v["since"])
-        if v.get("entry_alerted"):
+        left = v.out_since if v.out_since is not None else pos.time_s
+        stay = format_duration(left - v.since)
+        out_lat = v.out_lat if v.out_lat is not None else pos.lat
+        out_lon = v.out_lon if v.out_lon is not None else pos.lon
+        if v.entry_alerted:
             out.append(self.alerts.make(
                 type="geofence_entry", key=self._key(z, mmsi, v), status="closed", severity=self._severity(z),
-                time_s=pos.time_s, start_s=v["since"], end_s=left, mmsis=[mmsi], lat=v["out_lat"],
-                lon=v["out_lon"], zone=z.ref,
+                time_s=pos.time_s, start_s=v.since, end_s=left, mmsis=[mmsi], lat=out_lat,
+                lon=out_lon, zone=z.ref,
                 summary=f"{vessel_phrase(vessel)} left {z.name} after {stay}",
                 details=self._details(z, pos, vessel),
             ))
-        if v.get("speed") is not None:
+        if v.speed is not None:
             out.append(self._speed_alert(z, mmsi, vessel, v, pos, "closed"))
-        if "exit" in z.alert_on and z.applies_to(vessel.category) and v["entered"]:
+        if "exit" in z.alert_on and z.applies_to(vessel.category) and v.entered:
             out.append(self.alerts.make(
                 type="geofence_exit", key=f"{z.id}:{mmsi}:{iso(left)}", status="open", severity=self._severity(z),
-                time_s=pos.time_s, start_s=left, end_s=left, mmsis=[mmsi], lat=v["out_lat"], lon=v["out_lon"],
+                time_s=pos.time_s, start_s=left, end_s=left, mmsis=[mmsi], lat=out_lat, lon=out_lon,
                 zone=z.ref, summary=f"{vessel_phrase(vessel)} left {z.name} after {stay}",
                 details=self._details(z, pos, vessel),
             ))
         return out
 
-    def _dwell(self, z: Zone, mmsi: int, vessel: VesselState, v: dict[str, Any], pos: Position) -> Alert:
+    def _dwell(self, z: Zone, mmsi: int, vessel: VesselState, v: Visit, pos: Position) -> Alert:
         return self.alerts.make(
             type="geofence_dwell", key=self._key(z, mmsi, v), status="open", severity=self._severity(z),
-            time_s=pos.time_s, start_s=v["since"], end_s=None, mmsis=[mmsi], lat=pos.lat, lon=pos.lon, zone=z.ref,
-            summary=f"{vessel_phrase(vessel)} has stayed in {z.name} for {format_duration(pos.time_s - v['since'])}",
-            details={**self._details(z, pos, vessel), "dwell_min": round((pos.time_s - v["since"]) / 60)},
+            time_s=pos.time_s, start_s=v.since, end_s=None, mmsis=[mmsi], lat=pos.lat, lon=pos.lon, zone=z.ref,
+            summary=f"{vessel_phrase(vessel)} has stayed in {z.name} for {format_duration(pos.time_s - v.since)}",
+            details={**self._details(z, pos, vessel), "dwell_min": round((pos.time_s - v.since) / 60)},
         )
 
-    def _speed(self, z: Zone, mmsi: int, vessel: VesselState, v: dict[str, Any], pos: Position) -> list[Alert]:
+    def _speed(self, z: Zone, mmsi: int, vessel: VesselState, v: Visit, pos: Position) -> list[Alert]:
         assert z.max_speed_kn is not None and pos.sog_kn is not None
-        sp = v.get("speed")
+        sp = v.speed
         if pos.sog_kn > z.max_speed_kn:
             if sp is None:
-                v["speed"] = {"start": pos.time_s, "max": pos.sog_kn, "lat": pos.lat, "lon": pos.lon}
+                v.speed = Overspeed(pos.time_s, pos.sog_kn, pos.lat, pos.lon)
                 return [self._speed_alert(z, mmsi, vessel, v, pos, "open")]
-            sp["max"] = max(sp["max"], pos.sog_kn)
+            sp.max = max(sp.max, pos.sog_kn)
             return []
         if sp is not None and pos.sog_kn <= z.max_speed_kn * 0.95:
             alert = self._speed_alert(z, mmsi, vessel, v, pos, "closed")
-            v["speed"] = None
+            v.speed = None
             return [alert]
         return []
 
-    def _speed_alert(self, z: Zone, mmsi: int, vessel: VesselState, v: dict[str, Any], pos: Position, status: Status
+    def _speed_alert(self, z: Zone, mmsi: int, vessel: VesselState, v: Visit, pos: Position, status: Status
                      ) -> Alert:
-        sp = v["speed"]
+        sp = v.speed
+        assert sp is not None
         return self.alerts.make(
-            type="speed_violation", key=f"{z.id}:{mmsi}:{iso(sp['start'])}", status=status,
-            severity=self._severity(z), time_s=pos.time_s, start_s=sp["start"],
-            end_s=pos.time_s if status == "closed" else None, mmsis=[mmsi], lat=sp["lat"], lon=sp["lon"], zone=z.ref,
-            summary=f"{vessel_phrase(vessel)} at {sp['max']:.1f} kn in {z.name}, limit {z.max_speed_kn:g} kn",
-            details={**self._details(z, pos, vessel), "max_sog_kn": sp["max"], "limit_kn": z.max_speed_kn},
+            type="speed_violation", key=f"{z.id}:{mmsi}:{iso(sp.start)}", status=status,
+            severity=self._severity(z), time_s=pos.time_s, start_s=sp.start,
+            end_s=pos.time_s if status == "closed" else None, mmsis=[mmsi], lat=sp.lat, lon=sp.lon, zone=z.ref,
+            summary=f"{vessel_phrase(vessel)} at {sp.max:.1f} kn in {z.name}, limit {z.max_speed_kn:g} kn",
+            details={**self._details(z, pos, vessel), "max_sog_kn": sp.max, "limit_kn": z.max_speed_kn},
         )
 
     def holds(self, mmsi: int) -> bool:

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from pyais.constants import COUNTRY_MAPPING
 
 from maritime.config import IdentitySettings
-from maritime.detectors.base import AlertBuilder, LandMask, State, latlon_phrase, vessel_phrase
+from maritime.detectors.base import AlertBuilder, LandMask, latlon_phrase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import KN_TO_MS, M_PER_NM, fast_distance_m, format_duration, implied_speed_kn
 from maritime.models import DISTRESS_PREFIXES, Alert, Position, Severity, Status, iso
@@ -66,17 +67,59 @@ def mmsi_problem(mmsi: int) -> tuple[str, str] | None:
     return None
 
 
+class Track(msgspec.Struct, gc=False):
+    """One transmitter's track on an MMSI: its last fix (time s, degrees), that fix's time uncertainty (s),
+    how many fixes it has, and when it began (s)."""
+
+    t: float
+    lat: float
+    lon: float
+    err: float
+    n: int
+    first: float
+
+
+class SharedEpisode(msgspec.Struct, gc=False):
+    """Several transmitters on one MMSI: since when, last seen (s), their places (lat, lon), names, alert key."""
+
+    start: float
+    t: float
+    places: list[tuple[float, float]]
+    names: list[str]
+    key: str
+
+
+class IdentityState(msgspec.Struct):
+    """What the identity gate keeps about one MMSI."""
+
+    #: the established track first, then up to ``max_tracks - 1`` others
+    tracks: list[Track] = msgspec.field(default_factory=list)
+    jumps: int = 0
+    shared: SharedEpisode | None = None
+    #: the id (after ``identity_anomaly:``) of its factory-default alert, which a sharing episode updates
+    default_key: str | None = None
+    #: when it was first reported on land (once per vessel)
+    land_s: float | None = None
+    #: the last land check (time s, lat, lon)
+    land_check: tuple[float, float, float] | None = None
+    #: reports with uncertain times so far, and the largest uncertainty (s)
+    uncertain: int = 0
+    err: float = 0.0
+
+
 class IdentityGate:
     """Per-vessel kinematic state in ``state`` keyed by MMSI."""
 
     name = "identity"
+    #: how a table entry of ``state`` is read back
+    state_type = IdentityState
 
-    def __init__(self, settings: IdentitySettings, tracker: Tracker, state: State | None = None,
+    def __init__(self, settings: IdentitySettings, tracker: Tracker, state: dict[int, IdentityState] | None = None,
                  land: LandMask | None = None) -> None:
         self.s = settings
         self.alerts = AlertBuilder(tracker)
         self.tracker = tracker
-        self.state: State = state if state is not None else {}
+        self.state: dict[int, IdentityState] = state if state is not None else {}
         self.land = land if land is not None else (
             LandMask(settings.land_margin_m, settings.land_region) if settings.land_check else None)
         self.min_jump_m = settings.min_jump_nm * M_PER_NM
@@ -84,86 +127,83 @@ class IdentityGate:
         self._by_type = settings.max_speed_by_type_kn
         self._default_limit = settings.max_speed_kn
 
-    def _land_due(self, st: dict[str, Any], pos: Position) -> bool:
+    def _land_due(self, st: IdentityState, pos: Position) -> bool:
         """Land is checked at most every 10 min of event time or 5 km moved per vessel (it cannot change faster)."""
-        last = st.get("land_check")
+        last = st.land_check
         if last is not None and pos.time_s - last[0] < 600 and fast_distance_m(last[1], last[2], pos.lat,
                                                                                pos.lon) < 5000:
             return False
-        st["land_check"] = (pos.time_s, pos.lat, pos.lon)
+        st.land_check = (pos.time_s, pos.lat, pos.lon)
         return True
 
     def holds(self, mmsi: int) -> bool:
         """Whether ``mmsi`` has an open shared-MMSI episode (kept until it closes)."""
         st = self.state.get(mmsi)
-        return bool(st and st.get("shared") is not None)
+        return st is not None and st.shared is not None
 
     def forget(self, mmsi: int) -> None:
         """Drop the tracks of an evicted vessel."""
         self.state.pop(mmsi, None)
 
     def check(self, pos: Position, vessel: VesselState) -> tuple[bool, list[Alert]]:
-        st: dict[str, Any] | None = self.state.get(pos.mmsi)
+        st = self.state.get(pos.mmsi)
         out: list[Alert] = []
         if st is None:
-            st = {"tracks": [], "flags": {}, "jumps": 0, "shared": None}
+            st = self.state[pos.mmsi] = IdentityState()
             problem = mmsi_problem(pos.mmsi)
             if problem is not None:
                 out.append(self._identity(pos, vessel, problem[0], problem[1],
                                           "critical" if problem[0] == "distress_device" else "medium"))
                 if problem[0] == "default_mmsi":
                     # the sharing seen later is the same event: it updates this alert
-                    st["flags"]["default"] = out[-1].id.split(":", 1)[1]
-        if (self.land is not None and not st["flags"].get("land") and self._land_due(st, pos)
+                    st.default_key = out[-1].id.split(":", 1)[1]
+        if (self.land is not None and st.land_s is None and self._land_due(st, pos)
                 and self.land.on_land(pos.lat, pos.lon)):
             # reported once per vessel and not withheld: Natural Earth land covers rivers and
             # canals, where inland vessels really are (the jump check catches a spoofed relocation)
-            st["flags"]["land"] = pos.time_s
+            st.land_s = pos.time_s
             out.append(self._identity(pos, vessel, "on_land",
                                       f"position {latlon_phrase(pos.lat, pos.lon)} is well inside land "
                                       f"(or on an inland waterway)", "low"))
-        self.state[pos.mmsi] = st
         t = pos.time_s
-        err = self._time_err(st, pos) if pos.time_err_s > 0.0 or "uncertain" in st else 0.0
-        tracks: list[list[Any]] = st["tracks"]
+        err = self._time_err(st, pos) if pos.time_err_s > 0.0 or st.uncertain else 0.0
+        tracks = st.tracks
         if not tracks:
-            tracks.append([t, pos.lat, pos.lon, err, 1, t])
+            tracks.append(Track(t, pos.lat, pos.lon, err, 1, t))
             return True, out
         limit = self._by_type.get(vessel.category, self._default_limit)
-        if len(tracks) == 1 and st["shared"] is None:
+        if len(tracks) == 1 and st.shared is None:
             # the common case: one track, and the fix fits it
             tr = tracks[0]
-            dt = t - tr[0]
-            e = err if err > tr[3] else tr[3]
-            if (fast_distance_m(tr[1], tr[2], pos.lat, pos.lon)
+            dt = t - tr.t
+            e = err if err > tr.err else tr.err
+            if (fast_distance_m(tr.lat, tr.lon, pos.lat, pos.lon)
                     <= self.min_jump_m + limit * KN_TO_MS * ((dt if dt > 0.0 else -dt) + self._slack_s + e)):
-                tr[0] = t
-                tr[1] = pos.lat
-                tr[2] = pos.lon
-                tr[3] = err
-                tr[4] += 1
+                tr.t = t
+                tr.lat = pos.lat
+                tr.lon = pos.lon
+                tr.err = err
+                tr.n += 1
                 return True, out
         self._forget_quiet(st, t, vessel, out)
         slack = self.s.time_slack_s
         best = -1
         best_dist = float("inf")
         for i, tr in enumerate(tracks):
-            dist = fast_distance_m(tr[1], tr[2], pos.lat, pos.lon)
+            dist = fast_distance_m(tr.lat, tr.lon, pos.lat, pos.lon)
             # a report may have been sent up to its uncertainty before its stamp (satellite batches)
-            reach = self.min_jump_m + limit * KN_TO_MS * (abs(t - tr[0]) + slack + max(err, tr[3]))
+            reach = self.min_jump_m + limit * KN_TO_MS * (abs(t - tr.t) + slack + max(err, tr.err))
             if dist <= reach and dist < best_dist:
                 best, best_dist = i, dist
                 if i == 0:
                     break  # the established track wins when the fix fits it
-        if best == 0:
-            tr = tracks[0]
-            tr[0:5] = [t, pos.lat, pos.lon, err, tr[4] + 1]
-            return True, out
-        if best > 0:
+        if best >= 0:
             tr = tracks[best]
-            tr[0:5] = [t, pos.lat, pos.lon, err, tr[4] + 1]
+            tr.t, tr.lat, tr.lon, tr.err, tr.n = t, pos.lat, pos.lon, err, tr.n + 1
+            if best == 0:
+                return True, out
             main = tracks[0]
-            if main[0] > tr[5] or st["shared"] is not None or st["flags"].get("default"):
+            if main.t > tr.first or st.shared is not None or st.default_key:
                 # both places stay alive: several transmitters share this MMSI; each keeps its own
                 # track and the later ones are withheld, so no detector sees a teleporting ship
                 self._shared(st, pos, vessel, out)
@@ -174,91 +214,91 @@ class IdentityGate:
             return True, out
         # fits no track: a jump, or one more transmitter on a shared MMSI
         if len(tracks) >= self.s.max_tracks:
-            stalest = min(range(1, len(tracks)), key=lambda i: tracks[i][0])
+            stalest = min(range(1, len(tracks)), key=lambda i: tracks[i].t)
             del tracks[stalest]
-        tracks.append([t, pos.lat, pos.lon, err, 1, t])
-        if st["shared"] is not None or st["flags"].get("default"):
+        tracks.append(Track(t, pos.lat, pos.lon, err, 1, t))
+        if st.shared is not None or st.default_key:
             return False, out
         main = tracks[0]
-        dist = fast_distance_m(main[1], main[2], pos.lat, pos.lon)
-        dt = t - main[0]
+        dist = fast_distance_m(main.lat, main.lon, pos.lat, pos.lon)
+        dt = t - main.t
         speed = implied_speed_kn(dist, dt) if dt > 0 else float("inf")
-        st["jumps"] += 1
+        st.jumps += 1
         out.append(self._jump(pos, vessel, main, dist, dt, speed, limit, err))
         return False, out
 
     @staticmethod
-    def _time_err(st: dict[str, Any], pos: Position) -> float:
+    def _time_err(st: IdentityState, pos: Position) -> float:
         """The time uncertainty a fix is judged with (s): its own, or, once a vessel has sent two reports with
         uncertain times (a satellite or aggregator feed), the largest it has had, for each of its reports
         (in a delivered batch one report in six has a second that agrees with its stamp by chance)."""
         e = pos.time_err_s
         if e > 0.0:
-            st["uncertain"] = st.get("uncertain", 0) + 1
-            if e > st.get("err", 0.0):
-                st["err"] = e
+            st.uncertain += 1
+            if e > st.err:
+                st.err = e
             return e
-        return st["err"] if st.get("uncertain", 0) >= 2 else 0.0
+        return st.err if st.uncertain >= 2 else 0.0
 
-    def _forget_quiet(self, st: dict[str, Any], t: float, vessel: VesselState, out: list[Alert]) -> None:
+    def _forget_quiet(self, st: IdentityState, t: float, vessel: VesselState, out: list[Alert]) -> None:
         """Drop second tracks unheard for ``track_quiet_s``; close a sharing episode quiet that long."""
-        tracks = st["tracks"]
+        tracks = st.tracks
         quiet = self.s.track_quiet_s
         if len(tracks) > 1:
-            keep = [tr for tr in tracks[1:] if t - tr[0] <= quiet]
+            keep = [tr for tr in tracks[1:] if t - tr.t <= quiet]
             if len(keep) != len(tracks) - 1:
                 tracks[1:] = keep
-        sh = st["shared"]
-        if sh is not None and len(tracks) == 1 and t - sh["t"] > quiet:
-            st["shared"] = None
-            out.append(self._shared_alert(vessel, sh, "closed", sh["t"]))
+        sh = st.shared
+        if sh is not None and len(tracks) == 1 and t - sh.t > quiet:
+            st.shared = None
+            out.append(self._shared_alert(vessel, sh, "closed", sh.t))
 
-    def _shared(self, st: dict[str, Any], pos: Position, vessel: VesselState, out: list[Alert]) -> None:
+    def _shared(self, st: IdentityState, pos: Position, vessel: VesselState, out: list[Alert]) -> None:
         """Open or extend the episode of one MMSI used by several transmitters (one alert per episode)."""
-        sh = st["shared"]
-        places = [[round(tr[1], 3), round(tr[2], 3)] for tr in st["tracks"]]
+        sh = st.shared
+        places = [(round(tr.lat, 3), round(tr.lon, 3)) for tr in st.tracks]
         names = list(vessel.names_seen) or ([vessel.name] if vessel.name else [])
         if sh is None:
-            default_key = st["flags"].get("default")
-            st["shared"] = sh = {"start": pos.time_s, "t": pos.time_s, "places": places, "names": names,
-                                 "key": default_key or f"{pos.mmsi}:shared_mmsi:{iso(pos.time_s)}"}
+            default_key = st.default_key
+            st.shared = sh = SharedEpisode(pos.time_s, pos.time_s, places, names,
+                                           default_key or f"{pos.mmsi}:shared_mmsi:{iso(pos.time_s)}")
             out.append(self._shared_alert(vessel, sh, "update" if default_key else "open", pos.time_s))
             return
-        sh["t"] = pos.time_s
-        new_names = [n for n in names if n not in sh["names"]]
-        if (len(places) > len(sh["places"]) or new_names) and len(sh["names"]) < 8:
+        sh.t = pos.time_s
+        new_names = [n for n in names if n not in sh.names]
+        if (len(places) > len(sh.places) or new_names) and len(sh.names) < 8:
             # one more transmitter or one more name: the event is updated (not a new one)
-            sh["places"] = places if len(places) > len(sh["places"]) else sh["places"]
-            sh["names"] = sh["names"] + new_names
+            sh.places = places if len(places) > len(sh.places) else sh.places
+            sh.names = sh.names + new_names
             out.append(self._shared_alert(vessel, sh, "update", pos.time_s))
 
-    def _shared_alert(self, vessel: VesselState, sh: dict[str, Any], status: Status, time_s: float) -> Alert:
-        names = ", ".join(sh["names"]) or "no names given"
-        where = "; ".join(latlon_phrase(lat, lon) for lat, lon in sh["places"])
-        lat, lon = sh["places"][0]
+    def _shared_alert(self, vessel: VesselState, sh: SharedEpisode, status: Status, time_s: float) -> Alert:
+        names = ", ".join(sh.names) or "no names given"
+        where = "; ".join(latlon_phrase(lat, lon) for lat, lon in sh.places)
+        lat, lon = sh.places[0]
         return self.alerts.make(
-            type="identity_anomaly", key=sh["key"], status=status, severity="high", time_s=time_s,
-            start_s=sh["start"], end_s=time_s if status == "closed" else None, mmsis=[vessel.mmsi],
+            type="identity_anomaly", key=sh.key, status=status, severity="high", time_s=time_s,
+            start_s=sh.start, end_s=time_s if status == "closed" else None, mmsis=[vessel.mmsi],
             lat=lat, lon=lon,
             summary=(f"MMSI {vessel.mmsi}: several transmitters share this MMSI ({names}), heard at "
-                     f"{len(sh['places'])} places at once: {where}; each kept as its own track"),
-            details={"anomaly": "shared_mmsi", "names": list(sh["names"]),
-                     "places": [{"lat": a, "lon": b} for a, b in sh["places"]]},
+                     f"{len(sh.places)} places at once: {where}; each kept as its own track"),
+            details={"anomaly": "shared_mmsi", "names": list(sh.names),
+                     "places": [{"lat": a, "lon": b} for a, b in sh.places]},
         )
 
-    def _jump(self, pos: Position, vessel: VesselState, main: list[Any], dist: float, dt: float,
+    def _jump(self, pos: Position, vessel: VesselState, main: Track, dist: float, dt: float,
               speed: float | None, limit: float, err: float) -> Alert:
         d_nm = dist / M_PER_NM
         sp = "instantly" if speed is None or speed == float("inf") else f"{speed:.0f} kn implied"
         return self.alerts.make(
             type="position_jump", key=f"{pos.mmsi}:{iso(pos.time_s)}", status="open", severity="medium",
-            time_s=pos.time_s, start_s=main[0], end_s=pos.time_s, mmsis=[pos.mmsi], lat=pos.lat, lon=pos.lon,
+            time_s=pos.time_s, start_s=main.t, end_s=pos.time_s, mmsis=[pos.mmsi], lat=pos.lat, lon=pos.lon,
             summary=(f"{vessel_phrase(vessel)} jumped {d_nm:.1f} nm in {format_duration(max(dt, 0))} ({sp}, "
-                     f"limit {limit:g} kn) from {latlon_phrase(main[1], main[2])}; position not used"),
+                     f"limit {limit:g} kn) from {latlon_phrase(main.lat, main.lon)}; position not used"),
             details={"distance_nm": round(d_nm, 2), "dt_s": round(dt, 1),
                      "implied_speed_kn": None if speed in (None, float("inf")) else round(speed, 1),
-                     "limit_kn": limit, "from": {"lat": round(main[1], 5), "lon": round(main[2], 5)},
-                     "time_uncertainty_s": max(err, main[3])},
+                     "limit_kn": limit, "from": {"lat": round(main.lat, 5), "lon": round(main.lon, 5)},
+                     "time_uncertainty_s": max(err, main.err)},
         )
 
     def _identity(self, pos: Position, vessel: VesselState, kind: str, text: str, severity: Severity,

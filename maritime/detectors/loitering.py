@@ -12,10 +12,10 @@ down is moving, not loitering.
 
 from __future__ import annotations
 
-from typing import Any
+import msgspec
 
 from maritime.config import LoiteringSettings
-from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, State, latlon_phrase, vessel_phrase
+from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, latlon_phrase, vessel_phrase
 from maritime.detectors.rendezvous import RendezvousDetector
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import fast_distance_m, format_duration
@@ -23,20 +23,45 @@ from maritime.models import Alert, Position, Severity, Status, iso
 from maritime.zones.index import ZoneIndex
 
 
+class Loiter(msgspec.Struct, gc=False):
+    """One vessel's slow episode (times s, degrees, knots, metres)."""
+
+    start: float
+    last: float
+    #: where it slowed down: the episode ends when it moves ``max_radius_km`` from here
+    lat0: float
+    lon0: float
+    #: near a port or anchorage (or judged resting): never raised
+    harbour: bool
+    n: int = 0
+    sum_lat: float = 0.0
+    sum_lon: float = 0.0
+    max_sog: float = 0.0
+    alerted: bool = False
+    next_update: float | None = None
+    #: farthest from ``lat0`` seen (tracked until past the anchored radius)
+    max_d: float = 0.0
+    #: it has sent a navigational status (else lying in one spot says "at anchor")
+    status_seen: bool = False
+    end: float | None = None
+
+
 class LoiteringDetector:
     """Per-vessel slow episodes in ``state`` keyed by MMSI."""
 
     name = "loitering"
+    #: how a table entry of ``state`` is read back
+    state_type = Loiter
 
     def __init__(self, settings: LoiteringSettings, tracker: Tracker, zones: ZoneIndex | None = None,
-                 rendezvous: RendezvousDetector | None = None, state: State | None = None,
+                 rendezvous: RendezvousDetector | None = None, state: dict[int, Loiter] | None = None,
                  harbour_distance_km: float = 10.0) -> None:
         self.s = settings
         self.alerts = AlertBuilder(tracker)
         self.tracker = tracker
         self.zones = zones
         self.rendezvous = rendezvous
-        self.state: State = state if state is not None else {}
+        self.state: dict[int, Loiter] = state if state is not None else {}
         self.min_dur_s = settings.min_duration_h * 3600
         self.radius_m = settings.max_radius_km * 1000
         self.harbour_m = harbour_distance_km * 1000
@@ -46,7 +71,7 @@ class LoiteringDetector:
         slow = pos.sog_kn is not None and pos.sog_kn < self.s.max_sog_kn
         excused = pos.nav_status in STATIONARY_STATUSES or vessel.category in self.s.exclude_categories
         if ep is not None:
-            moved = fast_distance_m(ep["lat0"], ep["lon0"], pos.lat, pos.lon) > self.radius_m
+            moved = fast_distance_m(ep.lat0, ep.lon0, pos.lat, pos.lon) > self.radius_m
             if not slow or excused or moved:
                 return self._end(pos.mmsi, ep, pos.time_s)
         if not slow or excused:
@@ -54,71 +79,68 @@ class LoiteringDetector:
         if ep is None:
             harbour = (self.zones.harbour_within(pos.lat, pos.lon, self.harbour_m) is not None
                        if self.zones is not None else False)
-            ep = {"start": pos.time_s, "last": pos.time_s, "lat0": pos.lat, "lon0": pos.lon, "n": 0,
-                  "sum_lat": 0.0, "sum_lon": 0.0, "max_sog": 0.0, "alerted": False, "harbour": harbour,
-                  "next_update": None, "max_d": 0.0, "status_seen": False}
-        elif ep.get("max_d", 0.0) <= self.s.anchored_radius_m:  # past it once is enough to know
-            d = fast_distance_m(ep["lat0"], ep["lon0"], pos.lat, pos.lon)
-            if d > ep.get("max_d", 0.0):
-                ep["max_d"] = d
+            ep = self.state[pos.mmsi] = Loiter(pos.time_s, pos.time_s, pos.lat, pos.lon, harbour)
+        elif ep.max_d <= self.s.anchored_radius_m:  # past it once is enough to know
+            d = fast_distance_m(ep.lat0, ep.lon0, pos.lat, pos.lon)
+            if d > ep.max_d:
+                ep.max_d = d
         if pos.nav_status is not None:
-            ep["status_seen"] = True
-        ep["last"] = pos.time_s
-        ep["n"] += 1
-        ep["sum_lat"] += pos.lat
-        ep["sum_lon"] += pos.lon
-        ep["max_sog"] = max(ep["max_sog"], pos.sog_kn or 0.0)
+            ep.status_seen = True
+        ep.last = pos.time_s
+        ep.n += 1
+        ep.sum_lat += pos.lat
+        ep.sum_lon += pos.lon
+        ep.max_sog = max(ep.max_sog, pos.sog_kn or 0.0)
         out: list[Alert] = []
-        dur = ep["last"] - ep["start"]
-        if not ep["alerted"] and not ep["harbour"] and dur >= self.min_dur_s:
-            met = self.rendezvous.meeting(pos.mmsi, ep["start"], pos.time_s) if self.rendezvous is not None else None
+        dur = ep.last - ep.start
+        if not ep.alerted and not ep.harbour and dur >= self.min_dur_s:
+            met = self.rendezvous.meeting(pos.mmsi, ep.start, pos.time_s) if self.rendezvous is not None else None
             learned = self.rendezvous.learned if self.rendezvous is not None else None
-            if learned is not None and learned.anchorage_at(ep["sum_lat"] / ep["n"], ep["sum_lon"] / ep["n"]):
-                ep["harbour"] = True  # resting where many vessels rest: an anchorage nobody drew
-            elif not ep.get("status_seen") and ep.get("max_d", 0.0) <= self.s.anchored_radius_m:
-                ep["harbour"] = True  # no status to say so, but it lies in one spot for hours: at anchor
+            if learned is not None and learned.anchorage_at(ep.sum_lat / ep.n, ep.sum_lon / ep.n):
+                ep.harbour = True  # resting where many vessels rest: an anchorage nobody drew
+            elif not ep.status_seen and ep.max_d <= self.s.anchored_radius_m:
+                ep.harbour = True  # no status to say so, but it lies in one spot for hours: at anchor
             elif met == "met":
-                ep["harbour"] = True  # covered by a rendezvous: do not raise it for this episode
+                ep.harbour = True  # covered by a rendezvous: do not raise it for this episode
             elif met is None:  # ("meeting": wait, the closeness may still become a rendezvous)
-                ep["alerted"] = True
-                ep["next_update"] = pos.time_s + 3600.0
+                ep.alerted = True
+                ep.next_update = pos.time_s + 3600.0
                 out.append(self._alert(pos.mmsi, ep, "open", pos.time_s))
-        elif ep["alerted"] and pos.time_s >= ep["next_update"]:
-            ep["next_update"] = pos.time_s + 3600.0
+        elif ep.alerted and ep.next_update is not None and pos.time_s >= ep.next_update:
+            ep.next_update = pos.time_s + 3600.0
             out.append(self._alert(pos.mmsi, ep, "update", pos.time_s))
-        self.state[pos.mmsi] = ep
         return out
 
-    def _end(self, mmsi: int, ep: dict[str, Any], t: float) -> list[Alert]:
+    def _end(self, mmsi: int, ep: Loiter, t: float) -> list[Alert]:
         del self.state[mmsi]
-        if ep["alerted"]:
-            ep["end"] = t
+        if ep.alerted:
+            ep.end = t
             return [self._alert(mmsi, ep, "closed", t)]
         return []
 
-    def _alert(self, mmsi: int, ep: dict[str, Any], status: Status, now_s: float) -> Alert:
+    def _alert(self, mmsi: int, ep: Loiter, status: Status, now_s: float) -> Alert:
         v = self.tracker.get(mmsi)
-        lat = ep["sum_lat"] / ep["n"]
-        lon = ep["sum_lon"] / ep["n"]
-        end = ep.get("end")
-        dur = (end if end is not None else ep["last"]) - ep["start"]
+        lat = ep.sum_lat / ep.n
+        lon = ep.sum_lon / ep.n
+        end = ep.end
+        dur = (end if end is not None else ep.last) - ep.start
         severity: Severity = "medium" if v.category in ("fishing", "tanker", "unknown", "other") else "low"
         summary = (f"{vessel_phrase(v)} under {self.s.max_sog_kn:g} kn for {format_duration(dur)} at "
                    f"{latlon_phrase(lat, lon)}, away from any port or anchorage")
         return self.alerts.make(
-            type="loitering", key=f"{mmsi}:{iso(ep['start'])}", status=status, severity=severity, time_s=now_s,
-            start_s=ep["start"], end_s=end if status == "closed" else None, mmsis=[mmsi], lat=lat, lon=lon,
+            type="loitering", key=f"{mmsi}:{iso(ep.start)}", status=status, severity=severity, time_s=now_s,
+            start_s=ep.start, end_s=end if status == "closed" else None, mmsis=[mmsi], lat=lat, lon=lon,
             summary=summary,
-            details={"duration_min": round(dur / 60), "max_sog_kn": round(ep["max_sog"], 1),
-                     "positions": ep["n"]},
+            details={"duration_min": round(dur / 60), "max_sog_kn": round(ep.max_sog, 1),
+                     "positions": ep.n},
         )
 
     def on_watermark(self, watermark_s: float) -> list[Alert]:
         """A slow vessel not heard for two hours has ended its episode (it may be dark: the gap detector says)."""
         out: list[Alert] = []
-        for mmsi in [m for m, ep in self.state.items() if watermark_s - ep["last"] > 7200]:
+        for mmsi in [m for m, ep in self.state.items() if watermark_s - ep.last > 7200]:
             ep = self.state[mmsi]
-            out.extend(self._end(mmsi, ep, ep["last"]))
+            out.extend(self._end(mmsi, ep, ep.last))
         return out
 
     def finish(self, end_s: float) -> list[Alert]:
@@ -128,4 +150,4 @@ class LoiteringDetector:
     def episode_start(self, alert: Alert) -> tuple[float, float] | None:
         """Where the episode an alert of this detector reports began (lat, lon), while it is held."""
         ep = self.state.get(min(v.mmsi for v in alert.vessels)) if alert.vessels else None
-        return None if ep is None else (ep["lat0"], ep["lon0"])
+        return None if ep is None else (ep.lat0, ep.lon0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Protocol
 
+import msgspec
 import shapely
 from shapely.geometry import box
 
@@ -38,10 +39,28 @@ class HistoryStore(Protocol):
     def commit(self) -> None: ...
 
 
+class ZoneStay(msgspec.Struct, array_like=True, gc=False):
+    """A zone a vessel is in, written to its profile when it leaves (since: event time s)."""
+
+    zone_id: str
+    name: str
+    kind: str
+    since: float
+
+
+class ProfileState(msgspec.Struct, gc=False):
+    """The zone-check state of one vessel: when the next check is due (s) and the zones it is in."""
+
+    next: float = 0.0
+    inside: dict[str, ZoneStay] = msgspec.field(default_factory=dict)
+
+
 class ProfileTracker:
     """Records identities, port calls, zone visits and alerts (a detector and an alert sink)."""
 
     name = "profiles"
+    #: how a table entry of ``state`` is read back
+    state_type = ProfileState
 
     def __init__(self, store: HistoryStore, tracker: Tracker, zones: ZoneIndex | None = None,
                  check_every_s: float = 300.0, watchlist: Any = None) -> None:
@@ -51,9 +70,8 @@ class ProfileTracker:
         self.check_every_s = check_every_s
         self.watchlist = watchlist
         self.alerts = AlertBuilder(tracker)
-        #: per MMSI: ``{"next": event time of the next zone check, "inside": {zone id: [id, name, kind, since]}}``
-        #: (plain data, so the distributed runtime keeps it in its vessel table)
-        self.state: dict[int, dict[str, Any]] = {}
+        #: per MMSI: the next zone check and the zones it is in (the distributed runtime keeps it in its table)
+        self.state: dict[int, ProfileState] = {}
         self._ident: dict[int, tuple[Any, ...]] = {}
         self._pending = 0
         eez = [z.geometry.boundary for z in (zones.zones if zones is not None else []) if z.kind == "eez"]
@@ -102,11 +120,11 @@ class ProfileTracker:
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
         out = self._identity(pos, vessel)
         st = self.state.get(pos.mmsi)
-        if self.zones is not None and (st is None or pos.time_s >= st["next"]):
+        if self.zones is not None and (st is None or pos.time_s >= st.next):
             if st is None:
-                st = self.state[pos.mmsi] = {"next": 0.0, "inside": {}}
-            st["next"] = pos.time_s + self.check_every_s
-            self._visits(pos, st["inside"])
+                st = self.state[pos.mmsi] = ProfileState()
+            st.next = pos.time_s + self.check_every_s
+            self._visits(pos, st.inside)
         self._pending += 1
         if self._pending >= 5000:
             self.store.commit()
@@ -129,17 +147,17 @@ class ProfileTracker:
         pt = shapely.Point(lon, lat)
         return any(shapely.dwithin(self._edges[i], pt, dist_m / M_PER_DEG_LAT) for i in cand)
 
-    def _visits(self, pos: Position, inside: dict[str, Any]) -> None:
+    def _visits(self, pos: Position, inside: dict[str, ZoneStay]) -> None:
         assert self.zones is not None
         if self._near_edge(pos.lat, pos.lon):
             self.store.add_edge_time(pos.mmsi, self.check_every_s, pos.time_s)
         now = {z.id: z for z in self.zones.containing(pos.lat, pos.lon) if z.kind != "eez"}
         for zid, z in now.items():
             if zid not in inside:
-                inside[zid] = [zid, z.name, z.kind, pos.time_s]
+                inside[zid] = ZoneStay(zid, z.name, z.kind, pos.time_s)
         for zid in [k for k in inside if k not in now]:
-            _, name, kind, since = inside.pop(zid)
-            self.store.add_visit(pos.mmsi, zid, name, kind, since, pos.time_s)
+            stay = inside.pop(zid)
+            self.store.add_visit(pos.mmsi, zid, stay.name, stay.kind, stay.since, pos.time_s)
 
     def forget(self, mmsi: int) -> None:
         """Drop the zone-check state of an evicted vessel; an identity it gave is kept, to judge a change."""
@@ -155,8 +173,8 @@ class ProfileTracker:
     def finish(self, end_s: float) -> list[Alert]:
         """Visits still going on are written open-ended."""
         for mmsi, st in self.state.items():
-            for zid, name, kind, since in st["inside"].values():
-                self.store.add_visit(mmsi, zid, name, kind, since, None)
-            st["inside"] = {}
+            for stay in st.inside.values():
+                self.store.add_visit(mmsi, stay.zone_id, stay.name, stay.kind, stay.since, None)
+            st.inside = {}
         self.store.commit()
         return []

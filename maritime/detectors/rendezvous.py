@@ -19,9 +19,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import msgspec
+
 from maritime.config import RendezvousSettings
 from maritime.detectors.anchorages import LearnedAnchorages
-from maritime.detectors.base import AT_ANCHOR, AlertBuilder, State, latlon_phrase, vessel_phrase
+from maritime.detectors.base import AT_ANCHOR, AlertBuilder, latlon_phrase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import cell_size_deg, fast_distance_m, format_duration, interpolate
 from maritime.models import Alert, Position, Severity, Status, iso
@@ -37,13 +39,39 @@ CRUISE_MIN_LENGTH_M = 100
 TENDER_MAX_LENGTH_M = 30
 
 
+class Meeting(msgspec.Struct, gc=False):
+    """One pair's closeness episode (times s, degrees, metres, knots)."""
+
+    first: float
+    last: float
+    #: where they first came close
+    lat0: float
+    lon0: float
+    #: the closest they came
+    min_d: float
+    n: int = 0
+    sum_lat: float = 0.0
+    sum_lon: float = 0.0
+    #: speeds seen (up to 2,000), for the median
+    sogs: list[float] = msgspec.field(default_factory=list)
+    alerted: bool = False
+    #: when they moved apart (None while together)
+    parted: float | None = None
+    #: judged once at the rendezvous duration: why it is ordinary life (a reason), False when it is a
+    #: rendezvous, None until judged
+    suppressed: str | bool | None = None
+    next_update: float | None = None
+    #: its alert was re-issued closed (a later resumption reopens it)
+    closed: bool = False
+
+
 class RendezvousDetector:
     """Ship-to-ship meetings. ``state`` holds pair episodes keyed ``(a, b)`` (MMSIs ascending)."""
 
     name = "rendezvous"
 
     def __init__(self, settings: RendezvousSettings, tracker: Tracker, zones: ZoneIndex | None = None,
-                 state: State | None = None, learned: LearnedAnchorages | None = None) -> None:
+                 state: dict[tuple[int, int], Meeting] | None = None, learned: LearnedAnchorages | None = None) -> None:
         self.s = settings
         #: where many distinct vessels have rested: a pair there is at an anchorage nobody drew
         self.learned = learned
@@ -51,7 +79,7 @@ class RendezvousDetector:
         self.alerts = AlertBuilder(tracker)
         self.tracker = tracker
         self.zones = zones
-        self.state: State = state if state is not None else {}
+        self.state: dict[tuple[int, int], Meeting] = state if state is not None else {}
         self.cell_deg = cell_size_deg(self.p.max_distance_m)
         self._cells: dict[tuple[int, int], set[int]] = {}
         self._where: dict[int, tuple[tuple[int, int], float, float, float, float | None]] = {}
@@ -76,12 +104,12 @@ class RendezvousDetector:
             ep = self.state.get(key)
             if ep is None:
                 continue
-            end = ep["parted"] if ep["parted"] is not None else max(ep["last"], t1)
-            if not (ep["first"] <= t1 and end >= t0):
+            end = ep.parted if ep.parted is not None else max(ep.last, t1)
+            if not (ep.first <= t1 and end >= t0):
                 continue
-            if ep["alerted"] or ep["last"] - ep["first"] >= self.min_dur_s:
+            if ep.alerted or ep.last - ep.first >= self.min_dur_s:
                 return "met"
-            forming = forming or ep["parted"] is None
+            forming = forming or ep.parted is None
         return "meeting" if forming else None
 
     # -- positions ------------------------------------------------------------------
@@ -98,9 +126,9 @@ class RendezvousDetector:
             ep = self.state.get(key)
             if ep is None:
                 continue
-            if ep["alerted"]:
+            if ep.alerted:
                 return True
-            if ep["suppressed"] is None and ep["parted"] is None:
+            if ep.suppressed is None and ep.parted is None:
                 wait = True
         return None if wait else False
 
@@ -176,51 +204,47 @@ class RendezvousDetector:
                ) -> list[Alert]:
         ep = self.state.get(key)
         out: list[Alert] = []
-        if ep is not None and (t - ep["last"] > self.merge_s):
+        if ep is not None and (t - ep.last > self.merge_s):
             self._forget(key)
             ep = None
         if ep is None:
             for m in key:
                 self._pairs.setdefault(m, set()).add(key)
-            ep = {"first": t, "last": t, "lat0": lat, "lon0": lon, "min_d": d, "n": 0, "sum_lat": 0.0,
-                  "sum_lon": 0.0, "sogs": [],
-                  "alerted": False, "parted": None, "suppressed": None, "next_update": None, "closed": False}
-        ep["last"] = max(ep["last"], t)
-        ep["min_d"] = min(ep["min_d"], d)
-        ep["n"] += 1
-        ep["sum_lat"] += lat
-        ep["sum_lon"] += lon
-        if sog is not None and len(ep["sogs"]) < 2000:
-            ep["sogs"].append(sog)
-        resumed = ep["parted"] is not None
-        ep["parted"] = None
-        if not ep["alerted"] and ep["last"] - ep["first"] >= self.min_dur_s:
-            if ep["suppressed"] is None:
-                ep["suppressed"] = self._ordinary(key, ep, t) or False
-            if not ep["suppressed"]:
-                ep["alerted"] = True
-                ep["next_update"] = ep["first"] + 2 * self.min_dur_s
+            ep = self.state[key] = Meeting(t, t, lat, lon, d)
+        ep.last = max(ep.last, t)
+        ep.min_d = min(ep.min_d, d)
+        ep.n += 1
+        ep.sum_lat += lat
+        ep.sum_lon += lon
+        if sog is not None and len(ep.sogs) < 2000:
+            ep.sogs.append(sog)
+        resumed = ep.parted is not None
+        ep.parted = None
+        if not ep.alerted and ep.last - ep.first >= self.min_dur_s:
+            if ep.suppressed is None:
+                ep.suppressed = self._ordinary(key, ep, t) or False
+            if not ep.suppressed:
+                ep.alerted = True
+                ep.next_update = ep.first + 2 * self.min_dur_s
                 out.append(self._alert(key, ep, "open", t))
-        elif ep["alerted"] and ((resumed and ep["closed"])
-                                or (ep["next_update"] is not None and t >= ep["next_update"])):
-            ep["closed"] = False
-            ep["next_update"] = t + 3600.0
+        elif ep.alerted and ((resumed and ep.closed)
+                                or (ep.next_update is not None and t >= ep.next_update)):
+            ep.closed = False
+            ep.next_update = t + 3600.0
             out.append(self._alert(key, ep, "update", t))
-        self.state[key] = ep
         return out
 
     def _apart(self, key: tuple[int, int], t: float) -> list[Alert]:
         ep = self.state.get(key)
-        if ep is None or ep["parted"] is not None or t < ep["last"]:
+        if ep is None or ep.parted is not None or t < ep.last:
             return []
-        ep["parted"] = t
-        self.state[key] = ep
-        if ep["alerted"] and not ep["closed"]:
-            ep["closed"] = True
+        ep.parted = t
+        if ep.alerted and not ep.closed:
+            ep.closed = True
             return [self._alert(key, ep, "closed", t)]
         return []
 
-    def _ordinary(self, key: tuple[int, int], ep: dict[str, Any], t: float) -> str | None:
+    def _ordinary(self, key: tuple[int, int], ep: Meeting, t: float) -> str | None:
         """Why a pair that stayed together is ordinary life, not a rendezvous (None: it is one).
 
         Decided once, when the pair reaches the rendezvous duration: near a port or anchorage; one of
@@ -230,8 +254,8 @@ class RendezvousDetector:
         """
         if self._near_harbour(ep):
             return "near_harbour"
-        if self.learned is not None and self.learned.anchorage_at(ep["sum_lat"] / ep["n"],
-                                                                  ep["sum_lon"] / ep["n"]) is not None:
+        if self.learned is not None and self.learned.anchorage_at(ep.sum_lat / ep.n,
+                                                                  ep.sum_lon / ep.n) is not None:
             return "learned_anchorage"
         partner = self._exempt_partner(key, ep)
         if partner is not None:
@@ -240,7 +264,7 @@ class RendezvousDetector:
             return "group_at_rest"
         return None
 
-    def _exempt_partner(self, key: tuple[int, int], ep: dict[str, Any]) -> str | None:
+    def _exempt_partner(self, key: tuple[int, int], ep: Meeting) -> str | None:
         rules = self.s.exempt_partners
         va, vb = self.tracker.get(key[0]), self.tracker.get(key[1])
         types = {va.ship_type, vb.ship_type}
@@ -249,7 +273,7 @@ class RendezvousDetector:
         if "fishing_pair" in rules and va.category == vb.category == "fishing":
             return "fishing_pair"
         if "pilot_or_tug_near_port" in rules and types & PILOT_TUG_TYPES and self.zones is not None:
-            lat, lon = ep["sum_lat"] / ep["n"], ep["sum_lon"] / ep["n"]
+            lat, lon = ep.sum_lat / ep.n, ep.sum_lon / ep.n
             if self.zones.harbour_within(lat, lon, self.s.pilot_port_km * 1000) is not None:
                 return "pilot_or_tug_near_port"
         if "cruise_tender" in rules:
@@ -260,9 +284,9 @@ class RendezvousDetector:
                     return "cruise_tender"
         return None
 
-    def _group_size(self, key: tuple[int, int], ep: dict[str, Any], t: float) -> int:
+    def _group_size(self, key: tuple[int, int], ep: Meeting, t: float) -> int:
         """The pair and every other slow vessel heard within ``group_radius_m`` of where they lie."""
-        lat, lon = ep["sum_lat"] / ep["n"], ep["sum_lon"] / ep["n"]
+        lat, lon = ep.sum_lat / ep.n, ep.sum_lon / ep.n
         radius = self.s.group_radius_m
         s = self.cell_deg
         reach = math.ceil(radius / (s * 111_000.0 * max(math.cos(math.radians(lat)), 0.2))) + 1
@@ -278,20 +302,20 @@ class RendezvousDetector:
                         n += 1
         return n
 
-    def _near_harbour(self, ep: dict[str, Any]) -> bool:
+    def _near_harbour(self, ep: Meeting) -> bool:
         if self.zones is None:
             return False
-        lat = ep["sum_lat"] / ep["n"]
-        lon = ep["sum_lon"] / ep["n"]
+        lat = ep.sum_lat / ep.n
+        lon = ep.sum_lon / ep.n
         return self.zones.harbour_within(lat, lon, self.p.min_port_distance_km * 1000) is not None
 
-    def _alert(self, key: tuple[int, int], ep: dict[str, Any], status: Status, now_s: float) -> Alert:
+    def _alert(self, key: tuple[int, int], ep: Meeting, status: Status, now_s: float) -> Alert:
         a, b = key
         va, vb = self.tracker.get(a), self.tracker.get(b)
-        lat = ep["sum_lat"] / ep["n"]
-        lon = ep["sum_lon"] / ep["n"]
-        dur = ep["last"] - ep["first"]
-        sogs = sorted(ep["sogs"])
+        lat = ep.sum_lat / ep.n
+        lon = ep.sum_lon / ep.n
+        dur = ep.last - ep.first
+        sogs = sorted(ep.sogs)
         median = sogs[len(sogs) // 2] if sogs else None
         risky = {va.category, vb.category} & {"fishing", "tanker"} or dur >= 4 * 3600
         severity: Severity = "high" if risky else "medium"
@@ -300,11 +324,11 @@ class RendezvousDetector:
                    f"other, both under {self.p.max_sog_kn:g} kn, {verb} {format_duration(dur)} at "
                    f"{latlon_phrase(lat, lon)}")
         return self.alerts.make(
-            type="rendezvous", key=f"{a}-{b}:{iso(ep['first'])}", status=status, severity=severity,
-            time_s=now_s, start_s=ep["first"], end_s=ep["parted"] if status == "closed" else None,
+            type="rendezvous", key=f"{a}-{b}:{iso(ep.first)}", status=status, severity=severity,
+            time_s=now_s, start_s=ep.first, end_s=ep.parted if status == "closed" else None,
             mmsis=[a, b], lat=lat, lon=lon, summary=summary,
-            details={"min_distance_m": round(ep["min_d"]), "median_sog_kn": median,
-                     "duration_min": round(dur / 60), "observations": ep["n"], "profile": self.s.profile},
+            details={"min_distance_m": round(ep.min_d), "median_sog_kn": median,
+                     "duration_min": round(dur / 60), "observations": ep.n, "profile": self.s.profile},
         )
 
     # -- the watermark ---------------------------------------------------------------
@@ -314,13 +338,12 @@ class RendezvousDetector:
         out: list[Alert] = []
         for key in list(self.state):
             ep = self.state[key]
-            if watermark_s - ep["last"] > self.max_gap_s and ep["parted"] is None:
-                ep["parted"] = ep["last"]
-                self.state[key] = ep
-                if ep["alerted"] and not ep["closed"]:
-                    ep["closed"] = True
+            if watermark_s - ep.last > self.max_gap_s and ep.parted is None:
+                ep.parted = ep.last
+                if ep.alerted and not ep.closed:
+                    ep.closed = True
                     out.append(self._alert(key, ep, "closed", watermark_s))
-            if ep["parted"] is not None and watermark_s - ep["parted"] > self.merge_s:
+            if ep.parted is not None and watermark_s - ep.parted > self.merge_s:
                 self._forget(key)
         # forget grid entries of vessels not heard for a long time
         stale = [m for m, w in self._where.items() if watermark_s - w[1] > self.max_gap_s]
@@ -344,15 +367,15 @@ class RendezvousDetector:
         """Where the meeting an alert of this detector reports began (lat, lon), while it is held."""
         mmsis = sorted(v.mmsi for v in alert.vessels)
         ep = self.state.get((mmsis[0], mmsis[1])) if len(mmsis) >= 2 else None
-        if ep is None or "lat0" not in ep:
+        if ep is None:
             return None
-        return ep["lat0"], ep["lon0"]
+        return ep.lat0, ep.lon0
 
     # -- state as plain data (the distributed runtime keeps it in a table) ----------
 
     def snapshot(self) -> dict[str, Any]:
         """Everything this detector holds, as plain data."""
-        return {"episodes": [[list(k), ep] for k, ep in self.state.items()],
+        return {"episodes": [[list(k), msgspec.to_builtins(ep)] for k, ep in self.state.items()],
                 "where": [[m, list(w[0]), *w[1:]] for m, w in self._where.items()],
                 "prev": [[m, *p] for m, p in self._prev.items()],
                 "learned": self.learned.snapshot() if self.learned is not None else None}
@@ -361,7 +384,7 @@ class RendezvousDetector:
         """Take back what :meth:`snapshot` gave."""
         for k, ep in snap["episodes"]:
             key = (int(k[0]), int(k[1]))
-            self.state[key] = ep
+            self.state[key] = msgspec.convert(ep, Meeting)
             for m in key:
                 self._pairs.setdefault(m, set()).add(key)
         for m, cell, t, lat, lon, sog in snap["where"]:

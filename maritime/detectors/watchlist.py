@@ -14,12 +14,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from maritime.detectors.base import AlertBuilder, State, latlon_phrase, vessel_phrase
+import msgspec
+
+from maritime.detectors.base import AlertBuilder, latlon_phrase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import format_duration
 from maritime.models import SEVERITIES, Alert, Position, Severity, iso
 
 KINDS = ("mmsi", "imo", "callsign", "name")
+
+
+class Heard(msgspec.Struct, gc=False):
+    """When a vessel was last heard (s): a listed vessel raises again only after ``absence_h`` unheard."""
+
+    last: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +66,15 @@ class Watchlist:
     """Entries indexed for matching; a detector of ``watchlist_hit`` and an alert enricher."""
 
     name = "watchlist"
+    #: how a table entry of ``state`` is read back
+    state_type = Heard
 
     def __init__(self, entries: Iterable[WatchEntry], tracker: Tracker, absence_h: float = 24.0,
-                 state: State | None = None) -> None:
+                 state: dict[int, Heard] | None = None) -> None:
         self.tracker = tracker
         self.alerts = AlertBuilder(tracker)
         self.absence_s = absence_h * 3600
-        self.state: State = state if state is not None else {}
+        self.state: dict[int, Heard] = state if state is not None else {}
         self._links: dict[int, int] = {}
         self.replace_entries(entries)
 
@@ -101,13 +111,13 @@ class Watchlist:
         st = self.state.get(pos.mmsi)
         if not entries:
             if st is not None:
-                st["last"] = pos.time_s
+                st.last = pos.time_s
             return []
-        if st is not None and pos.time_s - st["last"] < self.absence_s:
-            st["last"] = pos.time_s
+        if st is not None and pos.time_s - st.last < self.absence_s:
+            st.last = pos.time_s
             return []
-        absent = None if st is None else pos.time_s - st["last"]
-        self.state[pos.mmsi] = {"last": pos.time_s}
+        absent = None if st is None else pos.time_s - st.last
+        self.state[pos.mmsi] = Heard(pos.time_s)
         sev = max((e.severity for e in entries), key=SEVERITIES.index)
         why = "; ".join(f"{e.reason}" + (f" ({e.source})" if e.source else "") for e in entries)
         again = f" again after {format_duration(absent)} unheard" if absent is not None else ""

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
+
 from maritime.config import Settings
 from maritime.detectors.tracker import Tracker
 from maritime.models import Alert, VesselInfo
@@ -162,7 +164,8 @@ class TileRunner:
         return {
             "vessels": [vessel_dump(v) for v in tile.tracker.vessels.values()],
             "rendezvous": tile.rendezvous.snapshot() if tile.rendezvous is not None else None,
-            "loitering": [[m, ep] for m, ep in tile.loitering.state.items()] if tile.loitering is not None else None,
+            "loitering": ([[m, msgspec.to_builtins(ep)] for m, ep in tile.loitering.state.items()]
+                          if tile.loitering is not None else None),
             "owned": dict(tile.owned),
         }
 
@@ -189,7 +192,8 @@ class TileRunner:
             if tile.rendezvous is not None and d.get("rendezvous") is not None:
                 tile.rendezvous.restore(d["rendezvous"])
             if tile.loitering is not None and d.get("loitering") is not None:
-                tile.loitering.state.update((int(m), ep) for m, ep in d["loitering"])
+                tile.loitering.state.update((int(m), msgspec.convert(ep, tile.loitering.state_type))
+                                            for m, ep in d["loitering"])
             tile.owned.update(d.get("owned") or {})
 
 

@@ -9,6 +9,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import msgspec
+
 from maritime.config import Settings
 from maritime.detectors.gaps import GapDetector
 from maritime.detectors.tracker import Tracker
@@ -66,7 +68,8 @@ class VesselRunner:
         self._alerts: list[Alert] = []
         self.chain = Chain(self.tracker, gates, dets, self._emit, self.listeners,
                            evict_after_s=settings.evict_after_h * 3600)
-        #: the stateful parts, by name (their per-MMSI state goes to the vessel table)
+        #: the stateful parts, by name (their per-MMSI state goes to the vessel table; each says how it is read
+        #: back with ``state_type``)
         stages: list[Any] = [*gates, *dets]
         self._parts: list[tuple[str, Any]] = [(d.name, d) for d in stages
                                               if isinstance(getattr(d, "state", None), dict)]
@@ -215,8 +218,9 @@ class VesselRunner:
             return None
         out: dict[str, Any] = {"vessel": vessel_dump(v)}
         for name, det in self._parts:
-            if mmsi in det.state:
-                out[name] = det.state[mmsi]
+            st = det.state.get(mmsi)
+            if st is not None:
+                out[name] = msgspec.to_builtins(st)
         return out
 
     def take_dirty(self) -> dict[int, dict[str, Any] | None]:
@@ -238,7 +242,7 @@ class VesselRunner:
             self.tracker.vessels[mmsi] = vessel_load(d["vessel"])
             for name, det in self._parts:
                 if name in d:
-                    det.state[mmsi] = d[name]
+                    det.state[mmsi] = msgspec.convert(d[name], det.state_type)
         if self.gaps is not None:
             self.gaps.rebuild()
         if meta:
