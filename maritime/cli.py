@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,6 +62,9 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
     """Maritime domain awareness for Caribbean waters."""
 out_console = Console()
 logger = logging.getLogger("maritime.cli")
+
+
+_STORE_HELP = "the triage store: a SQLite file or a redis:// URL (default: triage.sqlite in the state folder)"
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -420,6 +423,7 @@ def watch(
     tile_url: Annotated[str | None, typer.Option(help="online tile URL for the live map in connected rooms")] = None,
     drop_after_min: Annotated[float, typer.Option(help="live map: drop vessels not heard for this long (min)")]
     = 60.0,
+    triage: Annotated[str | None, typer.Option("--triage", help="live map: " + _STORE_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="alerts on stdout as JSON lines, not readable lines")]
     = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
@@ -463,7 +467,10 @@ def watch(
                 need = default_token(host, token)
                 runner = await _listen(make_app(live, token=need, zones=zone_index, tile_url=tile_url,
                                                 profiles=pipe.profile_store, risk_weights=settings.risk_weights,
-                                                hosts=[host] if need is None else None), host, port)
+                                                hosts=[host] if need is None else None,
+                                                triage=stack.enter_context(
+                                                    closing(_triage_store(triage or settings.triage_store)))),
+                                       host, port)
             refresher = None
             if redis_url and pipe.assembly is not None and pipe.assembly.watch_entries is not None:
                 refresher = asyncio.create_task(_refresh_watchlist(pipe, redis_url, list(watchlist or []), settings))
@@ -941,8 +948,10 @@ def serve(
         "--zones", help="zones to draw (default: the bundled Caribbean zones; 'none')")] = None,
     tile_url: Annotated[str | None, typer.Option(help="online tile URL for connected rooms")] = None,
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
+    triage: Annotated[str | None, typer.Option("--triage", help=_STORE_HELP)] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
 ) -> None:
-    """The live operations map, fed from Redis (alerts stream, latest positions)."""
+    """The live operations map, fed from Redis (alerts stream, latest positions); triage kept and shared."""
     from maritime.views.web import LiveState, default_token, follow_redis, make_app
 
     _setup_logging(1)
@@ -950,12 +959,13 @@ def serve(
     host, port = _host_port(web_at)
     index = _run_zones(zones)
     state = LiveState()
+    store = _triage_store(triage or _settings(config).triage_store)
 
     async def main() -> None:
         stop = _stop_event(duration)
         need = default_token(host, token)
         runner = await _listen(make_app(state, token=need, zones=index, tile_url=tile_url,
-                                        hosts=[host] if need is None else None), host, port)
+                                        hosts=[host] if need is None else None, triage=store), host, port)
         follower = asyncio.create_task(follow_redis(state, redis_url, stop))
         try:
             await stop.wait()
@@ -964,7 +974,10 @@ def serve(
             await asyncio.gather(follower, return_exceptions=True)
             await runner.cleanup()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        store.close()
 
 
 @app.command("map")
@@ -1424,9 +1437,6 @@ def _value_name(param: Any) -> str:
 triage_app = typer.Typer(no_args_is_help=True, help="Alert triage: record what officers concluded, read the trail, "
                          "count false alarms per rule.")
 app.add_typer(triage_app, name="triage")
-
-_STORE_HELP = "the triage store: a SQLite file or a redis:// URL (default: triage.sqlite in the state folder)"
-
 
 def _triage_store(store: str | None) -> Any:
     from maritime.enrich.triage import TriageError, open_triage

@@ -250,6 +250,9 @@ class Settings(_Frozen):
     delivery: DeliverySettings = DeliverySettings()
     watchlists: list[str] = Field(default_factory=list, description="watchlist files (CSV or JSON)")
     profiles_db: str | None = Field(None, description="SQLite file of vessel profiles (off when unset)")
+    triage_store: str | None = Field(
+        None, description="where officers' triage of alerts is kept: a SQLite file or a redis:// URL (default: "
+        "triage.sqlite in the per-user state folder)")
     risk_weights: dict[str, float] = Field(default_factory=dict, description="overrides of the risk weights")
     watchlist_absence_h: float = Field(24.0, gt=0, description="a listed vessel unheard this long hits again (h)")
     subscriptions: list[Subscription] = Field(default_factory=list)

@@ -158,9 +158,14 @@ async def test_localhost_mode_refuses_cross_site_changes_and_foreign_host_names(
                 assert r.status == 421
             async with s.get(base + "/api/alerts", headers={"Host": f"localhost:{port}"}) as r:
                 assert r.status == 200
-            async with s.post(ack, headers={"Origin": base}) as r:  # the page itself
-                assert r.status == 200
+            async with s.post(ack, headers={"Origin": base}) as r:  # the page itself, but nobody named
+                assert r.status == 400 and "officer" in await r.text()
+            async with s.post(ack, headers={"Origin": base}, json={"officer": "Lt. Joseph"}) as r:
+                assert r.status == 200 and (await r.json())["officer"] == "Lt. Joseph"
             assert "rendezvous:1" in state.acked
+            async with s.post(base + "/api/alerts/rendezvous:1/triage", headers={"Origin": base},
+                              data="not json") as r:
+                assert r.status == 400
     finally:
         await runner.cleanup()
     assert "<script>" not in PAGE and all("src=" in tag for tag in PAGE.split("<script")[1:])

@@ -31,10 +31,11 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not shutil.which(
 class Server:
     """The live-map app in a thread with its own event loop."""
 
-    def __init__(self, state: LiveState, token: str | None) -> None:
+    def __init__(self, state: LiveState, token: str | None, triage=None, port: int | None = None) -> None:
         self.state = state
         self.token = token
-        self.port = free_port()
+        self.triage = triage
+        self.port = port or free_port()
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -42,7 +43,7 @@ class Server:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.runner = self.loop.run_until_complete(
-            start_server(make_app(self.state, token=self.token), "127.0.0.1", self.port))
+            start_server(make_app(self.state, token=self.token, triage=self.triage), "127.0.0.1", self.port))
         self._ready.set()
         self.loop.run_forever()
 
@@ -131,8 +132,11 @@ def test_page_shows_vessels_alerts_live_and_names_as_text(tmp_path):
         srv.call(state.write, alert(3))
         srv.call(state, Position(377000700, T0 + 60, 14.5, -61.5, 9.0, 90.0, 90, 0, 1, "t"))
         page.wait_for_function("() => document.querySelectorAll('.alert').length === 3", timeout=15000)
-        page.locator(".alert").first.locator("button").click()
-        page.wait_for_function("() => document.querySelector('.alert').classList.contains('acked')", timeout=15000)
+        page.fill("#officer", "Lt. Joseph")
+        page.dispatch_event("#officer", "change")
+        page.locator(".alert").first.click()
+        page.locator(".alert.selected button[data-action=acknowledge]").click()
+        page.wait_for_function("() => document.querySelector('.alert').classList.contains('triaged')", timeout=15000)
         assert "rendezvous:3" in state.acked
         page.locator(".vessel-icon").first.click()
         page.wait_for_function("() => document.getElementById('vessel').style.display === 'block'", timeout=15000)
@@ -190,3 +194,142 @@ def test_live_page_against_a_running_watch(tmp_path):
     err = proc.stderr.read().decode() if proc.stderr else ""
     assert f"live map on http://127.0.0.1:{web_port}/" in err  # the URL is printed at start
     assert "Traceback" not in err
+
+
+def watch_floor_state() -> LiveState:
+    """Three vessels (one with a hostile name and destination), four alerts of three severities in two
+    states' waters."""
+    state = LiveState()
+    evil = "<img src=x onerror=alert(1)>"
+    for k, (mmsi, name, cs, imo) in enumerate([(376000500, evil, "J8AB", 9_100_001),
+                                               (377000700, "OCEAN HOPE", "J7QZ", 9_200_002),
+                                               (362001234, "PELICAN", "9YXX", None)]):
+        state(VesselInfo(mmsi, T0, name=name, callsign=cs, imo=imo, ship_type=70 if k else 30,
+                         destination=evil if k == 0 else "CASTRIES"))
+        state(Position(mmsi, T0 + 600 + k, 14.0 + k * 0.3, -61.0 - k * 0.3, 10.0, 45.0, 45, 0, 1, "t"))
+    waters = {"lc": {"territorial_sea": {"id": "lc-ts", "name": "Saint Lucia", "authority": "SLMPU", "country": "LC"}},
+              "vc": {"territorial_sea": {"id": "vc-ts", "name": "St Vincent", "authority": "SVGCG", "country": "VC"}}}
+    row = {376000500: 0, 377000700: 1, 362001234: 2}
+    for i, (typ, sev, mmsi, name, where) in enumerate([("rendezvous", "high", 376000500, evil, "lc"),
+                                                       ("loitering", "medium", 377000700, "OCEAN HOPE", "vc"),
+                                                       ("dark_gap", "low", 362001234, "PELICAN", "lc"),
+                                                       ("geofence_entry", "high", 377000700, "OCEAN HOPE", "vc")]):
+        a = Alert(f"{typ}:{i}", typ, "open", sev, T0 + 60 * i, T0, None, (VesselRef(mmsi, name=name),),
+                  14.0 + row[mmsi] * 0.3 + 0.03 * i, -61.0 - row[mmsi] * 0.3,
+                  f"{name}: {typ.replace('_', ' ')}",
+                  jurisdiction=waters[where])
+        state.write(a)
+    return state
+
+
+def test_watch_floor_marker_search_filters_triage_shared_and_kept(tmp_path):
+    """A real browser drives the watch floor: an alert marker highlights its vessel, search finds vessels by
+    name, IMO and call sign, filters hide what they should, a triage action on one page is seen on a second
+    page at once and survives a server restart, a critical alert flashes and sounds, the status line says when
+    the stream is down, and hostile names, destinations and notes stay text."""
+    from playwright.sync_api import sync_playwright
+
+    from maritime.enrich.triage import SqliteTriageStore
+
+    db = tmp_path / "triage.sqlite"
+    state = watch_floor_state()
+    ARTIFACTS.mkdir(exist_ok=True)
+    evil_note = "<script>alert(3)</script> checked with the harbour master"
+    with sync_playwright() as p:
+        b = browser(p)
+        dialogs: list[str] = []
+        with Server(state, token=None, triage=SqliteTriageStore(db)) as srv:
+            url = f"http://127.0.0.1:{srv.port}/"
+            pages = []
+            for _ in range(2):
+                page = b.new_context(viewport={"width": 1400, "height": 850}).new_page()
+                page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+                assert block_outside(page) == []
+                page.goto(url)
+                page.wait_for_function("() => window.mdaReady === true", timeout=20000)
+                pages.append(page)
+            one, two = pages
+            # alert markers are diamonds, apart from the vessel arrows, one per alert
+            assert one.locator(".alert-icon").count() == 4 and one.locator(".vessel-icon").count() == 3
+            one.wait_for_function("() => document.getElementById('status').textContent === 'live'", timeout=20000)
+            assert "event time 2025-05-14" in one.locator("#clock").inner_text()
+            # a marker click highlights its vessel and opens its panel, with relative times
+            one.evaluate("window.mdaMap.setView([14.3, -61.3], 9, {animate: false})")
+            one.locator(".alert-icon.sev-medium").click()
+            one.wait_for_function("() => document.querySelector('.mda-highlight') !== null", timeout=10000)
+            one.wait_for_function("() => document.getElementById('vessel').style.display === 'block'", timeout=10000)
+            assert one.locator("#vessel-title").inner_text() == "OCEAN HOPE"
+            assert "ago" in one.locator("#vessel-body").inner_text()
+            assert one.locator(".alert.selected").count() == 1
+            one.locator("#vessel-close").click()
+            assert one.locator("#vessel").is_hidden() and one.locator(".mda-highlight").count() == 0
+            # search by name, IMO and call sign
+            for q, hit in (("pelic", "PELICAN"), ("9100001", "<img src=x onerror=alert(1)>"), ("J7QZ", "OCEAN HOPE")):
+                one.fill("#search", q)
+                assert hit in one.locator("#results").inner_text()
+            one.press("#search", "Enter")
+            one.wait_for_function("() => document.getElementById('vessel-title').textContent === 'OCEAN HOPE'",
+                                  timeout=10000)
+            one.fill("#search", "NO SUCH SHIP")
+            assert "no vessel matches" in one.locator("#results").inner_text()
+            # the hostile vessel's panel shows its name and destination as text
+            one.fill("#search", "J8AB")
+            one.press("#search", "Enter")
+            one.wait_for_function("() => document.getElementById('vessel-title').textContent.startsWith('<img')",
+                                  timeout=10000)
+            assert "<img src=x onerror=alert(1)>" in one.locator("#vessel-body").inner_text()
+            # filters: severity, waters, type
+            one.select_option("#f-sev", "high")
+            assert one.locator(".alert:visible").count() == 2 and one.locator(".alert-icon").count() == 2
+            one.select_option("#f-waters", "SVGCG")
+            assert one.locator(".alert:visible").count() == 1
+            assert "geofence entry" in one.locator(".alert:visible").inner_text()
+            one.select_option("#f-sev", "info")
+            one.select_option("#f-waters", "")
+            one.select_option("#f-type", "dark_gap")
+            assert one.locator(".alert:visible").count() == 1
+            one.select_option("#f-type", "")
+            # triage needs the officer's name; then page two sees it at once
+            one.locator(".alert[data-id='rendezvous:0']").click()
+            one.locator(".alert.selected button[data-action=acknowledge]").click()
+            assert "your name" in one.locator("#message").inner_text()
+            one.fill("#officer", "Lt. Joseph")
+            one.dispatch_event("#officer", "change")
+            one.locator(".alert.selected select.reason").select_option("known_vessel")
+            one.locator(".alert.selected input.note").fill(evil_note)
+            one.locator(".alert.selected button[data-action=false_alarm]").click()
+            two.wait_for_function("() => document.querySelector(\"[data-id='rendezvous:0'] .tri\").textContent"
+                                  ".includes('false alarm')", timeout=10000)
+            assert evil_note in two.locator("[data-id='rendezvous:0'] .tri").inner_text()
+            assert "Lt. Joseph" in two.locator("[data-id='rendezvous:0'] .tri").inner_text()
+            two.check("#f-open")
+            assert two.locator(".alert:visible").count() == 3  # "not yet triaged" hides the false alarm
+            # a critical alert arriving live flashes and sounds
+            srv.call(state.write, Alert("rendezvous:9", "rendezvous", "open", "critical", T0 + 900, T0, None,
+                                        (VesselRef(377000700, name="OCEAN HOPE"),), 14.31, -61.3,
+                                        "OCEAN HOPE meeting a listed vessel"))
+            one.wait_for_function("() => document.getElementById('flash').classList.contains('on')", timeout=10000)
+            assert one.evaluate("window.mdaLastSound.times") == 3
+            assert "CRITICAL" in one.locator("#flash").inner_text()
+            one.screenshot(path=str(ARTIFACTS / "live-map-watch-floor.png"))
+            one.locator("#panel-close").click()
+            assert one.evaluate("document.body.classList.contains('panel-hidden')")
+            one.locator("#panel-open").click()
+            stats = one.context.new_page()
+            stats.goto(url + "triage")
+            stats.wait_for_function("() => window.mdaReady === true", timeout=10000)
+            assert "rendezvous" in stats.locator("table").first.inner_text()
+            assert "100%" in stats.locator("table").first.inner_text()
+            port = srv.port
+        # the server is gone: the page says so
+        one.wait_for_function("() => document.getElementById('status').textContent.includes('down')",
+                              timeout=20000)
+        # a restarted server keeps the triage
+        with Server(watch_floor_state(), token=None, triage=SqliteTriageStore(db), port=port):
+            three = b.new_context().new_page()
+            three.goto(url)
+            three.wait_for_function("() => window.mdaReady === true", timeout=20000)
+            assert "false alarm (known vessel) by Lt. Joseph" in three.locator("[data-id='rendezvous:0'] .tri").inner_text()
+            three.screenshot(path=str(ARTIFACTS / "live-map-after-restart.png"))
+        assert dialogs == []
+        b.close()

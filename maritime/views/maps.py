@@ -97,14 +97,19 @@ def _popup(a: dict[str, Any]) -> str:
             + f"<table>{details}</table></div>")
 
 
-def coastline(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
+def land_geometry(bounds: tuple[float, float, float, float]) -> Any:
+    """Natural Earth land inside ``bounds`` (lon0, lat0, lon1, lat1), as one shapely geometry."""
     from maritime.zones.geodata import countries
 
     area = box(*bounds)
     # union before simplifying: countries simplified one by one no longer share their borders, and the
     # slivers between them would be drawn as lines across the land
-    land = shapely.union_all([c.geometry.intersection(area) for c in countries() if c.geometry.intersects(area)])
-    land = shapely.simplify(land, 0.005)
+    return shapely.union_all([c.geometry.intersection(area) for c in countries() if c.geometry.intersects(area)])
+
+
+def coastline(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
+    """The land inside ``bounds`` as a GeoJSON feature, simplified to 0.005° (about 500 m)."""
+    land = shapely.simplify(land_geometry(bounds), 0.005)
     return {"type": "Feature", "properties": {}, "geometry": mapping(land)}
 
 

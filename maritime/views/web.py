@@ -1,22 +1,30 @@
 """The live operations map: an aiohttp server with a full-screen Leaflet page.
 
-Vessels move live (Server-Sent Events, not polling), alerts appear in a panel
-(newest first, severity colours, click to fly there, acknowledge), a click on
-a vessel shows its identity and last hours of track, zones are drawn, and a
-coastline basemap from Natural Earth shows the islands with no internet.
+Vessels move live (Server-Sent Events, not polling). Alerts are diamonds on
+the map (a letter for the type, the rim for the severity, unlike the vessel
+arrows) and a panel (newest first, filters by severity, type, waters and
+"not yet triaged", triage buttons); high and critical ones flash and sound.
+A click on a vessel shows its identity, profile, risk factors and recent
+track; a search finds vessels by name, MMSI, IMO or call sign; a clock shows
+event time and the status line says when the stream is down. Zones and a
+compact Natural Earth coastline (cached by the browser) draw after the
+vessels, so the islands show with no internet.
 Leaflet is served from the ``django-js-lib-leaflet`` package, never a CDN.
 
-The JSON/GeoJSON API under ``/api/`` is read-only except alert
-acknowledgement. Access needs a token (``Authorization: Bearer``, a cookie,
-or ``?token=`` once) whenever one is set, and one is generated when the
-server listens beyond loopback. Everything the page shows is inserted as
-text, never as HTML (AIS names are free text).
+The JSON/GeoJSON API under ``/api/`` is read-only except alert triage
+(:mod:`maritime.enrich.triage`: acknowledge, false alarm, escalate, close,
+each with the officer's name), which every open page sees at once. Access
+needs a token (``Authorization: Bearer``, a cookie, or ``?token=`` once)
+whenever one is set, and one is generated when the server listens beyond
+loopback. Everything the page shows is inserted as text, never as HTML (AIS
+names, destinations and officers' notes are free text).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import importlib.resources
 import json
@@ -32,6 +40,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp_sse import sse_response
 
 from maritime.detectors.tracker import vessel_category
+from maritime.enrich.triage import ACTIONS, FALSE_ALARM_REASONS, SqliteTriageStore, TriageError, TriageStore, stats
 from maritime.models import Alert, Position, Record, VesselInfo, iso
 from maritime.views.maps import PALETTE
 from maritime.zones.index import ZoneIndex
@@ -48,7 +57,8 @@ class LiveState:
         self.vessels: dict[int, dict[str, Any]] = {}
         self.tracks: dict[int, deque[tuple[float, float, float]]] = {}
         self.alerts: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self.acked: set[str] = set()
+        #: the current triage of each alert (its latest action, as :meth:`TriageEvent.as_dict`)
+        self.triage: dict[str, dict[str, Any]] = {}
         self.track_s = track_hours * 3600
         self.drop_after_s = drop_after_s
         self.max_alerts = max_alerts
@@ -86,6 +96,10 @@ class LiveState:
                 v["category"] = vessel_category(rec.ship_type)
             if rec.callsign:
                 v["callsign"] = rec.callsign
+            if rec.imo:
+                v["imo"] = rec.imo
+            if rec.destination:
+                v["destination"] = rec.destination
 
     def write(self, alert: Alert) -> None:
         """Sink interface: keep the alert and push it to every open page."""
@@ -104,13 +118,27 @@ class LiveState:
 
     # -- views ------------------------------------------------------------------------
 
+    @property
+    def acked(self) -> set[str]:
+        """The alerts some officer has triaged (acknowledged, false alarm, escalated or closed)."""
+        return set(self.triage)
+
+    def apply_triage(self, event: dict[str, Any]) -> None:
+        """An officer's action (from the triage store): keep it and push it to every open page."""
+        if event.get("state"):
+            self.triage[event["alert_id"]] = event
+        else:
+            self.triage.pop(event["alert_id"], None)
+        self._publish("triage", json.dumps(event))
+
     def _alert_view(self, d: dict[str, Any]) -> dict[str, Any]:
-        return {**d, "acknowledged": d["id"] in self.acked}
+        t = self.triage.get(d["id"])
+        return {**d, "acknowledged": t is not None, "triage": t, "authorities": sorted(_authorities(d))}
 
     def vessel_feature(self, v: dict[str, Any]) -> dict[str, Any]:
         """A vessel as a GeoJSON point feature (``stale`` when not heard for 8 minutes)."""
-        props = {k: v.get(k) for k in ("mmsi", "name", "callsign", "ship_type", "category", "sog_kn", "cog_deg",
-                                       "heading_deg", "time")}
+        props = {k: v.get(k) for k in ("mmsi", "name", "callsign", "imo", "ship_type", "category", "sog_kn",
+                                       "cog_deg", "heading_deg", "destination", "time")}
         props["stale"] = self.now_s - v.get("time_s", 0) > 480
         return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [v["lon"], v["lat"]]},
                 "properties": props}
@@ -158,6 +186,34 @@ class LiveState:
         self._queues.discard(q)
 
 
+def _authorities(d: dict[str, Any]) -> set[str]:
+    """Every authority an alert (the contract's JSON) concerns: its zone's and those of the waters it lies in."""
+    out = {d["zone"]["authority"]} if d.get("zone") and d["zone"].get("authority") else set()
+    j = d.get("jurisdiction") or {}
+    for part in (j, j.get("reappeared_in") or {}):
+        for key in ("territorial_sea", "contiguous_zone", "eez"):
+            w = part.get(key)
+            if w and w.get("authority"):
+                out.add(w["authority"])
+    return out
+
+
+def _rounded(coords: Any, decimals: int) -> Any:
+    if isinstance(coords, (int, float)):
+        return round(coords, decimals)
+    return [_rounded(c, decimals) for c in coords]
+
+
+def compact_geojson(geometry: Any, tolerance_deg: float, decimals: int = 3) -> dict[str, Any]:
+    """A shapely geometry as GeoJSON, simplified (tolerance in degrees) and rounded (3 decimals: about 110 m),
+    for a page that must draw quickly over a slow link."""
+    import shapely
+    from shapely.geometry import mapping
+
+    g = mapping(shapely.simplify(geometry, tolerance_deg, preserve_topology=True))
+    return {"type": g["type"], "coordinates": _rounded(g["coordinates"], decimals)}
+
+
 def _asset(name: str) -> bytes:
     return (importlib.resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet" / name).read_bytes()
 
@@ -174,8 +230,12 @@ class LiveMapServer:
 
     def __init__(self, state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
                  tile_url: str | None = None, profiles: Any = None, risk_weights: dict[str, float] | None = None,
-                 hosts: Sequence[str] | None = None) -> None:
+                 hosts: Sequence[str] | None = None, triage: TriageStore | None = None) -> None:
         self.state = state
+        #: where officers' actions are kept (default: in memory only, lost when the server stops)
+        self.triage: TriageStore = triage if triage is not None else SqliteTriageStore(":memory:")
+        self._triage_cursor: Any = None
+        self._triage_down = False
         self.token = token
         self.zones = zones
         self.tile_url = tile_url
@@ -193,7 +253,8 @@ class LiveMapServer:
             img_src += f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"
         self.csp = (f"default-src 'self'; img-src {img_src}; style-src 'self' 'unsafe-inline'; script-src 'self'; "
                     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-        self._land: str | None = None
+        self._land: bytes | None = None
+        self._zones: bytes | None = None
         self._closing = asyncio.Event()  # set on shutdown so open event streams end instead of holding the server
 
     def routes(self) -> list[web.RouteDef]:
@@ -203,12 +264,17 @@ class LiveMapServer:
             web.get("/static/leaflet.js", self.leaflet_js),
             web.get("/static/live.js", self.page_js),
             web.get("/static/palette.js", self.palette_js),
+            web.get("/static/triage.js", self.triage_js),
+            web.get("/triage", self.triage_page),
             web.get("/static/leaflet.css", self.leaflet_css),
             web.get("/api/vessels", self.vessels),
             web.get("/api/vessels/{mmsi}", self.vessel),
             web.get("/api/vessels/{mmsi}/track", self.track),
             web.get("/api/alerts", self.alerts),
             web.post("/api/alerts/{alert_id}/ack", self.ack),
+            web.post("/api/alerts/{alert_id}/triage", self.triage_post),
+            web.get("/api/alerts/{alert_id}/triage", self.triage_history),
+            web.get("/api/triage/stats", self.triage_stats),
             web.get("/api/zones", self.zone_layer),
             web.get("/api/land", self.land),
             web.get("/api/config", self.config),
@@ -269,6 +335,12 @@ class LiveMapServer:
 
     async def palette_js(self, _r: web.Request) -> web.Response:
         return web.Response(text=PALETTE_JS, content_type="application/javascript")
+
+    async def triage_page(self, _r: web.Request) -> web.Response:
+        return web.Response(text=TRIAGE_PAGE, content_type="text/html")
+
+    async def triage_js(self, _r: web.Request) -> web.Response:
+        return web.Response(text=TRIAGE_JS, content_type="application/javascript")
 
     async def leaflet_js(self, _r: web.Request) -> web.Response:
         return web.Response(body=_asset("leaflet.js"), content_type="application/javascript")
@@ -331,36 +403,108 @@ class LiveMapServer:
         items = list(self.state.alerts.values())[-limit:][::-1]
         return web.json_response([self.state._alert_view(a) for a in items])
 
-    async def ack(self, r: web.Request) -> web.Response:
-        aid = r.match_info["alert_id"]
-        st = self.state
-        if aid not in st.alerts:
+    async def _body(self, r: web.Request) -> dict[str, Any]:
+        if not r.can_read_body:
+            return {}
+        try:
+            body = await r.json()
+        except (ValueError, UnicodeDecodeError):
+            raise web.HTTPBadRequest(text="the body is JSON: {\"officer\": ..., \"note\": ...}") from None
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest(text="the body is a JSON object")
+        return body
+
+    def _record(self, aid: str, action: str, body: dict[str, Any]) -> web.Response:
+        alert = self.state.alerts.get(aid)
+        if alert is None:
             raise web.HTTPNotFound(text="no such alert")
-        st.acked.add(aid)
-        st._publish("ack", json.dumps({"id": aid}))
-        return web.json_response({"id": aid, "acknowledged": True})
+        try:
+            e = self.triage.record(aid, action, body.get("officer"), body.get("note"), body.get("reason"), alert=alert)
+        except TriageError as err:
+            raise web.HTTPBadRequest(text=str(err)) from None
+        except Exception as err:  # the store is down (Redis unreachable, disk full): say so, keep serving
+            logger.warning("triage store: %s: not recorded (%s)", aid, err)
+            raise web.HTTPServiceUnavailable(text=f"the triage store is unavailable: not recorded ({err})") from None
+        self.sync_triage()  # to every open page now (and the other processes on their next poll)
+        return web.json_response(e.as_dict())
 
-    async def zone_layer(self, _r: web.Request) -> web.Response:
-        import shapely
-        from shapely.geometry import mapping
+    async def ack(self, r: web.Request) -> web.Response:
+        """Acknowledge (``{"officer": ..., "note": ...}``)."""
+        return self._record(r.match_info["alert_id"], "acknowledge", await self._body(r))
 
-        feats = []
-        for z in (self.zones.zones if self.zones is not None else []):
-            feats.append({"type": "Feature", "properties": {"id": z.id, "name": z.name, "kind": z.kind},
-                          "geometry": mapping(shapely.simplify(z.geometry, 0.01 if z.kind == "eez" else 0.002))})
-        return web.json_response({"type": "FeatureCollection", "features": feats})
+    async def triage_post(self, r: web.Request) -> web.Response:
+        """An officer's action: ``{"action", "officer", "note", "reason"}`` (see :mod:`maritime.enrich.triage`)."""
+        body = await self._body(r)
+        return self._record(r.match_info["alert_id"], str(body.get("action") or ""), body)
 
-    async def land(self, _r: web.Request) -> web.Response:
+    async def triage_history(self, r: web.Request) -> web.Response:
+        """Every action on one alert, oldest first."""
+        try:
+            trail = self.triage.history(r.match_info["alert_id"])
+        except Exception as err:
+            raise web.HTTPServiceUnavailable(text=f"the triage store is unavailable ({err})") from None
+        return web.json_response([e.as_dict() for e in trail])
+
+    async def triage_stats(self, _r: web.Request) -> web.Response:
+        """Outcomes per alert type, zone and rule, with the false-alarm rates."""
+        try:
+            got = stats(self.triage.events())
+        except Exception as err:
+            raise web.HTTPServiceUnavailable(text=f"the triage store is unavailable ({err})") from None
+        return web.json_response(got)
+
+    def sync_triage(self) -> None:
+        """Take in the actions recorded since the last call (here or by another process sharing the store)."""
+        try:
+            events, self._triage_cursor = self.triage.since(self._triage_cursor)
+        except Exception as err:
+            if not self._triage_down:
+                logger.warning("triage store unavailable (%s): actions of other officers will show when it is back",
+                               err)
+            self._triage_down = True
+            return
+        if self._triage_down:
+            logger.warning("triage store available again")
+            self._triage_down = False
+        for e in events:
+            self.state.apply_triage(e.as_dict())
+
+    def _cached(self, r: web.Request, body: bytes) -> web.Response:
+        """A large layer that changes only with the zones or the version: the browser keeps it (ETag, a day)."""
+        tag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+        headers = {"ETag": tag, "Cache-Control": "private, max-age=86400"}
+        if r.headers.get("If-None-Match") == tag:
+            return web.Response(status=304, headers=headers)
+        resp = web.Response(body=body, content_type="application/json", headers=headers)
+        resp.enable_compression()  # gzip when the browser takes it: a fifth of the bytes over a slow link
+        return resp
+
+    async def zone_layer(self, r: web.Request) -> web.Response:
+        if self._zones is None:
+            feats = [{"type": "Feature", "properties": {"id": z.id, "name": z.name, "kind": z.kind,
+                                                        "authority": z.authority},
+                      "geometry": compact_geojson(z.geometry, 0.01 if z.kind == "eez" else 0.002)}
+                     for z in (self.zones.zones if self.zones is not None else [])]
+            self._zones = json.dumps({"type": "FeatureCollection", "features": feats},
+                                     separators=(",", ":")).encode()
+        return self._cached(r, self._zones)
+
+    async def land(self, r: web.Request) -> web.Response:
         if self._land is None:
-            from maritime.views.maps import coastline
+            from maritime.views.maps import land_geometry
             from maritime.zones.caribbean import REGION
 
             lon0, lat0, lon1, lat1 = REGION
-            self._land = json.dumps(coastline((lon0 - 5, lat0 - 5, lon1 + 5, lat1 + 5)))
-        return web.Response(text=self._land, content_type="application/json")
+            geom = compact_geojson(land_geometry((lon0 - 5, lat0 - 5, lon1 + 5, lat1 + 5)), 0.005)
+            self._land = json.dumps({"type": "Feature", "properties": {}, "geometry": geom},
+                                    separators=(",", ":")).encode()
+        return self._cached(r, self._land)
 
     async def config(self, _r: web.Request) -> web.Response:
-        return web.json_response({"tile_url": self.tile_url})
+        """What the page needs besides data: the tile URL, the authorities to filter by, the triage choices."""
+        auth = sorted({z.authority for z in (self.zones.zones if self.zones is not None else []) if z.authority})
+        return web.json_response({"tile_url": self.tile_url, "authorities": auth, "reasons": FALSE_ALARM_REASONS,
+                                  "actions": list(ACTIONS)})
 
     async def events(self, r: web.Request) -> web.StreamResponse:
         """Server-Sent Events: hello, then positions, alerts, acks and feed status as they come (pings between)."""
@@ -400,7 +544,9 @@ class LiveMapServer:
             while True:
                 await asyncio.sleep(1.0)
                 self.state.flush_positions()
+                self.sync_triage()
 
+        self.sync_triage()  # what officers concluded before this server started
         task = asyncio.create_task(loop())
         yield
         task.cancel()
@@ -408,10 +554,11 @@ class LiveMapServer:
 
 def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
              tile_url: str | None = None, profiles: Any = None,
-             risk_weights: dict[str, float] | None = None, hosts: Sequence[str] | None = None) -> web.Application:
+             risk_weights: dict[str, float] | None = None, hosts: Sequence[str] | None = None,
+             triage: TriageStore | None = None) -> web.Application:
     """The aiohttp application serving the page, the API and the event stream (see :class:`LiveMapServer`)."""
     return LiveMapServer(state, token=token, zones=zones, tile_url=tile_url, profiles=profiles,
-                         risk_weights=risk_weights, hosts=hosts).app()
+                         risk_weights=risk_weights, hosts=hosts, triage=triage).app()
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
@@ -453,6 +600,8 @@ def default_token(host: str, token: str | None) -> str | None:
 
 PAGE = (importlib.resources.files("maritime.views") / "static" / "live.html").read_text(encoding="utf-8")
 PAGE_JS = (importlib.resources.files("maritime.views") / "static" / "live.js").read_text(encoding="utf-8")
+TRIAGE_PAGE = (importlib.resources.files("maritime.views") / "static" / "triage.html").read_text(encoding="utf-8")
+TRIAGE_JS = (importlib.resources.files("maritime.views") / "static" / "triage.js").read_text(encoding="utf-8")
 #: the palette the replay map uses, for the live page (one palette: maritime/views/static/palette.json)
 PALETTE_JS = "window.MDA_PALETTE = " + json.dumps(PALETTE, separators=(",", ":")) + ";\n"
 
