@@ -26,6 +26,15 @@ def alerts() -> list[dict]:
     return out
 
 
+def replay_data(page: str) -> dict:
+    """The JSON a replay map's script draws from."""
+    import json
+
+    m = re.search(r"<script type='application/json' id='mda-replay-data'>(.*?)</script>", page, re.S)
+    assert m, "the replay map carries its data"
+    return json.loads(m.group(1))
+
+
 def test_map_is_self_contained_and_escapes_names(tmp_path):
     tracks = TrackCollector(every_s=60)
     tracks(VesselInfo(376000500, T0, name="<img src=x onerror=alert(2)>", ship_type=70))
@@ -36,7 +45,8 @@ def test_map_is_self_contained_and_escapes_names(tmp_path):
     assert not re.search(r'<(script|img)[^>]+src="https?://|<link[^>]+href="https?://', page), \
         "no asset may be fetched from the network"
     assert "L.map(" in page and "Leaflet 1.9.4" in page
-    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # names reach the page only as JSON data (``</`` escaped) that the page inserts as text
+    assert "<script>alert(1)</script>" not in page and "<script>alert(1)<\\/script>" in page
     assert "<img src=x" not in page
 
 
@@ -84,7 +94,9 @@ def test_map_command_with_tracks_and_zones(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     page = out.read_text()
-    assert page.count("alert-marker") >= 4 and "Vessel tracks" in page and "Zones" in page
+    data = replay_data(page)
+    assert len(data["alerts"]) == 4 and data["timeline"] is not None and "Zones" in page
+    assert ("Vessel tracks" in page or "Tracks of vessels in alerts" in page)
 
 
 def test_large_replays_open_on_clusters(tmp_path):
@@ -93,8 +105,9 @@ def test_large_replays_open_on_clusters(tmp_path):
         a = alerts()[i % 4]
         many.append({**a, "id": f"{a['id']}-{i}", "position": {"lat": 12 + (i % 20) * 0.7, "lon": -80 + (i // 20)}})
     page = replay_map(many, tmp_path / "m.html").read_text()
-    assert "Alert clusters" in page and "Alerts (each)" in page
-    assert page.count("alert-cluster") >= 20
+    assert "Alert clusters" in page and page.count("alert-cluster") >= 20
+    data = replay_data(page)
+    assert data["many"] is True and len(data["alerts"]) == CLUSTER_ABOVE + 100  # each one a click away
 
 
 def test_offline_basemap_has_no_slivers_between_countries():
@@ -121,7 +134,7 @@ def test_the_replay_and_live_maps_share_one_palette():
     # the live page defines no colours of its own for vessels or zones
     page_js = web.PAGE_JS
     assert not re.search(r"(cargo|tanker|territorial_sea)\s*:\s*\"#", page_js)
-    assert '<script src="/static/palette.js"></script><script src="/static/live.js">' in web.PAGE
+    assert '<script src="/static/palette.js"></script><script src="/static/symbols.js"></script>' in web.PAGE
 
 
 def test_a_vessel_unnamed_in_its_alert_is_named_from_the_whole_input():
@@ -138,3 +151,63 @@ def test_a_vessel_unnamed_in_its_alert_is_named_from_the_whole_input():
     html = build_replay_map([alert], tracks=tracks).get_root().render()
     assert "SEA BREEZE — MMSI 376000500" in html and "(no name)" not in html
     assert alert["vessels"][0]["name"] is None  # the caller's alert is left as it was
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed")
+def test_replay_map_list_popups_in_words_and_a_slider_that_filters(tmp_path):
+    """Driven in Chromium: the alert list sorts by severity and a click opens the alert's popup in words; the
+    slider at an early hour hides the alerts not begun yet and the day's tracks; 5,000 vessels stay legible
+    (ordinary tracks dimmed, the alert vessels' own layer on top)."""
+    from playwright.sync_api import sync_playwright
+
+    tracks = TrackCollector(every_s=600)
+    for i in range(5000):
+        mmsi = 300_000_000 + i
+        tracks(VesselInfo(mmsi, T0, name=f"V{i}", ship_type=70))
+        for k in range(0, 36):  # six hours
+            tracks(Position(mmsi, T0 + 600 * k, 10.0 + (i % 100) * 0.09 + k * 0.003, -80.0 + (i // 100) * 0.4,
+                            8, 0, 0, 0, 1, "t"))
+    evil = "<img src=x onerror=alert(9)>"
+    items = []
+    for i, (kind, sev, hours) in enumerate([("dark_gap", "medium", 0.5), ("rendezvous", "critical", 1.0),
+                                            ("loitering", "low", 4.0), ("geofence_entry", "high", 5.0)]):
+        items.append(Alert(f"{kind}:{i}", kind, "closed", sev, T0 + hours * 3600 + 1800, T0 + hours * 3600,
+                           T0 + hours * 3600 + 1800, (VesselRef(300_000_000 + i, name=evil if i == 1 else f"V{i}"),),
+                           12.0 + i, -70.0, f"summary {i}",
+                           details={"last_position": {"lat": 12.0, "lon": -70.0}, "started_in": "eez",
+                                    "last_sog_kn": 9.5, "gap_h": 6.5, "min_distance_m": 120.0}).as_dict())
+    out = replay_map(items, tmp_path / "big.html", tracks=tracks)
+    data = replay_data(out.read_text())
+    assert data["tracks"] and data["prominent"] and sum(v["a"] for v in data["timeline"]["data"].values()) == 4
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"])
+        page = b.new_page(viewport={"width": 1400, "height": 900})
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(out.as_uri())
+        page.wait_for_function("() => window.mdaReady === true", timeout=60000)
+        assert page.locator(".alert-marker").count() == 4
+        assert page.locator(".alert-vessel-track").count() == 4
+        # dimmed ordinary tracks: thin and faint
+        assert page.locator(".vessel-track:not(.alert-vessel-track)").first.get_attribute("stroke-opacity") == "0.25"
+        page.click("#mda-sort button[data-key=severity]")
+        rows = page.locator(".mda-row")
+        assert rows.first.inner_text().lower().startswith("critical") and rows.last.inner_text().lower().startswith("low")
+        rows.first.click()
+        page.wait_for_selector(".alert-popup", timeout=10000)
+        text = page.locator(".alert-popup").inner_text()
+        assert "12.00°N 70.00°W" in text and "started in\tEEZ" in text and "last speed\t9.5 kn" in text
+        assert "6 h 30 min" in text and "closest approach\t120 m" in text
+        assert "_" not in text and "{" not in text and evil in text  # words, no JSON, the name as text
+        page.screenshot(path=str(ARTIFACTS / "replay-map-5000.png"))
+        # the slider two hours in: only the alerts begun by then, and no day-long tracks
+        page.evaluate("() => { const s = document.getElementById('mda-slider'); s.value = 120;"
+                      " s.dispatchEvent(new Event('input')); }")
+        assert page.locator("#mda-alert-count").inner_text() == "2 of 4"
+        assert page.locator(".alert-marker").count() == 2 and page.locator(".vessel-track").count() == 0
+        assert page.locator(".mda-row:visible").count() == 2
+        page.evaluate("() => { const s = document.getElementById('mda-slider'); s.value = s.max;"
+                      " s.dispatchEvent(new Event('input')); }")
+        assert page.locator(".alert-marker").count() == 4 and page.locator(".alert-vessel-track").count() == 4
+        assert dialogs == []
+        b.close()

@@ -25,6 +25,6 @@ def test_notebook_runs(path, tmp_path):
     assert any("image/png" in o.get("data", {}) for o in outputs), "no plot displayed"
     if path.name.startswith("01"):
         html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
-        assert any("leaflet" in h.lower() and "mda-timeline-data" in h for h in html), "no inline map"
+        assert any("leaflet" in h.lower() and "mda-replay-data" in h for h in html), "no inline map"
     assert not any(ln.lstrip().startswith("assert ") for c in nb.cells if c.cell_type == "code"
                    for ln in c.source.splitlines()), "no assert in an analyst's cell"

@@ -265,6 +265,7 @@ class LiveMapServer:
             web.get("/static/live.js", self.page_js),
             web.get("/static/palette.js", self.palette_js),
             web.get("/static/triage.js", self.triage_js),
+            web.get("/static/symbols.js", self.symbols_js),
             web.get("/triage", self.triage_page),
             web.get("/static/leaflet.css", self.leaflet_css),
             web.get("/api/vessels", self.vessels),
@@ -335,6 +336,9 @@ class LiveMapServer:
 
     async def palette_js(self, _r: web.Request) -> web.Response:
         return web.Response(text=PALETTE_JS, content_type="application/javascript")
+
+    async def symbols_js(self, _r: web.Request) -> web.Response:
+        return web.Response(text=SYMBOLS_JS, content_type="application/javascript")
 
     async def triage_page(self, _r: web.Request) -> web.Response:
         return web.Response(text=TRIAGE_PAGE, content_type="text/html")
@@ -600,6 +604,7 @@ def default_token(host: str, token: str | None) -> str | None:
 
 PAGE = (importlib.resources.files("maritime.views") / "static" / "live.html").read_text(encoding="utf-8")
 PAGE_JS = (importlib.resources.files("maritime.views") / "static" / "live.js").read_text(encoding="utf-8")
+SYMBOLS_JS = (importlib.resources.files("maritime.views") / "static" / "symbols.js").read_text(encoding="utf-8")
 TRIAGE_PAGE = (importlib.resources.files("maritime.views") / "static" / "triage.html").read_text(encoding="utf-8")
 TRIAGE_JS = (importlib.resources.files("maritime.views") / "static" / "triage.js").read_text(encoding="utf-8")
 #: the palette the replay map uses, for the live page (one palette: maritime/views/static/palette.json)

@@ -16,29 +16,20 @@ let loaded=false;
 const store={get:(k,d)=>{try{const v=localStorage.getItem("mda."+k);return v===null?d:v;}catch(e){return d;}},
  set:(k,v)=>{try{localStorage.setItem("mda."+k,v);}catch(e){}}};
 
-// -- small helpers -----------------------------------------------------------------
-function el(tag,text,cls){const e=document.createElement(tag);if(text!==undefined&&text!==null)e.textContent=String(text);
- if(cls)e.className=cls;return e;}
-function words(s){return String(s||"").replace(/_/g," ");}
+// -- small helpers (the shared ones are in symbols.js) ---------------------------
+const {el,words,place,svg}=window.MDA;
 function secs(iso){const t=Date.parse(iso);return isNaN(t)?null:t/1000;}
 function ago(iso){ // relative to the event clock (a replay's "now" is its event time)
  const t=secs(iso);if(t===null||eventNow===null)return iso||"";const d=Math.max(0,eventNow-t);
  if(d<60)return Math.round(d)+" s ago";if(d<3600)return Math.round(d/60)+" min ago";
  if(d<86400)return (d/3600).toFixed(1)+" h ago";return Math.round(d/86400)+" d ago";}
-function place(lat,lon){return Math.abs(lat).toFixed(2)+"°"+(lat>=0?"N":"S")+" "+Math.abs(lon).toFixed(2)+"°"+(lon>=0?"E":"W");}
-function svg(tag,attrs){const e=document.createElementNS("http://www.w3.org/2000/svg",tag);
- for(const [k,v] of Object.entries(attrs))e.setAttribute(k,String(v));return e;}
 async function api(path,opts){const r=await fetch(path,Object.assign({credentials:"same-origin"},opts||{}));
  if(!r.ok){let t="";try{t=await r.text();}catch(e){}throw new Error(t||(path+": "+r.status));}return r.json();}
 function say(text,bad){const m=$("message");m.textContent=text;m.className=bad?"bad":"";
  clearTimeout(say.t);say.t=setTimeout(()=>{m.textContent="";},6000);}
 
 // -- vessels -------------------------------------------------------------------------
-function vesselIcon(p){const c=p.stale?"#bdbdbd":(COLORS[p.category]||COLORS.unknown);const a=(p.heading_deg??p.cog_deg??0);
- const s=svg("svg",{width:16,height:16,viewBox:"-8 -8 16 16"});
- s.appendChild(svg("path",{d:"M0,-7 L5,6 L0,3 L-5,6 Z",fill:c,stroke:"#222","stroke-width":0.8,transform:"rotate("+Number(a)+")"}));
- const div=document.createElement("div");div.appendChild(s);
- return L.divIcon({html:div,className:"vessel-icon",iconSize:[16,16]});}
+function vesselIcon(p){return window.MDA.vesselIcon(p.category,p.heading_deg??p.cog_deg??0,p.stale);}
 function label(p){return p.name||("MMSI "+p.mmsi);}
 function upsert(f){const p=f.properties;const ll=[f.geometry.coordinates[1],f.geometry.coordinates[0]];
  let v=vessels.get(p.mmsi);
@@ -79,15 +70,7 @@ function closeVessel(){$("vessel").style.display="none";if(trackLine){map.remove
  if(highlight){map.removeLayer(highlight.ring);highlight=null;}}
 
 // -- alerts --------------------------------------------------------------------------
-function alertIcon(a){const c=SEV[a.severity]||SEV.medium;const big=a.severity==="critical"||a.severity==="high";
- const n=big?26:22;const h=n/2;const s=svg("svg",{width:n,height:n,viewBox:"0 0 "+n+" "+n});
- if(a.severity==="critical")s.appendChild(svg("path",{d:`M${h},0 L${n},${h} L${h},${n} L0,${h} Z`,fill:c}));
- const i=a.severity==="critical"?3:1;
- s.appendChild(svg("path",{d:`M${h},${i} L${n-i},${h} L${h},${n-i} L${i},${h} Z`,fill:"#fff",stroke:c,"stroke-width":3}));
- const t=svg("text",{x:h,y:h+3.5,"text-anchor":"middle","font-size":9,"font-weight":"bold","font-family":"sans-serif",fill:"#000"});
- t.textContent=GLYPH[a.type]||"!";s.appendChild(t);
- const div=document.createElement("div");div.appendChild(s);
- return L.divIcon({html:div,className:"alert-icon sev-"+a.severity+(a.triage?" triaged":""),iconSize:[n,n]});}
+function alertIcon(a){return window.MDA.alertIcon(a.type,a.severity,a.triage?"triaged":"");}
 function vesselWords(a){return (a.vessels||[]).map(v=>v.name||("MMSI "+v.mmsi)).join(" & ");}
 function passes(a){const f=filters();
  if(SEVS.indexOf(a.severity)<SEVS.indexOf(f.sev))return false;
@@ -191,8 +174,7 @@ function status(){const s=$("status");const since=lastMsg?Math.round((Date.now()
 // -- legend --------------------------------------------------------------------------
 function legend(){const box=$("legend-body");box.replaceChildren();
  box.append(el("div","Vessels (arrow, by type)","h"));
- Object.entries(COLORS).forEach(([k,c])=>{const d=el("div");const s=svg("svg",{width:12,height:12,viewBox:"-8 -8 16 16"});
-  s.appendChild(svg("path",{d:"M0,-7 L5,6 L0,3 L-5,6 Z",fill:c,stroke:"#222","stroke-width":0.8}));d.append(s,document.createTextNode(" "+words(k)));box.append(d);});
+ Object.entries(COLORS).forEach(([k,c])=>{const d=el("div");d.append(window.MDA.arrow(c,0,12),document.createTextNode(" "+words(k)));box.append(d);});
  box.append(el("div","Alerts (diamond, letter = type, rim = severity)","h"));
  Object.entries(GLYPH).forEach(([k,g])=>{const d=el("div");d.append(el("b",g,"glyph"),document.createTextNode(" "+words(k)));box.append(d);});
  SEVS.slice().reverse().forEach(s=>{const d=el("div");d.append(el("span","◆","sw"),document.createTextNode(" "+s));d.firstChild.style.color=SEV[s];box.append(d);});
