@@ -203,7 +203,7 @@ def watch_floor_state() -> LiveState:
     evil = "<img src=x onerror=alert(1)>"
     for k, (mmsi, name, cs, imo) in enumerate([(376000500, evil, "J8AB", 9_100_001),
                                                (377000700, "OCEAN HOPE", "J7QZ", 9_200_002),
-                                               (362001234, "PELICAN", "9YXX", None)]):
+                                               (362001234, "PELICAN", "<u>9Y", None)]):
         state(VesselInfo(mmsi, T0, name=name, callsign=cs, imo=imo, ship_type=70 if k else 30,
                          destination=evil if k == 0 else "CASTRIES"))
         state(Position(mmsi, T0 + 600 + k, 14.0 + k * 0.3, -61.0 - k * 0.3, 10.0, 45.0, 45, 0, 1, "t"))
@@ -264,7 +264,7 @@ def test_watch_floor_marker_search_filters_triage_shared_and_kept(tmp_path):
             one.locator("#vessel-close").click()
             assert one.locator("#vessel").is_hidden() and one.locator(".mda-highlight").count() == 0
             # search by name, IMO and call sign
-            for q, hit in (("pelic", "PELICAN"), ("9100001", "<img src=x onerror=alert(1)>"), ("J7QZ", "OCEAN HOPE")):
+            for q, hit in (("pelic", "PELICAN · MMSI 362001234 · <u>9Y"), ("9100001", "<img src=x onerror=alert(1)>"), ("J7QZ", "OCEAN HOPE")):
                 one.fill("#search", q)
                 assert hit in one.locator("#results").inner_text()
             one.press("#search", "Enter")

@@ -128,3 +128,51 @@ def test_triage_command_records_and_counts(tmp_path):
     assert rows[0]["key"] == "dark_gap" and rows[0]["false_alarm_rate"] == 1.0
     table = run("stats")
     assert "dark_gap" in table.stdout and "100%" in table.stdout
+
+
+async def test_two_live_maps_on_one_redis_share_triage_at_once(server):
+    """Two map servers of one deployment (each with its own Redis triage client): an officer's action on one
+    reaches the pages of the other over its event stream."""
+    import asyncio
+
+    import aiohttp
+
+    from maritime.models import Alert, VesselRef
+    from maritime.views.web import LiveState, make_app, start_server
+
+    from .conftest import free_port
+
+    alert = Alert("rendezvous:7", "rendezvous", "open", "high", 1.7472e9, 1.7472e9, None, (VesselRef(376000500),),
+                  14.0, -61.0, "a meeting")
+    runners, ports = [], []
+    for _ in range(2):
+        st = LiveState()
+        st.write(alert)
+        port = free_port()
+        runners.append(await start_server(make_app(st, hosts=["127.0.0.1"], triage=RedisTriageStore(server.url)),
+                                          "127.0.0.1", port))
+        ports.append(port)
+    a, b = (f"http://127.0.0.1:{p}" for p in ports)
+    try:
+        async with aiohttp.ClientSession() as s:
+            events = await s.get(b + "/api/events")
+            await events.content.readline()  # the stream is open
+            async with s.post(a + "/api/alerts/rendezvous:7/triage", headers={"Origin": a},
+                              json={"action": "escalate", "officer": "Lt. Joseph", "note": "to the duty officer"}) as r:
+                assert r.status == 200, await r.text()
+
+            async def triage_event() -> dict:
+                while True:
+                    line = (await events.content.readline()).decode()
+                    if line.startswith("event: triage"):
+                        return json.loads((await events.content.readline()).decode().removeprefix("data: "))
+
+            got = await asyncio.wait_for(triage_event(), 10)
+            assert got["state"] == "escalated" and got["officer"] == "Lt. Joseph" and got["alert_id"] == "rendezvous:7"
+            async with s.get(b + "/api/alerts") as r:
+                view = (await r.json())[0]
+                assert view["acknowledged"] and view["triage"]["note"] == "to the duty officer"
+            events.close()
+    finally:
+        for r in runners:
+            await r.cleanup()
