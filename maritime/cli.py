@@ -516,15 +516,34 @@ def zones_build(
         "--gfw-anchorages", help="GFW anchorage points (GeoJSON) to cluster into anchorage zones")] = None,
     anchorages_only: Annotated[bool, typer.Option(
         "--anchorages-only", help="write only anchorages.geojson (fast; no Natural Earth rebuild)")] = False,
+    wpi_ports: Annotated[Path | None, typer.Option(
+        "--wpi-ports", help="World Port Index ports (GeoJSON): rebuild the port gazetteer (maritime/zones/"
+        "ports_index.json, or --ports-index) from them, the LOCODE table and the port zones, and stop")] = None,
+    ports_index: Annotated[Path | None, typer.Option(
+        "--ports-index", help="where --wpi-ports writes the gazetteer")] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
     """Make the default Caribbean zones from Natural Earth 10 m land: territorial seas, EEZs, ports,
-    anchorages, examples."""
+    anchorages, examples; or, with --wpi-ports, the port gazetteer that reads AIS destinations."""
     _setup_logging(verbose)
     from maritime.zones.build import build, build_anchorages
 
     if gfw_anchorages is not None and not gfw_anchorages.is_file():
         raise _fail(f"GFW anchorages: {gfw_anchorages}: no such file")
+    if wpi_ports is not None:
+        from maritime.zones.ports import BUNDLED, build_port_index, write_port_index
+
+        try:
+            wpi = json.loads(wpi_ports.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise _fail(f"--wpi-ports {wpi_ports}: not a readable GeoJSON file ({err})", 2) from None
+        bundled = _zones([default_zones_dir()])
+        port_zones = [z for z in (bundled.zones if bundled is not None else []) if z.kind == "port"]
+        target = ports_index or BUNDLED
+        ports = build_port_index(port_zones, wpi)
+        write_port_index(ports, target)
+        out_console.print(f"{target}: {len(ports)} ports ({sum(1 for p in ports if p.locode)} with a UN/LOCODE)")
+        return
     if anchorages_only:
         out_console.print(f"{out / 'anchorages.geojson'}: {build_anchorages(out, gfw_anchorages)} zones")
         return

@@ -142,6 +142,8 @@ class VesselInfo:
     destination: str | None = None
     msg_type: int = 5
     source: str = ""
+    #: the declared ETA (UNIX s; AIS gives it without a year, see :func:`maritime.voyage.resolve_eta`)
+    eta_s: float | None = None
 
     @property
     def length_m(self) -> int | None:

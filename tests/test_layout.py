@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("maritime.ingest",),
     ("maritime.zones",),
     ("maritime.models", "maritime.geo", "maritime.config", "maritime.retry", "maritime.redact", "maritime.paths",
-     "maritime"),
+     "maritime.voyage", "maritime"),
 )
 #: sinks are independent of each other: these are the only delivery modules another sink may use
 DELIVERY_SHARED = {"maritime.delivery", "maritime.delivery.base", "maritime.delivery.spool",

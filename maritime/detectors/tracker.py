@@ -51,6 +51,8 @@ class VesselState:
     length_m: int | None = None
     beam_m: int | None = None
     destination: str | None = None
+    #: the declared ETA that came with the destination (UNIX s)
+    eta_s: float | None = None
     last: Position | None = None
     first_seen_s: float | None = None
     last_seen_s: float | None = None
@@ -141,6 +143,7 @@ class Tracker:
             v.beam_m = info.beam_m
         if info.destination is not None:
             v.destination = info.destination
+            v.eta_s = info.eta_s
         if info.msg_type in (18, 19, 24):
             v.class_b = True
         return v

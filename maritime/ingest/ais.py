@@ -40,6 +40,7 @@ from pyais.messages import MSG_CLASS
 
 from maritime.ingest.eventtime import PayloadWindow, SourceClock, TimeGuard
 from maritime.models import TIME_MAX_S, TIME_MIN_S, BaseStationReport, OtherMessage, Position, Record, VesselInfo, iso
+from maritime.voyage import resolve_eta
 
 logger = logging.getLogger(__name__)
 
@@ -404,7 +405,8 @@ def _static(msg: Any, msg_type: int, time_s: float, source: str) -> VesselInfo:
             mmsi=msg.mmsi, time_s=time_s, name=_text(msg.shipname), callsign=_text(msg.callsign),
             imo=_int(msg.imo), ship_type=_int(msg.ship_type),
             draught_m=msg.draught or None, destination=_text(msg.destination),
-            msg_type=5, source=source, **_dims(msg),
+            msg_type=5, source=source, eta_s=resolve_eta(_int(msg.month), _int(msg.day), _int(msg.hour),
+                                                         _int(msg.minute), time_s), **_dims(msg),
         )
     if msg_type == 19:
         return VesselInfo(

@@ -119,8 +119,14 @@ class Chain:
                     self.emit(list(got))
 
     def static(self, info: VesselInfo) -> None:
-        """Apply one static report."""
-        self.tracker.on_static(info)
+        """Apply one static report (and offer it to the detectors that read declarations: ``on_static``)."""
+        vessel = self.tracker.on_static(info)
+        for det in self.detectors:
+            fn = getattr(det, "on_static", None)
+            if fn is not None:
+                got = fn(info, vessel)
+                if got:
+                    self.emit(list(got))
         for fn in self.listeners:
             fn(info)
 

@@ -227,6 +227,8 @@ class StaticRow(msgspec.Struct, array_like=True, gc=False, tag=STATIC):
     source: str
     payload: str | None
     order: float | None = None
+    #: the declared ETA (UNIX s)
+    eta_s: float | None = None
 
 
 class TilePosRow(msgspec.Struct, array_like=True, gc=False, tag=TILE_POS):
@@ -293,7 +295,8 @@ def position_row(p: Position, payload: str | None, order: float | None = None, l
 def static_row(v: VesselInfo, payload: str | None, order: float | None = None) -> StaticRow:
     """A static report as a row (``order``: see :func:`row_order`)."""
     return StaticRow(v.mmsi, v.time_s, v.name, v.callsign, v.imo, v.ship_type, v.to_bow_m, v.to_stern_m,
-                     v.to_port_m, v.to_starboard_m, v.draught_m, v.destination, v.msg_type, v.source, payload, order)
+                     v.to_port_m, v.to_starboard_m, v.draught_m, v.destination, v.msg_type, v.source, payload, order,
+                     v.eta_s)
 
 
 def row_position(r: PosRow | LateRow | TilePosRow) -> Position:
@@ -305,7 +308,7 @@ def row_position(r: PosRow | LateRow | TilePosRow) -> Position:
 def row_static(r: StaticRow) -> VesselInfo:
     """The :class:`VesselInfo` of a static row."""
     return VesselInfo(r.mmsi, r.time_s, r.name, r.callsign, r.imo, r.ship_type, r.to_bow_m, r.to_stern_m,
-                      r.to_port_m, r.to_starboard_m, r.draught_m, r.destination, r.msg_type, r.source)
+                      r.to_port_m, r.to_starboard_m, r.draught_m, r.destination, r.msg_type, r.source, r.eta_s)
 
 
 # -- the barrier ------------------------------------------------------------------------

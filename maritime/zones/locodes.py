@@ -1,0 +1,77 @@
+"""UN/LOCODEs of the region's ports, with the other ways crews write them.
+
+Facts written down from the UNECE UN/LOCODE code list (country code + three letters), for the ports of the
+wider Caribbean that the bundled port zones and the World Port Index cover. Each entry: the code, the name
+as the code list gives it, and aliases crews type in the AIS destination (island or country names that
+mean the main port, old names, short forms). Aliases are matched after :func:`maritime.voyage.clean_destination`
+(upper case), so they are written in upper case.
+"""
+
+from __future__ import annotations
+
+#: LOCODE -> (name, aliases)
+LOCODES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "AGSJO": ("Saint John's", ("ST JOHNS", "ST JOHN S", "SAINT JOHNS", "ANTIGUA", "ST JOHNS ANTIGUA")),
+    "AWORJ": ("Oranjestad", ("ARUBA", "ORANJESTAD ARUBA")),
+    "BBBGI": ("Bridgetown", ("BARBADOS", "BRIDGETOWN BARBADOS", "BGI")),
+    "BQKRA": ("Kralendijk", ("BONAIRE",)),
+    "BSFPO": ("Freeport, Grand Bahama", ("FREEPORT", "GRAND BAHAMA", "FREEPORT BAHAMAS")),
+    "BSNAS": ("Nassau", ("NASSAU BAHAMAS", "BAHAMAS")),
+    "BZBZE": ("Belize City", ("BELIZE",)),
+    "COBAQ": ("Barranquilla", ()),
+    "COCTG": ("Cartagena", ("CARTAGENA COLOMBIA",)),
+    "COSMR": ("Santa Marta", ()),
+    "CRLIO": ("Puerto Limón", ("LIMON", "PUERTO LIMON")),
+    "CRMOB": ("Moín", ("MOIN",)),
+    "CUHAV": ("La Habana", ("HAVANA", "HABANA", "LA HAVANA")),
+    "CUMAR": ("Mariel", ()),
+    "CUSCU": ("Santiago de Cuba", ("SANTIAGO CUBA",)),
+    "CWWIL": ("Willemstad", ("CURACAO",)),
+    "DMRSU": ("Roseau", ("DOMINICA",)),
+    "DOCAU": ("Caucedo", ("PUNTA CAUCEDO", "DP WORLD CAUCEDO")),
+    "DOHAI": ("Rio Haina", ("HAINA",)),
+    "DOPOP": ("Puerto Plata", ()),
+    "DOSDQ": ("Santo Domingo", ()),
+    "GDSTG": ("Saint George's", ("ST GEORGES", "ST GEORGE S", "ST GEORGES GRENADA", "GRENADA")),
+    "GPPTP": ("Pointe-à-Pitre", ("POINTE A PITRE", "PTE A PITRE", "GUADELOUPE", "JARRY")),
+    "GTPBR": ("Puerto Barrios", ()),
+    "GTSTC": ("Santo Tomás de Castilla", ("SANTO TOMAS", "STO TOMAS")),
+    "GYGEO": ("Georgetown", ("GEORGETOWN GUYANA", "GUYANA")),
+    "HNPCR": ("Puerto Cortés", ("PUERTO CORTES", "PTO CORTES")),
+    "HTCAP": ("Cap-Haïtien", ("CAP HAITIEN", "CAPE HAITIEN")),
+    "HTPAP": ("Port-au-Prince", ("PORT AU PRINCE", "PAP", "HAITI")),
+    "JMKIN": ("Kingston", ("KINGSTON JAMAICA", "JAMAICA", "KINGSTON JA")),
+    "JMMBJ": ("Montego Bay", ("MO BAY",)),
+    "KNBAS": ("Basseterre, Saint Kitts", ("BASSETERRE", "ST KITTS", "SAINT KITTS")),
+    "KNNEV": ("Charlestown, Nevis", ("CHARLESTOWN", "NEVIS")),
+    "KYGEC": ("George Town, Grand Cayman", ("GEORGE TOWN", "GRAND CAYMAN", "CAYMAN", "CAYMAN ISLANDS")),
+    "LCCAS": ("Castries", ("ST LUCIA", "SAINT LUCIA", "STLUCIA", "CASTRIES ST LUCIA")),
+    "LCVIF": ("Vieux Fort", ("VIEUX FORT ST LUCIA",)),
+    "MQFDF": ("Fort-de-France", ("FORT DE FRANCE", "FDF", "MARTINIQUE")),
+    "MXCZM": ("Cozumel", ()),
+    "MXPGO": ("Progreso", ("PUERTO PROGRESO",)),
+    "MXVER": ("Veracruz", ()),
+    "PACTB": ("Cristóbal", ("CRISTOBAL",)),
+    "PAMIT": ("Manzanillo", ("MANZANILLO PANAMA", "MIT")),
+    "PAONX": ("Colón", ("COLON", "COLON PANAMA")),
+    "PRPSE": ("Ponce", ()),
+    "PRSJU": ("San Juan", ("SAN JUAN PR", "SAN JUAN PUERTO RICO", "PUERTO RICO")),
+    "SRPBM": ("Paramaribo", ("SURINAME",)),
+    "SXPHI": ("Philipsburg", ("ST MAARTEN", "SINT MAARTEN", "SXM", "ST MARTIN")),
+    "TCGDT": ("Grand Turk", ("GRAND TURK ISLAND", "COCKBURN TOWN")),
+    "TCPLS": ("Providenciales", ("PROVO",)),
+    "TTPOS": ("Port of Spain", ("PORT OF SPAIN", "POS", "TRINIDAD", "PT OF SPAIN")),
+    "TTPTS": ("Point Lisas", ("POINT LISAS INDUSTRIAL PORT", "PT LISAS")),
+    "USEYW": ("Key West", ()),
+    "USMIA": ("Miami", ()),
+    "USPEF": ("Port Everglades", ("FORT LAUDERDALE", "FT LAUDERDALE")),
+    "VCKTN": ("Kingstown", ("ST VINCENT", "SAINT VINCENT", "KINGSTOWN ST VINCENT", "SVG")),
+    "VEGUT": ("Guanta", ()),
+    "VELAG": ("La Guaira", ("LA GUAYRA",)),
+    "VEMAR": ("Maracaibo", ()),
+    "VEPBL": ("Puerto Cabello", ("PTO CABELLO",)),
+    "VGRAD": ("Road Town, Tortola", ("ROAD TOWN", "TORTOLA", "BVI")),
+    "VICTD": ("Christiansted, Saint Croix", ("CHRISTIANSTED", "ST CROIX")),
+    "VICZB": ("Cruz Bay, Saint John", ("CRUZ BAY",)),
+    "VISTT": ("Saint Thomas", ("ST THOMAS", "CHARLOTTE AMALIE", "USVI")),
+}

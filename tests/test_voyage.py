@@ -1,0 +1,118 @@
+"""The declared voyage: destination text read as a port (or honestly unknown), ETAs without a year."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from maritime.voyage import clean_destination, resolve_eta
+from maritime.zones.ports import BUNDLED, PortIndex, build_port_index
+
+from .conftest import SHARED
+
+WPI = SHARED / "data" / "zones" / "caribbean_wpi_ports.geojson"
+
+#: real-style free texts, each with the port it names (LOCODE or the gazetteer's id) or None for unknown
+TEXTS = [
+    ("CASTRIES", "LCCAS"), ("ST LUCIA", "LCCAS"), ("ST.LUCIA", "LCCAS"), ("LC CAS", "LCCAS"), ("LCCAS", "LCCAS"),
+    ("CASTRIES>BRIDGETOWN", "BBBGI"), ("LCCAS>BBBGI", "BBBGI"), ("BRIGETOWN", "BBBGI"), ("BRIDGETOWN@@@@@@@@@@", "BBBGI"),
+    ("BARBADOS", "BBBGI"), ("PORT OF SPAIN", "TTPOS"), ("PT OF SPAIN", "TTPOS"), ("TT POS", "TTPOS"),
+    ("TRINIDAD", "TTPOS"), ("PT LISAS", "TTPTS"), ("KINGSTON", "JMKIN"), ("KINGSTON JAMAICA", "JMKIN"),
+    ("JMKIN", "JMKIN"), ("KINGSTOWN", "VCKTN"), ("ST VINCENT", "VCKTN"), ("ST. GEORGES", "GDSTG"),
+    ("FORT DE FRANCE", "MQFDF"), ("FORT-DE-FRANCE", "MQFDF"), ("POINTE A PITRE", "GPPTP"), ("WILLEMSTAD", "CWWIL"),
+    ("CURACAO", "CWWIL"), ("PHILIPSBURG SXM", "SXPHI"), ("SAN JUAN", "PRSJU"), ("SAN JUAN PR", "PRSJU"),
+    ("ROSEAU DOMINICA", "DMRSU"), ("CASTRIS", "LCCAS"), ("MONTEGO BAY", "JMMBJ"), ("SANTO DOMINGO", "DOSDQ"),
+    ("NASSAU", "BSNAS"), ("PUERTO CABELLO", "VEPBL"), ("HAVANA", "CUHAV"),
+    # unknown, never guessed
+    ("FOR ORDERS", None), ("ROTTERDAM", None), ("FISHING", None), ("GEORGETOWN", None),  # Guyana or Cayman?
+    ("BARBADOS ST LUCIA", None), ("", None), ("@@@@@@@@@@@@@@@@@@@@", None), ("A", None), ("\x00\x07\x1b", None),
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> PortIndex:
+    return PortIndex.load()
+
+
+@pytest.mark.parametrize(("text", "expected"), TEXTS)
+def test_destination_text_reads_as_its_port_or_unknown(index, text, expected):
+    m = index.match(text)
+    got = m.port.locode or m.port.id if m.port else None
+    assert got == expected, (text, m)
+    if expected is None:
+        assert m.confidence == 0.0 and m.method in ("unknown", "ambiguous", "empty")
+    else:
+        assert 0.7 <= m.confidence <= 1.0
+
+
+def test_an_ambiguous_name_lists_the_ports_it_may_mean(index):
+    m = index.match("GEORGETOWN")
+    assert m.method == "ambiguous" and set(m.candidates) == {"GYGEO", "KYGEC"}
+
+
+def test_malformed_text_is_cleaned_not_matched():
+    assert clean_destination("@@@@@@@@@@@@@@@@@@@@") == ""
+    assert clean_destination("castries\x00\x1b@@@@") == "CASTRIES"
+    assert clean_destination(None) == ""
+
+
+def test_eta_without_a_year_across_new_year():
+    dec30 = datetime(2025, 12, 30, 12, tzinfo=UTC).timestamp()
+    jan2 = datetime(2026, 1, 2, 6, tzinfo=UTC).timestamp()
+    # a December report of a 2 January arrival: next year
+    assert resolve_eta(1, 2, 14, 30, dec30) == datetime(2026, 1, 2, 14, 30, tzinfo=UTC).timestamp()
+    # a 2 January report still showing 31 December: last year (a late ETA the crew did not update)
+    assert resolve_eta(12, 31, 23, 0, jan2) == datetime(2025, 12, 31, 23, 0, tzinfo=UTC).timestamp()
+    # hour 24 and minute 60 mean "not available": the day is kept
+    assert resolve_eta(3, 5, 24, 60, dec30) == datetime(2026, 3, 5, 0, 0, tzinfo=UTC).timestamp()
+    # no month or day, or a date that does not exist: no ETA
+    assert resolve_eta(0, 0, 24, 60, dec30) is None
+    assert resolve_eta(2, 30, 12, 0, dec30) is None
+    assert resolve_eta(13, 1, 0, 0, dec30) is None
+    # a leap day resolves to the year that has one
+    assert resolve_eta(2, 29, 0, 0, datetime(2027, 12, 1, tzinfo=UTC).timestamp()) == \
+        datetime(2028, 2, 29, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.skipif(not WPI.exists(), reason="the World Port Index extract is not in ../shared/data/zones")
+def test_the_bundled_gazetteer_is_what_the_build_makes(tmp_path):
+    """maritime/zones/ports_index.json is reproducible from the LOCODE table, the port zones and the WPI."""
+    from maritime.zones.index import load_zones
+
+    zones = [z for z in load_zones(Path(__file__).resolve().parent.parent / "geofences" / "ports.geojson").zones
+             if z.kind == "port"]
+    built = build_port_index(zones, json.loads(WPI.read_text()))
+    bundled = PortIndex.load()
+    assert [p.as_dict() for p in built] == [p.as_dict() for p in bundled.ports]
+    assert len(bundled) > 200 and sum(1 for p in bundled.ports if p.locode) >= 60
+    # every port zone is in it, with its position
+    ids = {p.zone_id for p in bundled.ports}
+    assert {z.id for z in zones} <= ids
+
+
+def test_gazetteer_file_is_in_the_package_data():
+    assert Path(BUNDLED).is_file()
+
+
+def test_a_type_5_report_carries_its_eta_in_time():
+    """The decoder puts the ETA of a type 5 report in time, next to the report's own time (no year in AIS)."""
+    from pyais import encode_dict
+
+    from maritime.ingest.ais import AisDecoder
+    from maritime.models import VesselInfo
+
+    line = encode_dict({"msg_type": 5, "mmsi": 376000500, "shipname": "SEA BREEZE", "callsign": "J8AB",
+                        "ship_type": 70, "destination": "CASTRIES@@@@@@@@@@@@", "month": 1, "day": 3, "hour": 14,
+                        "minute": 30, "draught": 6.1})
+    t0 = int(datetime(2025, 12, 31, 22, tzinfo=UTC).timestamp())
+    dec = AisDecoder("t")
+    got = []
+    for part in line:
+        r = dec.decode_line(f"\\c:{t0}*00\\{part}".encode())
+        if r is not None:
+            got.extend(x for x in r[1] if isinstance(x, VesselInfo))
+    assert len(got) == 1 and got[0].destination == "CASTRIES"
+    assert got[0].eta_s == datetime(2026, 1, 3, 14, 30, tzinfo=UTC).timestamp()
