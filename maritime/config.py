@@ -159,6 +159,19 @@ class GeofenceSettings(_Frozen):
     default_dwell_min: float = Field(60.0, gt=0)
 
 
+class VoyageSettings(_Frozen):
+    """Declared voyages against port calls: ``destination_change`` and ``arrival_undeclared``."""
+
+    enabled: bool = True
+    check_every_s: float = Field(120.0, gt=0, description="how often a vessel's port zone is looked up (event s)")
+    port_call_max_sog_kn: float = Field(3.0, gt=0, description="a port call begins inside a port zone at or "
+                                        "under this speed (GFW port visits: a vessel stopped in port)")
+    harbour_km: float = Field(2.0, ge=0, description="a destination changed within this distance of a port or "
+                              "anchorage is a change in port, not at sea")
+    recent_h: float = Field(12.0, gt=0, description="a dark gap, rendezvous or loitering this soon before a "
+                            "destination change raises it to high")
+
+
 class IdentitySettings(_Frozen):
     """Identity and kinematics checks (GFW segmenter; AISdb spoofing checks)."""
 
@@ -239,6 +252,7 @@ class Settings(_Frozen):
     anchorages: AnchorageSettings = AnchorageSettings()
     geofence: GeofenceSettings = GeofenceSettings()
     identity: IdentitySettings = IdentitySettings()
+    voyage: VoyageSettings = VoyageSettings()
     tick_s: float = Field(60.0, gt=0, description="how often detectors look at the watermark (event-time s)")
     flood_max_new: int = Field(
         500, ge=0, description="at most this many new events of one type from one source per flood_window_min "

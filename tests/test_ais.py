@@ -60,7 +60,7 @@ def test_type5_multipart_static():
     assert info == VesselInfo(
         mmsi=351759000, time_s=T0, name="EVER DIADEM", callsign="3FOF8", imo=9134270, ship_type=70,
         to_bow_m=225, to_stern_m=70, to_port_m=1, to_starboard_m=31, draught_m=12.2, destination="NEW YORK",
-        msg_type=5, source="test",
+        msg_type=5, source="test", eta_s=T0 + 30 * 3600,  # its ETA, 15 May 14:00 UTC, with the report's year
     )
     assert info.length_m == 295 and info.beam_m == 32 and info.flag == "PA"
     assert d.stats.lines == 2 and d.stats.messages == 1 and not rej

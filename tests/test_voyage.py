@@ -116,3 +116,83 @@ def test_a_type_5_report_carries_its_eta_in_time():
             got.extend(x for x in r[1] if isinstance(x, VesselInfo))
     assert len(got) == 1 and got[0].destination == "CASTRIES"
     assert got[0].eta_s == datetime(2026, 1, 3, 14, 30, tzinfo=UTC).timestamp()
+
+
+# -- the voyage detector ---------------------------------------------------------------------------------
+
+
+def voyage_day(mmsi: int = 376000500) -> list:
+    """A cargo ship at sea east of Saint Lucia declares Kingstown, goes dark for seven hours, reappears,
+    changes its destination to Castries, and calls at Vieux Fort instead (declared neither)."""
+    from maritime.models import Position, VesselInfo
+
+    from .conftest import T0, track
+
+    def decl(t: float, text: str) -> VesselInfo:
+        return VesselInfo(mmsi, t, name="SEA BREEZE", callsign="J8AB", ship_type=70, destination=text,
+                          eta_s=t + 86400, msg_type=5, source="test")
+
+    recs: list = [decl(T0, "KINGSTOWN@@@@@@@@@@@")]
+    recs += track(mmsi, T0, T0 + 3 * 3600, 600, 13.30, -60.20, 8.0, 270.0)
+    t = T0 + 10 * 3600  # seven hours dark
+    a, b = (13.40, -60.70), (13.723, -60.955)
+    n = 12
+    for k in range(n + 1):
+        f = k / n
+        recs.append(Position(mmsi, t + 600 * k, a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, 8.0, 320.0, 320,
+                             0, 1, "test"))
+    recs.append(decl(t + 300, "LC CAS"))  # Castries, after the silence
+    for k in range(1, 4):  # in the port of Vieux Fort, stopped
+        recs.append(Position(mmsi, t + 600 * n + 300 * k, 13.723, -60.955, 0.3, 0.0, 0, 5, 1, "test"))
+    return recs
+
+
+def test_a_destination_changed_after_a_dark_gap_and_an_undeclared_arrival(zone_index):
+    from .conftest import run_detectors
+
+    alerts = run_detectors(voyage_day(), zone_index)
+    by_type = {a.type: a for a in alerts if a.type in ("destination_change", "arrival_undeclared")}
+    assert set(by_type) == {"destination_change", "arrival_undeclared"}
+    change = by_type["destination_change"]
+    assert change.severity == "high" and change.details["from_port"] == "VCKTN"
+    assert change.details["to_port"] == "LCCAS" and change.details["preceded_by"][0]["type"] == "dark_gap"
+    arrival = by_type["arrival_undeclared"]
+    assert arrival.details["port"] == "LCVIF" and arrival.severity == "high"
+    assert arrival.details["declared_ports"] == ["VCKTN", "LCCAS"]
+    assert sum(1 for a in alerts if a.type in ("destination_change", "arrival_undeclared")) == 2
+
+
+def test_ordinary_voyages_raise_nothing(zone_index):
+    """Rewording the same port, declaring the port it reaches, an island name that covers the port, or
+    declaring nothing: no voyage alert."""
+    from maritime.models import Position, VesselInfo
+
+    from .conftest import T0, run_detectors, track
+
+    def arrive(mmsi: int, texts: list[str]) -> list:
+        recs: list = [VesselInfo(mmsi, T0 + 60 * i, name="X", ship_type=70, destination=txt, msg_type=5,
+                                 source="test") for i, txt in enumerate(texts)]
+        recs += track(mmsi, T0, T0 + 3600, 600, 13.60, -60.80, 8.0, 300.0)
+        recs += [Position(mmsi, T0 + 3600 + 300 * k, 13.723, -60.955, 0.3, 0.0, 0, 5, 1, "test") for k in range(4)]
+        return recs
+
+    recs = (arrive(376000501, ["VIEUX FORT", "LCVIF"]) + arrive(376000502, ["ST LUCIA"])
+            + arrive(376000503, []) + arrive(376000504, ["FOR ORDERS"]))
+    alerts = run_detectors(recs, zone_index)
+    assert [a for a in alerts if a.type in ("destination_change", "arrival_undeclared")] == []
+
+
+def test_malformed_destinations_are_counted_not_matched(zone_index):
+    from maritime.config import Settings
+    from maritime.detectors.tracker import Tracker
+    from maritime.detectors.voyage import VoyageDetector
+    from maritime.models import VesselInfo
+    from maritime.zones.ports import PortIndex
+
+    det = VoyageDetector(Settings().voyage, Tracker(), zone_index, PortIndex.load())
+    tr = det.tracker
+    for i, text in enumerate(["\x00\x01\x02", "@@@@@@@@@@@@@@@@@@@@", "", "CASTRIES\x07"]):
+        info = VesselInfo(376000600, 1.7e9 + i, destination=text)
+        assert det.on_static(info, tr.on_static(info)) == []
+    assert det.malformed == 1 and det.blank == 2  # control characters only; "" and the @ padding: none given
+    assert det.state[376000600].port == "LCCAS"

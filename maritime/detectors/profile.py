@@ -21,7 +21,8 @@ from shapely.geometry import box
 from maritime.detectors.base import AlertBuilder, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import M_PER_DEG_LAT
-from maritime.models import Alert, Position, iso
+from maritime.models import Alert, Position, VesselInfo, iso
+from maritime.voyage import clean_destination
 from maritime.zones.index import ZoneIndex
 
 
@@ -33,6 +34,7 @@ class HistoryStore(Protocol):
     def add_visit(self, mmsi: int, zone_id: str, name: str, kind: str, since: float, until: float | None
                   ) -> None: ...
     def add_edge_time(self, mmsi: int, seconds: float, time_s: float) -> None: ...
+    def add_declaration(self, mmsi: int, time_s: float, text: str, eta_s: float | None) -> None: ...
     def put_alert(self, alert: Alert) -> None: ...
     def last_identity(self, mmsi: int) -> tuple[Any, ...] | None: ...
     def mmsis_of_imo(self, imo: int) -> list[int]: ...
@@ -73,6 +75,8 @@ class ProfileTracker:
         #: per MMSI: the next zone check and the zones it is in (the distributed runtime keeps it in its table)
         self.state: dict[int, ProfileState] = {}
         self._ident: dict[int, tuple[Any, ...]] = {}
+        #: the last declared destination recorded per vessel (cleaned text)
+        self._declared: dict[int, str] = {}
         self._pending = 0
         eez = [z.geometry.boundary for z in (zones.zones if zones is not None else []) if z.kind == "eez"]
         self._edges = eez
@@ -116,6 +120,16 @@ class ProfileTracker:
             type="identity_anomaly", key=f"{v.mmsi}:{kind}:{iso(pos.time_s)}", status="open", severity="medium",
             time_s=pos.time_s, start_s=pos.time_s, end_s=None, mmsis=[v.mmsi], lat=pos.lat, lon=pos.lon,
             summary=f"{vessel_phrase(v)}: {text}", details={"anomaly": kind, **extra})
+
+    def on_static(self, info: VesselInfo, vessel: VesselState) -> list[Alert]:
+        """A declared destination that differs from the last one goes to the declaration history."""
+        if info.destination is None:
+            return []
+        text = clean_destination(info.destination)
+        if text and self._declared.get(info.mmsi) != text:
+            self._declared[info.mmsi] = text
+            self.store.add_declaration(info.mmsi, info.time_s, text, info.eta_s)
+        return []
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
         out = self._identity(pos, vessel)
@@ -162,6 +176,7 @@ class ProfileTracker:
     def forget(self, mmsi: int) -> None:
         """Drop the zone-check state of an evicted vessel; an identity it gave is kept, to judge a change."""
         self.state.pop(mmsi, None)
+        self._declared.pop(mmsi, None)
         ident = self._ident.get(mmsi)
         if ident is not None and not any(x is not None for x in ident[:4]):
             del self._ident[mmsi]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,8 @@ CREATE INDEX IF NOT EXISTS identity_mmsi ON identity (mmsi);
 CREATE INDEX IF NOT EXISTS identity_imo ON identity (imo);
 CREATE INDEX IF NOT EXISTS port_call_mmsi ON port_call (mmsi);
 CREATE INDEX IF NOT EXISTS zone_visit_mmsi ON zone_visit (mmsi);
+CREATE TABLE IF NOT EXISTS declaration (mmsi INTEGER, time_s REAL, text TEXT, eta_s REAL);
+CREATE INDEX IF NOT EXISTS declaration_mmsi ON declaration (mmsi, time_s);
 CREATE TABLE IF NOT EXISTS anchorage_rest (cell_i INTEGER, cell_j INTEGER, mmsi INTEGER, time_s REAL,
   PRIMARY KEY (cell_i, cell_j, mmsi));
 """
@@ -81,6 +84,10 @@ class ProfileStore:
     def add_link(self, mmsi: int, earlier: int, why: str, time_s: float) -> None:
         """Record that ``mmsi`` is the same vessel as ``earlier``."""
         self.db.execute("INSERT OR REPLACE INTO link VALUES (?, ?, ?, ?)", (mmsi, earlier, why, time_s))
+
+    def add_declaration(self, mmsi: int, time_s: float, text: str, eta_s: float | None) -> None:
+        """Record a declared destination (as typed, cleaned) and ETA (s), from ``time_s``."""
+        self.db.execute("INSERT INTO declaration VALUES (?, ?, ?, ?)", (mmsi, time_s, text, eta_s))
 
     def add_visit(self, mmsi: int, zone_id: str, name: str, kind: str, since: float, until: float | None) -> None:
         """Record a zone visit (and a port call for port and anchorage zones)."""
@@ -154,8 +161,38 @@ class ProfileStore:
                                            [*mmsis, cut])]
         edge = self.db.execute(f"SELECT COALESCE(SUM(seconds), 0) FROM edge_check WHERE mmsi IN ({q}) AND time_s < ?",
                                [*mmsis, cut]).fetchone()[0]
+        decl = declarations((r[0], r[1], r[2], r[3]) for r in self.db.execute(
+            f"SELECT mmsi, time_s, text, eta_s FROM declaration WHERE mmsi IN ({q}) AND time_s < ? ORDER BY time_s",
+            [*mmsis, cut]))
         return {"mmsis": mmsis, "identity_history": ident, "port_calls": calls, "zone_history": zones,
-                "alerts": alerts, "eez_edge_hours": round(edge / 3600, 2)}
+                "alerts": alerts, "declarations": decl, "eez_edge_hours": round(edge / 3600, 2)}
+
+
+def declarations(rows: Iterable[tuple[int, float, str, float | None]]) -> list[dict[str, Any]]:
+    """A vessel's declaration history, each with the port its text names (or none): ``mmsi``, ``time``,
+    ``text``, ``eta``, ``port``, ``port_name``, ``confidence``."""
+    from maritime.zones.ports import PortIndex
+
+    index = _port_index()
+    out = []
+    for mmsi, t, text, eta in rows:
+        m = index.match(text) if isinstance(index, PortIndex) else None
+        out.append({"mmsi": mmsi, "time": iso(t), "text": text, "eta": iso(eta) if eta else None,
+                    "port": m.port.id if m and m.port else None, "port_name": m.port.name if m and m.port else None,
+                    "confidence": round(m.confidence, 2) if m else 0.0})
+    return out
+
+
+_PORTS: list[Any] = []
+
+
+def _port_index() -> Any:
+    """The bundled port gazetteer, loaded once."""
+    if not _PORTS:
+        from maritime.zones.ports import PortIndex
+
+        _PORTS.append(PortIndex.load())
+    return _PORTS[0]
 
 
 def risk(profile: dict[str, Any], weights: dict[str, float] | None = None) -> dict[str, Any]:
@@ -238,6 +275,10 @@ class RedisProfileStore:
         self.r.set(f"mda:link:{mmsi}", earlier)
         self.r.sadd(f"mda:linked:{earlier}", mmsi)
 
+    def add_declaration(self, mmsi: int, time_s: float, text: str, eta_s: float | None) -> None:
+        """Record a declared destination and ETA (s), from ``time_s``."""
+        self.r.rpush(self._k(mmsi, "declarations"), json.dumps([time_s, text, eta_s]))
+
     def add_visit(self, mmsi: int, zone_id: str, name: str, kind: str, since: float, until: float | None) -> None:
         """Record a zone visit (and a port call for port and anchorage zones)."""
         if kind in HARBOUR_KINDS:
@@ -291,7 +332,12 @@ class RedisProfileStore:
                     found |= set(self.mmsis_of_imo(last[2]))
         mmsis = sorted(found)
         ident, calls, zones, alerts = [], [], [], []
+        decl_rows: list[tuple[int, float, str, float | None]] = []
         for m in mmsis:
+            for raw in self.r.lrange(self._k(m, "declarations"), 0, -1):
+                t, text, eta = json.loads(raw)
+                if t < cut:
+                    decl_rows.append((m, t, text, eta))
             for raw in self.r.lrange(self._k(m, "identity"), 0, -1):
                 t, *rest = json.loads(raw)
                 if t >= cut:
@@ -324,4 +370,5 @@ class RedisProfileStore:
                    for member in self.r.zrangebyscore(self._k(m, "edge"), "-inf", f"({cut}" if as_of is not None
                                                       else "+inf"))
         return {"mmsis": mmsis, "identity_history": ident, "port_calls": calls, "zone_history": zones,
-                "alerts": alerts, "eez_edge_hours": round(edge / 3600, 2)}
+                "alerts": alerts, "declarations": declarations(sorted(decl_rows, key=lambda r: r[1])),
+                "eez_edge_hours": round(edge / 3600, 2)}

@@ -35,7 +35,7 @@ from maritime.detectors.loitering import LoiteringDetector
 from maritime.detectors.rendezvous import RendezvousDetector
 from maritime.detectors.tracker import Tracker
 from maritime.detectors.watchlist import WatchEntry, Watchlist
-from maritime.models import Alert, Position, VesselInfo
+from maritime.models import Alert, Position, VesselInfo, iso, parse_iso
 from maritime.zones.index import ZoneIndex
 
 logger = logging.getLogger(__name__)
@@ -195,6 +195,34 @@ def jurisdiction_enricher(zones: ZoneIndex) -> Callable[[Alert], Alert]:
     return add
 
 
+def voyage_enricher(store: Any, recent_h: float) -> Callable[[Alert], Alert]:
+    """A destination changed at sea soon after a rendezvous or loitering of the vessel (in its profile, as of
+    the change: the tile stage sees those) is raised to high, with the events in ``details.preceded_by``."""
+    recent_s = recent_h * 3600
+
+    def add(alert: Alert) -> Alert:
+        if alert.type != "destination_change" or not alert.vessels:
+            return alert
+        prof = store.profile(alert.vessels[0].mmsi, as_of=alert.time_s)
+        if not prof:
+            return alert
+        seen = {(p["type"], p.get("end")) for p in alert.details.get("preceded_by", [])}
+        found = []
+        for a in prof.get("alerts", []):
+            if a["type"] not in ("rendezvous", "loitering"):
+                continue
+            end = parse_iso(a["end"]) if a.get("end") else parse_iso(a["time"])
+            if 0 <= alert.time_s - end <= recent_s and (a["type"], iso(end)) not in seen:
+                seen.add((a["type"], iso(end)))
+                found.append({"type": a["type"], "end": iso(end), "id": a["id"]})
+        if not found:
+            return alert
+        return replace(alert, severity="high", summary=alert.summary + f" (after a {found[-1]['type']})",
+                       details={**alert.details, "preceded_by": [*alert.details.get("preceded_by", []), *found]})
+
+    return add
+
+
 def risk_enricher(store: Any, weights: dict[str, float]) -> Callable[[Alert], Alert]:
     """Adds ``details.risk``: each involved vessel's explained score and its top three factors, from what its
     profile held before the alert's event time (the same in every runtime, however far a stage has read)."""
@@ -222,6 +250,7 @@ class Assembly:
         self._land = land
         self.watch_entries = list(watch_entries) if watch_entries is not None else None
         self.profile_store = profile_store
+        self._ports: Any = None
         #: the watchlists built so far (one per tracker), so a refresh reaches every stage
         self.watchlists: list[Watchlist] = []
 
@@ -313,12 +342,18 @@ class Assembly:
         dets: list[Detector] = []
         if s.identity.enabled:
             gates.append(IdentityGate(s.identity, tracker, land=self.land))
+        gaps = None
         if s.gaps.enabled:
-            dets.append(GapDetector(s.gaps, tracker, self.zones))
+            gaps = GapDetector(s.gaps, tracker, self.zones)
+            dets.append(gaps)
         if with_tiles:
             dets.extend(self.tile_detectors(tracker))
         if s.geofence.enabled and self.zones is not None and len(self.zones):
             dets.append(GeofenceDetector(s.geofence, tracker, self.zones))
+        if s.voyage.enabled and self.zones is not None and any(z.kind == "port" for z in self.zones.zones):
+            from maritime.detectors.voyage import VoyageDetector
+
+            dets.append(VoyageDetector(s.voyage, tracker, self.zones, self.ports, gaps=gaps))
         wl = self._watchlist(tracker)
         if wl is not None:
             dets.append(wl)
@@ -337,8 +372,18 @@ class Assembly:
         if wl is not None:
             enr.enrichers.append(wl.enrich)
         if self.profile_store is not None:
+            enr.enrichers.append(voyage_enricher(self.profile_store, self.settings.voyage.recent_h))
             enr.enrichers.append(risk_enricher(self.profile_store, self.settings.risk_weights))
         return enr
+
+    @property
+    def ports(self) -> Any:
+        """The port gazetteer (:class:`~maritime.zones.ports.PortIndex`), loaded once."""
+        if self._ports is None:
+            from maritime.zones.ports import PortIndex
+
+            self._ports = PortIndex.load()
+        return self._ports
 
     def close(self) -> None:
         """Commit and close the profile store."""

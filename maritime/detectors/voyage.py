@@ -1,0 +1,229 @@
+"""The declared voyage against the real one: destinations changed at sea, arrivals never declared.
+
+A vessel's AIS destination (type 5) is read as a port of the region (:mod:`maritime.zones.ports`), and its
+port calls are followed in the bundled ``port`` zones (a call begins when the vessel is inside a port zone
+under ``port_call_max_sog_kn``; the first fix of a vessel already in port is no arrival).
+
+- ``destination_change``: the declared destination names another port while the vessel is at sea (away
+  from every port and anchorage); rewording the same port ("CASTRIES" -> "LC CAS") or blanking it is not a
+  change. *High* when a dark gap of the vessel ended within ``recent_h`` before it (rendezvous and loitering
+  are seen by another stage: with a profile store, the assembly's enricher raises those the same way).
+- ``arrival_undeclared``: a port call begins at a port the vessel did not declare on this voyage (since its
+  last port call). Only vessels that declared a port are judged: a destination that names no known port, or
+  none at all, says nothing either way (most small craft never set one). A declaration that names only an
+  island or a country ("ST LUCIA") covers every port of it. *High* when the destination was changed at sea on
+  the way.
+
+Malformed destination texts (control characters only) are counted in :attr:`VoyageDetector.malformed`,
+empty ones (nothing, or the twenty ``@`` of "not available") in :attr:`VoyageDetector.blank`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+
+from maritime.config import VoyageSettings
+from maritime.detectors.base import AlertBuilder, latlon_phrase, vessel_phrase
+from maritime.detectors.gaps import GapDetector
+from maritime.detectors.tracker import Tracker, VesselState
+from maritime.geo import format_duration
+from maritime.models import Alert, Position, Severity, VesselInfo, iso
+from maritime.voyage import clean_destination
+from maritime.zones.index import ZoneIndex
+from maritime.zones.ports import PortIndex
+
+logger = logging.getLogger(__name__)
+
+
+class VoyageState(msgspec.Struct):
+    """What the voyage detector keeps about one vessel (times UNIX s)."""
+
+    #: the declared destination (cleaned text) and the port it names (gazetteer id, None when unknown)
+    text: str = ""
+    port: str | None = None
+    confidence: float = 0.0
+    eta_s: float | None = None
+    since_s: float | None = None
+    #: ports declared on this voyage (since the last port call), and countries declared by island name
+    declared: list[str] = msgspec.field(default_factory=list)
+    countries: list[str] = msgspec.field(default_factory=list)
+    #: the texts declared on this voyage, as typed (cleaned)
+    texts: list[str] = msgspec.field(default_factory=list)
+    #: destination changes at sea on this voyage
+    changes: int = 0
+    #: the port zone it is in, and whether its call there has been judged
+    in_port: str | None = None
+    called: bool = False
+    #: the port of its last call, and when it left it
+    last_call: str | None = None
+    left_s: float | None = None
+    next_check_s: float = 0.0
+    seen: bool = False
+
+
+class VoyageDetector:
+    """``destination_change`` and ``arrival_undeclared`` (per-vessel state in ``state``, keyed by MMSI)."""
+
+    name = "voyage"
+    #: how a table entry of ``state`` is read back
+    state_type = VoyageState
+
+    def __init__(self, settings: VoyageSettings, tracker: Tracker, zones: ZoneIndex, ports: PortIndex,
+                 gaps: GapDetector | None = None) -> None:
+        self.s = settings
+        self.tracker = tracker
+        self.zones = zones
+        self.ports = ports
+        self.gaps = gaps
+        self.alerts = AlertBuilder(tracker)
+        self.state: dict[int, VoyageState] = {}
+        #: destination texts that carried nothing readable (control characters only), and empty ones (nothing,
+        #: or the 20 ``@`` of "not available")
+        self.malformed = 0
+        self.blank = 0
+        self.recent_s = settings.recent_h * 3600
+
+    # -- declarations -------------------------------------------------------------------
+
+    def on_static(self, info: VesselInfo, vessel: VesselState) -> list[Alert]:
+        """A static report: a new declaration when its destination text changed."""
+        if info.destination is None:
+            return []
+        text = clean_destination(info.destination)
+        if not text:
+            if info.destination.strip("@ "):
+                self.malformed += 1
+            else:
+                self.blank += 1
+        st = self.state.get(info.mmsi)
+        if st is None:
+            st = self.state[info.mmsi] = VoyageState()
+        if text == st.text:
+            st.eta_s = info.eta_s if info.eta_s is not None else st.eta_s
+            return []
+        m = self.ports.match(text) if text else None
+        prev_text, prev_port = st.text, st.port
+        st.text, st.eta_s, st.since_s = text, info.eta_s, info.time_s
+        st.port = m.port.id if m is not None and m.port is not None else None
+        st.confidence = m.confidence if m is not None else 0.0
+        if text:
+            st.texts = [*st.texts[-7:], text]
+        if m is not None and m.port is not None:
+            if m.port.id not in st.declared:
+                st.declared.append(m.port.id)
+            if m.method == "alias" and m.port.country not in st.countries:
+                st.countries.append(m.port.country)
+        if not prev_text or not text or (st.port == prev_port and st.port is not None):
+            return []  # a first declaration, a blanked one, or the same port reworded
+        if prev_port is None and st.port is None:
+            return []  # from one unreadable text to another: nothing to compare
+        last = vessel.last
+        if last is None or st.in_port is not None:
+            return []
+        if self.zones.harbour_within(last.lat, last.lon, self.s.harbour_km * 1000) is not None:
+            return []  # changed in port or at anchor: the ordinary way to start a voyage
+        st.changes += 1
+        return [self._change(info, vessel, st, prev_text, prev_port, last)]
+
+    def _recent_gap(self, mmsi: int, t: float) -> float | None:
+        """When a dark gap of the vessel ended within ``recent_h`` before ``t`` (or it is in one now)."""
+        if self.gaps is None:
+            return None
+        gs = self.gaps.state.get(mmsi)
+        if gs is None:
+            return None
+        if gs.open:
+            return t
+        ends = [g.end for g in gs.gaps if 0 <= t - g.end <= self.recent_s]
+        return max(ends) if ends else None
+
+    def _change(self, info: VesselInfo, vessel: VesselState, st: VoyageState, prev_text: str,
+                prev_port: str | None, last: Position) -> Alert:
+        gap_end = self._recent_gap(info.mmsi, info.time_s)
+        severity: Severity = "high" if gap_end is not None else "medium"
+        to_port = self.ports.by_id.get(st.port) if st.port else None
+        from_port = self.ports.by_id.get(prev_port) if prev_port else None
+        before = f" {format_duration(info.time_s - gap_end)} after a dark gap" if gap_end is not None else ""
+        summary = (f"{vessel_phrase(vessel)} changed its declared destination at sea{before}, from "
+                   f"{from_port.name if from_port else repr(prev_text)} to "
+                   f"{to_port.name if to_port else repr(st.text)} at {latlon_phrase(last.lat, last.lon)}")
+        details = {"from": prev_text, "from_port": prev_port, "to": st.text, "to_port": st.port,
+                   "to_confidence": round(st.confidence, 2), "declared_eta": iso(st.eta_s) if st.eta_s else None,
+                   "preceded_by": [{"type": "dark_gap", "end": iso(gap_end)}] if gap_end is not None else []}
+        return self.alerts.make(
+            type="destination_change", key=f"{info.mmsi}:{iso(info.time_s)}", status="open", severity=severity,
+            time_s=info.time_s, start_s=info.time_s, end_s=None, mmsis=[info.mmsi], lat=last.lat, lon=last.lon,
+            summary=summary, details=details)
+
+    # -- port calls ---------------------------------------------------------------------
+
+    def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
+        st = self.state.get(pos.mmsi)
+        if st is None:
+            st = self.state[pos.mmsi] = VoyageState()
+        elif pos.time_s < st.next_check_s:
+            return []
+        st.next_check_s = pos.time_s + self.s.check_every_s
+        zone = next((z for z in self.zones.containing(pos.lat, pos.lon) if z.kind == "port"), None)
+        first = not st.seen
+        st.seen = True
+        out: list[Alert] = []
+        if zone is None:
+            if st.in_port is not None:
+                if st.called:  # it left its port: a new voyage begins, with what it declares on leaving
+                    call = self.ports.by_zone.get(st.in_port)
+                    st.last_call = call.id if call is not None else st.in_port
+                    st.left_s = pos.time_s
+                    st.declared = [st.port] if st.port else []
+                    st.countries = []
+                    st.texts = [st.text] if st.text else []
+                    st.changes = 0
+                st.in_port, st.called = None, False
+            return out
+        if st.in_port != zone.id:
+            st.in_port, st.called = zone.id, first  # already in port at its first fix: no arrival
+        slow = pos.sog_kn is not None and pos.sog_kn <= self.s.port_call_max_sog_kn
+        if not st.called and slow:
+            st.called = True
+            got = self._arrival(pos, vessel, st, zone.id)
+            if got is not None:
+                out.append(got)
+        return out
+
+    def _arrival(self, pos: Position, vessel: VesselState, st: VoyageState, zone_id: str) -> Alert | None:
+        port = self.ports.by_zone.get(zone_id)
+        if port is None or not st.declared:
+            return None  # a port the gazetteer does not know, or nothing declared: nothing to judge
+        if port.id in st.declared or port.country in st.countries:
+            return None
+        declared = [self.ports.by_id[p].name for p in st.declared if p in self.ports.by_id]
+        severity: Severity = "high" if st.changes else "medium"
+        since = (f", {format_duration(pos.time_s - st.left_s)} after leaving "
+                 f"{self.ports.by_id[st.last_call].name if st.last_call in self.ports.by_id else st.last_call}"
+                 if st.left_s is not None and st.last_call else "")
+        summary = (f"{vessel_phrase(vessel)} arrived at {port.name} ({port.locode or port.country}), which it "
+                   f"never declared: it declared {', '.join(declared)}{since}"
+                   + (f"; its destination was changed at sea {st.changes} time(s)" if st.changes else ""))
+        return self.alerts.make(
+            type="arrival_undeclared", key=f"{pos.mmsi}:{port.id}:{iso(pos.time_s)}", status="open",
+            severity=severity, time_s=pos.time_s, start_s=pos.time_s, end_s=None, mmsis=[pos.mmsi], lat=pos.lat,
+            lon=pos.lon, summary=summary,
+            details={"port": port.id, "port_name": port.name, "locode": port.locode, "declared_ports": st.declared,
+                     "declared_texts": st.texts, "destination_changes": st.changes, "last_call": st.last_call,
+                     "left_last_call": iso(st.left_s) if st.left_s else None})
+
+    # -- the rest of the detector protocol -------------------------------------------------
+
+    def forget(self, mmsi: int) -> None:
+        """Drop the state of an evicted vessel."""
+        self.state.pop(mmsi, None)
+
+    def on_watermark(self, watermark_s: float) -> list[Alert]:
+        """Nothing is due on time alone."""
+        return []
+
+    def finish(self, end_s: float) -> list[Alert]:
+        """Nothing stays open."""
+        return []
