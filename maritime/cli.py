@@ -1453,6 +1453,75 @@ def _value_name(param: Any) -> str:
     return word + ("..." if getattr(param, "nargs", 1) != 1 or "list" in text else "")
 
 
+@app.command()
+def arrivals(
+    port: Annotated[str, typer.Argument(help="the port: a UN/LOCODE (LCCAS), a gazetteer id, or its name")],
+    files: Annotated[list[str], typer.Argument(help="NMEA recordings (plain or .gz), globs, CSV tables")],
+    hours: Annotated[float, typer.Option(help="how far ahead the board looks (h)")] = 48.0,
+    as_json: Annotated[bool, typer.Option("--json", help="the board as JSON")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="the board as CSV")] = False,
+    zones: Annotated[list[Path] | None, typer.Option(
+        "--zones", help="zone file or folder (default: the bundled Caribbean zones)")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
+    watchlist: Annotated[list[Path] | None, typer.Option("--watchlist", help="vessels of interest (CSV/JSON)")]
+    = None,
+    profiles: Annotated[Path | None, typer.Option("--profiles", help="vessel profiles (SQLite) for the risk")]
+    = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
+) -> None:
+    """The arrivals board of a port: who is expected in the next hours (declared destination or track), both
+    ETAs, and an explained risk score, as of the last event of the recordings."""
+    _setup_logging(verbose)
+    from maritime.runtime.arrivals import ArrivalsBoard, board_csv
+
+    if as_json and as_csv:
+        raise _fail("--json or --csv, not both", 2)
+    settings = _settings(config)
+    specs = _specs(files)
+    zone_index = _run_zones(zones)
+    board = ArrivalsBoard(risk_weights=settings.risk_weights)
+    where = board.find_port(port)
+    if where is None:
+        raise _fail(f"{port!r}: no port of the gazetteer is called that (a UN/LOCODE such as LCCAS, or a name)", 2)
+    if where.lat is None:
+        raise _fail(f"{where.name}: the gazetteer has no position for it, so no arrivals can be reckoned", 2)
+    with ExitStack() as stack:
+        outs = _Outputs(stack, None, None, settings, None, False)
+        outs.sinks.append(board)
+        pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist, profiles, None)
+        pipe.add_listener(board)
+        if pipe.profile_store is not None:
+            board.profiles = pipe.profile_store
+        try:
+            pipe.replay(specs)
+        except SourceError as err:
+            raise _fail(str(err)) from None
+        except OSError as err:
+            raise _fail(f"{err.filename or 'input'}: cannot be read ({err.strerror})") from None
+        rows = board.board(where, hours=hours)
+    head = {"port": where.as_dict(), "as_of": iso(board.now_s) if board.now_s else None, "hours": hours}
+    if as_json:
+        typer.echo(json.dumps({**head, "arrivals": [a.as_dict() for a in rows]}, indent=2))
+        return
+    if as_csv:
+        typer.echo(board_csv(rows), nl=False)
+        return
+    title = (f"Arrivals at {where.name} ({where.locode or where.id}) in the {hours:g} h after "
+             f"{head['as_of'] or 'the input'}: {len(rows)}")
+    table = Table(title=escape(title))
+    for col in ("risk", "vessel", "declared", "ETA declared", "ETA track", "Δ h", "nm", "kn", "why"):
+        table.add_column(col)
+    for a in rows:
+        who = f"{a.name or '(no name)'} · {a.mmsi}" + (f" · IMO {a.imo}" if a.imo else "")
+        why = "; ".join(f"{f['factor'].replace('_', ' ')} ×{f['count']}" for f in a.factors) or "-"
+        table.add_row(f"{a.risk:g}", escape(who), escape(f"{a.declared_text or '-'}"),
+                      (a.eta_declared or "-").replace("T", " ")[:16], (a.eta_track or "-").replace("T", " ")[:16],
+                      "-" if a.eta_disagreement_h is None else f"{a.eta_disagreement_h:+.1f}",
+                      "-" if a.distance_nm is None else f"{a.distance_nm:g}",
+                      "-" if a.sog_kn is None else f"{a.sog_kn:g}", escape(why))
+    Console(width=200).print(table)
+
+
 triage_app = typer.Typer(no_args_is_help=True, help="Alert triage: record what officers concluded, read the trail, "
                          "count false alarms per rule.")
 app.add_typer(triage_app, name="triage")

@@ -144,6 +144,8 @@ def voyage_day(mmsi: int = 376000500) -> list:
     recs.append(decl(t + 300, "LC CAS"))  # Castries, after the silence
     for k in range(1, 4):  # in the port of Vieux Fort, stopped
         recs.append(Position(mmsi, t + 600 * n + 300 * k, 13.723, -60.955, 0.3, 0.0, 0, 5, 1, "test"))
+    # another ship on passage keeps the feed's clock going while the first is dark (as real feeds do)
+    recs += track(mmsi + 1, T0, t + 600 * n + 1200, 600, 15.5, -62.0, 10.0, 270.0)
     return recs
 
 
@@ -196,3 +198,82 @@ def test_malformed_destinations_are_counted_not_matched(zone_index):
         assert det.on_static(info, tr.on_static(info)) == []
     assert det.malformed == 1 and det.blank == 2  # control characters only; "" and the @ padding: none given
     assert det.state[376000600].port == "LCCAS"
+
+
+def nmea_of(records: list) -> list[bytes]:
+    """Records as tagged NMEA lines (type 1 positions, type 5 declarations with their ETA), in time order."""
+    from datetime import datetime as _dt
+
+    from pyais import encode_dict
+
+    from maritime.models import Position
+
+    out = []
+    for r in sorted(records, key=lambda r: r.time_s):
+        tag = f"\\c:{int(r.time_s)}*00\\"
+        if isinstance(r, Position):
+            msg = {"msg_type": 1, "mmsi": r.mmsi, "lat": r.lat, "lon": r.lon, "speed": r.sog_kn, "course": r.cog_deg,
+                   "heading": r.heading_deg if r.heading_deg is not None else 511, "status": r.nav_status or 0}
+        else:
+            eta = _dt.fromtimestamp(r.eta_s, UTC) if r.eta_s else None
+            msg = {"msg_type": 5, "mmsi": r.mmsi, "shipname": r.name or "", "callsign": r.callsign or "",
+                   "ship_type": r.ship_type or 0, "destination": r.destination or "",
+                   **({"month": eta.month, "day": eta.day, "hour": eta.hour, "minute": eta.minute} if eta else {})}
+        out.extend((tag + s).encode() for s in encode_dict(msg))
+    return out
+
+
+def test_voyage_alerts_are_the_same_in_the_partitioned_runtime(zone_index, tmp_path):
+    """The scripted voyage (declared, dark, changed at sea, arrived undeclared) gives the same alert ids,
+    statuses and severities embedded and partitioned (1 and 3 partitions, with restarts from the tables)."""
+    from maritime.config import Settings
+    from maritime.ingest.sources import parse_source
+    from maritime.runtime.partitioned import run_partitioned
+
+    from .conftest import Collect, assembled_pipeline
+
+    lines = nmea_of(voyage_day())
+    day = tmp_path / "voyage.nmea"
+    day.write_bytes(b"\n".join(lines) + b"\n")
+
+    def final(alerts) -> dict:
+        return {a.id: (a.status, a.severity) for a in alerts if a.type in ("destination_change", "arrival_undeclared")}
+
+    sink = Collect()
+    assembled_pipeline(Settings(), [sink], None, zone_index).replay(parse_source(str(day)))
+    embedded = final(sink.alerts)
+    assert sorted(k.split(":")[0] for k in embedded) == ["arrival_undeclared", "destination_change"]
+    assert set(embedded.values()) == {("open", "high")}
+    batches = [("rx", lines[i:i + 7], None) for i in range(0, len(lines), 7)]
+    for parts, restart in ((1, 0), (3, 3)):
+        got = final(run_partitioned(batches, Settings(), zone_index, parts, restart_every=restart))
+        assert got == embedded, (parts, got, embedded)
+
+
+def test_a_stale_destination_of_the_port_just_left_raises_nothing(zone_index):
+    """Leaving Castries still declaring Castries, then setting Kingstown at sea, then calling at Kingstown:
+    the ordinary way crews update the destination; and calling elsewhere with only the stale port declared
+    says nothing either."""
+    from maritime.models import Position, VesselInfo
+
+    from .conftest import T0, run_detectors
+
+    def run(mmsi: int, later_text: str | None, to: tuple[float, float]) -> list:
+        recs: list = [VesselInfo(mmsi, T0, name="X", ship_type=70, destination="CASTRIES", msg_type=5,
+                                 source="test")]
+        recs += [Position(mmsi, T0 + 300 * k, 14.012, -60.995, 0.2, 0.0, 0, 5, 1, "test") for k in range(4)]
+        a, n = (14.012, -60.995), 20
+        for k in range(1, n + 1):  # out of Castries and down the coast
+            f = k / n
+            recs.append(Position(mmsi, T0 + 1200 + 900 * k, a[0] + (to[0] - a[0]) * f, a[1] + (to[1] - a[1]) * f,
+                                 9.0, 190.0, 190, 0, 1, "test"))
+        if later_text:
+            recs.append(VesselInfo(mmsi, T0 + 1200 + 900 * 5 + 60, name="X", ship_type=70, destination=later_text,
+                                   msg_type=5, source="test"))
+        recs += [Position(mmsi, T0 + 1200 + 900 * n + 300 * k, to[0], to[1], 0.2, 0.0, 0, 5, 1, "test")
+                 for k in range(1, 4)]
+        return recs
+
+    alerts = run_detectors(run(376000700, "KINGSTOWN", (13.155, -61.23)) + run(376000701, None, (13.723, -60.955)),
+                           zone_index)
+    assert [a for a in alerts if a.type in ("destination_change", "arrival_undeclared")] == []

@@ -5,13 +5,16 @@ port calls are followed in the bundled ``port`` zones (a call begins when the ve
 under ``port_call_max_sog_kn``; the first fix of a vessel already in port is no arrival).
 
 - ``destination_change``: the declared destination names another port while the vessel is at sea (away
-  from every port and anchorage); rewording the same port ("CASTRIES" -> "LC CAS") or blanking it is not a
-  change. *High* when a dark gap of the vessel ended within ``recent_h`` before it (rendezvous and loitering
-  are seen by another stage: with a profile store, the assembly's enricher raises those the same way).
+  from every port and anchorage) and both texts name a port; rewording the same port ("CASTRIES" ->
+  "LC CAS"), blanking it, a text that names no port ("FOR ORDERS" -> "KINGSTON") or replacing the port it
+  has just left (set late by the crew) is not a change. *High* when a dark gap of the vessel ended within
+  ``recent_h`` before it (rendezvous and loitering are seen by another stage: with a profile store, the
+  assembly's enricher raises those the same way).
 - ``arrival_undeclared``: a port call begins at a port the vessel did not declare on this voyage (since its
   last port call). Only vessels that declared a port are judged: a destination that names no known port, or
   none at all, says nothing either way (most small craft never set one). A declaration that names only an
-  island or a country ("ST LUCIA") covers every port of it. *High* when the destination was changed at sea on
+  island or a country ("ST LUCIA") covers every port of it, and the port it left, still declared, counts
+  for nothing (crews often update the destination late). *High* when the destination was changed at sea on
   the way.
 
 Malformed destination texts (control characters only) are counted in :attr:`VoyageDetector.malformed`,
@@ -115,10 +118,12 @@ class VoyageDetector:
                 st.declared.append(m.port.id)
             if m.method == "alias" and m.port.country not in st.countries:
                 st.countries.append(m.port.country)
-        if not prev_text or not text or (st.port == prev_port and st.port is not None):
-            return []  # a first declaration, a blanked one, or the same port reworded
-        if prev_port is None and st.port is None:
-            return []  # from one unreadable text to another: nothing to compare
+        if not prev_text or not text or prev_port is None or st.port is None or st.port == prev_port:
+            # a first declaration, a blanked one, the same port reworded, or a text that names no port
+            # before or after ("FOR ORDERS" -> "KINGSTON" is a tanker getting its orders): not a change
+            return []
+        if prev_port == st.last_call:
+            return []  # the port it just left, still set: the crew updating it at sea is ordinary
         last = vessel.last
         if last is None or st.in_port is not None:
             return []
@@ -194,11 +199,13 @@ class VoyageDetector:
 
     def _arrival(self, pos: Position, vessel: VesselState, st: VoyageState, zone_id: str) -> Alert | None:
         port = self.ports.by_zone.get(zone_id)
-        if port is None or not st.declared:
+        # the port it left, still declared, says nothing about where it goes (crews update it late)
+        declared_ports = [p for p in st.declared if p != st.last_call]
+        if port is None or not declared_ports:
             return None  # a port the gazetteer does not know, or nothing declared: nothing to judge
         if port.id in st.declared or port.country in st.countries:
             return None
-        declared = [self.ports.by_id[p].name for p in st.declared if p in self.ports.by_id]
+        declared = [self.ports.by_id[p].name for p in declared_ports if p in self.ports.by_id]
         severity: Severity = "high" if st.changes else "medium"
         since = (f", {format_duration(pos.time_s - st.left_s)} after leaving "
                  f"{self.ports.by_id[st.last_call].name if st.last_call in self.ports.by_id else st.last_call}"

@@ -1,0 +1,269 @@
+"""Who is coming to a port: the arrivals board, from declared voyages and real tracks, with an explained risk.
+
+:class:`ArrivalsBoard` follows a run (a pipeline listener and alert sink). For one port it lists the vessels
+expected within ``hours``:
+
+- declared: the destination text names the port (:mod:`maritime.zones.ports`), with the declared ETA;
+- tracked: the vessel is under way (at least ``min_sog_kn``) on a course within ``course_tol_deg`` of its
+  water route to the port (the simulator's water grid: around islands, not over them), and can be there
+  within the window at its speed;
+
+each with both ETAs (declared, and from the track: route distance over speed) and how far they disagree.
+Every arrival is scored with every factor shown: dark gaps, rendezvous, loitering, identity anomalies,
+destination changes at sea and watchlist hits in the run so far, a declared ETA the track cannot make,
+heading to the port while declaring another (or nothing), and the vessel's profile risk when a profile store
+is given. Vessels already in the port are not expected: they have arrived.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import logging
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from maritime.detectors.tracker import vessel_category
+from maritime.geo import M_PER_NM, haversine_m
+from maritime.models import Alert, Position, Record, VesselInfo, iso
+from maritime.voyage import clean_destination
+from maritime.zones.ports import Port, PortIndex
+
+logger = logging.getLogger(__name__)
+
+#: points each factor adds (count × weight), as the vessels-of-interest score does
+WEIGHTS: dict[str, float] = {
+    "dark_gap": 3.0, "rendezvous": 4.0, "loitering": 2.0, "identity_anomaly": 2.0, "position_jump": 1.0,
+    "destination_change": 3.0, "arrival_undeclared": 3.0, "watchlist_hit": 5.0, "eta_unreachable": 2.0,
+    "declared_elsewhere": 2.0, "undeclared": 1.0,
+}
+_WHY = {
+    "dark_gap": "dark gaps in the input", "rendezvous": "rendezvous at sea", "loitering": "loitering at sea",
+    "identity_anomaly": "identity anomalies", "position_jump": "position jumps",
+    "destination_change": "destination changed at sea", "arrival_undeclared": "earlier undeclared arrivals",
+    "watchlist_hit": "on a watchlist", "eta_unreachable": "the declared ETA is earlier than the track can make",
+    "declared_elsewhere": "heading here while declaring another port", "undeclared": "heading here, nothing declared",
+}
+
+
+@dataclass
+class Arrival:
+    """One expected arrival (times ISO 8601 UTC, distances nm, speeds kn)."""
+
+    mmsi: int
+    name: str | None
+    callsign: str | None
+    imo: int | None
+    category: str
+    basis: str
+    declared_text: str | None
+    declared_port: str | None
+    declared_confidence: float
+    eta_declared: str | None
+    eta_track: str | None
+    eta_disagreement_h: float | None
+    distance_nm: float | None
+    sog_kn: float | None
+    last_heard: str | None
+    risk: float
+    factors: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Vessel:
+    pos: Position | None = None
+    name: str | None = None
+    callsign: str | None = None
+    imo: int | None = None
+    ship_type: int | None = None
+    text: str = ""
+    eta_s: float | None = None
+
+
+class ArrivalsBoard:
+    """Follows vessels and their alerts; :meth:`board` lists a port's expected arrivals."""
+
+    def __init__(self, ports: PortIndex | None = None, *, grid: Any = None, profiles: Any = None,
+                 risk_weights: dict[str, float] | None = None, min_sog_kn: float = 3.0,
+                 course_tol_deg: float = 25.0, eta_slack_h: float = 3.0) -> None:
+        self.ports = ports if ports is not None else PortIndex.load()
+        self._grid = grid
+        self.profiles = profiles
+        self.risk_weights = risk_weights
+        self.min_sog_kn = min_sog_kn
+        self.course_tol_deg = course_tol_deg
+        self.eta_slack_s = eta_slack_h * 3600
+        self.vessels: dict[int, _Vessel] = defaultdict(_Vessel)
+        self.events: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.now_s = 0.0
+
+    # -- fed by the run ---------------------------------------------------------------
+
+    def __call__(self, rec: Record) -> None:
+        if isinstance(rec, Position):
+            self.vessels[rec.mmsi].pos = rec
+            self.now_s = max(self.now_s, rec.time_s)
+        elif isinstance(rec, VesselInfo):
+            v = self.vessels[rec.mmsi]
+            v.name = rec.name or v.name
+            v.callsign = rec.callsign or v.callsign
+            v.imo = rec.imo or v.imo
+            v.ship_type = rec.ship_type or v.ship_type
+            if rec.destination is not None:
+                v.text = clean_destination(rec.destination)
+                v.eta_s = rec.eta_s
+
+    def write(self, alert: Alert) -> None:
+        """Sink interface: remember which events each vessel was in (once per alert id)."""
+        if alert.status == "cancelled":
+            return
+        for ref in alert.vessels:
+            self.events[ref.mmsi][alert.type].add(alert.id)
+
+    def close(self) -> None:
+        """Sink interface."""
+
+    # -- the board ----------------------------------------------------------------------
+
+    @property
+    def grid(self) -> Any:
+        """The water grid for route distances (built once, on first use: a few seconds)."""
+        if self._grid is None:
+            from maritime.sim.network import WaterGrid
+
+            self._grid = WaterGrid()
+        return self._grid
+
+    def find_port(self, query: str) -> Port | None:
+        """A port by gazetteer id, LOCODE or name (as a crew would write it)."""
+        q = query.strip()
+        got = self.ports.by_id.get(q) or self.ports.by_locode.get(q.upper().replace(" ", ""))
+        if got is not None:
+            return got
+        return self.ports.match(q).port
+
+    def _route(self, port: Port, pos: Position) -> tuple[float, float] | None:
+        """Water route distance (m) from a position to the port, and the bearing of its first leg (deg)."""
+        assert port.lat is not None and port.lon is not None
+        g = self.grid
+        try:
+            src = g.nearest_water(port.lat, port.lon)
+            dst = g.nearest_water(pos.lat, pos.lon)
+            pts = g.path(src, dst)  # from the port: one shortest-path tree per port, cheap per vessel
+        except (ValueError, IndexError):
+            return None
+        # the vessel's own grid cell is where it is: the route goes from the vessel to the next cell
+        pts = [(pos.lat, pos.lon), *list(reversed(pts))[1:], (port.lat, port.lon)]
+        dist = sum(haversine_m(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(pts))
+        nxt = next((p for p in pts[1:] if haversine_m(pos.lat, pos.lon, p[0], p[1]) > 5000), pts[-1])
+        return dist, _bearing(pos.lat, pos.lon, nxt[0], nxt[1])
+
+    def board(self, port: Port, now_s: float | None = None, hours: float = 48.0) -> list[Arrival]:
+        """The vessels expected at ``port`` within ``hours`` of ``now_s`` (default: the latest event time),
+        riskiest first, then soonest."""
+        now = self.now_s if now_s is None else now_s
+        horizon = now + hours * 3600
+        if port.lat is None or port.lon is None:
+            raise ValueError(f"{port.name}: the gazetteer has no position for it")
+        out: list[Arrival] = []
+        for mmsi, v in self.vessels.items():
+            pos = v.pos
+            if pos is None or now - pos.time_s > 6 * 3600:
+                continue  # not heard for six hours: not followed
+            m = self.ports.match(v.text) if v.text else None
+            declared_here = m is not None and m.port is not None and (m.port.id == port.id or (
+                m.method == "alias" and m.port.country == port.country))
+            if haversine_m(pos.lat, pos.lon, port.lat, port.lon) < 3000:
+                continue  # in port: arrived
+            far = haversine_m(pos.lat, pos.lon, port.lat, port.lon)
+            sog = pos.sog_kn
+            reach_m = (sog or 0.0) * 1852 * (horizon - pos.time_s) / 3600
+            if not declared_here and (sog is None or sog < self.min_sog_kn or far > reach_m * 1.05):
+                continue  # cannot be there in time on its own way: not worth a route
+            route = self._route(port, pos)
+            track_eta = None
+            heading = False
+            if route is not None and sog is not None and sog >= self.min_sog_kn and pos.cog_deg is not None:
+                dist, bearing = route
+                heading = abs((pos.cog_deg - bearing + 180) % 360 - 180) <= self.course_tol_deg
+                if heading:
+                    track_eta = pos.time_s + dist / (sog * 1852 / 3600)
+            decl_eta = v.eta_s if declared_here else None
+            in_window_decl = declared_here and (decl_eta is None or now - 6 * 3600 <= decl_eta <= horizon)
+            in_window_track = track_eta is not None and track_eta <= horizon
+            if not (in_window_decl or in_window_track):
+                continue
+            basis = "declared and track" if declared_here and in_window_track else \
+                "declared" if declared_here else "track"
+            factors = self._factors(mmsi, v, m, declared_here, decl_eta, track_eta)
+            score = round(sum(f["points"] for f in factors), 1)
+            out.append(Arrival(
+                mmsi=mmsi, name=v.name, callsign=v.callsign, imo=v.imo, category=vessel_category(v.ship_type),
+                basis=basis, declared_text=v.text or None, declared_port=m.port.id if m and m.port else None,
+                declared_confidence=round(m.confidence, 2) if m else 0.0,
+                eta_declared=iso(decl_eta) if decl_eta else None,
+                eta_track=iso(track_eta) if track_eta else None,
+                eta_disagreement_h=round((decl_eta - track_eta) / 3600, 1) if decl_eta and track_eta else None,
+                distance_nm=round(route[0] / M_PER_NM, 1) if route else None, sog_kn=sog,
+                last_heard=iso(pos.time_s), risk=score, factors=factors))
+        out.sort(key=lambda a: (-a.risk, a.eta_track or a.eta_declared or "~"))
+        return out
+
+    def _factors(self, mmsi: int, v: _Vessel, m: Any, declared_here: bool, decl_eta: float | None,
+                 track_eta: float | None) -> list[dict[str, Any]]:
+        w = {**WEIGHTS, **(self.risk_weights or {})}
+        out: list[dict[str, Any]] = []
+
+        def add(name: str, count: float, why: str | None = None) -> None:
+            if count:
+                out.append({"factor": name, "count": count, "weight": w[name], "points": round(count * w[name], 1),
+                            "why": why or _WHY[name]})
+
+        for typ in ("dark_gap", "rendezvous", "loitering", "identity_anomaly", "position_jump", "destination_change",
+                    "arrival_undeclared", "watchlist_hit"):
+            add(typ, len(self.events.get(mmsi, {}).get(typ, ())))
+        if decl_eta is not None and track_eta is not None and decl_eta < track_eta - self.eta_slack_s:
+            add("eta_unreachable", 1, f"declared {iso(decl_eta)}, the track makes {iso(track_eta)}")
+        if not declared_here:
+            if m is not None and m.port is not None:
+                add("declared_elsewhere", 1, f"declares {m.port.name} ({v.text})")
+            else:
+                add("undeclared", 1, "declares nothing readable" + (f" ({v.text})" if v.text else ""))
+        if self.profiles is not None:
+            from maritime.enrich.profiles import risk
+
+            prof = self.profiles.profile(mmsi)
+            if prof is not None:
+                r = risk(prof, self.risk_weights)
+                if r["score"]:
+                    out.append({"factor": "profile", "count": 1, "weight": r["score"], "points": r["score"],
+                                "why": "; ".join(f["why"] for f in r["factors"][:4])})
+        return out
+
+
+def _bearing(lat0: float, lon0: float, lat1: float, lon1: float) -> float:
+    """Initial great-circle bearing from one point to another (degrees true)."""
+    p0, p1 = math.radians(lat0), math.radians(lat1)
+    dl = math.radians(lon1 - lon0)
+    y = math.sin(dl) * math.cos(p1)
+    x = math.cos(p0) * math.sin(p1) - math.sin(p0) * math.cos(p1) * math.cos(dl)
+    return (math.degrees(math.atan2(y, x)) + 360) % 360
+
+
+def board_csv(rows: list[Arrival]) -> str:
+    """The board as CSV (factors as ``factor×count`` joined by ``;``)."""
+    buf = io.StringIO()
+    cols = [k for k in Arrival.__dataclass_fields__ if k != "factors"] + ["factors"]
+    w = csv.writer(buf)
+    w.writerow(cols)
+    for a in rows:
+        d = a.as_dict()
+        d["factors"] = "; ".join(f"{f['factor']}×{f['count']}={f['points']}" for f in a.factors)
+        w.writerow([d[c] for c in cols])
+    return buf.getvalue()

@@ -1,0 +1,109 @@
+"""The arrivals board: who is coming to a port, by declaration and by track, with both ETAs and the risk."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from maritime.geo import destination
+from maritime.models import Alert, Position, VesselInfo, VesselRef
+from maritime.runtime.arrivals import ArrivalsBoard, board_csv
+
+from .conftest import T0
+
+CASTRIES = (14.012, -60.995)
+
+
+def towards(mmsi: int, t: float, lat: float, lon: float, sog: float, cog: float) -> Position:
+    return Position(mmsi, t, lat, lon, sog, cog, int(cog), 0, 1, "test")
+
+
+@pytest.fixture(scope="module")
+def board(grid) -> ArrivalsBoard:
+    b = ArrivalsBoard(grid=grid)
+    # A declares Castries with an ETA, and is on its way from the west-north-west
+    b(VesselInfo(376000500, T0, name="SEA BREEZE", ship_type=70, destination="CASTRIES", eta_s=T0 + 4 * 3600))
+    lat, lon = destination(*CASTRIES, 300.0, 30 * 1852)  # 30 nm out, at sea
+    b(towards(376000500, T0 + 60, lat, lon, 10.0, 120.0))
+    # B declares nothing and steers for Castries from the south-west
+    lat, lon = destination(*CASTRIES, 240.0, 30 * 1852)
+    b(VesselInfo(377000700, T0, name="NO WORDS", ship_type=80))
+    b(towards(377000700, T0 + 60, lat, lon, 12.0, 60.0))
+    # C declares Castries (by its LOCODE) but drifts: declared only; it met another vessel at sea
+    b(VesselInfo(362001234, T0, name="SLOW ONE", ship_type=30, destination="LC CAS", eta_s=T0 + 30 * 3600))
+    b(towards(362001234, T0 + 60, 13.2, -60.2, 0.5, 0.0))
+    b.write(Alert("rendezvous:x", "rendezvous", "closed", "high", T0, T0 - 7200, T0,
+                  (VesselRef(362001234), VesselRef(999000001)), 13.2, -60.2, "a meeting"))
+    # D heads away, E is in the port already, F declares another port
+    b(towards(309000001, T0 + 60, 13.8, -61.3, 10.0, 270.0))
+    b(towards(309000002, T0 + 60, 14.012, -60.996, 0.0, 0.0))
+    b(VesselInfo(309000003, T0, name="ELSEWHERE", ship_type=70, destination="BRIDGETOWN"))
+    lat, lon = destination(*CASTRIES, 285.0, 20 * 1852)
+    b(towards(309000003, T0 + 60, lat, lon, 10.0, 105.0))
+    return b
+
+
+def test_the_board_lists_declared_and_tracked_arrivals_with_both_etas(board):
+    port = board.find_port("LCCAS")
+    assert port is not None and port.name == "Castries"
+    rows = {a.mmsi: a for a in board.board(port, hours=48)}
+    assert set(rows) == {376000500, 377000700, 362001234, 309000003}
+    a = rows[376000500]
+    assert a.basis == "declared and track" and a.declared_port == "LCCAS"
+    # 30 nm at 10 kn: about 3 h (the water route may add a little); declared 4 h
+    assert a.distance_nm is not None and 29.0 <= a.distance_nm <= 34.0
+    assert a.eta_disagreement_h is not None and 0.5 <= a.eta_disagreement_h <= 1.1
+    assert rows[377000700].basis == "track" and rows[377000700].declared_port is None
+    assert {f["factor"] for f in rows[377000700].factors} == {"undeclared"}
+    c = rows[362001234]
+    assert c.basis == "declared" and c.eta_track is None and c.factors[0]["factor"] == "rendezvous"
+    assert rows[309000003].factors[0]["factor"] == "declared_elsewhere"
+    # the riskiest first
+    assert board.board(port, hours=48)[0].mmsi == 362001234
+
+
+def test_a_declared_eta_the_track_cannot_make_is_a_factor(grid):
+    b = ArrivalsBoard(grid=grid)
+    b(VesselInfo(376000501, T0, name="HURRY", ship_type=70, destination="CASTRIES", eta_s=T0 + 3600))
+    lat, lon = destination(*CASTRIES, 270.0, 60 * 1852)
+    b(towards(376000501, T0, lat, lon, 10.0, 90.0))  # 6 h away, declares 1 h
+    (row,) = b.board(b.find_port("Castries"), hours=24)
+    assert [f["factor"] for f in row.factors] == ["eta_unreachable"] and row.eta_disagreement_h < -4
+
+
+def test_the_board_as_csv(board):
+    rows = board.board(board.find_port("LCCAS"), hours=48)
+    table = list(csv.DictReader(io.StringIO(board_csv(rows))))
+    assert len(table) == 4 and {"mmsi", "eta_declared", "eta_track", "risk", "factors"} <= set(table[0])
+
+
+def test_arrivals_command_prints_the_board(tmp_path):
+    """`maritime arrivals PORT FILE --json`; an unknown port is a one-line error."""
+    from pyais import encode_dict
+
+    lines = []
+    lat, lon = destination(*CASTRIES, 10.0, 20 * 1852)
+    for part in encode_dict({"msg_type": 5, "mmsi": 376000500, "shipname": "SEA BREEZE", "ship_type": 70,
+                             "destination": "CASTRIES", "month": 5, "day": 14, "hour": 12, "minute": 0}):
+        lines.append(f"\\c:{int(T0)}*00\\{part}")
+    for k in range(6):
+        la, lo = destination(lat, lon, 190.0, k * 300 * 10 * 0.5144)
+        lines.append(f"\\c:{int(T0) + 300 * k}*00\\" + encode_dict(
+            {"msg_type": 1, "mmsi": 376000500, "lat": la, "lon": lo, "speed": 10.0, "course": 190.0,
+             "heading": 190, "status": 0})[0])
+    day = tmp_path / "day.nmea"
+    day.write_text("\n".join(lines) + "\n")
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "arrivals", "LCCAS", str(day), "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    assert got["port"]["locode"] == "LCCAS" and [a["mmsi"] for a in got["arrivals"]] == [376000500]
+    assert got["arrivals"][0]["eta_declared"] == "2025-05-14T12:00:00Z"
+    bad = subprocess.run([sys.executable, "-m", "maritime.cli", "arrivals", "ATLANTIS", str(day)],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "no port of the gazetteer" in bad.stderr and "Traceback" not in bad.stderr
