@@ -168,6 +168,11 @@ class VoyageSettings(_Frozen):
                                         "under this speed (GFW port visits: a vessel stopped in port)")
     harbour_km: float = Field(2.0, ge=0, description="a destination changed within this distance of a port or "
                               "anchorage is a change in port, not at sea")
+    confirm_reports: int = Field(3, ge=1, description="a new destination counts once this many of the last "
+                                 "confirm_window static reports carry it (damaged reports do not change it)")
+    confirm_window: int = Field(5, ge=1, description="how many recent static reports the declaration is read from")
+    near_port_km: float = Field(8.0, ge=0, description="a port the vessel came this close to is one it passed: "
+                                "still declaring it afterwards is a stale declaration, not a voyage")
     recent_h: float = Field(12.0, gt=0, description="a dark gap, rendezvous or loitering this soon before a "
                             "destination change raises it to high")
 

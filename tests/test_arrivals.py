@@ -107,3 +107,93 @@ def test_arrivals_command_prints_the_board(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "maritime.cli", "arrivals", "ATLANTIS", str(day)],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "no port of the gazetteer" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.fixture(scope="module")
+def sim_day(tmp_path_factory, grid, zone_index):
+    """A simulated 14 h day with declared voyages (destination texts as crews write them), the scripted
+    destination change after a meeting and the undeclared arrival."""
+    from maritime.sim.simulator import Simulator
+
+    out = tmp_path_factory.mktemp("voyages")
+    sim = Simulator(14, 120, seed=11, zones=zone_index, grid=grid)
+    sim.build()
+    sim.write(out)
+    return sim, out
+
+
+def test_the_simulated_day_declares_voyages_and_its_voyage_events_are_found(sim_day, zone_index):
+    """Ordinary voyages (destinations in every form crews use, some set late) raise no voyage alert; the
+    scripted destination change and the undeclared arrival are found (precision and recall 1.0)."""
+    from maritime.config import Settings
+    from maritime.ingest.sources import parse_source
+    from maritime.sim.evaluate import evaluate, load_alerts, load_truth
+
+    from .conftest import assembled_pipeline
+
+    sim, out = sim_day
+    declared = [v for v in sim.vessels if v.voyages]
+    assert len(declared) >= 20 and len({t for v in declared for _t0, t, _e in v.voyages}) >= 15
+    truth_types = [e["type"] for e in json.loads((out / "truth.json").read_text())["events"]]
+    assert "arrival_undeclared" in truth_types and "destination_change" in truth_types
+    from maritime.delivery.jsonl import JsonLinesSink
+
+    with (out / "alerts.jsonl").open("w") as fh:
+        pipe = assembled_pipeline(Settings(), [JsonLinesSink(fh)], None, zone_index)
+        pipe.replay(parse_source(str(out / "traffic.nmea")))
+    report = evaluate(load_truth(out / "truth.json"), load_alerts(out / "alerts.jsonl"),
+                      ("destination_change", "arrival_undeclared"))
+    for kind in ("destination_change", "arrival_undeclared"):
+        r = report[kind]
+        assert r["truth"] == r["alerts"] == r["matched"] >= 1, (kind, r)
+
+
+def test_the_board_lists_the_simulated_arrivals_with_their_etas(sim_day, zone_index):
+    """Six hours into the day, the board of each port lists every vessel the simulator brings there in the
+    next eight hours (that is heard under way then), with an ETA within an hour (or 15 % of the time left)."""
+    from maritime.config import Settings
+    from maritime.ingest.sources import parse_source
+    from maritime.models import parse_iso
+    from maritime.runtime.partitioned import line_time
+
+    from .conftest import assembled_pipeline
+
+    sim, out = sim_day
+    cut = sim.t0 + 6 * 3600
+    part = out / "first6h.nmea"
+    with (out / "traffic.nmea").open("rb") as src, part.open("wb") as dst:
+        for line in src:
+            t = line_time(line)
+            if t is not None and t > cut:
+                break
+            dst.write(line)
+    board = ArrivalsBoard()
+    pipe = assembled_pipeline(Settings(), [board], None, zone_index)
+    pipe.add_listener(board)
+    pipe.replay(parse_source(str(part)))
+    expected = []
+    for v in sim.vessels:
+        if v.class_b or not v.voyages:
+            continue
+        for seg in v.segments:
+            if seg.kind != "move" or not (cut + 1800 < seg.t1 <= cut + 8 * 3600) or not (seg.t0 < cut - 600):
+                continue
+            if any(a <= cut <= b for a, b in v.silent):
+                continue
+            end = (float(seg.lats[-1]), float(seg.lons[-1]))
+            near = board.ports.near(end[0], end[1], 6.0)
+            if near:
+                expected.append((v.mmsi, near[0][1], seg.t1))
+    assert len(expected) >= 4
+    misses = []
+    for mmsi, port, arrive in expected:
+        rows = {a.mmsi: a for a in board.board(port, now_s=cut, hours=10)}
+        a = rows.get(mmsi)
+        if a is None:
+            misses.append((mmsi, port.id, "not listed"))
+            continue
+        etas = [e for e in (a.eta_track, a.eta_declared) if e]
+        err = min(abs(parse_iso(e) - arrive) for e in etas)
+        if err > max(3600.0, 0.15 * (arrive - cut)):
+            misses.append((mmsi, port.id, f"ETA off by {err / 3600:.1f} h"))
+    assert not misses, misses

@@ -139,7 +139,8 @@ def test_truth_is_consistent_with_the_traffic(small):
     for ev in truth["events"]:
         assert {v["mmsi"] for v in ev["vessels"]} <= heard
         assert ev["type"] in ("dark_gap", "rendezvous", "loitering", "geofence_entry", "geofence_dwell",
-                              "geofence_exit", "speed_violation", "position_jump")
+                              "geofence_exit", "speed_violation", "position_jump", "destination_change",
+                              "arrival_undeclared")
     assert {n["type"] for n in truth["hard_negatives"]} >= {"short_dropout", "moored_together_in_port"}
 
 

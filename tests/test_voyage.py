@@ -28,7 +28,7 @@ TEXTS = [
     ("NASSAU", "BSNAS"), ("PUERTO CABELLO", "VEPBL"), ("HAVANA", "CUHAV"),
     # unknown, never guessed
     ("FOR ORDERS", None), ("ROTTERDAM", None), ("FISHING", None), ("GEORGETOWN", None),  # Guyana or Cayman?
-    ("BARBADOS ST LUCIA", None), ("", None), ("@@@@@@@@@@@@@@@@@@@@", None), ("A", None), ("\x00\x07\x1b", None),
+    ("BARBADOS ST LUCIA", None), ("KINGSTON>", None), ("", None), ("@@@@@@@@@@@@@@@@@@@@", None), ("A", None), ("\x00\x07\x1b", None),
 ]
 
 
@@ -132,7 +132,8 @@ def voyage_day(mmsi: int = 376000500) -> list:
         return VesselInfo(mmsi, t, name="SEA BREEZE", callsign="J8AB", ship_type=70, destination=text,
                           eta_s=t + 86400, msg_type=5, source="test")
 
-    recs: list = [decl(T0, "KINGSTOWN@@@@@@@@@@@")]
+    # static reports come every six minutes: each declaration is heard twice
+    recs: list = [decl(T0 + 360 * k, "KINGSTOWN@@@@@@@@@@@") for k in range(3)]
     recs += track(mmsi, T0, T0 + 3 * 3600, 600, 13.30, -60.20, 8.0, 270.0)
     t = T0 + 10 * 3600  # seven hours dark
     a, b = (13.40, -60.70), (13.723, -60.955)
@@ -141,7 +142,7 @@ def voyage_day(mmsi: int = 376000500) -> list:
         f = k / n
         recs.append(Position(mmsi, t + 600 * k, a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, 8.0, 320.0, 320,
                              0, 1, "test"))
-    recs.append(decl(t + 300, "LC CAS"))  # Castries, after the silence
+    recs += [decl(t + 300 + 360 * k, "LC CAS") for k in range(3)]  # Castries, after the silence
     for k in range(1, 4):  # in the port of Vieux Fort, stopped
         recs.append(Position(mmsi, t + 600 * n + 300 * k, 13.723, -60.955, 0.3, 0.0, 0, 5, 1, "test"))
     # another ship on passage keeps the feed's clock going while the first is dark (as real feeds do)
@@ -172,8 +173,8 @@ def test_ordinary_voyages_raise_nothing(zone_index):
     from .conftest import T0, run_detectors, track
 
     def arrive(mmsi: int, texts: list[str]) -> list:
-        recs: list = [VesselInfo(mmsi, T0 + 60 * i, name="X", ship_type=70, destination=txt, msg_type=5,
-                                 source="test") for i, txt in enumerate(texts)]
+        recs: list = [VesselInfo(mmsi, T0 + 200 * i + 40 * k, name="X", ship_type=70, destination=txt, msg_type=5,
+                                 source="test") for i, txt in enumerate(texts) for k in range(3)]
         recs += track(mmsi, T0, T0 + 3600, 600, 13.60, -60.80, 8.0, 300.0)
         recs += [Position(mmsi, T0 + 3600 + 300 * k, 13.723, -60.955, 0.3, 0.0, 0, 5, 1, "test") for k in range(4)]
         return recs
@@ -182,6 +183,21 @@ def test_ordinary_voyages_raise_nothing(zone_index):
             + arrive(376000503, []) + arrive(376000504, ["FOR ORDERS"]))
     alerts = run_detectors(recs, zone_index)
     assert [a for a in alerts if a.type in ("destination_change", "arrival_undeclared")] == []
+
+
+def test_one_damaged_report_changes_nothing(zone_index):
+    """A single report with another text (a fragment of another message) is not a change, nor is its undoing:
+    a new destination counts once two reports in a row carry it."""
+    from maritime.models import VesselInfo
+
+    from .conftest import run_detectors
+
+    recs = [r for r in voyage_day() if not (isinstance(r, VesselInfo) and r.destination == "LC CAS")]
+    t = max(r.time_s for r in recs if isinstance(r, VesselInfo))
+    recs.append(VesselInfo(376000500, t + 7 * 3600 + 30, name="SEA BREEZE", ship_type=70, destination="CASTRIES<",
+                           msg_type=5, source="test"))
+    alerts = run_detectors(recs, zone_index)
+    assert [a for a in alerts if a.type == "destination_change"] == []
 
 
 def test_malformed_destinations_are_counted_not_matched(zone_index):
@@ -193,8 +209,8 @@ def test_malformed_destinations_are_counted_not_matched(zone_index):
 
     det = VoyageDetector(Settings().voyage, Tracker(), zone_index, PortIndex.load())
     tr = det.tracker
-    for i, text in enumerate(["\x00\x01\x02", "@@@@@@@@@@@@@@@@@@@@", "", "CASTRIES\x07"]):
-        info = VesselInfo(376000600, 1.7e9 + i, destination=text)
+    for i, text in enumerate(["\x00\x01\x02", "@@@@@@@@@@@@@@@@@@@@", "", "CASTRIES\x07", "CASTRIES", "CASTRIES"]):
+        info = VesselInfo(376000600, 1.7e9 + 60 * i, destination=text)
         assert det.on_static(info, tr.on_static(info)) == []
     assert det.malformed == 1 and det.blank == 2  # control characters only; "" and the @ padding: none given
     assert det.state[376000600].port == "LCCAS"
@@ -259,8 +275,8 @@ def test_a_stale_destination_of_the_port_just_left_raises_nothing(zone_index):
     from .conftest import T0, run_detectors
 
     def run(mmsi: int, later_text: str | None, to: tuple[float, float]) -> list:
-        recs: list = [VesselInfo(mmsi, T0, name="X", ship_type=70, destination="CASTRIES", msg_type=5,
-                                 source="test")]
+        recs: list = [VesselInfo(mmsi, T0 + 60 * k, name="X", ship_type=70, destination="CASTRIES", msg_type=5,
+                                 source="test") for k in range(3)]
         recs += [Position(mmsi, T0 + 300 * k, 14.012, -60.995, 0.2, 0.0, 0, 5, 1, "test") for k in range(4)]
         a, n = (14.012, -60.995), 20
         for k in range(1, n + 1):  # out of Castries and down the coast
@@ -268,8 +284,8 @@ def test_a_stale_destination_of_the_port_just_left_raises_nothing(zone_index):
             recs.append(Position(mmsi, T0 + 1200 + 900 * k, a[0] + (to[0] - a[0]) * f, a[1] + (to[1] - a[1]) * f,
                                  9.0, 190.0, 190, 0, 1, "test"))
         if later_text:
-            recs.append(VesselInfo(mmsi, T0 + 1200 + 900 * 5 + 60, name="X", ship_type=70, destination=later_text,
-                                   msg_type=5, source="test"))
+            recs += [VesselInfo(mmsi, T0 + 1200 + 900 * 5 + 60 + 360 * k, name="X", ship_type=70,
+                                destination=later_text, msg_type=5, source="test") for k in range(3)]
         recs += [Position(mmsi, T0 + 1200 + 900 * n + 300 * k, to[0], to[1], 0.2, 0.0, 0, 5, 1, "test")
                  for k in range(1, 4)]
         return recs

@@ -75,8 +75,9 @@ class ProfileTracker:
         #: per MMSI: the next zone check and the zones it is in (the distributed runtime keeps it in its table)
         self.state: dict[int, ProfileState] = {}
         self._ident: dict[int, tuple[Any, ...]] = {}
-        #: the last declared destination recorded per vessel (cleaned text)
+        #: the last declared destination recorded per vessel (cleaned text), and a new one seen once
         self._declared: dict[int, str] = {}
+        self._new_text: dict[int, str] = {}
         self._pending = 0
         eez = [z.geometry.boundary for z in (zones.zones if zones is not None else []) if z.kind == "eez"]
         self._edges = eez
@@ -126,9 +127,15 @@ class ProfileTracker:
         if info.destination is None:
             return []
         text = clean_destination(info.destination)
-        if text and self._declared.get(info.mmsi) != text:
-            self._declared[info.mmsi] = text
-            self.store.add_declaration(info.mmsi, info.time_s, text, info.eta_s)
+        if not text or self._declared.get(info.mmsi) == text:
+            self._new_text.pop(info.mmsi, None)
+            return []
+        if self._new_text.get(info.mmsi) != text:  # kept once two reports in a row carry it (not a damaged one)
+            self._new_text[info.mmsi] = text
+            return []
+        del self._new_text[info.mmsi]
+        self._declared[info.mmsi] = text
+        self.store.add_declaration(info.mmsi, info.time_s, text, info.eta_s)
         return []
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
@@ -177,6 +184,7 @@ class ProfileTracker:
         """Drop the zone-check state of an evicted vessel; an identity it gave is kept, to judge a change."""
         self.state.pop(mmsi, None)
         self._declared.pop(mmsi, None)
+        self._new_text.pop(mmsi, None)
         ident = self._ident.get(mmsi)
         if ident is not None and not any(x is not None for x in ident[:4]):
             del self._ident[mmsi]

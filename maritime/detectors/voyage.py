@@ -7,7 +7,8 @@ under ``port_call_max_sog_kn``; the first fix of a vessel already in port is no 
 - ``destination_change``: the declared destination names another port while the vessel is at sea (away
   from every port and anchorage) and both texts name a port; rewording the same port ("CASTRIES" ->
   "LC CAS"), blanking it, a text that names no port ("FOR ORDERS" -> "KINGSTON") or replacing the port it
-  has just left (set late by the crew) is not a change. *High* when a dark gap of the vessel ended within
+  has just left or passed (set late by the crew) is not a change; nor is anything on an MMSI several
+  transmitters share (a factory default, or several names heard). *High* when a dark gap of the vessel ended within
   ``recent_h`` before it (rendezvous and loitering are seen by another stage: with a profile store, the
   assembly's enricher raises those the same way).
 - ``arrival_undeclared``: a port call begins at a port the vessel did not declare on this voyage (since its
@@ -17,7 +18,9 @@ under ``port_call_max_sog_kn``; the first fix of a vessel already in port is no 
   for nothing (crews often update the destination late). *High* when the destination was changed at sea on
   the way.
 
-Malformed destination texts (control characters only) are counted in :attr:`VoyageDetector.malformed`,
+A destination counts once ``confirm_reports`` of the last ``confirm_window`` static reports carry it: damaged
+reports (a multipart message joined from two transmissions, a flipped character) must not change it back and
+forth. Malformed destination texts (control characters only) are counted in :attr:`VoyageDetector.malformed`,
 empty ones (nothing, or the twenty ``@`` of "not available") in :attr:`VoyageDetector.blank`.
 """
 
@@ -30,6 +33,7 @@ import msgspec
 from maritime.config import VoyageSettings
 from maritime.detectors.base import AlertBuilder, latlon_phrase, vessel_phrase
 from maritime.detectors.gaps import GapDetector
+from maritime.detectors.identity import DEFAULT_MMSIS
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import format_duration
 from maritime.models import Alert, Position, Severity, VesselInfo, iso
@@ -62,8 +66,19 @@ class VoyageState(msgspec.Struct):
     #: the port of its last call, and when it left it
     last_call: str | None = None
     left_s: float | None = None
+    #: the last port it came within ``near_port_km`` of, stopping or not
+    recent_port: str | None = None
     next_check_s: float = 0.0
     seen: bool = False
+    #: the texts of the last few static reports (the declaration is the one most of them carry), and when
+    #: the last of them was heard
+    recent: list[str] = msgspec.field(default_factory=list)
+    pending_s: float = 0.0
+
+
+def _last(items: list[str], item: str, n: int) -> list[str]:
+    """``items`` with ``item`` added, the last ``n`` kept."""
+    return [*items, item][-n:]
 
 
 class VoyageDetector:
@@ -105,6 +120,16 @@ class VoyageDetector:
             st = self.state[info.mmsi] = VoyageState()
         if text == st.text:
             st.eta_s = info.eta_s if info.eta_s is not None else st.eta_s
+            if info.time_s - st.pending_s >= 30.0:
+                st.recent = _last(st.recent, text, self.s.confirm_window)
+                st.pending_s = info.time_s
+            return []
+        # the declaration is what most recent reports say: a damaged report (a fragment of another message,
+        # a flipped character), even a few of them, neither makes a change nor undoes one
+        if info.time_s - st.pending_s >= 30.0 or not st.recent:  # not one report heard by two receivers
+            st.recent = _last(st.recent, text, self.s.confirm_window)
+            st.pending_s = info.time_s
+        if st.recent.count(text) < self.s.confirm_reports:
             return []
         m = self.ports.match(text) if text else None
         prev_text, prev_port = st.text, st.port
@@ -122,8 +147,10 @@ class VoyageDetector:
             # a first declaration, a blanked one, the same port reworded, or a text that names no port
             # before or after ("FOR ORDERS" -> "KINGSTON" is a tanker getting its orders): not a change
             return []
-        if prev_port == st.last_call:
-            return []  # the port it just left, still set: the crew updating it at sea is ordinary
+        if prev_port in (st.last_call, st.recent_port):
+            return []  # the port it just left (or passed), still set: the crew updating it at sea is ordinary
+        if info.mmsi in DEFAULT_MMSIS or len(vessel.names_seen) > 1:
+            return []  # several transmitters on one MMSI, each with its own voyage: no one voyage to judge
         last = vessel.last
         if last is None or st.in_port is not None:
             return []
@@ -172,6 +199,11 @@ class VoyageDetector:
             return []
         st.next_check_s = pos.time_s + self.s.check_every_s
         zone = next((z for z in self.zones.containing(pos.lat, pos.lon) if z.kind == "port"), None)
+        near = self.zones.harbour_within(pos.lat, pos.lon, self.s.near_port_km * 1000) if zone is None else zone
+        if near is not None and near.kind == "port":
+            passed = self.ports.by_zone.get(near.id)
+            if passed is not None:
+                st.recent_port = passed.id
         first = not st.seen
         st.seen = True
         out: list[Alert] = []
@@ -203,6 +235,8 @@ class VoyageDetector:
         declared_ports = [p for p in st.declared if p != st.last_call]
         if port is None or not declared_ports:
             return None  # a port the gazetteer does not know, or nothing declared: nothing to judge
+        if pos.mmsi in DEFAULT_MMSIS or len(vessel.names_seen) > 1:
+            return None  # an MMSI several transmitters share: whose declaration was it?
         if port.id in st.declared or port.country in st.countries:
             return None
         declared = [self.ports.by_id[p].name for p in declared_ports if p in self.ports.by_id]

@@ -77,14 +77,17 @@ def checksum(text: bytes) -> int:
 
 
 def static_payloads(mmsi: int, *, class_b: bool, name: str, callsign: str, imo: int, ship_type: int,
-                    length_m: int, beam_m: int, draught_m: float, destination: str) -> list[tuple[str, int]]:
-    """Armoured (payload, fill bits) of the static report(s): type 5 for Class A, 24 A and B for Class B."""
+                    length_m: int, beam_m: int, draught_m: float, destination: str,
+                    eta: tuple[int, int, int, int] | None = None) -> list[tuple[str, int]]:
+    """Armoured (payload, fill bits) of the static report(s): type 5 for Class A (with the destination and
+    ``eta`` as AIS gives it: month, day, hour, minute), 24 A and B for Class B."""
     bow = length_m * 2 // 3
     port = beam_m // 2
     dims = {"to_bow": bow, "to_stern": length_m - bow, "to_port": port, "to_starboard": beam_m - port}
     if not class_b:
         msgs: list[dict[str, Any]] = [{"msg_type": 5, "mmsi": mmsi, "imo": imo, "callsign": callsign, "shipname": name,
-                 "ship_type": ship_type, "draught": draught_m, "destination": destination, "epfd": 1, **dims}]
+                 "ship_type": ship_type, "draught": draught_m, "destination": destination, "epfd": 1, **dims,
+                 **(dict(zip(("month", "day", "hour", "minute"), eta, strict=True)) if eta else {})}]
     else:
         msgs = [{"msg_type": 24, "mmsi": mmsi, "partno": 0, "shipname": name},
                 {"msg_type": 24, "mmsi": mmsi, "partno": 1, "ship_type": ship_type, "callsign": callsign, **dims}]

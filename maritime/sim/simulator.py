@@ -39,6 +39,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,8 @@ class Vessel:
     sends_static: bool = True  #: many small craft never send static data
     #: also heard by a satellite service that stamps its reports with their delivery time (batches)
     sat_batch: bool = False
+    #: the destinations it declares: (from event time s, AIS destination text, declared ETA s or None)
+    voyages: list[tuple[float, str, float | None]] = field(default_factory=list)
 
     @property
     def category(self) -> str:
@@ -163,6 +166,9 @@ class Simulator:
         self.negatives: list[dict[str, Any]] = []
         self._used_mmsi: set[int] = set()
         self._routes: dict[tuple[int, int], list[tuple[float, float]]] = {}
+        # destinations are drawn from a generator of their own: the traffic of a seed stays what it was
+        self.voyage_rng = np.random.default_rng([seed, 0x5E5])
+        self._locodes = [self._locode(p) for p in self.ports]
 
     # -- geography ------------------------------------------------------------------
 
@@ -306,8 +312,63 @@ class Simulator:
                 stay = float(self.rng.uniform(2, 10) * 3600)
                 t = self._stay(v, t, t + stay, *self._berth_spot(here), status=5)
             nxt = self._nearby_port(here, max_km) if max_km else self._far_port(here)
+            depart = t
             t = self._move(v, t, self.route(here, nxt))
+            self._declare(v, depart, here, nxt, t)
             here = nxt
+
+    # -- declared voyages ----------------------------------------------------------------
+
+    def _locode(self, p: Port) -> str | None:
+        """The UN/LOCODE of a port of the simulator, from the gazetteer (None when it has none)."""
+        from maritime.zones.ports import PortIndex
+
+        if not hasattr(self, "_gazetteer"):
+            self._gazetteer = PortIndex.load()
+        near = self._gazetteer.near(p.lat, p.lon, 5.0)
+        return next((q.locode for _d, q in near if q.locode), None)
+
+    def destination_text(self, frm: int, to: int) -> str:
+        """How a crew writes the destination: the name, the LOCODE (with or without its space), the voyage
+        ``FROM>TO``, or the name with a letter dropped (from the voyage generator)."""
+        name = self.ports[to].name.upper().replace("'", "").replace(".", "")
+        code = self._locodes[to]
+        forms = [name, name]
+        if code:
+            forms += [code, f"{code[:2]} {code[2:]}"]
+            if self._locodes[frm]:
+                forms.append(f"{self._locodes[frm]}>{code}")
+        forms.append(f"{self.ports[frm].name.upper().replace(chr(39), '')}>{name}")
+        if len(name) >= 9 and " " not in name:
+            k = int(self.voyage_rng.integers(2, len(name) - 2))
+            forms.append(name[:k] + name[k + 1:])
+        # no crew writes another port's name: a form the gazetteer reads as another port is left out
+        # (dropping a letter of KINGSTOWN gives KINGSTON, in Jamaica)
+        meant = self._gazetteer.near(self.ports[to].lat, self.ports[to].lon, 5.0)
+        meant_id = meant[0][1].id if meant else None
+        ok = [f for f in forms if (got := self._gazetteer.match(f[:20]).port) is None or got.id == meant_id]
+        return ok[int(self.voyage_rng.integers(len(ok)))][:20] if ok else name[:20]
+
+    def _declare(self, v: Vessel, depart: float, frm: int, to: int, arrive: float) -> None:
+        """The destination a Class A vessel declares for a voyage: at departure, or (one crew in five) a
+        while after leaving, the old one still showing until then."""
+        if v.class_b:
+            return
+        late = float(self.voyage_rng.uniform(1200, 5400)) if self.voyage_rng.random() < 0.2 else 0.0
+        eta = arrive + float(self.voyage_rng.uniform(-1800, 3600))
+        v.voyages.append((depart + min(late, max(0.0, arrive - depart) / 2), self.destination_text(frm, to), eta))
+
+    def _declared_at(self, v: Vessel, t: float) -> tuple[int, str, float | None]:
+        """The declaration in force at ``t``: its index (-1: none yet), text and ETA."""
+        k = -1
+        for i, (t0, _text, _eta) in enumerate(v.voyages):
+            if t0 <= t:
+                k = i
+            else:
+                break
+        if k < 0:
+            return -1, "", None
+        return k, v.voyages[k][1], v.voyages[k][2]
 
     def _far_port(self, a: int) -> int:
         sizes = np.array([{"large": 4, "medium": 2, "small": 1}[p.size] for p in self.ports], float)
@@ -398,6 +459,8 @@ class Simulator:
         self._ev_moored_together()
         self._ev_cargo_through_fishing_zone()
         self._ordinary_life()
+        if self.hours >= 10:
+            self._ev_undeclared_arrival()
 
     def _script_file(self, path: Path) -> None:
         doc = json.loads(path.read_text())
@@ -412,6 +475,27 @@ class Simulator:
                 raise ValueError(f"{path}: unknown event type {item.get('type')!r}")
             for _ in range(int(item.get("count", 1))):
                 fn()
+
+    def _ev_undeclared_arrival(self) -> None:
+        """A ship leaves declaring one port and calls at another it never declared."""
+        for _ in range(30):
+            v = self._vessel(str(self.rng.choice(["cargo", "tanker"])))
+            a = v.home
+            declared = self._nearby_port(a, 300)
+            actual = self._nearby_port(a, 300)
+            route = self.route(a, actual) if actual not in (a, declared) and not v.class_b else []
+            if route:
+                depart = self._event_time(10)
+                dist = sum(haversine_m(*route[i], *route[i + 1]) for i in range(len(route) - 1))
+                if depart + dist / (v.speed_kn * KN_TO_MS) + 3 * 3600 < self.t1:
+                    self._stay(v, self.t0 - 3600, depart, *self._berth_spot(a), status=5)
+                    arrive = self._move(v, depart, route)
+                    self._stay(v, arrive, arrive + 3 * 3600, *self._berth_spot(actual), status=5)
+                    v.voyages.append((depart - 1800, self.destination_text(a, declared), arrive + 1800))
+                    self.truth.append({"type": "arrival_undeclared", "vessels": [{"mmsi": v.mmsi}], "_t0": arrive,
+                                       "_t1": arrive + 1800, "zone": None})
+                    return
+            self.vessels.remove(v)
 
     def _moving_at(self, v: Vessel, t: float, dur: float) -> bool:
         return any(s.kind == "move" and s.t0 <= t and t + dur <= s.t1 for s in v.segments)
@@ -454,6 +538,7 @@ class Simulator:
         if drift_deg is None:
             drift_kn, drift_deg = 0.0, 0.0
         mmsis = []
+        declared_change = False
         for k, port in enumerate((pa, pb)):
             v = self._vessel(kinds[k], home=port)
             out = self.route_to_point(port, lat, lon)
@@ -468,8 +553,18 @@ class Simulator:
             self._stay(v, t, start + dur, mlat, mlon, status=0, drift_kn=drift_kn, drift_deg=drift_deg,
                        wobble_m=15, speed_kn=drift_kn, ref_t=start)
             elat, elon = destination(mlat, mlon, drift_deg, drift_kn * KN_TO_MS * dur)
-            self._move(v, start + dur, self.route_point_to_port(elat, elon, port))
+            back = self._move(v, start + dur, self.route_point_to_port(elat, elon, port))
             mmsis.append(v.mmsi)
+            if not v.class_b and not declared_change:
+                # it sailed declaring the other's port, and after the meeting declares its own, where it goes
+                other = (pb, pa)[k]
+                v.voyages.append((depart, self.destination_text(port, other), start + dur + 6 * 3600))
+                tc = start + dur + 600
+                v.voyages.append((tc, self.destination_text(other, port), back))
+                if tc < self.t1:
+                    self.truth.append({"type": "destination_change", "vessels": [{"mmsi": v.mmsi}], "_t0": tc,
+                                       "_t1": tc + STATIC_INTERVAL_S, "zone": None})
+                declared_change = True
         self.truth.append({"type": "rendezvous", "vessels": [{"mmsi": m} for m in sorted(mmsis)], "_t0": start,
                            "_t1": start + dur, "zone": None})
 
@@ -862,10 +957,21 @@ class Simulator:
                     for p in self.ports]
         rx_lat = np.array([p.lat for p in self.ports])
         rx_lon = np.array([p.lon for p in self.ports])
-        statics = {id(v): static_payloads(v.mmsi, class_b=v.class_b, name=v.name, callsign=v.callsign, imo=v.imo,
-                                          ship_type=v.ship_type, length_m=v.length_m, beam_m=v.beam_m,
-                                          draught_m=round(v.length_m / 20, 1), destination="")
-                   for v in self.vessels if v.sends_static}
+        statics: dict[tuple[int, int], list[tuple[str, int]]] = {}
+
+        def static_of(v: Vessel, ts: float) -> list[tuple[str, int]]:
+            k, text, eta_s = self._declared_at(v, ts)
+            got = statics.get((id(v), k))
+            if got is None:
+                eta = None
+                if eta_s is not None:
+                    d = datetime.fromtimestamp(eta_s, UTC)
+                    eta = (d.month, d.day, d.hour, d.minute)
+                got = statics[(id(v), k)] = static_payloads(
+                    v.mmsi, class_b=v.class_b, name=v.name, callsign=v.callsign, imo=v.imo, ship_type=v.ship_type,
+                    length_m=v.length_m, beam_m=v.beam_m, draught_m=round(v.length_m / 20, 1), destination=text,
+                    eta=eta)
+            return got
         watch = {t["vessels"][0]["mmsi"] for t in self.truth if t["type"] in ("dark_gap", "position_jump")}
         emitted: dict[int, list[float]] = {m: [] for m in watch}
         n_lines = n_msgs = n_corrupt = 0
@@ -895,7 +1001,7 @@ class Simulator:
                         if any(a <= ts < b for a, b in v.silent) or not self._alive(v, ts):
                             continue
                         i = int(np.searchsorted(s["t"], ts).clip(0, n - 1))
-                        for payload, fill in statics.get(id(v), ()):
+                        for payload, fill in (static_of(v, float(ts)) if v.sends_static else ()):
                             seq = (seq + 1) % 10
                             rows.append((float(ts), int(seq), self._static_lines(payload, fill, seq),
                                          float(s["lat"][i]), float(s["lon"][i])))  # type: ignore[arg-type]

@@ -142,6 +142,8 @@ class PortIndex:
         clean = clean_destination(text)
         if not clean:
             return DestinationMatch(clean, None, 0.0, "empty")
+        if re.search(r"(?:>|\bTO)\s*$", clean):  # "KINGSTON>": from Kingston, to nothing said
+            return DestinationMatch(clean, None, 0.0, "unknown", "")
         parts = [p for p in _VOYAGE.split(clean) if p.strip()]
         read = parts[-1].strip() if parts else clean
         got = self._match_part(read)  # "BRIDGETOWN>???": what is after the ">" is unreadable: not guessed
