@@ -18,7 +18,8 @@ def test_replay_gives_alerts_positions_tracks_and_the_map(tmp_path, grid, zone_i
     assert len(r.alerts) == len({rec["id"] for rec in r.records}) == len(set(r.alerts["id"]))
     assert r.summary["positions"] == len(r.positions)
     assert set(r.alerts["type"]) <= {"dark_gap", "rendezvous", "loitering", "geofence_entry", "geofence_exit",
-                                     "geofence_dwell", "speed_violation", "identity_anomaly", "position_jump"}
+                                     "geofence_dwell", "speed_violation", "identity_anomaly", "position_jump",
+                                     "destination_change", "arrival_undeclared"}
     assert r.alerts["vessel"].notna().all()  # a name from anywhere in the input, else "MMSI n"
     tracks = r.tracks
     assert type(tracks).__name__ == "TrajectoryCollection"

@@ -19,7 +19,8 @@ from maritime.models import parse_iso
 #: Time tolerance by type (s): how far apart the detected and the true spans may be.
 TOLERANCE_S = {"dark_gap": 3600.0, "rendezvous": 3 * 3600.0, "loitering": 3 * 3600.0, "geofence_entry": 1800.0,
                "geofence_dwell": 1800.0, "geofence_exit": 1800.0, "speed_violation": 1800.0, "position_jump": 600.0,
-               "destination_change": 1800.0, "arrival_undeclared": 1800.0}
+               # a change is known once three static reports carry it: an hour when reception is patchy offshore
+               "destination_change": 3600.0, "arrival_undeclared": 1800.0}
 SCORED = ("dark_gap", "rendezvous", "loitering", "geofence_entry", "geofence_dwell", "geofence_exit",
           "speed_violation", "position_jump", "destination_change", "arrival_undeclared")
 
