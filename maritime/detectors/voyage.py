@@ -27,21 +27,26 @@ empty ones (nothing, or the twenty ``@`` of "not available") in :attr:`VoyageDet
 from __future__ import annotations
 
 import logging
+import math
 
 import msgspec
+import shapely
 
 from maritime.config import VoyageSettings
 from maritime.detectors.base import AlertBuilder, latlon_phrase, vessel_phrase
 from maritime.detectors.gaps import GapDetector
 from maritime.detectors.identity import DEFAULT_MMSIS
 from maritime.detectors.tracker import Tracker, VesselState
-from maritime.geo import format_duration
+from maritime.geo import M_PER_DEG_LAT, fast_distance_m, format_duration
 from maritime.models import Alert, Position, Severity, VesselInfo, iso
 from maritime.voyage import clean_destination
-from maritime.zones.index import ZoneIndex
-from maritime.zones.ports import PortIndex
+from maritime.zones.index import Zone, ZoneIndex
+from maritime.zones.ports import Port, PortIndex
 
 logger = logging.getLogger(__name__)
+
+#: the grid the port look-up is cached on (degrees, about 5.5 km)
+_CELL_DEG = 0.05
 
 
 class VoyageState(msgspec.Struct):
@@ -102,6 +107,9 @@ class VoyageDetector:
         self.malformed = 0
         self.blank = 0
         self.recent_s = settings.recent_h * 3600
+        self.near_m = settings.near_port_km * 1000
+        self._port_zones = [(z, z.geometry.bounds) for z in zones.zones if z.kind == "port"]
+        self._cells: dict[tuple[int, int], tuple[tuple[Zone, Port | None], ...]] = {}
 
     # -- declarations -------------------------------------------------------------------
 
@@ -191,6 +199,19 @@ class VoyageDetector:
 
     # -- port calls ---------------------------------------------------------------------
 
+    def _ports_near(self, lat: float, lon: float) -> tuple[tuple[Zone, Port | None], ...]:
+        """The port zones within ``near_port_km`` of the 0.05° cell of a point (cached per cell)."""
+        key = (math.floor(lat / _CELL_DEG), math.floor(lon / _CELL_DEG))
+        got = self._cells.get(key)
+        if got is None:
+            pad = self.near_m / M_PER_DEG_LAT / max(0.2, math.cos(math.radians(lat)))
+            lat0, lon0 = key[0] * _CELL_DEG - pad, key[1] * _CELL_DEG - pad
+            lat1, lon1 = (key[0] + 1) * _CELL_DEG + pad, (key[1] + 1) * _CELL_DEG + pad
+            got = tuple((z, self.ports.by_zone.get(z.id)) for z, (x0, y0, x1, y1) in self._port_zones
+                        if x0 <= lon1 and x1 >= lon0 and y0 <= lat1 and y1 >= lat0)
+            self._cells[key] = got
+        return got
+
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
         st = self.state.get(pos.mmsi)
         if st is None:
@@ -198,12 +219,15 @@ class VoyageDetector:
         elif pos.time_s < st.next_check_s:
             return []
         st.next_check_s = pos.time_s + self.s.check_every_s
-        zone = next((z for z in self.zones.containing(pos.lat, pos.lon) if z.kind == "port"), None)
-        near = self.zones.harbour_within(pos.lat, pos.lon, self.s.near_port_km * 1000) if zone is None else zone
-        if near is not None and near.kind == "port":
-            passed = self.ports.by_zone.get(near.id)
-            if passed is not None:
-                st.recent_port = passed.id
+        zone = None
+        cands = self._ports_near(pos.lat, pos.lon)
+        if cands:  # near a port (most of the sea is not: one dictionary look-up)
+            for z, port in cands:
+                if port is not None and port.lat is not None and port.lon is not None and \
+                        fast_distance_m(pos.lat, pos.lon, port.lat, port.lon) <= self.near_m:
+                    st.recent_port = port.id
+                if zone is None and shapely.contains_xy(z.geometry, pos.lon, pos.lat):
+                    zone = z
         first = not st.seen
         st.seen = True
         out: list[Alert] = []
