@@ -293,3 +293,19 @@ def test_a_stale_destination_of_the_port_just_left_raises_nothing(zone_index):
     alerts = run_detectors(run(376000700, "KINGSTOWN", (13.155, -61.23)) + run(376000701, None, (13.723, -60.955)),
                            zone_index)
     assert [a for a in alerts if a.type in ("destination_change", "arrival_undeclared")] == []
+
+
+def test_the_run_summary_counts_unreadable_destinations(zone_index):
+    from maritime.config import Settings
+    from maritime.models import VesselInfo
+    from maritime.runtime.assembly import Assembly
+    from maritime.runtime.pipeline import Pipeline
+
+    from .conftest import T0
+
+    pipe = Pipeline(Settings(), assembly=Assembly(Settings(), zone_index), sinks=[])
+    for i, text in enumerate(["\x01\x02", "@@@@@@@@@@@@@@@@@@@@", "CASTRIES"]):
+        info = VesselInfo(376000900, T0 + 60 * i, destination=text)
+        pipe.process(info.time_s, (None, [info]))
+    pipe.finish()
+    assert pipe.summary()["destinations"] == {"malformed": 1, "blank": 1}

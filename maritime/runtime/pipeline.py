@@ -294,7 +294,13 @@ class Pipeline:
     def summary(self) -> dict[str, Any]:
         """The run summary so far."""
         vessels = sum(1 for v in self.tracker if v.positions or v.name or v.ship_type)
-        return self.stats.summary(vessels)
+        out = self.stats.summary(vessels)
+        voyage = [d for d in self.chain.detectors if d.name == "voyage"]
+        if voyage:
+            # destination texts with nothing readable (control characters only), and empty ones
+            out["destinations"] = {"malformed": sum(getattr(d, "malformed", 0) for d in voyage),
+                                   "blank": sum(getattr(d, "blank", 0) for d in voyage)}
+        return out
 
     # -- replay -------------------------------------------------------------------------
 
