@@ -450,12 +450,18 @@ def watch(
             _live_positions(stack, pipe, redis_url)
 
         live = None
+        board = None
         if web_at is not None:
             from maritime.views.web import LiveState
 
             live = LiveState(drop_after_s=drop_after_min * 60)
             pipe.add_listener(live)
             pipe.sinks.append(live)
+            from maritime.runtime.arrivals import ArrivalsBoard
+
+            board = ArrivalsBoard(profiles=pipe.profile_store, risk_weights=settings.risk_weights)
+            pipe.add_listener(board)
+            pipe.sinks.append(board)
 
         async def main() -> dict[str, Any]:
             stop = _stop_event(duration)
@@ -469,7 +475,8 @@ def watch(
                                                 profiles=pipe.profile_store, risk_weights=settings.risk_weights,
                                                 hosts=[host] if need is None else None,
                                                 triage=stack.enter_context(
-                                                    closing(_triage_store(triage or settings.triage_store)))),
+                                                    closing(_triage_store(triage or settings.triage_store))),
+                                                arrivals=board),
                                        host, port)
             refresher = None
             if redis_url and pipe.assembly is not None and pipe.assembly.watch_entries is not None:

@@ -31,10 +31,12 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not shutil.which(
 class Server:
     """The live-map app in a thread with its own event loop."""
 
-    def __init__(self, state: LiveState, token: str | None, triage=None, port: int | None = None) -> None:
+    def __init__(self, state: LiveState, token: str | None, triage=None, port: int | None = None,
+                 arrivals=None) -> None:
         self.state = state
         self.token = token
         self.triage = triage
+        self.arrivals = arrivals
         self.port = port or free_port()
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -43,7 +45,8 @@ class Server:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.runner = self.loop.run_until_complete(
-            start_server(make_app(self.state, token=self.token, triage=self.triage), "127.0.0.1", self.port))
+            start_server(make_app(self.state, token=self.token, triage=self.triage, arrivals=self.arrivals),
+                         "127.0.0.1", self.port))
         self._ready.set()
         self.loop.run_forever()
 
@@ -331,5 +334,47 @@ def test_watch_floor_marker_search_filters_triage_shared_and_kept(tmp_path):
             three.wait_for_function("() => window.mdaReady === true", timeout=20000)
             assert "false alarm (known vessel) by Lt. Joseph" in three.locator("[data-id='rendezvous:0'] .tri").inner_text()
             three.screenshot(path=str(ARTIFACTS / "live-map-after-restart.png"))
+        assert dialogs == []
+        b.close()
+
+
+def test_arrivals_panel_lists_a_port_and_a_click_shows_the_vessel(grid):
+    """The live map's arrivals panel: choose a port, see who is coming (by risk or ETA), a click opens the
+    vessel; a hostile destination is text."""
+    from playwright.sync_api import sync_playwright
+
+    from maritime.geo import destination
+    from maritime.runtime.arrivals import ArrivalsBoard
+
+    state = LiveState()
+    board = ArrivalsBoard(grid=grid)
+    evil = "<img src=x onerror=alert(7)>"
+    for rec in (VesselInfo(376000500, T0, name="SEA BREEZE", ship_type=70, destination="CASTRIES",
+                           eta_s=T0 + 4 * 3600),
+                VesselInfo(377000700, T0, name="OTHER", ship_type=70, destination=evil)):
+        state(rec)
+        board(rec)
+    for mmsi, brg, dist, cog in ((376000500, 300.0, 30, 120.0), (377000700, 285.0, 20, 105.0)):
+        lat, lon = destination(14.012, -60.995, brg, dist * 1852)
+        p = Position(mmsi, T0 + 60, lat, lon, 10.0, cog, int(cog), 0, 1, "t")
+        state(p)
+        board(p)
+    with Server(state, token=None, arrivals=board) as srv, sync_playwright() as pw:
+        b = browser(pw)
+        page = b.new_context(viewport={"width": 1400, "height": 850}).new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(f"http://127.0.0.1:{srv.port}/")
+        page.wait_for_function("() => window.mdaReady === true", timeout=20000)
+        page.click("#arrivals-open")
+        page.wait_for_function("() => document.querySelectorAll('#arr-port option').length > 50", timeout=10000)
+        page.select_option("#arr-port", "LCCAS")
+        page.wait_for_function("() => document.querySelectorAll('#arr-rows .arr').length === 2", timeout=30000)
+        text = page.locator("#arr-rows").inner_text()
+        assert "SEA BREEZE" in text and evil.upper() in text and "in 3.0 h" in text  # 30 nm at 10 kn
+        page.click("#arr-sort-eta")
+        page.locator("#arr-rows .arr").first.click()
+        page.wait_for_function("() => document.getElementById('vessel').style.display === 'block'", timeout=10000)
+        page.screenshot(path=str(ARTIFACTS / "live-map-arrivals.png"))
         assert dialogs == []
         b.close()

@@ -230,8 +230,11 @@ class LiveMapServer:
 
     def __init__(self, state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
                  tile_url: str | None = None, profiles: Any = None, risk_weights: dict[str, float] | None = None,
-                 hosts: Sequence[str] | None = None, triage: TriageStore | None = None) -> None:
+                 hosts: Sequence[str] | None = None, triage: TriageStore | None = None,
+                 arrivals: Any = None) -> None:
         self.state = state
+        #: the arrivals board the run feeds (:class:`~maritime.runtime.arrivals.ArrivalsBoard`), if any
+        self.arrivals = arrivals
         #: where officers' actions are kept (default: in memory only, lost when the server stops)
         self.triage: TriageStore = triage if triage is not None else SqliteTriageStore(":memory:")
         self._triage_cursor: Any = None
@@ -276,6 +279,8 @@ class LiveMapServer:
             web.post("/api/alerts/{alert_id}/triage", self.triage_post),
             web.get("/api/alerts/{alert_id}/triage", self.triage_history),
             web.get("/api/triage/stats", self.triage_stats),
+            web.get("/api/ports", self.port_list),
+            web.get("/api/arrivals", self.arrivals_board),
             web.get("/api/zones", self.zone_layer),
             web.get("/api/land", self.land),
             web.get("/api/config", self.config),
@@ -504,6 +509,32 @@ class LiveMapServer:
                                     separators=(",", ":")).encode()
         return self._cached(r, self._land)
 
+    async def port_list(self, _r: web.Request) -> web.Response:
+        """The ports an arrivals board can be asked for (those with a position), by name."""
+        if self.arrivals is None:
+            return web.json_response([])
+        ports = sorted((p for p in self.arrivals.ports.ports if p.lat is not None), key=lambda p: p.name)
+        return web.json_response([{"id": p.id, "name": p.name, "locode": p.locode, "country": p.country}
+                                  for p in ports])
+
+    async def arrivals_board(self, r: web.Request) -> web.Response:
+        """``?port=LCCAS&hours=48``: the vessels expected there, riskiest first (see ``maritime arrivals``)."""
+        board = self.arrivals
+        if board is None:
+            raise web.HTTPServiceUnavailable(text="no arrivals board: this map is not fed by a pipeline")
+        try:
+            hours = min(168.0, max(1.0, float(r.query.get("hours", "48"))))
+        except ValueError:
+            raise web.HTTPBadRequest(text="hours is a number") from None
+        port = board.find_port(r.query.get("port", ""))
+        if port is None or port.lat is None:
+            raise web.HTTPNotFound(text="no port of the gazetteer (with a position) is called that")
+        # the water grid is built once, off the event loop (a few seconds); the board itself is quick
+        await asyncio.get_running_loop().run_in_executor(None, lambda: board.grid)
+        rows = board.board(port, hours=hours)
+        return web.json_response({"port": port.as_dict(), "as_of": iso(board.now_s) if board.now_s else None,
+                                  "hours": hours, "arrivals": [a.as_dict() for a in rows]})
+
     async def config(self, _r: web.Request) -> web.Response:
         """What the page needs besides data: the tile URL, the authorities to filter by, the triage choices."""
         auth = sorted({z.authority for z in (self.zones.zones if self.zones is not None else []) if z.authority})
@@ -559,10 +590,10 @@ class LiveMapServer:
 def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
              tile_url: str | None = None, profiles: Any = None,
              risk_weights: dict[str, float] | None = None, hosts: Sequence[str] | None = None,
-             triage: TriageStore | None = None) -> web.Application:
+             triage: TriageStore | None = None, arrivals: Any = None) -> web.Application:
     """The aiohttp application serving the page, the API and the event stream (see :class:`LiveMapServer`)."""
     return LiveMapServer(state, token=token, zones=zones, tile_url=tile_url, profiles=profiles,
-                         risk_weights=risk_weights, hosts=hosts, triage=triage).app()
+                         risk_weights=risk_weights, hosts=hosts, triage=triage, arrivals=arrivals).app()
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):

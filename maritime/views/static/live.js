@@ -181,6 +181,30 @@ function legend(){const box=$("legend-body");box.replaceChildren();
  box.append(el("div","Zones","h"));
  Object.entries(ZONES).forEach(([k,c])=>{const d=el("div");const sw=el("span","■","sw");sw.style.color=c;d.append(sw,document.createTextNode(" "+words(k)));box.append(d);});}
 
+// -- arrivals ------------------------------------------------------------------------
+let arrSort="risk",arrRows=[];
+async function loadPorts(){try{const ports=await api("/api/ports");const sel=$("arr-port");
+ ports.forEach(p=>{const o=el("option",p.name+(p.locode?" ("+p.locode+")":"")+" · "+p.country);o.value=p.id;sel.append(o);});
+ if(!ports.length)$("arr-status").textContent="no arrivals board: this map is not fed by a pipeline";}catch(e){}}
+function eta(a){return a.eta_track||a.eta_declared||"~";}
+function drawArrivals(){const box=$("arr-rows");box.replaceChildren();
+ const rows=arrRows.slice().sort((x,y)=>arrSort==="risk"?(y.risk-x.risk)||eta(x).localeCompare(eta(y)):eta(x).localeCompare(eta(y)));
+ rows.forEach(a=>{const d=el("div",undefined,"arr");d.dataset.mmsi=a.mmsi;
+  d.append(el("span","risk "+a.risk+" ","risk"),document.createTextNode((a.name||("MMSI "+a.mmsi))+" · "+words(a.basis)),
+   el("div","declared: "+(a.declared_text||"nothing")+" · ETA declared "+(a.eta_declared?ago2(a.eta_declared):"—")+
+    " · by track "+(a.eta_track?ago2(a.eta_track):"—")+(a.distance_nm!=null?" · "+a.distance_nm+" nm":""),"sub"),
+   el("div",a.factors.map(f=>words(f.factor)+" ×"+f.count).join("; ")||"no risk factor","sub"));
+  d.addEventListener("click",()=>{if(vessels.has(a.mmsi))pick(a.mmsi);else showVessel(a.mmsi);});box.append(d);});
+ $("arr-sort-risk").classList.toggle("on",arrSort==="risk");$("arr-sort-eta").classList.toggle("on",arrSort==="eta");}
+function ago2(iso){const t=secs(iso);if(t===null||eventNow===null)return iso;const d=t-eventNow;
+ const h=Math.abs(d)/3600;const txt=h<1?Math.round(h*60)+" min":h.toFixed(1)+" h";return d>=0?"in "+txt:txt+" ago";}
+async function loadArrivals(){const port=$("arr-port").value;if(!port){arrRows=[];drawArrivals();return;}
+ $("arr-status").textContent="reckoning…";
+ try{const b=await api("/api/arrivals?port="+encodeURIComponent(port)+"&hours="+$("arr-hours").value);arrRows=b.arrivals;
+  $("arr-status").textContent=b.arrivals.length+" expected at "+b.port.name+" in "+b.hours+" h (as of "+(b.as_of||"—")+")";}
+ catch(e){arrRows=[];$("arr-status").textContent="board unavailable: "+e.message;}
+ drawArrivals();}
+
 // -- start ---------------------------------------------------------------------------
 function wire(){
  $("officer").value=store.get("officer","");$("officer").addEventListener("change",e=>store.set("officer",e.target.value.trim()));
@@ -194,7 +218,12 @@ function wire(){
  $("panel-close").addEventListener("click",()=>document.body.classList.add("panel-hidden"));
  $("panel-open").addEventListener("click",()=>document.body.classList.remove("panel-hidden"));
  $("legend-toggle").addEventListener("click",()=>$("legend").classList.toggle("open"));
- legend();setInterval(status,1000);status();}
+ $("arrivals-open").addEventListener("click",()=>{$("arrivals").style.display="block";loadArrivals();});
+ $("arrivals-close").addEventListener("click",()=>{$("arrivals").style.display="none";});
+ $("arr-port").addEventListener("change",loadArrivals);$("arr-hours").addEventListener("change",loadArrivals);
+ $("arr-sort-risk").addEventListener("click",()=>{arrSort="risk";drawArrivals();});
+ $("arr-sort-eta").addEventListener("click",()=>{arrSort="eta";drawArrivals();});
+ loadPorts();legend();setInterval(status,1000);status();}
 function backdrop(){ // land and zones after the vessels: cached by the browser (they change only with a new version)
  api("/api/land").then(land=>{L.geoJSON(land,{interactive:false,style:{color:"#5d6d7e",weight:1,fillColor:"#e8e3d3",fillOpacity:1}}).addTo(map).bringToBack();
   window.mdaLandDrawn=performance.now();}).catch(()=>{});
