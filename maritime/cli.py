@@ -1467,6 +1467,8 @@ def arrivals(
     hours: Annotated[float, typer.Option(help="how far ahead the board looks (h)")] = 48.0,
     as_json: Annotated[bool, typer.Option("--json", help="the board as JSON")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="the board as CSV")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="also write the board to this file (CSV when it ends "
+                                             "in .csv, else JSON): the board for analysts")] = None,
     zones: Annotated[list[Path] | None, typer.Option(
         "--zones", help="zone file or folder (default: the bundled Caribbean zones)")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
@@ -1483,6 +1485,7 @@ def arrivals(
 
     if as_json and as_csv:
         raise _fail("--json or --csv, not both", 2)
+    _check_output("--out", out)
     settings = _settings(config)
     specs = _specs(files)
     zone_index = _run_zones(zones)
@@ -1507,6 +1510,14 @@ def arrivals(
             raise _fail(f"{err.filename or 'input'}: cannot be read ({err.strerror})") from None
         rows = board.board(where, hours=hours)
     head = {"port": where.as_dict(), "as_of": iso(board.now_s) if board.now_s else None, "hours": hours}
+    if out is not None:
+        text = board_csv(rows) if out.suffix.lower() == ".csv" else json.dumps(
+            {**head, "arrivals": [a.as_dict() for a in rows]}, indent=2) + "\n"
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise _fail(f"{out}: cannot be written ({err.strerror})") from None
     if as_json:
         typer.echo(json.dumps({**head, "arrivals": [a.as_dict() for a in rows]}, indent=2))
         return

@@ -98,10 +98,11 @@ def test_arrivals_command_prints_the_board(tmp_path):
              "heading": 190, "status": 0})[0])
     day = tmp_path / "day.nmea"
     day.write_text("\n".join(lines) + "\n")
-    res = subprocess.run([sys.executable, "-m", "maritime.cli", "arrivals", "LCCAS", str(day), "--json"],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "arrivals", "LCCAS", str(day), "--json",
+                          "--out", str(tmp_path / "board.csv")], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     got = json.loads(res.stdout)
+    assert [r["mmsi"] for r in csv.DictReader((tmp_path / "board.csv").open())] == ["376000500"]
     assert got["port"]["locode"] == "LCCAS" and [a["mmsi"] for a in got["arrivals"]] == [376000500]
     assert got["arrivals"][0]["eta_declared"] == "2025-05-14T12:00:00Z"
     bad = subprocess.run([sys.executable, "-m", "maritime.cli", "arrivals", "ATLANTIS", str(day)],
