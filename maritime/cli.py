@@ -1469,6 +1469,10 @@ def arrivals(
     as_csv: Annotated[bool, typer.Option("--csv", help="the board as CSV")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="also write the board to this file (CSV when it ends "
                                              "in .csv, else JSON): the board for analysts")] = None,
+    redis_url: Annotated[str | None, typer.Option("--redis", help="also add the board to the Redis stream "
+                                                  "mda:arrivals:<centre> (with --centre): run daily for a daily "
+                                                  "board")] = None,
+    centre: Annotated[str | None, typer.Option("--centre", help="the subscribed centre the board is for")] = None,
     zones: Annotated[list[Path] | None, typer.Option(
         "--zones", help="zone file or folder (default: the bundled Caribbean zones)")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
@@ -1486,7 +1490,13 @@ def arrivals(
     if as_json and as_csv:
         raise _fail("--json or --csv, not both", 2)
     _check_output("--out", out)
+    if (redis_url is None) != (centre is None):
+        raise _fail("--redis and --centre go together", 2)
+    if redis_url is not None:
+        _redis_url_or_fail(redis_url)
     settings = _settings(config)
+    if centre is not None and centre not in {sub.id for sub in settings.subscriptions}:
+        raise _fail(f"--centre {centre}: no subscription of that id in the settings", 2)
     specs = _specs(files)
     zone_index = _run_zones(zones)
     board = ArrivalsBoard(risk_weights=settings.risk_weights)
@@ -1518,6 +1528,15 @@ def arrivals(
             out.write_text(text, encoding="utf-8")
         except OSError as err:
             raise _fail(f"{out}: cannot be written ({err.strerror})") from None
+    if redis_url is not None and centre is not None:
+        import redis as _redis
+
+        from maritime.runtime.arrivals import publish_board
+
+        try:
+            publish_board(redis_url, centre, {**head, "centre": centre, "arrivals": [a.as_dict() for a in rows]})
+        except _redis.RedisError as err:
+            raise _fail(f"{redact(redis_url)}: the board was not delivered ({err})", 1) from None
     if as_json:
         typer.echo(json.dumps({**head, "arrivals": [a.as_dict() for a in rows]}, indent=2))
         return

@@ -198,3 +198,30 @@ def test_the_board_lists_the_simulated_arrivals_with_their_etas(sim_day, zone_in
         if err > max(3600.0, 0.15 * (arrive - cut)):
             misses.append((mmsi, port.id, f"ETA off by {err / 3600:.1f} h"))
     assert not misses, misses
+
+
+def test_the_board_goes_to_a_centres_redis_stream(tmp_path, server):
+    """`maritime arrivals … --redis URL --centre ID`: the board is one entry of mda:arrivals:<centre> (run daily
+    for a daily board); a centre that is not subscribed is a one-line error."""
+    import redis
+    from pyais import encode_dict
+
+    lat, lon = destination(*CASTRIES, 300.0, 20 * 1852)
+    lines = [f"\\c:{int(T0)}*00\\{p}" for p in encode_dict({"msg_type": 5, "mmsi": 376000500, "shipname": "SEA BREEZE",
+                                                               "ship_type": 70, "destination": "CASTRIES"})]
+    lines += [f"\\c:{int(T0) + 60 * k}*00\\" + encode_dict({"msg_type": 1, "mmsi": 376000500, "lat": lat, "lon": lon,
+                                                          "speed": 10.0, "course": 120.0, "heading": 120})[0]
+              for k in range(3)]
+    day = tmp_path / "day.nmea"
+    day.write_text("\n".join(lines) + "\n")
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('[[subscriptions]]\nid = "lc-mpu"\nname = "Saint Lucia Marine Police"\n')
+    base = [sys.executable, "-m", "maritime.cli", "arrivals", "LCCAS", str(day), "--config", str(cfg), "--redis",
+            server.url]
+    ok = subprocess.run([*base, "--centre", "lc-mpu"], capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    ((_id, fields),) = redis.Redis.from_url(server.url).xrange("mda:arrivals:lc-mpu")
+    board = json.loads(fields[b"board"])
+    assert board["centre"] == "lc-mpu" and [a["mmsi"] for a in board["arrivals"]] == [376000500]
+    bad = subprocess.run([*base, "--centre", "nobody"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "no subscription" in bad.stderr

@@ -267,3 +267,19 @@ def board_csv(rows: list[Arrival]) -> str:
         d["factors"] = "; ".join(f"{f['factor']}×{f['count']}={f['points']}" for f in a.factors)
         w.writerow([d[c] for c in cols])
     return buf.getvalue()
+
+
+def publish_board(url: str, centre: str, doc: dict[str, Any], maxlen: int = 1000) -> str:
+    """Add a board (the JSON of ``maritime arrivals``) to the centre's Redis stream ``mda:arrivals:<centre>``
+    (field ``board``, the newest ``maxlen`` kept); the entry id. A centre reads it as it reads its alerts."""
+    import json
+
+    import redis
+
+    r = redis.Redis.from_url(url, socket_timeout=10.0, socket_connect_timeout=10.0)
+    try:
+        got = r.xadd(f"mda:arrivals:{centre}", {"board": json.dumps(doc, ensure_ascii=False)}, maxlen=maxlen,
+                     approximate=True)
+        return got.decode() if isinstance(got, bytes) else str(got)
+    finally:
+        r.close()
