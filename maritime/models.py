@@ -249,6 +249,19 @@ def as_severity(value: str) -> Severity:
     raise ValueError(f"unknown severity {value!r} (one of {', '.join(SEVERITIES)})")
 
 
+def authorities_of(zone_authority: str | None, jurisdiction: dict[str, Any] | None) -> set[str]:
+    """The authorities of an alert's zone and of the waters it lies in (``jurisdiction``, with the waters a
+    dark gap ended in)."""
+    out = {zone_authority} if zone_authority else set()
+    j = jurisdiction or {}
+    for part in (j, j.get("reappeared_in") or {}):
+        for key in ("territorial_sea", "contiguous_zone", "eez"):
+            w = part.get(key)
+            if w and w.get("authority"):
+                out.add(w["authority"])
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     """One alert, following the contract in DESIGN.md (``alert.schema.json``).
@@ -277,14 +290,7 @@ class Alert:
 
     def authorities(self) -> set[str]:
         """Every authority the alert concerns: its zone's and those of the waters it lies in."""
-        out = {self.zone.authority} if self.zone is not None and self.zone.authority else set()
-        j = self.jurisdiction or {}
-        for part in (j, j.get("reappeared_in") or {}):
-            for key in ("territorial_sea", "contiguous_zone", "eez"):
-                w = part.get(key)
-                if w and w.get("authority"):
-                    out.add(w["authority"])
-        return out
+        return authorities_of(self.zone.authority if self.zone is not None else None, self.jurisdiction)
 
     def as_dict(self) -> dict[str, Any]:
         """The alert as the contract's JSON object."""

@@ -15,6 +15,7 @@ and points (weights in the settings, rationale in the README).
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -183,16 +184,12 @@ def declarations(rows: Iterable[tuple[int, float, str, float | None]]) -> list[d
     return out
 
 
-_PORTS: list[Any] = []
-
-
+@functools.cache
 def _port_index() -> Any:
     """The bundled port gazetteer, loaded once."""
-    if not _PORTS:
-        from maritime.zones.ports import PortIndex
+    from maritime.zones.ports import PortIndex
 
-        _PORTS.append(PortIndex.load())
-    return _PORTS[0]
+    return PortIndex.load()
 
 
 def risk(profile: dict[str, Any], weights: dict[str, float] | None = None) -> dict[str, Any]:

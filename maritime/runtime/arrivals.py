@@ -102,6 +102,7 @@ class ArrivalsBoard:
         self.vessels: dict[int, _Vessel] = defaultdict(_Vessel)
         self.events: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.now_s = 0.0
+        self._matches: dict[str, Any] = {}  # destination text -> what it names (read once per text)
 
     # -- fed by the run ---------------------------------------------------------------
 
@@ -176,7 +177,7 @@ class ArrivalsBoard:
             pos = v.pos
             if pos is None or now - pos.time_s > 6 * 3600:
                 continue  # not heard for six hours: not followed
-            m = self.ports.match(v.text) if v.text else None
+            m = self._match(v.text) if v.text else None
             declared_here = m is not None and m.port is not None and (m.port.id == port.id or (
                 m.method == "alias" and m.port.country == port.country))
             if haversine_m(pos.lat, pos.lon, port.lat, port.lon) < 3000:
@@ -214,6 +215,12 @@ class ArrivalsBoard:
                 last_heard=iso(pos.time_s), risk=score, factors=factors))
         out.sort(key=lambda a: (-a.risk, a.eta_track or a.eta_declared or "~"))
         return out
+
+    def _match(self, text: str) -> Any:
+        got = self._matches.get(text)
+        if got is None:
+            got = self._matches[text] = self.ports.match(text)
+        return got
 
     def _factors(self, mmsi: int, v: _Vessel, m: Any, declared_here: bool, decl_eta: float | None,
                  track_eta: float | None) -> list[dict[str, Any]]:

@@ -41,7 +41,7 @@ from aiohttp_sse import sse_response
 
 from maritime.detectors.tracker import vessel_category
 from maritime.enrich.triage import ACTIONS, FALSE_ALARM_REASONS, SqliteTriageStore, TriageError, TriageStore, stats
-from maritime.models import Alert, Position, Record, VesselInfo, iso
+from maritime.models import Alert, Position, Record, VesselInfo, authorities_of, iso
 from maritime.views.maps import PALETTE
 from maritime.zones.index import ZoneIndex
 
@@ -133,7 +133,8 @@ class LiveState:
 
     def _alert_view(self, d: dict[str, Any]) -> dict[str, Any]:
         t = self.triage.get(d["id"])
-        return {**d, "acknowledged": t is not None, "triage": t, "authorities": sorted(_authorities(d))}
+        waters = authorities_of((d.get("zone") or {}).get("authority"), d.get("jurisdiction"))
+        return {**d, "acknowledged": t is not None, "triage": t, "authorities": sorted(waters)}
 
     def vessel_feature(self, v: dict[str, Any]) -> dict[str, Any]:
         """A vessel as a GeoJSON point feature (``stale`` when not heard for 8 minutes)."""
@@ -186,16 +187,17 @@ class LiveState:
         self._queues.discard(q)
 
 
-def _authorities(d: dict[str, Any]) -> set[str]:
-    """Every authority an alert (the contract's JSON) concerns: its zone's and those of the waters it lies in."""
-    out = {d["zone"]["authority"]} if d.get("zone") and d["zone"].get("authority") else set()
-    j = d.get("jurisdiction") or {}
-    for part in (j, j.get("reappeared_in") or {}):
-        for key in ("territorial_sea", "contiguous_zone", "eez"):
-            w = part.get(key)
-            if w and w.get("authority"):
-                out.add(w["authority"])
-    return out
+JS = "application/javascript"
+HTML = "text/html"
+
+
+def _text(body: str, content_type: str) -> Any:
+    """A handler that serves one fixed text (the page and its scripts)."""
+
+    async def handler(_r: web.Request) -> web.Response:
+        return web.Response(text=body, content_type=content_type)
+
+    return handler
 
 
 def _rounded(coords: Any, decimals: int) -> Any:
@@ -263,13 +265,13 @@ class LiveMapServer:
     def routes(self) -> list[web.RouteDef]:
         """The route table."""
         return [
-            web.get("/", self.page),
+            web.get("/", _text(PAGE, HTML)),
             web.get("/static/leaflet.js", self.leaflet_js),
-            web.get("/static/live.js", self.page_js),
-            web.get("/static/palette.js", self.palette_js),
-            web.get("/static/triage.js", self.triage_js),
-            web.get("/static/symbols.js", self.symbols_js),
-            web.get("/triage", self.triage_page),
+            web.get("/static/live.js", _text(PAGE_JS, JS)),
+            web.get("/static/palette.js", _text(PALETTE_JS, JS)),
+            web.get("/static/triage.js", _text(TRIAGE_JS, JS)),
+            web.get("/static/symbols.js", _text(SYMBOLS_JS, JS)),
+            web.get("/triage", _text(TRIAGE_PAGE, HTML)),
             web.get("/static/leaflet.css", self.leaflet_css),
             web.get("/api/vessels", self.vessels),
             web.get("/api/vessels/{mmsi}", self.vessel),
@@ -332,24 +334,6 @@ class LiveMapServer:
         return resp
 
     # -- the page ------------------------------------------------------------------------
-
-    async def page(self, _r: web.Request) -> web.Response:
-        return web.Response(text=PAGE, content_type="text/html")
-
-    async def page_js(self, _r: web.Request) -> web.Response:
-        return web.Response(text=PAGE_JS, content_type="application/javascript")
-
-    async def palette_js(self, _r: web.Request) -> web.Response:
-        return web.Response(text=PALETTE_JS, content_type="application/javascript")
-
-    async def symbols_js(self, _r: web.Request) -> web.Response:
-        return web.Response(text=SYMBOLS_JS, content_type="application/javascript")
-
-    async def triage_page(self, _r: web.Request) -> web.Response:
-        return web.Response(text=TRIAGE_PAGE, content_type="text/html")
-
-    async def triage_js(self, _r: web.Request) -> web.Response:
-        return web.Response(text=TRIAGE_JS, content_type="application/javascript")
 
     async def leaflet_js(self, _r: web.Request) -> web.Response:
         return web.Response(body=_asset("leaflet.js"), content_type="application/javascript")

@@ -181,7 +181,9 @@ def default_halo_km(settings: Settings) -> float:
 # turn them into JSON-ready lists and back (a Faust record carries them as such).
 
 
-class _PositionFields(msgspec.Struct, array_like=True, gc=False):
+class _Fix(msgspec.Struct, array_like=True, gc=False):
+    """The fields of a position every position row begins with (as :class:`~maritime.models.Position`)."""
+
     mmsi: int
     time_s: float
     lat: float
@@ -192,6 +194,9 @@ class _PositionFields(msgspec.Struct, array_like=True, gc=False):
     nav_status: int | None
     msg_type: int
     source: str
+
+
+class _PositionFields(_Fix, array_like=True, gc=False):
     #: the AIS payload it came in (de-duplication across sources), None for table input
     payload: str | None
     #: where it stands among rows of the same time (see :func:`row_order`)
@@ -231,19 +236,9 @@ class StaticRow(msgspec.Struct, array_like=True, gc=False, tag=STATIC):
     eta_s: float | None = None
 
 
-class TilePosRow(msgspec.Struct, array_like=True, gc=False, tag=TILE_POS):
+class TilePosRow(_Fix, array_like=True, gc=False, tag=TILE_POS):
     """A position accepted by the vessel stage, forwarded to a tile with the vessel's identity."""
 
-    mmsi: int
-    time_s: float
-    lat: float
-    lon: float
-    sog_kn: float | None
-    cog_deg: float | None
-    heading_deg: int | None
-    nav_status: int | None
-    msg_type: int
-    source: str
     #: (name, call sign, IMO, ship type) as the vessel stage knows them
     ident: tuple[str | None, str | None, int | None, int | None]
     #: the tile's :func:`tile_key`
