@@ -44,7 +44,6 @@ PALETTE: dict[str, Any] = json.loads(
     (importlib.resources.files("maritime.views") / "static" / "palette.json").read_text(encoding="utf-8"))
 CATEGORY_COLOURS: dict[str, str] = PALETTE["categories"]
 ZONE_STYLES: dict[str, tuple[str, float]] = {k: (v["colour"], v["fill_opacity"]) for k, v in PALETTE["zones"].items()}
-SEVERITY_RADIUS: dict[str, int] = PALETTE["severity_radius"]
 SEVERITY_COLOURS: dict[str, str] = PALETTE["severity_colours"]
 ALERT_GLYPHS: dict[str, str] = PALETTE["alert_glyphs"]
 #: Above this many alerts the map opens on clusters (counts per 0.5° cell); single alerts are a layer away.
