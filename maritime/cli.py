@@ -229,6 +229,24 @@ class _Outputs:
             raise _fail(f"{err.filename}: cannot be written ({err.strerror})") from None
 
 
+def _board_files(pipe: Pipeline, folder: Path | None, settings: Settings, written: dict[str, str]) -> None:
+    """``--boards DIR``: the daily boards of the centres subscribed to ports, as files."""
+    if folder is None:
+        return
+    if pipe.arrivals is None:
+        raise _fail("--boards needs the arrivals stage ([arrivals] enabled = true)", 2)
+    if not any(s.arrivals for s in settings.subscriptions):
+        raise _fail("--boards: no centre in the settings subscribes to a port's arrivals "
+                    "([[subscriptions]] arrivals = [\"LCCAS\", ...])", 2)
+    from maritime.delivery.boards import BoardFiles
+
+    try:
+        pipe.arrivals.board_sinks.append(BoardFiles(folder))
+    except OSError as err:
+        raise _fail(f"--boards {folder}: cannot be written ({err.strerror})") from None
+    written["boards"] = str(folder)
+
+
 def _zones(paths: list[Path] | None, partial: bool = False) -> ZoneIndex | None:
     if not paths:
         return None
@@ -325,6 +343,8 @@ def replay(
     = None,
     profiles: Annotated[Path | None, typer.Option(
         "--profiles", help="keep vessel profiles in this SQLite file (or 'redis', with --redis)")] = None,
+    boards: Annotated[Path | None, typer.Option(
+        "--boards", help="write the centres' daily arrivals boards to this folder (JSON and CSV)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
@@ -352,6 +372,7 @@ def replay(
             collected.append(tracks)
             outs.sinks.append(_MemorySink(collected))
         pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist, profiles, redis_url)
+        _board_files(pipe, boards, settings, outs.written)
         if collected:
             pipe.add_listener(collected[0])
         if redis_url:
@@ -426,6 +447,8 @@ def watch(
     triage: Annotated[str | None, typer.Option("--triage", help="live map: " + _STORE_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="alerts on stdout as JSON lines, not readable lines")]
     = False,
+    boards: Annotated[Path | None, typer.Option(
+        "--boards", help="write the centres' daily arrivals boards to this folder (JSON and CSV)")] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
     """Run live on NMEA feeds: alerts as they happen, until interrupted.
@@ -446,6 +469,7 @@ def watch(
 
             outs.sinks.append(ConsoleSink(sys.stdout))
         pipe = build_pipeline(settings, outs.sinks, outs.dead, zone_index, watchlist, profiles, redis_url)
+        _board_files(pipe, boards, settings, outs.written)
         if redis_url:
             _live_positions(stack, pipe, redis_url)
 

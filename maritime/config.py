@@ -177,6 +177,26 @@ class VoyageSettings(_Frozen):
                             "destination change raises it to high")
 
 
+class ArrivalSettings(_Frozen):
+    """Expected arrivals scored ahead of time: ``arrival_risk``, and the daily boards of the centres."""
+
+    enabled: bool = True
+    threshold: float = Field(6.0, gt=0, description="an expected arrival scoring this many points raises "
+                             "arrival_risk (points as the arrivals board counts them: a rendezvous 4, a dark gap 3, "
+                             "a destination changed at sea 3, declaring another port 2; one dark gap alone, common "
+                             "in coverage holes, does not)")
+    lead_h: float = Field(12.0, gt=0, description="raised when the arrival is this close (h, event time)")
+    check_every_s: float = Field(600.0, gt=0, description="how often expected arrivals are judged (event s)")
+    lag_s: float = Field(1800.0, ge=0, description="a check waits this long (event s) for the alerts of its time, "
+                         "so that every runtime judges it on the same events")
+    harbour_km: float = Field(3.0, gt=0, description="a vessel this close to a port at 3 kn or less is in it: "
+                              "arrived; leaving it starts a new voyage, whose events the risk counts")
+    update_eta_h: float = Field(1.0, gt=0, description="an open arrival_risk is updated when its ETA moves this much")
+    daily_at: str = Field("10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                          description="when (UTC, event time) the daily boards go to the centres (10:00 UTC is "
+                          "06:00 in the Eastern Caribbean)")
+
+
 class IdentitySettings(_Frozen):
     """Identity and kinematics checks (GFW segmenter; AISdb spoofing checks)."""
 
@@ -227,6 +247,9 @@ class Subscription(_Frozen):
     redis: bool = Field(True, description="deliver to the Redis stream mda:alerts:<id>")
     redis_password: str | None = Field(None, description="password of the centre's Redis ACL user")
     webhooks: list[WebhookDelivery] = Field(default_factory=list)
+    arrivals: list[str] = Field(default_factory=list, description="ports whose daily arrivals board the centre "
+                                "gets (gazetteer id, LOCODE or name), in Redis mda:arrivals:<id> and by webhook")
+    arrivals_hours: float = Field(48.0, gt=0, description="how far ahead the daily board looks (h)")
 
 
 class DeliverySettings(_Frozen):
@@ -258,6 +281,7 @@ class Settings(_Frozen):
     geofence: GeofenceSettings = GeofenceSettings()
     identity: IdentitySettings = IdentitySettings()
     voyage: VoyageSettings = VoyageSettings()
+    arrivals: ArrivalSettings = ArrivalSettings()
     tick_s: float = Field(60.0, gt=0, description="how often detectors look at the watermark (event-time s)")
     flood_max_new: int = Field(
         500, ge=0, description="at most this many new events of one type from one source per flood_window_min "

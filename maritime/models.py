@@ -231,7 +231,7 @@ class VesselRef:
 #: The alert types the detectors raise (the contract allows others: a sink passes any lower_snake name on).
 AlertType = Literal["dark_gap", "rendezvous", "loitering", "geofence_entry", "geofence_exit", "geofence_dwell",
                     "speed_violation", "identity_anomaly", "position_jump", "feed_outage", "watchlist_hit",
-                    "alert_flood", "destination_change", "arrival_undeclared"]
+                    "alert_flood", "destination_change", "arrival_undeclared", "arrival_risk"]
 #: Severity, lowest first (the contract's enum, in its order).
 Severity = Literal["info", "low", "medium", "high", "critical"]
 #: Status of one event's alert: each change re-issues the same id.

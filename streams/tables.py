@@ -5,7 +5,8 @@ gap, identity and geofence state) and one per vessel partition
 (``"meta:<p>"``: the last sequence applied, the watermark tick, the
 duplicate window). ``tiles`` holds one entry per tile (``"t:<row>:<col>"``:
 the rendezvous and loitering state of that tile) and one per tile
-partition. Entries are written from the partition's own events, so each
+partition. ``arrivals`` holds the arrivals stage (``"m:<mmsi>"`` per vessel and ``"meta"``, all in
+partition 0). Entries are written from the partition's own events, so each
 lands in the changelog partition of the same number (co-partitioned).
 """
 
@@ -18,7 +19,7 @@ from faust.types import TableT
 
 from streams.settings import StreamSettings
 
-TABLE_NAMES = ("vessels", "tiles")
+TABLE_NAMES = ("vessels", "tiles", "arrivals")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Tables:
 
     vessels: TableT
     tiles: TableT
+    arrivals: TableT
 
 
 def declare_tables(app: faust.App, s: StreamSettings) -> Tables:
@@ -36,4 +38,4 @@ def declare_tables(app: faust.App, s: StreamSettings) -> Tables:
         return app.Table(s.topic(name), default=None, partitions=s.partitions, key_type=str,
                          help=f"{name} detector state")
 
-    return Tables(vessels=table("vessels"), tiles=table("tiles"))
+    return Tables(vessels=table("vessels"), tiles=table("tiles"), arrivals=table("arrivals"))

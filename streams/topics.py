@@ -6,6 +6,8 @@ topic          key               value
 ``raw``        (partition set)   :class:`RawBatch`: lines per source
 ``vessels``    (MMSI partition)  :class:`RowBatch`: decoded records, ticks
 ``tiles``      (tile partition)  :class:`RowBatch`: positions near a tile
+``arrivals``   (partition 0)     :class:`RowBatch`: a position per vessel per check, static
+                                 reports, the alerts' vessels, ticks (from both stages)
 ``alerts``     alert id          :class:`AlertEvent`
 ``dead``       source            :class:`DeadLetter`
 =============  ================  ==========================================
@@ -25,7 +27,7 @@ import faust
 from streams.records import AlertEvent, DeadLetter, RawBatch, RowBatch
 from streams.settings import StreamSettings
 
-TOPIC_NAMES = ("raw", "vessels", "tiles", "alerts", "dead")
+TOPIC_NAMES = ("raw", "vessels", "tiles", "arrivals", "alerts", "dead")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Topics:
     raw: faust.TopicT
     vessels: faust.TopicT
     tiles: faust.TopicT
+    arrivals: faust.TopicT
     alerts: faust.TopicT
     dead: faust.TopicT
 
@@ -47,6 +50,7 @@ def declare_topics(app: faust.App, s: StreamSettings) -> Topics:
                          replicas=s.replication, value_serializer="json")
 
     return Topics(raw=topic("raw", RawBatch), vessels=topic("vessels", RowBatch), tiles=topic("tiles", RowBatch),
+                  arrivals=topic("arrivals", RowBatch),
                   alerts=topic("alerts", AlertEvent, str), dead=topic("dead", DeadLetter, str))
 
 

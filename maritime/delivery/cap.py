@@ -75,6 +75,8 @@ def to_cap(alert: dict[str, Any], sender: str) -> bytes:
     sub(info, "language", "en")
     sub(info, "category", "Security")
     sub(info, "event", alert["type"].replace("_", " "))
+    if alert["type"] == "arrival_risk":
+        sub(info, "responseType", "Monitor")  # a vessel to watch for at its port, not yet to act on
     if msg_type == "Cancel" or alert["status"] == "closed":
         urgency = "Past"
     elif alert["severity"] in ("critical", "high"):

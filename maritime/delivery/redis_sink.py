@@ -26,6 +26,7 @@ from typing import Any
 import redis
 
 from maritime.config import DeliverySettings, Subscription
+from maritime.delivery.boards import board_key
 from maritime.delivery.spool import Spool, SpooledDelivery, record_key
 from maritime.delivery.subscriptions import channel, matches, stream_key
 from maritime.models import Alert, iso
@@ -48,6 +49,15 @@ return 1
 """
 
 
+_BOARD_SCRIPT = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then return 0 end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'board', ARGV[3], 'centre', ARGV[4], 'generated', ARGV[5])
+return 1
+"""
+#: boards kept in each centre's stream ``mda:arrivals:<centre>`` (about three years of daily boards)
+BOARD_MAXLEN = 1000
+
+
 class RedisSink(SpooledDelivery):
     """The Redis alert channel (a pipeline sink)."""
 
@@ -61,6 +71,7 @@ class RedisSink(SpooledDelivery):
         self.url = url
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
         self.script = self.client.register_script(_ADD_SCRIPT)
+        self.board_script = self.client.register_script(_BOARD_SCRIPT)
         self.spool = Spool(spool_path or Path(self.settings.spool_dir) / "redis.sqlite", self.settings.spool_max)
         self.added = 0
         self.already = 0
@@ -77,6 +88,14 @@ class RedisSink(SpooledDelivery):
         self.spool.put(record_key(alert), payload)
         self._wake.set()
 
+    def write_board(self, sub: Subscription, doc: dict[str, Any]) -> None:
+        """Queue a centre's arrivals board for its stream ``mda:arrivals:<centre>`` (field ``board``), with the
+        alerts' spool: a Redis that is down gets it when it is back, once."""
+        if not sub.redis:
+            return
+        self.spool.put(board_key(doc), json.dumps({"board": doc, "centre": sub.id}, ensure_ascii=False))
+        self._wake.set()
+
     def close(self) -> None:
         """Deliver what can be delivered in time (the rest waits on disk) and disconnect."""
         super().close()
@@ -89,6 +108,12 @@ class RedisSink(SpooledDelivery):
         s = self.settings
         for _seq, key, payload in batch:
             doc = json.loads(payload)
+            if "board" in doc:
+                b = doc["board"]
+                self.board_script(keys=[f"mda:added:{key}", f"mda:arrivals:{doc['centre']}"],
+                                  args=[s.dedup_ttl_s, BOARD_MAXLEN, json.dumps(b, ensure_ascii=False),
+                                        doc["centre"], b["generated"]], client=pipe)
+                continue
             a: dict[str, Any] = doc["alert"]
             keys = [f"mda:added:{key}", stream_key(), *[stream_key(c) for c in doc["centres"]]]
             args = [s.dedup_ttl_s, s.stream_maxlen, json.dumps(a, ensure_ascii=False, separators=(",", ":")),

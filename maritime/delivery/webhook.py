@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 
 from maritime.config import DeliverySettings, Subscription, WebhookDelivery
+from maritime.delivery.boards import board_key, board_to_cap
 from maritime.delivery.cap import to_cap
 from maritime.delivery.spool import Spool, SpooledDelivery, record_key
 from maritime.delivery.subscriptions import matches
@@ -87,18 +88,38 @@ class WebhookSink(SpooledDelivery):
             self.spool.put(record_key(alert), json.dumps(alert.as_dict(), ensure_ascii=False))
             self._wake.set()
 
+    def write_board(self, sub: Subscription, doc: dict[str, Any]) -> None:
+        """Queue the centre's daily arrivals board (JSON, or CAP with ``responseType`` Monitor)."""
+        if sub.id == self.sub.id:
+            self.spool.put(board_key(doc), json.dumps({"board": doc}, ensure_ascii=False))
+            self._wake.set()
+
     def body(self, alert: dict[str, Any]) -> tuple[bytes, str]:
         """The request body and its content type."""
         if self.hook.format == "cap":
             return to_cap(alert, self.settings.cap_sender), "application/cap+xml"
         return json.dumps(alert, ensure_ascii=False).encode(), "application/json"
 
+    def board_body(self, doc: dict[str, Any]) -> tuple[bytes, str]:
+        """A board's request body and its content type."""
+        if self.hook.format == "cap":
+            return board_to_cap(doc, self.settings.cap_sender), "application/cap+xml"
+        return json.dumps(doc, ensure_ascii=False).encode(), "application/json"
+
     async def _post(self, session: aiohttp.ClientSession, payload: str) -> bool:
         alert = json.loads(payload)
-        body, ctype = self.body(alert)
         ts = str(int(time.time()))
-        headers = {"Content-Type": ctype, "X-MDA-Timestamp": ts, "X-MDA-Signature": sign(self.hook.secret, ts, body),
-                   "X-MDA-Alert-Id": alert["id"], "X-MDA-Alert-Status": alert["status"]}
+        if "board" in alert:
+            board = alert["board"]
+            body, ctype = self.board_body(board)
+            headers = {"Content-Type": ctype, "X-MDA-Timestamp": ts,
+                       "X-MDA-Signature": sign(self.hook.secret, ts, body), "X-MDA-Board-Centre": board["centre"],
+                       "X-MDA-Board-Generated": board["generated"]}
+        else:
+            body, ctype = self.body(alert)
+            headers = {"Content-Type": ctype, "X-MDA-Timestamp": ts,
+                       "X-MDA-Signature": sign(self.hook.secret, ts, body),
+                       "X-MDA-Alert-Id": alert["id"], "X-MDA-Alert-Status": alert["status"]}
         # redirects are not followed: aiohttp would turn the POST into a GET (and a 200 from there is no
         # delivery), and the signature headers would go to another host
         async with session.post(self.hook.url, data=body, headers=headers, allow_redirects=False) as resp:

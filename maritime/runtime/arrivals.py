@@ -10,9 +10,10 @@ expected within ``hours``:
 
 each with both ETAs (declared, and from the track: route distance over speed) and how far they disagree.
 Every arrival is scored with every factor shown: dark gaps, rendezvous, loitering, identity anomalies,
-destination changes at sea and watchlist hits in the run so far, a declared ETA the track cannot make,
-heading to the port while declaring another (or nothing), and the vessel's profile risk when a profile store
-is given. Vessels already in the port are not expected: they have arrived.
+destination changes at sea and watchlist hits since the vessel last left a port (or in the run so far), a
+declared ETA the track cannot make, heading to the port while declaring another (or nothing), and the
+vessel's profile risk when a profile store is given. Vessels already in the port are not expected: they
+have arrived.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ class _Vessel:
     ship_type: int | None = None
     text: str = ""
     eta_s: float | None = None
+    #: the gazetteer port it is in (stopped within ``harbour_km``), and when it last left one (event s)
+    in_port: str | None = None
+    left_s: float | None = None
 
 
 class ArrivalsBoard:
@@ -91,7 +95,7 @@ class ArrivalsBoard:
 
     def __init__(self, ports: PortIndex | None = None, *, grid: Any = None, profiles: Any = None,
                  risk_weights: dict[str, float] | None = None, min_sog_kn: float = 3.0,
-                 course_tol_deg: float = 25.0, eta_slack_h: float = 3.0) -> None:
+                 course_tol_deg: float = 25.0, eta_slack_h: float = 3.0, harbour_km: float = 3.0) -> None:
         self.ports = ports if ports is not None else PortIndex.load()
         self._grid = grid
         self.profiles = profiles
@@ -99,6 +103,8 @@ class ArrivalsBoard:
         self.min_sog_kn = min_sog_kn
         self.course_tol_deg = course_tol_deg
         self.eta_slack_s = eta_slack_h * 3600
+        self.harbour_m = harbour_km * 1000
+        self._cells: dict[tuple[int, int], tuple[Port, ...]] = {}
         self.vessels: dict[int, _Vessel] = defaultdict(_Vessel)
         self.events: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.now_s = 0.0
@@ -108,7 +114,9 @@ class ArrivalsBoard:
 
     def __call__(self, rec: Record) -> None:
         if isinstance(rec, Position):
-            self.vessels[rec.mmsi].pos = rec
+            v = self.vessels[rec.mmsi]
+            v.pos = rec
+            self._port_call(rec.mmsi, v, rec)
             self.now_s = max(self.now_s, rec.time_s)
         elif isinstance(rec, VesselInfo):
             v = self.vessels[rec.mmsi]
@@ -169,52 +177,78 @@ class ArrivalsBoard:
         """The vessels expected at ``port`` within ``hours`` of ``now_s`` (default: the latest event time),
         riskiest first, then soonest."""
         now = self.now_s if now_s is None else now_s
-        horizon = now + hours * 3600
         if port.lat is None or port.lon is None:
             raise ValueError(f"{port.name}: the gazetteer has no position for it")
-        out: list[Arrival] = []
-        for mmsi, v in self.vessels.items():
-            pos = v.pos
-            if pos is None or now - pos.time_s > 6 * 3600:
-                continue  # not heard for six hours: not followed
-            m = self._match(v.text) if v.text else None
-            declared_here = m is not None and m.port is not None and (m.port.id == port.id or (
-                m.method == "alias" and m.port.country == port.country))
-            if haversine_m(pos.lat, pos.lon, port.lat, port.lon) < 3000:
-                continue  # in port: arrived
-            far = haversine_m(pos.lat, pos.lon, port.lat, port.lon)
-            sog = pos.sog_kn
-            reach_m = (sog or 0.0) * 1852 * (horizon - pos.time_s) / 3600
-            if not declared_here and (sog is None or sog < self.min_sog_kn or far > reach_m * 1.05):
-                continue  # cannot be there in time on its own way: not worth a route
-            route = self._route(port, pos)
-            track_eta = None
-            heading = False
-            if route is not None and sog is not None and sog >= self.min_sog_kn and pos.cog_deg is not None:
-                dist, bearing = route
-                heading = abs((pos.cog_deg - bearing + 180) % 360 - 180) <= self.course_tol_deg
-                if heading:
-                    track_eta = pos.time_s + dist / (sog * 1852 / 3600)
-            decl_eta = v.eta_s if declared_here else None
-            in_window_decl = declared_here and (decl_eta is None or now - 6 * 3600 <= decl_eta <= horizon)
-            in_window_track = track_eta is not None and track_eta <= horizon
-            if not (in_window_decl or in_window_track):
-                continue
-            basis = "declared and track" if declared_here and in_window_track else \
-                "declared" if declared_here else "track"
-            factors = self._factors(mmsi, v, m, declared_here, decl_eta, track_eta)
-            score = round(sum(f["points"] for f in factors), 1)
-            out.append(Arrival(
-                mmsi=mmsi, name=v.name, callsign=v.callsign, imo=v.imo, category=vessel_category(v.ship_type),
-                basis=basis, declared_text=v.text or None, declared_port=m.port.id if m and m.port else None,
-                declared_confidence=round(m.confidence, 2) if m else 0.0,
-                eta_declared=iso(decl_eta) if decl_eta else None,
-                eta_track=iso(track_eta) if track_eta else None,
-                eta_disagreement_h=round((decl_eta - track_eta) / 3600, 1) if decl_eta and track_eta else None,
-                distance_nm=round(route[0] / M_PER_NM, 1) if route else None, sog_kn=sog,
-                last_heard=iso(pos.time_s), risk=score, factors=factors))
+        out = [a for a in (self.expect(port, mmsi, v, now, now + hours * 3600) for mmsi, v in self.vessels.items())
+               if a is not None]
         out.sort(key=lambda a: (-a.risk, a.eta_track or a.eta_declared or "~"))
         return out
+
+    def expect(self, port: Port, mmsi: int, v: _Vessel, now: float, horizon: float) -> Arrival | None:
+        """The vessel as an expected arrival at ``port`` before ``horizon`` (event s), or None."""
+        pos = v.pos
+        assert port.lat is not None and port.lon is not None
+        if pos is None or now - pos.time_s > 6 * 3600:
+            return None  # not heard for six hours: not followed
+        m = self._match(v.text) if v.text else None
+        declared_here = m is not None and m.port is not None and (m.port.id == port.id or (
+            m.method == "alias" and m.port.country == port.country))
+        far = haversine_m(pos.lat, pos.lon, port.lat, port.lon)
+        if far < self.harbour_m:
+            return None  # in port: arrived
+        sog = pos.sog_kn
+        reach_m = (sog or 0.0) * 1852 * (horizon - pos.time_s) / 3600
+        if not declared_here and (sog is None or sog < self.min_sog_kn or far > reach_m * 1.05):
+            return None  # cannot be there in time on its own way: not worth a route
+        route = self._route(port, pos)
+        track_eta = None
+        if route is not None and sog is not None and sog >= self.min_sog_kn and pos.cog_deg is not None:
+            dist, bearing = route
+            if abs((pos.cog_deg - bearing + 180) % 360 - 180) <= self.course_tol_deg:
+                track_eta = pos.time_s + dist / (sog * 1852 / 3600)
+        decl_eta = v.eta_s if declared_here else None
+        in_window_decl = declared_here and (decl_eta is None or now - 6 * 3600 <= decl_eta <= horizon)
+        in_window_track = track_eta is not None and track_eta <= horizon
+        if not (in_window_decl or in_window_track):
+            return None
+        basis = "declared and track" if declared_here and in_window_track else \
+            "declared" if declared_here else "track"
+        factors = self._factors(mmsi, v, m, declared_here, decl_eta, track_eta)
+        return Arrival(
+            mmsi=mmsi, name=v.name, callsign=v.callsign, imo=v.imo, category=vessel_category(v.ship_type),
+            basis=basis, declared_text=v.text or None, declared_port=m.port.id if m and m.port else None,
+            declared_confidence=round(m.confidence, 2) if m else 0.0,
+            eta_declared=iso(decl_eta) if decl_eta else None,
+            eta_track=iso(track_eta) if track_eta else None,
+            eta_disagreement_h=round((decl_eta - track_eta) / 3600, 1) if decl_eta and track_eta else None,
+            distance_nm=round(route[0] / M_PER_NM, 1) if route else None, sog_kn=sog,
+            last_heard=iso(pos.time_s), risk=round(sum(f["points"] for f in factors), 1), factors=factors)
+
+    def port_at(self, lat: float, lon: float) -> Port | None:
+        """The gazetteer port within ``harbour_km`` of a point, if any (ports cached per 0.1° cell)."""
+        key = (math.floor(lat * 10), math.floor(lon * 10))
+        near = self._cells.get(key)
+        if near is None:
+            clat, clon = (key[0] + 0.5) / 10, (key[1] + 0.5) / 10
+            reach = self.harbour_m + 8000.0  # the cell's half diagonal is under 8 km
+            near = self._cells[key] = tuple(
+                p for p in self.ports.ports if p.lat is not None and p.lon is not None
+                and haversine_m(clat, clon, p.lat, p.lon) <= reach)
+        for p in near:
+            assert p.lat is not None and p.lon is not None
+            if haversine_m(lat, lon, p.lat, p.lon) <= self.harbour_m:
+                return p
+        return None
+
+    def _port_call(self, mmsi: int, v: _Vessel, pos: Position) -> None:
+        """A vessel stopped at a port is in it; when it leaves, a new voyage begins and only its events count."""
+        port = self.port_at(pos.lat, pos.lon) if pos.sog_kn is None or pos.sog_kn <= 3.0 or v.in_port else None
+        if port is not None:
+            v.in_port = port.id
+        elif v.in_port is not None:
+            v.in_port = None
+            v.left_s = pos.time_s
+            self.events.pop(mmsi, None)
 
     def _match(self, text: str) -> Any:
         got = self._matches.get(text)

@@ -151,6 +151,14 @@ class Pipeline:
         #: the one per-position sequence: gates, tracker, detectors, listeners
         self.chain = Chain(self.tracker, gates, detectors, self.emit,
                            evict_after_s=self.settings.evict_after_h * 3600)
+        #: the arrivals stage (``arrival_risk``, the daily boards): fed the accepted records and every alert
+        self.arrivals: Any = None
+        if assembly is not None and self.settings.arrivals.enabled:
+            from maritime.runtime.arrival_watch import ArrivalWatch
+
+            self.arrivals = ArrivalWatch(self.settings, assembly)
+            self.chain.listeners.append(self.arrivals)
+            self.arrivals.board_sinks.extend(k for k in self.sinks if hasattr(k, "write_board"))
         #: floods of new events held back (per type and source, event time)
         self.flood: FloodGate | None = (
             FloodGate(self.settings.flood_max_new, self.settings.flood_window_min * 60, self._source_of)
@@ -242,6 +250,8 @@ class Pipeline:
         self._next_tick_s = watermark_s + self.settings.tick_s
         self._current = None
         self.chain.watermark(watermark_s)
+        if self.arrivals is not None:
+            self.emit(self.arrivals.advance(watermark_s), enriched=True)
         if self.flood is not None:
             self.emit(self.flood.watermark(watermark_s))
 
@@ -260,13 +270,19 @@ class Pipeline:
                 return v.last.source
         return "all sources"
 
-    def emit(self, alerts: Iterable[Alert]) -> None:
-        """Send alerts to every sink and count them (a flood of new events held back first)."""
-        enrich = self.enrichment
+    def emit(self, alerts: Iterable[Alert], enriched: bool = False) -> None:
+        """Send alerts to every sink and count them (a flood of new events held back first); the arrivals
+        stage hears of each as the partitioned runtime's does, before the flood gate (``enriched``: alerts
+        of that stage, enriched there)."""
+        alerts = list(alerts)
+        if self.arrivals is not None and not enriched:
+            for a in alerts:
+                self.arrivals.write(a)
         if self.flood is not None:
-            alerts = self.flood.filter(list(alerts))
+            alerts = self.flood.filter(alerts)
         for a in alerts:
-            a = enrich(a)
+            if not enriched:
+                a = self.enrichment(a)
             self.stats.alert_ids[a.id] = a.type
             self.stats.alert_records += 1
             for sink in self.sinks:
@@ -281,6 +297,8 @@ class Pipeline:
         if end is not None:
             self.advance(end)
             self.chain.finish(end)
+            if self.arrivals is not None:
+                self.emit(self.arrivals.finish(end), enriched=True)
         for sink in self.sinks:
             try:
                 sink.close()

@@ -12,6 +12,10 @@ from maritime.runtime.partitioned import Barrier
 
 logger = logging.getLogger(__name__)
 
+#: the one partition of the ``arrivals`` topic the arrivals stage reads (it judges every vessel together: one
+#: position per vessel per check and the alerts' vessels, a small stream)
+ARRIVALS_PARTITION = 0
+
 
 class PartitionStage:
     """One partition of a detector stage.

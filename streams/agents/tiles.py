@@ -8,8 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from maritime.runtime.partitioned import EndRow, Row, TileRunner, decode_rows, tile_partition
-from streams.agents.stage import PartitionStage, forget_revoked
+from maritime.runtime.partitioned import (
+    EndRow,
+    Row,
+    TileRunner,
+    decode_rows,
+    encode_rows,
+    event_rows,
+    tile_partition,
+)
+from streams.agents.stage import ARRIVALS_PARTITION, PartitionStage, forget_revoked
 from streams.records import AlertEvent, RowBatch
 
 if TYPE_CHECKING:
@@ -61,6 +69,10 @@ def register(app: faust.App, rt: Runtime) -> None:
                 for a in alerts:
                     rt.counts["alerts"] += 1
                     stage.sends.append(await rt.topics.alerts.send(key=a.id, value=AlertEvent(alert=a.as_dict())))
+                if rt.settings.detection.arrivals.enabled:
+                    stage.sends.append(await rt.topics.arrivals.send(
+                        value=RowBatch(origin=n + p, seq=seq, rows=encode_rows(event_rows(alerts))),
+                        partition=ARRIVALS_PARTITION))
                 ended = any(type(r) is EndRow for r in rows)
                 if ended:
                     rt.counts["replays_ended"] += 1

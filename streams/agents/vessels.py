@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from maritime.runtime.partitioned import EndRow, Row, VesselRunner, decode_rows, encode_rows, vessel_partition
-from streams.agents.stage import PartitionStage, forget_revoked
+from streams.agents.stage import ARRIVALS_PARTITION, PartitionStage, forget_revoked
 from streams.records import AlertEvent, RowBatch
 
 if TYPE_CHECKING:
@@ -64,6 +64,10 @@ def register(app: faust.App, rt: Runtime) -> None:
                     stage.sends.append(await rt.topics.tiles.send(
                         value=RowBatch(origin=p, seq=seq, rows=encode_rows(fwd.get(q, [])), sources=sources),
                         partition=q))
+                if rt.settings.detection.arrivals.enabled:  # the arrivals stage hears of every sequence too
+                    stage.sends.append(await rt.topics.arrivals.send(
+                        value=RowBatch(origin=p, seq=seq, rows=encode_rows(runner.take_arrivals())),
+                        partition=ARRIVALS_PARTITION))
                 return any(type(r) is EndRow for r in rows)
 
             def checkpoint(seq: int, runner: VesselRunner = runner, p: int = p) -> None:

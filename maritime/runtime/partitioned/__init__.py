@@ -44,6 +44,7 @@ from maritime.runtime.partitioned.decode import DecodeRunner
 from maritime.runtime.partitioned.local import LocalTopology, run_partitioned
 from maritime.runtime.partitioned.rows import (
     END,
+    EVENT,
     LATE,
     POS,
     PROGRESS,
@@ -52,6 +53,7 @@ from maritime.runtime.partitioned.rows import (
     TILE_POS,
     Barrier,
     EndRow,
+    EventRow,
     Lanes,
     LateRow,
     PosRow,
@@ -63,6 +65,7 @@ from maritime.runtime.partitioned.rows import (
     decode_rows,
     default_halo_km,
     encode_rows,
+    event_rows,
     halo_tiles,
     lane_key,
     lane_may_start,
@@ -89,6 +92,7 @@ from maritime.runtime.partitioned.vessels import VesselRunner
 
 __all__ = [
     "END",
+    "EVENT",
     "LATE",
     "POS",
     "PROGRESS",
@@ -98,6 +102,7 @@ __all__ = [
     "Barrier",
     "DecodeRunner",
     "EndRow",
+    "EventRow",
     "Lanes",
     "LateRow",
     "LocalTopology",
@@ -112,6 +117,7 @@ __all__ = [
     "decode_rows",
     "default_halo_km",
     "encode_rows",
+    "event_rows",
     "halo_tiles",
     "lane_key",
     "lane_may_start",

@@ -16,6 +16,7 @@ from maritime.runtime.partitioned.rows import (
     EndRow,
     Lanes,
     Row,
+    event_rows,
     lane_key,
     lane_partition,
     order_key,
@@ -54,6 +55,7 @@ class LocalTopology:
         self.vessel_table: dict[int, dict[str, Any]] = {}
         self.tile_table: dict[str, dict[str, Any]] = {}
         self.meta_table: dict[str, dict[str, Any]] = {}
+        self.arrival_table: dict[int, dict[str, Any]] = {}
         self.decoders = [DecodeRunner(settings, partitions) for _ in range(partitions)]
         self._build()
 
@@ -64,6 +66,12 @@ class LocalTopology:
         self.tiles = [TileRunner(self.s, self.zones, q, self.tile_deg, assembly=a) for q in range(n)]
         self.v_bar = [Barrier(n) for _ in range(n)]
         self.t_bar = [Barrier(n) for _ in range(n)]
+        # the arrivals stage: one partition, fed by every vessel partition (origins 0..n-1) and every tile
+        # partition (n..2n-1)
+        from maritime.runtime.arrival_watch import ArrivalWatch  # (it reads the rows this package defines)
+
+        self.arrivals = ArrivalWatch(self.s, self.assembly) if self.s.arrivals.enabled else None
+        self.a_bar = Barrier(2 * n)
 
     def restart(self) -> None:
         """Rebuild the detector stages from the tables (the decode stage keeps going)."""
@@ -77,16 +85,21 @@ class LocalTopology:
             self.tiles[q].restore(tiles, self.meta_table.get(f"t{q}"))
             for bar, key in ((self.v_bar[q], f"v{q}"), (self.t_bar[q], f"t{q}")):
                 bar.done_seq = self.meta_table.get(key, {}).get("seq", -1)
+        if self.arrivals is not None:
+            self.arrivals.restore(list(self.arrival_table.items()), self.meta_table.get("a"))
+            self.a_bar.done_seq = self.meta_table.get("a", {}).get("seq", -1)
 
     def _step(self, per_raw: list[dict[int, list[Row]]]) -> None:
         n = self.partitions
         seq = self.seq
         fwd_all: list[dict[int, list[Row]]] = [{} for _ in range(n)]
+        to_arrivals: list[list[Row]] = [[] for _ in range(2 * n)]
         for q in range(n):
             for origin in range(n):
                 for _seq, rows, _tok in self.v_bar[q].add(origin, seq, per_raw[origin].get(q, [])):
                     got, fwd_all[q] = self.vessels[q].process(rows, dedup_across=len(self.sources) > 1)
                     self.alerts.extend(got)
+            to_arrivals[q] = self.vessels[q].take_arrivals()
             for m, d in self.vessels[q].take_dirty().items():
                 if d is None:
                     self.vessel_table.pop(m, None)
@@ -96,13 +109,25 @@ class LocalTopology:
         for q in range(n):
             for origin in range(n):
                 for _seq, rows, _tok in self.t_bar[q].add(origin, seq, fwd_all[origin].get(q, [])):
-                    self.alerts.extend(self.tiles[q].process(rows))
+                    got = self.tiles[q].process(rows)
+                    self.alerts.extend(got)
+                    to_arrivals[n + q].extend(event_rows(got))
             for k, d in self.tiles[q].take_dirty().items():
                 if d is None:
                     self.tile_table.pop(k, None)
                 else:
                     self.tile_table[k] = json.loads(json.dumps(d))
             self.meta_table[f"t{q}"] = {**self.tiles[q].meta(), "seq": seq}
+        if self.arrivals is not None:
+            for origin in range(2 * n):
+                for _seq, rows, _tok in self.a_bar.add(origin, seq, to_arrivals[origin]):
+                    self.alerts.extend(self.arrivals.rows(rows))
+            for m, d in self.arrivals.take_dirty().items():
+                if d is None:
+                    self.arrival_table.pop(m, None)
+                else:
+                    self.arrival_table[m] = json.loads(json.dumps(d))
+            self.meta_table["a"] = json.loads(json.dumps({**self.arrivals.meta(), "seq": seq}))
         self.seq += 1
 
     def feed(self, source: str, lines: list[bytes], default_time_s: float | None = None, lane: int = 0,

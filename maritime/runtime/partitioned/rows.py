@@ -29,6 +29,8 @@ POS, STATIC, TICK, END, PROGRESS = "p", "s", "w", "e", "m"
 LATE = "l"
 #: a position forwarded by the vessel stage to a tile, with the vessel's identity and the tile's key
 TILE_POS = "t"
+#: one vessel's part in an alert, forwarded by the detector stages to the arrivals stage
+EVENT = "a"
 
 
 # -- keys and partitions ----------------------------------------------------------------
@@ -266,7 +268,22 @@ class ProgressRow(msgspec.Struct, array_like=True, gc=False, tag=PROGRESS):
     source: str
 
 
-Row = PosRow | LateRow | StaticRow | TilePosRow | TickRow | EndRow | ProgressRow
+class EventRow(msgspec.Struct, array_like=True, gc=False, tag=EVENT):
+    """An alert one vessel is in (``time_s`` the alert record's event time), detector stages → arrivals stage."""
+
+    time_s: float
+    mmsi: int
+    alert_type: str
+    id: str
+    status: str
+
+
+def event_rows(alerts: list[Any]) -> list[Row]:
+    """The rows the arrivals stage reads from alerts: one per vessel of each."""
+    return [EventRow(a.time_s, v.mmsi, a.type, a.id, a.status) for a in alerts for v in a.vessels]
+
+
+Row = PosRow | LateRow | StaticRow | TilePosRow | TickRow | EndRow | ProgressRow | EventRow
 _ROWS = list[Row]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -30,8 +31,10 @@ from maritime.runtime.partitioned.rows import (
     decode_rows,
     default_halo_km,
     encode_rows,
+    event_rows,
     halo_tiles,
     lane_source,
+    position_row,
     row_order,
     row_position,
     row_static,
@@ -88,12 +91,24 @@ class VesselRunner:
         self._last_msg: tuple[str, float, float | None] | None = None
         self._last_verdict = False
         self._tiles_seen: dict[tuple[int, int], tuple[str, int]] = {}
+        #: rows for the arrivals stage (:class:`~maritime.runtime.arrival_watch.ArrivalWatch`), in the order they
+        #: came: the first accepted position of each vessel in each check bucket, static reports, the alerts'
+        #: vessels, ticks and the end
+        self.arrival_step = settings.arrivals.check_every_s if settings.arrivals.enabled else 0.0
+        self.to_arrivals: list[Row] = []
 
     def _emit(self, alerts: list[Alert]) -> None:
         enrich = self.enrich
         for a in alerts:
             self.dirty.update(v.mmsi for v in a.vessels)
             self._alerts.append(enrich(a))
+        if self.arrival_step:
+            self.to_arrivals.extend(event_rows(alerts))
+
+    def take_arrivals(self) -> list[Row]:
+        """The rows for the arrivals stage since the last call."""
+        got, self.to_arrivals = self.to_arrivals, []
+        return got
 
     def _halo(self, lat: float, lon: float) -> list[tuple[str, int]]:
         """(tile key, tile partition) of the tiles a position goes to: its own, and those within the halo."""
@@ -157,6 +172,8 @@ class VesselRunner:
                     continue
                 self.chain.static(row_static(r))
                 self.dirty.add(r.mmsi)
+                if self.arrival_step:
+                    self.to_arrivals.append(r)
             elif isinstance(r, LateRow):
                 self.chain.late(row_position(r))
                 self.dirty.add(r.mmsi)
@@ -166,6 +183,8 @@ class VesselRunner:
                 self.advance(r.time_s)
                 for q in range(n_tiles):
                     fwd.setdefault(q, []).append(r)
+                if self.arrival_step:
+                    self.to_arrivals.append(r)
             elif isinstance(r, EndRow):
                 if r.time_s == self.ended_at:
                     continue  # every upstream partition says so
@@ -174,6 +193,8 @@ class VesselRunner:
                 self.chain.finish(r.time_s)
                 for q in range(n_tiles):
                     fwd.setdefault(q, []).append(r)
+                if self.arrival_step:
+                    self.to_arrivals.append(r)
         self._alerts = []
         return alerts, fwd
 
@@ -195,9 +216,14 @@ class VesselRunner:
 
     def _position(self, pos: Position, fwd: dict[int, list[Row]]) -> None:
         self.dirty.add(pos.mmsi)
+        prev = self.tracker.vessels.get(pos.mmsi)
+        prev_t = prev.last.time_s if prev is not None and prev.last is not None else None
         if not self.chain.position(pos):
             return
         self.positions += 1
+        step = self.arrival_step
+        if step and (prev_t is None or math.floor(prev_t / step) != math.floor(pos.time_s / step)):
+            self.to_arrivals.append(position_row(pos, None))
         vessel = self.tracker.get(pos.mmsi)
         ident = (vessel.name, vessel.callsign, vessel.imo, vessel.ship_type)
         for key, q in self._halo(pos.lat, pos.lon):
