@@ -9,6 +9,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
 from aiohttp import web
 
@@ -16,7 +17,7 @@ from maritime.config import Settings
 from maritime.delivery.webhook import verify
 from maritime.ingest.sources import parse_source
 
-from .conftest import T0, Collect, assembled_pipeline
+from .conftest import T0, Collect, assembled_pipeline, contract
 from .test_channels import Receiver
 from .test_voyage import nmea_of, voyage_day
 
@@ -141,6 +142,7 @@ def test_the_daily_board_goes_to_the_centre_by_redis_and_webhook_json_and_cap(da
     entries = redis.Redis.from_url(server.url).xrange("mda:arrivals:lc-mpu")
     assert len(entries) == 1
     doc = json.loads(entries[0][1][b"board"])
+    jsonschema.validate(doc, contract("arrivals_board.schema.json"))
     assert doc["type"] == "arrivals_board" and doc["centre"] == "lc-mpu" and doc["hours"] == 24
     castries = next(p for p in doc["ports"] if p["port"]["id"] == "LCCAS")
     (sea_breeze,) = [a for a in castries["arrivals"] if a["mmsi"] == 376000500]

@@ -147,6 +147,15 @@ def test_the_simulated_day_declares_voyages_and_its_voyage_events_are_found(sim_
     for kind in ("destination_change", "arrival_undeclared"):
         r = report[kind]
         assert r["truth"] == r["alerts"] == r["matched"] >= 1, (kind, r)
+    # arrival_risk: only the ship that met another at sea and then changed its destination, hours ahead
+    truth = json.loads((out / "truth.json").read_text())["events"]
+    changed = {v["mmsi"] for e in truth if e["type"] == "destination_change" for v in e["vessels"]}
+    risks = [json.loads(line) for line in (out / "alerts.jsonl").read_text().splitlines()]
+    risks = [a for a in risks if a["type"] == "arrival_risk"]
+    assert risks and {a["vessels"][0]["mmsi"] for a in risks} == changed
+    first = next(a for a in risks if a["status"] == "open")
+    assert {f["factor"] for f in first["details"]["factors"]} >= {"rendezvous", "destination_change"}
+    assert first["details"]["hours_to_arrival"] >= 1.0
 
 
 def test_the_board_lists_the_simulated_arrivals_with_their_etas(sim_day, zone_index):
