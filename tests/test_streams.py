@@ -342,3 +342,41 @@ def test_a_worker_with_a_watchlist_profiles_and_risk_weights_gives_the_embedded_
         b = got[i]
         assert (b["severity"], b["details"].get("watchlist"), b["details"].get("risk")) == \
             (a["severity"], a["details"].get("watchlist"), a["details"].get("risk")), i
+
+
+def test_a_worker_raises_arrival_risk_and_sends_the_daily_board_as_the_embedded_run(cluster_factory, tmp_path,
+                                                                                   server):
+    """The scripted voyage (dark, destination changed at sea): the worker's arrivals agent gives the embedded
+    run's arrival_risk records and puts the same daily board in the centre's Redis stream."""
+    import redis
+
+    from .test_voyage import nmea_of, voyage_day
+
+    day = tmp_path / "voyage.nmea"
+    day.write_bytes(b"\n".join(nmea_of(voyage_day())) + b"\n")
+    cfg = tmp_path / "settings.toml"
+    cfg.write_text('[arrivals]\ndaily_at = "19:00"\n\n[delivery]\nspool_dir = "' + str(tmp_path / "spool") +
+                   '"\n\n[[subscriptions]]\nid = "lc-mpu"\narrivals = ["LCCAS", "LCVIF"]\n')
+    emb = tmp_path / "embedded.jsonl"
+    subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(day), "--zones", str(ZONES), "--config",
+                    str(cfg), "--alerts", str(emb), "--boards", str(tmp_path / "boards"), "-q"], check=True)
+    expected = last_records([emb])
+    risks = {i: a for i, a in expected.items() if a["type"] == "arrival_risk"}
+    assert risks
+    (board_file,) = sorted((tmp_path / "boards").glob("*.json"))
+    board = json.loads(board_file.read_text())
+
+    c = cluster_factory(2)
+    c.common += ["--config", str(cfg)]
+    c.wait_assigned(c.start_worker(extra=("--redis", server.url)))
+    c.ingest(day, "--batch-lines", "40")
+    assert c.wait_for({i: a["status"] for i, a in expected.items()}) == {i: a["status"] for i, a in expected.items()}
+    got = last_records(c.files)
+    for i, a in risks.items():
+        assert (got[i]["severity"], got[i]["time"], got[i]["details"]) == (a["severity"], a["time"], a["details"]), i
+    r = redis.Redis.from_url(server.url)
+    deadline = time.monotonic() + 30
+    while not r.xlen("mda:arrivals:lc-mpu") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    (entry,) = r.xrange("mda:arrivals:lc-mpu")
+    assert json.loads(entry[1][b"board"]) == board
