@@ -142,11 +142,12 @@ class ArrivalWatch(ArrivalsBoard):
     def __call__(self, rec: Record) -> None:
         """Listener interface: an accepted position (the first of its bucket is kept) or a static report (kept
         when it differs from the vessel's last)."""
-        if isinstance(rec, Position):
-            b = math.floor(rec.time_s / self.step)
-            if self.last_bucket.get(rec.mmsi) != b:
-                self.last_bucket[rec.mmsi] = b
-                self._push(position_row(rec, None), rec.mmsi, "")
+        if type(rec) is Position:
+            b = int(rec.time_s // self.step)
+            mmsi = rec.mmsi
+            if self.last_bucket.get(mmsi) != b:
+                self.last_bucket[mmsi] = b
+                self._push(position_row(rec, None), mmsi, "")
         elif isinstance(rec, VesselInfo):
             tie = f"{rec.destination}|{rec.name}|{rec.eta_s}|{rec.callsign}|{rec.imo}|{rec.ship_type}"
             if self.last_static.get(rec.mmsi) != tie:  # the same report again tells the stage nothing

@@ -105,6 +105,8 @@ class ArrivalsBoard:
         self.eta_slack_s = eta_slack_h * 3600
         self.harbour_m = harbour_km * 1000
         self._cells: dict[tuple[int, int], tuple[Port, ...]] = {}
+        #: (port id, the vessel's grid cell) -> the route's points after that cell and their length (m)
+        self._legs: dict[tuple[str, int], tuple[list[tuple[float, float]], float]] = {}
         self.vessels: dict[int, _Vessel] = defaultdict(_Vessel)
         self.events: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.now_s = 0.0
@@ -162,15 +164,24 @@ class ArrivalsBoard:
         assert port.lat is not None and port.lon is not None
         g = self.grid
         try:
-            src = g.nearest_water(port.lat, port.lon)
             dst = g.nearest_water(pos.lat, pos.lon)
-            pts = g.path(src, dst)  # from the port: one shortest-path tree per port, cheap per vessel
         except (ValueError, IndexError):
             return None
-        # the vessel's own grid cell is where it is: the route goes from the vessel to the next cell
-        pts = [(pos.lat, pos.lon), *list(reversed(pts))[1:], (port.lat, port.lon)]
-        dist = sum(haversine_m(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(pts))
-        nxt = next((p for p in pts[1:] if haversine_m(pos.lat, pos.lon, p[0], p[1]) > 5000), pts[-1])
+        key = (port.id, dst)
+        rest = self._legs.get(key)
+        if rest is None:
+            try:
+                src = g.nearest_water(port.lat, port.lon)
+                pts = g.path(src, dst)  # from the port: one shortest-path tree per port, cheap per vessel
+            except (ValueError, IndexError):
+                return None
+            # the vessel's own grid cell is where it is: the route goes from the vessel to the next cell
+            legs = [*list(reversed(pts))[1:], (port.lat, port.lon)]
+            rest = self._legs[key] = (legs, sum(haversine_m(a[0], a[1], b[0], b[1])
+                                               for a, b in itertools.pairwise(legs)))
+        legs, length = rest
+        dist = haversine_m(pos.lat, pos.lon, legs[0][0], legs[0][1]) + length
+        nxt = next((p for p in legs if haversine_m(pos.lat, pos.lon, p[0], p[1]) > 5000), legs[-1])
         return dist, _bearing(pos.lat, pos.lon, nxt[0], nxt[1])
 
     def board(self, port: Port, now_s: float | None = None, hours: float = 48.0) -> list[Arrival]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -222,7 +221,7 @@ class VesselRunner:
             return
         self.positions += 1
         step = self.arrival_step
-        if step and (prev_t is None or math.floor(prev_t / step) != math.floor(pos.time_s / step)):
+        if step and (prev_t is None or int(prev_t // step) != int(pos.time_s // step)):
             self.to_arrivals.append(position_row(pos, None))
         vessel = self.tracker.get(pos.mmsi)
         ident = (vessel.name, vessel.callsign, vessel.imo, vessel.ship_type)
