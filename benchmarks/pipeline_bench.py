@@ -3,7 +3,10 @@
     python benchmarks/pipeline_bench.py [--hours 24] [--vessels 300] [--out DIR] [--state-vessels 20000] [--rounds 2]
 
 1. Simulates the day (or reuses ``DIR/traffic.nmea``), then in one run times
-   bare pyais (``IterMessages`` + ``decode()``) and the embedded pipeline
+   bare pyais (``IterMessages`` + ``decode()``), the embedded pipeline of the
+   installed build (compiled with mypyc, or pure Python: printed), and, with
+   ``--pure-too``, the pure-Python modules (``MARITIME_PURE=1``, in a child
+   process), and the embedded pipeline
    (decode + event time + de-duplication + every detector with the default
    Caribbean zones + JSON-lines sink) over the same file, alternately, best of
    ``--rounds``, and prints both and
@@ -28,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.decode_bench import machine  # noqa: E402
+from maritime.buildinfo import build  # noqa: E402
 from maritime.config import Settings  # noqa: E402
 from maritime.delivery.jsonl import JsonLinesSink  # noqa: E402
 from maritime.ingest.sources import parse_source  # noqa: E402
@@ -119,7 +123,13 @@ def main() -> None:
     ap.add_argument("--state-vessels", type=int, default=20_000)
     ap.add_argument("--flood-mmsis", type=int, default=200_000, help="forged MMSIs for the flood figure (0: none)")
     ap.add_argument("--rounds", type=int, default=2, help="alternate rounds of both; the best of each is shown")
+    ap.add_argument("--pure-too", action="store_true", help="also time the pure-Python modules (MARITIME_PURE=1)")
+    ap.add_argument("--child-pipeline", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child_pipeline is not None:  # the pure-Python run, in its own interpreter
+        _summary, t = pipeline(args.child_pipeline, ROOT / "geofences", args.child_pipeline.with_suffix(".pure.jsonl"))
+        print(t)
+        return
     out = args.out or Path(tempfile.mkdtemp(prefix="mda-bench-"))
     traffic = out / "traffic.nmea"
     zones_dir = ROOT / "geofences"
@@ -134,7 +144,7 @@ def main() -> None:
               f"{time.perf_counter() - t0:.0f} s")
     lines = sum(1 for _ in traffic.open("rb"))
     # alternately, best of --rounds: this machine's speed drifts by ±15 % from minute to minute
-    t_py = t_pipe = float("inf")
+    t_py = t_pipe = t_pure = float("inf")
     for _ in range(args.rounds):
         gc.collect()
         n_py, t = bare_pyais(traffic)
@@ -142,13 +152,23 @@ def main() -> None:
         gc.collect()
         summary, t = pipeline(traffic, zones_dir, out / "alerts.jsonl")
         t_pipe = min(t_pipe, t)
+        if args.pure_too:
+            import os
+            import subprocess
+
+            got = subprocess.run([sys.executable, __file__, "--child-pipeline", str(traffic)], check=True,
+                                 capture_output=True, text=True, env={**os.environ, "MARITIME_PURE": "1"})
+            t_pure = min(t_pure, float(got.stdout.split()[-1]))
     print(f"machine:  {machine()}")
     print(f"input:    {traffic} ({lines:,} lines, {traffic.stat().st_size / 1e6:.0f} MB), "
           f"{summary['vessels']} vessels, default Caribbean zones")
     print(f"pyais:    {n_py:,} messages in {t_py:.1f} s = {lines / t_py:,.0f} sentences/s (best of {args.rounds})")
     print(f"pipeline: {summary['messages']:,} messages, {sum(summary['alerts_by_type'].values())} alerts in "
           f"{t_pipe:.1f} s = {lines / t_pipe:,.0f} sentences/s (best of {args.rounds})")
-    print(f"ratio pipeline/pyais: {t_py / t_pipe:.2f}x")
+    print(f"ratio pipeline/pyais: {t_py / t_pipe:.2f}x  (build: {build()})")
+    if args.pure_too:
+        print(f"pure Python pipeline: {t_pure:.1f} s = {lines / t_pure:,.0f} sentences/s, ratio {t_py / t_pure:.2f}x; "
+              f"compiled/pure speed {t_pure / t_pipe:.2f}x")
     print(f"alerts by type: {summary['alerts_by_type']}")
     rss = state_memory(args.state_vessels, zones_dir)
     print(f"peak RSS after {args.state_vessels:,} vessels through every detector: {rss:,.0f} MiB")

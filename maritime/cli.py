@@ -52,7 +52,9 @@ def _version(value: bool) -> None:
             v = version("caribbean-mda")
         except PackageNotFoundError:
             v = "unknown (not installed)"
-        typer.echo(f"maritime (caribbean-mda) {v}")
+        from maritime.buildinfo import build
+
+        typer.echo(f"maritime (caribbean-mda) {v}, {build()}")
         raise typer.Exit()
 
 

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import operator
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import redis
+from aiohttp import web
 
 from maritime.config import Settings
+from maritime.delivery.webhook import verify
 from maritime.geo import KN_TO_MS, destination
 from maritime.models import Alert, Position, VesselInfo
 from maritime.runtime.assembly import Assembly
@@ -301,3 +306,103 @@ def default_mmsi_lines(n: int = 5) -> bytes:
                              np.zeros(n, dtype=bool))
     return b"".join(tag(f"c:{BASE + 10 * i}") + nmea(f"AIVDM,1,1,,A,{pays[i].tobytes().decode()},0") + b"\n"
                     for i in range(n))
+
+
+# -- the scripted voyage and a webhook receiver (shared by the voyage, arrivals, channel and stream tests) ----
+
+
+def voyage_day(mmsi: int = 376000500) -> list:
+    """A cargo ship at sea east of Saint Lucia declares Kingstown, goes dark for seven hours, reappears,
+    changes its destination to Castries, and calls at Vieux Fort instead (declared neither)."""
+    from maritime.models import Position, VesselInfo
+
+    def decl(t: float, text: str) -> VesselInfo:
+        return VesselInfo(mmsi, t, name="SEA BREEZE", callsign="J8AB", ship_type=70, destination=text,
+                          eta_s=t + 86400, msg_type=5, source="test")
+
+    # static reports come every six minutes: each declaration is heard twice
+    recs: list = [decl(T0 + 360 * k, "KINGSTOWN@@@@@@@@@@@") for k in range(3)]
+    recs += track(mmsi, T0, T0 + 3 * 3600, 600, 13.30, -60.20, 8.0, 270.0)
+    t = T0 + 10 * 3600  # seven hours dark
+    a, b = (13.40, -60.70), (13.723, -60.955)
+    n = 12
+    for k in range(n + 1):
+        f = k / n
+        recs.append(Position(mmsi, t + 600 * k, a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, 8.0, 320.0, 320,
+                             0, 1, "test"))
+    recs += [decl(t + 300 + 360 * k, "LC CAS") for k in range(3)]  # Castries, after the silence
+    for k in range(1, 4):  # in the port of Vieux Fort, stopped
+        recs.append(Position(mmsi, t + 600 * n + 300 * k, 13.723, -60.955, 0.3, 0.0, 0, 5, 1, "test"))
+    # another ship on passage keeps the feed's clock going while the first is dark (as real feeds do)
+    recs += track(mmsi + 1, T0, t + 600 * n + 1200, 600, 15.5, -62.0, 10.0, 270.0)
+    return recs
+
+
+def nmea_of(records: list) -> list[bytes]:
+    """Records as tagged NMEA lines (type 1 positions, type 5 declarations with their ETA), in time order."""
+    from datetime import datetime as _dt
+
+    from pyais import encode_dict
+
+    from maritime.models import Position
+
+    out = []
+    for r in sorted(records, key=lambda r: r.time_s):
+        tag = f"\\c:{int(r.time_s)}*00\\"
+        if isinstance(r, Position):
+            msg = {"msg_type": 1, "mmsi": r.mmsi, "lat": r.lat, "lon": r.lon, "speed": r.sog_kn, "course": r.cog_deg,
+                   "heading": r.heading_deg if r.heading_deg is not None else 511, "status": r.nav_status or 0}
+        else:
+            eta = _dt.fromtimestamp(r.eta_s, UTC) if r.eta_s else None
+            msg = {"msg_type": 5, "mmsi": r.mmsi, "shipname": r.name or "", "callsign": r.callsign or "",
+                   "ship_type": r.ship_type or 0, "destination": r.destination or "",
+                   **({"month": eta.month, "day": eta.day, "hour": eta.hour, "minute": eta.minute} if eta else {})}
+        out.extend((tag + s).encode() for s in encode_dict(msg))
+    return out
+
+
+class Receiver:
+    """A local aiohttp endpoint that fails the first N calls and checks every signature."""
+
+    def __init__(self, secret: str, fail_first: int) -> None:
+        self.secret = secret
+        self.fail_first = fail_first
+        self.calls = 0
+        self.bad_signatures = 0
+        self.ids: set[str] = set()
+        self.bodies: list[bytes] = []
+        self.port = free_port()
+        self._loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.calls += 1
+        body = await request.read()
+        if not verify(self.secret, request.headers["X-MDA-Timestamp"], body, request.headers["X-MDA-Signature"]):
+            self.bad_signatures += 1
+            return web.Response(status=401)
+        if self.calls <= self.fail_first:
+            return web.Response(status=503)
+        self.ids.add(request.headers["X-MDA-Alert-Id"] + "|" + request.headers["X-MDA-Alert-Status"])
+        self.bodies.append(body)
+        return web.Response(status=204)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        runner = web.AppRunner(app)
+        self._loop.run_until_complete(runner.setup())
+        self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+        self._started.set()
+        self._loop.run_forever()
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        self._started.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)

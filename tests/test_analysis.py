@@ -19,7 +19,7 @@ def test_replay_gives_alerts_positions_tracks_and_the_map(tmp_path, grid, zone_i
     assert r.summary["positions"] == len(r.positions)
     assert set(r.alerts["type"]) <= {"dark_gap", "rendezvous", "loitering", "geofence_entry", "geofence_exit",
                                      "geofence_dwell", "speed_violation", "identity_anomaly", "position_jump",
-                                     "destination_change", "arrival_undeclared"}
+                                     "destination_change", "arrival_undeclared", "arrival_risk"}
     assert r.alerts["vessel"].notna().all()  # a name from anywhere in the input, else "MMSI n"
     tracks = r.tracks
     assert type(tracks).__name__ == "TrajectoryCollection"

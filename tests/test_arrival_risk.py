@@ -17,9 +17,7 @@ from maritime.config import Settings
 from maritime.delivery.webhook import verify
 from maritime.ingest.sources import parse_source
 
-from .conftest import T0, Collect, assembled_pipeline, contract
-from .test_channels import Receiver
-from .test_voyage import nmea_of, voyage_day
+from .conftest import T0, Collect, Receiver, assembled_pipeline, contract, nmea_of, voyage_day
 
 #: Saint Lucia's port police take the boards of Castries and Vieux Fort, by webhook (JSON and CAP) and Redis
 SUBSCRIPTION = {"id": "lc-mpu", "name": "Saint Lucia Marine Police", "arrivals": ["LCCAS", "Vieux Fort"],

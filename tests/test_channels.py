@@ -8,7 +8,6 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -24,13 +23,12 @@ from maritime.delivery.subscriptions import matches
 from maritime.delivery.webhook import WebhookSink, sign, verify
 from maritime.models import Alert, VesselRef, ZoneRef
 
-from .conftest import Collect, assembled_pipeline, free_port
+from .conftest import Collect, Receiver, assembled_pipeline, free_port
 
 T0 = 1_747_209_600.0
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed "
                                 "(.ci/run installs Debian's redis-server)")
-
 
 
 def alert(i: int, status: str = "open", kind: str = "geofence_entry", zone: str = "ts-lc",
@@ -315,53 +313,6 @@ def test_signature_and_replay_protection():
     assert not verify("s3cret-key", "1747209600", body + b" ", sig, now_s=1747209700)
     assert not verify("other-key!", "1747209600", body, sig, now_s=1747209700)
     assert not verify("s3cret-key", "1747209600", body, sig, now_s=1747209600 + 3600)  # an old request replayed
-
-
-class Receiver:
-    """A local aiohttp endpoint that fails the first N calls and checks every signature."""
-
-    def __init__(self, secret: str, fail_first: int) -> None:
-        self.secret = secret
-        self.fail_first = fail_first
-        self.calls = 0
-        self.bad_signatures = 0
-        self.ids: set[str] = set()
-        self.bodies: list[bytes] = []
-        self.port = free_port()
-        self._loop = asyncio.new_event_loop()
-        self._started = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.calls += 1
-        body = await request.read()
-        if not verify(self.secret, request.headers["X-MDA-Timestamp"], body, request.headers["X-MDA-Signature"]):
-            self.bad_signatures += 1
-            return web.Response(status=401)
-        if self.calls <= self.fail_first:
-            return web.Response(status=503)
-        self.ids.add(request.headers["X-MDA-Alert-Id"] + "|" + request.headers["X-MDA-Alert-Status"])
-        self.bodies.append(body)
-        return web.Response(status=204)
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
-        app.router.add_post("/hook", self.handle)
-        runner = web.AppRunner(app)
-        self._loop.run_until_complete(runner.setup())
-        self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
-        self._started.set()
-        self._loop.run_forever()
-
-    def __enter__(self) -> Receiver:
-        self._thread.start()
-        self._started.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
 
 
 class Misbehaving(Receiver):

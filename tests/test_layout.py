@@ -23,11 +23,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("maritime.ingest",),
     ("maritime.zones",),
     ("maritime.models", "maritime.geo", "maritime.config", "maritime.retry", "maritime.redact", "maritime.paths",
-     "maritime.voyage", "maritime"),
+     "maritime.voyage", "maritime.buildinfo", "maritime"),
 )
 #: sinks are independent of each other: these are the only delivery modules another sink may use
 DELIVERY_SHARED = {"maritime.delivery", "maritime.delivery.base", "maritime.delivery.spool",
-                   "maritime.delivery.subscriptions", "maritime.delivery.cap"}
+                   "maritime.delivery.subscriptions", "maritime.delivery.cap", "maritime.delivery.boards"}
 
 
 def layer_of(module: str) -> int | None:

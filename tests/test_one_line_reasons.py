@@ -101,6 +101,11 @@ def test_an_unexpected_decoder_error_is_one_warning_per_kind_not_a_traceback_per
 
     from maritime.ingest import ais
 
+    if not (ais.__file__ or "").endswith(".py"):
+        # a compiled module calls its own functions directly: a monkeypatch cannot reach them. .ci/run runs
+        # this test again on the pure-Python modules (MARITIME_PURE=1), the same code
+        pytest.skip("the compiled ais module; this runs with MARITIME_PURE=1")
+
     def broken(*_a, **_k):
         raise ZeroDivisionError("a decoder bug")
 

@@ -24,7 +24,7 @@ from maritime.sim.network import WaterGrid
 from maritime.sim.simulator import Simulator
 from maritime.zones.index import load_zones
 
-from .conftest import free_port
+from .conftest import free_port, nmea_of, voyage_day
 
 ROOT = Path(__file__).resolve().parent.parent
 ZONES = ROOT / "geofences"
@@ -350,7 +350,6 @@ def test_a_worker_raises_arrival_risk_and_sends_the_daily_board_as_the_embedded_
     run's arrival_risk records and puts the same daily board in the centre's Redis stream."""
     import redis
 
-    from .test_voyage import nmea_of, voyage_day
 
     day = tmp_path / "voyage.nmea"
     day.write_bytes(b"\n".join(nmea_of(voyage_day())) + b"\n")

@@ -11,7 +11,7 @@ import pytest
 from maritime.voyage import clean_destination, resolve_eta
 from maritime.zones.ports import BUNDLED, PortIndex, build_port_index
 
-from .conftest import SHARED
+from .conftest import SHARED, nmea_of, voyage_day
 
 WPI = SHARED / "data" / "zones" / "caribbean_wpi_ports.geojson"
 
@@ -121,35 +121,6 @@ def test_a_type_5_report_carries_its_eta_in_time():
 # -- the voyage detector ---------------------------------------------------------------------------------
 
 
-def voyage_day(mmsi: int = 376000500) -> list:
-    """A cargo ship at sea east of Saint Lucia declares Kingstown, goes dark for seven hours, reappears,
-    changes its destination to Castries, and calls at Vieux Fort instead (declared neither)."""
-    from maritime.models import Position, VesselInfo
-
-    from .conftest import T0, track
-
-    def decl(t: float, text: str) -> VesselInfo:
-        return VesselInfo(mmsi, t, name="SEA BREEZE", callsign="J8AB", ship_type=70, destination=text,
-                          eta_s=t + 86400, msg_type=5, source="test")
-
-    # static reports come every six minutes: each declaration is heard twice
-    recs: list = [decl(T0 + 360 * k, "KINGSTOWN@@@@@@@@@@@") for k in range(3)]
-    recs += track(mmsi, T0, T0 + 3 * 3600, 600, 13.30, -60.20, 8.0, 270.0)
-    t = T0 + 10 * 3600  # seven hours dark
-    a, b = (13.40, -60.70), (13.723, -60.955)
-    n = 12
-    for k in range(n + 1):
-        f = k / n
-        recs.append(Position(mmsi, t + 600 * k, a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, 8.0, 320.0, 320,
-                             0, 1, "test"))
-    recs += [decl(t + 300 + 360 * k, "LC CAS") for k in range(3)]  # Castries, after the silence
-    for k in range(1, 4):  # in the port of Vieux Fort, stopped
-        recs.append(Position(mmsi, t + 600 * n + 300 * k, 13.723, -60.955, 0.3, 0.0, 0, 5, 1, "test"))
-    # another ship on passage keeps the feed's clock going while the first is dark (as real feeds do)
-    recs += track(mmsi + 1, T0, t + 600 * n + 1200, 600, 15.5, -62.0, 10.0, 270.0)
-    return recs
-
-
 def test_a_destination_changed_after_a_dark_gap_and_an_undeclared_arrival(zone_index):
     from .conftest import run_detectors
 
@@ -214,29 +185,6 @@ def test_malformed_destinations_are_counted_not_matched(zone_index):
         assert det.on_static(info, tr.on_static(info)) == []
     assert det.malformed == 1 and det.blank == 2  # control characters only; "" and the @ padding: none given
     assert det.state[376000600].port == "LCCAS"
-
-
-def nmea_of(records: list) -> list[bytes]:
-    """Records as tagged NMEA lines (type 1 positions, type 5 declarations with their ETA), in time order."""
-    from datetime import datetime as _dt
-
-    from pyais import encode_dict
-
-    from maritime.models import Position
-
-    out = []
-    for r in sorted(records, key=lambda r: r.time_s):
-        tag = f"\\c:{int(r.time_s)}*00\\"
-        if isinstance(r, Position):
-            msg = {"msg_type": 1, "mmsi": r.mmsi, "lat": r.lat, "lon": r.lon, "speed": r.sog_kn, "course": r.cog_deg,
-                   "heading": r.heading_deg if r.heading_deg is not None else 511, "status": r.nav_status or 0}
-        else:
-            eta = _dt.fromtimestamp(r.eta_s, UTC) if r.eta_s else None
-            msg = {"msg_type": 5, "mmsi": r.mmsi, "shipname": r.name or "", "callsign": r.callsign or "",
-                   "ship_type": r.ship_type or 0, "destination": r.destination or "",
-                   **({"month": eta.month, "day": eta.day, "hour": eta.hour, "minute": eta.minute} if eta else {})}
-        out.extend((tag + s).encode() for s in encode_dict(msg))
-    return out
 
 
 def test_voyage_alerts_are_the_same_in_the_partitioned_runtime(zone_index, tmp_path):

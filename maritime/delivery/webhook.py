@@ -139,8 +139,10 @@ class WebhookSink(SpooledDelivery):
             fh.write(json.dumps({"url": self.hook.url, "reason": reason, "alert": json.loads(payload)},
                                 ensure_ascii=False) + "\n")
         self.dead_lettered += 1
-        logger.error("webhook %s: alert %s dead-lettered to %s after %d attempts (%s)", self.hook.url,
-                     json.loads(payload).get("id"), path, self.settings.webhook_refused_attempts, reason)
+        doc = json.loads(payload)
+        what = f"board {board_key(doc['board'])}" if "board" in doc else f"alert {doc.get('id')}"
+        logger.error("webhook %s: %s dead-lettered to %s after %d attempts (%s)", self.hook.url, what, path,
+                     self.settings.webhook_refused_attempts, reason)
 
     async def _run(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_s)

@@ -22,12 +22,11 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from dataclasses import replace
-from typing import Any
-
-import msgspec
+from typing import Any, ClassVar
 
 from maritime.config import GapSettings
 from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, latlon_phrase, vessel_phrase
+from maritime.detectors.state import ClosedGap, GapState
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import M_PER_NM, format_duration, haversine_m, implied_speed_kn
 from maritime.models import Alert, Position, Severity, Status, iso
@@ -41,54 +40,12 @@ LATE_HORIZON_S = 24 * 3600.0
 _SENSITIVE_KINDS = ("restricted", "mpa", "territorial_sea")
 
 
-class ClosedGap(msgspec.Struct, gc=False):
-    """A gap that ended, kept ``LATE_HORIZON_S`` so that a late report can revise it (times s, degrees)."""
-
-    key_t: float
-    start: float
-    lat: float
-    lon: float
-    sog: float | None
-    status: int | None
-    kind: str | None
-    zone: dict[str, Any] | None
-    end: float
-    end_lat: float
-    end_lon: float
-
-
-class GapState(msgspec.Struct):
-    """What the gap detector keeps about one vessel: its last fix (time s, degrees, knots, AIS status) and the
-    gap it is in, if any; a table serialises it with :func:`msgspec.to_builtins`."""
-
-    t: float
-    lat: float
-    lon: float
-    sog: float | None = None
-    status: int | None = None
-    #: fixes heard so far
-    n: int = 0
-    #: kind and reference of the zone where the silence began (looked up once, when a gap opens)
-    kind: str | None = None
-    zone: dict[str, Any] | None = None
-    #: whether ``kind``/``zone`` have been looked up
-    ctx: bool = False
-    open: bool = False
-    #: the time the alert id keeps when a late report moved the start of an open gap
-    key_t: float | None = None
-    #: silent with many others together: a feed outage, not a gap
-    outage: bool = False
-    #: re-issued as a suspected disabling
-    suspect: bool = False
-    gaps: list[ClosedGap] = msgspec.field(default_factory=list)
-
-
 class GapDetector:
     """Dark gaps and feed outages; per-vessel state in ``state`` keyed by MMSI."""
 
     name = "gaps"
     #: how a table entry of ``state`` is read back (:func:`msgspec.convert`)
-    state_type = GapState
+    state_type: ClassVar[Any] = GapState
 
     def __init__(self, settings: GapSettings, tracker: Tracker, zones: ZoneIndex | None = None,
                  state: dict[int, GapState] | None = None) -> None:

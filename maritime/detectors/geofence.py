@@ -10,14 +10,14 @@ to positions); a vessel whose type is not known yet is judged when it is.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-import msgspec
 import shapely
 import shapely.ops
 
 from maritime.config import GeofenceSettings
 from maritime.detectors.base import AlertBuilder, latlon_phrase, vessel_phrase
+from maritime.detectors.state import Overspeed, Visit
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import format_duration, haversine_m
 from maritime.models import Alert, Position, Severity, Status, iso
@@ -29,40 +29,12 @@ _DEFAULT_SEVERITY: dict[str, Severity] = {
 }
 
 
-class Overspeed(msgspec.Struct, gc=False):
-    """A spell over a zone's speed limit: since when (s), the highest speed (kn), where it began."""
-
-    start: float
-    max: float
-    lat: float
-    lon: float
-
-
-class Visit(msgspec.Struct, gc=False):
-    """One vessel's visit to one ruled zone (times s, degrees)."""
-
-    since: float
-    lat: float
-    lon: float
-    #: seen crossing in (not inside already at its first fix)
-    entered: bool
-    #: its category was known when it came in (else the entry is judged when it is)
-    typed: bool
-    entry_alerted: bool = False
-    dwell: bool = False
-    speed: Overspeed | None = None
-    #: first fix outside, while the exit is not yet sure (hysteresis)
-    out_since: float | None = None
-    out_lat: float | None = None
-    out_lon: float | None = None
-
-
 class GeofenceDetector:
     """Zone visits per vessel in ``state`` keyed by MMSI: ``{zone_id: visit}``."""
 
     name = "geofence"
     #: how a table entry of ``state`` is read back: the vessel's visits by zone id
-    state_type = dict[str, Visit]
+    state_type: ClassVar[Any] = dict[str, Visit]
 
     def __init__(self, settings: GeofenceSettings, tracker: Tracker, zones: ZoneIndex,
                  state: dict[int, dict[str, Visit]] | None = None) -> None:

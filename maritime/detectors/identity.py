@@ -27,13 +27,13 @@ satellite or aggregator report), else it opens a new track.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-import msgspec
 from pyais.constants import COUNTRY_MAPPING
 
 from maritime.config import IdentitySettings
 from maritime.detectors.base import AlertBuilder, LandMask, latlon_phrase, vessel_phrase
+from maritime.detectors.state import IdentityState, SharedEpisode, Track
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import KN_TO_MS, M_PER_NM, fast_distance_m, format_duration, implied_speed_kn
 from maritime.models import DISTRESS_PREFIXES, Alert, Position, Severity, Status, iso
@@ -67,52 +67,12 @@ def mmsi_problem(mmsi: int) -> tuple[str, str] | None:
     return None
 
 
-class Track(msgspec.Struct, gc=False):
-    """One transmitter's track on an MMSI: its last fix (time s, degrees), that fix's time uncertainty (s),
-    how many fixes it has, and when it began (s)."""
-
-    t: float
-    lat: float
-    lon: float
-    err: float
-    n: int
-    first: float
-
-
-class SharedEpisode(msgspec.Struct, gc=False):
-    """Several transmitters on one MMSI: since when, last seen (s), their places (lat, lon), names, alert key."""
-
-    start: float
-    t: float
-    places: list[tuple[float, float]]
-    names: list[str]
-    key: str
-
-
-class IdentityState(msgspec.Struct):
-    """What the identity gate keeps about one MMSI."""
-
-    #: the established track first, then up to ``max_tracks - 1`` others
-    tracks: list[Track] = msgspec.field(default_factory=list)
-    jumps: int = 0
-    shared: SharedEpisode | None = None
-    #: the id (after ``identity_anomaly:``) of its factory-default alert, which a sharing episode updates
-    default_key: str | None = None
-    #: when it was first reported on land (once per vessel)
-    land_s: float | None = None
-    #: the last land check (time s, lat, lon)
-    land_check: tuple[float, float, float] | None = None
-    #: reports with uncertain times so far, and the largest uncertainty (s)
-    uncertain: int = 0
-    err: float = 0.0
-
-
 class IdentityGate:
     """Per-vessel kinematic state in ``state`` keyed by MMSI."""
 
     name = "identity"
     #: how a table entry of ``state`` is read back
-    state_type = IdentityState
+    state_type: ClassVar[Any] = IdentityState
 
     def __init__(self, settings: IdentitySettings, tracker: Tracker, state: dict[int, IdentityState] | None = None,
                  land: LandMask | None = None) -> None:

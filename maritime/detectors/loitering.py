@@ -12,38 +12,16 @@ down is moving, not loitering.
 
 from __future__ import annotations
 
-import msgspec
+from typing import Any, ClassVar
 
 from maritime.config import LoiteringSettings
 from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, latlon_phrase, vessel_phrase
 from maritime.detectors.rendezvous import RendezvousDetector
+from maritime.detectors.state import Loiter
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import fast_distance_m, format_duration
 from maritime.models import Alert, Position, Severity, Status, iso
 from maritime.zones.index import ZoneIndex
-
-
-class Loiter(msgspec.Struct, gc=False):
-    """One vessel's slow episode (times s, degrees, knots, metres)."""
-
-    start: float
-    last: float
-    #: where it slowed down: the episode ends when it moves ``max_radius_km`` from here
-    lat0: float
-    lon0: float
-    #: near a port or anchorage (or judged resting): never raised
-    harbour: bool
-    n: int = 0
-    sum_lat: float = 0.0
-    sum_lon: float = 0.0
-    max_sog: float = 0.0
-    alerted: bool = False
-    next_update: float | None = None
-    #: farthest from ``lat0`` seen (tracked until past the anchored radius)
-    max_d: float = 0.0
-    #: it has sent a navigational status (else lying in one spot says "at anchor")
-    status_seen: bool = False
-    end: float | None = None
 
 
 class LoiteringDetector:
@@ -51,7 +29,7 @@ class LoiteringDetector:
 
     name = "loitering"
     #: how a table entry of ``state`` is read back
-    state_type = Loiter
+    state_type: ClassVar[Any] = Loiter
 
     def __init__(self, settings: LoiteringSettings, tracker: Tracker, zones: ZoneIndex | None = None,
                  rendezvous: RendezvousDetector | None = None, state: dict[int, Loiter] | None = None,

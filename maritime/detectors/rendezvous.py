@@ -24,6 +24,7 @@ import msgspec
 from maritime.config import RendezvousSettings
 from maritime.detectors.anchorages import LearnedAnchorages
 from maritime.detectors.base import AT_ANCHOR, AlertBuilder, latlon_phrase, vessel_phrase
+from maritime.detectors.state import Meeting
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import cell_size_deg, fast_distance_m, format_duration, interpolate
 from maritime.models import Alert, Position, Severity, Status, iso
@@ -37,32 +38,6 @@ PILOT_TUG_TYPES = frozenset((31, 32, 50, 52))
 #: a passenger ship this long is a cruise ship; a craft shorter than ``TENDER_MAX_LENGTH_M`` can be its tender (m)
 CRUISE_MIN_LENGTH_M = 100
 TENDER_MAX_LENGTH_M = 30
-
-
-class Meeting(msgspec.Struct, gc=False):
-    """One pair's closeness episode (times s, degrees, metres, knots)."""
-
-    first: float
-    last: float
-    #: where they first came close
-    lat0: float
-    lon0: float
-    #: the closest they came
-    min_d: float
-    n: int = 0
-    sum_lat: float = 0.0
-    sum_lon: float = 0.0
-    #: speeds seen (up to 2,000), for the median
-    sogs: list[float] = msgspec.field(default_factory=list)
-    alerted: bool = False
-    #: when they moved apart (None while together)
-    parted: float | None = None
-    #: judged once at the rendezvous duration: why it is ordinary life (a reason), False when it is a
-    #: rendezvous, None until judged
-    suppressed: str | bool | None = None
-    next_update: float | None = None
-    #: its alert was re-issued closed (a later resumption reopens it)
-    closed: bool = False
 
 
 class RendezvousDetector:

@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any, ClassVar
 
-import msgspec
 import shapely
 
 from maritime.config import VoyageSettings
 from maritime.detectors.base import AlertBuilder, latlon_phrase, vessel_phrase
 from maritime.detectors.gaps import GapDetector
 from maritime.detectors.identity import DEFAULT_MMSIS
+from maritime.detectors.state import VoyageState
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import M_PER_DEG_LAT, fast_distance_m, format_duration
 from maritime.models import Alert, Position, Severity, VesselInfo, iso
@@ -49,38 +50,6 @@ logger = logging.getLogger(__name__)
 _CELL_DEG = 0.05
 
 
-class VoyageState(msgspec.Struct):
-    """What the voyage detector keeps about one vessel (times UNIX s)."""
-
-    #: the declared destination (cleaned text) and the port it names (gazetteer id, None when unknown)
-    text: str = ""
-    port: str | None = None
-    confidence: float = 0.0
-    eta_s: float | None = None
-    since_s: float | None = None
-    #: ports declared on this voyage (since the last port call), and countries declared by island name
-    declared: list[str] = msgspec.field(default_factory=list)
-    countries: list[str] = msgspec.field(default_factory=list)
-    #: the texts declared on this voyage, as typed (cleaned)
-    texts: list[str] = msgspec.field(default_factory=list)
-    #: destination changes at sea on this voyage
-    changes: int = 0
-    #: the port zone it is in, and whether its call there has been judged
-    in_port: str | None = None
-    called: bool = False
-    #: the port of its last call, and when it left it
-    last_call: str | None = None
-    left_s: float | None = None
-    #: the last port it came within ``near_port_km`` of, stopping or not
-    recent_port: str | None = None
-    next_check_s: float = 0.0
-    seen: bool = False
-    #: the texts of the last few static reports (the declaration is the one most of them carry), and when
-    #: the last of them was heard
-    recent: list[str] = msgspec.field(default_factory=list)
-    pending_s: float = 0.0
-
-
 def _last(items: list[str], item: str, n: int) -> list[str]:
     """``items`` with ``item`` added, the last ``n`` kept."""
     return [*items, item][-n:]
@@ -91,7 +60,7 @@ class VoyageDetector:
 
     name = "voyage"
     #: how a table entry of ``state`` is read back
-    state_type = VoyageState
+    state_type: ClassVar[Any] = VoyageState
 
     def __init__(self, settings: VoyageSettings, tracker: Tracker, zones: ZoneIndex, ports: PortIndex,
                  gaps: GapDetector | None = None) -> None:

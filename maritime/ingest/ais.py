@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from pyais.bit_vector import bit_vector
 from pyais.messages import MSG_CLASS
@@ -75,7 +75,7 @@ class Warn:
 class DecodeError(Exception):
     """Base class of every input error; ``reason`` is one of :class:`Reason`."""
 
-    reason: str = Reason.MALFORMED
+    reason: ClassVar[str] = Reason.MALFORMED
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -7,7 +7,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from maritime.config import IngestSettings
 
@@ -140,8 +140,8 @@ class SourceClock:
     with the position (``Position.time_err_s``).
     """
 
-    AGREE_S = 5  #: a stamp up to this many seconds after the report's second agrees (receiver latency)
-    AHEAD_S = 2  #: … or this many before it (a receiver clock running slightly behind)
+    AGREE_S: Final = 5  #: a stamp up to this many seconds after the report's second agrees (receiver latency)
+    AHEAD_S: Final = 2  #: … or this many before it (a receiver clock running slightly behind)
 
     def __init__(self, source: str, quality: str = "auto", delivered_err_s: float = 3600.0,
                  min_reports: int = 30) -> None:

@@ -38,7 +38,7 @@ from maritime.detectors.base import AlertBuilder, vessel_phrase
 from maritime.detectors.tracker import Tracker
 from maritime.geo import format_duration, haversine_m
 from maritime.models import Alert, Position, Record, Severity, Status, VesselInfo, ZoneRef, iso
-from maritime.runtime.arrivals import WEIGHTS, Arrival, ArrivalsBoard, _bearing, _Vessel
+from maritime.runtime.arrivals import WEIGHTS, Arrival, ArrivalsBoard, Followed, bearing
 from maritime.runtime.partitioned.rows import (
     EndRow,
     EventRow,
@@ -237,7 +237,7 @@ class ArrivalWatch(ArrivalsBoard):
         self.checked_s = end_s
         return self.check(end_s, boards=False)
 
-    def expected(self, mmsi: int, v: _Vessel, now: float) -> tuple[Port, Arrival, float] | None:
+    def expected(self, mmsi: int, v: Followed, now: float) -> tuple[Port, Arrival, float] | None:
         """Where the vessel is expected within ``lead_h`` of ``now``: the port, the arrival, its ETA (event s).
         The declared port first; else the port its track heads to soonest."""
         horizon = now + self.s.lead_h * 3600
@@ -263,7 +263,7 @@ class ArrivalWatch(ArrivalsBoard):
                     continue
                 d = haversine_m(pos.lat, pos.lon, p.lat, p.lon)
                 # the route bends around islands: a port off the course by up to 60° may lie along it
-                if d <= reach and abs((cog - _bearing(pos.lat, pos.lon, p.lat, p.lon) + 180) % 360 - 180) <= 60:
+                if d <= reach and abs((cog - bearing(pos.lat, pos.lon, p.lat, p.lon) + 180) % 360 - 180) <= 60:
                     near.append((d, p.id, p))
             cands += [p for _d, _i, p in sorted(near)[:3]]
         best: tuple[Port, Arrival, float] | None = None
@@ -315,7 +315,7 @@ class ArrivalWatch(ArrivalsBoard):
                 self._daily(now)
         return [self.enrich(a) for a in out]
 
-    def _follow(self, mmsi: int, v: _Vessel, op: Raised, got: tuple[Port, Arrival, float] | None,
+    def _follow(self, mmsi: int, v: Followed, op: Raised, got: tuple[Port, Arrival, float] | None,
                 now: float) -> list[Alert]:
         """An open arrival_risk at a later check: updated, or closed."""
         port = self.ports.by_id[op.port]
@@ -456,7 +456,7 @@ class ArrivalWatch(ArrivalsBoard):
             b = d.get("board")
             if b is not None:
                 pos = decode_rows([b["pos"]])[0] if b.get("pos") else None
-                self.vessels[mmsi] = _Vessel(
+                self.vessels[mmsi] = Followed(
                     pos=row_position(pos) if isinstance(pos, PosRow) else None, name=b["name"],
                     callsign=b["callsign"], imo=b["imo"], ship_type=b["ship_type"], text=b["text"],
                     eta_s=b["eta_s"], in_port=b["in_port"], left_s=b["left_s"])

@@ -77,7 +77,9 @@ class Arrival:
 
 
 @dataclass
-class _Vessel:
+class Followed:
+    """What the board keeps about one vessel: its last position, identity and declaration."""
+
     pos: Position | None = None
     name: str | None = None
     callsign: str | None = None
@@ -107,7 +109,7 @@ class ArrivalsBoard:
         self._cells: dict[tuple[int, int], tuple[Port, ...]] = {}
         #: (port id, the vessel's grid cell) -> the route's points after that cell and their length (m)
         self._legs: dict[tuple[str, int], tuple[list[tuple[float, float]], float]] = {}
-        self.vessels: dict[int, _Vessel] = defaultdict(_Vessel)
+        self.vessels: dict[int, Followed] = defaultdict(Followed)
         self.events: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.now_s = 0.0
         self._matches: dict[str, Any] = {}  # destination text -> what it names (read once per text)
@@ -182,7 +184,7 @@ class ArrivalsBoard:
         legs, length = rest
         dist = haversine_m(pos.lat, pos.lon, legs[0][0], legs[0][1]) + length
         nxt = next((p for p in legs if haversine_m(pos.lat, pos.lon, p[0], p[1]) > 5000), legs[-1])
-        return dist, _bearing(pos.lat, pos.lon, nxt[0], nxt[1])
+        return dist, bearing(pos.lat, pos.lon, nxt[0], nxt[1])
 
     def board(self, port: Port, now_s: float | None = None, hours: float = 48.0) -> list[Arrival]:
         """The vessels expected at ``port`` within ``hours`` of ``now_s`` (default: the latest event time),
@@ -195,7 +197,7 @@ class ArrivalsBoard:
         out.sort(key=lambda a: (-a.risk, a.eta_track or a.eta_declared or "~"))
         return out
 
-    def expect(self, port: Port, mmsi: int, v: _Vessel, now: float, horizon: float) -> Arrival | None:
+    def expect(self, port: Port, mmsi: int, v: Followed, now: float, horizon: float) -> Arrival | None:
         """The vessel as an expected arrival at ``port`` before ``horizon`` (event s), or None."""
         pos = v.pos
         assert port.lat is not None and port.lon is not None
@@ -251,7 +253,7 @@ class ArrivalsBoard:
                 return p
         return None
 
-    def _port_call(self, mmsi: int, v: _Vessel, pos: Position) -> None:
+    def _port_call(self, mmsi: int, v: Followed, pos: Position) -> None:
         """A vessel stopped at a port is in it; when it leaves, a new voyage begins and only its events count."""
         port = self.port_at(pos.lat, pos.lon) if pos.sog_kn is None or pos.sog_kn <= 3.0 or v.in_port else None
         if port is not None:
@@ -267,7 +269,7 @@ class ArrivalsBoard:
             got = self._matches[text] = self.ports.match(text)
         return got
 
-    def _factors(self, mmsi: int, v: _Vessel, m: Any, declared_here: bool, decl_eta: float | None,
+    def _factors(self, mmsi: int, v: Followed, m: Any, declared_here: bool, decl_eta: float | None,
                  track_eta: float | None) -> list[dict[str, Any]]:
         w = {**WEIGHTS, **(self.risk_weights or {})}
         out: list[dict[str, Any]] = []
@@ -299,7 +301,7 @@ class ArrivalsBoard:
         return out
 
 
-def _bearing(lat0: float, lon0: float, lat1: float, lon1: float) -> float:
+def bearing(lat0: float, lon0: float, lat1: float, lon1: float) -> float:
     """Initial great-circle bearing from one point to another (degrees true)."""
     p0, p1 = math.radians(lat0), math.radians(lat1)
     dl = math.radians(lon1 - lon0)

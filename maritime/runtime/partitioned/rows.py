@@ -395,8 +395,8 @@ def vessel_dump(v: VesselState) -> dict[str, Any]:
 def vessel_load(d: dict[str, Any]) -> VesselState:
     d = dict(d)
     last = d.pop("last")
+    d["names_seen"] = tuple(d.get("names_seen") or ())  # a JSON table gives a list (the compiled class checks)
     v = VesselState(**d)
-    v.names_seen = tuple(v.names_seen)
     v.last = Position(*last) if last is not None else None
     return v
 
