@@ -45,15 +45,10 @@ def board_lines(doc: dict[str, Any]) -> list[str]:
 
 def board_to_cap(doc: dict[str, Any], sender: str) -> bytes:
     """A board as one CAP 1.2 message (``msgType`` Alert, ``responseType`` Monitor), an area per port."""
-    from maritime.delivery.cap import CAP_NS, cap_time, xml_text
+    from maritime.delivery.cap import CAP_NS, cap_element, cap_time
 
     ET.register_namespace("", CAP_NS)
-
-    def sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
-        el = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
-        if text is not None:
-            el.text = xml_text(text)
-        return el
+    sub = cap_element
 
     n = sum(len(p["arrivals"]) for p in doc["ports"])
     risky = max((a["risk"] for p in doc["ports"] for a in p["arrivals"]), default=0.0)

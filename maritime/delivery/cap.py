@@ -34,6 +34,14 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
+def cap_element(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+    """A CAP child element of ``parent`` (its text made safe for XML)."""
+    el = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
+    if text is not None:
+        el.text = xml_text(text)
+    return el
+
+
 def cap_time(iso_z: str) -> str:
     """CAP's date-time form: ``2025-05-14T08:00:00+00:00`` (CAP forbids the ``Z`` designator)."""
     return datetime.fromtimestamp(parse_iso(iso_z), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
@@ -53,13 +61,7 @@ def first_identifier(alert: dict[str, Any]) -> str:
 def to_cap(alert: dict[str, Any], sender: str) -> bytes:
     """One alert (the contract's JSON object) as a CAP 1.2 XML document."""
     ET.register_namespace("", CAP_NS)
-
-    def sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
-        el = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
-        if text is not None:
-            el.text = xml_text(text)
-        return el
-
+    sub = cap_element
     root = ET.Element(f"{{{CAP_NS}}}alert")
     sub(root, "identifier", cap_identifier(alert))
     sub(root, "sender", sender)

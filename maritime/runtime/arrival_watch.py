@@ -37,7 +37,7 @@ from maritime.config import Settings
 from maritime.detectors.base import AlertBuilder, vessel_phrase
 from maritime.detectors.tracker import Tracker
 from maritime.geo import format_duration, haversine_m
-from maritime.models import Alert, Position, Record, Severity, Status, VesselInfo, ZoneRef, iso
+from maritime.models import Alert, Position, Record, Severity, Status, VesselInfo, ZoneRef, iso, parse_iso
 from maritime.runtime.arrivals import WEIGHTS, Arrival, ArrivalsBoard, Followed, bearing
 from maritime.runtime.partitioned.rows import (
     EndRow,
@@ -271,7 +271,7 @@ class ArrivalWatch(ArrivalsBoard):
             a = self.expect(port, mmsi, v, now, horizon)
             if a is None:
                 continue
-            eta = min(_ts(e) for e in (a.eta_track, a.eta_declared) if e is not None) \
+            eta = min(parse_iso(e) for e in (a.eta_track, a.eta_declared) if e is not None) \
                 if (a.eta_track or a.eta_declared) else None
             if eta is None or eta > horizon or eta < now:
                 continue
@@ -475,12 +475,6 @@ class ArrivalWatch(ArrivalsBoard):
             self.checked_s = meta.get("checked_s")
             self.boards_day = meta.get("boards_day")
             self.now_s = meta.get("now_s") or 0.0
-
-
-def _ts(text: str) -> float:
-    from maritime.models import parse_iso
-
-    return parse_iso(text)
 
 
 def _names(arr: Arrival) -> list[str]:
