@@ -41,6 +41,7 @@ from maritime.ingest.sources import (
 )
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo, iso, parse_iso
 from maritime.runtime.assembly import Assembly, Chain, Enrichment
+from maritime.runtime.decode_workers import DecodePool, file_size
 from maritime.runtime.flood import FloodGate
 
 logger = logging.getLogger(__name__)
@@ -367,30 +368,54 @@ class Pipeline:
             progress()
         yield from reorder.flush()
 
-    def replay(self, specs: Sequence[SourceSpec], progress: Callable[[ReplayProgress], None] | None = None
-               ) -> dict[str, Any]:
+    def replay(self, specs: Sequence[SourceSpec], progress: Callable[[ReplayProgress], None] | None = None,
+               workers: int = 1) -> dict[str, Any]:
         """Run recordings through the pipeline (merged by event time); return the summary.
 
         ``progress`` is called every 16,384 lines of a source and at the end of each, with the lines and
-        bytes read so far over all sources, their total size, and the event time reached."""
+        bytes read so far over all sources, their total size, and the event time reached. ``workers`` > 1:
+        NMEA files are decoded in ``workers - 1`` worker processes beside the detectors
+        (:mod:`~maritime.runtime.decode_workers`), with the same results; inputs smaller than
+        :data:`PARALLEL_MIN_BYTES` in all, standard input and CSV tables are read in this process."""
         wheres = [ReadProgress() for _ in specs]
+        pool = None
+        pooled = [i for i, s in enumerate(specs) if s.kind == "file"]
+        if workers > 1 and pooled and sum(file_size(specs[i]) for i in pooled) >= PARALLEL_MIN_BYTES:
+            pool = DecodePool(self.settings, [specs[i] for i in pooled], workers - 1, self.default_time_s,
+                              self._reject, self._late, self.stats.decode)
+        slot = {i: k for k, i in enumerate(pooled)} if pool is not None else {}
+
+        def bytes_of(i: int) -> tuple[int, int | None]:
+            if i in slot and pool is not None:
+                got = pool.progress[slot[i]]
+                return got.done, got.total if got.total is not None else file_size(specs[i])
+            return wheres[i].done_bytes(), wheres[i].total_bytes
+
         report = None
         if progress is not None:
             def report() -> None:
-                totals = [w.total_bytes for w in wheres]
+                done = [bytes_of(i) for i in range(len(specs))]
+                totals = [t for _d, t in done]
                 progress(ReplayProgress(
                     lines=self.stats.decode.lines,
-                    bytes_done=sum(w.done_bytes() for w in wheres),
+                    bytes_done=sum(d for d, _t in done),
                     bytes_total=None if any(t is None for t in totals) else sum(t or 0 for t in totals),
                     event_time_s=self.stats.last_time_s))
-        streams = [self._ordered(s, report, w) for s, w in zip(specs, wheres, strict=True)]
+        streams = [pool.stream(slot[i], report) if i in slot and pool is not None else self._ordered(s, report, w)
+                   for i, (s, w) in enumerate(zip(specs, wheres, strict=True))]
         self._dedup_across = len(specs) > 1
-        merged: Iterable[tuple[float, _Item]] = (
-            streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda x: x[0])
-        )
-        process = self.process
-        for t, item in merged:
-            process(t, item)
+        try:
+            if pool is not None:
+                pool.start()
+            merged: Iterable[tuple[float, _Item]] = (
+                streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda x: x[0])
+            )
+            process = self.process
+            for t, item in merged:
+                process(t, item)
+        finally:
+            if pool is not None:
+                pool.close()
         return self.finish()
 
     # -- live ---------------------------------------------------------------------------
@@ -437,6 +462,11 @@ class Pipeline:
         for t, item in reorder.flush():
             self.process(t, item)
         return self.finish()
+
+
+#: inputs smaller than this (bytes, all files together) are decoded in the replaying process whatever
+#: ``workers`` says: starting a worker costs more than it saves
+PARALLEL_MIN_BYTES = 8_000_000
 
 
 def first_timestamp(spec: SourceSpec, max_lines: int = 5000) -> float | None:

@@ -1,0 +1,156 @@
+"""``replay --workers N``: files decoded in worker processes give what one process gives, byte for byte."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import maritime.runtime.pipeline as pipeline_mod
+from maritime.cli import app
+from maritime.config import Settings
+from maritime.ingest.sources import SourceError, parse_source
+from maritime.runtime.decode_workers import default_workers
+from maritime.sim.network import WaterGrid
+from maritime.sim.simulator import Simulator
+from maritime.zones.index import load_zones
+
+from .conftest import Collect, assembled_pipeline, recordings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def zones():
+    return load_zones(ROOT / "geofences")
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory, zones) -> Path:
+    out = tmp_path_factory.mktemp("sim")
+    sim = Simulator(8, 60, seed=11, zones=zones, grid=WaterGrid())
+    sim.build()
+    sim.write(out)
+    return out / "traffic.nmea"
+
+
+@pytest.fixture()
+def always_parallel(monkeypatch):
+    """Worker processes however small the input (the replay keeps small inputs in one process)."""
+    monkeypatch.setattr(pipeline_mod, "PARALLEL_MIN_BYTES", 0)
+
+
+def run(paths: list[Path], workers: int, settings: Settings, zones, progress=None
+        ) -> tuple[list[dict], list[dict], dict]:
+    """Alerts (as sent, in order), dead letters (in order) and the summary without its timing."""
+    sink = Collect()
+    dead: list[dict] = []
+    pipe = assembled_pipeline(settings, [sink], lambda r: dead.append(r.as_dict()), zones)
+    specs = [s for p in paths for s in parse_source(str(p))]
+    summary = pipe.replay(specs, progress=progress, workers=workers)
+    summary.pop("seconds")
+    return [a.as_dict() for a in sink.alerts], dead, summary
+
+
+def test_simulated_day_in_two_processes_equals_one(day, zones, always_parallel, monkeypatch):
+    # small chunks, so that a file goes over many chunks and the merge waits on the worker often
+    monkeypatch.setattr("maritime.runtime.decode_workers.CHUNK_LINES", 700)
+    one = run([day], 1, Settings(), zones)
+    two = run([day], 2, Settings(), zones)
+    assert one[0], "the simulated day raises alerts"
+    assert {a["type"] for a in one[0]} >= {"dark_gap", "rendezvous", "geofence_entry"}
+    assert two == one
+
+
+def test_real_recordings_with_late_rejected_and_multipart_lines(zones, always_parallel, monkeypatch):
+    """Late satellite lines (which revise gaps), bad checksums, orphan fragments and $PGHP times are met where
+    one process meets them: the same alerts in the same order, the same dead letters in the same order."""
+    paths = recordings()
+    if not paths:
+        pytest.skip("../shared/data/nmea is not here (provided beside the checkout)")
+    monkeypatch.setattr("maritime.runtime.decode_workers.CHUNK_LINES", 333)
+    settings = Settings(ingest={"start_time": "2024-01-01T00:00:00Z"})
+    for path in paths:
+        one = run([path], 1, settings, zones)
+        assert run([path], 2, settings, zones) == one, path.name
+    one = run(paths, 1, settings, zones)
+    assert one[1], "the recordings have rejected lines"
+    assert one[2]["late_positions"] + one[2]["rejected"].get("late", 0) > 0, "and late ones"
+    # every recording merged by event time (duplicates across receivers dropped), over two and three workers
+    assert run(paths, 2, settings, zones) == one
+    assert run(paths, 3, settings, zones) == one
+
+
+def test_files_and_a_csv_table_merged(day, zones, always_parallel, tmp_path):
+    """A CSV table is read in the main process and merged with the files decoded in the workers."""
+    table = tmp_path / "extra.csv"
+    table.write_text("mmsi,timestamp,lat,lon,sog,cog\n"
+                     + "".join(f"376999001,2025-05-14T0{h}:00:00Z,13.{h}0,-61.20,9.0,90\n" for h in range(6)),
+                     encoding="utf-8")
+    one = run([day, table], 1, Settings(), zones)
+    assert one[2]["positions"] > 6
+    assert run([day, table], 2, Settings(), zones) == one
+
+
+def test_progress_reaches_every_byte(day, zones, always_parallel, monkeypatch):
+    monkeypatch.setattr("maritime.runtime.decode_workers.CHUNK_LINES", 2000)
+    seen = []
+    _alerts, _dead, summary = run([day], 2, Settings(), zones, progress=seen.append)
+    assert len(seen) >= 5
+    assert [p.lines for p in seen] == sorted(p.lines for p in seen)
+    assert seen[-1].lines == summary["lines"]
+    assert seen[-1].bytes_done == seen[-1].bytes_total == day.stat().st_size
+
+
+def test_small_inputs_stay_in_one_process(day, zones, monkeypatch):
+    def refuse(*_a, **_k):
+        raise AssertionError("a worker was started for a small input")
+
+    monkeypatch.setattr(pipeline_mod, "DecodePool", refuse)
+    assert day.stat().st_size < pipeline_mod.PARALLEL_MIN_BYTES
+    assert run([day], 4, Settings(), zones)[2]["lines"] > 0
+
+
+def test_a_file_cut_short_is_said_from_the_worker_after_what_it_held(day, tmp_path, zones, always_parallel,
+                                                                     monkeypatch):
+    """A gzip file cut short: the lines before the cut are replayed, then the same one-line reason as in one
+    process."""
+    import gzip
+
+    monkeypatch.setattr("maritime.runtime.decode_workers.CHUNK_LINES", 500)
+    whole = gzip.compress(day.read_bytes())
+    gz = tmp_path / "cut.nmea.gz"
+    gz.write_bytes(whole[: len(whole) // 2])
+    got = {}
+    for n in (1, 2):
+        sink = Collect()
+        pipe = assembled_pipeline(Settings(), [sink], None, zones)
+        with pytest.raises(SourceError) as err:
+            pipe.replay(parse_source(str(gz)), workers=n)
+        got[n] = (str(err.value), pipe.stats.decode.lines, [a.as_dict() for a in sink.alerts])
+    assert "cut.nmea.gz: the gzip data ends early" in got[1][0]
+    assert got[1][1] > 1000
+    assert got[2] == got[1]
+
+
+def test_cli_workers_give_the_same_files(day, tmp_path, always_parallel):
+    runner = CliRunner()
+    outs = {}
+    for n in (1, 2):
+        d = tmp_path / f"w{n}"
+        got = runner.invoke(app, ["replay", str(day), "--workers", str(n), "-q", "--alerts", str(d / "alerts.jsonl"),
+                                  "--dead-letter", str(d / "dead.jsonl"), "--summary-json", str(d / "summary.json")])
+        assert got.exit_code == 0, got.output
+        summary = json.loads((d / "summary.json").read_text())
+        summary.pop("seconds")
+        outs[n] = ((d / "alerts.jsonl").read_bytes(), (d / "dead.jsonl").read_bytes(), summary)
+    assert outs[1][0]
+    assert outs[2] == outs[1]
+
+
+def test_default_is_the_cores_this_process_may_use():
+    import os
+
+    assert default_workers() == len(os.sched_getaffinity(0))
