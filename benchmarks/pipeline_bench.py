@@ -1,6 +1,7 @@
 """Whole-pipeline throughput on a simulated Caribbean day, against bare pyais on the same file.
 
     python benchmarks/pipeline_bench.py [--hours 24] [--vessels 300] [--out DIR] [--state-vessels 20000] [--rounds 2]
+                                        [--workers 1 2 ...]
 
 1. Simulates the day (or reuses ``DIR/traffic.nmea``), then in one run times
    bare pyais (``IterMessages`` + ``decode()``), the embedded pipeline of the
@@ -10,7 +11,9 @@
    (decode + event time + de-duplication + every detector with the default
    Caribbean zones + JSON-lines sink) over the same file, alternately, best of
    ``--rounds``, and prints both and
-   the ratio with the machine and the input.
+   the ratio with the machine and the input; the embedded pipeline is timed
+   with each ``--workers`` count (default 1 to the number of cores: the
+   scaling), and the alerts files' digests show that they are the same.
 2. Feeds ``--state-vessels`` distinct vessels through the detectors (no
    decoding) and prints the peak resident memory of the process.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import resource
 import sys
 import tempfile
@@ -37,7 +41,8 @@ from maritime.delivery.jsonl import JsonLinesSink  # noqa: E402
 from maritime.ingest.sources import parse_source  # noqa: E402
 from maritime.models import Position  # noqa: E402
 from maritime.runtime.assembly import Assembly  # noqa: E402
-from maritime.runtime.pipeline import Pipeline  # noqa: E402
+from maritime.runtime.decode_workers import default_workers  # noqa: E402
+from maritime.runtime.pipeline import Pipeline, replay_gc  # noqa: E402
 from maritime.zones.index import load_zones  # noqa: E402
 
 
@@ -54,7 +59,7 @@ def bare_pyais(path: Path) -> tuple[int, float]:
     return n, time.perf_counter() - t0
 
 
-def pipeline(path: Path, zones_dir: Path, alerts: Path) -> tuple[dict, float]:
+def pipeline(path: Path, zones_dir: Path, alerts: Path, workers: int = 1) -> tuple[dict, float]:
     s = Settings()
     zones = load_zones(zones_dir)
     pipe = Pipeline(s, assembly=Assembly(s, zones), sinks=[JsonLinesSink(alerts)])
@@ -62,9 +67,10 @@ def pipeline(path: Path, zones_dir: Path, alerts: Path) -> tuple[dict, float]:
     pipe.gates[0].check(Position(376000500, 0, 14.5, -66.0), pipe.tracker.get(376000500))  # type: ignore[attr-defined]
     pipe.tracker.vessels.clear()
     pipe.gates[0].state.clear()  # type: ignore[attr-defined]
-    t0 = time.perf_counter()
-    summary = pipe.replay(parse_source(str(path)))
-    return summary, time.perf_counter() - t0
+    with replay_gc():  # as `maritime replay` runs it
+        t0 = time.perf_counter()
+        summary = pipe.replay(parse_source(str(path)), workers=workers)
+        return summary, time.perf_counter() - t0
 
 
 def state_memory(n_vessels: int, zones_dir: Path) -> float:
@@ -123,6 +129,8 @@ def main() -> None:
     ap.add_argument("--state-vessels", type=int, default=20_000)
     ap.add_argument("--flood-mmsis", type=int, default=200_000, help="forged MMSIs for the flood figure (0: none)")
     ap.add_argument("--rounds", type=int, default=2, help="alternate rounds of both; the best of each is shown")
+    ap.add_argument("--workers", type=int, nargs="*", default=None,
+                    help="worker counts to time (default: 1 to the number of cores)")
     ap.add_argument("--pure-too", action="store_true", help="also time the pure-Python modules (MARITIME_PURE=1)")
     ap.add_argument("--child-pipeline", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -144,14 +152,19 @@ def main() -> None:
               f"{time.perf_counter() - t0:.0f} s")
     lines = sum(1 for _ in traffic.open("rb"))
     # alternately, best of --rounds: this machine's speed drifts by ±15 % from minute to minute
-    t_py = t_pipe = t_pure = float("inf")
+    counts = args.workers or list(range(1, default_workers() + 1))
+    t_py = t_pure = float("inf")
+    t_w = {w: float("inf") for w in counts}
+    digests: dict[int, str] = {}
     for _ in range(args.rounds):
         gc.collect()
         n_py, t = bare_pyais(traffic)
         t_py = min(t_py, t)
-        gc.collect()
-        summary, t = pipeline(traffic, zones_dir, out / "alerts.jsonl")
-        t_pipe = min(t_pipe, t)
+        for w in counts:
+            gc.collect()
+            summary, t = pipeline(traffic, zones_dir, out / f"alerts-{w}.jsonl", w)
+            t_w[w] = min(t_w[w], t)
+            digests[w] = hashlib.sha256((out / f"alerts-{w}.jsonl").read_bytes()).hexdigest()[:16]
         if args.pure_too:
             import os
             import subprocess
@@ -159,13 +172,19 @@ def main() -> None:
             got = subprocess.run([sys.executable, __file__, "--child-pipeline", str(traffic)], check=True,
                                  capture_output=True, text=True, env={**os.environ, "MARITIME_PURE": "1"})
             t_pure = min(t_pure, float(got.stdout.split()[-1]))
+    t_pipe = t_w[counts[0]]
     print(f"machine:  {machine()}")
     print(f"input:    {traffic} ({lines:,} lines, {traffic.stat().st_size / 1e6:.0f} MB), "
           f"{summary['vessels']} vessels, default Caribbean zones")
     print(f"pyais:    {n_py:,} messages in {t_py:.1f} s = {lines / t_py:,.0f} sentences/s (best of {args.rounds})")
-    print(f"pipeline: {summary['messages']:,} messages, {sum(summary['alerts_by_type'].values())} alerts in "
-          f"{t_pipe:.1f} s = {lines / t_pipe:,.0f} sentences/s (best of {args.rounds})")
-    print(f"ratio pipeline/pyais: {t_py / t_pipe:.2f}x  (build: {build()})")
+    print(f"pipeline: {summary['messages']:,} messages, {sum(summary['alerts_by_type'].values())} alerts "
+          f"(build: {build()}; best of {args.rounds})")
+    for w in counts:
+        print(f"  --workers {w}: {t_w[w]:.1f} s = {lines / t_w[w]:,.0f} sentences/s, ratio to pyais "
+              f"{t_py / t_w[w]:.2f}x, {t_w[counts[0]] / t_w[w]:.2f}x of --workers {counts[0]}; alerts file "
+              f"sha256 {digests[w]}")
+    if len(set(digests.values())) > 1:
+        print("  WARNING: the worker counts wrote different alerts")
     if args.pure_too:
         print(f"pure Python pipeline: {t_pure:.1f} s = {lines / t_pure:,.0f} sentences/s, ratio {t_py / t_pure:.2f}x; "
               f"compiled/pure speed {t_pure / t_pipe:.2f}x")

@@ -154,3 +154,46 @@ def test_default_is_the_cores_this_process_may_use():
     import os
 
     assert default_workers() == len(os.sched_getaffinity(0))
+
+
+def live(paths: list[Path], workers: int, zones) -> tuple[list[dict], list[dict], dict]:
+    """``watch`` on files (read as live feeds: each to its end): alerts, dead letters, summary."""
+    import asyncio
+
+    sink = Collect()
+    dead: list[dict] = []
+    pipe = assembled_pipeline(Settings(), [sink], lambda r: dead.append(r.as_dict()), zones)
+    specs = [s for p in paths for s in parse_source(str(p))]
+    summary = asyncio.run(pipe.run_live(specs, workers=workers))
+    summary.pop("seconds")
+    return [a.as_dict() for a in sink.alerts], dead, summary
+
+
+def test_watch_with_a_decode_worker_equals_one_process(day, zones, tmp_path):
+    """Live feeds decoded in a worker: each batch's messages and rejected lines are handled as when decoded in
+    the watch's own process (the feeds here carry their own times, so the two runs can be compared)."""
+    feeds = [day]
+    sat = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "nmea" / "exactearth_20120202_tagblock.nmea"
+    if sat.exists():
+        feeds.append(sat)
+    # a feed with damage: bad checksums, a fragment whose rest never comes, garbage bytes
+    lines = day.read_bytes().splitlines()[:3000]
+    bad = [ln[:-2] + b"00" if i % 97 == 0 else ln for i, ln in enumerate(lines)]
+    bad.insert(1500, b"\\c:1747200000*00\\!AIVDM,2,1,7,A,55NBjP01mtGIL@CW;SM<D60P5Ld,0*40")
+    bad.insert(2000, b"\xff\xfe garbage")
+    damaged = tmp_path / "damaged.nmea"
+    damaged.write_bytes(b"\n".join(bad) + b"\n")
+    feeds.append(damaged)
+    for feed in feeds:
+        one = live([feed], 1, zones)
+        assert one[0] or feed != day, "the simulated day raises alerts"
+        assert live([feed], 2, zones) == one, feed.name
+    assert one[1], "the damaged feed has rejected lines"
+    # several feeds at once are interleaved as their batches come, in one process or several: the same lines
+    # are decoded and rejected
+    one = live(feeds, 1, zones)
+    two = live(feeds, 2, zones)
+    key = json.dumps
+    assert sorted(map(key, two[1])) == sorted(map(key, one[1]))
+    for k in ("lines", "messages", "messages_by_type", "rejected", "warnings"):
+        assert two[2][k] == one[2][k], k

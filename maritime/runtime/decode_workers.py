@@ -110,6 +110,24 @@ def _stats_of(v: list[Any]) -> DecodeStats:
     return out
 
 
+def _reset(s: DecodeStats) -> None:
+    """Counters back to zero (the decoder keeps counting into the same object)."""
+    s.lines = s.messages = s.duplicates = 0
+    s.messages_by_type.clear()
+    s.rejected.clear()
+    s.warnings.clear()
+
+
+def _pools(settings: Settings, default_time_s: float, specs: list[SourceSpec], processes: int
+           ) -> list[ProcessPoolExecutor]:
+    """One single-process pool per worker (a worker runs its requests in the order they were made)."""
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads and sockets
+    level = logging.getLogger().getEffectiveLevel()
+    return [ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker,
+                                initargs=(settings, default_time_s, specs, level))
+            for _ in range(max(1, processes))]
+
+
 # -- in the worker --------------------------------------------------------------------------
 
 
@@ -167,11 +185,7 @@ class _FileDecode:
             for t, (payload, records) in self.reorder.flush():
                 ev.append((_RELEASED, t, payload, [_pack(r) for r in records]))
         stats = _stats_list(self.stats)
-        # the counters start again for the next chunk (the decoder counts into the same object)
-        self.stats.lines = self.stats.messages = self.stats.duplicates = 0
-        self.stats.messages_by_type.clear()
-        self.stats.rejected.clear()
-        self.stats.warnings.clear()
+        _reset(self.stats)
         self.events = []
         return _encoder.encode((ev, stats, self.where.done_bytes(), self.where.total_bytes, done, error)), done
 
@@ -218,11 +232,7 @@ class DecodePool:
         self.stats = stats
         self.chunk_lines = chunk_lines
         self.progress = [_Progress() for _ in self.specs]
-        ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads and sockets
-        level = logging.getLogger().getEffectiveLevel()
-        self.pools = [ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker,
-                                          initargs=(settings, default_time_s, self.specs, level))
-                      for _ in range(max(1, processes))]
+        self.pools = _pools(settings, default_time_s, self.specs, processes)
         # biggest files first, each to the worker with the fewest bytes so far
         sizes = [file_size(s) for s in self.specs]
         load = [0] * len(self.pools)
@@ -255,7 +265,13 @@ class DecodePool:
             for ev in events:
                 kind = ev[0]
                 if kind == _RELEASED:
-                    yield ev[1], (ev[2], [_unpack(f, source) for f in ev[3]])
+                    recs = ev[3]
+                    f = recs[0]
+                    if len(recs) == 1 and len(f) == 10:  # one position: the common case, inline
+                        yield ev[1], (ev[2], [new_position(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8],
+                                                           source, f[9])])
+                    else:
+                        yield ev[1], (ev[2], [_unpack(f, source) for f in recs])
                 elif kind == _LATE:
                     on_late(ev[1], (ev[2], [_unpack(f, source) for f in ev[3]]))
                 else:
@@ -275,6 +291,104 @@ class DecodePool:
 
     def close(self) -> None:
         """Stop the workers (work still queued is dropped)."""
+        for p in self.pools:
+            p.shutdown(wait=True, cancel_futures=True)
+
+
+
+# -- live feeds ---------------------------------------------------------------------------------
+
+
+class _LiveDecode:
+    """One live source's decoder in a worker."""
+
+    def __init__(self, name: str, settings: Settings, default_time_s: float) -> None:
+        ing = settings.ingest
+        self.events: list[Any] = []
+        self.stats = DecodeStats()
+        self.dec = AisDecoder(name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
+                              on_reject=self._reject, stats=self.stats, dedup_window_s=ing.dedup_window_s,
+                              clock=source_clock(ing, name), guard=time_guard(ing))
+
+    def _reject(self, rej: Rejected) -> None:
+        self.events.append((_REJECT, rej.reason, rej.message, rej.line, rej.time_s))
+
+    def batch(self, lines: list[bytes], recv: list[float]) -> bytes:
+        ev = self.events
+        decode = self.dec.decode_line
+        for line, t in zip(lines, recv, strict=True):
+            out = decode(line, t)
+            if out is not None and out[1]:
+                ev.append((_RELEASED, out[1][0].time_s, out[0], [_pack(r) for r in out[1]]))
+        return self._take()
+
+    def close(self) -> bytes:
+        self.dec.close()
+        return self._take()
+
+    def _take(self) -> bytes:
+        got = _encoder.encode((self.events, _stats_list(self.stats)))
+        self.events = []
+        _reset(self.stats)
+        return got
+
+
+_LIVE: dict[int, _LiveDecode] = {}
+
+
+def _live_source(index: int) -> _LiveDecode:
+    got = _LIVE.get(index)
+    if got is None:
+        got = _LIVE[index] = _LiveDecode(_CONTEXT["specs"][index].name, _CONTEXT["settings"],
+                                         _CONTEXT["default_time_s"])
+    return got
+
+
+def _live_batch(index: int, lines: list[bytes], recv: list[float]) -> bytes:
+    """In a worker: decode one batch of live source ``index``."""
+    return _live_source(index).batch(lines, recv)
+
+
+def _live_close(index: int) -> bytes:
+    """In a worker: live source ``index`` ended (its waiting fragments are orphans)."""
+    got = _live_source(index).close()
+    del _LIVE[index]
+    return got
+
+
+class LiveDecodePool:
+    """Worker processes decoding live feeds: each source's batches go to one worker, in order; the main process
+    gets, per batch, the decoded messages and the rejected lines in the order the one-process loop meets them."""
+
+    def __init__(self, settings: Settings, specs: Sequence[SourceSpec], processes: int, default_time_s: float,
+                 on_reject: Callable[[Rejected], None], stats: DecodeStats) -> None:
+        self.names = [s.name for s in specs]
+        self.on_reject = on_reject
+        self.stats = stats
+        self.pools = _pools(settings, default_time_s, list(specs), processes)
+
+    def submit(self, index: int, batch: list[tuple[bytes, float]]) -> Future[bytes]:
+        """Decode a batch of ``(line, receive_time_s)`` of source ``index``."""
+        return self.pools[index % len(self.pools)].submit(
+            _live_batch, index, [b[0] for b in batch], [b[1] for b in batch])
+
+    def close_source(self, index: int) -> Future[bytes]:
+        """Source ``index`` has ended."""
+        return self.pools[index % len(self.pools)].submit(_live_close, index)
+
+    def messages(self, index: int, packed: bytes) -> Iterator[tuple[bytes, list[Record]]]:
+        """A decoded batch: its ``(payload, records)``; rejected lines handed to ``on_reject`` on the way."""
+        events, stats = _decoder.decode(packed)
+        self.stats.merge(_stats_of(stats))
+        source = self.names[index]
+        for ev in events:
+            if ev[0] == _RELEASED:
+                yield ev[2], [_unpack(f, source) for f in ev[3]]
+            else:
+                self.on_reject(Rejected(ev[1], ev[2], source, ev[3], ev[4]))
+
+    def close(self) -> None:
+        """Stop the workers."""
         for p in self.pools:
             p.shutdown(wait=True, cancel_futures=True)
 
