@@ -65,7 +65,10 @@ def register(app: faust.App, rt: Runtime) -> None:
                 for a in alerts:
                     rt.counts["alerts"] += 1
                     stage.sends.append(await rt.topics.alerts.send(key=a.id, value=AlertEvent(alert=a.as_dict())))
-                return any(type(r) is EndRow for r in rows)
+                ended = any(type(r) is EndRow for r in rows)
+                if ended:
+                    logger.info("arrivals: end of replay at sequence %d", seq)
+                return ended
 
             def checkpoint(seq: int, watch: ArrivalWatch = watch) -> None:
                 for mmsi, state in watch.take_dirty().items():
