@@ -119,11 +119,12 @@ def _zones(zones: str | Path | Sequence[str | Path] | ZoneIndex | None) -> ZoneI
 
 
 def replay(paths: str | Path | Iterable[str | Path], zones: str | Path | Sequence[str | Path] | ZoneIndex | None
-           = "bundled", settings: Settings | str | Path | None = None) -> Result:
+           = "bundled", settings: Settings | str | Path | None = None, workers: int = 1) -> Result:
     """Replay recordings (NMEA, gz, CSV; globs) as ``maritime replay`` does, and return the :class:`Result`.
 
     ``zones``: ``"bundled"`` (the Caribbean set), ``"none"``, zone files or folders, or a loaded index;
-    ``settings``: a :class:`~maritime.config.Settings` or a TOML file.
+    ``settings``: a :class:`~maritime.config.Settings` or a TOML file; ``workers`` > 1: decode NMEA files in
+    ``workers - 1`` worker processes (the same results; a script needs ``if __name__ == "__main__":``).
     """
     import geopandas as gpd
     import pandas as pd
@@ -138,7 +139,7 @@ def replay(paths: str | Path | Iterable[str | Path], zones: str | Path | Sequenc
     pipe = Pipeline(s, assembly=Assembly.from_settings(s, index), sinks=[keep])
     pipe.add_listener(keep)
     pipe.add_listener(tracks)
-    summary = pipe.replay(specs)
+    summary = pipe.replay(specs, workers=workers)
     names = {v.mmsi: v.name for v in pipe.tracker if v.name}
     names.update(keep.names)
 

@@ -197,3 +197,16 @@ def test_watch_with_a_decode_worker_equals_one_process(day, zones, tmp_path):
     assert sorted(map(key, two[1])) == sorted(map(key, one[1]))
     for k in ("lines", "messages", "messages_by_type", "rejected", "warnings"):
         assert two[2][k] == one[2][k], k
+
+
+def test_notebook_replay_with_workers_gives_the_same_tables(day, always_parallel):
+    from maritime import analysis
+
+    one = analysis.replay([day], workers=1)
+    two = analysis.replay([day], workers=2)
+    assert len(one.alerts) > 0
+    assert one.alerts.drop(columns="geometry").equals(two.alerts.drop(columns="geometry"))
+    assert len(one.positions) == len(two.positions)
+    one.summary.pop("seconds")
+    two.summary.pop("seconds")
+    assert one.summary == two.summary
