@@ -16,7 +16,7 @@ from maritime.sim.simulator import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the full install's distributions that a slim install leaves out
-OPTIONAL_DISTRIBUTIONS = {"faust-streaming", "redis", "aiohttp", "aiohttp-sse"}
+OPTIONAL_DISTRIBUTIONS = {"faust-streaming", "orjson", "redis", "aiohttp", "aiohttp-sse"}  # orjson: Faust's serialiser
 
 BLOCKED_MAIN = f"""
 import importlib.abc, sys
