@@ -78,8 +78,7 @@ def test_real_recordings_with_late_rejected_and_multipart_lines(zones, always_pa
     one = run(paths, 1, settings, zones)
     assert one[1], "the recordings have rejected lines"
     assert one[2]["late_positions"] + one[2]["rejected"].get("late", 0) > 0, "and late ones"
-    # every recording merged by event time (duplicates across receivers dropped), over two and three workers
-    assert run(paths, 2, settings, zones) == one
+    # every recording merged by event time (duplicates across receivers dropped), files spread over two workers
     assert run(paths, 3, settings, zones) == one
 
 
@@ -210,3 +209,53 @@ def test_notebook_replay_with_workers_gives_the_same_tables(day, always_parallel
     one.summary.pop("seconds")
     two.summary.pop("seconds")
     assert one.summary == two.summary
+
+
+def _kill_workers() -> int:
+    import multiprocessing
+    import os
+    import signal
+
+    kids = multiprocessing.active_children()
+    for p in kids:
+        os.kill(p.pid, signal.SIGKILL)
+    return len(kids)
+
+
+def test_a_worker_killed_mid_replay_loses_nothing(day, zones, always_parallel, monkeypatch, caplog):
+    """The file is decoded again in the main process from its start, the chunks already replayed skipped:
+    the same alerts, dead letters and summary as one process."""
+    monkeypatch.setattr("maritime.runtime.decode_workers.CHUNK_LINES", 1000)
+    one = run([day], 1, Settings(), zones)
+    killed = []
+
+    def progress(p) -> None:
+        if len(killed) == 0 and p.lines > 5000:
+            killed.append(_kill_workers())
+
+    two = run([day], 2, Settings(), zones, progress=progress)
+    assert killed == [1]
+    assert "decode worker stopped" in caplog.text
+    assert two == one
+
+
+def test_a_worker_killed_mid_watch_does_not_stop_it(day, zones, caplog):
+    """Its feed's batches, those already sent to it included, are decoded in the watch's own process."""
+    import asyncio
+
+    sink = Collect()
+    pipe = assembled_pipeline(Settings(), [sink], None, zones)
+    seen = [0]
+    killed = []
+
+    def listener(_rec) -> None:
+        seen[0] += 1
+        if seen[0] == 3000:
+            killed.append(_kill_workers())
+
+    pipe.add_listener(listener)
+    summary = asyncio.run(pipe.run_live(parse_source(str(day)), workers=2))
+    assert killed == [1]
+    assert "decode worker stopped" in caplog.text
+    assert summary["lines"] == len(day.read_bytes().splitlines())
+    assert seen[0] > 3000 * 5

@@ -33,9 +33,11 @@ import itertools
 import logging
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,10 +100,6 @@ def _unpack(f: list[Any], source: str) -> Record:
     return OtherMessage(f[0], f[1], f[2], source)
 
 
-def _stats_list(s: DecodeStats) -> list[Any]:
-    return [s.lines, s.messages, dict(s.messages_by_type), dict(s.rejected), dict(s.warnings), s.duplicates]
-
-
 def _stats_of(v: list[Any]) -> DecodeStats:
     out = DecodeStats(v[0], v[1], duplicates=v[5])
     out.messages_by_type.update({int(k): n for k, n in v[2].items()})
@@ -110,12 +108,17 @@ def _stats_of(v: list[Any]) -> DecodeStats:
     return out
 
 
-def _reset(s: DecodeStats) -> None:
-    """Counters back to zero (the decoder keeps counting into the same object)."""
-    s.lines = s.messages = s.duplicates = 0
-    s.messages_by_type.clear()
-    s.rejected.clear()
-    s.warnings.clear()
+def _since(s: DecodeStats, sent: DecodeStats) -> list[Any]:
+    """The counters added to ``s`` since ``sent`` (a copy of them when last sent), and ``sent`` brought up to
+    date. The decoder's own counters are never reset: its line count tells fragments of one message from
+    fragments of another."""
+    out = [s.lines - sent.lines, s.messages - sent.messages, dict(s.messages_by_type - sent.messages_by_type),
+           dict(s.rejected - sent.rejected), dict(s.warnings - sent.warnings), s.duplicates - sent.duplicates]
+    sent.lines, sent.messages, sent.duplicates = s.lines, s.messages, s.duplicates
+    sent.messages_by_type = s.messages_by_type.copy()
+    sent.rejected = s.rejected.copy()
+    sent.warnings = s.warnings.copy()
+    return out
 
 
 def _pools(settings: Settings, default_time_s: float, specs: list[SourceSpec], processes: int
@@ -140,6 +143,7 @@ class _FileDecode:
         ing = settings.ingest
         self.events: list[Any] = []
         self.stats = DecodeStats()
+        self.sent = DecodeStats()  # the counters as last sent
         self.dec = AisDecoder(spec.name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
                               on_reject=self._reject, stats=self.stats, dedup_window_s=ing.dedup_window_s,
                               clock=source_clock(ing, spec.name), guard=time_guard(ing))
@@ -184,8 +188,7 @@ class _FileDecode:
             self.dec.close()
             for t, (payload, records) in self.reorder.flush():
                 ev.append((_RELEASED, t, payload, [_pack(r) for r in records]))
-        stats = _stats_list(self.stats)
-        _reset(self.stats)
+        stats = _since(self.stats, self.sent)
         self.events = []
         return _encoder.encode((ev, stats, self.where.done_bytes(), self.where.total_bytes, done, error)), done
 
@@ -195,6 +198,8 @@ _CONTEXT: dict[str, Any] = {}
 
 
 def _init_worker(settings: Settings, default_time_s: float, specs: list[SourceSpec], log_level: int) -> None:
+    # Ctrl-C is the main process's to handle: it stops the workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     _CONTEXT.update(settings=settings, default_time_s=default_time_s, specs=specs)
 
@@ -225,12 +230,14 @@ class DecodePool:
 
     def __init__(self, settings: Settings, specs: Sequence[SourceSpec], processes: int, default_time_s: float,
                  on_reject: Callable[[Rejected], None], on_late: Callable[[float, Any], None],
-                 stats: DecodeStats, chunk_lines: int = CHUNK_LINES) -> None:
+                 stats: DecodeStats, chunk_lines: int | None = None) -> None:
         self.specs = list(specs)
+        self.settings = settings
+        self.default_time_s = default_time_s
         self.on_reject = on_reject
         self.on_late = on_late
         self.stats = stats
-        self.chunk_lines = chunk_lines
+        self.chunk_lines = chunk_lines or CHUNK_LINES
         self.progress = [_Progress() for _ in self.specs]
         self.pools = _pools(settings, default_time_s, self.specs, processes)
         # biggest files first, each to the worker with the fewest bytes so far
@@ -244,20 +251,47 @@ class DecodePool:
         self._inflight: list[deque[Future[bytes]]] = [deque() for _ in self.specs]
 
     def _ask(self, index: int) -> None:
-        self._inflight[index].append(self.pools[self.owner[index]].submit(_decode_chunk, index, self.chunk_lines))
+        try:
+            fut = self.pools[self.owner[index]].submit(_decode_chunk, index, self.chunk_lines)
+        except BrokenProcessPool:
+            return  # the worker is gone: the next chunk is decoded here (see :meth:`_next`)
+        self._inflight[index].append(fut)
+
+    def _next(self, index: int, taken: int, local: _FileDecode | None) -> tuple[bytes, _FileDecode | None]:
+        """Chunk ``taken`` of file ``index``: from its worker, or, once the worker has died, decoded here. A
+        file whose worker died is decoded again from its start in this process, the ``taken`` chunks already
+        replayed skipped (decoding is deterministic: the same chunks come out), so nothing is lost or doubled."""
+        queue = self._inflight[index]
+        if local is None:
+            try:
+                if not queue:
+                    raise BrokenProcessPool("no request could be sent to it")
+                return queue.popleft().result(), None
+            except BrokenProcessPool as err:
+                spec = self.specs[index]
+                logger.error("%s: its decode worker stopped (%s); decoding it in this process from its start, "
+                             "the %d chunks already replayed skipped", spec.name, err, taken)
+                queue.clear()
+                local = _FileDecode(spec, self.settings, self.default_time_s)
+                for _ in range(taken):
+                    local.chunk(self.chunk_lines)
+        return local.chunk(self.chunk_lines)[0], local
 
     def stream(self, index: int, on_chunk: Callable[[], None] | None = None) -> Iterator[tuple[float, Any]]:
         """File ``index``'s messages in event-time order; rejected and late lines are handed to ``on_reject``
         and ``on_late`` where the one-process replay would meet them; ``on_chunk`` after each chunk."""
         source = self.specs[index].name
-        queue = self._inflight[index]
-        if not queue:
+        if not self._inflight[index]:
             self._ask(index)
         on_reject = self.on_reject
         on_late = self.on_late
+        local: _FileDecode | None = None  # the file decoded here (its worker died)
+        taken = 0
         while True:
-            events, stats, done_bytes, total, done, error = _decoder.decode(queue.popleft().result())
-            if not done:
+            packed, local = self._next(index, taken, local)
+            taken += 1
+            events, stats, done_bytes, total, done, error = _decoder.decode(packed)
+            if not done and local is None:
                 self._ask(index)  # decoded while this one is worked through
             self.stats.merge(_stats_of(stats))
             prog = self.progress[index]
@@ -306,6 +340,7 @@ class _LiveDecode:
         ing = settings.ingest
         self.events: list[Any] = []
         self.stats = DecodeStats()
+        self.sent = DecodeStats()  # the counters as last sent
         self.dec = AisDecoder(name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
                               on_reject=self._reject, stats=self.stats, dedup_window_s=ing.dedup_window_s,
                               clock=source_clock(ing, name), guard=time_guard(ing))
@@ -327,9 +362,8 @@ class _LiveDecode:
         return self._take()
 
     def _take(self) -> bytes:
-        got = _encoder.encode((self.events, _stats_list(self.stats)))
+        got = _encoder.encode((self.events, _since(self.stats, self.sent)))
         self.events = []
-        _reset(self.stats)
         return got
 
 
@@ -366,15 +400,28 @@ class LiveDecodePool:
         self.on_reject = on_reject
         self.stats = stats
         self.pools = _pools(settings, default_time_s, list(specs), processes)
+        #: False once a worker has died: every feed is then decoded in the main process
+        self.alive = True
 
-    def submit(self, index: int, batch: list[tuple[bytes, float]]) -> Future[bytes]:
-        """Decode a batch of ``(line, receive_time_s)`` of source ``index``."""
-        return self.pools[index % len(self.pools)].submit(
-            _live_batch, index, [b[0] for b in batch], [b[1] for b in batch])
+    def submit(self, index: int, batch: list[tuple[bytes, float]]) -> Future[bytes] | None:
+        """Decode a batch of ``(line, receive_time_s)`` of source ``index`` (None: the workers are gone, decode
+        it here)."""
+        if not self.alive:
+            return None
+        try:
+            return self.pools[index % len(self.pools)].submit(
+                _live_batch, index, [b[0] for b in batch], [b[1] for b in batch])
+        except BrokenProcessPool:
+            return None
 
-    def close_source(self, index: int) -> Future[bytes]:
-        """Source ``index`` has ended."""
-        return self.pools[index % len(self.pools)].submit(_live_close, index)
+    def close_source(self, index: int) -> Future[bytes] | None:
+        """Source ``index`` has ended (None: the workers are gone, close it here)."""
+        if not self.alive:
+            return None
+        try:
+            return self.pools[index % len(self.pools)].submit(_live_close, index)
+        except BrokenProcessPool:
+            return None
 
     def messages(self, index: int, packed: bytes) -> Iterator[tuple[bytes, list[Record]]]:
         """A decoded batch: its ``(payload, records)``; rejected lines handed to ``on_reject`` on the way."""

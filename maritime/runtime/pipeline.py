@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -429,24 +430,23 @@ class Pipeline:
 
         ``workers`` > 1: the feeds are decoded in ``workers - 1`` worker processes (each feed in one, its
         batches in order) while this process runs the detectors on the batches before; what each batch gives
-        is handled exactly as when it is decoded here."""
+        is handled exactly as when it is decoded here. A worker that dies does not stop the watch: its feeds'
+        batches, those already sent to it included, are decoded in this process from then on (the fragments
+        it held waiting for the rest of their message are lost with it)."""
         stop = stop or asyncio.Event()
         reorder = Reorder(self.settings.ingest.reorder_window_s, on_late=self._late)
         pool = (LiveDecodePool(self.settings, specs, workers - 1, self.default_time_s, self._reject,
                                self.stats.decode) if workers > 1 else None)
-        queue: asyncio.Queue[tuple[AisDecoder, list[tuple[bytes, float]] | None] | tuple[int, Future[bytes]] | None] = (
+        here: dict[int, AisDecoder] = {}  # the feeds decoded in this process
+        # (feed, its worker's answer or None, the batch; None: the feed has ended)
+        queue: asyncio.Queue[tuple[int, Future[bytes] | None, list[tuple[bytes, float]] | None] | None] = (
             asyncio.Queue(1000))
 
         async def pump(index: int, spec: SourceSpec) -> None:
-            if pool is not None:
-                async for batch in live_batches(spec, stop):
-                    await queue.put((index, pool.submit(index, batch)))
-                await queue.put((index, pool.close_source(index)))
-                return
-            dec = self.decoder(spec.name)
             async for batch in live_batches(spec, stop):
-                await queue.put((dec, batch))
-            await queue.put((dec, None))  # closed after its last batch is decoded: what still waits is an orphan
+                await queue.put((index, pool.submit(index, batch) if pool is not None else None, batch))
+            # closed after its last batch is decoded: what still waits is an orphan
+            await queue.put((index, pool.close_source(index) if pool is not None else None, None))
 
         tasks = [asyncio.create_task(pump(i, s)) for i, s in enumerate(specs)]
 
@@ -458,28 +458,39 @@ class Pipeline:
             for t, item in reorder.push(out[1][0].time_s, out):
                 self.process(t, item)
 
+        async def from_worker(index: int, fut: Future[bytes]) -> bool:
+            assert pool is not None
+            try:
+                packed = await asyncio.wrap_future(fut)
+            except BrokenProcessPool as err:
+                if pool.alive:
+                    logger.error("a decode worker stopped (%s); its feeds are decoded in this process from now on",
+                                 err)
+                pool.alive = False
+                return False
+            for out in pool.messages(index, packed):
+                push(out)
+            return True
+
         closing = asyncio.create_task(closer())
         try:
             while True:
                 got = await queue.get()
                 if got is None:
                     break
-                if isinstance(got[0], int):
-                    index, fut = got
-                    assert pool is not None and isinstance(fut, Future)
-                    for out in pool.messages(index, await asyncio.wrap_future(fut)):
-                        push(out)
-                else:
-                    dec, batch = got
-                    assert isinstance(dec, AisDecoder)
-                    if batch is None:
-                        dec.close()
-                        continue
-                    assert isinstance(batch, list)
-                    for line, recv in batch:
-                        decoded = dec.decode_line(line, recv)
-                        if decoded is not None and decoded[1]:
-                            push(decoded)
+                index, fut, batch = got
+                if fut is not None and await from_worker(index, fut):
+                    continue
+                dec = here.get(index)
+                if dec is None:
+                    dec = here[index] = self.decoder(specs[index].name)
+                if batch is None:
+                    dec.close()
+                    continue
+                for line, recv in batch:
+                    decoded = dec.decode_line(line, recv)
+                    if decoded is not None and decoded[1]:
+                        push(decoded)
                 if stop.is_set():
                     break
         finally:
