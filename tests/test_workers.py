@@ -13,24 +13,15 @@ from maritime.cli import app
 from maritime.config import Settings
 from maritime.ingest.sources import SourceError, parse_source
 from maritime.runtime.decode_workers import default_workers
-from maritime.sim.network import WaterGrid
 from maritime.sim.simulator import Simulator
-from maritime.zones.index import load_zones
 
 from .conftest import Collect, assembled_pipeline, recordings
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="module")
-def zones():
-    return load_zones(ROOT / "geofences")
-
-
-@pytest.fixture(scope="module")
-def day(tmp_path_factory, zones) -> Path:
+def day(tmp_path_factory, zone_index, grid) -> Path:
     out = tmp_path_factory.mktemp("sim")
-    sim = Simulator(8, 60, seed=11, zones=zones, grid=WaterGrid())
+    sim = Simulator(8, 60, seed=11, zones=zone_index, grid=grid)
     sim.build()
     sim.write(out)
     return out / "traffic.nmea"
@@ -42,29 +33,29 @@ def always_parallel(monkeypatch):
     monkeypatch.setattr(pipeline_mod, "PARALLEL_MIN_BYTES", 0)
 
 
-def run(paths: list[Path], workers: int, settings: Settings, zones, progress=None
+def run(paths: list[Path], workers: int, settings: Settings, zone_index, progress=None
         ) -> tuple[list[dict], list[dict], dict]:
     """Alerts (as sent, in order), dead letters (in order) and the summary without its timing."""
     sink = Collect()
     dead: list[dict] = []
-    pipe = assembled_pipeline(settings, [sink], lambda r: dead.append(r.as_dict()), zones)
+    pipe = assembled_pipeline(settings, [sink], lambda r: dead.append(r.as_dict()), zone_index)
     specs = [s for p in paths for s in parse_source(str(p))]
     summary = pipe.replay(specs, progress=progress, workers=workers)
     summary.pop("seconds")
     return [a.as_dict() for a in sink.alerts], dead, summary
 
 
-def test_simulated_day_in_two_processes_equals_one(day, zones, always_parallel, monkeypatch):
+def test_simulated_day_in_two_processes_equals_one(day, zone_index, always_parallel, monkeypatch):
     # small chunks, so that a file goes over many chunks and the merge waits on the worker often
     monkeypatch.setattr("maritime.runtime.decode_workers.CHUNK_LINES", 700)
-    one = run([day], 1, Settings(), zones)
-    two = run([day], 2, Settings(), zones)
+    one = run([day], 1, Settings(), zone_index)
+    two = run([day], 2, Settings(), zone_index)
     assert one[0], "the simulated day raises alerts"
     assert {a["type"] for a in one[0]} >= {"dark_gap", "rendezvous", "geofence_entry"}
     assert two == one
 
 
-def test_real_recordings_with_late_rejected_and_multipart_lines(zones, always_parallel, monkeypatch):
+def test_real_recordings_with_late_rejected_and_multipart_lines(zone_index, always_parallel, monkeypatch):
     """Late satellite lines (which revise gaps), bad checksums, orphan fragments and $PGHP times are met where
     one process meets them: the same alerts in the same order, the same dead letters in the same order."""
     paths = recordings()
@@ -73,46 +64,46 @@ def test_real_recordings_with_late_rejected_and_multipart_lines(zones, always_pa
     monkeypatch.setattr("maritime.runtime.decode_workers.CHUNK_LINES", 333)
     settings = Settings(ingest={"start_time": "2024-01-01T00:00:00Z"})
     for path in paths:
-        one = run([path], 1, settings, zones)
-        assert run([path], 2, settings, zones) == one, path.name
-    one = run(paths, 1, settings, zones)
+        one = run([path], 1, settings, zone_index)
+        assert run([path], 2, settings, zone_index) == one, path.name
+    one = run(paths, 1, settings, zone_index)
     assert one[1], "the recordings have rejected lines"
     assert one[2]["late_positions"] + one[2]["rejected"].get("late", 0) > 0, "and late ones"
     # every recording merged by event time (duplicates across receivers dropped), files spread over two workers
-    assert run(paths, 3, settings, zones) == one
+    assert run(paths, 3, settings, zone_index) == one
 
 
-def test_files_and_a_csv_table_merged(day, zones, always_parallel, tmp_path):
+def test_files_and_a_csv_table_merged(day, zone_index, always_parallel, tmp_path):
     """A CSV table is read in the main process and merged with the files decoded in the workers."""
     table = tmp_path / "extra.csv"
     table.write_text("mmsi,timestamp,lat,lon,sog,cog\n"
                      + "".join(f"376999001,2025-05-14T0{h}:00:00Z,13.{h}0,-61.20,9.0,90\n" for h in range(6)),
                      encoding="utf-8")
-    one = run([day, table], 1, Settings(), zones)
+    one = run([day, table], 1, Settings(), zone_index)
     assert one[2]["positions"] > 6
-    assert run([day, table], 2, Settings(), zones) == one
+    assert run([day, table], 2, Settings(), zone_index) == one
 
 
-def test_progress_reaches_every_byte(day, zones, always_parallel, monkeypatch):
+def test_progress_reaches_every_byte(day, zone_index, always_parallel, monkeypatch):
     monkeypatch.setattr("maritime.runtime.decode_workers.CHUNK_LINES", 2000)
     seen = []
-    _alerts, _dead, summary = run([day], 2, Settings(), zones, progress=seen.append)
+    _alerts, _dead, summary = run([day], 2, Settings(), zone_index, progress=seen.append)
     assert len(seen) >= 5
     assert [p.lines for p in seen] == sorted(p.lines for p in seen)
     assert seen[-1].lines == summary["lines"]
     assert seen[-1].bytes_done == seen[-1].bytes_total == day.stat().st_size
 
 
-def test_small_inputs_stay_in_one_process(day, zones, monkeypatch):
+def test_small_inputs_stay_in_one_process(day, zone_index, monkeypatch):
     def refuse(*_a, **_k):
         raise AssertionError("a worker was started for a small input")
 
     monkeypatch.setattr(pipeline_mod, "DecodePool", refuse)
     assert day.stat().st_size < pipeline_mod.PARALLEL_MIN_BYTES
-    assert run([day], 4, Settings(), zones)[2]["lines"] > 0
+    assert run([day], 4, Settings(), zone_index)[2]["lines"] > 0
 
 
-def test_a_file_cut_short_is_said_from_the_worker_after_what_it_held(day, tmp_path, zones, always_parallel,
+def test_a_file_cut_short_is_said_from_the_worker_after_what_it_held(day, tmp_path, zone_index, always_parallel,
                                                                      monkeypatch):
     """A gzip file cut short: the lines before the cut are replayed, then the same one-line reason as in one
     process."""
@@ -125,7 +116,7 @@ def test_a_file_cut_short_is_said_from_the_worker_after_what_it_held(day, tmp_pa
     got = {}
     for n in (1, 2):
         sink = Collect()
-        pipe = assembled_pipeline(Settings(), [sink], None, zones)
+        pipe = assembled_pipeline(Settings(), [sink], None, zone_index)
         with pytest.raises(SourceError) as err:
             pipe.replay(parse_source(str(gz)), workers=n)
         got[n] = (str(err.value), pipe.stats.decode.lines, [a.as_dict() for a in sink.alerts])
@@ -155,20 +146,20 @@ def test_default_is_the_cores_this_process_may_use():
     assert default_workers() == len(os.sched_getaffinity(0))
 
 
-def live(paths: list[Path], workers: int, zones) -> tuple[list[dict], list[dict], dict]:
+def live(paths: list[Path], workers: int, zone_index) -> tuple[list[dict], list[dict], dict]:
     """``watch`` on files (read as live feeds: each to its end): alerts, dead letters, summary."""
     import asyncio
 
     sink = Collect()
     dead: list[dict] = []
-    pipe = assembled_pipeline(Settings(), [sink], lambda r: dead.append(r.as_dict()), zones)
+    pipe = assembled_pipeline(Settings(), [sink], lambda r: dead.append(r.as_dict()), zone_index)
     specs = [s for p in paths for s in parse_source(str(p))]
     summary = asyncio.run(pipe.run_live(specs, workers=workers))
     summary.pop("seconds")
     return [a.as_dict() for a in sink.alerts], dead, summary
 
 
-def test_watch_with_a_decode_worker_equals_one_process(day, zones, tmp_path):
+def test_watch_with_a_decode_worker_equals_one_process(day, zone_index, tmp_path):
     """Live feeds decoded in a worker: each batch's messages and rejected lines are handled as when decoded in
     the watch's own process (the feeds here carry their own times, so the two runs can be compared)."""
     feeds = [day]
@@ -184,14 +175,14 @@ def test_watch_with_a_decode_worker_equals_one_process(day, zones, tmp_path):
     damaged.write_bytes(b"\n".join(bad) + b"\n")
     feeds.append(damaged)
     for feed in feeds:
-        one = live([feed], 1, zones)
+        one = live([feed], 1, zone_index)
         assert one[0] or feed != day, "the simulated day raises alerts"
-        assert live([feed], 2, zones) == one, feed.name
+        assert live([feed], 2, zone_index) == one, feed.name
     assert one[1], "the damaged feed has rejected lines"
     # several feeds at once are interleaved as their batches come, in one process or several: the same lines
     # are decoded and rejected
-    one = live(feeds, 1, zones)
-    two = live(feeds, 2, zones)
+    one = live(feeds, 1, zone_index)
+    two = live(feeds, 2, zone_index)
     key = json.dumps
     assert sorted(map(key, two[1])) == sorted(map(key, one[1]))
     for k in ("lines", "messages", "messages_by_type", "rejected", "warnings"):
@@ -222,29 +213,29 @@ def _kill_workers() -> int:
     return len(kids)
 
 
-def test_a_worker_killed_mid_replay_loses_nothing(day, zones, always_parallel, monkeypatch, caplog):
+def test_a_worker_killed_mid_replay_loses_nothing(day, zone_index, always_parallel, monkeypatch, caplog):
     """The file is decoded again in the main process from its start, the chunks already replayed skipped:
     the same alerts, dead letters and summary as one process."""
     monkeypatch.setattr("maritime.runtime.decode_workers.CHUNK_LINES", 1000)
-    one = run([day], 1, Settings(), zones)
+    one = run([day], 1, Settings(), zone_index)
     killed = []
 
     def progress(p) -> None:
         if len(killed) == 0 and p.lines > 5000:
             killed.append(_kill_workers())
 
-    two = run([day], 2, Settings(), zones, progress=progress)
+    two = run([day], 2, Settings(), zone_index, progress=progress)
     assert killed == [1]
     assert "decode worker stopped" in caplog.text
     assert two == one
 
 
-def test_a_worker_killed_mid_watch_does_not_stop_it(day, zones, caplog):
+def test_a_worker_killed_mid_watch_does_not_stop_it(day, zone_index, caplog):
     """Its feed's batches, those already sent to it included, are decoded in the watch's own process."""
     import asyncio
 
     sink = Collect()
-    pipe = assembled_pipeline(Settings(), [sink], None, zones)
+    pipe = assembled_pipeline(Settings(), [sink], None, zone_index)
     seen = [0]
     killed = []
 

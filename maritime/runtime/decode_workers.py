@@ -117,6 +117,16 @@ def _stats_of(v: list[Any]) -> DecodeStats:
     return out
 
 
+def source_decoder(settings: Settings, name: str, default_time_s: float | None,
+                   on_reject: Callable[[Rejected], None], stats: DecodeStats) -> AisDecoder:
+    """The decoder of one input stream as every runtime makes it from the ``[ingest]`` settings (fragment
+    timeout s, de-duplication window s, the source's clock, the time guard)."""
+    ing = settings.ingest
+    return AisDecoder(name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
+                      on_reject=on_reject, stats=stats, dedup_window_s=ing.dedup_window_s,
+                      clock=source_clock(ing, name), guard=time_guard(ing))
+
+
 def _since(s: DecodeStats, sent: DecodeStats) -> list[Any]:
     """The counters added to ``s`` since ``sent`` (a copy of them when last sent), and ``sent`` brought up to
     date. The decoder's own counters are never reset: its line count tells fragments of one message from
@@ -153,9 +163,7 @@ class _FileDecode:
         self.events: list[Any] = []
         self.stats = DecodeStats()
         self.sent = DecodeStats()  # the counters as last sent
-        self.dec = AisDecoder(spec.name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
-                              on_reject=self._reject, stats=self.stats, dedup_window_s=ing.dedup_window_s,
-                              clock=source_clock(ing, spec.name), guard=time_guard(ing))
+        self.dec = source_decoder(settings, spec.name, default_time_s, self._reject, self.stats)
         if not ing.start_time:
             first = first_timestamp(spec)
             if first is not None:
@@ -346,13 +354,10 @@ class _LiveDecode:
     """One live source's decoder in a worker."""
 
     def __init__(self, name: str, settings: Settings, default_time_s: float) -> None:
-        ing = settings.ingest
         self.events: list[Any] = []
         self.stats = DecodeStats()
         self.sent = DecodeStats()  # the counters as last sent
-        self.dec = AisDecoder(name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
-                              on_reject=self._reject, stats=self.stats, dedup_window_s=ing.dedup_window_s,
-                              clock=source_clock(ing, name), guard=time_guard(ing))
+        self.dec = source_decoder(settings, name, default_time_s, self._reject, self.stats)
 
     def _reject(self, rej: Rejected) -> None:
         self.events.append((_REJECT, rej.reason, rej.message, rej.line, rej.time_s))

@@ -33,7 +33,7 @@ from maritime.detectors.base import Detector, Gate
 from maritime.detectors.tracker import Tracker
 from maritime.detectors.watchlist import Watchlist
 from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected
-from maritime.ingest.eventtime import Deduplicator, Reorder, source_clock, time_guard
+from maritime.ingest.eventtime import Deduplicator, Reorder
 from maritime.ingest.sources import (
     BadRow,
     ReadProgress,
@@ -45,7 +45,7 @@ from maritime.ingest.sources import (
 )
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo, iso, parse_iso
 from maritime.runtime.assembly import Assembly, Chain, Enrichment
-from maritime.runtime.decode_workers import DecodePool, LiveDecodePool, file_size
+from maritime.runtime.decode_workers import DecodePool, LiveDecodePool, file_size, source_decoder
 from maritime.runtime.flood import FloodGate
 
 logger = logging.getLogger(__name__)
@@ -210,16 +210,7 @@ class Pipeline:
 
     def decoder(self, source: str) -> AisDecoder:
         """A decoder for one input stream, counting into this run's statistics."""
-        return AisDecoder(
-            source,
-            fragment_timeout_s=self.settings.ingest.fragment_timeout_s,
-            default_time_s=self.default_time_s,
-            on_reject=self._reject,
-            stats=self.stats.decode,
-            dedup_window_s=self.settings.ingest.dedup_window_s,
-            clock=source_clock(self.settings.ingest, source),
-            guard=time_guard(self.settings.ingest),
-        )
+        return source_decoder(self.settings, source, self.default_time_s, self._reject, self.stats.decode)
 
     # -- records in event-time order ---------------------------------------------------
 

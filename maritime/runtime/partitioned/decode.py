@@ -10,8 +10,9 @@ from typing import Any
 
 from maritime.config import Settings
 from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected
-from maritime.ingest.eventtime import Reorder, source_clock, time_guard
+from maritime.ingest.eventtime import Reorder
 from maritime.models import BaseStationReport, Position, Record, VesselInfo
+from maritime.runtime.decode_workers import source_decoder
 from maritime.runtime.partitioned.rows import (
     ProgressRow,
     Row,
@@ -53,10 +54,7 @@ class DecodeRunner:
         src = self._sources.get(key)
         if src is None:
             ing = self.s.ingest
-            dec = AisDecoder(name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
-                             on_reject=self.rejected.append, stats=self.stats,
-                             dedup_window_s=ing.dedup_window_s, clock=source_clock(ing, name),
-                             guard=time_guard(ing))
+            dec = source_decoder(self.s, name, default_time_s, self.rejected.append, self.stats)
             reorder = Reorder(ing.reorder_window_of(name), on_late=lambda t, item: self._late(name, t, item))
             src = self._sources[key] = _Source(dec, reorder)
         return src
