@@ -1,10 +1,9 @@
 """Maritime domain awareness for Caribbean waters."""
 
-import os as _os
-
 __version__ = "0.1.0"
 
-if _os.environ.get("MARITIME_PURE") == "1":  # run the pure-Python reference even where compiled modules exist
-    import maritime.buildinfo
+import maritime.buildinfo as _buildinfo
 
-    maritime.buildinfo.install()
+# the pure-Python reference runs when asked (MARITIME_PURE=1) or when compiled modules are older than their
+# source (an in-place build, then an edit): never a mix of the two
+_buildinfo.choose()

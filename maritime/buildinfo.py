@@ -2,9 +2,10 @@
 reference.
 
 ``setup.py`` reads :data:`COMPILED` from this file (it imports only the standard library). The pure-Python
-files stay beside the compiled ones: they are the fallback (no compiler at install time, or
-``MARITIME_PURE=1`` at install time) and the reference both builds are tested against; ``MARITIME_PURE=1``
-at run time imports them instead of the compiled ones (:func:`install`).
+files stay beside the compiled ones: they are the fallback (an editable install, no compiler, a failed build,
+or ``MARITIME_PURE=1`` at install time) and the reference both builds are tested against. At run time the
+pure files are imported instead of the compiled ones with ``MARITIME_PURE=1``, and whenever a compiled module
+is older than its source (an in-place build, then an edit): :func:`choose`.
 """
 
 from __future__ import annotations
@@ -36,8 +37,47 @@ COMPILED = (
 
 
 def compiled_files() -> list[str]:
-    """The source files of :data:`COMPILED`, relative to the project root."""
-    return [m.replace(".", "/") + ".py" for m in COMPILED]
+    """The source files of :data:`COMPILED`, relative to the project root (a package's ``__init__.py``)."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = []
+    for m in COMPILED:
+        rel = m.replace(".", "/")
+        out.append(f"{rel}/__init__.py" if os.path.isdir(os.path.join(here, rel)) else f"{rel}.py")
+    return out
+
+
+def _source_and_binary(name: str) -> tuple[str | None, str | None]:
+    """The ``.py`` file of a compiled module and its extension file beside it (either may be absent)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    rel = os.path.join(root, *name.split("."))
+    for base in (rel, os.path.join(rel, "__init__")):
+        source = base + ".py"
+        if os.path.isfile(source):
+            binary = next((base + s for s in importlib.machinery.EXTENSION_SUFFIXES if os.path.isfile(base + s)),
+                          None)
+            return source, binary
+    return None, None
+
+
+def stale_modules() -> list[str]:
+    """Compiled modules whose ``.py`` file is newer than their extension (an in-place build, then an edit)."""
+    stale = []
+    for name in COMPILED:
+        source, binary = _source_and_binary(name)
+        if source and binary and os.path.getmtime(source) > os.path.getmtime(binary):
+            stale.append(name)
+    return stale
+
+
+def editable_install() -> bool:
+    """Whether this package runs from a source tree: an editable install (``pip install -e``) or a checkout on
+    the path, not a copy in site-packages."""
+    import sysconfig
+
+    here = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
+    sites = {os.path.realpath(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")}
+    return not any(here.startswith(site + os.sep) for site in sites)
+
 
 class PureFinder:
     """Finds the ``.py`` file of a compiled module (and nothing else)."""
@@ -60,8 +100,30 @@ def install() -> None:
         sys.meta_path.insert(0, PureFinder())
 
 
+#: why the pure modules run although compiled ones are installed (set by :func:`choose`)
+_reason: str | None = None
+
+
+def choose() -> None:
+    """Run the pure modules when asked (``MARITIME_PURE=1``) or when any compiled module is older than its
+    source: compiled modules of one build call each other natively, so it is all of them or none."""
+    global _reason
+    if os.environ.get("MARITIME_PURE") == "1":
+        _reason = "MARITIME_PURE=1"
+        install()
+        return
+    stale = stale_modules()
+    if stale:
+        _reason = (f"{len(stale)} compiled module(s) older than their source, {stale[0]} first: reinstall to "
+                   "compile them again")
+        import logging
+
+        logging.getLogger(__name__).warning("running the pure-Python modules: %s", _reason)
+        install()
+
+
 def build() -> str:
-    """Which build is running: ``"compiled (mypyc, N of M modules)"``, or ``"pure Python"`` with the reason."""
+    """Which build is running and why: ``"compiled (mypyc, N of M modules)"``, or ``"pure Python (reason)"``."""
     compiled = 0
     for name in COMPILED:
         mod = importlib.import_module(name)
@@ -69,6 +131,9 @@ def build() -> str:
             compiled += 1
     if compiled:
         return f"compiled (mypyc, {compiled} of {len(COMPILED)} modules)"
-    if os.environ.get("MARITIME_PURE") == "1":
-        return "pure Python (MARITIME_PURE=1)"
-    return "pure Python (not compiled at install: no C compiler, or MARITIME_PURE=1)"
+    if _reason is not None:
+        return f"pure Python ({_reason})"
+    if editable_install():
+        return "pure Python (editable install: the source runs as it is; pip install . compiles)"
+    return ("pure Python (not compiled at install: MARITIME_PURE=1, no C compiler, or the build failed and fell "
+            "back; the install log says which)")

@@ -24,10 +24,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from maritime.ingest.decoders import first_timestamp
 from maritime.ingest.sources import SourceSpec, iter_lines
 from maritime.models import parse_iso
 from maritime.runtime.partitioned import Lanes, lane_partition, line_time, order_key
-from maritime.runtime.pipeline import first_timestamp, live_batches
+from maritime.runtime.pipeline import live_batches
 from streams.records import RawBatch, RawChunk
 from streams.settings import StreamSettings
 from streams.topics import create_topics

@@ -56,7 +56,7 @@ def _private_state_dir(tmp_path_factory) -> Any:
 @pytest.fixture(scope="session")
 def grid() -> Any:
     """The simulator's water grid (slow to build: once per run)."""
-    from maritime.sim.network import WaterGrid
+    from maritime.geo.routing import WaterGrid
 
     return WaterGrid()
 

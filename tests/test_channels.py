@@ -17,8 +17,9 @@ from aiohttp import web
 from lxml import etree
 
 from maritime.config import DeliverySettings, Settings, Subscription
+from maritime.delivery.acl import acl_commands
 from maritime.delivery.cap import to_cap
-from maritime.delivery.redis_sink import RedisSink, acl_commands
+from maritime.delivery.redis_sink import RedisSink
 from maritime.delivery.subscriptions import matches
 from maritime.delivery.webhook import WebhookSink, sign, verify
 from maritime.models import Alert, VesselRef, ZoneRef

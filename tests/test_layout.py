@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("maritime.delivery",),
     ("maritime.detectors",),
     ("maritime.ingest",),
+    ("maritime.geo.routing", "maritime.geo.landmask"),
     ("maritime.zones",),
     ("maritime.models", "maritime.geo", "maritime.config", "maritime.retry", "maritime.redact", "maritime.paths",
      "maritime.voyage", "maritime.buildinfo", "maritime"),

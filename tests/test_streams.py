@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from maritime.sim.network import WaterGrid
+from maritime.geo.routing import WaterGrid
 from maritime.sim.simulator import Simulator
 from maritime.zones.index import load_zones
 

@@ -181,61 +181,6 @@ class RedisSink(SpooledDelivery):
             backoff.reset()
 
 
-class AclSecrets:
-    """The Redis ACL users' passwords, generated once and kept in a JSON file readable by its owner only."""
-
-    def __init__(self, passwords: dict[str, str] | None = None) -> None:
-        self.passwords: dict[str, str] = dict(passwords or {})
-
-    @classmethod
-    def load(cls, path: Path) -> AclSecrets:
-        """The kept passwords (none when the file does not exist); ValueError when it is not ours."""
-        if not path.exists():
-            return cls()
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        users = doc.get("users") if isinstance(doc, dict) else None
-        if not isinstance(users, dict) or not all(isinstance(v, str) and v for v in users.values()):
-            raise ValueError('not a secrets file of maritime redis-acl (expected {"users": {"name": "password"}})')
-        return cls(users)
-
-    def fill(self, wanted: dict[str, str | None]) -> set[str]:
-        """Give every user in ``wanted`` a password: the one given, else the kept one, else a new one.
-
-        Returns the users whose password is new (given and different, or generated)."""
-        import secrets
-
-        new = set()
-        for user, given in wanted.items():
-            pw = given or self.passwords.get(user) or secrets.token_urlsafe(24)
-            if self.passwords.get(user) != pw:
-                new.add(user)
-            self.passwords[user] = pw
-        return new
-
-    def save(self, path: Path) -> None:
-        """Write the file with mode 0600 (created so: never readable by others, even for a moment)."""
-        from maritime.paths import write_private
-
-        write_private(path, json.dumps({"users": self.passwords}, indent=1, sort_keys=True) + "\n")
-
-
-def acl_commands(subscriptions: list[Subscription], passwords: dict[str, str], pipeline_user: str,
-                 pipeline_password: str) -> list[list[str]]:
-    """``ACL SETUSER`` argument lists: one user per centre that may read only its own stream and
-    consumer groups (and its own live channel), and the pipeline's own user."""
-    out = [["ACL", "SETUSER", pipeline_user, "reset", "on", f">{pipeline_password}", "~mda:*", "&mda:*", "+@all",
-            "-@dangerous"]]
-    for sub in subscriptions:
-        out.append([
-            "ACL", "SETUSER", f"centre-{sub.id}", "reset", "on", f">{passwords[sub.id]}",
-            f"~{stream_key(sub.id)}", "resetchannels", f"&{channel(sub.id)}", "-@all",
-            "+ping", "+hello", "+auth", "+client|setname", "+client|id", "+xreadgroup", "+xread", "+xack",
-            "+xgroup|create", "+xgroup|createconsumer", "+xautoclaim", "+xclaim", "+xpending", "+xinfo|stream",
-            "+xinfo|groups", "+xinfo|consumers", "+xrange", "+xrevrange", "+xlen", "+subscribe", "+unsubscribe",
-        ])
-    return out
-
-
 class RedisPositions:
     """Keeps the latest position of every vessel in Redis for live displays (a pipeline listener).
 

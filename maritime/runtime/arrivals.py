@@ -148,7 +148,7 @@ class ArrivalsBoard:
     def grid(self) -> Any:
         """The water grid for route distances (built once, on first use: a few seconds)."""
         if self._grid is None:
-            from maritime.sim.network import WaterGrid
+            from maritime.geo.routing import WaterGrid
 
             self._grid = WaterGrid()
         return self._grid

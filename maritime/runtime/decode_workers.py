@@ -53,8 +53,9 @@ from typing import Any
 import msgspec
 
 from maritime.config import Settings
-from maritime.ingest.ais import AisDecoder, DecodeStats, Rejected, new_position
-from maritime.ingest.eventtime import Reorder, source_clock, time_guard
+from maritime.ingest.ais import DecodeStats, Rejected, new_position
+from maritime.ingest.decoders import first_timestamp, source_decoder
+from maritime.ingest.eventtime import Reorder
 from maritime.ingest.sources import ReadProgress, SourceError, SourceSpec, iter_lines
 from maritime.models import BaseStationReport, OtherMessage, Position, Record, VesselInfo
 
@@ -117,16 +118,6 @@ def _stats_of(v: list[Any]) -> DecodeStats:
     return out
 
 
-def source_decoder(settings: Settings, name: str, default_time_s: float | None,
-                   on_reject: Callable[[Rejected], None], stats: DecodeStats) -> AisDecoder:
-    """The decoder of one input stream as every runtime makes it from the ``[ingest]`` settings (fragment
-    timeout s, de-duplication window s, the source's clock, the time guard)."""
-    ing = settings.ingest
-    return AisDecoder(name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
-                      on_reject=on_reject, stats=stats, dedup_window_s=ing.dedup_window_s,
-                      clock=source_clock(ing, name), guard=time_guard(ing))
-
-
 def _since(s: DecodeStats, sent: DecodeStats) -> list[Any]:
     """The counters added to ``s`` since ``sent`` (a copy of them when last sent), and ``sent`` brought up to
     date. The decoder's own counters are never reset: its line count tells fragments of one message from
@@ -157,7 +148,6 @@ class _FileDecode:
     """One file being decoded in a worker: its decoder, reorder window and the events not yet sent."""
 
     def __init__(self, spec: SourceSpec, settings: Settings, default_time_s: float) -> None:
-        from maritime.runtime.pipeline import first_timestamp  # (that module imports this one)
 
         ing = settings.ingest
         self.events: list[Any] = []

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import heapq
-import itertools
-import json
 import logging
 import time
 from collections import Counter
@@ -25,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import Any
 
 from maritime.config import Settings
 from maritime.delivery.base import Sink
@@ -33,6 +31,7 @@ from maritime.detectors.base import Detector, Gate
 from maritime.detectors.tracker import Tracker
 from maritime.detectors.watchlist import Watchlist
 from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected
+from maritime.ingest.decoders import first_timestamp, source_decoder
 from maritime.ingest.eventtime import Deduplicator, Reorder
 from maritime.ingest.sources import (
     BadRow,
@@ -45,7 +44,7 @@ from maritime.ingest.sources import (
 )
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo, iso, parse_iso
 from maritime.runtime.assembly import Assembly, Chain, Enrichment
-from maritime.runtime.decode_workers import DecodePool, LiveDecodePool, file_size, source_decoder
+from maritime.runtime.decode_workers import DecodePool, LiveDecodePool, file_size
 from maritime.runtime.flood import FloodGate
 
 logger = logging.getLogger(__name__)
@@ -89,20 +88,6 @@ class RunStats:
             "warnings": dict(sorted(self.decode.warnings.items())),
             "alert_records": self.alert_records,
         }
-
-
-class DeadLetter:
-    """Writes rejected input, one JSON object a line, with its reason and source."""
-
-    def __init__(self, fh: IO[str]) -> None:
-        self.fh = fh
-
-    def __call__(self, rej: Rejected) -> None:
-        self.fh.write(json.dumps(rej.as_dict(), ensure_ascii=False) + "\n")
-
-    def close(self) -> None:
-        """Close the file."""
-        self.fh.close()
 
 
 # -- the pipeline ---------------------------------------------------------------------
@@ -518,21 +503,6 @@ def replay_gc() -> Iterator[None]:
 #: inputs smaller than this (bytes, all files together) are decoded in the replaying process whatever
 #: ``workers`` says: starting a worker costs more than it saves
 PARALLEL_MIN_BYTES = 8_000_000
-
-
-def first_timestamp(spec: SourceSpec, max_lines: int = 5000) -> float | None:
-    """The first event time written in a recording (within ``max_lines``), or None.
-
-    Lines that carry no time of their own take the time of the line before;
-    the ones before the first timestamp take this one, so a log that is only
-    partly timestamped does not start at the wall clock.
-    """
-    scratch = AisDecoder(spec.name, default_time_s=-1.0)
-    for line in itertools.islice(iter_lines(spec), max_lines):
-        out = scratch.decode_line(line)
-        if out is not None and out[1] and out[1][0].time_s != -1.0:
-            return out[1][0].time_s
-    return None
 
 
 def live_batches(spec: SourceSpec, stop: asyncio.Event) -> AsyncIterator[list[tuple[bytes, float]]]:

@@ -10,9 +10,9 @@ from typing import Any
 
 from maritime.config import Settings
 from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected
+from maritime.ingest.decoders import source_decoder
 from maritime.ingest.eventtime import Reorder
 from maritime.models import BaseStationReport, Position, Record, VesselInfo
-from maritime.runtime.decode_workers import source_decoder
 from maritime.runtime.partitioned.rows import (
     ProgressRow,
     Row,

@@ -1,4 +1,4 @@
-"""The 1 km GLOBE land mask over the Caribbean, for the simulator.
+"""The 1 km GLOBE land mask over the Caribbean, for the simulator and the arrivals board.
 
 The `global-land-mask` package holds the whole earth (21,600 × 43,200 cells,
 about 930 MB once loaded, 4–5 s to load). The simulator needs only the region,
@@ -9,7 +9,7 @@ answers are the package's (checked in ``tests/test_simulator.py``).
 
 Rebuild the file (needs the ``[dev]`` extra) with::
 
-    python -m maritime.sim.landmask
+    python -m maritime.geo.landmask
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Sea routes for the simulator: a water grid over the region and shortest paths on it.
+"""Sea routes: a water grid over the region and shortest paths on it (for the simulator's voyages and the
+arrivals board's route distances).
 
 Water cells are those at least ``clearance_m`` from Natural Earth 10 m land;
 routes are shortest paths on the 8-connected grid (scipy's Dijkstra), then
@@ -22,7 +23,7 @@ from shapely.geometry import LineString, box
 from shapely.geometry.base import BaseGeometry
 
 from maritime.geo import M_PER_DEG_LAT, haversine_m
-from maritime.sim import landmask
+from maritime.geo import landmask
 from maritime.zones.caribbean import REGION
 from maritime.zones.geodata import countries
 
