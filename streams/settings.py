@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +28,18 @@ class StreamSettings(BaseModel):
     session_timeout_s: float = Field(60.0, gt=1, description="a worker silent this long is dropped from the group")
     checkpoint_every: int = Field(10, ge=1, description="ingest batches between table checkpoints (and offset acks)")
     detection: Settings = Field(default_factory=Settings)
+
+    @staticmethod
+    def broker_url(servers: str) -> str:
+        """Faust's broker URL for ``host:port[,host:port]`` (a URL with a scheme is kept as it is)."""
+        return servers if "://" in servers else ";".join(f"kafka://{h}" for h in servers.split(","))
+
+    @classmethod
+    def for_servers(cls, servers: str, detection: Settings, **fields: Any) -> StreamSettings:
+        """The settings for the Kafka bootstrap ``servers`` (as ``--kafka`` takes them), ``None`` fields left
+        at their defaults."""
+        return cls(broker=cls.broker_url(servers), detection=detection,
+                   **{k: v for k, v in fields.items() if v is not None})
 
     def topic(self, name: str) -> str:
         """The full name of one of this app's topics."""

@@ -122,6 +122,11 @@ def plan_acl(settings: Settings, path: Path, pipeline_user: str = "mda-pipeline"
     return AclPlan(users, kept, path, new_users)
 
 
+def acl_user_names(settings: Settings, pipeline_user: str = "mda-pipeline") -> list[str]:
+    """The users the plan is about: the pipeline's, then one per centre (``centre-<id>``)."""
+    return [pipeline_user, *(f"centre-{sub.id}" for sub in settings.subscriptions)]
+
+
 def existing_users(client: Any, names: list[str]) -> set[str]:
     """The users of ``names`` that exist on the Redis server (``ACL GETUSER``)."""
     return {n for n in names if client.execute_command("ACL", "GETUSER", n) is not None}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +153,20 @@ def redis_remove(url: str, kind: str, value: str) -> bool:
 
 __all__ = ["KINDS", "WatchEntry", "Watchlist", "WatchlistError", "load_watchlist", "redis_entries",
            "redis_put", "redis_remove", "save_watchlist"]
+
+
+async def follow_watchlists(url: str, files: list[Path], replace: Callable[[list[WatchEntry]], None],
+                            every_s: float = 60.0) -> None:
+    """Re-read the watchlist files and the shared Redis watchlist every ``every_s`` seconds and hand the entries
+    to ``replace`` (centres update the list at run time); a read that fails keeps the last good list."""
+    import asyncio
+
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            entries = [e for f in files for e in load_watchlist(f)]
+            entries += await asyncio.to_thread(redis_entries, url)
+        except Exception as err:  # a file being rewritten, Redis down: keep the last good list
+            logger.warning("watchlist refresh failed: %s", err)
+            continue
+        replace(entries)

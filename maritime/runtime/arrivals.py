@@ -25,6 +25,7 @@ import logging
 import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from maritime.detectors.tracker import vessel_category
@@ -337,3 +338,23 @@ def publish_board(url: str, centre: str, doc: dict[str, Any], maxlen: int = 1000
         return got.decode() if isinstance(got, bytes) else str(got)
     finally:
         r.close()
+
+
+def board_document(port: Port, as_of_s: float | None, hours: float, rows: list[Arrival],
+                   centre: str | None = None) -> dict[str, Any]:
+    """The board as one JSON document: the port, the time it is reckoned at, the hours ahead (h), the
+    arrivals, and the centre it is for (when it is for one)."""
+    doc: dict[str, Any] = {"port": port.as_dict(), "as_of": iso(as_of_s) if as_of_s else None, "hours": hours}
+    if centre is not None:
+        doc["centre"] = centre
+    doc["arrivals"] = [a.as_dict() for a in rows]
+    return doc
+
+
+def write_board(path: Path, doc: dict[str, Any], rows: list[Arrival]) -> None:
+    """Write a board for analysts: CSV when ``path`` ends in ``.csv``, else the JSON document."""
+    import json
+
+    text = board_csv(rows) if path.suffix.lower() == ".csv" else json.dumps(doc, indent=2) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

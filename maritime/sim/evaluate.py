@@ -134,3 +134,20 @@ def ordinary_life(ordinary: dict[int, str], truth: list[Event], alerts: list[Eve
         by_type[a.type] = by_type.get(a.type, 0) + 1
     return {"vessels": len(ordinary), "scenes": scenes, "false_alerts": len(false), "by_type": by_type,
             "ids": [a.id for a in false][:20]}
+
+
+def score_files(truth: Path, alerts: Path) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Scores of an alerts file against a truth file, and the false alarms on ordinary life."""
+    events, got = load_truth(truth), load_alerts(alerts)
+    return evaluate(events, got), ordinary_life(load_ordinary(truth), events, got)
+
+
+def looks_like_truth(path: Path) -> bool:
+    """Whether a file is a simulator's ``truth.json`` (one JSON document with ``events``), not alert lines."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    first_line = head.lstrip().split(b"\n", 1)[0]
+    return head.lstrip()[:1] == b"{" and b'"events"' in head and b'"summary"' not in first_line
