@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from maritime.config import Settings
+from maritime.geo.routing import WaterGrid
 from maritime.ingest.decoders import first_timestamp
 from maritime.ingest.sources import iter_lines, parse_source
 from maritime.models import Alert, parse_iso
 from maritime.runtime.partitioned import Barrier, Lanes, TickRow, halo_tiles, lane_may_start, run_partitioned, tile_of
-from maritime.geo.routing import WaterGrid
 from maritime.sim.simulator import Simulator
 from maritime.zones.index import load_zones
 

@@ -11,12 +11,12 @@ import pytest
 
 from maritime.config import Settings
 from maritime.delivery.jsonl import JsonLinesSink
+from maritime.geo import landmask
 from maritime.ingest.ais import AisDecoder
 from maritime.ingest.sources import parse_source
 from maritime.models import Position
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
-from maritime.geo import landmask
 from maritime.sim.evaluate import evaluate, load_alerts, load_ordinary, load_truth, ordinary_life
 from maritime.sim.simulator import Simulator
 from maritime.zones.geodata import land_index

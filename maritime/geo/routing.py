@@ -22,8 +22,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, box
 from shapely.geometry.base import BaseGeometry
 
-from maritime.geo import M_PER_DEG_LAT, haversine_m
-from maritime.geo import landmask
+from maritime.geo import M_PER_DEG_LAT, haversine_m, landmask
 from maritime.zones.caribbean import REGION
 from maritime.zones.geodata import countries
 

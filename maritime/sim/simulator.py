@@ -47,12 +47,11 @@ import numpy as np
 import shapely
 
 from maritime.detectors.tracker import vessel_category
-from maritime.geo import KN_TO_MS, M_PER_DEG_LAT, bearing_deg, destination, haversine_m
+from maritime.geo import KN_TO_MS, M_PER_DEG_LAT, bearing_deg, destination, haversine_m, landmask
+from maritime.geo.routing import WaterGrid, wet_leg
 from maritime.models import iso
-from maritime.geo import landmask
 from maritime.sim.encode import position_payloads, sentences, static_payloads
 from maritime.sim.geofence_truth import GeofenceTruth
-from maritime.geo.routing import WaterGrid, wet_leg
 from maritime.sim.reception import Reception
 from maritime.zones.caribbean import ANCHORAGES, FLAG_MIDS, PORTS, Anchorage, Port
 from maritime.zones.index import ZoneIndex
