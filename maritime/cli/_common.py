@@ -341,11 +341,13 @@ class NamedOption(typer.core.TyperOption):
 
 
 def _name_params(params: list[Any]) -> None:
+    """Make Typer's parameters our named kinds (same state, one method more) and give them their names."""
     for param in params:
         label = value_name(param)
         if isinstance(param, typer.core.TyperArgument):
             param.__class__ = NamedArgument
-            param.label = label.removesuffix("...")
+            named: NamedArgument = param  # type: ignore[assignment]
+            named.label = label.removesuffix("...")
             param.metavar = (param.name or "value").upper()
         elif isinstance(param, typer.core.TyperOption):
             param.__class__ = NamedOption
@@ -359,26 +361,25 @@ def _named_help(opt: Any) -> Any:
     return opt
 
 
-class NamedCommand(typer.core.TyperCommand):
+class _Named:
+    """Gives a command's or a group's parameters value names (mixed into Typer's command classes)."""
+
+    params: list[Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _name_params(self.params)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _named_help(super().get_help_option(ctx))  # type: ignore[misc]
+
+
+class NamedCommand(_Named, typer.core.TyperCommand):
     """A command (given as ``cls=``) whose parameters show value names in help and usage."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _name_params(self.params)
 
-    def get_help_option(self, ctx: Any) -> Any:
-        return _named_help(super().get_help_option(ctx))
-
-
-class NamedGroup(typer.core.TyperGroup):
+class NamedGroup(_Named, typer.core.TyperGroup):
     """A command family (given as ``cls=``) whose options show value names in help."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _name_params(self.params)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        return _named_help(super().get_help_option(ctx))
 
 
 def command_family(help_text: str) -> typer.Typer:
