@@ -6,7 +6,6 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,30 +14,13 @@ import faust
 from maritime.delivery.base import Sink
 from maritime.runtime.assembly import Assembly
 from maritime.zones.index import ZoneIndex
+from streams.agents import register
+from streams.runtime import Runtime
 from streams.settings import StreamSettings
-from streams.tables import Tables, declare_tables
-from streams.topics import Topics, declare_topics
+from streams.tables import declare_tables
+from streams.topics import declare_topics
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Runtime:
-    """What the agents share in one worker: settings, zones, sinks, topics, tables, counters."""
-
-    settings: StreamSettings
-    zones: ZoneIndex | None
-    sinks: list[Sink]
-    topics: Topics
-    tables: Tables
-    #: the stages of every runner in this worker (the same assembly the embedded run uses)
-    assembly: Assembly
-    listeners: list[Any] = field(default_factory=list)
-    dead_letter: Any = None  # an open text file for rejected input lines, or None
-    #: what the heartbeat reports: counts, and CPU seconds of the core's work per stage (``*_busy_s``)
-    counts: dict[str, float] = field(default_factory=lambda: {
-        "lines": 0, "rejected": 0, "alerts": 0, "positions": 0, "replays_ended": 0,
-        "decode_busy_s": 0.0, "vessels_busy_s": 0.0, "tiles_busy_s": 0.0})
 
 
 def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sinks: Sequence[Sink] = (),
@@ -95,8 +77,6 @@ def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sink
     @app.on_before_shutdown.connect
     async def last_heartbeat(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         write_heartbeat()  # the final counts, for whoever reads them after the worker stopped
-
-    from streams.agents import register
 
     register(app, runtime)
     return app

@@ -98,6 +98,85 @@ def package_sources() -> dict[str, str]:
     return out
 
 
+def import_graph(sources: dict[str, str], packages: set[str]) -> dict[str, set[str]]:
+    """``module -> the project modules it imports`` (at the top, inside functions or for type checking only);
+    ``from pkg import mod`` points at ``pkg.mod`` where that is a module."""
+    graph = {}
+    for module, source in sources.items():
+        package = module if module in packages else module.rsplit(".", 1)[0]
+        out = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                out.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                    target = f"{base}.{node.module}" if node.module else base
+                else:
+                    target = node.module or ""
+                out.update(f"{target}.{a.name}" if f"{target}.{a.name}" in sources else target for a in node.names)
+        graph[module] = {m for m in out if m in sources and m != module}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or round a loop (Tarjan's components)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def project_sources() -> tuple[dict[str, str], set[str]]:
+    """Every module of ``maritime`` and ``streams``, and which of them are packages."""
+    out, packages = {}, set()
+    for top in ("maritime", "streams"):
+        for path in (ROOT / top).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+                packages.add(".".join(parts))
+            out[".".join(parts)] = path.read_text(encoding="utf-8")
+    return out, packages
+
+
+def test_no_modules_import_each_other():
+    """No import cycle, however lazy (runtime/pipeline and decode_workers, the Faust app and its agents were)."""
+    sources, packages = project_sources()
+    assert cycles(import_graph(sources, packages)) == []
+
+
+def test_an_import_cycle_is_caught():
+    sources = {"streams.app": "from streams.agents import register\n",
+               "streams.agents": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from streams.app import R\n",
+               "maritime.geo": "import math\n"}
+    assert cycles(import_graph(sources, {"streams.agents"})) == [["streams.agents", "streams.app"]]
+
+
 def test_every_import_points_down():
     sources = package_sources()
     assert len(sources) > 40

@@ -13,7 +13,7 @@ from maritime.runtime.flood import FloodGate
 from streams.records import AlertEvent
 
 if TYPE_CHECKING:
-    from streams.app import Runtime
+    from streams.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from streams.agents.stage import forget_revoked
 from streams.records import DeadLetter, RawBatch, RowBatch
 
 if TYPE_CHECKING:
-    from streams.app import Runtime
+    from streams.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

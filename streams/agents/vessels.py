@@ -13,7 +13,7 @@ from streams.agents.stage import ARRIVALS_PARTITION, PartitionStage, forget_revo
 from streams.records import AlertEvent, RowBatch
 
 if TYPE_CHECKING:
-    from streams.app import Runtime
+    from streams.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
