@@ -142,7 +142,7 @@ class VesselInfo:
     destination: str | None = None
     msg_type: int = 5
     source: str = ""
-    #: the declared ETA (UNIX s; AIS gives it without a year, see :func:`maritime.voyage.resolve_eta`)
+    #: the declared ETA (UNIX s; AIS gives it without a year, see :func:`maritime.destination.resolve_eta`)
     eta_s: float | None = None
 
     @property

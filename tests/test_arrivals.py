@@ -12,7 +12,7 @@ import pytest
 
 from maritime.geo import destination
 from maritime.models import Alert, Position, VesselInfo, VesselRef
-from maritime.runtime.arrivals import ArrivalsBoard, board_csv
+from maritime.runtime.arrivals_board import ArrivalsBoard, board_csv
 
 from .conftest import T0
 

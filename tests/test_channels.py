@@ -490,7 +490,7 @@ def test_shared_watchlist_in_redis(server, tmp_path):
 
 
 def test_profiles_in_redis(server, tmp_path):
-    from maritime.enrich.profiles import RedisProfileStore
+    from maritime.enrich.profile_store import RedisProfileStore
 
     from .conftest import PORT_A, PORT_B, renamed_vessel, zones
 

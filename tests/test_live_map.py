@@ -344,7 +344,7 @@ def test_arrivals_panel_lists_a_port_and_a_click_shows_the_vessel(grid):
     from playwright.sync_api import sync_playwright
 
     from maritime.geo import destination
-    from maritime.runtime.arrivals import ArrivalsBoard
+    from maritime.runtime.arrivals_board import ArrivalsBoard
 
     state = LiveState()
     board = ArrivalsBoard(grid=grid)

@@ -300,8 +300,8 @@ def test_a_type_19_position_is_not_a_duplicate_of_its_own_static_report():
 def test_watchlist_profiles_and_risk_partitioned_like_embedded(day, zones, tmp_path):
     """The same assembly in both runtimes: watchlist hits, enriched severities, details.watchlist and
     details.risk (each run with a profile store of its own), also across restarts from the tables."""
-    from maritime.enrich.profiles import ProfileStore
-    from maritime.enrich.watchlist import load_watchlist
+    from maritime.enrich.profile_store import ProfileStore
+    from maritime.enrich.watchlist_store import load_watchlist
     from maritime.runtime.assembly import Assembly
 
     plain = Collect()

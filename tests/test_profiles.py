@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from maritime.config import Settings
-from maritime.enrich.profiles import ProfileStore, risk
+from maritime.enrich.profile_store import ProfileStore, risk
 
 from .conftest import (
     OPEN_SEA,

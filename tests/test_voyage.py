@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from maritime.voyage import clean_destination, resolve_eta
+from maritime.destination import clean_destination, resolve_eta
 from maritime.zones.ports import BUNDLED, PortIndex, build_port_index
 
 from .conftest import SHARED, nmea_of, voyage_day

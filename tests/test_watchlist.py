@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from maritime.config import Settings
-from maritime.enrich.watchlist import Watchlist, WatchlistError, load_watchlist
+from maritime.enrich.watchlist_store import Watchlist, WatchlistError, load_watchlist
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
 

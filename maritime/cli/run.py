@@ -158,7 +158,7 @@ def watch(
             common.live_positions(stack, pipe, redis_url)
         live = board = None
         if web_addr is not None:
-            from maritime.runtime.arrivals import ArrivalsBoard
+            from maritime.runtime.arrivals_board import ArrivalsBoard
             from maritime.views.web import LiveState
 
             live = LiveState(drop_after_s=drop_after_min * 60)
@@ -182,7 +182,7 @@ def watch(
                                                arrivals=board), host, port)
             refresher = None
             if redis_url and pipe.assembly is not None and pipe.assembly.watch_entries is not None:
-                from maritime.enrich.watchlist import follow_watchlists
+                from maritime.enrich.watchlist_store import follow_watchlists
 
                 files = [*(Path(p) for p in settings.watchlists), *(watchlist or [])]
                 refresher = asyncio.create_task(follow_watchlists(redis_url, files,
@@ -341,7 +341,7 @@ def arrivals(
 ) -> None:
     """The arrivals board of a port: who is expected in the next hours (declared destination or track), both
     ETAs, and an explained risk score, as of the last event of the recordings."""
-    from maritime.runtime.arrivals import ArrivalsBoard, board_csv, board_document, publish_board, write_board
+    from maritime.runtime.arrivals_board import ArrivalsBoard, board_csv, board_document, publish_board, write_board
 
     common.setup_logging(verbose)
     if as_json and as_csv:

@@ -20,7 +20,7 @@ def vessel(
     config: Annotated[Path | None, typer.Option("--config", help="settings (risk weights)")] = None,
 ) -> None:
     """A vessel's profile: identity history, port calls, zones, alerts, and its risk with the factors."""
-    from maritime.enrich.profiles import ProfileStore, RedisProfileStore, risk
+    from maritime.enrich.profile_store import ProfileStore, RedisProfileStore, risk
 
     store: Any
     if redis_url:

@@ -13,7 +13,7 @@ from maritime.redact import redact
 app = command_family("Vessels of interest: list, add, remove (CSV files).")
 
 def load_or_fail(path: Path, missing_ok: bool = False) -> list[Any]:
-    from maritime.enrich.watchlist import WatchlistError, load_watchlist
+    from maritime.enrich.watchlist_store import WatchlistError, load_watchlist
 
     if missing_ok and not path.exists():
         return []
@@ -29,7 +29,7 @@ def watchlist_list(
     redis_url: Annotated[str | None, typer.Option("--redis", help="the shared watchlist in Redis")] = None,
 ) -> None:
     """Print the entries (of a file, or of the shared Redis watchlist)."""
-    from maritime.enrich.watchlist import redis_entries
+    from maritime.enrich.watchlist_store import redis_entries
     from maritime.models import iso
 
     if (path is None) == (redis_url is None):
@@ -51,7 +51,7 @@ def watchlist_add(
     redis_url: Annotated[str | None, typer.Option("--redis", help="add to the shared watchlist in Redis")] = None,
 ) -> None:
     """Add (or replace) an entry in a file or in the shared Redis watchlist."""
-    from maritime.enrich.watchlist import WatchlistError, add_to_file, parse_entry, redis_put
+    from maritime.enrich.watchlist_store import WatchlistError, add_to_file, parse_entry, redis_put
 
     if (path is None) == (redis_url is None):
         raise fail("give a watchlist file or --redis URL", 2)
@@ -80,7 +80,7 @@ def watchlist_remove(
     redis_url: Annotated[str | None, typer.Option("--redis", help="remove from the shared Redis watchlist")] = None,
 ) -> None:
     """Remove an entry from a file or from the shared Redis watchlist."""
-    from maritime.enrich.watchlist import WatchlistError, redis_remove, remove_from_file
+    from maritime.enrich.watchlist_store import WatchlistError, redis_remove, remove_from_file
 
     if (path is None) == (redis_url is None):
         raise fail("give a watchlist file or --redis URL", 2)

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 import shapely
 
 from maritime.config import VoyageSettings
+from maritime.destination import clean_destination
 from maritime.detectors.base import AlertBuilder, latlon_phrase, vessel_phrase
 from maritime.detectors.gaps import GapDetector
 from maritime.detectors.identity import DEFAULT_MMSIS
@@ -40,7 +41,6 @@ from maritime.detectors.state import VoyageState
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import M_PER_DEG_LAT, fast_distance_m, format_duration
 from maritime.models import Alert, Position, Severity, VesselInfo, iso
-from maritime.voyage import clean_destination
 from maritime.zones.index import Zone, ZoneIndex
 from maritime.zones.ports import Port, PortIndex
 

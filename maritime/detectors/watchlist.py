@@ -4,7 +4,7 @@ A listed vessel raises ``watchlist_hit`` when it is first heard, and again
 after it has been silent for ``absence_h``; every other alert involving a
 listed vessel carries the matching entries in ``details.watchlist`` and a
 severity raised by one step (:meth:`Watchlist.enrich`). Reading and writing
-the lists (CSV, JSON, Redis) is :mod:`maritime.enrich.watchlist`.
+the lists (CSV, JSON, Redis) is :mod:`maritime.enrich.watchlist_store`.
 """
 
 from __future__ import annotations

@@ -38,9 +38,9 @@ from typing import Any, ClassVar, Final
 from pyais.bit_vector import bit_vector
 from pyais.messages import MSG_CLASS
 
+from maritime.destination import resolve_eta
 from maritime.ingest.eventtime import PayloadWindow, SourceClock, TimeGuard
 from maritime.models import TIME_MAX_S, TIME_MIN_S, BaseStationReport, OtherMessage, Position, Record, VesselInfo, iso
-from maritime.voyage import resolve_eta
 
 logger = logging.getLogger(__name__)
 

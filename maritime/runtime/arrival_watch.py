@@ -13,7 +13,7 @@ same input gives the same alerts and boards.
 
 For each vessel it finds the port it is expected at within ``lead_h``: its
 declared destination, or the port its track heads to over water, and scores
-the arrival as the board does (:class:`~maritime.runtime.arrivals.ArrivalsBoard`,
+the arrival as the board does (:class:`~maritime.runtime.arrivals_board.ArrivalsBoard`,
 events since the vessel last left a port). A score at or over ``threshold``
 raises ``arrival_risk`` at the port's position (so it is routed to the
 port's waters and authority), updated as the score, the ETA or the hours
@@ -38,7 +38,7 @@ from maritime.detectors.base import AlertBuilder, vessel_phrase
 from maritime.detectors.tracker import Tracker
 from maritime.geo import format_duration, haversine_m
 from maritime.models import Alert, Position, Record, Severity, Status, VesselInfo, ZoneRef, iso, parse_iso
-from maritime.runtime.arrivals import WEIGHTS, Arrival, ArrivalsBoard, Followed, bearing
+from maritime.runtime.arrivals_board import WEIGHTS, Arrival, ArrivalsBoard, Followed, bearing
 from maritime.runtime.partitioned.rows import (
     EndRow,
     EventRow,

@@ -226,7 +226,7 @@ def voyage_enricher(store: Any, recent_h: float) -> Callable[[Alert], Alert]:
 def risk_enricher(store: Any, weights: dict[str, float]) -> Callable[[Alert], Alert]:
     """Adds ``details.risk``: each involved vessel's explained score and its top three factors, from what its
     profile held before the alert's event time (the same in every runtime, however far a stage has read)."""
-    from maritime.enrich.profiles import risk
+    from maritime.enrich.profile_store import risk
 
     def add_risk(alert: Alert) -> Alert:
         scores = {}
@@ -262,7 +262,7 @@ class Assembly:
 
         ``profiles``: a SQLite file, ``"redis"`` (needs ``redis_url``), or None for ``settings.profiles_db``.
         """
-        from maritime.enrich.watchlist import WatchlistError, load_watchlist, redis_entries
+        from maritime.enrich.watchlist_store import WatchlistError, load_watchlist, redis_entries
 
         files = [Path(p) for p in settings.watchlists] + [Path(p) for p in watchlists]
         entries: list[WatchEntry] | None = None
@@ -283,7 +283,7 @@ class Assembly:
         db = profiles if profiles is not None else (settings.profiles_db or None)
         store: Any = None
         if db is not None:
-            from maritime.enrich.profiles import ProfileStore, RedisProfileStore
+            from maritime.enrich.profile_store import ProfileStore, RedisProfileStore
 
             if str(db) == "redis":
                 if not redis_url:
@@ -358,7 +358,7 @@ class Assembly:
         if wl is not None:
             dets.append(wl)
         if self.profile_store is not None:
-            from maritime.detectors.profile import ProfileTracker
+            from maritime.detectors.profile_tracker import ProfileTracker
 
             dets.append(ProfileTracker(self.profile_store, tracker, self.zones, watchlist=wl))
         return gates, dets

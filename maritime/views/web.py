@@ -235,7 +235,7 @@ class LiveMapServer:
                  hosts: Sequence[str] | None = None, triage: TriageStore | None = None,
                  arrivals: Any = None) -> None:
         self.state = state
-        #: the arrivals board the run feeds (:class:`~maritime.runtime.arrivals.ArrivalsBoard`), if any
+        #: the arrivals board the run feeds (:class:`~maritime.runtime.arrivals_board.ArrivalsBoard`), if any
         self.arrivals = arrivals
         #: where officers' actions are kept (default: in memory only, lost when the server stops)
         self.triage: TriageStore = triage if triage is not None else SqliteTriageStore(":memory:")
@@ -372,7 +372,7 @@ class LiveMapServer:
         body: dict[str, Any] = {**st.vessel_feature(v)["properties"], "lat": v["lat"], "lon": v["lon"],
                                 "alerts": alerts[-20:]}
         if self.profiles is not None:
-            from maritime.enrich.profiles import risk
+            from maritime.enrich.profile_store import risk
 
             prof = self.profiles.profile(m)
             if prof is not None:

@@ -3,7 +3,7 @@
 Facts written down from the UNECE UN/LOCODE code list (country code + three letters), for the ports of the
 wider Caribbean that the bundled port zones and the World Port Index cover. Each entry: the code, the name
 as the code list gives it, and aliases crews type in the AIS destination (island or country names that
-mean the main port, old names, short forms). Aliases are matched after :func:`maritime.voyage.clean_destination`
+mean the main port, old names, short forms). Aliases are matched after :func:`maritime.destination.clean_destination`
 (upper case), so they are written in upper case.
 """
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from maritime.voyage import clean_destination
+from maritime.destination import clean_destination
 from maritime.zones.locodes import LOCODES
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Vessel histories as they happen: identity changes, an IMO under a new MMSI, port calls and zone visits.
 
 :class:`ProfileTracker` records into a profile store (SQLite or Redis, see
-:mod:`maritime.enrich.profiles`) every change of a vessel's identity (name,
+:mod:`maritime.enrich.profile_store`) every change of a vessel's identity (name,
 call sign, IMO, ship type, flag), its zone visits (checked every few minutes
 per vessel) and the time it spends near an EEZ boundary. An IMO reported
 under a new MMSI, or an MMSI whose name, call sign, IMO, type or flag
@@ -18,11 +18,11 @@ import msgspec
 import shapely
 from shapely.geometry import box
 
+from maritime.destination import clean_destination
 from maritime.detectors.base import AlertBuilder, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import M_PER_DEG_LAT
 from maritime.models import Alert, Position, VesselInfo, iso
-from maritime.voyage import clean_destination
 from maritime.zones.index import ZoneIndex
 
 

@@ -28,10 +28,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maritime.destination import clean_destination
 from maritime.detectors.tracker import vessel_category
 from maritime.geo import M_PER_NM, haversine_m
 from maritime.models import Alert, Position, Record, VesselInfo, iso
-from maritime.voyage import clean_destination
 from maritime.zones.ports import Port, PortIndex
 
 logger = logging.getLogger(__name__)
@@ -291,7 +291,7 @@ class ArrivalsBoard:
             else:
                 add("undeclared", 1, "declares nothing readable" + (f" ({v.text})" if v.text else ""))
         if self.profiles is not None:
-            from maritime.enrich.profiles import risk
+            from maritime.enrich.profile_store import risk
 
             prof = self.profiles.profile(mmsi)
             if prof is not None:

@@ -1,6 +1,6 @@
 """Vessel profiles: identity history, port calls, zone history and alerts in SQLite, and a risk score.
 
-:class:`~maritime.detectors.profile.ProfileTracker` runs in the pipeline: it records every change of a
+:class:`~maritime.detectors.profile_tracker.ProfileTracker` runs in the pipeline: it records every change of a
 vessel's identity (name, call sign, IMO, ship type, flag), port calls
 (arrival and departure at ``port``/``anchorage`` zones) and zone visits
 (checked every few minutes per vessel), and the alerts that involve it. An
