@@ -25,6 +25,7 @@ COMPILED = (
     "maritime.ingest.ais",
     "maritime.ingest.eventtime",
     "maritime.runtime.assembly",
+    "maritime.detectors.base",
     "maritime.detectors.tracker",
     "maritime.detectors.identity",
     "maritime.detectors.gaps",

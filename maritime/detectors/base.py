@@ -6,9 +6,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import shapely
+from mypy_extensions import mypyc_attr
 
 from maritime.detectors.tracker import Tracker, VesselState
-from maritime.models import Alert, AlertType, Position, Severity, Status, VesselRef, ZoneRef
+from maritime.models import Alert, AlertType, Position, Severity, Status, VesselInfo, VesselRef, ZoneRef
 
 #: Navigational status values (ITU-R M.1371) that mean the vessel is not under way.
 AT_ANCHOR = 1
@@ -20,9 +21,9 @@ STATIONARY_STATUSES = frozenset((AT_ANCHOR, MOORED))
 class Detector(Protocol):
     """A detector: fed positions and static reports in event-time order, returns alerts.
 
-    Detectors never read the wall clock: ``on_watermark`` tells them how far
-    event time has advanced, and ``finish`` that the input has ended (alerts
-    still open stay open).
+    Detectors never read the wall clock: ``on_watermark`` tells them how far event time has advanced, and
+    ``finish`` that the input has ended (alerts still open stay open). Every hook is called by the one
+    ``Chain`` of every runtime; :class:`DetectorBase` holds the defaults (do nothing).
     """
 
     name: str
@@ -31,12 +32,28 @@ class Detector(Protocol):
         """Take one position (the tracker's ``vessel.last`` is still the previous fix)."""
         ...
 
+    def on_static(self, info: VesselInfo, vessel: VesselState) -> Iterable[Alert]:
+        """Take one static report (the tracker has merged it into ``vessel``)."""
+        ...
+
+    def on_late(self, pos: Position, vessel: VesselState) -> Iterable[Alert]:
+        """A position that came after the reorder window: revise (update, cancel) what it disproves."""
+        ...
+
     def on_watermark(self, watermark_s: float) -> Iterable[Alert]:
         """Event time has reached ``watermark_s`` (POSIX s): raise what is now due."""
         ...
 
     def finish(self, end_s: float) -> Iterable[Alert]:
         """The input ended at event time ``end_s``."""
+        ...
+
+    def holds(self, mmsi: int) -> bool:
+        """Whether the detector keeps something open about ``mmsi`` (it is then never evicted)."""
+        ...
+
+    def forget(self, mmsi: int) -> None:
+        """Drop the state of a vessel evicted for silence."""
         ...
 
 
@@ -53,6 +70,52 @@ class Gate(Protocol):
     def check(self, pos: Position, vessel: VesselState) -> tuple[bool, list[Alert]]:
         """Judge one position against the vessel's history."""
         ...
+
+    def holds(self, mmsi: int) -> bool:
+        """Whether the gate keeps something open about ``mmsi`` (it is then never evicted)."""
+        ...
+
+    def forget(self, mmsi: int) -> None:
+        """Drop the state of a vessel evicted for silence."""
+        ...
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class VesselHooks:
+    """The per-vessel hooks every gate and detector has; by default it holds nothing open and keeps nothing."""
+
+    def holds(self, mmsi: int) -> bool:
+        """Nothing open about any vessel."""
+        return False
+
+    def forget(self, mmsi: int) -> None:
+        """Nothing kept per vessel."""
+        return None
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class DetectorBase(VesselHooks):
+    """The defaults of :class:`Detector`: every hook a detector does not need does nothing."""
+
+    def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
+        """Nothing to say about a position."""
+        return []
+
+    def on_static(self, info: VesselInfo, vessel: VesselState) -> list[Alert]:
+        """Static reports are not read."""
+        return []
+
+    def on_late(self, pos: Position, vessel: VesselState) -> list[Alert]:
+        """Late positions revise nothing."""
+        return []
+
+    def on_watermark(self, watermark_s: float) -> list[Alert]:
+        """Nothing falls due with event time."""
+        return []
+
+    def finish(self, end_s: float) -> list[Alert]:
+        """Open events stay open at the end of the input."""
+        return []
 
 
 def vessel_phrase(v: VesselState | VesselRef) -> str:

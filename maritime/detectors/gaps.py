@@ -25,7 +25,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from maritime.config import GapSettings
-from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, latlon_phrase, vessel_phrase
+from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, DetectorBase, latlon_phrase, vessel_phrase
 from maritime.detectors.state import ClosedGap, GapState
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import M_PER_NM, format_duration, haversine_m, implied_speed_kn
@@ -40,7 +40,7 @@ LATE_HORIZON_S = 24 * 3600.0
 _SENSITIVE_KINDS = ("restricted", "mpa", "territorial_sea")
 
 
-class GapDetector:
+class GapDetector(DetectorBase):
     """Dark gaps and feed outages; per-vessel state in ``state`` keyed by MMSI."""
 
     name = "gaps"
@@ -274,10 +274,6 @@ class GapDetector:
             alert = self._alert(st, pos.mmsi, "closed", pos.time_s, pos, vessel)
         st.open = False
         return alert
-
-    def finish(self, end_s: float) -> list[Alert]:
-        """Gaps still open at the end of the input stay open (nothing to add)."""
-        return []
 
     # -- late reports ------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import shapely
 import shapely.ops
 
 from maritime.config import GeofenceSettings
-from maritime.detectors.base import AlertBuilder, latlon_phrase, vessel_phrase
+from maritime.detectors.base import AlertBuilder, DetectorBase, latlon_phrase, vessel_phrase
 from maritime.detectors.state import Overspeed, Visit
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import format_duration, haversine_m
@@ -29,7 +29,7 @@ _DEFAULT_SEVERITY: dict[str, Severity] = {
 }
 
 
-class GeofenceDetector:
+class GeofenceDetector(DetectorBase):
     """Zone visits per vessel in ``state`` keyed by MMSI: ``{zone_id: visit}``."""
 
     name = "geofence"
@@ -203,12 +203,4 @@ class GeofenceDetector:
     def forget(self, mmsi: int) -> None:
         """Drop the state of an evicted vessel."""
         self.state.pop(mmsi, None)
-
-    def on_watermark(self, watermark_s: float) -> list[Alert]:
-        """Nothing is due on time alone: exits are judged on the vessel's next fix."""
-        return []
-
-    def finish(self, end_s: float) -> list[Alert]:
-        """Visits still going on at the end of the input stay open."""
-        return []
 

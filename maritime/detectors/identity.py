@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from pyais.constants import COUNTRY_MAPPING
 
 from maritime.config import IdentitySettings
-from maritime.detectors.base import AlertBuilder, LandMask, latlon_phrase, vessel_phrase
+from maritime.detectors.base import AlertBuilder, LandMask, VesselHooks, latlon_phrase, vessel_phrase
 from maritime.detectors.state import IdentityState, SharedEpisode, Track
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import KN_TO_MS, M_PER_NM, fast_distance_m, format_duration, implied_speed_kn
@@ -67,7 +67,7 @@ def mmsi_problem(mmsi: int) -> tuple[str, str] | None:
     return None
 
 
-class IdentityGate:
+class IdentityGate(VesselHooks):
     """Per-vessel kinematic state in ``state`` keyed by MMSI."""
 
     name = "identity"

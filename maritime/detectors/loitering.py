@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from maritime.config import LoiteringSettings
-from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, latlon_phrase, vessel_phrase
+from maritime.detectors.base import STATIONARY_STATUSES, AlertBuilder, DetectorBase, latlon_phrase, vessel_phrase
 from maritime.detectors.rendezvous import RendezvousDetector
 from maritime.detectors.state import Loiter
 from maritime.detectors.tracker import Tracker, VesselState
@@ -24,7 +24,7 @@ from maritime.models import Alert, Position, Severity, Status, iso
 from maritime.zones.index import ZoneIndex
 
 
-class LoiteringDetector:
+class LoiteringDetector(DetectorBase):
     """Per-vessel slow episodes in ``state`` keyed by MMSI."""
 
     name = "loitering"
@@ -120,10 +120,6 @@ class LoiteringDetector:
             ep = self.state[mmsi]
             out.extend(self._end(mmsi, ep, ep.last))
         return out
-
-    def finish(self, end_s: float) -> list[Alert]:
-        """Episodes still going on at the end of the input stay open."""
-        return []
 
     def episode_start(self, alert: Alert) -> tuple[float, float] | None:
         """Where the episode an alert of this detector reports began (lat, lon), while it is held."""

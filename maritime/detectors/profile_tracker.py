@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry import box
 
 from maritime.destination import clean_destination
-from maritime.detectors.base import AlertBuilder, vessel_phrase
+from maritime.detectors.base import AlertBuilder, DetectorBase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import M_PER_DEG_LAT
 from maritime.models import Alert, Position, VesselInfo, iso
@@ -57,7 +57,7 @@ class ProfileState(msgspec.Struct, gc=False):
     inside: dict[str, ZoneStay] = msgspec.field(default_factory=dict)
 
 
-class ProfileTracker:
+class ProfileTracker(DetectorBase):
     """Records identities, port calls, zone visits and alerts (a detector and an alert sink)."""
 
     name = "profiles"
@@ -188,10 +188,6 @@ class ProfileTracker:
         ident = self._ident.get(mmsi)
         if ident is not None and not any(x is not None for x in ident[:4]):
             del self._ident[mmsi]
-
-    def on_watermark(self, watermark_s: float) -> list[Alert]:
-        """Nothing is due on time alone."""
-        return []
 
     def finish(self, end_s: float) -> list[Alert]:
         """Visits still going on are written open-ended."""

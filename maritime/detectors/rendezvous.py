@@ -23,7 +23,7 @@ import msgspec
 
 from maritime.config import RendezvousSettings
 from maritime.detectors.anchorages import LearnedAnchorages
-from maritime.detectors.base import AT_ANCHOR, AlertBuilder, latlon_phrase, vessel_phrase
+from maritime.detectors.base import AT_ANCHOR, AlertBuilder, DetectorBase, latlon_phrase, vessel_phrase
 from maritime.detectors.state import Meeting
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import cell_size_deg, fast_distance_m, format_duration, interpolate
@@ -40,7 +40,7 @@ CRUISE_MIN_LENGTH_M = 100
 TENDER_MAX_LENGTH_M = 30
 
 
-class RendezvousDetector:
+class RendezvousDetector(DetectorBase):
     """Ship-to-ship meetings. ``state`` holds pair episodes keyed ``(a, b)`` (MMSIs ascending)."""
 
     name = "rendezvous"
@@ -333,10 +333,6 @@ class RendezvousDetector:
                 if not members:
                     del self._cells[cell]
         return out
-
-    def finish(self, end_s: float) -> list[Alert]:
-        """Meetings still going on at the end of the input stay open."""
-        return []
 
     def episode_start(self, alert: Alert) -> tuple[float, float] | None:
         """Where the meeting an alert of this detector reports began (lat, lon), while it is held."""

@@ -34,7 +34,7 @@ import shapely
 
 from maritime.config import VoyageSettings
 from maritime.destination import clean_destination
-from maritime.detectors.base import AlertBuilder, latlon_phrase, vessel_phrase
+from maritime.detectors.base import AlertBuilder, DetectorBase, latlon_phrase, vessel_phrase
 from maritime.detectors.gaps import GapDetector
 from maritime.detectors.identity import DEFAULT_MMSIS
 from maritime.detectors.state import VoyageState
@@ -55,7 +55,7 @@ def _last(items: list[str], item: str, n: int) -> list[str]:
     return [*items, item][-n:]
 
 
-class VoyageDetector:
+class VoyageDetector(DetectorBase):
     """``destination_change`` and ``arrival_undeclared`` (per-vessel state in ``state``, keyed by MMSI)."""
 
     name = "voyage"
@@ -254,10 +254,3 @@ class VoyageDetector:
         """Drop the state of an evicted vessel."""
         self.state.pop(mmsi, None)
 
-    def on_watermark(self, watermark_s: float) -> list[Alert]:
-        """Nothing is due on time alone."""
-        return []
-
-    def finish(self, end_s: float) -> list[Alert]:
-        """Nothing stays open."""
-        return []

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from maritime.detectors.base import AlertBuilder, latlon_phrase, vessel_phrase
+from maritime.detectors.base import AlertBuilder, DetectorBase, latlon_phrase, vessel_phrase
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import format_duration
 from maritime.models import SEVERITIES, Alert, Position, Severity, iso
@@ -62,7 +62,7 @@ class WatchEntry:
 
 
 
-class Watchlist:
+class Watchlist(DetectorBase):
     """Entries indexed for matching; a detector of ``watchlist_hit`` and an alert enricher."""
 
     name = "watchlist"
@@ -132,14 +132,6 @@ class Watchlist:
     def forget(self, mmsi: int) -> None:
         """Drop what is cached for an evicted vessel."""
         self._cache.pop(mmsi, None)
-
-    def on_watermark(self, watermark_s: float) -> list[Alert]:
-        """Nothing is due on time alone."""
-        return []
-
-    def finish(self, end_s: float) -> list[Alert]:
-        """Nothing to close."""
-        return []
 
     # -- enrichment ---------------------------------------------------------------------
 

@@ -72,9 +72,9 @@ class Chain:
         """Drop the state of every vessel not heard since ``watermark_s - evict_after_s`` that no gate or
         detector holds (an open gap, a visit in a zone, a shared-MMSI episode); return how many went."""
         cutoff = watermark_s - self.evict_after_s
-        parts: list[Any] = [*self.gates, *self.detectors]
-        holders = [p.holds for p in parts if hasattr(p, "holds")]
-        forgets = [p.forget for p in parts if hasattr(p, "forget")]
+        parts: list[Gate | Detector] = [*self.gates, *self.detectors]
+        holders = [p.holds for p in parts]
+        forgets = [p.forget for p in parts]
         gone = [v.mmsi for v in self.tracker
                 if v.heard_s is not None and v.heard_s < cutoff and not any(h(v.mmsi) for h in holders)]
         for m in gone:
@@ -112,21 +112,17 @@ class Chain:
         their events with late data (``on_late``); it does not pass the gates or move the tracker."""
         vessel = self.tracker.get(pos.mmsi)
         for det in self.detectors:
-            fn = getattr(det, "on_late", None)
-            if fn is not None:
-                got = fn(pos, vessel)
-                if got:
-                    self.emit(list(got))
+            got = det.on_late(pos, vessel)
+            if got:
+                self.emit(list(got))
 
     def static(self, info: VesselInfo) -> None:
         """Apply one static report (and offer it to the detectors that read declarations: ``on_static``)."""
         vessel = self.tracker.on_static(info)
         for det in self.detectors:
-            fn = getattr(det, "on_static", None)
-            if fn is not None:
-                got = fn(info, vessel)
-                if got:
-                    self.emit(list(got))
+            got = det.on_static(info, vessel)
+            if got:
+                self.emit(list(got))
         for fn in self.listeners:
             fn(info)
 
