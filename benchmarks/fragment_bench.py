@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.decode_bench import machine  # noqa: E402
-from maritime.ingest.ais import AisDecoder, DecodeStats  # noqa: E402
+from maritime.ingest.ais import AisDecoder  # noqa: E402
+from maritime.ingest.errors import DecodeStats  # noqa: E402
 
 
 def checksum(body: str) -> str:

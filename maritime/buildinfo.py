@@ -22,6 +22,8 @@ from types import ModuleType
 #: the tracker, identity gate, dark gaps, geofences, rendezvous, loitering, the zone index, the geometry)
 COMPILED = (
     "maritime.geo",
+    "maritime.ingest.nmea",
+    "maritime.ingest.messages",
     "maritime.ingest.ais",
     "maritime.ingest.eventtime",
     "maritime.runtime.assembly",

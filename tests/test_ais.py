@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyais.stream import IterMessages
 
-from maritime.ingest.ais import AisDecoder, Reason, Rejected, xor_checksum
+from maritime.ingest.ais import AisDecoder
+from maritime.ingest.errors import Reason, Rejected
+from maritime.ingest.nmea import xor_checksum
 from maritime.models import Position, VesselInfo, flag_of, mid_of
 
 from .conftest import TYPE1, TYPE5, TYPE18, nmea, recordings, tag
@@ -396,7 +398,8 @@ def test_payload_outside_the_six_bit_alphabet_is_malformed():
 
 def test_extra_fields_after_the_fill_bits_and_an_empty_channel_are_a_warning_not_a_lost_line():
     """A plotter's sentences with an eighth field (pyais decodes them; so must we)."""
-    from maritime.ingest.ais import AisDecoder, DecodeStats
+    from maritime.ingest.ais import AisDecoder
+    from maritime.ingest.errors import DecodeStats
 
     line = b"!AIVDM,1,1,1,,13aI8e?P00PGpU:NR6s00?vT2000,0,0*1C"
     stats = DecodeStats()

@@ -7,7 +7,8 @@ import shutil
 import pytest
 
 from maritime.config import Settings
-from maritime.ingest.ais import AisDecoder, DecodeStats
+from maritime.ingest.ais import AisDecoder
+from maritime.ingest.errors import DecodeStats
 from maritime.ingest.sources import MAX_LINE_BYTES, parse_source
 from maritime.sim.encode import checksum, tag_block
 

@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 from maritime.config import Settings
-from maritime.ingest.ais import AisDecoder, DecodeStats
+from maritime.ingest.ais import AisDecoder
+from maritime.ingest.errors import DecodeStats
 from maritime.ingest.eventtime import TimeGuard
 from maritime.ingest.sources import parse_source
 from maritime.sim.encode import tag_block

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import IO
 
-from maritime.ingest.ais import Rejected
+from maritime.ingest.errors import Rejected
 
 
 class DeadLetter:

@@ -14,163 +14,67 @@ Everything that is messy about real feeds is handled here, once:
 * "not available" values (lat 91, lon 181, sog 102.3, cog 360, heading 511)
   turned into None, and out-of-range values rejected.
 
-Decoding of the payload bits is pyais's (``bit_vector`` and the message
-classes), with one exception: the 168-bit position reports of types 1, 2, 3
-and 18, most of any feed, are unpacked by :func:`unpack_position` with the
-same re-armouring, shifts and rounding as pyais's own fast path but without
-building a message object (a property test checks it field by field against
-pyais). The sentence layer is parsed here because that is where the
-tolerance and the accounting live. Every rejected line is counted by reason
-and handed to an optional dead-letter callback; nothing raises out of
-:meth:`AisDecoder.decode_line`.
+The layers, each in its module: the sentence (checksums, the times around it, tag blocks:
+:mod:`maritime.ingest.nmea`), the stream state kept here (multipart reassembly, ``$PGHP``, the source's
+clock and time guard, duplicates), and the message families (:mod:`maritime.ingest.messages`). Decoding of
+the payload bits is pyais's (``bit_vector`` and the message classes), with one exception: the 168-bit
+position reports of types 1, 2, 3 and 18, most of any feed, are unpacked by
+:func:`~maritime.ingest.messages.unpack_position` with the same re-armouring, shifts and rounding as pyais's
+own fast path but without building a message object (a property test checks it field by field against
+pyais). Every rejected line is counted by reason (:mod:`maritime.ingest.errors`) and handed to an optional
+dead-letter callback; nothing raises out of :meth:`AisDecoder.decode_line`.
 """
 
 from __future__ import annotations
 
 import logging
-from binascii import a2b_base64
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Final
+from typing import Any
 
 from pyais.bit_vector import bit_vector
 from pyais.messages import MSG_CLASS
 
-from maritime.destination import resolve_eta
+from maritime.ingest.errors import (
+    BadChecksum,
+    BadTime,
+    Comment,
+    DecodeError,
+    DecodeStats,
+    Malformed,
+    NoPosition,
+    Reason,
+    Rejected,
+    TimeOutlier,
+    Undecodable,
+    UnknownSentence,
+    Warn,
+)
 from maritime.ingest.eventtime import PayloadWindow, SourceClock, TimeGuard
-from maritime.models import TIME_MAX_S, TIME_MIN_S, BaseStationReport, OtherMessage, Position, Record, VesselInfo, iso
+from maritime.ingest.messages import (
+    FAST_TYPES,
+    SIMPLE_POSITION_TYPES,
+    PositionNotAvailable,
+    clean_position,
+    to_records,
+    unpack_position,
+)
+from maritime.ingest.nmea import (
+    AIS_SENTENCES,
+    ARMOR_CHARS,
+    HEX_BYTE,
+    MAX_PAYLOAD_CHARS,
+    SMALL_INT,
+    parse_epoch,
+    parse_pghp,
+    parse_prefix_time,
+    tag_block_time,
+    xor_checksum,
+)
+from maritime.models import TIME_MAX_S, TIME_MIN_S, Record, iso
 
 logger = logging.getLogger(__name__)
-
-
-class Reason:
-    """Names of the reasons a line is rejected (the keys of ``rejected``)."""
-
-    BAD_CHECKSUM: Final = "bad_checksum"
-    MALFORMED: Final = "malformed"
-    ORPHAN_FRAGMENT: Final = "orphan_fragment"
-    UNKNOWN_SENTENCE: Final = "unknown_sentence"
-    OUT_OF_RANGE: Final = "out_of_range"
-    UNDECODABLE: Final = "undecodable"
-    NO_POSITION: Final = "no_position"
-    COMMENT: Final = "comment"
-    LATE: Final = "late"
-    #: a time that is not an AIS time (before 2000, after 2099, or not a date at all)
-    BAD_TIME: Final = "bad_time"
-    #: a time far from its source's recent times, not (yet) confirmed by the lines after it
-    TIME_OUTLIER: Final = "time_outlier"
-
-
-class Warn:
-    """Names of things counted but not rejected (the keys of ``warnings``)."""
-
-    TAG_BLOCK_CHECKSUM: Final = "tag_block_checksum"
-    NO_CHECKSUM: Final = "no_checksum"
-    #: fields after the fill bits (some plotters and multiplexers add one); ignored, as pyais does
-    EXTRA_FIELDS: Final = "extra_fields"
-
-
-class DecodeError(Exception):
-    """Base class of every input error; ``reason`` is one of :class:`Reason`."""
-
-    reason: ClassVar[str] = Reason.MALFORMED
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class BadChecksum(DecodeError):
-    """The sentence or tag block checksum does not match its content."""
-
-    reason = Reason.BAD_CHECKSUM
-
-
-class Malformed(DecodeError):
-    """The line is not a well-formed NMEA 0183 AIS sentence."""
-
-    reason = Reason.MALFORMED
-
-
-class UnknownSentence(DecodeError):
-    """A well-formed NMEA sentence that is not AIS (``$GPGGA``, ``!AIPWR``, …)."""
-
-    reason = Reason.UNKNOWN_SENTENCE
-
-
-class Comment(DecodeError):
-    """A comment line (``# …``) in a recording."""
-
-    reason = Reason.COMMENT
-
-
-class NoPosition(DecodeError):
-    """A position report that says its position is not available (lat 91 / lon 181)."""
-
-    reason = Reason.NO_POSITION
-
-
-class Undecodable(DecodeError):
-    """pyais could not decode the payload (unknown type, truncated bits)."""
-
-    reason = Reason.UNDECODABLE
-
-
-class BadTime(DecodeError):
-    """A line time outside 2000–2099, or one its source's neighbouring lines do not confirm."""
-
-    reason = Reason.BAD_TIME
-
-
-class TimeOutlier(DecodeError):
-    """A line time far from its source's recent times (quarantined until the source confirms it)."""
-
-    reason = Reason.TIME_OUTLIER
-
-
-class OutOfRange(DecodeError):
-    """A decoded value outside its valid range (latitude 95°, …)."""
-
-    reason = Reason.OUT_OF_RANGE
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """One rejected line, as written to the dead-letter file."""
-
-    reason: str
-    message: str
-    source: str
-    line: str
-    time_s: float | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form for the dead-letter file."""
-        return {"reason": self.reason, "message": self.message, "source": self.source,
-                "time_s": self.time_s, "line": self.line}
-
-
-@dataclass(slots=True)
-class DecodeStats:
-    """Counters kept by the decoder: the summary's ``lines`` … ``rejected``."""
-
-    lines: int = 0
-    messages: int = 0
-    messages_by_type: Counter[int] = field(default_factory=Counter)
-    rejected: Counter[str] = field(default_factory=Counter)
-    warnings: Counter[str] = field(default_factory=Counter)
-    duplicates: int = 0
-
-    def merge(self, other: DecodeStats) -> None:
-        """Add another decoder's counters to these."""
-        self.lines += other.lines
-        self.messages += other.messages
-        self.messages_by_type.update(other.messages_by_type)
-        self.rejected.update(other.rejected)
-        self.warnings.update(other.warnings)
-        self.duplicates += other.duplicates
 
 
 @dataclass(slots=True)
@@ -182,275 +86,6 @@ class _Partial:
     first_line: int
     time_s: float | None
     parts: dict[int, tuple[bytes, int, bytes]]  # fragment number -> (payload, fill bits, raw line)
-
-
-#: An AIS message is at most 5 slots = 1,008 bits = 168 six-bit characters.
-MAX_PAYLOAD_CHARS = 168
-
-_HEX = {f"{i:02X}".encode(): i for i in range(256)}
-_HEX.update({f"{i:02x}".encode(): i for i in range(256)})
-_SMALL = {str(i).encode(): i for i in range(100)}
-_VDM = frozenset((b"VDM", b"VDO"))
-_POSITION_TYPES = frozenset((1, 2, 3, 18, 19, 27))
-_SIMPLE_POSITION_TYPES = frozenset((1, 2, 3, 18, 27))
-
-
-def xor_checksum(data: bytes) -> int:
-    """NMEA checksum: the XOR of all bytes.
-
-    Folded as one big integer: after ``x ^= x >> 8·2^k`` for k = top … 0 the
-    lowest byte holds the XOR of every byte (bits only move down, so what
-    piles up above the lowest byte never reaches it).
-    """
-    x = int.from_bytes(data, "little")
-    if len(data) <= 64:  # most sentences and tag blocks: the same steps, unrolled
-        x ^= x >> 256
-        x ^= x >> 128
-        x ^= x >> 64
-        x ^= x >> 32
-        x ^= x >> 16
-        x ^= x >> 8
-        return x & 0xFF
-    sh = 4 << (len(data) - 1).bit_length()
-    while sh >= 8:
-        x ^= x >> sh
-        sh >>= 1
-    return x & 0xFF
-
-
-def _parse_epoch(token: bytes) -> float | None:
-    """POSIX seconds from a decimal epoch in seconds or milliseconds, or None."""
-    try:
-        v = float(token)
-    except ValueError:
-        return None
-    if v > 1e11:  # milliseconds
-        v /= 1000.0
-    if 3e8 < v < 4.2e9:  # 1979 … 2103: anything else is not an epoch
-        return v
-    return None
-
-
-def _parse_prefix_time(prefix: bytes) -> float | None:
-    """Time written before a sentence: an epoch or an ISO 8601 timestamp."""
-    t = _parse_epoch(prefix)
-    if t is not None:
-        return t
-    try:
-        dt = datetime.fromisoformat(prefix.decode("ascii").strip().replace("Z", "+00:00"))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
-
-
-def _parse_pghp(body: bytes) -> float:
-    """Event time from a Gatehouse ``$PGHP,1,yyyy,m,d,h,m,s,ms,…`` sentence."""
-    f = body.split(b",")
-    if len(f) < 9 or f[1] != b"1":
-        raise Malformed("PGHP sentence without a type-1 timestamp")
-    try:
-        y, mo, d, h, mi, s, ms = (int(x) for x in f[2:9])
-        return datetime(y, mo, d, h, mi, s, ms * 1000, tzinfo=UTC).timestamp()
-    except ValueError as err:
-        raise Malformed(f"PGHP timestamp unreadable: {err}") from None
-
-
-def _text(s: str | None) -> str | None:
-    """AIS six-bit text with its ``@`` padding and blanks removed, or None."""
-    if not s:
-        return None
-    s = s.replace("@", " ").strip()
-    return s or None
-
-
-def _int(v: Any) -> int | None:
-    """An integer field of a (possibly truncated) message; 0 and missing become None."""
-    return int(v) if v else None
-
-
-def _fast_init(cls: type[Any]) -> Callable[..., Any]:
-    """A positional constructor for a frozen, slotted dataclass that skips the frozen
-    ``__init__``'s per-field ``object.__setattr__`` (about twice as fast; the hot path)."""
-    from dataclasses import fields
-
-    setters = tuple(cls.__dict__[f.name].__set__ for f in fields(cls))
-    new = object.__new__
-    src = ["def make(" + ", ".join(f"a{i}" for i in range(len(setters))) + "):", "    o = new(cls)"]
-    src += [f"    s{i}(o, a{i})" for i in range(len(setters))]
-    src.append("    return o")
-    env: dict[str, Any] = {"new": new, "cls": cls, **{f"s{i}": s for i, s in enumerate(setters)}}
-    exec("\n".join(src), env)
-    return env["make"]
-
-
-#: ``Position(*fields)`` without the frozen dataclass's per-field ``object.__setattr__`` (the hot path)
-new_position = _fast_init(Position)
-
-
-def _clean_position(msg: Any, msg_type: int, time_s: float, source: str, clock: SourceClock | None = None
-                    ) -> Position:
-    lat = msg.lat
-    lon = msg.lon
-    if lat is None or lon is None or lat == 91 or lon == 181:
-        raise _NoPosition()
-    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-        raise OutOfRange(f"position out of range: lat {lat}, lon {lon}")
-    speed = msg.speed
-    course = msg.course
-    status = None
-    if msg_type == 27:
-        sog = None if speed is None or speed >= 63 else float(speed)
-        cog = None if course is None or course >= 360 else float(course)
-        heading = None
-    else:
-        sog = None if speed is None or speed >= 102.3 else speed
-        cog = None if course is None or course >= 360 else course
-        heading = msg.heading
-        if heading is not None and heading >= 360:
-            heading = None
-    if msg_type <= 3 or msg_type == 27:
-        st = msg.status
-        if st is not None:
-            status = int(st)
-            if status == 15:
-                status = None
-    err = 0.0
-    if clock is not None and msg_type != 27:
-        second = msg.second
-        if second is not None:
-            time_s, err = clock.judge(time_s, int(second))
-    # field order of Position: mmsi, time_s, lat, lon, sog_kn, cog_deg, heading_deg, nav_status, msg_type, source,
-    # time_err_s
-    return new_position(msg.mmsi, time_s, lat, lon, sog, cog, heading, status, msg_type, source, err)
-
-
-#: AIS six-bit armour (ITU-R M.1371 §8.2.4): values 0–39 are '0'…'W', 40–63 are '`'…'w'.
-ARMOR_CHARS: Final = bytes(range(48, 88)) + bytes(range(96, 120))
-#: the same six-bit values on the base64 alphabet, so that C does the 6-to-8 bit repacking
-_ARMOR_TO_B64: Final = bytes.maketrans(
-    ARMOR_CHARS, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-#: first payload character of a type 1, 2, 3 or 18 report -> message type
-_FAST_TYPES: Final = {49: 1, 50: 2, 51: 3, 66: 18}
-
-
-def unpack_position(payload: bytes, msg_type: int, time_s: float, source: str, clock: SourceClock | None = None
-                    ) -> Position:
-    """The :class:`Position` of a type 1/2/3/18 report from its 28-character payload (fill 0).
-
-    Bit layout per ITU-R M.1371-5 (type 1–3: Table 46; type 18: Table 74);
-    coordinates in 1/10 000 min → degrees with pyais's rounding
-    (``(10·v + 3) // 6 / 1e6``), speed in 0.1 kn, course in 0.1°. Raises
-    :class:`NoPosition` / :class:`OutOfRange` as the pyais path does. With a
-    ``clock``, the report's own UTC second (bits 137–142, type 18: 133–138)
-    is weighed against ``time_s``.
-    """
-    mt = msg_type
-    v = int.from_bytes(a2b_base64(payload.translate(_ARMOR_TO_B64)))
-    if mt == 18:
-        speed, lon, lat, course, heading, status = (
-            v >> 112 & 0x3FF, v >> 83 & 0xFFFFFFF, v >> 56 & 0x7FFFFFF, v >> 44 & 0xFFF, v >> 35 & 0x1FF, None)
-    else:
-        speed, lon, lat, course, heading, st = (
-            v >> 108 & 0x3FF, v >> 79 & 0xFFFFFFF, v >> 52 & 0x7FFFFFF, v >> 40 & 0xFFF, v >> 31 & 0x1FF,
-            v >> 126 & 0xF)
-        status = None if st == 15 else st
-    if lon == 0x6791AC0 or lat == 0x3412140:  # 181° / 91°: not available
-        raise NoPosition("position report with position not available")
-    if lon & 0x8000000:
-        lon -= 0x10000000
-    if lat & 0x4000000:
-        lat -= 0x8000000
-    lat_deg = ((10 * lat + 3) // 6) / 1e6
-    lon_deg = ((10 * lon + 3) // 6) / 1e6
-    if not (-90.0 <= lat_deg <= 90.0 and -180.0 <= lon_deg <= 180.0):
-        raise OutOfRange(f"position out of range: lat {lat_deg}, lon {lon_deg}")
-    err = 0.0
-    if clock is not None:
-        sec = v >> (29 if mt == 18 else 25) & 0x3F
-        if clock.verdict is not None and clock.quality == "auto":
-            # judged already: only this report's own second matters (the hot path of a long feed)
-            if sec < 60:
-                off = (int(time_s) - sec) % 60
-                if SourceClock.AGREE_S < off < 60 - SourceClock.AHEAD_S:
-                    err = clock.delivered_err_s
-        else:
-            time_s, err = clock.judge(time_s, sec)
-    return new_position(
-        v >> 130 & 0x3FFFFFFF, time_s, lat_deg, lon_deg,
-        None if speed >= 1023 else speed / 10.0,
-        None if course >= 3600 else course / 10.0,
-        None if heading >= 360 else heading,
-        status, mt, source, err,
-    )
-
-
-class _NoPosition(Exception):
-    """Internal: a position report whose position is 'not available'."""
-
-
-def _dims(msg: Any) -> dict[str, Any]:
-    return {
-        "to_bow_m": _int(msg.to_bow),
-        "to_stern_m": _int(msg.to_stern),
-        "to_port_m": _int(msg.to_port),
-        "to_starboard_m": _int(msg.to_starboard),
-    }
-
-
-def _static(msg: Any, msg_type: int, time_s: float, source: str) -> VesselInfo:
-    if msg_type == 5:
-        return VesselInfo(
-            mmsi=msg.mmsi, time_s=time_s, name=_text(msg.shipname), callsign=_text(msg.callsign),
-            imo=_int(msg.imo), ship_type=_int(msg.ship_type),
-            draught_m=msg.draught or None, destination=_text(msg.destination),
-            msg_type=5, source=source, eta_s=resolve_eta(_int(msg.month), _int(msg.day), _int(msg.hour),
-                                                         _int(msg.minute), time_s), **_dims(msg),
-        )
-    if msg_type == 19:
-        return VesselInfo(
-            mmsi=msg.mmsi, time_s=time_s, name=_text(msg.shipname), ship_type=_int(msg.ship_type),
-            msg_type=19, source=source, **_dims(msg),
-        )
-    # type 24: part A carries the name, part B the type, call sign and size
-    if msg.partno == 0:
-        return VesselInfo(mmsi=msg.mmsi, time_s=time_s, name=_text(msg.shipname), msg_type=24, source=source)
-    dims: dict[str, Any] = _dims(msg) if hasattr(msg, "to_bow") else {}
-    return VesselInfo(
-        mmsi=msg.mmsi, time_s=time_s, callsign=_text(msg.callsign), ship_type=_int(msg.ship_type),
-        msg_type=24, source=source, **dims,
-    )
-
-
-def to_records(msg: Any, time_s: float, source: str, clock: SourceClock | None = None) -> list[Record]:
-    """Typed records for one decoded pyais message (raises :class:`DecodeError`); ``clock`` judges
-    a position report's time (see :class:`~maritime.ingest.eventtime.SourceClock`)."""
-    t = msg.msg_type
-    if t in _POSITION_TYPES:
-        try:
-            pos = _clean_position(msg, t, time_s, source, clock)
-        except _NoPosition:
-            if t == 19:
-                return [_static(msg, t, time_s, source)]
-            raise NoPosition("position report with position not available") from None
-        if t == 19:
-            return [_static(msg, t, time_s, source), pos]
-        return [pos]
-    if t in (5, 24):
-        return [_static(msg, t, time_s, source)]
-    if t in (4, 11):
-        lat = None if msg.lat == 91 else msg.lat
-        lon = None if msg.lon == 181 else msg.lon
-        try:
-            utc_s: float | None = datetime(
-                msg.year, msg.month, msg.day, msg.hour, msg.minute, msg.second, tzinfo=UTC
-            ).timestamp()
-        except ValueError:
-            utc_s = None
-        return [BaseStationReport(mmsi=msg.mmsi, time_s=time_s, lat=lat, lon=lon, station_utc_s=utc_s,
-                                  msg_type=t, source=source)]
-    return [OtherMessage(mmsi=msg.mmsi, time_s=time_s, msg_type=t, source=source)]
 
 
 #: the kinds of unexpected decoder errors already logged (each is logged once per process)
@@ -540,6 +175,36 @@ class AisDecoder:
         return None
 
     def _decode(self, line: bytes, recv_time_s: float | None) -> tuple[bytes, list[Record]] | None:
+        """One line through the layers: the sentence, its time, the multipart message, the payload."""
+        sentence = self._sentence(line)
+        if sentence is None:
+            return None
+        line, fields, event_time = sentence
+        count = SMALL_INT.get(fields[1])
+        num = SMALL_INT.get(fields[2])
+        fill = SMALL_INT.get(fields[6])
+        if count is None or num is None or fill is None or not (1 <= num <= count <= 9) or fill > 5:
+            raise Malformed("bad fragment count, fragment number or fill bits")
+        payload = fields[5]
+        if len(payload) > MAX_PAYLOAD_CHARS:
+            raise Malformed(f"payload of {len(payload)} characters is longer than any AIS message")
+        if self._pghp_time is not None:  # the time of the $PGHP line before, for this sentence only
+            if event_time is None:
+                event_time = self._pghp_time
+            self._pghp_time = None
+        event_time, clock = self._event_time(event_time, recv_time_s)
+        if count > 1:
+            assembled = self._fragment(fields[0], fields, count, num, payload, fill, line, event_time)
+            if assembled is None:
+                return None
+            payload, fill, event_time = assembled
+        return self._payload(payload, fill, event_time, clock)
+
+    # -- the sentence layer ---------------------------------------------------------
+
+    def _sentence(self, line: bytes) -> tuple[bytes, list[bytes], float | None] | None:
+        """The checked AIS sentence of a line: ``(sentence, its seven fields, the time written with it)``;
+        None for a ``$PGHP`` line (its time is kept for the next sentence)."""
         if line[0] == 35:  # '#'
             raise Comment("comment line")
         if b"\x00" in line:
@@ -548,31 +213,8 @@ class AisDecoder:
                 raise Malformed("only NUL bytes")
         if not line.isascii():
             raise Malformed("non-ASCII bytes in line")
-        event_time: float | None = None
+        line, event_time = self._strip_time_prefix(line)
         first = line[0]
-        if first != 33 and first != 36 and first != 92:  # not '!', '$' or a tag block
-            starts = [i for i in (line.find(b"!"), line.find(b"\\"), line.find(b"$")) if i > 0]
-            if not starts:
-                raise Malformed("not an NMEA sentence")
-            start = min(starts)
-            event_time = _parse_prefix_time(line[:start].strip(b" \t,;:"))
-            if event_time is None:
-                raise Malformed("unreadable text before the sentence")
-            line = line[start:]
-            first = line[0]
-        if first == 92:  # backslash: NMEA 4.0 tag block
-            end = line.find(b"\\", 1)
-            if end < 0:
-                raise Malformed("unterminated tag block")
-            tb_time = self._parse_tag_block(line[1:end])
-            if tb_time is not None:
-                event_time = tb_time
-            line = line[end + 1:]
-            if not line:
-                raise Malformed("tag block without sentence")
-            first = line[0]
-            if first != 33 and first != 36:
-                raise Malformed("tag block followed by something that is not a sentence")
         star = line.rfind(b"*")
         if star < 0:
             # Some devices omit the checksum: the sentence must then be complete in its
@@ -583,7 +225,7 @@ class AisDecoder:
         else:
             if len(line) < star + 3:
                 raise Malformed("checksum cut short")
-            expected = _HEX.get(line[star + 1:star + 3])
+            expected = HEX_BYTE.get(line[star + 1:star + 3])
             if expected is None:
                 raise Malformed("checksum is not hexadecimal")
             body = line[1:star]
@@ -594,7 +236,7 @@ class AisDecoder:
         if trailer and event_time is None:
             # epochs after the checksum: ",b003669794,1272412827" or ",…,T48.85,r07RPAL1,1272415370"
             for tok in reversed(trailer.split(b",")):
-                t = _parse_epoch(tok)
+                t = parse_epoch(tok)
                 if t is not None:
                     event_time = t
                     break
@@ -602,28 +244,55 @@ class AisDecoder:
         tag = fields[0]
         if first == 36:  # '$'
             if tag == b"PGHP":
-                self._pghp_time = _parse_pghp(body)
+                self._pghp_time = parse_pghp(body)
                 return None
             raise UnknownSentence(f"not an AIS sentence: ${tag.decode()}")
-        if tag[2:] not in _VDM:
+        if tag[2:] not in AIS_SENTENCES:
             raise UnknownSentence(f"not an AIS sentence: !{tag.decode()}")
         if len(fields) != 7:
             if len(fields) < 7:
                 raise Malformed(f"AIS sentence with {len(fields)} fields instead of 7")
             self.stats.warnings[Warn.EXTRA_FIELDS] += 1  # kept: the seven fields AIS defines are all there
             del fields[7:]
-        count = _SMALL.get(fields[1])
-        num = _SMALL.get(fields[2])
-        fill = _SMALL.get(fields[6])
-        if count is None or num is None or fill is None or not (1 <= num <= count <= 9) or fill > 5:
-            raise Malformed("bad fragment count, fragment number or fill bits")
-        payload = fields[5]
-        if len(payload) > MAX_PAYLOAD_CHARS:
-            raise Malformed(f"payload of {len(payload)} characters is longer than any AIS message")
-        if self._pghp_time is not None:
+        return line, fields, event_time
+
+    def _strip_time_prefix(self, line: bytes) -> tuple[bytes, float | None]:
+        """The sentence without what comes before it (an epoch or ISO time, an NMEA 4.0 tag block), and the
+        time that gave."""
+        event_time: float | None = None
+        first = line[0]
+        if first != 33 and first != 36 and first != 92:  # not '!', '$' or a tag block
+            starts = [i for i in (line.find(b"!"), line.find(b"\\"), line.find(b"$")) if i > 0]
+            if not starts:
+                raise Malformed("not an NMEA sentence")
+            start = min(starts)
+            event_time = parse_prefix_time(line[:start].strip(b" \t,;:"))
             if event_time is None:
-                event_time = self._pghp_time
-            self._pghp_time = None
+                raise Malformed("unreadable text before the sentence")
+            line = line[start:]
+            first = line[0]
+        if first == 92:  # backslash: NMEA 4.0 tag block
+            end = line.find(b"\\", 1)
+            if end < 0:
+                raise Malformed("unterminated tag block")
+            tb_time, checksum_ok = tag_block_time(line[1:end])
+            if not checksum_ok:
+                # the sentence has its own checksum; a tag block rewritten by a relay often keeps a stale one
+                self.stats.warnings[Warn.TAG_BLOCK_CHECKSUM] += 1
+            if tb_time is not None:
+                event_time = tb_time
+            line = line[end + 1:]
+            if not line:
+                raise Malformed("tag block without sentence")
+            if line[0] != 33 and line[0] != 36:
+                raise Malformed("tag block followed by something that is not a sentence")
+        return line, event_time
+
+    # -- event time -----------------------------------------------------------------
+
+    def _event_time(self, event_time: float | None, recv_time_s: float | None) -> tuple[float, SourceClock | None]:
+        """The line's event time (its own, else the receive time, else the stream's last) and the clock that
+        judges its reports' own seconds (None for a borrowed time); a time the guard quarantines raises."""
         clock = self.clock
         if event_time is not None:
             if not TIME_MIN_S <= event_time < TIME_MAX_S:
@@ -639,88 +308,66 @@ class AisDecoder:
                     raise TimeOutlier(f"time {iso(event_time)} is {abs(event_time - (guard.ref or 0)) / 3600:.0f} h "
                                       f"from this source's recent times ({iso(guard.ref)}); kept out until lines "
                                       f"confirm it")
-        if event_time is None:
-            if recv_time_s is not None:
-                event_time = recv_time_s
-            elif self.last_time_s is not None:
-                clock = None  # a time borrowed from an earlier line says nothing of this report
-                event_time = self.last_time_s
-            else:
-                event_time = self.default_time_s
-                clock = None
+        elif recv_time_s is not None:
+            event_time = recv_time_s
+        elif self.last_time_s is not None:
+            clock = None  # a time borrowed from an earlier line says nothing of this report
+            event_time = self.last_time_s
+        else:
+            event_time = self.default_time_s
+            clock = None
         self.last_time_s = event_time
-        if count > 1:
-            assembled = self._fragment(tag, fields, count, num, payload, fill, line, event_time)
-            if assembled is None:
-                return None
-            payload, fill, event_time = assembled
+        return event_time, clock
+
+    # -- the payload: duplicates, the fast path, pyais, the message families ----------
+
+    def _payload(self, payload: bytes, fill: int, event_time: float, clock: SourceClock | None
+                 ) -> tuple[bytes, list[Record]] | None:
+        """Records of one complete payload; a duplicate of another receiver's is counted, not decoded."""
         if not payload:
             raise Malformed("empty payload")
         if payload.translate(None, ARMOR_CHARS):
             raise Malformed("payload has characters outside the AIS six-bit alphabet")
+        stats = self.stats
+        by_type = stats.messages_by_type
         dedup = self.dedup
         if dedup is not None and dedup.seen(payload, event_time):
-            # the same transmission from another receiver: counted, not decoded again
-            stats = self.stats
             stats.messages += 1
             stats.duplicates += 1
             c = payload[0] - 48
             mt = c - 8 if c > 40 else c
-            stats.messages_by_type[mt] = stats.messages_by_type.get(mt, 0) + 1
+            by_type[mt] = by_type.get(mt, 0) + 1
             return None
         # a type 1/2/3/18 position report is unpacked here (the fast path); everything else by pyais
-        fast = _FAST_TYPES.get(payload[0]) if fill == 0 and len(payload) == 28 and not self.pyais_only else None
-        msg: Any = None
-        if fast is None:
-            try:
-                bv = bit_vector(payload, fill)
-                msg_cls = MSG_CLASS.get(bv.get(0, 6))
-                if msg_cls is None:
-                    raise Undecodable(f"unknown AIS message type {bv.get(0, 6)}")
-                msg = msg_cls.from_vector(bv)
-            except DecodeError:
-                raise
-            except Exception as err:
-                raise Undecodable(f"pyais could not decode the payload: {type(err).__name__}: {err}") from None
+        fast = FAST_TYPES.get(payload[0]) if fill == 0 and len(payload) == 28 and not self.pyais_only else None
+        msg: Any = None if fast is not None else self._pyais(payload, fill)
         if dedup is not None:
             dedup.remember(payload, event_time)
-        stats = self.stats
         stats.messages += 1
         mt = fast if fast is not None else msg.msg_type
-        by_type = stats.messages_by_type
         by_type[mt] = by_type.get(mt, 0) + 1
         if fast is not None:
             return payload, [unpack_position(payload, fast, event_time, self.source, clock)]
-        if mt in _SIMPLE_POSITION_TYPES:
+        if mt in SIMPLE_POSITION_TYPES:
             try:
-                return payload, [_clean_position(msg, mt, event_time, self.source, clock)]
-            except _NoPosition:
+                return payload, [clean_position(msg, mt, event_time, self.source, clock)]
+            except PositionNotAvailable:
                 raise NoPosition("position report with position not available") from None
         return payload, to_records(msg, event_time, self.source, clock)
 
-    def _parse_tag_block(self, tb: bytes) -> float | None:
-        star = tb.rfind(b"*")
-        if star >= 0:
-            expected = _HEX.get(tb[star + 1:star + 3])
-            if expected is None:
-                raise Malformed("tag block checksum is not hexadecimal")
-            if xor_checksum(tb[:star]) != expected:
-                # The sentence has its own checksum; a tag block rewritten by a
-                # relay often keeps a stale one. Counted, not rejected.
-                self.stats.warnings[Warn.TAG_BLOCK_CHECKSUM] += 1
-            tb = tb[:star]
-        i = tb.find(b"c:")
-        if i > 0 and tb[i - 1] != 44:  # "c:" inside another field's value, not at a field start
-            i = tb.find(b",c:")
-            i = i + 1 if i >= 0 else -1
-        if i < 0:
-            return None
-        j = tb.find(b",", i)
-        value = tb[i + 2:] if j < 0 else tb[i + 2:j]
-        t = _parse_epoch(value)
-        if t is None:
-            raise Malformed(f"tag block time unreadable: c:{value.decode('ascii', 'replace')}")
-        return t
+    @staticmethod
+    def _pyais(payload: bytes, fill: int) -> Any:
+        """pyais's message for a payload (raises :class:`Undecodable`)."""
+        try:
+            bv = bit_vector(payload, fill)
+            msg_cls = MSG_CLASS.get(bv.get(0, 6))
+            if msg_cls is None:
+                raise Undecodable(f"unknown AIS message type {bv.get(0, 6)}")
+            return msg_cls.from_vector(bv)
+        except DecodeError:
+            raise
+        except Exception as err:
+            raise Undecodable(f"pyais could not decode the payload: {type(err).__name__}: {err}") from None
 
     # -- multipart ------------------------------------------------------------------
 

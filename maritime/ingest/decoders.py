@@ -7,7 +7,8 @@ import itertools
 from collections.abc import Callable
 
 from maritime.config import Settings
-from maritime.ingest.ais import AisDecoder, DecodeStats, Rejected
+from maritime.ingest.ais import AisDecoder
+from maritime.ingest.errors import DecodeStats, Rejected
 from maritime.ingest.eventtime import source_clock, time_guard
 from maritime.ingest.sources import SourceSpec, iter_lines
 

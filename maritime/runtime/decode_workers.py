@@ -53,9 +53,10 @@ from typing import Any
 import msgspec
 
 from maritime.config import Settings
-from maritime.ingest.ais import DecodeStats, Rejected, new_position
 from maritime.ingest.decoders import first_timestamp, source_decoder
+from maritime.ingest.errors import DecodeStats, Rejected
 from maritime.ingest.eventtime import Reorder
+from maritime.ingest.messages import new_position
 from maritime.ingest.sources import ReadProgress, SourceError, SourceSpec, iter_lines
 from maritime.models import BaseStationReport, OtherMessage, Position, Record, VesselInfo
 

@@ -30,8 +30,9 @@ from maritime.delivery.base import Sink
 from maritime.detectors.base import Detector, Gate
 from maritime.detectors.tracker import Tracker
 from maritime.detectors.watchlist import Watchlist
-from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected
+from maritime.ingest.ais import AisDecoder
 from maritime.ingest.decoders import first_timestamp, source_decoder
+from maritime.ingest.errors import DecodeStats, Reason, Rejected
 from maritime.ingest.eventtime import Deduplicator, Reorder
 from maritime.ingest.sources import (
     BadRow,

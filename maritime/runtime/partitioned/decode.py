@@ -9,8 +9,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from maritime.config import Settings
-from maritime.ingest.ais import AisDecoder, DecodeStats, Reason, Rejected
+from maritime.ingest.ais import AisDecoder
 from maritime.ingest.decoders import source_decoder
+from maritime.ingest.errors import DecodeStats, Reason, Rejected
 from maritime.ingest.eventtime import Reorder
 from maritime.models import BaseStationReport, Position, Record, VesselInfo
 from maritime.runtime.partitioned.rows import (

@@ -17,7 +17,7 @@ import msgspec
 
 from maritime.config import Settings
 from maritime.detectors.tracker import VesselState
-from maritime.ingest.ais import new_position
+from maritime.ingest.messages import new_position
 from maritime.models import Position, VesselInfo
 
 logger = logging.getLogger(__name__)
