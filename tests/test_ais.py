@@ -15,8 +15,7 @@ from maritime.ingest.ais import AisDecoder
 from maritime.ingest.errors import Reason, Rejected
 from maritime.ingest.nmea import xor_checksum
 from maritime.models import Position, VesselInfo, flag_of, mid_of
-
-from .conftest import TYPE1, TYPE5, TYPE18, nmea, recordings, tag
+from tests.conftest import TYPE1, TYPE5, TYPE18, nmea, recordings, tag
 
 T0 = datetime(2025, 5, 14, 8, 0, tzinfo=UTC).timestamp()
 

@@ -16,8 +16,7 @@ from aiohttp import web
 from maritime.config import Settings
 from maritime.delivery.webhook import verify
 from maritime.ingest.sources import parse_source
-
-from .conftest import T0, Collect, Receiver, assembled_pipeline, contract, nmea_of, voyage_day
+from tests.conftest import T0, Collect, Receiver, assembled_pipeline, contract, nmea_of, voyage_day
 
 #: Saint Lucia's port police take the boards of Castries and Vieux Fort, by webhook (JSON and CAP) and Redis
 SUBSCRIPTION = {"id": "lc-mpu", "name": "Saint Lucia Marine Police", "arrivals": ["LCCAS", "Vieux Fort"],
@@ -79,7 +78,7 @@ def test_arrival_risk_is_the_same_partitioned_with_restarts(day, zone_index):
 def test_one_dark_gap_in_a_coverage_hole_raises_no_arrival_risk(zone_index):
     """An ordinary ship with one dark gap (a coverage hole) heading to the port it declared: below the
     threshold, no arrival_risk."""
-    from .conftest import track
+    from tests.conftest import track
 
     mmsi = 376000800
     from maritime.models import VesselInfo
@@ -89,7 +88,7 @@ def test_one_dark_gap_in_a_coverage_hole_raises_no_arrival_risk(zone_index):
     recs += track(mmsi, T0, T0 + 2 * 3600, 300, 13.2, -60.2, 9.0, 320.0)
     recs += track(mmsi, T0 + 9 * 3600, T0 + 11 * 3600, 300, 13.6, -60.6, 9.0, 320.0)
     recs += track(mmsi + 1, T0, T0 + 12 * 3600, 600, 15.5, -62.0, 10.0, 270.0)
-    from .conftest import run_detectors
+    from tests.conftest import run_detectors
 
     alerts = run_detectors(sorted(recs, key=lambda r: r.time_s), zone_index)
     assert any(a.type == "dark_gap" for a in alerts)

@@ -13,8 +13,7 @@ import pytest
 from maritime.geo import destination
 from maritime.models import Alert, Position, VesselInfo, VesselRef
 from maritime.runtime.arrivals_board import ArrivalsBoard, board_csv
-
-from .conftest import T0
+from tests.conftest import T0
 
 CASTRIES = (14.012, -60.995)
 
@@ -129,8 +128,7 @@ def test_the_simulated_day_declares_voyages_and_its_voyage_events_are_found(sim_
     from maritime.config import Settings
     from maritime.ingest.sources import parse_source
     from maritime.sim.evaluate import evaluate, load_alerts, load_truth
-
-    from .conftest import assembled_pipeline
+    from tests.conftest import assembled_pipeline
 
     sim, out = sim_day
     declared = [v for v in sim.vessels if v.voyages]
@@ -165,8 +163,7 @@ def test_the_board_lists_the_simulated_arrivals_with_their_etas(sim_day, zone_in
     from maritime.ingest.sources import parse_source
     from maritime.models import parse_iso
     from maritime.runtime.partitioned import line_time
-
-    from .conftest import assembled_pipeline
+    from tests.conftest import assembled_pipeline
 
     sim, out = sim_day
     cut = sim.t0 + 6 * 3600

@@ -11,8 +11,7 @@ import sys
 import pytest
 
 from maritime.buildinfo import COMPILED, build
-
-from .conftest import SHARED
+from tests.conftest import SHARED
 
 RECORDING = SHARED / "data" / "nmea" / "amsa_messy_feed.txt"
 

@@ -23,8 +23,7 @@ from maritime.delivery.redis_sink import RedisSink
 from maritime.delivery.subscriptions import matches
 from maritime.delivery.webhook import WebhookSink, sign, verify
 from maritime.models import Alert, VesselRef, ZoneRef
-
-from .conftest import Collect, Receiver, assembled_pipeline, free_port
+from tests.conftest import Collect, Receiver, assembled_pipeline, free_port
 
 T0 = 1_747_209_600.0
 
@@ -243,7 +242,7 @@ def test_replay_with_redis_matches_the_jsonl_file(server, tmp_path):
     """A replay with --redis: the distinct alert ids in mda:alerts equal those in the JSON-lines output."""
     from pyais.encode import encode_dict
 
-    from .conftest import tag
+    from tests.conftest import tag
 
     f = tmp_path / "in.nmea"
     lines = []
@@ -467,7 +466,7 @@ def test_live_map_state_follows_redis(server, tmp_path):
 
 def test_shared_watchlist_in_redis(server, tmp_path):
     """A centre adds a vessel to the shared Redis watchlist; a replay with --redis raises the hit."""
-    from .conftest import BASE, line
+    from tests.conftest import BASE, line
 
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "maritime.cli", *args], capture_output=True, text=True,
@@ -491,8 +490,7 @@ def test_shared_watchlist_in_redis(server, tmp_path):
 
 def test_profiles_in_redis(server, tmp_path):
     from maritime.enrich.profile_store import RedisProfileStore
-
-    from .conftest import PORT_A, PORT_B, renamed_vessel, zones
+    from tests.conftest import PORT_A, PORT_B, renamed_vessel, zones
 
     sink = Collect()
     pipe = assembled_pipeline(Settings(), [sink], None, zones(PORT_A, PORT_B), None, Path("redis"), server.url)
@@ -525,8 +523,7 @@ def test_alerts_a_full_spool_refused_are_counted_in_all_and_said_in_the_summary(
     import numpy as np
 
     from maritime.sim.encode import position_payloads
-
-    from .conftest import BASE, nmea, tag
+    from tests.conftest import BASE, nmea, tag
 
     n = 6
     mmsis = np.array([12345000 + i for i in range(n)])  # 8 digits: one identity_anomaly each

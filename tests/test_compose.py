@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import click
 import pytest
@@ -14,8 +13,8 @@ import typer
 import yaml
 
 from maritime.cli import app
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 
 

@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 from maritime.cli import app
 from maritime.delivery.console import ConsoleSink, alert_line
 from maritime.models import Alert, VesselRef
-
-from .conftest import BASE, default_mmsi_lines
+from tests.conftest import BASE, default_mmsi_lines
 
 
 def test_an_alert_line_reads_time_severity_type_vessel_place_and_summary():

@@ -13,9 +13,8 @@ from maritime.geo import KN_TO_MS, destination, haversine_m
 from maritime.models import Position
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
-
-from .conftest import OPEN_SEA, T0, A, B, C, Collect, by_type, meeting, static, track, zone, zones
-from .conftest import run_detectors as run
+from tests.conftest import OPEN_SEA, T0, A, B, C, Collect, by_type, meeting, static, track, zone, zones
+from tests.conftest import run_detectors as run
 
 # -- dark gaps ------------------------------------------------------------------------
 

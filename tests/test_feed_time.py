@@ -24,11 +24,10 @@ from maritime.ingest.eventtime import SourceClock
 from maritime.ingest.sources import parse_source
 from maritime.models import Position
 from maritime.sim.encode import position_payloads, sentences, tag_block
-
-from .conftest import Collect, assembled_pipeline
+from tests.conftest import NMEA_DIR, Collect, assembled_pipeline
 
 T0 = 1_700_000_000.0
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nmea"
+DATA = NMEA_DIR
 QUICK = Settings.model_validate({"identity": {"land_check": False}})
 
 

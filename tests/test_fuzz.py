@@ -18,8 +18,7 @@ from maritime.ingest.sources import parse_source
 from maritime.models import Position, iso
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
-
-from .conftest import TYPE1, TYPE5, TYPE18, Collect, tag
+from tests.conftest import TYPE1, TYPE5, TYPE18, Collect, tag
 
 REAL = [
     TYPE1, TYPE18, *TYPE5,

@@ -11,8 +11,7 @@ from maritime.ingest.ais import AisDecoder
 from maritime.ingest.errors import DecodeStats
 from maritime.ingest.sources import MAX_LINE_BYTES, parse_source
 from maritime.sim.encode import checksum, tag_block
-
-from .conftest import Collect, assembled_pipeline
+from tests.conftest import Collect, assembled_pipeline
 
 GOOD = b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A"
 
@@ -131,8 +130,7 @@ async def test_localhost_mode_refuses_cross_site_changes_and_foreign_host_names(
 
     from maritime.models import Alert, VesselRef
     from maritime.views.web import PAGE, LiveState, make_app, start_server
-
-    from .conftest import free_port
+    from tests.conftest import free_port
 
     state = LiveState()
     state.write(Alert("rendezvous:1", "rendezvous", "open", "high", 1.747e9, 1.747e9, None,
@@ -179,8 +177,7 @@ def test_silent_vessels_are_evicted_unless_a_gap_is_open_and_a_flood_of_forged_m
     from maritime.models import Position
     from maritime.runtime.assembly import Assembly
     from maritime.runtime.pipeline import Pipeline
-
-    from .conftest import OPEN_SEA, T0, Collect, by_type, track
+    from tests.conftest import OPEN_SEA, T0, Collect, by_type, track
 
     s = Settings.model_validate({"identity": {"land_check": False}, "evict_after_h": 24})
     sink = Collect()
@@ -213,8 +210,7 @@ def test_a_flood_of_new_events_from_one_source_is_held_back_with_one_flood_event
     from maritime.models import Position
     from maritime.runtime.assembly import Assembly
     from maritime.runtime.pipeline import Pipeline
-
-    from .conftest import T0, Collect, contract
+    from tests.conftest import T0, Collect, contract
 
     s = Settings.model_validate({"identity": {"land_check": False}})
     sink = Collect()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 import redis
@@ -20,10 +19,8 @@ from maritime.delivery.subscriptions import matches
 from maritime.geo import destination
 from maritime.models import Alert, Position
 from maritime.zones.index import load_zones
+from tests.conftest import ROOT, Collect, assembled_pipeline
 
-from .conftest import Collect, assembled_pipeline
-
-ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_747_180_800.0
 LC = "Royal Saint Lucia Police Force Marine Unit"
 VC = "St Vincent and the Grenadines Coast Guard"

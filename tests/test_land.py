@@ -8,18 +8,15 @@ Yangtze) to judge, except Antarctica.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from maritime.config import Settings
 from maritime.detectors.base import LandMask
 from maritime.ingest.sources import parse_source
 from maritime.models import Position
+from tests.conftest import NMEA_DIR, Collect, assembled_pipeline
 
-from .conftest import Collect, assembled_pipeline
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nmea"
+DATA = NMEA_DIR
 REGION = Settings().identity.land_region
 
 

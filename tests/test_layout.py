@@ -5,11 +5,10 @@ from __future__ import annotations
 import ast
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT
 
 #: top to bottom; a module may import its own layer and the layers below it
 LAYERS: tuple[tuple[str, ...], ...] = (

@@ -24,8 +24,7 @@ from maritime.ingest.sources import parse_source
 from maritime.models import Position
 from maritime.runtime.partitioned import run_partitioned
 from maritime.sim.encode import position_payloads, sentences, tag_block
-
-from .conftest import Collect, assembled_pipeline
+from tests.conftest import Collect, assembled_pipeline
 
 T0 = 1_700_000_000.0
 DAY = 86_400.0

@@ -17,8 +17,7 @@ import pytest
 
 from maritime.models import Alert, Position, VesselInfo, VesselRef
 from maritime.views.web import LiveState, make_app, start_server
-
-from .conftest import ARTIFACTS, free_port, wait_http
+from tests.conftest import ARTIFACTS, free_port, wait_http
 
 CHROMIUM = "/usr/bin/chromium"
 T0 = 1_747_209_600.0
@@ -152,7 +151,7 @@ def test_live_page_against_a_running_watch(tmp_path):
     """`maritime watch tcp://… --web`: vessels from the live feed appear on the page."""
     from playwright.sync_api import sync_playwright
 
-    from .conftest import nmea, tag
+    from tests.conftest import nmea, tag
 
     feed_port, web_port = free_port(), free_port()
     srv = socket.socket()

@@ -11,8 +11,7 @@ import pytest
 
 from maritime.models import Alert, Position, VesselInfo, VesselRef
 from maritime.views.maps import CLUSTER_ABOVE, TrackCollector, replay_map
-
-from .conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, ROOT
 
 T0 = 1_747_209_600.0
 
@@ -82,7 +81,7 @@ def test_map_command_with_tracks_and_zones(tmp_path):
     import json
     import sys
 
-    from .conftest import BASE, line
+    from tests.conftest import BASE, line
 
     nmea = tmp_path / "t.nmea"
     nmea.write_bytes(b"\n".join(line(BASE + 60 * i, i) for i in range(20)) + b"\n")
@@ -90,7 +89,7 @@ def test_map_command_with_tracks_and_zones(tmp_path):
     al.write_text("\n".join(json.dumps(a) for a in alerts()) + "\n")
     out = tmp_path / "m.html"
     res = subprocess.run([sys.executable, "-m", "maritime.cli", "map", str(al), "--out", str(out), "--tracks",
-                          str(nmea), "--zones", str(Path(__file__).resolve().parent.parent / "geofences")],
+                          str(nmea), "--zones", str(ROOT / "geofences")],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     page = out.read_text()

@@ -15,8 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from maritime.cli import app
-
-from .conftest import TYPE1, free_port
+from tests.conftest import TYPE1, free_port
 
 runner = CliRunner()
 

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from maritime.config import Settings
 from maritime.geo import destination
 from maritime.models import Position, VesselInfo
-
-from .conftest import OPEN_SEA, T0, by_type, meeting, run_detectors, static, track
+from tests.conftest import OPEN_SEA, T0, by_type, meeting, run_detectors, static, track
 
 HOURS = 6.0
 #: open sea, far from land: the land check (slow to load, and beside the point here) is off

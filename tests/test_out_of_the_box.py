@@ -98,8 +98,7 @@ async def test_the_access_log_names_paths_never_query_strings(caplog):
     from aiohttp import web
 
     from maritime.views.web import start_server
-
-    from .conftest import free_port
+    from tests.conftest import free_port
 
     async def ok(_request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -124,8 +123,7 @@ async def test_a_browser_that_goes_away_mid_stream_is_not_an_error(caplog):
     import logging
 
     from maritime.views.web import LiveState, make_app, start_server
-
-    from .conftest import free_port
+    from tests.conftest import free_port
 
     state = LiveState()
     port = free_port()

@@ -152,7 +152,7 @@ def test_the_demo_ends_with_the_high_events_the_scorecard_in_a_line_and_the_map_
 
 
 def test_replay_without_alerts_prints_the_events_and_a_file_of_no_nmea_says_why(tmp_path):
-    from .conftest import default_mmsi_lines
+    from tests.conftest import default_mmsi_lines
 
     feed = tmp_path / "feed.nmea"
     feed.write_bytes(default_mmsi_lines())

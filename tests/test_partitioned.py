@@ -16,11 +16,7 @@ from maritime.models import Alert, parse_iso
 from maritime.runtime.partitioned import Barrier, Lanes, TickRow, halo_tiles, lane_may_start, run_partitioned, tile_of
 from maritime.sim.simulator import Simulator
 from maritime.zones.index import load_zones
-
-from .conftest import Collect, assembled_pipeline, recordings
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from tests.conftest import ROOT, Collect, assembled_pipeline, recordings
 
 
 def final(alerts: list[Alert]) -> dict[str, str]:

@@ -13,8 +13,7 @@ from maritime.config import Settings, load_settings
 from maritime.ingest.sources import parse_source
 from maritime.models import Position
 from maritime.runtime.pipeline import Deduplicator, Pipeline, Reorder
-
-from .conftest import BASE, contract, line, nmea, recordings
+from tests.conftest import BASE, contract, line, nmea, recordings
 
 
 def test_reorder_releases_in_time_order_and_drops_late():

@@ -8,8 +8,7 @@ import sys
 
 from maritime.config import Settings
 from maritime.enrich.profile_store import ProfileStore, risk
-
-from .conftest import (
+from tests.conftest import (
     OPEN_SEA,
     PORT_A,
     PORT_B,

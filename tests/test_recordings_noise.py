@@ -7,18 +7,15 @@ default, one MMSI used by two transmitters) or, once, a position no vessel can h
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from maritime.config import Settings
 from maritime.ingest.sources import parse_source
 from maritime.zones.index import load_zones
+from tests.conftest import NMEA_DIR, ROOT, Collect, assembled_pipeline
 
-from .conftest import Collect, assembled_pipeline
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nmea"
-ROOT = Path(__file__).resolve().parent.parent
+DATA = NMEA_DIR
 
 #: events by kind (type, or identity_anomaly:kind), as the README's table gives them
 EXPECTED = {

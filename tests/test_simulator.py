@@ -21,8 +21,6 @@ from maritime.sim.evaluate import evaluate, load_alerts, load_ordinary, load_tru
 from maritime.sim.simulator import Simulator
 from maritime.zones.geodata import land_index
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory, grid, zone_index):

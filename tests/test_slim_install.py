@@ -13,8 +13,8 @@ from pathlib import Path
 
 from maritime.cli import OPTIONAL_PACKAGES
 from maritime.sim.simulator import Simulator
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 #: the full install's distributions that a slim install leaves out
 OPTIONAL_DISTRIBUTIONS = {"faust-streaming", "orjson", "redis", "aiohttp", "aiohttp-sse"}  # orjson: Faust's serialiser
 

@@ -18,8 +18,7 @@ from maritime.ingest.sources import (
     tcp_lines,
 )
 from maritime.runtime.pipeline import Pipeline
-
-from .conftest import TYPE1, TYPE5, feed_lines
+from tests.conftest import TYPE1, TYPE5, feed_lines
 
 
 def test_parse_source_kinds(tmp_path):

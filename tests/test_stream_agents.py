@@ -16,8 +16,7 @@ from maritime.models import Alert, VesselRef
 from streams.app import create_app
 from streams.records import AlertEvent, RawBatch, RawChunk, RowBatch
 from streams.settings import StreamSettings
-
-from .conftest import Collect
+from tests.conftest import Collect
 
 GOOD = r"\s:r3669961,c:1716000000*5A\!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*24"
 BAD_CHECKSUM = "!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*25"

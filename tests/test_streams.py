@@ -23,10 +23,8 @@ import pytest
 from maritime.geo.routing import WaterGrid
 from maritime.sim.simulator import Simulator
 from maritime.zones.index import load_zones
+from tests.conftest import ROOT, free_port, nmea_of, voyage_day
 
-from .conftest import free_port, nmea_of, voyage_day
-
-ROOT = Path(__file__).resolve().parent.parent
 ZONES = ROOT / "geofences"
 RANK = {"open": 0, "update": 1, "cancelled": 2, "closed": 3}
 
@@ -253,7 +251,7 @@ def test_live_tcp_feed_reaches_the_raw_topic_with_receive_times(broker, tmp_path
 
     from aiokafka import AIOKafkaConsumer
 
-    from .conftest import feed_lines
+    from tests.conftest import feed_lines
 
     lines = feed_lines(20)
     srv = socket.socket()

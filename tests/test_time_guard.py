@@ -12,8 +12,7 @@ from maritime.ingest.errors import DecodeStats
 from maritime.ingest.eventtime import TimeGuard
 from maritime.ingest.sources import parse_source
 from maritime.sim.encode import tag_block
-
-from .conftest import Collect, assembled_pipeline
+from tests.conftest import Collect, assembled_pipeline
 
 GOOD = "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A"
 T0 = 1_328_182_324

@@ -139,8 +139,7 @@ async def test_two_live_maps_on_one_redis_share_triage_at_once(server):
 
     from maritime.models import Alert, VesselRef
     from maritime.views.web import LiveState, make_app, start_server
-
-    from .conftest import free_port
+    from tests.conftest import free_port
 
     alert = Alert("rendezvous:7", "rendezvous", "open", "high", 1.7472e9, 1.7472e9, None, (VesselRef(376000500),),
                   14.0, -61.0, "a meeting")

@@ -8,8 +8,7 @@ import socket
 from maritime.config import Settings
 from maritime.ingest.sources import parse_source
 from maritime.runtime.pipeline import Pipeline
-
-from .conftest import feed_lines
+from tests.conftest import feed_lines
 
 
 def free_udp_port() -> int:
@@ -49,7 +48,7 @@ def test_poisoned_datagrams_do_not_stop_watch_and_its_live_map():
     import time
     import urllib.request
 
-    from .conftest import TYPE1, free_port, tag, wait_http
+    from tests.conftest import TYPE1, free_port, tag, wait_http
 
     udp, web = free_udp_port(), free_port()
     proc = subprocess.Popen([sys.executable, "-m", "maritime.cli", "watch", f"udp://127.0.0.1:{udp}", "--web",

@@ -10,8 +10,7 @@ import pytest
 
 from maritime.destination import clean_destination, resolve_eta
 from maritime.zones.ports import BUNDLED, PortIndex, build_port_index
-
-from .conftest import SHARED, nmea_of, voyage_day
+from tests.conftest import ROOT, SHARED, nmea_of, voyage_day
 
 WPI = SHARED / "data" / "zones" / "caribbean_wpi_ports.geojson"
 
@@ -82,7 +81,7 @@ def test_the_bundled_gazetteer_is_what_the_build_makes(tmp_path):
     """maritime/zones/ports_index.json is reproducible from the LOCODE table, the port zones and the WPI."""
     from maritime.zones.index import load_zones
 
-    zones = [z for z in load_zones(Path(__file__).resolve().parent.parent / "geofences" / "ports.geojson").zones
+    zones = [z for z in load_zones(ROOT / "geofences" / "ports.geojson").zones
              if z.kind == "port"]
     built = build_port_index(zones, json.loads(WPI.read_text()))
     bundled = PortIndex.load()
@@ -122,7 +121,7 @@ def test_a_type_5_report_carries_its_eta_in_time():
 
 
 def test_a_destination_changed_after_a_dark_gap_and_an_undeclared_arrival(zone_index):
-    from .conftest import run_detectors
+    from tests.conftest import run_detectors
 
     alerts = run_detectors(voyage_day(), zone_index)
     by_type = {a.type: a for a in alerts if a.type in ("destination_change", "arrival_undeclared")}
@@ -140,8 +139,7 @@ def test_ordinary_voyages_raise_nothing(zone_index):
     """Rewording the same port, declaring the port it reaches, an island name that covers the port, or
     declaring nothing: no voyage alert."""
     from maritime.models import Position, VesselInfo
-
-    from .conftest import T0, run_detectors, track
+    from tests.conftest import T0, run_detectors, track
 
     def arrive(mmsi: int, texts: list[str]) -> list:
         recs: list = [VesselInfo(mmsi, T0 + 200 * i + 40 * k, name="X", ship_type=70, destination=txt, msg_type=5,
@@ -160,8 +158,7 @@ def test_one_damaged_report_changes_nothing(zone_index):
     """A single report with another text (a fragment of another message) is not a change, nor is its undoing:
     a new destination counts once two reports in a row carry it."""
     from maritime.models import VesselInfo
-
-    from .conftest import run_detectors
+    from tests.conftest import run_detectors
 
     recs = [r for r in voyage_day() if not (isinstance(r, VesselInfo) and r.destination == "LC CAS")]
     t = max(r.time_s for r in recs if isinstance(r, VesselInfo))
@@ -193,8 +190,7 @@ def test_voyage_alerts_are_the_same_in_the_partitioned_runtime(zone_index, tmp_p
     from maritime.config import Settings
     from maritime.ingest.sources import parse_source
     from maritime.runtime.partitioned import run_partitioned
-
-    from .conftest import Collect, assembled_pipeline
+    from tests.conftest import Collect, assembled_pipeline
 
     lines = nmea_of(voyage_day())
     day = tmp_path / "voyage.nmea"
@@ -219,8 +215,7 @@ def test_a_stale_destination_of_the_port_just_left_raises_nothing(zone_index):
     the ordinary way crews update the destination; and calling elsewhere with only the stale port declared
     says nothing either."""
     from maritime.models import Position, VesselInfo
-
-    from .conftest import T0, run_detectors
+    from tests.conftest import T0, run_detectors
 
     def run(mmsi: int, later_text: str | None, to: tuple[float, float]) -> list:
         recs: list = [VesselInfo(mmsi, T0 + 60 * k, name="X", ship_type=70, destination="CASTRIES", msg_type=5,
@@ -248,8 +243,7 @@ def test_the_run_summary_counts_unreadable_destinations(zone_index):
     from maritime.models import VesselInfo
     from maritime.runtime.assembly import Assembly
     from maritime.runtime.pipeline import Pipeline
-
-    from .conftest import T0
+    from tests.conftest import T0
 
     pipe = Pipeline(Settings(), assembly=Assembly(Settings(), zone_index), sinks=[])
     for i, text in enumerate(["\x01\x02", "@@@@@@@@@@@@@@@@@@@@", "CASTRIES"]):

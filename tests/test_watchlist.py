@@ -12,8 +12,7 @@ from maritime.config import Settings
 from maritime.enrich.watchlist_store import Watchlist, WatchlistError, load_watchlist
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
-
-from .conftest import OPEN_SEA, T0, Collect, static, track
+from tests.conftest import OPEN_SEA, T0, Collect, static, track
 
 CSV = """kind,value,reason,source,severity,expires
 mmsi,376000500,suspected smuggling,RSS,high,
@@ -115,7 +114,7 @@ def test_cli_add_list_remove_and_replay(tmp_path):
     assert "366053209" in cli("watchlist", "list", str(wl)).stdout
     assert cli("watchlist", "remove", str(wl), "--kind", "imo", "--value", "1").returncode == 0
     assert len(load_watchlist(wl)) == 1
-    from .conftest import BASE, line
+    from tests.conftest import BASE, line
 
     f = tmp_path / "in.nmea"
     f.write_bytes(b"\n".join(line(BASE + 60 * i, i) for i in range(5)) + b"\n")

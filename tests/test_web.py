@@ -8,8 +8,7 @@ import aiohttp
 
 from maritime.models import Position
 from maritime.views.web import LiveState, make_app, start_server
-
-from .conftest import free_port
+from tests.conftest import free_port
 
 
 async def test_stopping_the_server_ends_open_event_streams():

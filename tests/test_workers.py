@@ -14,8 +14,7 @@ from maritime.config import Settings
 from maritime.ingest.sources import SourceError, parse_source
 from maritime.runtime.decode_workers import default_workers
 from maritime.sim.simulator import Simulator
-
-from .conftest import Collect, assembled_pipeline, recordings
+from tests.conftest import NMEA_DIR, Collect, assembled_pipeline, recordings
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +162,7 @@ def test_watch_with_a_decode_worker_equals_one_process(day, zone_index, tmp_path
     """Live feeds decoded in a worker: each batch's messages and rejected lines are handled as when decoded in
     the watch's own process (the feeds here carry their own times, so the two runs can be compared)."""
     feeds = [day]
-    sat = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "nmea" / "exactearth_20120202_tagblock.nmea"
+    sat = NMEA_DIR / "exactearth_20120202_tagblock.nmea"
     if sat.exists():
         feeds.append(sat)
     # a feed with damage: bad checksums, a fragment whose rest never comes, garbage bytes

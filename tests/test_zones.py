@@ -13,10 +13,8 @@ import pytest
 import shapely
 
 from maritime.zones.index import ZoneError, check_zones, load_zones
+from tests.conftest import ROOT, ZONES_DIR, contract, shared_file
 
-from .conftest import ZONES_DIR, contract, shared_file
-
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "geofences"
 
 
