@@ -31,6 +31,8 @@ from maritime.zones.index import ZoneIndex, parse_zone_features
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 NMEA_DIR = SHARED / "data" / "nmea"
+#: the first lines of each shared recording, kept in the repository (tests/data/SOURCES.md)
+EXCERPTS_DIR = ROOT / "tests" / "data" / "nmea"
 ZONES_DIR = SHARED / "data" / "zones"
 CONTRACTS = SHARED / "contracts"
 #: Screenshots the browser tests save, to be looked at (not in git).
@@ -99,8 +101,22 @@ def contract(name: str) -> dict:
 
 
 def recordings() -> list[Path]:
-    """The real NMEA recordings in ../shared/data/nmea (empty when absent)."""
+    """The excerpts of the real NMEA recordings (in the repository: every clone has them)."""
+    return sorted(p for p in EXCERPTS_DIR.iterdir() if p.is_file())
+
+
+def full_recordings() -> list[Path]:
+    """The whole real NMEA recordings in ../shared/data/nmea (empty when it is not beside the checkout)."""
     return sorted(NMEA_DIR.glob("*")) if NMEA_DIR.exists() else []
+
+
+def recording_params() -> list[Any]:
+    """Test parameters: every excerpt, then every whole recording (marked ``slow`` and ``shared_data``; skipped
+    where ../shared is not), named ``excerpt:NAME`` and ``full:NAME``."""
+    out = [pytest.param(p, id=f"excerpt:{p.name}") for p in recordings()]
+    out += [pytest.param(NMEA_DIR / p.name, id=f"full:{p.name}", marks=[pytest.mark.slow, pytest.mark.shared_data])
+            for p in recordings()]
+    return out
 
 
 def free_port() -> int:
@@ -406,3 +422,46 @@ class Receiver:
     def __exit__(self, *exc: object) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+
+# -- the default run, the slow tests and the shared data ----------------------------------------------------
+#
+# ``pytest`` runs tests/unit and tests/integration, less the tests marked ``slow``; ``pytest --all`` (or
+# ``pytest -m slow`` for the slow ones alone) runs the rest: tests/e2e (every test there is slow) and the long
+# scenarios. Tests marked ``shared_data`` read the whole third-party files of ../shared/data and are skipped,
+# counted in one line, where that folder is not beside the checkout.
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--all", action="store_true", default=False,
+                     help="run every test, the slow ones (tests/e2e, long scenarios) too")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if (ROOT / "tests" / "e2e") in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("shared_data") is not None and not SHARED.is_dir():
+            item.add_marker(pytest.mark.skip(reason="needs the whole third-party files of ../shared/data"))
+    if config.getoption("--all") or config.option.markexpr:
+        return
+    slow = [i for i in items if i.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [i for i in items if i.get_closest_marker("slow") is None]
+        config.stash[_SLOW_LEFT] = len(slow)
+
+
+_SLOW_LEFT = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    left = config.stash.get(_SLOW_LEFT, 0)
+    if left:
+        terminalreporter.write_line(f"{left} slow tests not run (tests/e2e and long scenarios): pytest --all runs "
+                                    "every test, pytest -m slow the slow ones")
+    skipped = terminalreporter.stats.get("skipped", [])
+    shared = sum(1 for r in skipped if "shared_data" in getattr(r, "keywords", {}))
+    if shared:
+        terminalreporter.write_line(f"{shared} tests need the whole third-party files of ../shared/data, which is not "
+                                    "beside this checkout: skipped (tests/data holds their excerpts)")

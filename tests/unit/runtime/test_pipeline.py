@@ -13,7 +13,7 @@ from maritime.config import Settings, load_settings
 from maritime.ingest.sources import parse_source
 from maritime.models import Position
 from maritime.runtime.pipeline import Deduplicator, Pipeline, Reorder
-from tests.conftest import BASE, contract, line, nmea, recordings
+from tests.conftest import BASE, contract, line, nmea, recording_params
 
 
 def test_reorder_releases_in_time_order_and_drops_late():
@@ -92,7 +92,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "maritime.cli", *args], capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("path", recordings(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", recording_params())
 def test_replay_summary_json_follows_the_contract(path, tmp_path):
     out = tmp_path / "s.json"
     dead = tmp_path / "dead.jsonl"

@@ -14,9 +14,8 @@ from maritime.config import Settings
 from maritime.detectors.base import LandMask
 from maritime.ingest.sources import parse_source
 from maritime.models import Position
-from tests.conftest import NMEA_DIR, Collect, assembled_pipeline
+from tests.conftest import EXCERPTS_DIR, Collect, assembled_pipeline
 
-DATA = NMEA_DIR
 REGION = Settings().identity.land_region
 
 
@@ -54,13 +53,10 @@ def test_a_barge_on_the_orinoco_raises_nothing_and_a_fix_in_the_llanos_does():
     assert on_land == [775000002]
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data/nmea is not here")
 @pytest.mark.parametrize("name", ["goais_20190216_tagblock.nmea", "kystverket_1000_tagblock.nm4",
                                   "amsa_messy_feed.txt", "dma_20100611_tagblock.nmea", "gfw_mixed_types.nmea"])
 def test_inland_and_coastal_receivers_raise_no_on_land(name):
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} is not here")
+    path = EXCERPTS_DIR / name
     sink = Collect()
     assembled_pipeline(Settings(), [sink]).replay(parse_source(str(path)))
     assert [a.id for a in sink.alerts if a.details.get("anomaly") == "on_land"] == []

@@ -16,7 +16,7 @@ from maritime.models import Alert, parse_iso
 from maritime.runtime.partitioned import Barrier, Lanes, TickRow, halo_tiles, lane_may_start, run_partitioned, tile_of
 from maritime.sim.simulator import Simulator
 from maritime.zones.index import load_zones
-from tests.conftest import ROOT, Collect, assembled_pipeline, recordings
+from tests.conftest import ROOT, Collect, assembled_pipeline, recording_params
 
 
 def final(alerts: list[Alert]) -> dict[str, str]:
@@ -79,7 +79,7 @@ def test_one_source_split_over_lanes_changes_no_alert(day, zones, reference, lan
     assert got == reference
 
 
-@pytest.mark.parametrize("path", recordings(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", recording_params())
 def test_real_recordings_in_lanes_like_embedded(path, zones):
     """Multipart messages, $PGHP lines and untimed lines are never split from what they belong to, and
     messages of the same second come back in the replay's order."""
@@ -132,7 +132,7 @@ def test_restart_without_tables_would_lose_alerts(day, zones, reference, monkeyp
     assert got != reference
 
 
-@pytest.mark.parametrize("path", recordings(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", recording_params())
 def test_real_recordings_partitioned_like_embedded(path, zones):
     start = "2024-01-01T00:00:00Z"  # the same time for untimed lines in both runs
     settings = Settings(ingest={"start_time": start})

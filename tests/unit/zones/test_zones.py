@@ -118,6 +118,7 @@ def test_cli_check_and_which(tmp_path):
     assert res.returncode == 2 and "longitude and latitude look swapped" in res.stderr
 
 
+@pytest.mark.shared_data
 def test_eez_area_agreement_with_marine_regions(caribbean):
     """Our approximate EEZs against the Marine Regions layer (reported, and sanity-bounded)."""
     import geopandas as gpd
@@ -172,6 +173,7 @@ MR_CODES = {"ABW": "AW", "AIA": "AI", "ATG": "AG", "BES": "BQ", "BHS": "BS", "BL
             "TCA": "TC", "TTO": "TT", "USA": "US", "VCT": "VC", "VEN": "VE", "VGB": "VG", "VIR": "VI"}
 
 
+@pytest.mark.shared_data
 def test_which_eez_agrees_with_marine_regions_on_a_grid(caribbean):
     """What ``zones which`` answers for EEZs, against the official layer, point by point.
 
@@ -228,6 +230,7 @@ def test_bays_and_lagoons_natural_earth_fills_in_are_territorial_waters(caribbea
     assert {("territorial_sea", country), ("eez", country)} <= got
 
 
+@pytest.mark.shared_data
 def test_every_gfw_anchorage_point_lies_in_a_bundled_anchorage(caribbean):
     doc = json.loads(shared_file(ZONES_DIR / "caribbean_gfw_anchorages.geojson").read_text())
     pts = [f["geometry"]["coordinates"] for f in doc["features"]]
@@ -238,6 +241,7 @@ def test_every_gfw_anchorage_point_lies_in_a_bundled_anchorage(caribbean):
     assert 50 < len(gfw) < len(pts) / 3  # clustered: one zone for the cells of one anchorage
 
 
+@pytest.mark.shared_data
 def test_the_bundled_anchorages_are_what_the_builder_makes():
     from maritime.zones.build import anchorage_features
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import operator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +17,7 @@ from maritime.ingest.ais import AisDecoder
 from maritime.ingest.errors import Reason, Rejected
 from maritime.ingest.nmea import xor_checksum
 from maritime.models import Position, VesselInfo, flag_of, mid_of
-from tests.conftest import TYPE1, TYPE5, TYPE18, nmea, recordings, tag
+from tests.conftest import NMEA_DIR, TYPE1, TYPE5, TYPE18, nmea, recording_params, recordings, tag
 
 T0 = datetime(2025, 5, 14, 8, 0, tzinfo=UTC).timestamp()
 
@@ -287,7 +289,7 @@ def _pyais_count(lines: list[bytes]) -> int:
     return n
 
 
-@pytest.mark.parametrize("path", recordings(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", recording_params())
 def test_recordings_decode_as_many_messages_as_pyais(path):
     """Our count equals pyais's on the same lines, once the lines we reject for a bad
     checksum are left out (pyais does not verify checksums); every rejection has a reason."""
@@ -366,27 +368,40 @@ def test_fast_position_path_equals_pyais(mt, bits, special):
     assert fast == ref
 
 
-def test_fast_path_on_real_recordings_equals_pyais():
-    """Every record and every counter of every real recording is the same with and without the fast path."""
-    paths = recordings()
-    if not paths:
-        pytest.skip("../shared/data/nmea is not here")
-    fast_hits = 0
-    for path in paths:
-        lines = path.read_bytes().splitlines()
-        outs = []
-        for pyais_only in (False, True):
-            rejects: list[Rejected] = []
-            d = AisDecoder(path.name, default_time_s=T0, on_reject=rejects.append, dedup_window_s=30.0,
-                           pyais_only=pyais_only)
-            recs = [d.decode_line(ln) for ln in lines]
-            d.close()
-            outs.append((recs, d.stats.messages, dict(d.stats.messages_by_type), dict(d.stats.rejected),
-                         [(r.reason, r.line) for r in rejects]))
-        assert outs[0] == outs[1], path.name
-        fast_hits += sum(1 for r in outs[0][0] if r and r[1] and isinstance(r[1][0], Position)
-                         and r[1][0].msg_type in (1, 2, 3, 18))
+def decode_both_ways(path: Path) -> list[tuple[Any, ...]]:
+    """A recording decoded with the fast path and with pyais alone: records, counters and rejections."""
+    lines = path.read_bytes().splitlines()
+    outs = []
+    for pyais_only in (False, True):
+        rejects: list[Rejected] = []
+        d = AisDecoder(path.name, default_time_s=T0, on_reject=rejects.append, dedup_window_s=30.0,
+                       pyais_only=pyais_only)
+        recs = [d.decode_line(ln) for ln in lines]
+        d.close()
+        outs.append((recs, d.stats.messages, dict(d.stats.messages_by_type), dict(d.stats.rejected),
+                     [(r.reason, r.line) for r in rejects]))
+    return outs
+
+
+@pytest.mark.parametrize("path", recording_params())
+def test_fast_path_on_real_recordings_equals_pyais(path):
+    """Every record and every counter of a real recording is the same with and without the fast path."""
+    fast, reference = decode_both_ways(path)
+    assert fast == reference, path.name
+
+
+def test_the_fast_path_carries_most_of_the_real_recordings():
+    fast_hits = sum(1 for path in recordings() for r in decode_both_ways(path)[0][0]
+                    if r and r[1] and isinstance(r[1][0], Position) and r[1][0].msg_type in (1, 2, 3, 18))
     assert fast_hits > 1000
+
+
+def test_the_excerpts_are_prefixes_of_the_recordings():
+    """tests/data/nmea holds the first lines of each shared recording, unchanged (tests/data/SOURCES.md)."""
+    if not NMEA_DIR.is_dir():
+        pytest.skip("../shared/data/nmea is not beside this checkout")
+    for excerpt in recordings():
+        assert (NMEA_DIR / excerpt.name).read_bytes().startswith(excerpt.read_bytes()), excerpt.name
 
 
 def test_payload_outside_the_six_bit_alphabet_is_malformed():

@@ -40,11 +40,10 @@ def zones():
     return load_zones(ROOT / "geofences")
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_a_real_recording_gives_the_readme_counts(name, zones):
     path = DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} is not here (../shared/data is provided beside the checkout)")
     sink = Collect()
     assembled_pipeline(Settings(), [sink], None, zones).replay(parse_source(str(path)))
     last = {a.id: a for a in sink.alerts}

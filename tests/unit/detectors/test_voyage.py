@@ -76,7 +76,7 @@ def test_eta_without_a_year_across_new_year():
         datetime(2028, 2, 29, tzinfo=UTC).timestamp()
 
 
-@pytest.mark.skipif(not WPI.exists(), reason="the World Port Index extract is not in ../shared/data/zones")
+@pytest.mark.shared_data
 def test_the_bundled_gazetteer_is_what_the_build_makes(tmp_path):
     """maritime/zones/ports_index.json is reproducible from the LOCODE table, the port zones and the WPI."""
     from maritime.zones.index import load_zones

@@ -137,8 +137,7 @@ def test_the_same_feed_read_as_receive_times_shows_why_it_matters(tmp_path):
     assert len({a.vessels[0].mmsi for a in alerts if a.type == "position_jump"}) >= 5
 
 
-@pytest.mark.skipif(not (DATA / "exactearth_20120202_tagblock.nmea").exists(),
-                    reason="../shared/data/nmea/exactearth_20120202_tagblock.nmea is not here")
+@pytest.mark.shared_data
 def test_exactearth_satellite_recording_jumps_at_most_one_percent_of_single_identity_vessels(tmp_path):
     sink = Collect()
     pipe = assembled_pipeline(QUICK, [sink])

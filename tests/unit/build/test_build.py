@@ -1,0 +1,154 @@
+"""The compiled build (mypyc) and the pure-Python reference: which one runs, why, and that they agree; a build
+that cannot compile falls back to pure Python instead of failing."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from maritime.buildinfo import COMPILED, build
+
+from tests.conftest import ROOT, SHARED, shared_file
+
+RECORDING = SHARED / "data" / "nmea" / "amsa_messy_feed.txt"
+
+
+def compiled_here() -> bool:
+    return any(not (importlib.import_module(m).__file__ or "").endswith(".py") for m in COMPILED)
+
+
+def setup_namespace(argv: list[str] | None = None) -> dict:
+    """``setup.py``'s functions, without running ``setup()`` (it only runs as ``__main__``)."""
+    old = sys.argv
+    sys.argv = ["setup.py", *(argv or [])]
+    try:
+        return runpy.run_path(str(ROOT / "setup.py"), run_name="setup_under_test")
+    finally:
+        sys.argv = old
+
+
+def test_the_version_says_which_build_runs():
+    out = subprocess.run([sys.executable, "-m", "maritime.cli", "--version"], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert build() in out
+    pure = subprocess.run([sys.executable, "-m", "maritime.cli", "--version"], capture_output=True, text=True,
+                          timeout=120, check=True, env={**os.environ, "MARITIME_PURE": "1"}).stdout
+    assert "pure Python (MARITIME_PURE=1)" in pure
+
+
+def test_the_build_is_all_compiled_or_all_pure_and_says_why():
+    """Never a mix: compiled modules of one build call each other natively."""
+    if compiled_here():
+        assert build() == f"compiled (mypyc, {len(COMPILED)} of {len(COMPILED)} modules)"
+    else:
+        text = build()
+        assert text.startswith("pure Python (") and len(text) > len("pure Python ()") + 10, text
+        if os.environ.get("MARITIME_PURE") == "1":
+            assert text == "pure Python (MARITIME_PURE=1)"
+
+
+def test_editable_and_pure_installs_are_not_compiled(monkeypatch, capsys):
+    monkeypatch.delenv("MARITIME_PURE", raising=False)
+    monkeypatch.delenv("MARITIME_COMPILE", raising=False)
+    assert setup_namespace(["editable_wheel"])["ext_modules"]() == []
+    assert "editable install: pure-Python build" in capsys.readouterr().err
+    monkeypatch.setenv("MARITIME_PURE", "1")
+    assert setup_namespace(["bdist_wheel"])["ext_modules"]() == []
+    assert "MARITIME_PURE=1" in capsys.readouterr().err
+
+
+def test_no_compiler_gives_a_pure_build(monkeypatch, capsys):
+    monkeypatch.delenv("MARITIME_PURE", raising=False)
+    monkeypatch.setenv("CC", "no-such-compiler-here")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert setup_namespace(["bdist_wheel"])["ext_modules"]() == []
+    assert "no C compiler found" in capsys.readouterr().err
+
+
+def test_a_mypyc_error_gives_a_pure_build(monkeypatch, capsys):
+    """mypyc reports a type error by exiting: the build goes on, pure."""
+    if not shutil.which("gcc"):
+        pytest.skip("needs a C compiler to get as far as mypyc")
+    pytest.importorskip("mypyc.build")
+    import mypyc.build
+
+    def refuses(*args: object, **kwargs: object) -> list:
+        raise SystemExit(1)
+
+    monkeypatch.delenv("MARITIME_PURE", raising=False)
+    monkeypatch.setattr(mypyc.build, "mypycify", refuses)
+    assert setup_namespace(["bdist_wheel"])["ext_modules"]() == []
+    assert "mypyc failed (SystemExit: 1), pure-Python build" in capsys.readouterr().err
+
+
+def test_a_c_compile_error_falls_back_to_pure(tmp_path, capsys):
+    """A real compile error (gcc on a file that is not C): the command removes what it built and goes on."""
+    if not shutil.which("gcc"):
+        pytest.skip("no C compiler on this machine")
+    from setuptools import Distribution, Extension
+
+    good = tmp_path / "good.c"
+    good.write_text('#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "good"};\n'
+                    "PyMODINIT_FUNC PyInit_good(void) { return PyModule_Create(&m); }\n")
+    bad = tmp_path / "bad.c"
+    bad.write_text("this is not C;\n")
+    dist = Distribution({"name": "x", "ext_modules": [Extension("good", [str(good)]), Extension("bad", [str(bad)])]})
+    cmd = setup_namespace()["OptionalBuildExt"](dist)
+    cmd.build_lib = str(tmp_path / "lib")
+    cmd.build_temp = str(tmp_path / "tmp")
+    cmd.ensure_finalized()
+    cmd.run()
+    assert dist.ext_modules == []
+    assert not list((tmp_path / "lib").glob("*.so")), "a partial build was left"
+    assert "the compiled modules failed to build" in capsys.readouterr().err
+
+
+def test_a_compiled_module_older_than_its_source_is_not_run(tmp_path):
+    """An in-place build, then an edit: the edit runs (all modules pure), and the reason is given."""
+    pkg = tmp_path / "maritime"
+    pkg.mkdir()
+    shutil.copy(ROOT / "maritime" / "buildinfo.py", pkg / "buildinfo.py")
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    for name in COMPILED:
+        rel = tmp_path.joinpath(*name.split("."))
+        base = rel / "__init__" if (ROOT.joinpath(*name.split(".")) / "__init__.py").exists() else rel
+        base.parent.mkdir(parents=True, exist_ok=True)
+        base.with_suffix(".py").write_text("")
+        Path(str(base) + suffix).write_bytes(b"")
+        os.utime(base.with_suffix(".py"), (1_000_000, 1_000_000))
+    info = runpy.run_path(str(pkg / "buildinfo.py"))
+    assert info["stale_modules"]() == []
+    edited = COMPILED[3]
+    rel = tmp_path.joinpath(*edited.split("."))
+    source = rel / "__init__.py" if rel.is_dir() else rel.with_suffix(".py")
+    source.write_text("# edited\n")
+    assert info["stale_modules"]() == [edited]
+    assert not info["editable_install"]() or True  # a temporary tree is never site-packages
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_compiled_and_pure_give_the_same_alerts_and_summary(tmp_path):
+    """The same recording replayed by both builds: byte-identical alerts and the same counts."""
+    if not compiled_here():
+        pytest.skip("this install is pure Python: MARITIME_COMPILE=1 pip install -e . (or .ci/run) compiles it")
+    recording = shared_file(RECORDING)
+    outs = {}
+    for label, env in (("default", {}), ("pure", {"MARITIME_PURE": "1"})):
+        alerts, summary = tmp_path / f"{label}.jsonl", tmp_path / f"{label}.json"
+        subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(recording), "--alerts", str(alerts),
+                        "--summary-json", str(summary), "--start-time", "2024-01-01T00:00:00Z", "-q"],
+                       check=True, timeout=600, env={**os.environ, **env})
+        s = json.loads(summary.read_text())
+        s.pop("seconds", None)
+        s.pop("lines_per_s", None)
+        outs[label] = (alerts.read_text(), s)
+    assert outs["default"][0] and outs["default"] == outs["pure"]
