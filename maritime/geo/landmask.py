@@ -5,7 +5,7 @@ about 930 MB once loaded, 4–5 s to load). The simulator needs only the region,
 so ``globe_caribbean.npz`` beside this module keeps the cells of the region
 plus a 1° margin (bit-packed, ~0.3 MB) with the package's own grid origin and
 spacing, and :func:`is_land` indexes it with the package's own arithmetic: the
-answers are the package's (checked in ``tests/test_simulator.py``).
+answers are the package's (checked in ``tests/unit/sim/test_simulator.py``).
 
 Rebuild the file (needs the ``[dev]`` extra) with::
 
