@@ -56,9 +56,12 @@ class IngestSettings(_Frozen):
         "sent (s); exactEarth batches are up to an hour out of step")
 
     max_time_jump_s: float = Field(
-        6 * 3600.0, ge=0, description="a line time this far after its source's newest (s), or two days before "
-        "it, is quarantined until time_confirm_lines lines in a row confirm it (0: off)")
-    time_confirm_lines: int = Field(3, ge=1, description="lines that confirm a jump of a source's clock")
+        6 * 3600.0, ge=0, description="a message time this far after its source's clock (s), or two days before "
+        "it, is quarantined unless time_confirm_lines timed messages in a row confirm it (0: off)")
+    time_confirm_lines: int = Field(5, ge=1, description="consecutive timed messages of one source, agreeing with "
+                                    "each other, that confirm a jump of its clock")
+    time_start_lines: int = Field(5, ge=1, description="a source's clock starts at the median of its first this "
+                                  "many timed messages (no single line sets it)")
     delivered_reorder_window_s: float = Field(
         1800.0, ge=0, description="reorder window of a source set to 'delivered' in replays and workers (s): "
         "its batches come up to this much out of step; later reports still revise gaps as late data")

@@ -16,7 +16,7 @@ Everything that is messy about real feeds is handled here, once:
 
 The layers, each in its module: the sentence (checksums, the times around it, tag blocks:
 :mod:`maritime.ingest.nmea`), the stream state kept here (multipart reassembly, ``$PGHP``, the source's
-clock and time guard, duplicates), and the message families (:mod:`maritime.ingest.messages`). Decoding of
+clock, duplicates), and the message families (:mod:`maritime.ingest.messages`). Decoding of
 the payload bits is pyais's (``bit_vector`` and the message classes), with one exception: the 168-bit
 position reports of types 1, 2, 3 and 18, most of any feed, are unpacked by
 :func:`~maritime.ingest.messages.unpack_position` with the same re-armouring, shifts and rounding as pyais's
@@ -46,12 +46,11 @@ from maritime.ingest.errors import (
     NoPosition,
     Reason,
     Rejected,
-    TimeOutlier,
     Undecodable,
     UnknownSentence,
     Warn,
 )
-from maritime.ingest.eventtime import PayloadWindow, SourceClock, TimeGuard
+from maritime.ingest.eventtime import PayloadWindow, SourceClock
 from maritime.ingest.messages import (
     FAST_TYPES,
     SIMPLE_POSITION_TYPES,
@@ -69,12 +68,16 @@ from maritime.ingest.nmea import (
     parse_epoch,
     parse_pghp,
     parse_prefix_time,
-    tag_block_time,
+    tag_block_fields,
     xor_checksum,
 )
-from maritime.models import TIME_MAX_S, TIME_MIN_S, Record, iso
+from maritime.models import TIME_MAX_S, TIME_MIN_S, Record
 
 logger = logging.getLogger(__name__)
+
+
+#: what tells one multipart message from another: the tag block's source, talker, channel, sequence id, count
+FragmentKey = tuple[str | None, bytes, bytes, bytes, int]
 
 
 @dataclass(slots=True)
@@ -117,13 +120,11 @@ class AisDecoder:
         dedup_window_s: float | None = None,
         pyais_only: bool = False,
         clock: SourceClock | None = None,
-        guard: TimeGuard | None = None,
+        keep_lines: bool = False,
     ) -> None:
         self.source = source
         #: judges whether this source's stamps are receive or delivery times (None: taken as given)
         self.clock = clock
-        #: quarantines line times far from the source's recent ones (None: every valid time is taken)
-        self.guard = guard
         #: decode every payload with pyais, also the position reports of the fast path
         #: (slower; the reference that the fast path is tested against)
         self.pyais_only = pyais_only
@@ -134,10 +135,19 @@ class AisDecoder:
         self.stats = stats if stats is not None else DecodeStats()
         #: payloads already decoded in this stream within the window (several receivers in one log)
         self.dedup = PayloadWindow(dedup_window_s) if dedup_window_s else None
-        self._pending: dict[tuple[bytes, bytes, bytes, int], _Partial] = {}
+        self._pending: dict[FragmentKey, _Partial] = {}
         self._pghp_time: float | None = None
         self.last_time_s: float | None = None
         self._since_sweep = 0
+        #: of the last line decoded: whether its time was its own (not received, assigned or borrowed), and
+        #: the source its tag block named (``s:``)
+        self.timed = False
+        self.station: str | None = None
+        #: the time given to the line being decoded when it has none of its own (see :meth:`decode_line`)
+        self.assigned_time_s: float | None = None
+        #: keep the raw lines of each completed multipart message in :attr:`message_lines` (event-time ordering)
+        self.keep_lines = keep_lines
+        self.message_lines: list[bytes] = []
 
     # -- accounting -----------------------------------------------------------------
 
@@ -148,18 +158,24 @@ class AisDecoder:
 
     # -- the hot path ---------------------------------------------------------------
 
-    def decode_line(self, raw: bytes, recv_time_s: float | None = None) -> tuple[bytes, list[Record]] | None:
+    def decode_line(self, raw: bytes, recv_time_s: float | None = None, assigned_time_s: float | None = None
+                    ) -> tuple[bytes, list[Record]] | None:
         """Decode one line; return ``(payload, records)`` or None.
 
         None means the line produced no message: it was rejected (and counted),
         was a fragment waiting for the rest of its message, or was a ``$PGHP``
         timestamp for the next line. ``payload`` is the (reassembled) armoured
-        payload, used downstream to recognise duplicates.
+        payload, used downstream to recognise duplicates. A line with no time of
+        its own takes ``recv_time_s`` (the time it was received), else
+        ``assigned_time_s`` (its source's clock, given by the event-time
+        ordering), else the time of the line before.
         """
         line = raw.strip()
         if not line:
             return None
         self.stats.lines += 1
+        self.station = None
+        self.assigned_time_s = assigned_time_s
         try:
             return self._decode(line, recv_time_s)
         except DecodeError as err:
@@ -275,12 +291,16 @@ class AisDecoder:
             end = line.find(b"\\", 1)
             if end < 0:
                 raise Malformed("unterminated tag block")
-            tb_time, checksum_ok = tag_block_time(line[1:end])
-            if not checksum_ok:
+            tb = tag_block_fields(line[1:end])
+            if tb.checksum is not None:
                 # the sentence has its own checksum; a tag block rewritten by a relay often keeps a stale one
-                self.stats.warnings[Warn.TAG_BLOCK_CHECKSUM] += 1
-            if tb_time is not None:
-                event_time = tb_time
+                self.stats.warnings[Warn.TAG_BLOCK_CHECKSUM if tb.checksum == "mismatch"
+                                    else Warn.TAG_BLOCK_CHECKSUM_SHORT] += 1
+            if tb.time_unusable:
+                self.stats.warnings[Warn.TAG_BLOCK_TIME_UNUSABLE] += 1
+            if tb.time_s is not None:
+                event_time = tb.time_s
+            self.station = tb.station
             line = line[end + 1:]
             if not line:
                 raise Malformed("tag block without sentence")
@@ -291,25 +311,20 @@ class AisDecoder:
     # -- event time -----------------------------------------------------------------
 
     def _event_time(self, event_time: float | None, recv_time_s: float | None) -> tuple[float, SourceClock | None]:
-        """The line's event time (its own, else the receive time, else the stream's last) and the clock that
-        judges its reports' own seconds (None for a borrowed time); a time the guard quarantines raises."""
+        """The line's event time (its own, else the receive time, else the time it was assigned, else the
+        stream's last) and the clock that judges its reports' own seconds (None for a borrowed time).
+        ``timed`` says whether the time was the line's own (its source's clock judges it:
+        :mod:`maritime.ingest.clocks`)."""
         clock = self.clock
+        self.timed = event_time is not None
         if event_time is not None:
             if not TIME_MIN_S <= event_time < TIME_MAX_S:
                 raise BadTime(f"time {event_time:.0f} is outside 2000–2099: not an AIS time")
-            guard = self.guard
-            if guard is not None:
-                ref = guard.ref
-                if (ref is not None and not guard.candidates
-                        and ref - guard.max_behind_s <= event_time <= ref + guard.max_jump_s):
-                    if event_time > ref:  # the common case, inline: near the source's recent times
-                        guard.ref = event_time
-                elif not guard.accept(event_time):
-                    raise TimeOutlier(f"time {iso(event_time)} is {abs(event_time - (guard.ref or 0)) / 3600:.0f} h "
-                                      f"from this source's recent times ({iso(guard.ref)}); kept out until lines "
-                                      f"confirm it")
         elif recv_time_s is not None:
             event_time = recv_time_s
+        elif self.assigned_time_s is not None:
+            clock = None  # a time given from outside (its source's clock) says nothing of this report
+            event_time = self.assigned_time_s
         elif self.last_time_s is not None:
             clock = None  # a time borrowed from an earlier line says nothing of this report
             event_time = self.last_time_s
@@ -375,7 +390,7 @@ class AisDecoder:
         self, tag: bytes, fields: list[bytes], count: int, num: int, payload: bytes, fill: int, line: bytes,
         time_s: float,
     ) -> tuple[bytes, int, float] | None:
-        key = (tag, fields[4], fields[3], count)
+        key = (self.station, tag, fields[4], fields[3], count)  # receivers apart: their fragments never mix
         self._since_sweep += 1
         if self._since_sweep >= 256 or len(self._pending) > self.max_pending:
             self.expire(time_s)
@@ -400,13 +415,15 @@ class AisDecoder:
             return None
         del self._pending[key]
         ordered = [part.parts[i] for i in range(1, count + 1)]
+        if self.keep_lines:
+            self.message_lines = [p[2] for p in part.parts.values()]
         return (
             b"".join(p[0] for p in ordered),
             ordered[-1][1],
             part.time_s if part.time_s is not None else time_s,
         )
 
-    def _orphan(self, key: tuple[bytes, bytes, bytes, int], why: str) -> None:
+    def _orphan(self, key: FragmentKey, why: str) -> None:
         part = self._pending.pop(key)
         for _payload, _fill, line in part.parts.values():
             self._reject(Reason.ORPHAN_FRAGMENT, why, line, part.first_seen_s)

@@ -9,18 +9,18 @@ from collections.abc import Callable
 from maritime.config import Settings
 from maritime.ingest.ais import AisDecoder
 from maritime.ingest.errors import DecodeStats, Rejected
-from maritime.ingest.eventtime import source_clock, time_guard
+from maritime.ingest.eventtime import source_clock
 from maritime.ingest.sources import SourceSpec, iter_lines
 
 
 def source_decoder(settings: Settings, name: str, default_time_s: float | None,
                    on_reject: Callable[[Rejected], None], stats: DecodeStats) -> AisDecoder:
     """The decoder of one input stream as every runtime makes it from the ``[ingest]`` settings (fragment
-    timeout s, de-duplication window s, the source's clock, the time guard)."""
+    timeout s, de-duplication window s, the source's clock)."""
     ing = settings.ingest
     return AisDecoder(name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s,
                       on_reject=on_reject, stats=stats, dedup_window_s=ing.dedup_window_s,
-                      clock=source_clock(ing, name), guard=time_guard(ing))
+                      clock=source_clock(ing, name))
 
 
 def first_timestamp(spec: SourceSpec, max_lines: int = 5000) -> float | None:

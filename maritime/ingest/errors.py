@@ -33,6 +33,11 @@ class Warn:
     NO_CHECKSUM: Final = "no_checksum"
     #: fields after the fill bits (some plotters and multiplexers add one); ignored, as pyais does
     EXTRA_FIELDS: Final = "extra_fields"
+    #: a tag block checksum of one hex digit (read as if zero-padded)
+    TAG_BLOCK_CHECKSUM_SHORT: Final = "tag_block_checksum_short"
+    #: a tag block ``c:`` that is a number but no time of this era (a counter, zero-padded): the line is kept
+    #: with the time of the line before
+    TAG_BLOCK_TIME_UNUSABLE: Final = "tag_block_time_unusable"
 
 
 class DecodeError(Exception):

@@ -1,4 +1,5 @@
-"""Event time: a bounded reorder window, and duplicate detection by payload."""
+"""Event time: a bounded reorder window, duplicate detection by payload, and what a source's stamps are (received
+or delivered times). Which source's clock a line is judged against: :mod:`maritime.ingest.clocks`."""
 
 from __future__ import annotations
 
@@ -181,57 +182,3 @@ class SourceClock:
 def source_clock(ingest: IngestSettings, source: str) -> SourceClock:
     """The clock judge for ``source`` as the settings say (its own time quality, else the default)."""
     return SourceClock(source, ingest.time_quality_of(source), ingest.delivered_uncertainty_s)
-
-
-def time_guard(ingest: IngestSettings) -> TimeGuard | None:
-    """The outlier quarantine of one source as the settings say (None when off)."""
-    if not ingest.max_time_jump_s:
-        return None
-    return TimeGuard(ingest.max_time_jump_s, ingest.time_confirm_lines)
-
-
-class TimeGuard:
-    """Quarantines line times far from a source's recent ones, until the lines after them confirm the jump.
-
-    A source's clock moves smoothly; a single line stamped decades or years
-    away (a garbled tag block whose sentence checksum is valid, a receiver
-    that lost its clock) must not move the watermark, make good lines late
-    or stretch the map's timeline. A time more than ``max_jump_s`` from the
-    newest accepted time is refused, and so is one more than ``max_behind_s``
-    before it (a late satellite report hours old is real, and revises gaps);
-    when ``confirm`` lines in a row agree with each other far away, the
-    source's clock really jumped (a recording of another day appended), and
-    the reference moves there.
-    """
-
-    def __init__(self, max_jump_s: float = 6 * 3600.0, confirm: int = 3, max_behind_s: float = 48 * 3600.0
-                 ) -> None:
-        self.max_jump_s = max_jump_s
-        self.max_behind_s = max(max_behind_s, max_jump_s)
-        self.confirm = confirm
-        #: the newest accepted time (s), None before the first line
-        self.ref: float | None = None
-        #: far-away times seen in a row, waiting to confirm a jump of the source's clock
-        self.candidates: list[float] = []
-        self.quarantined = 0
-
-    def accept(self, time_s: float) -> bool:
-        """True when ``time_s`` may be used; False (counted) while it is an unconfirmed outlier."""
-        ref = self.ref
-        if ref is None or -self.max_behind_s <= time_s - ref <= self.max_jump_s:
-            if ref is None or time_s > ref:
-                self.ref = time_s
-            self.candidates.clear()
-            return True
-        far = self.candidates
-        if far and abs(time_s - far[-1]) <= self.max_jump_s:
-            far.append(time_s)
-        else:
-            far[:] = [time_s]
-        if len(far) >= self.confirm:
-            logger.info("a source's clock jumped from %s to %s (confirmed by %d lines)", ref, time_s, len(far))
-            self.ref = max(far)
-            far.clear()
-            return True
-        self.quarantined += 1
-        return False

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 from maritime.ingest.errors import Malformed
 
@@ -81,29 +81,52 @@ def parse_pghp(body: bytes) -> float:
         raise Malformed(f"PGHP timestamp unreadable: {err}") from None
 
 
-def tag_block_time(tb: bytes) -> tuple[float | None, bool]:
-    """The ``c:`` time of a tag block's text (between the backslashes) and whether its checksum matched.
+class TagBlock(NamedTuple):
+    """What the decoder reads from an NMEA 4.0 tag block."""
 
-    A tag block rewritten by a relay often keeps a stale checksum: the sentence has its own, so a mismatch is
-    reported, not refused. Raises :class:`Malformed` for a checksum that is not hexadecimal or an unreadable
-    ``c:`` value."""
-    checksum_ok = True
+    #: the ``c:`` time (POSIX s), or None
+    time_s: float | None
+    #: the ``s:`` source (the receiver or station), or None
+    station: str | None
+    #: None when the checksum matches, ``"mismatch"``, or ``"short"`` (one hex digit, read leniently)
+    checksum: str | None
+    #: a ``c:`` value that is a number but no time of this era (zero-padded counters): not used, said so
+    time_unusable: bool
+
+
+def tag_block_fields(tb: bytes) -> TagBlock:
+    """The fields of a tag block's text (between the backslashes).
+
+    A tag block rewritten by a relay often keeps a stale checksum, or writes it with one hex digit: the
+    sentence has its own, so neither is refused (the caller counts them). The time is an epoch in seconds
+    or milliseconds, zero-padded or not. Raises :class:`Malformed` for a checksum that is not hexadecimal or
+    a ``c:`` value that is not a number."""
+    checksum = None
     star = tb.rfind(b"*")
     if star >= 0:
-        expected = HEX_BYTE.get(tb[star + 1:star + 3])
+        digits = tb[star + 1:]
+        expected = HEX_BYTE.get(digits)
+        if expected is None and len(digits) == 1:
+            expected = HEX_BYTE.get(b"0" + digits)
+            checksum = "short"
         if expected is None:
             raise Malformed("tag block checksum is not hexadecimal")
-        checksum_ok = xor_checksum(tb[:star]) == expected
+        if xor_checksum(tb[:star]) != expected:
+            checksum = "mismatch"
         tb = tb[:star]
-    i = tb.find(b"c:")
-    if i > 0 and tb[i - 1] != 44:  # "c:" inside another field's value, not at a field start
-        i = tb.find(b",c:")
-        i = i + 1 if i >= 0 else -1
-    if i < 0:
-        return None, checksum_ok
-    j = tb.find(b",", i)
-    value = tb[i + 2:] if j < 0 else tb[i + 2:j]
-    t = parse_epoch(value)
-    if t is None:
-        raise Malformed(f"tag block time unreadable: c:{value.decode('ascii', 'replace')}")
-    return t, checksum_ok
+    time_s: float | None = None
+    station: str | None = None
+    unusable = False
+    for field in tb.split(b","):
+        if field[:2] == b"c:":
+            value = field[2:]
+            time_s = parse_epoch(value)
+            if time_s is None:
+                try:
+                    float(value)
+                except ValueError:
+                    raise Malformed(f"tag block time unreadable: c:{value.decode('ascii', 'replace')}") from None
+                unusable = True
+        elif field[:2] == b"s:":
+            station = field[2:].decode("ascii", "replace") or None
+    return TagBlock(time_s, station, checksum, unusable)

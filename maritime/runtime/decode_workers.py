@@ -57,7 +57,8 @@ from maritime.ingest.decoders import first_timestamp, source_decoder
 from maritime.ingest.errors import DecodeStats, Rejected
 from maritime.ingest.eventtime import Reorder
 from maritime.ingest.messages import new_position
-from maritime.ingest.sources import ReadProgress, SourceError, SourceSpec, iter_lines
+from maritime.ingest.ordering import env_run_items, ordered_lines
+from maritime.ingest.sources import ReadProgress, SourceError, SourceSpec
 from maritime.models import BaseStationReport, OtherMessage, Position, Record, VesselInfo
 
 logger = logging.getLogger(__name__)
@@ -161,7 +162,9 @@ class _FileDecode:
                 self.dec.default_time_s = first
         self.reorder = Reorder(ing.reorder_window_of(spec.name), on_late=self._late)
         self.where = ReadProgress()
-        self.lines = iter_lines(spec, self.where)
+        # a bounded input is read in event-time order (its sources' clocks judged on the way)
+        self.lines = ordered_lines(spec, settings, self.dec.default_time_s, self._reject, self.stats, self.where,
+                                   env_run_items())
 
     def _reject(self, rej: Rejected) -> None:
         self.events.append((_REJECT, rej.reason, rej.message, rej.line, rej.time_s))
@@ -179,9 +182,9 @@ class _FileDecode:
         n = 0
         error: str | None = None
         try:
-            for line in itertools.islice(self.lines, size):
+            for line, assigned in itertools.islice(self.lines, size):
                 n += 1
-                out = decode(line)
+                out = decode(line, None, assigned)
                 if out is None:
                     continue
                 recs = out[1]

@@ -34,6 +34,7 @@ from maritime.ingest.ais import AisDecoder
 from maritime.ingest.decoders import first_timestamp, source_decoder
 from maritime.ingest.errors import DecodeStats, Reason, Rejected
 from maritime.ingest.eventtime import Deduplicator, Reorder
+from maritime.ingest.ordering import env_run_items, ordered_lines
 from maritime.ingest.sources import (
     BadRow,
     ReadProgress,
@@ -332,8 +333,10 @@ class Pipeline:
         decode = dec.decode_line
         push = reorder.push
         n = 0
-        for line in iter_lines(spec, where):
-            out = decode(line)
+        # a bounded input is read in event-time order (its sources' clocks judged on the way)
+        for line, assigned in ordered_lines(spec, self.settings, dec.default_time_s, self._reject,
+                                            self.stats.decode, where, env_run_items()):
+            out = decode(line, None, assigned)
             n += 1
             if progress is not None and n & 0x3FFF == 0:
                 progress()

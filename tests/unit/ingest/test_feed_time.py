@@ -256,13 +256,30 @@ def late_day(late_at: float | None, silent_h: float = 8.0) -> list[bytes]:
     return out
 
 
-def gap_records(tmp_path: Path, lines: list[bytes]) -> tuple[list, dict]:
+def gap_records(tmp_path: Path, lines: list[bytes], live: bool = True) -> tuple[list, dict]:
+    """The dark-gap records of the lines read as a live feed (in arrival order, through the reorder window:
+    a report hours late arrives late), or replayed as a recording (in event-time order: nothing is late)."""
+    import asyncio
+
     p = tmp_path / "late.nmea"
     p.write_bytes(b"\n".join(lines) + b"\n")
     sink = Collect()
     pipe = assembled_pipeline(QUICK, [sink])
-    summary = pipe.replay(parse_source(str(p)))
+    spec = parse_source(str(p))
+    summary = asyncio.run(pipe.run_live(spec)) if live else pipe.replay(spec)
     return [a for a in sink.alerts if a.type == "dark_gap"], summary
+
+
+def test_a_recording_is_read_in_event_time_order_so_a_report_written_hours_late_is_not_late(tmp_path):
+    """Replayed, a recording is sorted by event time: the report sent 5 h into the silence, written at the end
+    of the file, splits the silence into two shorter than a dark gap (none raised, nothing late)."""
+    gaps, summary = gap_records(tmp_path, late_day(late_at=3600 + 4 * 3600), live=False)
+    assert gaps == []
+    assert summary["late_positions"] == 0 and "late" not in summary["rejected"]
+    # the same lines in file order would have raised (and cancelled) one: the order of the rows changes nothing
+    shuffled = late_day(late_at=3600 + 4 * 3600)
+    random.Random(3).shuffle(shuffled)
+    assert gap_records(tmp_path, shuffled, live=False)[0] == []
 
 
 def test_a_late_report_inside_a_closed_gap_cancels_it_when_the_rest_is_short(tmp_path):
@@ -304,19 +321,21 @@ def test_the_partitioned_runtime_revises_gaps_with_late_reports_like_the_embedde
     assert [(a.id, a.status) for a in got] == [(a.id, a.status) for a in gaps]
 
 
-def test_a_source_set_to_delivered_gets_a_reorder_window_that_fits_its_batches(tmp_path):
-    """Batches up to two deliveries (40 min) out of step: with the source set to 'delivered' they are put back
-    in order; left to the default window, the out-of-step reports come as late data."""
+def test_satellite_batches_out_of_step_lose_nothing_in_a_replay(tmp_path):
+    """Batches up to two deliveries (40 min) out of step: a replay reads the recording in event-time order, so
+    none of their reports is late, with the source set to 'delivered' or not."""
     feed = satellite_day(random.Random(5), ships=10, hours=2.0)
     # the batch delivered at +40 min comes after the one of +80 min
     rank = {1200: 0, 2400: 3, 3600: 1, 4800: 2}
     shuffled = [line for _, line in sorted(feed, key=lambda x: (rank.get(int(x[0] - T0), int(x[0] - T0)), x[0]))]
     p = tmp_path / "sat.nmea"
     p.write_bytes(b"\n".join(shuffled) + b"\n")
+    q = tmp_path / "sat_sorted.nmea"
+    q.write_bytes(b"\n".join(line for _, line in sorted(feed, key=lambda x: x[0])) + b"\n")
     told = Settings.model_validate({"identity": {"land_check": False},
-                                    "ingest": {"time_quality": {"sat.nmea": "delivered"},
-                                               "delivered_reorder_window_s": 3600}})
+                                    "ingest": {"time_quality": {"sat.nmea": "delivered"}}})
     default = assembled_pipeline(QUICK, [Collect()]).replay(parse_source(str(p)))
     fitted = assembled_pipeline(told, [Collect()]).replay(parse_source(str(p)))
-    assert default["late_positions"] > 0
-    assert fitted["late_positions"] == 0 and fitted["positions"] == default["positions"] + default["late_positions"]
+    in_order = assembled_pipeline(QUICK, [Collect()]).replay(parse_source(str(q)))
+    assert default["late_positions"] == fitted["late_positions"] == 0
+    assert default["positions"] == fitted["positions"] == in_order["positions"] > 0

@@ -1,0 +1,205 @@
+"""Bounded inputs in event-time order: a recording's lines sorted by the time of the message they belong to.
+
+A file (or a folder of them, a gzip, an export) is finite, so a replay reads it in event-time order instead of
+through a reorder window: the result then never depends on the order of the lines (a satellite export in
+delivery order, a log grouped by MMSI, two receivers' logs concatenated), and no line is ever late.
+
+:func:`ordered_lines` makes one pass over the file with the decoder's sentence and stream layers (no payload
+decoding): each message's time (its tag block, ``$PGHP``, epoch prefix or trailer, else its source's clock),
+its source (the tag block's ``s:``, else the file) and its raw lines (every fragment of a multipart message,
+the ``$PGHP`` line before it). The messages are judged against their own source's clock
+(:class:`~maritime.ingest.clocks.SourceClocks`): outliers are quarantined there (counted and dead-lettered
+as ``time_outlier``). The rest are sorted by time, file order breaking ties, with an external merge sort
+(runs of ``run_items`` messages sorted in memory, spilled to temporary files, merged with
+:func:`heapq.merge`), so memory stays bounded on a year of data. Lines the decoder refuses travel at the time
+of the message before them, to be refused (and dead-lettered) by the decoder that reads the ordered lines.
+
+The ordered lines come as ``(line, assigned_time_s)``: the time a line with no time of its own is to take
+(its source's clock), None for a line that carries its own.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
+
+from maritime.config import Settings
+from maritime.ingest.ais import AisDecoder
+from maritime.ingest.clocks import SourceClocks
+from maritime.ingest.errors import DecodeStats, Reason, Rejected
+from maritime.ingest.sources import ReadProgress, SourceSpec, iter_lines
+from maritime.models import Record
+
+logger = logging.getLogger(__name__)
+
+#: messages sorted in memory before a run is spilled to disk
+RUN_ITEMS = 400_000
+
+#: one message as sorted: (time s, file order, its raw lines, the time its untimed lines take or None)
+Item = tuple[float, int, tuple[bytes, ...], float | None]
+
+
+class SpillSort:
+    """An external merge sort of items ``(key, seq, ...)``: sorted runs spilled to temporary files, merged."""
+
+    def __init__(self, run_items: int = RUN_ITEMS) -> None:
+        self.run_items = run_items
+        self.buffer: list[Any] = []
+        self.runs: list[IO[bytes]] = []
+        self.items = 0
+
+    def add(self, item: Any) -> None:
+        """Add one item (a tuple that sorts by its first fields)."""
+        self.buffer.append(item)
+        self.items += 1
+        if len(self.buffer) >= self.run_items:
+            self._spill()
+
+    def _spill(self) -> None:
+        self.buffer.sort()
+        fh = tempfile.TemporaryFile(prefix="maritime-sort-")  # noqa: SIM115 (read back, then closed, by _read)
+        pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+        for start in range(0, len(self.buffer), 4096):
+            pickler.dump(self.buffer[start:start + 4096])
+        fh.seek(0)
+        self.runs.append(fh)
+        self.buffer = []
+
+    @staticmethod
+    def _read(fh: IO[bytes]) -> Iterator[Any]:
+        unpickler = pickle.Unpickler(fh)
+        try:
+            while True:
+                yield from unpickler.load()
+        except EOFError:
+            fh.close()
+
+    def __iter__(self) -> Iterator[Any]:
+        if not self.runs:
+            self.buffer.sort()
+            items, self.buffer = self.buffer, []
+            return iter(items)
+        if self.buffer:
+            self._spill()
+        if len(self.runs) > 1:
+            logger.info("merging %d sorted runs of %d messages", len(self.runs), self.items)
+        return heapq.merge(*(self._read(fh) for fh in self.runs))
+
+
+class _TimePass(AisDecoder):
+    """The decoder's sentence and stream layers without the payload: each message's time and raw lines."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, keep_lines=True, **kwargs)
+        #: lines refused here, with the time they were met at: they travel on to the decoder that refuses them
+        self.refused: list[tuple[bytes, float | None]] = []
+        #: the time of the message just completed (a multipart message has its first part's)
+        self.message_time_s = 0.0
+        #: whether the last line was a ``$PGHP`` line (its time is for the sentence after it)
+        self.pghp_line = False
+
+    def _reject(self, reason: str, message: str, line: bytes, time_s: float | None) -> None:
+        self.refused.append((line, time_s))
+
+    def _sentence(self, line: bytes) -> tuple[bytes, list[bytes], float | None] | None:
+        got = super()._sentence(line)
+        self.pghp_line = got is None
+        return got
+
+    def _payload(self, payload: bytes, fill: int, event_time: float, clock: Any
+                 ) -> tuple[bytes, list[Record]] | None:
+        self.message_time_s = event_time
+        return payload, []
+
+
+def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
+                  on_reject: Callable[[Rejected], None], stats: DecodeStats, where: ReadProgress | None = None,
+                  run_items: int = RUN_ITEMS) -> Iterator[tuple[bytes, float | None]]:
+    """The lines of the bounded input ``spec`` in event-time order, as ``(line, assigned_time_s)``.
+
+    Quarantined messages are counted in ``stats`` (their lines, and ``rejected["time_outlier"]``) and handed to
+    ``on_reject``; they are not among the lines given. ``default_time_s`` is the time of lines that come before
+    any time in a file that has some, and of every line of a file that has none."""
+    sorter = SpillSort(run_items)
+    seq = 0
+    ing = settings.ingest
+
+    def quarantine(source: Any, time_s: float, item: tuple[tuple[bytes, ...], bool], why: str) -> None:
+        lines = item[0]
+        stats.lines += len(lines)
+        stats.rejected[Reason.TIME_OUTLIER] += len(lines)
+        for ln in lines:
+            on_reject(Rejected(Reason.TIME_OUTLIER, why, spec.name, ln.decode("latin-1")[:2000], time_s))
+
+    clocks = SourceClocks(max_jump_s=ing.max_time_jump_s or float("inf"), confirm=ing.time_confirm_lines,
+                          start_lines=ing.time_start_lines, on_quarantine=quarantine)
+    scan = _TimePass(spec.name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s)
+    last_time = default_time_s
+    pghp: list[bytes] = []
+
+    def released(out: Iterable[tuple[float, tuple[tuple[bytes, ...], bool]]]) -> None:
+        nonlocal seq, last_time
+        for t, (lines, timed) in out:
+            sorter.add((t, seq, lines, None if timed else t))
+            seq += 1
+            last_time = t
+
+    def refused() -> None:
+        nonlocal seq
+        for ln, _t in scan.refused:
+            sorter.add((last_time, seq, (ln,), last_time))
+            seq += 1
+        scan.refused.clear()
+
+    for raw in iter_lines(spec, where):
+        line = raw.strip()
+        if not line:
+            continue
+        out = scan.decode_line(line)
+        if scan.refused:
+            refused()
+        if out is None:
+            if scan.pghp_line:
+                pghp = [line]  # a $PGHP line: it goes with the sentence after it
+            continue
+        lines = tuple(scan.message_lines) if scan.message_lines else (line,)
+        scan.message_lines = []
+        if pghp:
+            lines = (*pghp, *lines)
+            pghp = []
+        source = (spec.name, scan.station)
+        released(clocks.push(source, scan.message_time_s, scan.timed, (lines, scan.timed)))
+    scan.close()
+    if scan.refused:
+        refused()
+    released(clocks.flush())
+    if pghp:
+        sorter.add((last_time, seq, tuple(pghp), last_time))
+    for _t, _seq, lines, assigned in sorter:
+        for ln in lines:
+            yield ln, assigned
+    if clocks.quarantined:
+        logger.warning("%s: %d messages quarantined: their times were far from their source's clock "
+                       "(time_outlier in the dead letters)", spec.name, clocks.quarantined)
+
+
+def sorted_records(records: Iterable[Record], run_items: int = RUN_ITEMS) -> Iterator[Record]:
+    """Records in event-time order (input order breaking ties), with an external merge sort."""
+    sorter = SpillSort(run_items)
+    for i, rec in enumerate(records):
+        sorter.add((rec.time_s, i, rec))
+    for _t, _i, rec in sorter:
+        yield rec
+
+
+def env_run_items() -> int:
+    """``MARITIME_SORT_RUN`` (tests and benchmarks set small runs to exercise the spill)."""
+    try:
+        return max(1, int(os.environ.get("MARITIME_SORT_RUN", RUN_ITEMS)))
+    except ValueError:
+        return RUN_ITEMS

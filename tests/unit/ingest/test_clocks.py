@@ -1,0 +1,138 @@
+"""One clock per source: no single line sets or moves a clock, sources never make each other's lines outliers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from maritime.config import Settings
+from maritime.ingest.ais import AisDecoder
+from maritime.ingest.clocks import SourceClocks
+from maritime.ingest.errors import DecodeStats
+from maritime.ingest.sources import parse_source
+from maritime.sim.encode import tag_block
+from tests.conftest import Collect, assembled_pipeline
+
+GOOD = "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A"
+T0 = 1_328_182_324
+FAR = 4_000_000_000  # 2096
+
+
+def tagged(t: int, sentence: str = GOOD, station: str = "rx") -> bytes:
+    return tag_block(f"c:{t},s:{station}") + sentence.encode()
+
+
+def judge(messages: list[tuple[str, float, bool]], **kw: object) -> tuple[list[tuple[float, int]], list[int]]:
+    """``(source, time, timed)`` messages through the clocks: what is released (time, index), what quarantined."""
+    quarantined: list[int] = []
+    clocks = SourceClocks(on_quarantine=lambda _s, _t, m, _why: quarantined.append(m), **kw)  # type: ignore[arg-type]
+    out = []
+    for i, (src, t, timed) in enumerate(messages):
+        out += [(t2, m) for t2, m in clocks.push(src, t, timed, i)]
+    out += clocks.flush()
+    return sorted(out, key=lambda x: x[1]), sorted(quarantined)
+
+
+def test_times_outside_2000_to_2099_are_rejected_with_a_reason():
+    stats = DecodeStats()
+    dec = AisDecoder("t", stats=stats, default_time_s=float(T0))
+    lines = [f"0001-01-01T00:00:00+01:00 {GOOD}".encode(), f"9999-12-31T23:59:59-01:00 {GOOD}".encode(),
+             tagged(315_964_800), f"2024-05-01T12:00:00Z {GOOD}".encode()]
+    recs = [r for ln in lines for r in (dec.decode_line(ln) or (b"", []))[1]]
+    assert stats.rejected == {"bad_time": 3}
+    assert len(recs) == 1
+
+
+def test_a_far_future_first_line_sets_no_clock():
+    msgs = [("rx", float(FAR), True)] + [("rx", float(T0 + k), True) for k in range(20)]
+    released, quarantined = judge(msgs)
+    assert quarantined == [0]
+    assert [t for t, _ in released] == [float(T0 + k) for k in range(20)]
+
+
+def test_one_far_future_line_is_quarantined_and_its_neighbours_are_untouched():
+    msgs = [("rx", float(T0 + k), True) for k in range(10)] + [("rx", float(FAR), True)]
+    msgs += [("rx", float(T0 + 10 + k), True) for k in range(10)]
+    released, quarantined = judge(msgs)
+    assert quarantined == [10] and len(released) == 20
+
+
+def test_a_clock_that_really_jumps_is_followed_once_consecutive_timed_lines_confirm_it():
+    day2 = T0 + 86_400
+    msgs = [("rx", float(T0 + k), True) for k in range(6)] + [("rx", float(day2 + k), True) for k in range(8)]
+    released, quarantined = judge(msgs, confirm=5)
+    assert quarantined == [] and [t for t, _ in released][-8:] == [float(day2 + k) for k in range(8)]
+
+
+def test_far_lines_that_are_not_in_a_row_never_confirm_a_jump():
+    """Poisoned lines with good ones, or lines with no time of their own, between them: all quarantined."""
+    msgs: list[tuple[str, float, bool]] = [("rx", float(T0 + k), True) for k in range(6)]
+    for k in range(10):
+        msgs += [("rx", float(FAR + k), True), ("rx", float(T0 + 6 + k), False)]  # an untimed line between
+    for k in range(10):
+        msgs += [("rx", float(FAR + 20 + k), True), ("rx", float(T0 + 30 + k), True)]  # a good line between
+    released, quarantined = judge(msgs, confirm=3)
+    assert len(quarantined) == 20
+    assert all(t < FAR for t, _ in released)
+
+
+def test_lines_with_no_time_of_their_own_take_their_sources_clock_not_an_outliers():
+    msgs = [("rx", float(T0 + k), True) for k in range(6)] + [("rx", float(FAR), True), ("rx", float(FAR), False)]
+    released, quarantined = judge(msgs)
+    assert quarantined == [6]
+    assert released[-1] == (float(T0 + 5), 7)
+
+
+def test_two_receivers_hours_apart_never_make_each_other_outliers():
+    msgs = []
+    for k in range(500):
+        msgs += [("recA", float(T0 + k), True), ("recB", float(T0 + 8 * 3600 + k), True)]
+    released, quarantined = judge(msgs)
+    assert quarantined == [] and len(released) == 1000
+
+
+def interleaved_receivers(tmp_path, hours_apart: float = 8.0):
+    p = tmp_path / "two.nmea"
+    lines = []
+    for k in range(200):
+        lines += [tagged(T0 + k, station="recA"), tagged(int(T0 + hours_apart * 3600 + k), station="recB")]
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    return p
+
+
+def test_a_replay_of_two_receivers_hours_apart_keeps_every_line(tmp_path):
+    summary = assembled_pipeline(Settings(), [Collect()]).replay(parse_source(str(interleaved_receivers(tmp_path))))
+    assert summary["lines"] == 400 and summary["rejected"] == {} and summary["late_positions"] == 0
+    assert summary["messages"] == 400
+
+
+def test_a_replay_with_poisoned_lines_finishes_with_every_line_accounted_for(tmp_path):
+    p = tmp_path / "poisoned.nmea"
+    good = [tagged(T0 + k) for k in range(30)]
+    p.write_bytes(b"\n".join([tagged(FAR), f"0001-01-01T00:00:00+01:00 {GOOD}".encode(), *good[:15], tagged(FAR),
+                              tagged(315_964_800), *good[15:], f"9999-12-31T23:59:59-01:00 {GOOD}".encode()])
+                  + b"\n")
+    summary_path = tmp_path / "summary.json"
+    dead = tmp_path / "dead.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(p), "--summary-json",
+                           str(summary_path), "--map", str(tmp_path / "map.html"), "-q", "--zones", "none",
+                           "--dead-letter", str(dead)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    summary = json.loads(summary_path.read_text())
+    assert summary["rejected"] == {"bad_time": 3, "time_outlier": 2}
+    assert summary["lines"] == 35 and summary["first_time"].startswith("2012-02-02")
+    assert summary["last_time"].startswith("2012-02-02")
+    reasons = [json.loads(x)["reason"] for x in dead.read_text().splitlines()]
+    assert sorted(reasons) == ["bad_time"] * 3 + ["time_outlier"] * 2
+
+
+def test_csv_times_outside_the_range_are_bad_rows(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("MMSI,BaseDateTime,LAT,LON,SOG,COG\n"
+                 "366053209,0001-01-01T00:00:00+01:00,14.0,-61.0,1,1\n"
+                 "366053209,2024-05-01T00:00:00,14.0,-61.0,1,1\n")
+    sink = Collect()
+    summary = assembled_pipeline(Settings(), [sink]).replay(parse_source(str(p)))
+    assert summary["rejected"] == {"bad_time": 1} and summary["positions"] == 1
