@@ -24,10 +24,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from maritime.config import Settings
 from maritime.ingest.decoders import first_timestamp
-from maritime.ingest.sources import SourceSpec, iter_lines
+from maritime.ingest.errors import DecodeStats, Rejected
+from maritime.ingest.ordering import ordered_lines
+from maritime.ingest.sources import SourceSpec
 from maritime.models import parse_iso
-from maritime.runtime.partitioned import Lanes, lane_partition, line_time, order_key
+from maritime.runtime.partitioned import Lanes, lane_partition, order_key
 from maritime.runtime.pipeline import live_batches
 from streams.records import RawBatch, RawChunk
 from streams.settings import StreamSettings
@@ -44,11 +47,14 @@ class IngestStats:
     first_seq: int = 0
     last_seq: int = -1
     by_source: dict[str, int] = field(default_factory=dict)
+    #: messages of recordings left out because their times were far from their source's clock
+    time_outliers: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {"lines": self.lines, "sequences": self.batches, "first_seq": self.first_seq,
-                "last_seq": self.last_seq, "lines_by_source": dict(sorted(self.by_source.items()))}
+                "last_seq": self.last_seq, "lines_by_source": dict(sorted(self.by_source.items())),
+                "time_outliers": self.time_outliers}
 
 
 class Ingest:
@@ -60,6 +66,8 @@ class Ingest:
         # what the workers de-duplicate across: every lane of every source
         self.sources = sources * self.lanes
         self.stats = IngestStats()
+        #: what ordering the recordings counted (their time outliers)
+        self.decode_stats = DecodeStats()
         self.seq = int(time.time() * 1000) * 1000
         self.stats.first_seq = self.seq
         self.topic = settings.topic("raw")
@@ -96,14 +104,19 @@ class Ingest:
         self.seq += 1
 
 
-def _timed_lines(spec: SourceSpec) -> Iterator[tuple[float, int, str, bytes]]:
-    """A recording's lines with the time each carries (or the last one seen), for merging."""
-    last = float("-inf")
-    for i, line in enumerate(iter_lines(spec)):
-        t = line_time(line)
-        if t is not None:
-            last = t
-        yield last, i, spec.name, line
+def _timed_lines(spec: SourceSpec, settings: Settings, default_time_s: float | None,
+                 stats: DecodeStats | None = None) -> Iterator[tuple[float, int, str, bytes, float | None]]:
+    """A recording's lines in event-time order, as a replay reads it (:func:`~maritime.ingest.ordering.
+    ordered_lines`: its sources' clocks judged, outliers left out and counted in ``stats``), with the time of
+    each, its place in that order, its source, and the time an untimed line takes."""
+    start = default_time_s if default_time_s is not None else time.time()
+    kept = stats if stats is not None else DecodeStats()
+
+    def quarantined(rej: Rejected) -> None:
+        logger.debug("%s: %s (%s)", rej.source, rej.message, rej.line[:80])
+
+    for i, (t, line, assigned) in enumerate(ordered_lines(spec, settings, start, quarantined, kept)):
+        yield t, i, spec.name, line, assigned
 
 
 async def replay_files(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: int = 2000,
@@ -112,10 +125,13 @@ async def replay_files(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines:
     defaults = {s.name: (parse_iso(start_time) if start_time else first_timestamp(s)) for s in specs}
     rank = {s.name: k for k, s in enumerate(specs)}
     lanes = {s.name: Lanes(ing.lanes) for s in specs}
+    detection = ing.s.detection
     if len(specs) == 1:
-        merged: Iterator[tuple[float, int, str, bytes]] = _timed_lines(specs[0])
+        merged: Iterator[tuple[float, int, str, bytes, float | None]] = _timed_lines(
+            specs[0], detection, defaults[specs[0].name], ing.decode_stats)
     else:
-        merged = heapq.merge(*(_timed_lines(s) for s in specs), key=lambda x: x[0])
+        merged = heapq.merge(*(_timed_lines(s, detection, defaults[s.name], ing.decode_stats) for s in specs),
+                             key=lambda x: x[0])
     wall0: float | None = None
     t0: float | None = None
     while True:
@@ -131,7 +147,7 @@ async def replay_files(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines:
                 delay = wall0 + (t_last - t0) / rate - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-        by_source: dict[str, list[tuple[float, int, str, bytes]]] = {}
+        by_source: dict[str, list[tuple[float, int, str, bytes, float | None]]] = {}
         for item in block:
             by_source.setdefault(item[2], []).append(item)
         chunks = []
@@ -146,15 +162,17 @@ async def replay_files(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines:
     await ing.send([], end=True)
 
 
-def _line_of(item: tuple[float, int, str, bytes]) -> bytes:
+def _line_of(item: tuple[float, int, str, bytes, float | None]) -> bytes:
     return item[3]
 
 
-def _file_chunk(name: str, lane: int, items: list[tuple[float, int, str, bytes]], default_time: float | None,
-                rank: int) -> RawChunk:
-    """A chunk of a recording: its lines, and the replay order of the first (its line number in the file)."""
+def _file_chunk(name: str, lane: int, items: list[tuple[float, int, str, bytes, float | None]],
+                default_time: float | None, rank: int) -> RawChunk:
+    """A chunk of a recording: its lines in event-time order with the time each untimed one takes, and the
+    replay order of the first (its place in the recording's event-time order)."""
     return RawChunk(source=name, lines=[it[3].rstrip(b"\r\n").decode("latin-1") for it in items],
-                    default_time=default_time, lane=lane, order=order_key(rank, items[0][1]))
+                    assigned_times=[it[4] for it in items], default_time=default_time, lane=lane,
+                    order=order_key(rank, items[0][1]))
 
 
 async def stream_live(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: int = 2000, flush_s: float = 0.5,
@@ -243,5 +261,6 @@ async def ingest(specs: Sequence[SourceSpec], settings: StreamSettings, *, rate:
                                start_time=settings.detection.ingest.start_time)
         elif live:
             await stream_live(ing, live, batch_lines=batch_lines, stop=stop)
+    ing.stats.time_outliers = ing.decode_stats.rejected.get("time_outlier", 0)
     logger.info("ingest sent %d lines in %d sequences", ing.stats.lines, ing.stats.batches)
     return ing.stats

@@ -13,6 +13,8 @@ class RawChunk(faust.Record, validation=True, serializer="json"):
     source: str
     lines: List[str]  # noqa: UP006
     recv_times: Optional[List[float]] = None  # noqa: UP006, UP045  receive time of each line (live feeds)
+    # a recording in event-time order: the time each line with none of its own takes (None: it has its own)
+    assigned_times: Optional[List[Optional[float]]] = None  # noqa: UP006, UP045
     default_time: Optional[float] = None  # noqa: UP045  event time for lines without one (files)
     lane: int = 0  # which lane of the source (an ingest with --lanes splits one busy source over several)
     order: Optional[float] = None  # noqa: UP045  replay order of the first line (maritime.runtime.partitioned.order_key)

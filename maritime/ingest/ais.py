@@ -89,6 +89,8 @@ class _Partial:
     first_line: int
     time_s: float | None
     parts: dict[int, tuple[bytes, int, bytes]]  # fragment number -> (payload, fill bits, raw line)
+    #: whether the first fragment's time was its own
+    timed: bool = False
 
 
 #: the kinds of unexpected decoder errors already logged (each is logged once per process)
@@ -195,6 +197,7 @@ class AisDecoder:
         sentence = self._sentence(line)
         if sentence is None:
             return None
+        raw_line = line  # the whole line (tag block and all): what a fragment keeps, to be dead-lettered or ordered
         line, fields, event_time = sentence
         count = SMALL_INT.get(fields[1])
         num = SMALL_INT.get(fields[2])
@@ -210,7 +213,7 @@ class AisDecoder:
             self._pghp_time = None
         event_time, clock = self._event_time(event_time, recv_time_s)
         if count > 1:
-            assembled = self._fragment(fields[0], fields, count, num, payload, fill, line, event_time)
+            assembled = self._fragment(fields[0], fields, count, num, payload, fill, raw_line, event_time)
             if assembled is None:
                 return None
             payload, fill, event_time = assembled
@@ -411,12 +414,15 @@ class AisDecoder:
         part.parts[num] = (payload, fill, line)
         if num == 1:
             part.time_s = time_s
+            part.timed = self.timed
         if len(part.parts) < count:
             return None
         del self._pending[key]
         ordered = [part.parts[i] for i in range(1, count + 1)]
         if self.keep_lines:
             self.message_lines = [p[2] for p in part.parts.values()]
+        if part.time_s is not None:
+            self.timed = part.timed  # the message's time is its first fragment's
         return (
             b"".join(p[0] for p in ordered),
             ordered[-1][1],

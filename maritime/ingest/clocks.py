@@ -12,10 +12,12 @@ A source's **clock** is the newest time it has been seen to keep. No single line
   nothing);
 - **running**: a timed message within ``max_jump_s`` after the clock, or ``max_behind_s`` before it (a
   late satellite report is real), is accepted and moves the clock forward;
-- **jump**: a message farther away is held as a candidate. The clock jumps there only when
-  ``confirm`` consecutive messages of the same source, all timed, agree with each other (within
-  ``agree_s``): a recording of another day appended. A message in between that is not a candidate (an
-  accepted one, or one with no time of its own) ends the run, and the candidates are quarantined;
+- **jump**: a message farther away is held as a candidate. Each timed message after it votes: nearer the
+  candidates than the clock, it joins them; nearer the clock, the candidates were outliers and are
+  quarantined. The clock jumps only when ``confirm`` consecutive timed messages of the same source are
+  candidates (a recording of another day appended; a sparse source after a long silence). A message with no
+  time of its own in between ends the run. When the input ends on candidates that nothing contradicted
+  (forward in time, in order, within ``max_gap_s``), they are accepted: a sparse source's last reports;
 - **untimed** messages (no time of their own: a time borrowed from an earlier line) take their source's
   clock, never the time of an outlier before them.
 
@@ -30,6 +32,7 @@ flushed when the feed is quiet). What is **late** is a message older than what t
 
 from __future__ import annotations
 
+import itertools
 import logging
 import statistics
 from collections.abc import Callable, Hashable
@@ -66,13 +69,13 @@ class SourceClocks:
     """
 
     def __init__(self, *, max_jump_s: float = 6 * 3600.0, max_behind_s: float = 48 * 3600.0, confirm: int = 5,
-                 start_lines: int = 5, agree_s: float = 600.0,
+                 start_lines: int = 5, max_gap_s: float = 7 * 86_400.0,
                  on_quarantine: Callable[[Hashable, float, Any, str], None] | None = None) -> None:
         self.max_jump_s = max_jump_s
         self.max_behind_s = max(max_behind_s, max_jump_s)
         self.confirm = max(1, confirm)
         self.start_lines = max(1, start_lines)
-        self.agree_s = agree_s
+        self.max_gap_s = max_gap_s
         self.on_quarantine = on_quarantine
         self.clocks: dict[Hashable, _Clock] = {}
 
@@ -101,6 +104,12 @@ class SourceClocks:
         for source, clock in self.clocks.items():
             if clock.start is not None:
                 self._start(source, clock, out)
+            far = clock.candidates
+            ref = clock.ref
+            if far and ref is not None and far[0][0] > ref and far[-1][0] - ref <= self.max_gap_s \
+                    and all(b[0] >= a[0] for a, b in itertools.pairwise(far)):
+                # the input ended on a silence and what came after it, nothing contradicting: a sparse source
+                self._accept_candidates(clock, out)
             self._drop_candidates(source, clock, "its clock never confirmed the jump")
         return out
 
@@ -119,13 +128,8 @@ class SourceClocks:
         clock.start = None
         times = [t for t, timed, _m in held if timed]
         if times:
-            median = statistics.median_low(times)
-            clock.ref = median
+            clock.ref = statistics.median_low(times)
             for t, timed, m in held:
-                if timed and not -self.max_behind_s <= t - median <= self.max_jump_s:
-                    self._quarantine(source, clock, t, m, f"far from the median of its source's first "
-                                     f"{len(times)} times")
-                    continue
                 self._judge(source, clock, t, timed, m, out)
             return
         for t, _timed, m in held:  # a source with no time of its own: its lines keep what they were given
@@ -140,25 +144,27 @@ class SourceClocks:
             clock.accepted += 1
             out.append((ref if ref is not None else time_s, message))
             return
-        if ref is None or -self.max_behind_s <= time_s - ref <= self.max_jump_s:
-            self._drop_candidates(source, clock, "its source's clock went on where it was")
+        far = clock.candidates
+        if far and ref is not None and abs(time_s - far[-1][0]) >= abs(time_s - ref):
+            self._drop_candidates(source, clock, "the next time of its source was back at its clock")
+        if ref is None or (not far and -self.max_behind_s <= time_s - ref <= self.max_jump_s):
             if ref is None or time_s > ref:
                 clock.ref = time_s
             clock.accepted += 1
             out.append((time_s, message))
             return
-        far = clock.candidates
-        if far and abs(time_s - far[-1][0]) > self.agree_s:
-            self._drop_candidates(source, clock, "the next far-away time did not agree with it")
         far.append((time_s, timed, message))
         if len(far) >= self.confirm:
-            logger.info("source %s: its clock jumped from %s to %s (confirmed by %d consecutive timed lines)",
+            logger.info("source %s: its clock jumped from %s to %s (confirmed by %d consecutive timed messages)",
                         source, _iso(ref), _iso(far[-1][0]), len(far))
-            clock.ref = max(t for t, _timed, _m in far)
-            for t, _timed, m in far:
-                clock.accepted += 1
-                out.append((t, m))
-            far.clear()
+            self._accept_candidates(clock, out)
+
+    def _accept_candidates(self, clock: _Clock, out: list[tuple[float, Any]]) -> None:
+        for t, _timed, m in clock.candidates:
+            clock.accepted += 1
+            out.append((t, m))
+        clock.ref = clock.candidates[-1][0]
+        clock.candidates = []
 
     def _drop_candidates(self, source: Hashable, clock: _Clock, why: str) -> None:
         if clock.candidates:

@@ -14,8 +14,8 @@ as ``time_outlier``). The rest are sorted by time, file order breaking ties, wit
 :func:`heapq.merge`), so memory stays bounded on a year of data. Lines the decoder refuses travel at the time
 of the message before them, to be refused (and dead-lettered) by the decoder that reads the ordered lines.
 
-The ordered lines come as ``(line, assigned_time_s)``: the time a line with no time of its own is to take
-(its source's clock), None for a line that carries its own.
+The ordered lines come as ``(time_s, line, assigned_time_s)``: the message's time, and the time a line with no
+time of its own is to take (its source's clock), None for a line that carries its own.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from typing import IO, Any
 
 from maritime.config import Settings
 from maritime.ingest.ais import AisDecoder
-from maritime.ingest.clocks import SourceClocks
+from maritime.ingest.decoders import source_clocks
 from maritime.ingest.errors import DecodeStats, Reason, Rejected
-from maritime.ingest.sources import ReadProgress, SourceSpec, iter_lines
+from maritime.ingest.sources import ReadProgress, SourceError, SourceSpec, iter_lines
 from maritime.models import Record
 
 logger = logging.getLogger(__name__)
@@ -119,8 +119,10 @@ class _TimePass(AisDecoder):
 
 def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
                   on_reject: Callable[[Rejected], None], stats: DecodeStats, where: ReadProgress | None = None,
-                  run_items: int = RUN_ITEMS) -> Iterator[tuple[bytes, float | None]]:
-    """The lines of the bounded input ``spec`` in event-time order, as ``(line, assigned_time_s)``.
+                  run_items: int = RUN_ITEMS) -> Iterator[tuple[float, bytes, float | None]]:
+    """The lines of the bounded input ``spec`` in event-time order, as ``(time_s, line, assigned_time_s)``:
+    the time of the message the line belongs to, and the time an untimed line is to take (None when it
+    carries its own).
 
     Quarantined messages are counted in ``stats`` (their lines, and ``rejected["time_outlier"]``) and handed to
     ``on_reject``; they are not among the lines given. ``default_time_s`` is the time of lines that come before
@@ -136,8 +138,7 @@ def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
         for ln in lines:
             on_reject(Rejected(Reason.TIME_OUTLIER, why, spec.name, ln.decode("latin-1")[:2000], time_s))
 
-    clocks = SourceClocks(max_jump_s=ing.max_time_jump_s or float("inf"), confirm=ing.time_confirm_lines,
-                          start_lines=ing.time_start_lines, on_quarantine=quarantine)
+    clocks = source_clocks(settings, quarantine)
     scan = _TimePass(spec.name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s)
     last_time = default_time_s
     pghp: list[bytes] = []
@@ -156,33 +157,39 @@ def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
             seq += 1
         scan.refused.clear()
 
-    for raw in iter_lines(spec, where):
-        line = raw.strip()
-        if not line:
-            continue
-        out = scan.decode_line(line)
-        if scan.refused:
-            refused()
-        if out is None:
-            if scan.pghp_line:
-                pghp = [line]  # a $PGHP line: it goes with the sentence after it
-            continue
-        lines = tuple(scan.message_lines) if scan.message_lines else (line,)
-        scan.message_lines = []
-        if pghp:
-            lines = (*pghp, *lines)
-            pghp = []
-        source = (spec.name, scan.station)
-        released(clocks.push(source, scan.message_time_s, scan.timed, (lines, scan.timed)))
+    cut_short: SourceError | None = None
+    try:
+        for raw in iter_lines(spec, where):
+            line = raw.strip()
+            if not line:
+                continue
+            out = scan.decode_line(line)
+            if scan.refused:
+                refused()
+            if out is None:
+                if scan.pghp_line:
+                    pghp = [line]  # a $PGHP line: it goes with the sentence after it
+                continue
+            lines = tuple(scan.message_lines) if scan.message_lines else (line,)
+            scan.message_lines = []
+            if pghp:
+                lines = (*pghp, *lines)
+                pghp = []
+            source = (spec.name, scan.station)
+            released(clocks.push(source, scan.message_time_s, scan.timed, (lines, scan.timed)))
+    except SourceError as err:  # a damaged file (a gzip cut short): what came before it is replayed, then this
+        cut_short = err
     scan.close()
     if scan.refused:
         refused()
     released(clocks.flush())
     if pghp:
         sorter.add((last_time, seq, tuple(pghp), last_time))
-    for _t, _seq, lines, assigned in sorter:
+    for t, _seq, lines, assigned in sorter:
         for ln in lines:
-            yield ln, assigned
+            yield t, ln, assigned
+    if cut_short is not None:
+        raise cut_short
     if clocks.quarantined:
         logger.warning("%s: %d messages quarantined: their times were far from their source's clock "
                        "(time_outlier in the dead letters)", spec.name, clocks.quarantined)

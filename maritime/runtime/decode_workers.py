@@ -53,7 +53,7 @@ from typing import Any
 import msgspec
 
 from maritime.config import Settings
-from maritime.ingest.decoders import first_timestamp, source_decoder
+from maritime.ingest.decoders import ClockedDecoder, first_timestamp, source_decoder
 from maritime.ingest.errors import DecodeStats, Rejected
 from maritime.ingest.eventtime import Reorder
 from maritime.ingest.messages import new_position
@@ -182,7 +182,7 @@ class _FileDecode:
         n = 0
         error: str | None = None
         try:
-            for line, assigned in itertools.islice(self.lines, size):
+            for _t, line, assigned in itertools.islice(self.lines, size):
                 n += 1
                 out = decode(line, None, assigned)
                 if out is None:
@@ -351,22 +351,23 @@ class _LiveDecode:
         self.events: list[Any] = []
         self.stats = DecodeStats()
         self.sent = DecodeStats()  # the counters as last sent
-        self.dec = source_decoder(settings, name, default_time_s, self._reject, self.stats)
+        self.dec = ClockedDecoder(source_decoder(settings, name, default_time_s, self._reject, self.stats), settings)
 
     def _reject(self, rej: Rejected) -> None:
         self.events.append((_REJECT, rej.reason, rej.message, rej.line, rej.time_s))
 
+    def _add(self, released: list[tuple[float, tuple[bytes, list[Record]]]]) -> None:
+        for t, (payload, records) in released:
+            self.events.append((_RELEASED, t, payload, [_pack(r) for r in records]))
+
     def batch(self, lines: list[bytes], recv: list[float]) -> bytes:
-        ev = self.events
-        decode = self.dec.decode_line
+        decode = self.dec.decode
         for line, t in zip(lines, recv, strict=True):
-            out = decode(line, t)
-            if out is not None and out[1]:
-                ev.append((_RELEASED, out[1][0].time_s, out[0], [_pack(r) for r in out[1]]))
+            self._add(decode(line, t))
         return self._take()
 
     def close(self) -> bytes:
-        self.dec.close()
+        self._add(self.dec.close())
         return self._take()
 
     def _take(self) -> bytes:

@@ -31,7 +31,7 @@ from maritime.detectors.base import Detector, Gate
 from maritime.detectors.tracker import Tracker
 from maritime.detectors.watchlist import Watchlist
 from maritime.ingest.ais import AisDecoder
-from maritime.ingest.decoders import first_timestamp, source_decoder
+from maritime.ingest.decoders import ClockedDecoder, first_timestamp, source_decoder
 from maritime.ingest.errors import DecodeStats, Reason, Rejected
 from maritime.ingest.eventtime import Deduplicator, Reorder
 from maritime.ingest.ordering import env_run_items, ordered_lines
@@ -334,7 +334,7 @@ class Pipeline:
         push = reorder.push
         n = 0
         # a bounded input is read in event-time order (its sources' clocks judged on the way)
-        for line, assigned in ordered_lines(spec, self.settings, dec.default_time_s, self._reject,
+        for _t, line, assigned in ordered_lines(spec, self.settings, dec.default_time_s, self._reject,
                                             self.stats.decode, where, env_run_items()):
             out = decode(line, None, assigned)
             n += 1
@@ -417,7 +417,7 @@ class Pipeline:
         reorder = Reorder(self.settings.ingest.reorder_window_s, on_late=self._late)
         pool = (LiveDecodePool(self.settings, specs, workers - 1, self.default_time_s, self._reject,
                                self.stats.decode) if workers > 1 else None)
-        here: dict[int, AisDecoder] = {}  # the feeds decoded in this process
+        here: dict[int, ClockedDecoder] = {}  # the feeds decoded in this process
         # (feed, its worker's answer or None, the batch; None: the feed has ended)
         queue: asyncio.Queue[tuple[int, Future[bytes] | None, list[tuple[bytes, float]] | None] | None] = (
             asyncio.Queue(1000))
@@ -463,13 +463,13 @@ class Pipeline:
                     continue
                 dec = here.get(index)
                 if dec is None:
-                    dec = here[index] = self.decoder(specs[index].name)
+                    dec = here[index] = ClockedDecoder(self.decoder(specs[index].name), self.settings)
                 if batch is None:
-                    dec.close()
+                    for _t, decoded in dec.close():
+                        push(decoded)
                     continue
                 for line, recv in batch:
-                    decoded = dec.decode_line(line, recv)
-                    if decoded is not None and decoded[1]:
+                    for _t, decoded in dec.decode(line, recv):
                         push(decoded)
                 if stop.is_set():
                     break

@@ -84,7 +84,7 @@ def register(app: faust.App, rt: Runtime) -> None:
                 lines = [line.encode("latin-1") for line in chunk.lines]
                 rt.counts["lines"] += len(lines)
                 got = runner.feed(chunk.source, lines, chunk.recv_times, chunk.default_time, lane=chunk.lane,
-                                  first_order=chunk.order)
+                                  first_order=chunk.order, assigned_times=chunk.assigned_times)
                 for q, rows in got.items():
                     out.setdefault(q, []).extend(rows)
                 key = lane_key(chunk.source, chunk.lane)

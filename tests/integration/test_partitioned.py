@@ -11,9 +11,18 @@ import pytest
 from maritime.config import Settings
 from maritime.geo.routing import WaterGrid
 from maritime.ingest.decoders import first_timestamp
-from maritime.ingest.sources import iter_lines, parse_source
-from maritime.models import Alert, parse_iso
-from maritime.runtime.partitioned import Barrier, Lanes, TickRow, halo_tiles, lane_may_start, run_partitioned, tile_of
+from maritime.ingest.sources import parse_source
+from maritime.models import Alert
+from maritime.runtime.partitioned import (
+    Barrier,
+    Lanes,
+    TickRow,
+    halo_tiles,
+    lane_may_start,
+    recording_batches,
+    run_partitioned,
+    tile_of,
+)
 from maritime.sim.simulator import Simulator
 from maritime.zones.index import load_zones
 from tests.conftest import ROOT, Collect, assembled_pipeline, recording_params
@@ -38,11 +47,10 @@ def embedded(path: Path, settings: Settings, zones) -> dict[str, str]:
 
 
 def batches(path: Path, size: int = 1500, start_time: str | None = None):
+    """A recording as the ingest sends it: in event-time order, in batches."""
+    settings = Settings(ingest={"start_time": start_time}) if start_time else Settings()
     for spec in parse_source(str(path)):
-        first = parse_iso(start_time) if start_time else first_timestamp(spec)
-        lines = iter_lines(spec)
-        while chunk := list(itertools.islice(lines, size)):
-            yield spec.name, chunk, first
+        yield from recording_batches(spec, settings, size)
 
 
 @pytest.fixture(scope="module")
@@ -197,11 +205,11 @@ def merged_batches(paths: list[Path], size: int = 1500):
 
     specs = [s for p in paths for s in parse_source(str(p))]
     first = {s.name: first_timestamp(s) for s in specs}
-    merged = heapq.merge(*(_timed_lines(s) for s in specs), key=lambda x: x[0])
+    merged = heapq.merge(*(_timed_lines(s, Settings(), first[s.name]) for s in specs), key=lambda x: x[0])
     while block := list(itertools.islice(merged, size)):
-        by_source: dict[str, list[bytes]] = {}
-        for _t, _i, name, line in block:
-            by_source.setdefault(name, []).append(line)
+        by_source: dict[str, list[tuple[bytes, float | None]]] = {}
+        for _t, _i, name, line, assigned in block:
+            by_source.setdefault(name, []).append((line, assigned))
         for name, lines in by_source.items():
             yield name, lines, first[name]
 
@@ -335,7 +343,7 @@ def test_vessel_and_tile_tables_hold_named_json_read_back_as_typed_state(day, zo
 
     topo = LocalTopology(Settings(), zones, 2)
     for source, lines, default_time in batches(day, 500):
-        topo.feed(source, lines, default_time)
+        topo.feed(source, [ln for ln, _a in lines], default_time, assigned_times=[a for _ln, a in lines])
     topo.end()
     entry = next(d for d in topo.vessel_table.values() if "gaps" in d and "identity" in d)
     assert {"t", "lat", "lon", "n", "open", "gaps"} <= set(entry["gaps"])  # named fields, not positions

@@ -41,7 +41,7 @@ reported once per partition, with that partition's counts.
 from __future__ import annotations
 
 from maritime.runtime.partitioned.decode import DecodeRunner
-from maritime.runtime.partitioned.local import LocalTopology, run_partitioned
+from maritime.runtime.partitioned.local import LocalTopology, recording_batches, run_partitioned
 from maritime.runtime.partitioned.rows import (
     END,
     EVENT,
@@ -126,6 +126,7 @@ __all__ = [
     "line_time",
     "order_key",
     "position_row",
+    "recording_batches",
     "row_order",
     "row_position",
     "row_static",

@@ -10,7 +10,7 @@ from typing import Any
 
 from maritime.config import Settings
 from maritime.ingest.ais import AisDecoder
-from maritime.ingest.decoders import source_decoder
+from maritime.ingest.decoders import ClockedDecoder, source_decoder
 from maritime.ingest.errors import DecodeStats, Reason, Rejected
 from maritime.ingest.eventtime import Reorder
 from maritime.models import BaseStationReport, Position, Record, VesselInfo
@@ -30,10 +30,11 @@ logger = logging.getLogger(__name__)
 
 
 class _Source:
-    __slots__ = ("decoder", "last_time", "next_tick", "reorder")
+    __slots__ = ("clocked", "decoder", "last_time", "next_tick", "reorder")
 
-    def __init__(self, decoder: AisDecoder, reorder: Reorder) -> None:
+    def __init__(self, decoder: AisDecoder, reorder: Reorder, clocked: ClockedDecoder) -> None:
         self.decoder = decoder
+        self.clocked = clocked
         self.reorder = reorder
         self.next_tick: float | None = None
         self.last_time: float | None = None
@@ -57,7 +58,7 @@ class DecodeRunner:
             ing = self.s.ingest
             dec = source_decoder(self.s, name, default_time_s, self.rejected.append, self.stats)
             reorder = Reorder(ing.reorder_window_of(name), on_late=lambda t, item: self._late(name, t, item))
-            src = self._sources[key] = _Source(dec, reorder)
+            src = self._sources[key] = _Source(dec, reorder, ClockedDecoder(dec, self.s))
         return src
 
     def _late(self, name: str, time_s: float, item: Any) -> None:
@@ -76,8 +77,8 @@ class DecodeRunner:
                                       (payload or b"").decode("ascii", "replace"), time_s))
 
     def feed(self, source: str, lines: Sequence[bytes], recv_times: Sequence[float | None] | None = None,
-             default_time_s: float | None = None, lane: int = 0, first_order: float | None = None
-             ) -> dict[int, list[Row]]:
+             default_time_s: float | None = None, lane: int = 0, first_order: float | None = None,
+             assigned_times: Sequence[float | None] | None = None) -> dict[int, list[Row]]:
         """Decode lines of one source; return released rows per vessel partition (ticks in every one).
 
         ``lane`` > 0: these lines are one lane of a source that the ingest split (see :func:`lane_key`); each
@@ -89,16 +90,25 @@ class DecodeRunner:
         key = lane_key(source, lane)
         src = self._source(key, source, default_time_s)
         out: dict[int, list[Row]] = {}
-        decode = src.decoder.decode_line
         push = src.reorder.push
-        for i, line in enumerate(lines):
-            got = decode(line, recv_times[i] if recv_times is not None else None)
-            if got is None or not got[1]:
-                continue
-            item = (got[0], got[1], None if first_order is None else first_order + i)
-            released = push(got[1][0].time_s, item)
-            if released:
-                self._emit(src, released, out)
+        if assigned_times is not None:
+            # a recording, in event-time order (its sources' clocks judged at the ingest): decoded as it comes
+            decode_line = src.decoder.decode_line
+            for i, line in enumerate(lines):
+                got = decode_line(line, None, assigned_times[i])
+                if got is not None and got[1]:
+                    released = push(got[1][0].time_s, (got[0], got[1], None if first_order is None
+                                                       else first_order + i))
+                    if released:
+                        self._emit(src, released, out)
+        else:
+            # a live feed: each message judged against its source's clock first
+            decode = src.clocked.decode
+            for i, line in enumerate(lines):
+                for t, (payload, records) in decode(line, recv_times[i] if recv_times is not None else None):
+                    released = push(t, (payload, records, None if first_order is None else first_order + i))
+                    if released:
+                        self._emit(src, released, out)
         self._take_late(out)
         # how far this source has got: the vessel stage merges several sources up to the slowest one
         for q in range(self.partitions):
@@ -126,7 +136,8 @@ class DecodeRunner:
         out: dict[int, list[Row]] = {}
         last: float | None = None
         for src in self._sources.values():
-            src.decoder.close()
+            for t, (payload, records) in src.clocked.close():  # closes the decoder too
+                self._emit(src, src.reorder.push(t, (payload, records, None)), out)
             self._emit(src, src.reorder.flush(), out)
             if src.last_time is not None and (last is None or src.last_time > last):
                 last = src.last_time

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from maritime.config import Settings
-from maritime.models import Alert
+from maritime.ingest.decoders import first_timestamp
+from maritime.ingest.errors import DecodeStats, Rejected
+from maritime.ingest.ordering import ordered_lines
+from maritime.ingest.sources import SourceSpec
+from maritime.models import Alert, parse_iso
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.partitioned.decode import DecodeRunner
 from maritime.runtime.partitioned.rows import (
@@ -131,13 +137,15 @@ class LocalTopology:
         self.seq += 1
 
     def feed(self, source: str, lines: list[bytes], default_time_s: float | None = None, lane: int = 0,
-             first_order: float | None = None) -> None:
-        """One ingest batch of one source (of one lane of it)."""
+             first_order: float | None = None, assigned_times: list[float | None] | None = None) -> None:
+        """One ingest batch of one source (of one lane of it); ``assigned_times``: a recording's lines in
+        event-time order, with the time each untimed line takes (:func:`maritime.ingest.ordering.ordered_lines`)."""
         key = lane_key(source, lane)
         self.sources.add(key)
         per_raw: list[dict[int, list[Row]]] = [{} for _ in range(self.partitions)]
         p = lane_partition(source, lane, self.partitions)
-        per_raw[p] = self.decoders[p].feed(source, lines, None, default_time_s, lane=lane, first_order=first_order)
+        per_raw[p] = self.decoders[p].feed(source, lines, None, default_time_s, lane=lane, first_order=first_order,
+                                           assigned_times=assigned_times)
         self._step(per_raw)
 
     def end(self) -> None:
@@ -156,10 +164,13 @@ class LocalTopology:
         self._step(per_raw)
 
 
-def run_partitioned(batches: Iterable[tuple[str, list[bytes], float | None]], settings: Settings,
+def run_partitioned(batches: Iterable[tuple[str, list[Any], float | None]], settings: Settings,
                     zones: ZoneIndex | None, partitions: int, tile_deg: float = 2.0,
                     restart_every: int = 0, lanes: int = 1, assembly: Assembly | None = None) -> list[Alert]:
     """Run ``(source, lines, default_time_s)`` batches through a :class:`LocalTopology`; the alerts.
+
+    ``lines``: raw lines as a live feed gives them, or ``(line, assigned_time_s)`` pairs of a recording in
+    event-time order (:func:`recording_batches`).
 
     ``restart_every`` > 0 rebuilds the detector stages from their tables after that many batches;
     ``lanes`` > 1 splits each source over that many lanes as the ingest does (:class:`Lanes`);
@@ -171,15 +182,22 @@ def run_partitioned(batches: Iterable[tuple[str, list[bytes], float | None]], se
     rank: dict[str, int] = {}  # sources in the order they first come
     sent: dict[str, int] = {}  # lines of each source sent so far
 
-    def send(source: str, lane: int, part: list[bytes]) -> None:
-        topo.feed(source, part, defaults[source], lane, order_key(rank[source], sent[source]))
+    def send(source: str, lane: int, part: list[Any]) -> None:
+        if part and isinstance(part[0], tuple):
+            topo.feed(source, [ln for ln, _a in part], defaults[source], lane, order_key(rank[source], sent[source]),
+                      [a for _ln, a in part])
+        else:
+            topo.feed(source, part, defaults[source], lane, order_key(rank[source], sent[source]))
         sent[source] += len(part)
+
+    def line_of(item: Any) -> bytes:
+        return item[0] if isinstance(item, tuple) else item
 
     for i, (source, lines, default_time) in enumerate(batches):
         defaults[source] = default_time
         rank.setdefault(source, len(rank))
         sent.setdefault(source, 0)
-        for lane, part in splitters.setdefault(source, Lanes(lanes)).cut(list(lines)):
+        for lane, part in splitters.setdefault(source, Lanes(lanes)).cut(list(lines), line_of=line_of):
             send(source, lane, part)
         if restart_every and (i + 1) % restart_every == 0:
             topo.restart()
@@ -188,3 +206,20 @@ def run_partitioned(batches: Iterable[tuple[str, list[bytes], float | None]], se
             send(source, lane, part)
     topo.end()
     return topo.alerts
+
+
+def recording_batches(spec: SourceSpec, settings: Settings, batch_lines: int = 2000,
+                      stats: DecodeStats | None = None, on_reject: Callable[[Rejected], None] | None = None
+                      ) -> Iterator[tuple[str, list[tuple[bytes, float | None]], float | None]]:
+    """A recording as a replay reads it (in event-time order, its sources' clocks judged), in batches of
+    ``(source, [(line, assigned_time_s)], default_time_s)`` for :func:`run_partitioned`."""
+    ing = settings.ingest
+    default = parse_iso(ing.start_time) if ing.start_time else first_timestamp(spec)
+    start = default if default is not None else datetime.now(UTC).timestamp()
+    lines = ((ln, a) for _t, ln, a in ordered_lines(spec, settings, start, on_reject or (lambda _r: None),
+                                                    stats if stats is not None else DecodeStats()))
+    while True:
+        block = list(itertools.islice(lines, batch_lines))
+        if not block:
+            return
+        yield spec.name, block, start
