@@ -229,6 +229,25 @@ def _decode_chunk(index: int, size: int) -> bytes:
 # -- in the main process ----------------------------------------------------------------------
 
 
+def worker_dead(pool: ProcessPoolExecutor) -> bool:
+    """Whether a worker process of ``pool`` has died."""
+    procs = getattr(pool, "_processes", None) or {}  # the executor's own map of its processes
+    return any(not p.is_alive() for p in list(procs.values()))
+
+
+def worker_result(fut: Future[bytes], pool: ProcessPoolExecutor, poll_s: float = 2.0) -> bytes:
+    """``fut.result()``, or :class:`BrokenProcessPool` once the worker is found dead.
+
+    A worker killed while it writes a large result can leave the executor waiting on the half-written message
+    forever, never failing the futures; so the result is awaited in steps, and the worker checked between."""
+    while True:
+        try:
+            return fut.result(timeout=poll_s)
+        except TimeoutError:
+            if worker_dead(pool):
+                raise BrokenProcessPool("its worker process died") from None
+
+
 @dataclass(slots=True)
 class _Progress:
     done: int = 0
@@ -277,7 +296,7 @@ class DecodePool:
             try:
                 if not queue:
                     raise BrokenProcessPool("no request could be sent to it")
-                return queue.popleft().result(), None
+                return worker_result(queue.popleft(), self.pools[self.owner[index]]), None
             except BrokenProcessPool as err:
                 spec = self.specs[index]
                 logger.error("%s: its decode worker stopped (%s); decoding it in this process from its start, "

@@ -46,7 +46,7 @@ from maritime.ingest.sources import (
 )
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo, iso, parse_iso
 from maritime.runtime.assembly import Assembly, Chain, Enrichment
-from maritime.runtime.decode_workers import DecodePool, LiveDecodePool, file_size
+from maritime.runtime.decode_workers import DecodePool, LiveDecodePool, file_size, worker_dead
 from maritime.runtime.flood import FloodGate
 
 logger = logging.getLogger(__name__)
@@ -441,7 +441,15 @@ class Pipeline:
         async def from_worker(index: int, fut: Future[bytes]) -> bool:
             assert pool is not None
             try:
-                packed = await asyncio.wrap_future(fut)
+                waiting = asyncio.wrap_future(fut)
+                while True:  # a worker killed mid-write can leave the future pending forever: it is checked
+                    done, _ = await asyncio.wait({waiting}, timeout=2.0)
+                    if done:
+                        packed = waiting.result()
+                        break
+                    if any(worker_dead(p) for p in pool.pools):
+                        waiting.cancel()
+                        raise BrokenProcessPool("its worker process died")
             except BrokenProcessPool as err:
                 if pool.alive:
                     logger.error("a decode worker stopped (%s); its feeds are decoded in this process from now on",
