@@ -32,6 +32,8 @@ from maritime.config import Settings
 from maritime.ingest.ais import AisDecoder
 from maritime.ingest.decoders import source_clocks
 from maritime.ingest.errors import DecodeStats, Reason, Rejected
+from maritime.ingest.formats import BadRow, read_rows
+from maritime.ingest.formats.table import dedup_static
 from maritime.ingest.sources import ReadProgress, SourceError, SourceSpec, iter_lines
 from maritime.models import Record
 
@@ -210,3 +212,50 @@ def env_run_items() -> int:
         return max(1, int(os.environ.get("MARITIME_SORT_RUN", RUN_ITEMS)))
     except ValueError:
         return RUN_ITEMS
+
+
+def ordered_records(spec: SourceSpec, settings: Settings, default_time_s: float | None,
+                    on_reject: Callable[[Rejected], None], stats: DecodeStats, run_items: int = RUN_ITEMS
+                    ) -> Iterator[list[Record]]:
+    """The records of a decoded source (a table, JSON; :mod:`maritime.ingest.formats`) in event-time order, a
+    row's records together; each row judged against the clock of its source (its source column, else the
+    file) in time order, outliers quarantined (``time_outlier``); static data only when it changes.
+
+    Every row counts as a line, a good one as a message (by the type of its first record); a bad row is
+    handed to ``on_reject`` with its reason."""
+    sorter = SpillSort(run_items)
+    for i, got in enumerate(read_rows(spec, default_time_s)):
+        stats.lines += 1
+        if isinstance(got, BadRow):
+            stats.rejected[got.reason] += 1
+            on_reject(Rejected(got.reason, got.message, spec.name, got.text, None))
+            continue
+        stats.messages += 1
+        stats.messages_by_type[got[0].msg_type] += 1
+        sorter.add((got[0].time_s, i, got))
+
+    def quarantine(source: Any, time_s: float, recs: list[Record], why: str) -> None:
+        stats.messages -= 1
+        stats.messages_by_type[recs[0].msg_type] -= 1
+        stats.rejected[Reason.TIME_OUTLIER] += 1
+        on_reject(Rejected(Reason.TIME_OUTLIER, why, spec.name, repr(recs[0])[:500], time_s))
+
+    clocks = source_clocks(settings, quarantine)
+
+    def judged() -> Iterator[Record]:
+        for t, _i, recs in sorter:
+            for _t, kept in clocks.push(recs[0].source, t, True, recs):
+                yield from kept
+        for _t, kept in clocks.flush():
+            yield from kept
+
+    row: list[Record] = []
+    for rec in dedup_static(judged()):
+        if row and (rec.time_s != row[0].time_s or rec.mmsi != row[0].mmsi):
+            yield row
+            row = []
+        row.append(rec)
+    if row:
+        yield row
+    for mt in [k for k, n in stats.messages_by_type.items() if n <= 0]:  # types a quarantine brought to zero
+        del stats.messages_by_type[mt]

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import glob
 import gzip
-import io
 import logging
-import math
 import os
 import re
 import sys
@@ -26,7 +23,6 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlparse
 
-from maritime.models import Position, Record, VesselInfo, parse_iso, valid_time
 from maritime.retry import Backoff
 
 logger = logging.getLogger(__name__)
@@ -46,12 +42,15 @@ class SourceError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SourceSpec:
-    """A parsed source argument: ``kind`` is file, stdin, csv, tcp or udp."""
+    """A parsed source argument: ``kind`` is file (NMEA lines), stdin, csv (a decoded table or JSON: any other
+    format), tcp or udp; ``format`` the format it is read as (``""``: told from its first lines, see
+    :mod:`maritime.ingest.formats`)."""
 
     kind: str
     target: str
     host: str = ""
     port: int = 0
+    format: str = ""
 
     @property
     def name(self) -> str:
@@ -63,13 +62,14 @@ class SourceSpec:
         return Path(self.target).name
 
 
-def parse_source(arg: str) -> list[SourceSpec]:
+def parse_source(arg: str, fmt: str = "") -> list[SourceSpec]:
     """Turn one command-line source argument into source specs.
 
     ``-`` is stdin, ``tcp://host:port`` and ``udp://[host]:port`` are network
-    feeds, a ``.csv`` (or ``.csv.gz``) path is a decoded table, anything else a
-    file path or glob. Raises :class:`SourceError` for a glob that matches
-    nothing or a file that does not exist.
+    feeds, a folder stands for the files in it (at any depth), anything else a
+    file path or glob. ``fmt`` forces the format of the files (default: told
+    from their first lines when they are read). Raises :class:`SourceError`
+    for a glob that matches nothing or a file that does not exist.
     """
     if arg == "-":
         return [SourceSpec("stdin", "-")]
@@ -87,6 +87,11 @@ def parse_source(arg: str) -> list[SourceSpec]:
         return [SourceSpec(url.scheme, arg, host, port)]
     # a file whose name has glob characters ("[b]log.nmea") is taken as it is before it is tried as a glob
     paths = [arg] if Path(arg).is_file() or not any(c in arg for c in "*?[") else sorted(glob.glob(arg))
+    if len(paths) == 1 and Path(paths[0]).is_dir():
+        paths = sorted(str(f) for f in Path(paths[0]).rglob("*")
+                       if f.is_file() and not any(part.startswith(".") for part in f.parts))
+        if not paths:
+            raise SourceError(f"{arg}: the folder holds no file")
     if not paths:
         raise SourceError(f"{arg}: no file matches")
     specs = []
@@ -102,12 +107,13 @@ def parse_source(arg: str) -> list[SourceSpec]:
                 pass
         except OSError as err:
             raise SourceError(f"{p}: cannot be read ({err.strerror})") from None
-        kind = "csv" if path.name.lower().endswith((".csv", ".csv.gz")) else "file"
-        specs.append(SourceSpec(kind, str(path)))
+        kind = "file" if fmt == "nmea" else "csv" if fmt or path.name.lower().endswith((".csv", ".csv.gz")) else "file"
+        specs.append(SourceSpec(kind, str(path), format=fmt))
     return specs
 
 
-def _open_binary(path: str) -> BinaryIO:
+def open_binary(path: str) -> BinaryIO:
+    """A file opened for reading bytes, gunzipped when it is a gzip."""
     f = open(path, "rb")  # noqa: SIM115 - handed to the caller
     magic = f.peek(2)[:2] if hasattr(f, "peek") else b""
     if magic == b"\x1f\x8b":
@@ -136,7 +142,7 @@ def iter_lines(spec: SourceSpec, progress: ReadProgress | None = None) -> Iterat
     if spec.kind == "stdin":
         yield from _capped(sys.stdin.buffer)
         return
-    with _open_binary(spec.target) as f:
+    with open_binary(spec.target) as f:
         if progress is not None:
             raw = getattr(f, "fileobj", None) or f  # a gzip file: where the compressed file is
             progress.total_bytes = os.fstat(raw.fileno()).st_size
@@ -293,140 +299,3 @@ async def udp_lines(
             yield batch
     finally:
         transport.close()
-
-
-# -- CSV of decoded positions ---------------------------------------------------------
-
-#: MarineCadastre column names (upper-cased) and common alternatives.
-_CSV_COLUMNS = {
-    "mmsi": ("MMSI",),
-    "time": ("BASEDATETIME", "TIMESTAMP", "TIME", "DATETIME", "# TIMESTAMP"),
-    "lat": ("LAT", "LATITUDE"),
-    "lon": ("LON", "LONGITUDE", "LONG"),
-    "sog": ("SOG",),
-    "cog": ("COG",),
-    "heading": ("HEADING", "TRUE_HEADING"),
-    "name": ("VESSELNAME", "SHIPNAME", "NAME"),
-    "imo": ("IMO",),
-    "callsign": ("CALLSIGN",),
-    "ship_type": ("VESSELTYPE", "SHIPTYPE", "SHIP_TYPE"),
-    "status": ("STATUS", "NAVSTATUS", "NAVIGATIONAL STATUS"),
-    "length": ("LENGTH",),
-    "width": ("WIDTH",),
-    "draft": ("DRAFT", "DRAUGHT"),
-    "transceiver": ("TRANSCEIVERCLASS", "TYPE OF MOBILE"),
-}
-
-
-def _num(v: str | None) -> float | None:
-    if v is None or not v.strip():
-        return None
-    try:
-        x = float(v)
-    except ValueError:
-        return None
-    return x if math.isfinite(x) else None  # "nan", "inf": no value
-
-
-@dataclass(frozen=True, slots=True)
-class BadRow:
-    """A CSV row that could not be used: its text, the reason and a message."""
-
-    text: str
-    reason: str
-    message: str
-
-
-def iter_csv_records(spec: SourceSpec) -> Iterator[Record | BadRow]:
-    """Records from a CSV of decoded positions (MarineCadastre column names).
-
-    Yields a :class:`Position` per good row, a :class:`VesselInfo` when the
-    static columns (name, IMO, call sign, type, size) of an MMSI change, and a
-    :class:`BadRow` (text, reason, message) for each row that cannot be used,
-    for the caller to count. Raises :class:`SourceError` when the header lacks
-    the position columns.
-    """
-    with _open_binary(spec.target) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
-        reader = csv.reader(text)
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
-        index = {h.strip().upper(): i for i, h in enumerate(header)}
-        col: dict[str, int] = {}
-        for key, names in _CSV_COLUMNS.items():
-            for n in names:
-                if n in index:
-                    col[key] = index[n]
-                    break
-        missing = [k for k in ("mmsi", "time", "lat", "lon") if k not in col]
-        if missing:
-            raise SourceError(f"{spec.target}: CSV lacks the column(s) {', '.join(missing)} "
-                              f"(MarineCadastre names: MMSI, BaseDateTime, LAT, LON)")
-        last_static: dict[int, tuple[object, ...]] = {}
-        name = spec.name
-        rows = iter(reader)
-        while True:
-            try:
-                row = next(rows)
-            except StopIteration:
-                break
-            except csv.Error as err:  # a field over the csv module's limit (128 KB), a NUL byte: that row only
-                yield BadRow("", "malformed", f"line {reader.line_num}: {err}")
-                continue
-            if not row or not any(c.strip() for c in row):
-                continue
-
-            def get(key: str, row: list[str] = row) -> str | None:
-                i = col.get(key)
-                return row[i] if i is not None and i < len(row) else None
-
-            try:
-                mmsi = int(float(get("mmsi") or ""))
-                t = parse_iso((get("time") or "").strip())
-                lat = float(get("lat") or "")
-                lon = float(get("lon") or "")
-            except (ValueError, OverflowError) as err:  # "inf" is a float but no MMSI
-                yield BadRow(",".join(row)[:500], "malformed", f"unreadable row: {err}")
-                continue
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                yield BadRow(",".join(row)[:500], "out_of_range", f"position out of range: {lat}, {lon}")
-                continue
-            if not valid_time(t):
-                yield BadRow(",".join(row)[:500], "bad_time", f"time {get('time')!r} is outside 2000–2099")
-                continue
-            sog = _num(get("sog"))
-            cog = _num(get("cog"))
-            hdg = _num(get("heading"))
-            st = _num(get("status"))
-            cls_b = (get("transceiver") or "").strip().upper() == "B"
-            yield Position(
-                mmsi=mmsi, time_s=t, lat=lat, lon=lon,
-                sog_kn=None if sog is None or sog >= 102.3 or sog < 0 else sog,
-                cog_deg=None if cog is None or cog >= 360 or cog < 0 else cog,
-                heading_deg=None if hdg is None or hdg >= 360 or hdg < 0 else int(hdg),
-                nav_status=None if st is None or st >= 15 or st < 0 else int(st),
-                msg_type=18 if cls_b else 1, source=name,
-            )
-            imo_txt = (get("imo") or "").upper().replace("IMO", "").strip()
-            static = (
-                (get("name") or "").strip() or None,
-                (get("callsign") or "").strip() or None,
-                int(imo_txt) if imo_txt.isdigit() and int(imo_txt) else None,
-                int(v) if (v := _num(get("ship_type"))) else None,
-                _num(get("length")),
-                _num(get("width")),
-                _num(get("draft")),
-            )
-            if any(x is not None for x in static) and last_static.get(mmsi) != static:
-                last_static[mmsi] = static
-                length, width = static[4], static[5]
-                yield VesselInfo(
-                    mmsi=mmsi, time_s=t, name=static[0], callsign=static[1], imo=static[2], ship_type=static[3],
-                    to_bow_m=int(length / 2) if length else None, to_stern_m=int(length - int(length / 2))
-                    if length else None,
-                    to_port_m=int(width / 2) if width else None, to_starboard_m=int(width - int(width / 2))
-                    if width else None,
-                    draught_m=static[6], msg_type=5, source=name,
-                )

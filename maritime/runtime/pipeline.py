@@ -34,12 +34,11 @@ from maritime.ingest.ais import AisDecoder
 from maritime.ingest.decoders import ClockedDecoder, first_timestamp, source_decoder
 from maritime.ingest.errors import DecodeStats, Reason, Rejected
 from maritime.ingest.eventtime import Deduplicator, Reorder
-from maritime.ingest.ordering import env_run_items, ordered_lines
+from maritime.ingest.formats import resolve
+from maritime.ingest.ordering import env_run_items, ordered_lines, ordered_records
 from maritime.ingest.sources import (
-    BadRow,
     ReadProgress,
     SourceSpec,
-    iter_csv_records,
     iter_lines,
     tcp_lines,
     udp_lines,
@@ -310,19 +309,10 @@ class Pipeline:
         """One source's messages in event-time order."""
         window = self.settings.ingest.reorder_window_of(spec.name)
         reorder = Reorder(window, on_late=self._late)
-        if spec.kind == "csv":
-            for rec in iter_csv_records(spec):
-                if isinstance(rec, BadRow):
-                    self.stats.decode.lines += 1
-                    reason = rec.reason
-                    self.stats.decode.rejected[reason] += 1
-                    self._reject(Rejected(reason, rec.message, spec.name, rec.text, None))
-                    continue
-                if isinstance(rec, Position):
-                    self.stats.decode.lines += 1
-                    self.stats.decode.messages += 1
-                    self.stats.decode.messages_by_type[rec.msg_type] += 1
-                yield from reorder.push(rec.time_s, (None, [rec]))
+        if spec.kind == "csv":  # a decoded table or JSON: its rows in event-time order
+            for records in ordered_records(spec, self.settings, self.default_time_s, self._reject,
+                                           self.stats.decode, env_run_items()):
+                yield from reorder.push(records[0].time_s, (None, records))
             yield from reorder.flush()
             return
         dec = self.decoder(spec.name)
@@ -361,6 +351,7 @@ class Pipeline:
         NMEA files are decoded in ``workers - 1`` worker processes beside the detectors
         (:mod:`~maritime.runtime.decode_workers`), with the same results; inputs smaller than
         :data:`PARALLEL_MIN_BYTES` in all, standard input and CSV tables are read in this process."""
+        specs = [resolve(s) for s in specs]  # each file's format, from its first lines unless given
         wheres = [ReadProgress() for _ in specs]
         pool = None
         pooled = [i for i, s in enumerate(specs) if s.kind == "file"]

@@ -8,15 +8,8 @@ import gzip
 import pytest
 
 from maritime.config import Settings
-from maritime.ingest.sources import (
-    BadRow,
-    LineSplitter,
-    SourceError,
-    iter_csv_records,
-    iter_lines,
-    parse_source,
-    tcp_lines,
-)
+from maritime.ingest.formats import BadRow, read_rows, resolve
+from maritime.ingest.sources import LineSplitter, SourceError, iter_lines, parse_source, tcp_lines
 from maritime.runtime.pipeline import Pipeline
 from tests.conftest import TYPE1, TYPE5, feed_lines
 
@@ -71,9 +64,12 @@ def test_csv_marinecadastre(tmp_path):
         "bad,row\n"
         "376000501,2025-05-14T08:01:00,95.0,-61.6,0.3,102.0,100,,,,,,,,,,B\n"
     )
-    recs = list(iter_csv_records(parse_source(str(p))[0]))
+    spec = resolve(parse_source(str(p))[0])
+    assert spec.format == "marinecadastre"
+    rows = list(read_rows(spec))
+    recs = [r for row in rows for r in (row if isinstance(row, list) else [row])]
     kinds = [type(r).__name__ for r in recs]
-    assert kinds == ["Position", "VesselInfo", "Position", "BadRow", "BadRow"]
+    assert kinds == ["Position", "VesselInfo", "Position", "VesselInfo", "BadRow", "BadRow"]
     first = recs[0]
     assert (first.mmsi, first.lat, first.lon, first.sog_kn, first.cog_deg, first.heading_deg, first.nav_status) == (
         376000500, 12.75, -61.6, 0.4, None, None, 0)
@@ -81,15 +77,15 @@ def test_csv_marinecadastre(tmp_path):
     info = recs[1]
     assert (info.name, info.imo, info.callsign, info.ship_type, info.length_m, info.beam_m, info.draught_m) == (
         "SEA BREEZE", 9234567, "J8AB2", 70, 120, 20, 7.5)
-    assert isinstance(recs[3], BadRow) and recs[3].reason == "malformed"
-    assert recs[4].reason == "out_of_range"
+    assert isinstance(recs[4], BadRow) and recs[4].reason == "malformed"
+    assert recs[5].reason == "out_of_range"
 
 
 def test_csv_without_position_columns_is_refused(tmp_path):
     p = tmp_path / "x.csv"
     p.write_text("a,b\n1,2\n")
     with pytest.raises(SourceError, match="lacks the column"):
-        list(iter_csv_records(parse_source(str(p))[0]))
+        list(read_rows(resolve(parse_source(str(p), "csv")[0])))
 
 
 # -- TCP: a server that drops the connection mid-sentence and comes back ------------------
