@@ -1,6 +1,7 @@
 """The ``maritime`` command: one module per command family over a shared ``_common``.
 
 - ``run``: replay, watch, demo, simulate, evaluate, map, arrivals (the detectors on recordings and feeds);
+- ``inspect``: what input files hold;
 - ``zones``: the zone files; ``stream``: ingest and worker (Faust on Kafka);
 - ``ops``: serve, alerts tail, redis-acl (for operations centres);
 - ``watchlist``, ``triage``, ``vessel``.
@@ -14,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from maritime.cli import ops, run, stream, triage, vessel, watchlist, zones
+from maritime.cli import inspect, ops, run, stream, triage, vessel, watchlist, zones
 from maritime.cli._common import NamedCommand, NamedGroup, err_console
 
 app = typer.Typer(
@@ -57,6 +58,7 @@ def _register() -> None:
     top = app.command
     top(cls=NamedCommand)(run.replay)
     top(cls=NamedCommand)(run.watch)
+    top(cls=NamedCommand)(inspect.inspect)
     app.add_typer(zones.app, name="zones")
     top(cls=NamedCommand)(run.simulate)
     top(cls=NamedCommand)(run.evaluate)

@@ -57,6 +57,9 @@ Workers = Annotated[int | None, typer.Option(
     "beside the detectors, with the same results (default: the number of cores; 1: one process)")]
 Profiles = Annotated[Path | None, typer.Option(
     "--profiles", help="keep vessel profiles in this SQLite file (or 'redis', with --redis)")]
+Format = Annotated[str | None, typer.Option(
+    "--format", help="read the files as this format (default: told from their first lines): nmea, aiscatcher, "
+    "gpsd, aishub, marinecadastre, satellite, csv")]
 AsJson = Annotated[bool, typer.Option("--json", help="JSON instead of readable lines")]
 
 
@@ -86,12 +89,17 @@ def settings_or_fail(config: Path | None, overrides: dict[str, Any] | None = Non
         raise fail(str(err), 2) from None
 
 
-def specs_or_fail(sources: list[str]) -> list[SourceSpec]:
-    """The sources named on the command line (files, globs, URLs, -), or exit with the reason."""
+def specs_or_fail(sources: list[str], fmt: str | None = None) -> list[SourceSpec]:
+    """The sources named on the command line (files, folders, globs, URLs, -), read as ``fmt`` when given, or
+    exit with the reason."""
+    from maritime.ingest.formats import FORMATS
+
+    if fmt is not None and fmt not in FORMATS:
+        raise fail(f"--format {fmt}: one of {', '.join(FORMATS)}", 2)
     specs: list[SourceSpec] = []
     for s in sources:
         try:
-            specs.extend(parse_source(s))
+            specs.extend(parse_source(s, fmt or ""))
         except SourceError as err:
             raise fail(str(err), 2 if err.usage else 1) from None
     return specs

@@ -41,6 +41,7 @@ def replay(
     dead_letter: common.DeadLetterFile = None,
     config: common.Config = None,
     start_time: Annotated[str | None, typer.Option(help="ISO time for lines with no timestamp at all")] = None,
+    fmt: common.Format = None,
     redis_url: common.RedisUrl = None,
     webhooks: Annotated[bool, typer.Option("--webhooks", help="also POST alerts to the configured centres")]
     = False,
@@ -54,7 +55,7 @@ def replay(
     """Replay recordings through the detectors as fast as possible and print a summary."""
     common.setup_logging(verbose)
     settings = common.settings_or_fail(config, {"ingest.start_time": start_time} if start_time else None)
-    specs = common.specs_or_fail(files)
+    specs = common.specs_or_fail(files, fmt)
     if any(s.kind in ("tcp", "udp") for s in specs):
         raise common.fail("replay reads recordings; use 'maritime watch' for live feeds", 2)
     for opt, path in (("--alerts", alerts), ("--map", map_out), ("--summary-json", summary_json),
@@ -105,8 +106,8 @@ def replay(
             events = [a for a in shown.latest.values() if a["status"] != "cancelled"]
             if events:
                 print_events(events, "Events (no --alerts: not kept)", limit=40)
-    if summary["messages"] == 0 and summary["lines"] > 0:
-        common.err_console.print(f"[yellow]warning:[/] {escape(nothing_decoded(summary, specs))}", highlight=False)
+    if summary["messages"] == 0 and summary["lines"] > 0:  # a run that reads nothing is an error
+        raise common.fail(nothing_decoded(summary, specs))
 
 
 def watch(

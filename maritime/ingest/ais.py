@@ -76,6 +76,9 @@ from maritime.models import TIME_MAX_S, TIME_MIN_S, Record
 logger = logging.getLogger(__name__)
 
 
+#: where the 8-bit ship and cargo type sits in each static report (ITU-R M.1371: type 5, 19, 24 part B)
+SHIP_TYPE_BITS = {5: 232, 19: 263, 24: 40}
+
 #: what tells one multipart message from another: the tag block's source, talker, channel, sequence id, count
 FragmentKey = tuple[str | None, bytes, bytes, bytes, int]
 
@@ -358,7 +361,10 @@ class AisDecoder:
             return None
         # a type 1/2/3/18 position report is unpacked here (the fast path); everything else by pyais
         fast = FAST_TYPES.get(payload[0]) if fill == 0 and len(payload) == 28 and not self.pyais_only else None
-        msg: Any = None if fast is not None else self._pyais(payload, fill)
+        msg: Any = None
+        raw_type: int | None = None
+        if fast is None:
+            msg, raw_type = self._pyais(payload, fill)
         if dedup is not None:
             dedup.remember(payload, event_time)
         stats.messages += 1
@@ -371,17 +377,23 @@ class AisDecoder:
                 return payload, [clean_position(msg, mt, event_time, self.source, clock)]
             except PositionNotAvailable:
                 raise NoPosition("position report with position not available") from None
-        return payload, to_records(msg, event_time, self.source, clock)
+        return payload, to_records(msg, event_time, self.source, clock, raw_type)
 
     @staticmethod
-    def _pyais(payload: bytes, fill: int) -> Any:
-        """pyais's message for a payload (raises :class:`Undecodable`)."""
+    def _pyais(payload: bytes, fill: int) -> tuple[Any, int | None]:
+        """pyais's message for a payload (raises :class:`Undecodable`), and the ship type code as transmitted
+        (0-255) of a static report: pyais folds codes its enumeration lacks (66 reads as 65, 1-19 as none)."""
         try:
             bv = bit_vector(payload, fill)
-            msg_cls = MSG_CLASS.get(bv.get(0, 6))
+            mt = bv.get(0, 6)
+            msg_cls = MSG_CLASS.get(mt)
             if msg_cls is None:
-                raise Undecodable(f"unknown AIS message type {bv.get(0, 6)}")
-            return msg_cls.from_vector(bv)
+                raise Undecodable(f"unknown AIS message type {mt}")
+            msg = msg_cls.from_vector(bv)
+            at = SHIP_TYPE_BITS.get(mt)
+            if mt == 24 and getattr(msg, "partno", 0) != 1:
+                at = None
+            return msg, (bv.get(at, 8) if at is not None and len(bv) >= at + 8 else None)
         except DecodeError:
             raise
         except Exception as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from maritime.ingest.inspect import suggest_format
 from maritime.ingest.sources import SourceSpec
 from maritime.redact import redact
 
@@ -29,12 +30,20 @@ def nothing_decoded(summary: dict[str, Any], specs: Sequence[SourceSpec]) -> str
         except OSError:
             pass
     where = first.target if first is not None else "the input"
+    hint = ""
+    if first is not None:
+        best = suggest_format(first)
+        if best is not None and best[0] != (first.format or "nmea"):
+            hint = (f"; it reads as {best[0]} ({best[1]} of its first rows): maritime replay {first.target} "
+                    f"--format {best[0]}")
     if top == "bad_checksum":
-        return f"nothing decoded: every sentence failed its checksum (the file may be damaged or re-encoded){sample}"
+        return (f"nothing decoded: every sentence failed its checksum (the file may be damaged or "
+                f"re-encoded){sample}{hint}")
     if top in ("bad_time", "time_outlier"):
         return f"nothing decoded: the lines' times cannot be used ({top}); see --dead-letter FILE for each line"
     if top == "orphan_fragment":
         return "nothing decoded: the multipart messages never complete (fragments missing or out of order)"
     return (f"nothing decoded: {where} holds no AIS sentences (!AIVDM/!AIVDO lines, with or without tag blocks or "
-            f"a time before them){sample}. A table of decoded positions must be a .csv with MarineCadastre "
-            "column names (MMSI, BaseDateTime, LAT, LON)")
+            f"a time before them) and no table or JSON a reader knows{sample}{hint}. 'maritime inspect FILE' "
+            "says what it holds; --format reads it as nmea, aiscatcher, gpsd, aishub, marinecadastre, satellite "
+            "or csv")

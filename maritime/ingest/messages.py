@@ -167,18 +167,21 @@ def _dims(msg: Any) -> dict[str, Any]:
     }
 
 
-def static_info(msg: Any, msg_type: int, time_s: float, source: str) -> VesselInfo:
+def static_info(msg: Any, msg_type: int, time_s: float, source: str, raw_type: int | None = None) -> VesselInfo:
+    """A static report's :class:`VesselInfo`; ``raw_type``: its ship type code as transmitted (kept as it is,
+    0-255; else pyais's value)."""
+    ship_type = raw_type if raw_type is not None else _int(msg.ship_type)
     if msg_type == 5:
         return VesselInfo(
             mmsi=msg.mmsi, time_s=time_s, name=_text(msg.shipname), callsign=_text(msg.callsign),
-            imo=_int(msg.imo), ship_type=_int(msg.ship_type),
+            imo=_int(msg.imo), ship_type=ship_type or None,
             draught_m=msg.draught or None, destination=_text(msg.destination),
             msg_type=5, source=source, eta_s=resolve_eta(_int(msg.month), _int(msg.day), _int(msg.hour),
                                                          _int(msg.minute), time_s), **_dims(msg),
         )
     if msg_type == 19:
         return VesselInfo(
-            mmsi=msg.mmsi, time_s=time_s, name=_text(msg.shipname), ship_type=_int(msg.ship_type),
+            mmsi=msg.mmsi, time_s=time_s, name=_text(msg.shipname), ship_type=ship_type or None,
             msg_type=19, source=source, **_dims(msg),
         )
     # type 24: part A carries the name, part B the type, call sign and size
@@ -186,12 +189,13 @@ def static_info(msg: Any, msg_type: int, time_s: float, source: str) -> VesselIn
         return VesselInfo(mmsi=msg.mmsi, time_s=time_s, name=_text(msg.shipname), msg_type=24, source=source)
     dims: dict[str, Any] = _dims(msg) if hasattr(msg, "to_bow") else {}
     return VesselInfo(
-        mmsi=msg.mmsi, time_s=time_s, callsign=_text(msg.callsign), ship_type=_int(msg.ship_type),
+        mmsi=msg.mmsi, time_s=time_s, callsign=_text(msg.callsign), ship_type=ship_type or None,
         msg_type=24, source=source, **dims,
     )
 
 
-def to_records(msg: Any, time_s: float, source: str, clock: SourceClock | None = None) -> list[Record]:
+def to_records(msg: Any, time_s: float, source: str, clock: SourceClock | None = None,
+               raw_type: int | None = None) -> list[Record]:
     """Typed records for one decoded pyais message (raises :class:`DecodeError`); ``clock`` judges
     a position report's time (see :class:`~maritime.ingest.eventtime.SourceClock`)."""
     t = msg.msg_type
@@ -200,13 +204,13 @@ def to_records(msg: Any, time_s: float, source: str, clock: SourceClock | None =
             pos = clean_position(msg, t, time_s, source, clock)
         except PositionNotAvailable:
             if t == 19:
-                return [static_info(msg, t, time_s, source)]
+                return [static_info(msg, t, time_s, source, raw_type)]
             raise NoPosition("position report with position not available") from None
         if t == 19:
-            return [static_info(msg, t, time_s, source), pos]
+            return [static_info(msg, t, time_s, source, raw_type), pos]
         return [pos]
     if t in (5, 24):
-        return [static_info(msg, t, time_s, source)]
+        return [static_info(msg, t, time_s, source, raw_type)]
     if t in (4, 11):
         lat = None if msg.lat == 91 else msg.lat
         lon = None if msg.lon == 181 else msg.lon
