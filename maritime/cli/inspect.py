@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Annotated
 
 import typer
@@ -28,7 +29,7 @@ def inspect(
     specs = specs_or_fail(files, fmt)
     if any(s.kind in ("tcp", "udp", "stdin") for s in specs):
         raise fail("inspect reads files; a live feed is watched with 'maritime watch'", 2)
-    start = parse_iso(settings.ingest.start_time) if settings.ingest.start_time else 0.0
+    start = parse_iso(settings.ingest.start_time) if settings.ingest.start_time else time.time()
     found = inspect_sources(specs, settings, start)
     if as_json:
         for f in found:

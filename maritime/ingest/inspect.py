@@ -12,7 +12,7 @@ from typing import Any
 
 from maritime.config import Settings
 from maritime.ingest.ais import AisDecoder
-from maritime.ingest.decoders import source_decoder
+from maritime.ingest.decoders import first_timestamp, source_decoder
 from maritime.ingest.errors import DecodeStats, Rejected
 from maritime.ingest.formats import DESCRIPTIONS, FORMATS, BadRow, read_rows, resolve
 from maritime.ingest.ordering import ordered_lines, ordered_records
@@ -49,6 +49,8 @@ def inspect_source(spec: SourceSpec, settings: Settings, default_time_s: float) 
     """Read one input as a replay would (no detector), counting what it holds."""
     spec = resolve(spec)
     out = Inspection(spec.target, spec.format)
+    if spec.kind == "file" and not settings.ingest.start_time:
+        default_time_s = first_timestamp(spec) or default_time_s
     stats = DecodeStats()
     mmsis: set[int] = set()
     times: list[float] = []

@@ -170,7 +170,7 @@ def _dims(msg: Any) -> dict[str, Any]:
 def static_info(msg: Any, msg_type: int, time_s: float, source: str, raw_type: int | None = None) -> VesselInfo:
     """A static report's :class:`VesselInfo`; ``raw_type``: its ship type code as transmitted (kept as it is,
     0-255; else pyais's value)."""
-    ship_type = raw_type if raw_type is not None else _int(msg.ship_type)
+    ship_type = raw_type if raw_type is not None else _int(getattr(msg, "ship_type", None))
     if msg_type == 5:
         return VesselInfo(
             mmsi=msg.mmsi, time_s=time_s, name=_text(msg.shipname), callsign=_text(msg.callsign),

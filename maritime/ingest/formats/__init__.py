@@ -77,11 +77,15 @@ def detect(path: str) -> str:
             if aishub.detect_json(obj):
                 return "aishub"
     if first.startswith("["):
+        doc: object = None
         try:
-            with open_binary(path) as f:
-                doc = json.load(io.TextIOWrapper(f, encoding="utf-8", errors="replace"))
-        except (ValueError, OSError, EOFError):
-            doc = None
+            doc = json.loads(first)  # one document a line
+        except ValueError:
+            try:  # one document over many lines
+                with open_binary(path) as f:
+                    doc = json.load(io.TextIOWrapper(f, encoding="utf-8", errors="replace"))
+            except (ValueError, OSError, EOFError):
+                doc = None
         if doc is not None and aishub.detect_json(doc):
             return "aishub"
     if first.startswith("<") and ("vessel" in " ".join(lines).lower()):

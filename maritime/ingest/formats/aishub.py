@@ -9,13 +9,14 @@ Snapshots taken every few minutes and concatenated make a track: a replay reads 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Iterator
 from typing import Any
 from xml.etree import ElementTree
 
-from maritime.ingest.formats.csvtable import read_table
+from maritime.ingest.formats.csvtable import sniff_delimiter
 from maritime.ingest.formats.table import BadRow, norm, num, row_records
 from maritime.ingest.sources import SourceSpec, open_binary
 from maritime.models import Record
@@ -73,11 +74,13 @@ def _rows(items: list[Any], source: str, raw: bool | None) -> Iterator[list[Reco
 
 def read(spec: SourceSpec, kind: str) -> Iterator[list[Record] | BadRow]:
     """The records of a snapshot (``kind``: ``json``, ``jsonl``, ``xml`` or ``csv``)."""
-    if kind == "csv":
-        yield from read_table(spec, "AISHub table")
-        return
     with open_binary(spec.target) as raw_file:
         data = raw_file.read()
+    if kind == "csv":
+        text = data.decode("utf-8", "replace").lstrip("\ufeff")
+        first = text.split("\n", 1)[0]
+        yield from _rows(list(csv.DictReader(io.StringIO(text), delimiter=sniff_delimiter(first))), spec.name, None)
+        return
     if kind == "xml":
         try:
             root = ElementTree.fromstring(data)

@@ -194,6 +194,8 @@ def row_records(row: Mapping[str, Any], source: str, default_time_s: float | Non
     if not valid_time(t):
         return bad("bad_time", f"time {row.get('time')!r} is outside 2000–2099")
     mt = _int(row.get("type")) if row.get("type") not in (None, "") else msg_type
+    if mt is not None and not 1 <= mt <= 27:  # a bare "type" column that holds ship types, not message types
+        mt = msg_type
     src = text_of(row.get("source")) or source
     out: list[Record] = []
     lat, lon = num(row.get("lat")), num(row.get("lon"))
