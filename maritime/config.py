@@ -46,6 +46,10 @@ class IngestSettings(_Frozen):
         return v
     idle_source_s: float = Field(900.0, gt=0, description="distributed runtime: a source this far (event-time s) "
                                  "behind the newest no longer holds the others back")
+    live_quiet_source_s: float = Field(300.0, gt=0, description="live feeds: a source not heard for this long (wall "
+                                       "clock, s) no longer holds the watermark back (said in the log)")
+    live_idle_flush_s: float = Field(5.0, gt=0, description="live feeds: when no line has come for this long (wall "
+                                     "clock, s), what the reorder windows hold is handed on at once")
     default_time_quality: TimeQuality = Field(
         "auto", description="what a source's timestamps are: 'received' (a receiver's clock), 'delivered' "
         "(satellite or aggregator batches), 'sent', or 'auto' (judged from the reports' own UTC seconds)")

@@ -54,41 +54,54 @@ class ClockedDecoder:
     """A live stream's decoder with its sources' clocks: each message judged against the clock of its source
     (the tag block's ``s:``, else the stream) before it is released (:mod:`maritime.ingest.clocks`).
 
-    :meth:`decode` returns the messages released by one line as ``(time_s, (payload, records))``; a message with
-    no time of its own carries its source's clock. A quarantined message is counted in the decoder's
+    :meth:`decode` returns the messages released by one line as ``(time_s, source, (payload, records))``, the
+    source being ``stream|station`` (the tag block's ``s:``; the stream's name alone without one); a message
+    with no time of its own carries its source's clock. A quarantined message is counted in the decoder's
     ``stats`` (``time_outlier``) and handed to its ``on_reject`` with its line."""
 
     def __init__(self, decoder: AisDecoder, settings: Settings) -> None:
         self.decoder = decoder
         self.clocks = source_clocks(settings, self._quarantine)
+        # duplicates are recognised among the messages the clocks accept: a far-away time must not be remembered
+        self.window = decoder.dedup
+        decoder.dedup = None
 
     def _quarantine(self, source: Any, time_s: float, message: Any, why: str) -> None:
-        line, _out = message
+        _key, line, _out = message
         dec = self.decoder
         dec.stats.rejected[Reason.TIME_OUTLIER] += 1
         if dec.on_reject is not None:
             dec.on_reject(Rejected(Reason.TIME_OUTLIER, why, dec.source, line.decode("latin-1")[:2000], time_s))
 
     def decode(self, line: bytes, recv_time_s: float | None = None
-               ) -> list[tuple[float, tuple[bytes, list[Record]]]]:
+               ) -> list[tuple[float, str, tuple[bytes, list[Record]]]]:
         """The messages one line releases (often the one it carries, none while it is held)."""
         dec = self.decoder
         out = dec.decode_line(line, recv_time_s)
         if out is None or not out[1]:
             return []
-        return self._released(self.clocks.push((dec.source, dec.station), out[1][0].time_s, dec.timed,
-                                               (line, out)))
+        key = dec.source if dec.station is None else f"{dec.source}|{dec.station}"
+        return self._released(self.clocks.push(key, out[1][0].time_s, dec.timed, (key, line, out)))
 
-    def close(self) -> list[tuple[float, tuple[bytes, list[Record]]]]:
+    def flush(self) -> list[tuple[float, str, tuple[bytes, list[Record]]]]:
+        """A quiet stream: what the clocks hold is judged on what they have (a clock starts on fewer lines)."""
+        return self._released(self.clocks.flush())
+
+    def close(self) -> list[tuple[float, str, tuple[bytes, list[Record]]]]:
         """End of the stream: what the clocks still hold."""
         self.decoder.close()
         return self._released(self.clocks.flush())
 
-    @staticmethod
-    def _released(got: list[tuple[float, Any]]) -> list[tuple[float, tuple[bytes, list[Record]]]]:
+    def _released(self, got: list[tuple[float, Any]]) -> list[tuple[float, str, tuple[bytes, list[Record]]]]:
         released = []
-        for t, (_line, (payload, records)) in got:
+        window = self.window
+        for t, (key, _line, (payload, records)) in got:
+            if window is not None:
+                if window.seen(payload, t):  # the same transmission from another receiver: counted, dropped
+                    self.decoder.stats.duplicates += 1
+                    continue
+                window.remember(payload, t)
             if records[0].time_s != t:  # a message with no time of its own takes its source's clock
                 records = [replace(r, time_s=t) for r in records]
-            released.append((t, (payload, records)))
+            released.append((t, key, (payload, records)))
         return released

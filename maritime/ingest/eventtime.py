@@ -182,3 +182,90 @@ class SourceClock:
 def source_clock(ingest: IngestSettings, source: str) -> SourceClock:
     """The clock judge for ``source`` as the settings say (its own time quality, else the default)."""
     return SourceClock(source, ingest.time_quality_of(source), ingest.delivered_uncertainty_s)
+
+
+class SourceMerge:
+    """Live feeds in event-time order with one clock and lateness per source (:mod:`maritime.ingest.clocks`).
+
+    Each source has its own reorder window: what it releases is late only against its own clock, so a
+    receiver hours behind another never makes the other's lines late, nor they its. The feed's watermark is
+    the oldest release frontier of the sources heard within ``idle_s`` (wall clock): a source that goes
+    quiet leaves it (said in the log) and rejoins when heard again. What the sources released is handed on
+    once the watermark has passed it; an item older than what was handed on is late (``on_late``).
+    """
+
+    def __init__(self, window_s: float, idle_s: float = 300.0, on_late: Callable[[float, Any], None] | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self.window_s = window_s
+        self.idle_s = idle_s
+        self.on_late = on_late
+        self.now = clock or time.monotonic
+        self.sources: dict[Any, Reorder] = {}
+        self.heard: dict[Any, float] = {}
+        self.quiet: set[Any] = set()
+        self._heap: list[tuple[float, int, Any]] = []
+        self._seq = itertools.count()
+        self.released_s = float("-inf")
+
+    def push(self, source: Any, time_s: float, item: Any) -> list[tuple[float, Any]]:
+        """Add one item of ``source``; return what is handed on now, oldest first."""
+        self.heard[source] = self.now()
+        if source in self.quiet:
+            self.quiet.discard(source)
+            logger.info("source %s is heard again: it holds the watermark again", source)
+        order = self.sources.get(source)
+        if order is None:
+            order = self.sources[source] = Reorder(self.window_s)
+        if time_s < self.released_s:
+            self._late(time_s, item)
+            return []
+        for t, it in order.push(time_s, item):
+            heapq.heappush(self._heap, (t, next(self._seq), it))
+        return self._release()
+
+    def _late(self, time_s: float, item: Any) -> None:
+        if self.on_late is not None:
+            self.on_late(time_s, item)
+
+    def watermark(self) -> float:
+        """The oldest release frontier of the sources still heard (``inf`` when none holds it)."""
+        now = self.now()
+        frontier = float("inf")
+        for source, order in self.sources.items():
+            if now - self.heard.get(source, now) > self.idle_s:
+                if source not in self.quiet:
+                    self.quiet.add(source)
+                    logger.info("source %s quiet for %.0f s: it no longer holds the watermark back", source,
+                                now - self.heard[source])
+                continue
+            frontier = min(frontier, order.released_s)
+        return frontier
+
+    def _release(self) -> list[tuple[float, Any]]:
+        heap = self._heap
+        if not heap:
+            return []
+        mark = self.watermark()
+        out = []
+        while heap and heap[0][0] <= mark:
+            t, _, it = heapq.heappop(heap)
+            out.append((t, it))
+        if out:
+            self.released_s = out[-1][0]
+        return out
+
+    def flush(self) -> list[tuple[float, Any]]:
+        """Hand on everything held (the end of the input, or a feed quiet for a while)."""
+        for order in self.sources.values():
+            for t, it in order.flush():
+                heapq.heappush(self._heap, (t, next(self._seq), it))
+        out = [(t, it) for t, _, it in sorted(self._heap)]
+        self._heap.clear()
+        if out:
+            self.released_s = max(self.released_s, out[-1][0])
+        return out
+
+    def __len__(self) -> int:
+        return len(self._heap) + sum(len(o) for o in self.sources.values())

@@ -375,14 +375,18 @@ class _LiveDecode:
     def _reject(self, rej: Rejected) -> None:
         self.events.append((_REJECT, rej.reason, rej.message, rej.line, rej.time_s))
 
-    def _add(self, released: list[tuple[float, tuple[bytes, list[Record]]]]) -> None:
-        for t, (payload, records) in released:
-            self.events.append((_RELEASED, t, payload, [_pack(r) for r in records]))
+    def _add(self, released: list[tuple[float, str, tuple[bytes, list[Record]]]]) -> None:
+        for t, key, (payload, records) in released:
+            self.events.append((_RELEASED, t, payload, [_pack(r) for r in records], key))
 
     def batch(self, lines: list[bytes], recv: list[float]) -> bytes:
         decode = self.dec.decode
         for line, t in zip(lines, recv, strict=True):
             self._add(decode(line, t))
+        return self._take()
+
+    def flush(self) -> bytes:
+        self._add(self.dec.flush())
         return self._take()
 
     def close(self) -> bytes:
@@ -409,6 +413,11 @@ def _live_source(index: int) -> _LiveDecode:
 def _live_batch(index: int, lines: list[bytes], recv: list[float]) -> bytes:
     """In a worker: decode one batch of live source ``index``."""
     return _live_source(index).batch(lines, recv)
+
+
+def _live_flush(index: int) -> bytes:
+    """In a worker: live source ``index`` is quiet (what its clocks hold is judged)."""
+    return _live_source(index).flush()
 
 
 def _live_close(index: int) -> bytes:
@@ -442,6 +451,15 @@ class LiveDecodePool:
         except BrokenProcessPool:
             return None
 
+    def flush_source(self, index: int) -> Future[bytes] | None:
+        """Source ``index`` is quiet: what its clocks hold, judged (None: the workers are gone)."""
+        if not self.alive:
+            return None
+        try:
+            return self.pools[index % len(self.pools)].submit(_live_flush, index)
+        except BrokenProcessPool:
+            return None
+
     def close_source(self, index: int) -> Future[bytes] | None:
         """Source ``index`` has ended (None: the workers are gone, close it here)."""
         if not self.alive:
@@ -451,14 +469,15 @@ class LiveDecodePool:
         except BrokenProcessPool:
             return None
 
-    def messages(self, index: int, packed: bytes) -> Iterator[tuple[bytes, list[Record]]]:
-        """A decoded batch: its ``(payload, records)``; rejected lines handed to ``on_reject`` on the way."""
+    def messages(self, index: int, packed: bytes) -> Iterator[tuple[str, tuple[bytes, list[Record]]]]:
+        """A decoded batch: its ``(source, (payload, records))``; rejected lines handed to ``on_reject`` on the
+        way."""
         events, stats = _decoder.decode(packed)
         self.stats.merge(_stats_of(stats))
         source = self.names[index]
         for ev in events:
             if ev[0] == _RELEASED:
-                yield ev[2], [_unpack(f, source) for f in ev[3]]
+                yield ev[4], (ev[2], [_unpack(f, source) for f in ev[3]])
             else:
                 self.on_reject(Rejected(ev[1], ev[2], source, ev[3], ev[4]))
 

@@ -33,7 +33,7 @@ from maritime.detectors.watchlist import Watchlist
 from maritime.ingest.ais import AisDecoder
 from maritime.ingest.decoders import ClockedDecoder, first_timestamp, source_decoder
 from maritime.ingest.errors import DecodeStats, Reason, Rejected
-from maritime.ingest.eventtime import Deduplicator, Reorder
+from maritime.ingest.eventtime import Deduplicator, Reorder, SourceMerge
 from maritime.ingest.formats import resolve
 from maritime.ingest.ordering import env_run_items, ordered_lines, ordered_records
 from maritime.ingest.sources import (
@@ -45,7 +45,7 @@ from maritime.ingest.sources import (
 )
 from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo, iso, parse_iso
 from maritime.runtime.assembly import Assembly, Chain, Enrichment
-from maritime.runtime.decode_workers import DecodePool, LiveDecodePool, file_size, worker_dead
+from maritime.runtime.decode_workers import DecodePool, LiveDecodePool, file_size, worker_dead, worker_result
 from maritime.runtime.flood import FloodGate
 
 logger = logging.getLogger(__name__)
@@ -405,10 +405,13 @@ class Pipeline:
         batches, those already sent to it included, are decoded in this process from then on (the fragments
         it held waiting for the rest of their message are lost with it)."""
         stop = stop or asyncio.Event()
-        reorder = Reorder(self.settings.ingest.reorder_window_s, on_late=self._late)
+        ing = self.settings.ingest
+        # one reorder window and lateness per source; a quiet source leaves the watermark
+        merge = SourceMerge(ing.reorder_window_s, ing.live_quiet_source_s, on_late=self._late)
         pool = (LiveDecodePool(self.settings, specs, workers - 1, self.default_time_s, self._reject,
                                self.stats.decode) if workers > 1 else None)
         here: dict[int, ClockedDecoder] = {}  # the feeds decoded in this process
+        closed: set[int] = set()  # the feeds that ended
         # (feed, its worker's answer or None, the batch; None: the feed has ended)
         queue: asyncio.Queue[tuple[int, Future[bytes] | None, list[tuple[bytes, float]] | None] | None] = (
             asyncio.Queue(1000))
@@ -425,8 +428,8 @@ class Pipeline:
             await asyncio.gather(*tasks, return_exceptions=True)
             await queue.put(None)
 
-        def push(out: tuple[bytes, list[Record]]) -> None:
-            for t, item in reorder.push(out[1][0].time_s, out):
+        def push(source: str, out: tuple[bytes, list[Record]]) -> None:
+            for t, item in merge.push(source, out[1][0].time_s, out):
                 self.process(t, item)
 
         async def from_worker(index: int, fut: Future[bytes]) -> bool:
@@ -447,29 +450,47 @@ class Pipeline:
                                  err)
                 pool.alive = False
                 return False
-            for out in pool.messages(index, packed):
-                push(out)
+            for source, out in pool.messages(index, packed):
+                push(source, out)
             return True
 
         closing = asyncio.create_task(closer())
+        quiet_since = time.monotonic()
         try:
-            while True:
-                got = await queue.get()
+            while not stop.is_set():
+                try:
+                    got = await asyncio.wait_for(queue.get(), timeout=min(ing.live_idle_flush_s, 1.0))
+                    quiet_since = time.monotonic()
+                except TimeoutError:
+                    if time.monotonic() - quiet_since < ing.live_idle_flush_s:
+                        continue  # the feeds are quiet: what the clocks and reorder windows hold is handed on
+                    for index in range(len(specs)):
+                        if index in here:
+                            for _t, source, decoded in here[index].flush():
+                                push(source, decoded)
+                        elif pool is not None and (fut := pool.flush_source(index)) is not None:
+                            await from_worker(index, fut)
+                    for t, item in merge.flush():
+                        self.process(t, item)
+                    continue
                 if got is None:
                     break
                 index, fut, batch = got
                 if fut is not None and await from_worker(index, fut):
+                    if batch is None:
+                        closed.add(index)
                     continue
                 dec = here.get(index)
                 if dec is None:
                     dec = here[index] = ClockedDecoder(self.decoder(specs[index].name), self.settings)
                 if batch is None:
-                    for _t, decoded in dec.close():
-                        push(decoded)
+                    closed.add(index)
+                    for _t, source, decoded in dec.close():
+                        push(source, decoded)
                     continue
                 for line, recv in batch:
-                    for _t, decoded in dec.decode(line, recv):
-                        push(decoded)
+                    for _t, source, decoded in dec.decode(line, recv):
+                        push(source, decoded)
                 if stop.is_set():
                     break
         finally:
@@ -478,9 +499,23 @@ class Pipeline:
                 task.cancel()
             closing.cancel()
             await asyncio.gather(*tasks, closing, return_exceptions=True)
-            if pool is not None:
-                pool.close()
-        for t, item in reorder.flush():
+        # the feeds still open when the run stops: what their clocks hold is judged, their fragments orphaned
+        for index in range(len(specs)):
+            if index in closed:
+                continue
+            if index in here:
+                for _t, source, decoded in here[index].close():
+                    push(source, decoded)
+            elif pool is not None and pool.alive and (fut := pool.close_source(index)) is not None:
+                try:
+                    packed = worker_result(fut, pool.pools[index % len(pool.pools)])
+                    for source, decoded in pool.messages(index, packed):
+                        push(source, decoded)
+                except BrokenProcessPool:
+                    pass
+        if pool is not None:
+            pool.close()
+        for t, item in merge.flush():
             self.process(t, item)
         return self.finish()
 

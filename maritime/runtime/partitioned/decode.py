@@ -105,7 +105,7 @@ class DecodeRunner:
             # a live feed: each message judged against its source's clock first
             decode = src.clocked.decode
             for i, line in enumerate(lines):
-                for t, (payload, records) in decode(line, recv_times[i] if recv_times is not None else None):
+                for t, _key, (payload, records) in decode(line, recv_times[i] if recv_times is not None else None):
                     released = push(t, (payload, records, None if first_order is None else first_order + i))
                     if released:
                         self._emit(src, released, out)
@@ -136,7 +136,7 @@ class DecodeRunner:
         out: dict[int, list[Row]] = {}
         last: float | None = None
         for src in self._sources.values():
-            for t, (payload, records) in src.clocked.close():  # closes the decoder too
+            for t, _key, (payload, records) in src.clocked.close():  # closes the decoder too
                 self._emit(src, src.reorder.push(t, (payload, records, None)), out)
             self._emit(src, src.reorder.flush(), out)
             if src.last_time is not None and (last is None or src.last_time > last):
