@@ -80,6 +80,7 @@ def test_partitions_change_no_alert(day, zones, reference, partitions):
     assert got == reference
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lanes", [2, 3])
 def test_one_source_split_over_lanes_changes_no_alert(day, zones, reference, lanes):
     """One feed decoded in several lanes (several workers) gives the embedded run's alerts."""
@@ -125,12 +126,14 @@ def test_lanes_cut_only_where_a_line_stands_alone():
     assert Lanes(1).cut([first, second_tagged]) == [(0, [first, second_tagged])]
 
 
+@pytest.mark.slow
 def test_restarts_from_the_tables_change_no_alert(day, zones, reference):
     """Every 5 batches the detector stages are thrown away and rebuilt from their tables."""
     got = final(run_partitioned(batches(day), Settings(), zones, 3, restart_every=5))
     assert got == reference
 
 
+@pytest.mark.slow
 def test_restart_without_tables_would_lose_alerts(day, zones, reference, monkeypatch):
     """The check above can fail: forgetting the state at each restart changes the alerts."""
     from maritime.runtime import partitioned
@@ -214,6 +217,7 @@ def merged_batches(paths: list[Path], size: int = 1500):
             yield name, lines, first[name]
 
 
+@pytest.mark.slow
 def test_two_receivers_merge_like_the_embedded_replay(day, zones, tmp_path):
     """Two receivers' logs (each hears part of the traffic, some messages both): the vessel stage
     merges them by event time up to the slowest, as the embedded replay merges its files."""
@@ -301,6 +305,7 @@ def test_a_type_19_position_is_not_a_duplicate_of_its_own_static_report():
     assert runner.tracker.get(376000123).name == "SEA BIRD"
 
 
+@pytest.mark.slow
 def test_watchlist_profiles_and_risk_partitioned_like_embedded(day, zones, tmp_path):
     """The same assembly in both runtimes: watchlist hits, enriched severities, details.watchlist and
     details.risk (each run with a profile store of its own), also across restarts from the tables."""
@@ -332,6 +337,7 @@ def test_watchlist_profiles_and_risk_partitioned_like_embedded(day, zones, tmp_p
     assert without_outages(got) == without_outages(expected)
 
 
+@pytest.mark.slow
 def test_vessel_and_tile_tables_hold_named_json_read_back_as_typed_state(day, zones):
     """Detector state is typed (msgspec Structs) in the runners, named plain JSON in the tables, and what a
     restarted runner reads back from them is the same typed state."""

@@ -25,6 +25,9 @@ from maritime.sim.simulator import Simulator
 from maritime.zones.index import load_zones
 from tests.conftest import ROOT, free_port, nmea_of, voyage_day
 
+#: every test here runs Faust workers on a broker: minutes, left to the slow run
+pytestmark = pytest.mark.slow
+
 ZONES = ROOT / "geofences"
 RANK = {"open": 0, "update": 1, "cancelled": 2, "closed": 3}
 

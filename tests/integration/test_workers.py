@@ -44,6 +44,7 @@ def run(paths: list[Path], workers: int, settings: Settings, zone_index, progres
     return [a.as_dict() for a in sink.alerts], dead, summary
 
 
+@pytest.mark.slow
 def test_simulated_day_in_two_processes_equals_one(day, zone_index, always_parallel, monkeypatch):
     # small chunks, so that a file goes over many chunks and the merge waits on the worker often
     monkeypatch.setattr("maritime.runtime.decode_workers.CHUNK_LINES", 700)
@@ -73,6 +74,7 @@ def test_real_recordings_with_late_rejected_and_multipart_lines(whole, zone_inde
     assert run(paths, 3, settings, zone_index) == one
 
 
+@pytest.mark.slow
 def test_files_and_a_csv_table_merged(day, zone_index, always_parallel, tmp_path):
     """A CSV table is read in the main process and merged with the files decoded in the workers."""
     table = tmp_path / "extra.csv"
@@ -125,6 +127,7 @@ def test_a_file_cut_short_is_said_from_the_worker_after_what_it_held(day, tmp_pa
     assert got[2] == got[1]
 
 
+@pytest.mark.slow
 def test_cli_workers_give_the_same_files(day, tmp_path, always_parallel):
     runner = CliRunner()
     outs = {}
@@ -159,6 +162,7 @@ def live(paths: list[Path], workers: int, zone_index) -> tuple[list[dict], list[
     return [a.as_dict() for a in sink.alerts], dead, summary
 
 
+@pytest.mark.slow
 def test_watch_with_a_decode_worker_equals_one_process(day, zone_index, tmp_path):
     """Live feeds decoded in a worker: each batch's messages and rejected lines are handled as when decoded in
     the watch's own process (the feeds here carry their own times, so the two runs can be compared)."""
@@ -189,6 +193,7 @@ def test_watch_with_a_decode_worker_equals_one_process(day, zone_index, tmp_path
         assert two[2][k] == one[2][k], k
 
 
+@pytest.mark.slow
 def test_notebook_replay_with_workers_gives_the_same_tables(day, always_parallel):
     from maritime import analysis
 
@@ -213,6 +218,7 @@ def _kill_workers() -> int:
     return len(kids)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_replay_loses_nothing(day, zone_index, always_parallel, monkeypatch, caplog):
     """The file is decoded again in the main process from its start, the chunks already replayed skipped:
     the same alerts, dead letters and summary as one process."""

@@ -61,6 +61,7 @@ def test_a_vessel_dark_then_redirected_at_sea_is_flagged_hours_before_arrival(da
     assert all(a.vessels[0].mmsi == 376000500 for a in risks)
 
 
+@pytest.mark.slow
 def test_arrival_risk_is_the_same_partitioned_with_restarts(day, zone_index):
     from maritime.runtime.partitioned import run_partitioned
 

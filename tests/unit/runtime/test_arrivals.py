@@ -122,6 +122,7 @@ def sim_day(tmp_path_factory, grid, zone_index):
     return sim, out
 
 
+@pytest.mark.slow
 def test_the_simulated_day_declares_voyages_and_its_voyage_events_are_found(sim_day, zone_index):
     """Ordinary voyages (destinations in every form crews use, some set late) raise no voyage alert; the
     scripted destination change and the undeclared arrival are found (precision and recall 1.0)."""
@@ -156,6 +157,7 @@ def test_the_simulated_day_declares_voyages_and_its_voyage_events_are_found(sim_
     assert first["details"]["hours_to_arrival"] >= 1.0
 
 
+@pytest.mark.slow
 def test_the_board_lists_the_simulated_arrivals_with_their_etas(sim_day, zone_index):
     """Six hours into the day, the board of each port lists every vessel the simulator brings there in the
     next eight hours (that is heard under way then), with an ETA within an hour (or 15 % of the time left)."""
