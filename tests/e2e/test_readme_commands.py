@@ -49,6 +49,24 @@ def make_inputs(work: Path) -> None:
 
     gpd.GeoDataFrame({"WDPAID": [555_001], "NAME": ["Test Marine Reserve"]},
                      geometry=[box(-61.10, 13.80, -61.00, 13.90)], crs="EPSG:4326").to_file(work / "wdpa.gpkg")
+    # the day in every format of "Your data" (the first hours: enough for the commands to read)
+    from maritime.config import Settings
+    from maritime.ingest.sources import parse_source
+    from maritime.runtime.pipeline import Pipeline
+    from tests.unit.ingest import format_writers as write
+
+    records: list = []
+    pipe = Pipeline(Settings())
+    pipe.add_listener(records.append)
+    pipe.replay(parse_source(str(work / "day1.nmea.gz")))
+    records = records[:20_000]
+    (work / "ais.csv").write_text(write.marinecadastre(records))
+    (work / "export.csv").write_text(write.satellite(records))
+    (work / "gpsd.json").write_text(write.gpsd(records))
+    (work / "snapshots.json").write_text(write.aishub(records))
+    (work / "catcher.json").write_text(write.aiscatcher(
+        [ln.strip() for ln in lines[:20_000] if ln.startswith(b"\\") and b"c:" in ln and b"VDM," in ln]))
+    (work / "positions.csv").write_text(write.marinecadastre(records).replace("BaseDateTime", "Timestamp"))
 
 
 @pytest.mark.slow

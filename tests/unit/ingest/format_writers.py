@@ -139,11 +139,16 @@ def aiscatcher(nmea_lines: list[bytes], with_nmea: bool = True) -> str:
     out = []
     group: list[str] = []
     for raw in nmea_lines:
-        text = raw.decode()
-        t = int(text.split("c:")[1].split(",")[0].split("*")[0])
-        sentence = text[text.index("\\", 1) + 1:]
-        group.append(sentence)
+        text = raw.decode("latin-1")
+        try:
+            t = int(text.split("c:")[1].split(",")[0].split("*")[0])
+            sentence = text[text.index("\\", 1) + 1:]
+        except (IndexError, ValueError):
+            continue  # a damaged line: AIS-catcher would not have made a message of it
         parts = sentence.split(",")
+        if len(parts) < 7:
+            continue
+        group.append(sentence)
         if parts[1] == parts[2]:
             out.append(json.dumps({"class": "AIS", "device": "AIS-catcher", "rxuxtime": t,
                                    "rxtime": datetime.fromtimestamp(t, UTC).strftime("%Y%m%d%H%M%S"),
