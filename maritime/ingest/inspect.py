@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -96,7 +97,7 @@ def suggest_format(spec: SourceSpec, sample: int = 200) -> tuple[str, int] | Non
             try:
                 rows = itertools.islice(read_rows(replace(spec, kind="csv", format=fmt), 0.0), sample)
                 n = sum(1 for r in rows if not isinstance(r, BadRow))
-            except (SourceError, ValueError, UnicodeError, OSError, EOFError):
+            except (SourceError, ValueError, UnicodeError, OSError, EOFError, zlib.error):
                 n = 0
         if n and (best is None or n > best[1]):
             best = (fmt, n)
@@ -111,7 +112,7 @@ def _nmea_messages(spec: SourceSpec, sample: int) -> int:
             for line in itertools.islice(f, sample):
                 got = dec.decode_line(line)
                 n += bool(got and got[1])
-    except (OSError, EOFError):
+    except (OSError, EOFError, zlib.error):
         return n
     return n
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -47,7 +48,7 @@ def head_lines(path: str, n: int = 20, max_bytes: int = 65_536) -> list[str]:
     try:
         with open_binary(path) as f:
             data = f.read(max_bytes)
-    except (OSError, EOFError):
+    except (OSError, EOFError, zlib.error):  # unreadable or damaged: the reader says so, line by line
         return []
     lines = [ln.strip() for ln in data.decode("utf-8", "replace").splitlines()]
     return [ln for ln in lines if ln][:n]
@@ -84,7 +85,7 @@ def detect(path: str) -> str:
             try:  # one document over many lines
                 with open_binary(path) as f:
                     doc = json.load(io.TextIOWrapper(f, encoding="utf-8", errors="replace"))
-            except (ValueError, OSError, EOFError):
+            except (ValueError, OSError, EOFError, zlib.error):
                 doc = None
         if doc is not None and aishub.detect_json(doc):
             return "aishub"

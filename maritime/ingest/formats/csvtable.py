@@ -16,8 +16,6 @@ from maritime.ingest.formats.table import BadRow, Columns, row_records
 from maritime.ingest.sources import SourceError, SourceSpec, open_binary
 from maritime.models import Record
 
-csv.field_size_limit(1 << 20)  # an export's free-text columns (a destination, a long name) can be long
-
 
 def sniff_delimiter(header: str) -> str:
     """The delimiter of a header line: the most frequent of comma, semicolon, tab and pipe."""

@@ -211,6 +211,9 @@ def row_records(row: Mapping[str, Any], source: str, default_time_s: float | Non
                                   source=src)], None
     if mt is not None and mt not in POSITION_TYPES and mt not in STATIC_TYPES:
         return [OtherMessage(mmsi=mmsi, time_s=t, msg_type=mt, source=src)], None
+    lat_text, lon_text = str(row.get("lat") or "").strip(), str(row.get("lon") or "").strip()
+    if (mt is None or mt in POSITION_TYPES) and (lat_text or lon_text) and (lat is None or lon is None):
+        return bad("out_of_range", f"position unreadable: {lat_text!r}, {lon_text!r}")
     if (mt is None or mt in POSITION_TYPES) and lat is not None and lon is not None:
         if not has_position:
             if mt in POSITION_TYPES and mt != 19:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from maritime.cli import app
+from tests.conftest import TYPE1
 
 runner = CliRunner()
 
@@ -95,7 +96,7 @@ def test_a_zone_with_a_nan_speed_limit_is_refused(tmp_path):
 
 def test_file_names_are_never_read_as_markup_or_globs(tmp_path):
     odd = tmp_path / "[bold]log[1].nmea"
-    odd.write_text("x\n")
+    odd.write_bytes(TYPE1 + b"\n")
     res = run("replay", str(odd), "--zones", "none", "--alerts", str(tmp_path / "[red]alerts.jsonl"))
     assert res.exit_code == 0, res.output
     assert "MarkupError" not in res.output  # a bracket in a name is text, not a closing tag
@@ -162,5 +163,5 @@ def test_replay_without_alerts_prints_the_events_and_a_file_of_no_nmea_says_why(
     junk = tmp_path / "notes.txt"
     junk.write_text("hello world\nthis is not AIS\n")
     res = run("replay", str(junk), "--zones", "none")
-    assert res.exit_code == 0
+    assert res.exit_code == 1  # a run that reads nothing is an error
     assert "nothing decoded" in res.output and "holds no AIS sentences" in res.output and "'hello world'" in res.output
