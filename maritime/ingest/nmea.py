@@ -111,7 +111,7 @@ def tag_block_fields(tb: bytes) -> TagBlock:
             checksum = "short"
         if expected is None:
             raise Malformed("tag block checksum is not hexadecimal")
-        if xor_checksum(tb[:star]) != expected:
+        if xor_checksum(tb[:star]) != expected and checksum is None:
             checksum = "mismatch"
         tb = tb[:star]
     time_s: float | None = None

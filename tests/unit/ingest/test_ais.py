@@ -428,3 +428,64 @@ def test_extra_fields_after_the_fill_bits_and_an_empty_channel_are_a_warning_not
     short = b"!AIVDM,1,1,,13aI8e?P00PGpU:NR6s00?vT2000,0"
     short += b"*" + f"{xor_checksum(short[1:]):02X}".encode()
     assert dec.decode_line(short) is None and rejected[-1].reason == "malformed"
+
+
+# -- NMEA variants seen in real recordings, and what is kept as transmitted ----------------------------------
+
+
+def _with_bits(payload: str, start: int, width: int, value: int) -> str:
+    """An armoured payload with ``width`` bits from ``start`` set to ``value`` (to write codes pyais folds)."""
+    bits = "".join(format((c - 48 if c - 48 < 40 else c - 56), "06b") for c in payload.encode())
+    bits = bits[:start] + format(value, f"0{width}b") + bits[start + width:]
+    out = []
+    for k in range(0, len(bits), 6):
+        v = int(bits[k:k + 6].ljust(6, "0"), 2)
+        out.append(chr(v + 48 if v < 40 else v + 56))
+    return "".join(out)
+
+
+@pytest.mark.parametrize("code", [9, 15, 38, 39, 66, 77, 100, 200, 255])
+def test_the_ship_type_code_is_kept_as_transmitted(code):
+    """pyais folds the codes its enumeration lacks (66 into 65, 1-19 and 38 into nothing): we keep them."""
+    from pyais import encode_dict
+
+    d = AisDecoder("t", default_time_s=T0)
+    lines = encode_dict({"msg_type": 5, "mmsi": 376000500, "shipname": "SEA BREEZE", "ship_type": 70,
+                         "callsign": "J8AB2"})
+    payload = "".join(ln.split(",")[5] for ln in lines)
+    patched = _with_bits(payload, 232, 8, code)
+    a, b = patched[:60], patched[60:]
+    recs = []
+    for s in (f"AIVDM,2,1,3,A,{a},0", f"AIVDM,2,2,3,A,{b},2"):
+        got = d.decode_line(nmea(s))
+        recs += got[1] if got else []
+    assert [r.ship_type for r in recs] == [code] and recs[0].callsign == "J8AB2"
+
+
+def test_type_24_parts_a_and_b_keep_name_and_ship_type():
+    from pyais import encode_dict
+
+    d = AisDecoder("t", default_time_s=T0)
+    got = []
+    for msg in ({"msg_type": 24, "partno": 0, "mmsi": 376000501, "shipname": "LITTLE ONE"},
+                {"msg_type": 24, "partno": 1, "mmsi": 376000501, "ship_type": 37, "callsign": "J8XY"}):
+        for s in encode_dict(msg):
+            out = d.decode_line(s.encode())
+            got += out[1] if out else []
+    assert [(r.name, r.ship_type, r.callsign) for r in got] == [("LITTLE ONE", None, None), (None, 37, "J8XY")]
+
+
+def test_a_one_digit_tag_block_checksum_is_read_and_counted():
+    d = AisDecoder("t", default_time_s=T0)
+    short = d.decode_line(b"\\c:1747209600*5\\" + TYPE1)  # one hex digit: read as 05, kept, counted
+    assert short is not None and short[1][0].time_s == 1747209600
+    assert d.stats.warnings["tag_block_checksum_short"] == 1 and not d.stats.rejected
+
+
+def test_a_zero_padded_tag_time_that_is_no_time_keeps_the_sentence():
+    d = AisDecoder("t", default_time_s=T0)
+    out = d.decode_line(b"\\c:0002780328*00\\" + TYPE1)
+    assert out is not None and out[1][0].time_s == T0
+    assert d.stats.warnings["tag_block_time_unusable"] == 1 and not d.stats.rejected
+    padded = d.decode_line(b"\\c:01747209600*00\\" + TYPE1)  # a zero-padded epoch is an epoch
+    assert padded is not None and padded[1][0].time_s == 1747209600
