@@ -16,9 +16,8 @@ import pytest
 
 from maritime.buildinfo import COMPILED, build
 
-from tests.conftest import ROOT, SHARED, shared_file
+from tests.conftest import ROOT, recordings
 
-RECORDING = SHARED / "data" / "nmea" / "amsa_messy_feed.txt"
 
 
 def compiled_here() -> bool:
@@ -134,19 +133,17 @@ def test_a_compiled_module_older_than_its_source_is_not_run(tmp_path):
     assert not info["editable_install"]() or True  # a temporary tree is never site-packages
 
 
-@pytest.mark.slow
-@pytest.mark.shared_data
 def test_compiled_and_pure_give_the_same_alerts_and_summary(tmp_path):
-    """The same recording replayed by both builds: byte-identical alerts and the same counts."""
+    """Every recording excerpt replayed by both builds: byte-identical alerts and the same counts."""
     if not compiled_here():
-        pytest.skip("this install is pure Python: MARITIME_COMPILE=1 pip install -e . (or .ci/run) compiles it")
-    recording = shared_file(RECORDING)
+        pytest.skip("this install is pure Python (an editable install): .ci/run compiles it in place "
+                    "(MARITIME_COMPILE=1 pip install -e .) and runs this test on the compiled build")
     outs = {}
     for label, env in (("default", {}), ("pure", {"MARITIME_PURE": "1"})):
         alerts, summary = tmp_path / f"{label}.jsonl", tmp_path / f"{label}.json"
-        subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(recording), "--alerts", str(alerts),
-                        "--summary-json", str(summary), "--start-time", "2024-01-01T00:00:00Z", "-q"],
-                       check=True, timeout=600, env={**os.environ, **env})
+        subprocess.run([sys.executable, "-m", "maritime.cli", "replay", *map(str, recordings()), "--alerts",
+                        str(alerts), "--summary-json", str(summary), "--start-time", "2024-01-01T00:00:00Z", "-q",
+                        "-j", "1"], check=True, timeout=600, env={**os.environ, **env})
         s = json.loads(summary.read_text())
         s.pop("seconds", None)
         s.pop("lines_per_s", None)
