@@ -440,34 +440,27 @@ class LiveDecodePool:
         #: False once a worker has died: every feed is then decoded in the main process
         self.alive = True
 
+    def _send(self, index: int, fn: Callable[..., bytes], *args: Any) -> Future[bytes] | None:
+        """Run ``fn(index, *args)`` in the worker of source ``index`` (None: the workers are gone)."""
+        if not self.alive:
+            return None
+        try:
+            return self.pools[index % len(self.pools)].submit(fn, index, *args)
+        except BrokenProcessPool:
+            return None
+
     def submit(self, index: int, batch: list[tuple[bytes, float]]) -> Future[bytes] | None:
         """Decode a batch of ``(line, receive_time_s)`` of source ``index`` (None: the workers are gone, decode
         it here)."""
-        if not self.alive:
-            return None
-        try:
-            return self.pools[index % len(self.pools)].submit(
-                _live_batch, index, [b[0] for b in batch], [b[1] for b in batch])
-        except BrokenProcessPool:
-            return None
+        return self._send(index, _live_batch, [b[0] for b in batch], [b[1] for b in batch])
 
     def flush_source(self, index: int) -> Future[bytes] | None:
         """Source ``index`` is quiet: what its clocks hold, judged (None: the workers are gone)."""
-        if not self.alive:
-            return None
-        try:
-            return self.pools[index % len(self.pools)].submit(_live_flush, index)
-        except BrokenProcessPool:
-            return None
+        return self._send(index, _live_flush)
 
     def close_source(self, index: int) -> Future[bytes] | None:
         """Source ``index`` has ended (None: the workers are gone, close it here)."""
-        if not self.alive:
-            return None
-        try:
-            return self.pools[index % len(self.pools)].submit(_live_close, index)
-        except BrokenProcessPool:
-            return None
+        return self._send(index, _live_close)
 
     def messages(self, index: int, packed: bytes) -> Iterator[tuple[str, tuple[bytes, list[Record]]]]:
         """A decoded batch: its ``(source, (payload, records))``; rejected lines handed to ``on_reject`` on the

@@ -42,19 +42,20 @@ def layer_of(module: str) -> int | None:
     return None
 
 
-def imports_of(source: str, module: str) -> list[str]:
-    """Every module a source imports (at the top or inside functions), absolute names."""
+def imports_of(source: str, module: str, is_package: bool = False) -> list[tuple[str, list[str]]]:
+    """Every module a source imports (at the top or inside functions), absolute names, each with the names a
+    ``from`` import takes from it."""
     out = []
-    package = module.rsplit(".", 1)[0]
+    package = module if is_package else module.rsplit(".", 1)[0]
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            out.extend(a.name for a in node.names)
+            out.extend((a.name, []) for a in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                out.append(f"{base}.{node.module}" if node.module else base)
+                out.append((f"{base}.{node.module}" if node.module else base, [a.name for a in node.names]))
             elif node.module:
-                out.append(node.module)
+                out.append((node.module, [a.name for a in node.names]))
     return out
 
 
@@ -70,7 +71,7 @@ def violations(sources: dict[str, str]) -> list[str]:
     for module, source in sorted(sources.items()):
         mine = layer_of(module)
         bad.extend(f"{module} -> {p} (a private name)" for p in private_imports(source))
-        for imported in imports_of(source, module):
+        for imported, _names in imports_of(source, module):
             if imported == "streams" or imported.startswith("streams."):
                 if module != "maritime.cli.stream":
                     bad.append(f"{module} -> {imported} (only the CLI starts the Faust app)")
@@ -102,18 +103,12 @@ def import_graph(sources: dict[str, str], packages: set[str]) -> dict[str, set[s
     ``from pkg import mod`` points at ``pkg.mod`` where that is a module."""
     graph = {}
     for module, source in sources.items():
-        package = module if module in packages else module.rsplit(".", 1)[0]
         out = set()
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.Import):
-                out.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                    target = f"{base}.{node.module}" if node.module else base
-                else:
-                    target = node.module or ""
-                out.update(f"{target}.{a.name}" if f"{target}.{a.name}" in sources else target for a in node.names)
+        for target, names in imports_of(source, module, module in packages):
+            subs = [f"{target}.{n}" for n in names if f"{target}.{n}" in sources]
+            out.update(subs if subs else [target])
+            if subs and len(subs) < len(names):
+                out.add(target)
         graph[module] = {m for m in out if m in sources and m != module}
     return graph
 

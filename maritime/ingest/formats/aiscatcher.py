@@ -7,7 +7,6 @@ fields are read as gpsd writes them (:mod:`maritime.ingest.formats.gpsd`).
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -15,8 +14,8 @@ from typing import Any
 from maritime.ingest.ais import AisDecoder
 from maritime.ingest.errors import Rejected
 from maritime.ingest.formats.gpsd import fields
-from maritime.ingest.formats.table import BadRow, parse_time, row_records
-from maritime.ingest.sources import SourceSpec, open_binary
+from maritime.ingest.formats.table import BadRow, json_lines, parse_time, row_records
+from maritime.ingest.sources import SourceSpec
 from maritime.models import Record
 
 NAME = "aiscatcher"
@@ -39,32 +38,26 @@ def read(spec: SourceSpec, default_time_s: float | None) -> Iterator[list[Record
     """The records of every object (its sentences decoded), or why it is bad."""
     refused: list[Rejected] = []
     dec = AisDecoder(spec.name, default_time_s=default_time_s, on_reject=refused.append)
-    with open_binary(spec.target) as raw:
-        for line in io.TextIOWrapper(raw, encoding="utf-8", errors="replace"):
-            text = line.strip()
-            if not text:
-                continue
-            try:
-                obj = json.loads(text)
-            except ValueError as err:
-                yield BadRow(text[:500], "malformed", f"not JSON: {err}")
-                continue
-            if not isinstance(obj, dict) or obj.get("class") != "AIS":
-                yield BadRow(text[:500], "malformed", "not an AIS-catcher message")
-                continue
-            t = received(obj)
-            sentences = obj.get("nmea")
-            if isinstance(sentences, list) and sentences:
-                records: list[Record] = []
-                for s in sentences:
-                    out = dec.decode_line(str(s).encode("latin-1", "replace"), t)
-                    if out is not None:
-                        records.extend(out[1])
-                for rej in refused:
-                    yield BadRow(rej.line, rej.reason, rej.message)
-                refused.clear()
-                if records:
-                    yield records
-                continue
-            got, bad = row_records(fields(obj), spec.name, t if t is not None else default_time_s)
-            yield got if bad is None else BadRow(text[:500], bad.reason, bad.message)
+    for obj in json_lines(spec.target):
+        if isinstance(obj, BadRow):
+            yield obj
+            continue
+        if obj.get("class") != "AIS":
+            yield BadRow(json.dumps(obj)[:500], "malformed", "not an AIS-catcher message")
+            continue
+        t = received(obj)
+        sentences = obj.get("nmea")
+        if isinstance(sentences, list) and sentences:
+            records: list[Record] = []
+            for s in sentences:
+                out = dec.decode_line(str(s).encode("latin-1", "replace"), t)
+                if out is not None:
+                    records.extend(out[1])
+            for rej in refused:
+                yield BadRow(rej.line, rej.reason, rej.message)
+            refused.clear()
+            if records:
+                yield records
+            continue
+        got, bad = row_records(fields(obj), spec.name, t if t is not None else default_time_s)
+        yield got if bad is None else BadRow(json.dumps(obj)[:500], bad.reason, bad.message)

@@ -7,13 +7,12 @@ before it when the log has one, else the run's start time (``[ingest] start_time
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from typing import Any
 
-from maritime.ingest.formats.table import BadRow, parse_time, row_records
-from maritime.ingest.sources import SourceSpec, open_binary
+from maritime.ingest.formats.table import BadRow, json_lines, parse_time, row_records
+from maritime.ingest.sources import SourceSpec
 from maritime.models import Record
 
 NAME = "gpsd"
@@ -62,26 +61,17 @@ def fields(obj: dict[str, Any]) -> dict[str, Any]:
 def read(spec: SourceSpec, default_time_s: float | None) -> Iterator[list[Record] | BadRow]:
     """The records of every AIS line; the time of the last TPV report seen, else ``default_time_s``."""
     now = default_time_s
-    with open_binary(spec.target) as raw:
-        for line in io.TextIOWrapper(raw, encoding="utf-8", errors="replace"):
-            text = line.strip()
-            if not text:
-                continue
-            try:
-                obj = json.loads(text)
-            except ValueError as err:
-                yield BadRow(text[:500], "malformed", f"not JSON: {err}")
-                continue
-            if not isinstance(obj, dict):
-                yield BadRow(text[:500], "malformed", "not a JSON object")
-                continue
-            if obj.get("class") == "TPV" and obj.get("time"):
-                now = parse_time(obj["time"]) or now
-                continue
-            if obj.get("class") != "AIS":
-                continue
-            records, bad = row_records(fields(obj), spec.name, now)
-            if bad is not None:
-                yield BadRow(text[:500], bad.reason, bad.message)
-                continue
-            yield records
+    for obj in json_lines(spec.target):
+        if isinstance(obj, BadRow):
+            yield obj
+            continue
+        if obj.get("class") == "TPV" and obj.get("time"):
+            now = parse_time(obj["time"]) or now
+            continue
+        if obj.get("class") != "AIS":
+            continue
+        records, bad = row_records(fields(obj), spec.name, now)
+        if bad is not None:
+            yield BadRow(json.dumps(obj)[:500], bad.reason, bad.message)
+            continue
+        yield records

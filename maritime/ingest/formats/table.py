@@ -13,6 +13,8 @@ or ship type give a :class:`~maritime.models.VesselInfo`, base stations (4, 11) 
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -21,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from maritime.destination import resolve_eta
+from maritime.ingest.sources import open_binary
 from maritime.models import BaseStationReport, OtherMessage, Position, Record, VesselInfo, valid_time
 
 #: the fields a reader looks for, each under the names exports give it (normalised: lower case, letters and
@@ -293,3 +296,18 @@ def dedup_static(records: Iterable[Record]) -> Iterator[Record]:
                 continue
             last[rec.mmsi] = key
         yield rec
+
+
+def json_lines(spec_target: str) -> Iterator[dict[str, Any] | BadRow]:
+    """The objects of a JSON-lines file (gunzipped), or a :class:`BadRow` for a line that is not one."""
+    with open_binary(spec_target) as raw:
+        for line in io.TextIOWrapper(raw, encoding="utf-8", errors="replace"):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                obj = json.loads(text)
+            except ValueError as err:
+                yield BadRow(text[:500], "malformed", f"not JSON: {err}")
+                continue
+            yield obj if isinstance(obj, dict) else BadRow(text[:500], "malformed", "not a JSON object")
