@@ -192,3 +192,24 @@ def test_a_run_that_reads_nothing_is_an_error_that_says_what_would_read_it(tmp_p
     got = json.loads(inspected.stdout)
     assert inspected.returncode == 0 and got["format"] == "nmea" and got["messages"] > 10
     assert got["rejected"]["comment"] > 0 and got["first_time"]
+
+
+def test_a_spire_style_export_reads_by_message_type(tmp_path):
+    """Spire's names (``msg_type``, ISO ``timestamp``, lower-case fields), rows in delivery order."""
+    out = tmp_path / "spire.csv"
+    out.write_text("mmsi,msg_type,timestamp,latitude,longitude,speed,course,heading,name,call_sign,imo,ship_type,"
+                   "destination,collection_type\n"
+                   "376000500,5,2025-05-14T00:20:00Z,,,,,,SEA BREEZE,J8AB2,9234567,70,CASTRIES,satellite\n"
+                   "376000500,1,2025-05-14T00:10:00Z,13.0,-61.0,10.0,90.0,90,,,,,,satellite\n"
+                   "376000500,1,2025-05-14T00:00:00Z,13.0,-61.05,10.0,90.0,90,,,,,,terrestrial\n"
+                   "3160001,4,2025-05-14T00:05:00Z,13.1,-61.2,,,,,,,,,terrestrial\n")
+    assert formats.detect(str(out)) == "satellite"
+    seen: list[Record] = []
+    pipe = assembled_pipeline(QUICK, [Collect()])
+    pipe.add_listener(seen.append)
+    summary = pipe.replay(parse_source(str(out)))
+    assert [type(r).__name__ for r in seen] == ["Position", "Position", "VesselInfo"]
+    assert [r.time_s for r in seen] == [T0, T0 + 600, T0 + 1200]
+    assert seen[2].destination == "CASTRIES" and seen[2].ship_type == 70 and seen[2].imo == 9234567
+    assert {r.source for r in seen[:2]} == {"satellite", "terrestrial"}
+    assert summary["vessels"] == 1
