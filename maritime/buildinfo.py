@@ -115,7 +115,9 @@ def choose() -> None:
         _reason = "MARITIME_PURE=1"
         install()
         return
-    stale = stale_modules()
+    # only a source tree can hold a compiled module older than its source (an in-place build, then an edit); in
+    # site-packages the installer writes every file anew, in any order
+    stale = stale_modules() if editable_install() else []
     if stale:
         _reason = (f"{len(stale)} compiled module(s) older than their source, {stale[0]} first: reinstall to "
                    "compile them again")

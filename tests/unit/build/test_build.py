@@ -149,3 +149,13 @@ def test_compiled_and_pure_give_the_same_alerts_and_summary(tmp_path):
         s.pop("lines_per_s", None)
         outs[label] = (alerts.read_text(), s)
     assert outs["default"][0] and outs["default"] == outs["pure"]
+
+
+def test_every_package_of_the_tree_is_in_the_wheel():
+    """``pip install .`` ships what pyproject lists: a package left out installs, then fails on import."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    tree = {".".join(p.parent.relative_to(ROOT).parts) for top in ("maritime", "streams")
+            for p in (ROOT / top).rglob("__init__.py")}
+    assert tree <= listed, sorted(tree - listed)
