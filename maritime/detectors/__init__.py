@@ -10,6 +10,6 @@ decided in one place, :mod:`maritime.runtime.assembly`.
 
 from __future__ import annotations
 
-from maritime.detectors.base import Detector, Gate
+from maritime.detectors.protocols import Detector, Gate
 
 __all__ = ["Detector", "Gate"]

@@ -1,9 +1,10 @@
-"""What the detectors share: their Protocols, alert building, severities, land checks."""
+"""What the detectors share: the defaults of their hooks (compiled, and subclassed by every detector), alert
+building, severities, land checks. Their Protocols are in :mod:`maritime.detectors.protocols`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import Any
 
 import shapely
 from mypy_extensions import mypyc_attr
@@ -15,69 +16,6 @@ from maritime.models import Alert, AlertType, Position, Severity, Status, Vessel
 AT_ANCHOR = 1
 MOORED = 5
 STATIONARY_STATUSES = frozenset((AT_ANCHOR, MOORED))
-
-
-@runtime_checkable
-class Detector(Protocol):
-    """A detector: fed positions and static reports in event-time order, returns alerts.
-
-    Detectors never read the wall clock: ``on_watermark`` tells them how far event time has advanced, and
-    ``finish`` that the input has ended (alerts still open stay open). Every hook is called by the one
-    ``Chain`` of every runtime; :class:`DetectorBase` holds the defaults (do nothing).
-    """
-
-    name: str
-
-    def on_position(self, pos: Position, vessel: VesselState) -> Iterable[Alert]:
-        """Take one position (the tracker's ``vessel.last`` is still the previous fix)."""
-        ...
-
-    def on_static(self, info: VesselInfo, vessel: VesselState) -> Iterable[Alert]:
-        """Take one static report (the tracker has merged it into ``vessel``)."""
-        ...
-
-    def on_late(self, pos: Position, vessel: VesselState) -> Iterable[Alert]:
-        """A position that came after the reorder window: revise (update, cancel) what it disproves."""
-        ...
-
-    def on_watermark(self, watermark_s: float) -> Iterable[Alert]:
-        """Event time has reached ``watermark_s`` (POSIX s): raise what is now due."""
-        ...
-
-    def finish(self, end_s: float) -> Iterable[Alert]:
-        """The input ended at event time ``end_s``."""
-        ...
-
-    def holds(self, mmsi: int) -> bool:
-        """Whether the detector keeps something open about ``mmsi`` (it is then never evicted)."""
-        ...
-
-    def forget(self, mmsi: int) -> None:
-        """Drop the state of a vessel evicted for silence."""
-        ...
-
-
-@runtime_checkable
-class Gate(Protocol):
-    """A check that runs before the other detectors and may withhold a position from them.
-
-    ``check`` returns ``(accept, alerts)``: a rejected position (a jump, a spoof)
-    is not fed to the tracker or the detectors as if it were real.
-    """
-
-    name: str
-
-    def check(self, pos: Position, vessel: VesselState) -> tuple[bool, list[Alert]]:
-        """Judge one position against the vessel's history."""
-        ...
-
-    def holds(self, mmsi: int) -> bool:
-        """Whether the gate keeps something open about ``mmsi`` (it is then never evicted)."""
-        ...
-
-    def forget(self, mmsi: int) -> None:
-        """Drop the state of a vessel evicted for silence."""
-        ...
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)

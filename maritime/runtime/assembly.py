@@ -27,11 +27,12 @@ from typing import Any
 
 from maritime.config import Settings
 from maritime.detectors.anchorages import LearnedAnchorages
-from maritime.detectors.base import Detector, Gate, LandMask
+from maritime.detectors.base import LandMask
 from maritime.detectors.gaps import GapDetector
 from maritime.detectors.geofence import GeofenceDetector
 from maritime.detectors.identity import IdentityGate
 from maritime.detectors.loitering import LoiteringDetector
+from maritime.detectors.protocols import Detector, Gate
 from maritime.detectors.rendezvous import RendezvousDetector
 from maritime.detectors.tracker import Tracker
 from maritime.detectors.watchlist import WatchEntry, Watchlist

@@ -27,7 +27,7 @@ from typing import Any
 
 from maritime.config import Settings
 from maritime.delivery.base import Sink
-from maritime.detectors.base import Detector, Gate
+from maritime.detectors.protocols import Detector, Gate
 from maritime.detectors.tracker import Tracker
 from maritime.detectors.watchlist import Watchlist
 from maritime.ingest.ais import AisDecoder
