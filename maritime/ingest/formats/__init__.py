@@ -118,6 +118,8 @@ def resolve(spec: SourceSpec) -> SourceSpec:
 
 def read_rows(spec: SourceSpec, default_time_s: float | None = None) -> Iterator[list[Record] | BadRow]:
     """The records of each row of a decoded source (any format but NMEA), or why a row is bad."""
+    if not spec.format:
+        spec = resolve(spec)
     fmt = spec.format
     if fmt == "aiscatcher":
         return aiscatcher.read(spec, default_time_s)
