@@ -26,6 +26,8 @@ COMPILED = (
     "maritime.ingest.messages",
     "maritime.ingest.ais",
     "maritime.ingest.eventtime",
+    "maritime.ingest.clocks",
+    "maritime.ingest.ordering",
     "maritime.runtime.assembly",
     "maritime.detectors.base",
     "maritime.detectors.tracker",
