@@ -32,6 +32,7 @@ from maritime.config import Settings
 from maritime.ingest.ais import AisDecoder
 from maritime.ingest.decoders import source_clocks
 from maritime.ingest.errors import DecodeStats, Reason, Rejected
+from maritime.ingest.eventtime import SourceClock
 from maritime.ingest.formats import BadRow, read_rows
 from maritime.ingest.formats.table import dedup_static
 from maritime.ingest.sources import ReadProgress, SourceError, SourceSpec, iter_lines
@@ -96,8 +97,9 @@ class SpillSort:
 class _TimePass(AisDecoder):
     """The decoder's sentence and stream layers without the payload: each message's time and raw lines."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, keep_lines=True, **kwargs)
+    def __init__(self, source: str, fragment_timeout_s: float, default_time_s: float) -> None:
+        super().__init__(source, fragment_timeout_s=fragment_timeout_s, default_time_s=default_time_s,
+                         keep_lines=True)
         #: lines refused here, with the time they were met at: they travel on to the decoder that refuses them
         self.refused: list[tuple[bytes, float | None]] = []
         #: the time of the message just completed (a multipart message has its first part's)
@@ -113,7 +115,7 @@ class _TimePass(AisDecoder):
         self.pghp_line = got is None
         return got
 
-    def _payload(self, payload: bytes, fill: int, event_time: float, clock: Any
+    def _payload(self, payload: bytes, fill: int, event_time: float, clock: SourceClock | None
                  ) -> tuple[bytes, list[Record]] | None:
         self.message_time_s = event_time
         return payload, []
@@ -141,7 +143,7 @@ def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
             on_reject(Rejected(Reason.TIME_OUTLIER, why, spec.name, ln.decode("latin-1")[:2000], time_s))
 
     clocks = source_clocks(settings, quarantine)
-    scan = _TimePass(spec.name, fragment_timeout_s=ing.fragment_timeout_s, default_time_s=default_time_s)
+    scan = _TimePass(spec.name, ing.fragment_timeout_s, default_time_s)
     last_time = default_time_s
     pghp: list[bytes] = []
 
