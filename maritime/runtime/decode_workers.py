@@ -235,6 +235,21 @@ def worker_dead(pool: ProcessPoolExecutor) -> bool:
     return any(not p.is_alive() for p in list(procs.values()))
 
 
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Shut a worker pool down; one whose worker died is not waited for.
+
+    A worker killed while it wrote a result leaves the executor's thread reading the rest of a message that
+    never comes (this process holds the other end of the pipe open): the pipe's write end is closed here, so
+    the read ends and the thread with it, instead of the shutdown waiting for it forever."""
+    if not worker_dead(pool):
+        pool.shutdown(wait=True, cancel_futures=True)
+        return
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)  # the executor's own result pipe
+    if writer is not None:
+        writer.close()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def worker_result(fut: Future[bytes], pool: ProcessPoolExecutor, poll_s: float = 2.0) -> bytes:
     """``fut.result()``, or :class:`BrokenProcessPool` once the worker is found dead.
 
@@ -356,7 +371,7 @@ class DecodePool:
     def close(self) -> None:
         """Stop the workers (work still queued is dropped)."""
         for p in self.pools:
-            p.shutdown(wait=True, cancel_futures=True)
+            stop_pool(p)
 
 
 
@@ -477,7 +492,7 @@ class LiveDecodePool:
     def close(self) -> None:
         """Stop the workers."""
         for p in self.pools:
-            p.shutdown(wait=True, cancel_futures=True)
+            stop_pool(p)
 
 
 def file_size(spec: SourceSpec) -> int:
