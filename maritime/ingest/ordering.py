@@ -66,19 +66,17 @@ class SpillSort:
     def _spill(self) -> None:
         self.buffer.sort()
         fh = tempfile.TemporaryFile(prefix="maritime-sort-")  # noqa: SIM115 (read back, then closed, by _read)
-        pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
-        for start in range(0, len(self.buffer), 4096):
-            pickler.dump(self.buffer[start:start + 4096])
+        for start in range(0, len(self.buffer), 4096):  # blocks that stand alone (no memo kept across them)
+            pickle.dump(self.buffer[start:start + 4096], fh, protocol=pickle.HIGHEST_PROTOCOL)
         fh.seek(0)
         self.runs.append(fh)
         self.buffer = []
 
     @staticmethod
     def _read(fh: IO[bytes]) -> Iterator[Any]:
-        unpickler = pickle.Unpickler(fh)
         try:
-            while True:
-                yield from unpickler.load()
+            while True:  # one unpickler a block: one kept for the run would keep every block it read alive
+                yield from pickle.load(fh)
         except EOFError:
             fh.close()
 
