@@ -31,7 +31,8 @@ EXPECTED = {
     "signalk_nais400.log": {"identity_anomaly:invalid_mmsi": 1},
     "gfw_multi_part.nmea": {},
     "gpsd_sample.aivdm": {},
-    "libais_test.aivdm": {},
+    # read since each source keeps its own clock (its epochs days apart were once refused as late or outliers)
+    "libais_test.aivdm": {"identity_anomaly:invalid_mmsi": 7, "identity_anomaly:on_land": 1, "dark_gap": 1},
 }
 
 
