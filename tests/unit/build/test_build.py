@@ -34,6 +34,16 @@ def setup_namespace(argv: list[str] | None = None) -> dict:
         sys.argv = old
 
 
+def ext_modules(argv: list[str]) -> list:
+    """What ``setup.py`` would build for the setuptools command in ``argv`` (it reads the command line)."""
+    old = sys.argv
+    sys.argv = ["setup.py", *argv]
+    try:
+        return setup_namespace(argv)["ext_modules"]()
+    finally:
+        sys.argv = old
+
+
 def test_the_version_says_which_build_runs():
     out = subprocess.run([sys.executable, "-m", "maritime.cli", "--version"], capture_output=True, text=True,
                          timeout=120, check=True).stdout
@@ -57,10 +67,10 @@ def test_the_build_is_all_compiled_or_all_pure_and_says_why():
 def test_editable_and_pure_installs_are_not_compiled(monkeypatch, capsys):
     monkeypatch.delenv("MARITIME_PURE", raising=False)
     monkeypatch.delenv("MARITIME_COMPILE", raising=False)
-    assert setup_namespace(["editable_wheel"])["ext_modules"]() == []
+    assert ext_modules(["editable_wheel"]) == []
     assert "editable install: pure-Python build" in capsys.readouterr().err
     monkeypatch.setenv("MARITIME_PURE", "1")
-    assert setup_namespace(["bdist_wheel"])["ext_modules"]() == []
+    assert ext_modules(["bdist_wheel"]) == []
     assert "MARITIME_PURE=1" in capsys.readouterr().err
 
 
@@ -68,7 +78,7 @@ def test_no_compiler_gives_a_pure_build(monkeypatch, capsys):
     monkeypatch.delenv("MARITIME_PURE", raising=False)
     monkeypatch.setenv("CC", "no-such-compiler-here")
     monkeypatch.setenv("PATH", "/nonexistent")
-    assert setup_namespace(["bdist_wheel"])["ext_modules"]() == []
+    assert ext_modules(["bdist_wheel"]) == []
     assert "no C compiler found" in capsys.readouterr().err
 
 
@@ -84,7 +94,7 @@ def test_a_mypyc_error_gives_a_pure_build(monkeypatch, capsys):
 
     monkeypatch.delenv("MARITIME_PURE", raising=False)
     monkeypatch.setattr(mypyc.build, "mypycify", refuses)
-    assert setup_namespace(["bdist_wheel"])["ext_modules"]() == []
+    assert ext_modules(["bdist_wheel"]) == []
     assert "mypyc failed (SystemExit: 1), pure-Python build" in capsys.readouterr().err
 
 
