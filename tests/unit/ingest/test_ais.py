@@ -396,10 +396,9 @@ def test_the_fast_path_carries_most_of_the_real_recordings():
     assert fast_hits > 1000
 
 
+@pytest.mark.shared_data
 def test_the_excerpts_are_prefixes_of_the_recordings():
     """tests/data/nmea holds the first lines of each shared recording, unchanged (tests/data/SOURCES.md)."""
-    if not NMEA_DIR.is_dir():
-        pytest.skip("../shared/data/nmea is not beside this checkout")
     for excerpt in recordings():
         assert (NMEA_DIR / excerpt.name).read_bytes().startswith(excerpt.read_bytes()), excerpt.name
 
