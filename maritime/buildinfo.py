@@ -132,9 +132,10 @@ def choose() -> None:
 def build() -> str:
     """Which build is running and why: ``"compiled (mypyc, N of M modules)"``, or ``"pure Python (reason)"``."""
     compiled = 0
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     for name in COMPILED:
         mod = importlib.import_module(name)
-        if not (getattr(mod, "__file__", "") or "").endswith(".py"):
+        if (getattr(mod, "__file__", "") or "").endswith(suffixes):
             compiled += 1
     if compiled:
         return f"compiled (mypyc, {compiled} of {len(COMPILED)} modules)"

@@ -21,7 +21,9 @@ from tests.conftest import ROOT, recordings
 
 
 def compiled_here() -> bool:
-    return any(not (importlib.import_module(m).__file__ or "").endswith(".py") for m in COMPILED)
+    """Whether the modules that run are extension modules (a module without a file is not one)."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    return any((importlib.import_module(m).__file__ or "").endswith(suffixes) for m in COMPILED)
 
 
 def setup_namespace(argv: list[str] | None = None) -> dict:
