@@ -96,6 +96,10 @@ class PureFinder:
             source = os.path.join(folder, leaf + ".py")
             if os.path.isfile(source):
                 return importlib.util.spec_from_file_location(fullname, source)
+            package = os.path.join(folder, leaf)
+            init = os.path.join(package, "__init__.py")
+            if os.path.isfile(init):  # a compiled package (maritime.geo): its __init__.py, its folder kept
+                return importlib.util.spec_from_file_location(fullname, init, submodule_search_locations=[package])
         return None
 
 
