@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from maritime.paths import state_dir
 
@@ -100,9 +100,17 @@ class RendezvousProfile(_Frozen):
 
     max_distance_m: float = Field(500.0, gt=0)
     max_sog_kn: float = Field(2.0, gt=0)
-    min_duration_min: float = Field(120.0, gt=0)
+    min_duration_min: float = Field(120.0, gt=0, description="close without a break this long (min)")
     min_port_distance_km: float = Field(10.0, ge=0)
-    merge_gap_h: float = Field(4.0, ge=0)
+    merge_gap_h: float = Field(
+        24.0, ge=0, description="meetings of one pair less than this apart are one event (h; GFW's encounters "
+        "pipeline merges raw encounters less than 24 h apart)")
+
+
+#: partner rules of :attr:`RendezvousSettings.exempt_partners`
+ExemptRule = Literal["authority", "pilot", "service_near_port", "fishing_pair", "cruise_tender",
+                     "pilot_or_tug_near_port"]
+DEFAULT_EXEMPT: tuple[ExemptRule, ...] = ("authority", "pilot", "service_near_port", "fishing_pair", "cruise_tender")
 
 
 class RendezvousSettings(_Frozen):
@@ -112,17 +120,25 @@ class RendezvousSettings(_Frozen):
     profile: Literal["standard", "watch_floor"] = "standard"
     standard: RendezvousProfile = RendezvousProfile()
     watch_floor: RendezvousProfile = RendezvousProfile(max_distance_m=250.0, min_duration_min=30.0)
-    max_interp_gap_min: float = Field(30.0, gt=0, description="fixes further apart are not interpolated (min)")
+    max_interp_gap_min: float = Field(
+        70.0, gt=0, description="fixes further apart are not interpolated, and a pair not compared for this "
+        "long has parted (min; GFW's encounters pipeline resamples tracks across gaps up to 70 min)")
     group_radius_m: float = Field(
         1000.0, gt=0, description="a third slow vessel this close to a pair makes it a group at rest (an anchorage, "
         "a raft-up, a fleet at a fish aggregating device), not a meeting (m)")
-    exempt_partners: list[str] = Field(
-        default_factory=lambda: ["authority", "pilot_or_tug_near_port", "fishing_pair", "cruise_tender"],
+    exempt_partners: list[ExemptRule] = Field(
+        default_factory=lambda: list(DEFAULT_EXEMPT),
         description="pairs that are ordinary work, not a rendezvous: 'authority' (military 35, SAR 51, law "
-        "enforcement 55 with anyone), 'pilot_or_tug_near_port' (pilot 50 or tug 31/32/52 within "
-        "pilot_port_km of a port), 'fishing_pair' (two fishing vessels; GFW encounters pair a carrier with a "
-        "fishing vessel), 'cruise_tender' (a passenger ship at anchor and a small craft)")
-    pilot_port_km: float = Field(30.0, gt=0, description="how far from a port pilots and tugs work alongside (km)")
+        "enforcement 55, with anyone anywhere), 'pilot' (pilot vessel 50, anywhere), 'service_near_port' (a tug "
+        "31/32/52, dredger or diving vessel 33/34, port tender 53, anti-pollution vessel 54, sailing or pleasure "
+        "craft 36/37 inside a port or anchorage zone or within service_port_km of a port; at sea it is a "
+        "rendezvous), 'fishing_pair' (two fishing vessels; GFW encounters pair a carrier with a fishing "
+        "vessel), 'cruise_tender' (a passenger ship at anchor and a small craft); 'pilot_or_tug_near_port' "
+        "(older name) means 'pilot' and 'service_near_port'")
+    service_port_km: float = Field(
+        15.0, gt=0, validation_alias=AliasChoices("service_port_km", "pilot_port_km"),
+        description="how far from a port zone tugs, tenders and small craft work alongside ships (km; harbour "
+        "approaches, where pilots board and tugs make fast, lie within a few nautical miles of the entrance)")
 
     @property
     def active(self) -> RendezvousProfile:

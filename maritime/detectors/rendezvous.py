@@ -5,13 +5,21 @@ Defaults follow Global Fishing Watch encounters (within 500 m, both under
 ``watch_floor`` profile follows Skylight (250 m for 30 min).
 
 Candidate pairs come from a spatial grid of slow vessels (cells a little
-larger than the distance, neighbours checked). Two vessels report at
-different moments, so each new fix of vessel A is compared with vessel B's
-last fix at B's time, with A interpolated between its previous and new fix.
-Meetings of one pair less than ``merge_gap_h`` apart are one event: *open*
-once the duration is reached, *update* every hour while it lasts, *closed*
-when they part (re-issued as *update* if they meet again within the merge
-gap).
+larger than the distance, neighbours checked; the columns go round at 180°).
+Two vessels report at different moments, so each new fix of vessel A is
+compared with vessel B's last fix at B's time, with A interpolated between its
+previous and new fix; a fix of A far from a partner it was close to parts the
+pair, wherever the grid puts it. The duration is judged on one closeness
+without a break (GFW's raw encounters); closenesses of one pair less than
+``merge_gap_h`` apart are then one event (GFW merges raw encounters less than
+24 h apart): *open* once the duration is reached, *update* every hour while
+it lasts, *closed* when they part (re-issued as *update* if they meet again
+within the merge gap).
+
+Partners whose work is alongside others (pilots, authorities anywhere; tugs,
+tenders and small craft only in and near ports) are ordinary life; far from
+port, a tug or a pleasure craft alongside a reefer for hours is exactly the
+transshipment a watch officer wants to see, and the alert names its type.
 """
 
 from __future__ import annotations
@@ -26,15 +34,39 @@ from maritime.detectors.anchorages import LearnedAnchorages
 from maritime.detectors.base import AT_ANCHOR, AlertBuilder, DetectorBase, latlon_phrase, vessel_phrase
 from maritime.detectors.state import Meeting
 from maritime.detectors.tracker import Tracker, VesselState
-from maritime.geo import cell_size_deg, fast_distance_m, format_duration, interpolate
+from maritime.geo import (
+    KN_TO_MS,
+    bearing_deg,
+    cell_size_deg,
+    fast_distance_m,
+    format_duration,
+    interpolate,
+    lon_delta,
+    wrap_lon,
+)
 from maritime.models import Alert, Position, Severity, Status, iso
 from maritime.zones.index import ZoneIndex
 
+PORT_KIND = frozenset(("port",))
 _NEIGHBOURS = [(di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)]
-#: AIS ship types (ITU-R M.1371) of vessels whose work is alongside others: military 35, SAR 51, law enforcement 55
+#: AIS ship types (ITU-R M.1371) of vessels whose work is alongside others anywhere: military 35, SAR 51, law
+#: enforcement 55
 AUTHORITY_TYPES = frozenset((35, 51, 55))
-#: pilot vessel 50, tugs 31/32 (towing) and 52
-PILOT_TUG_TYPES = frozenset((31, 32, 50, 52))
+#: pilot vessel 50 (boards and leaves ships at the pilot station, sometimes well offshore)
+PILOT_TYPES = frozenset((50,))
+#: vessels that work alongside ships in and near ports: towing 31/32, dredging 33, diving 34, sailing 36,
+#: pleasure 37, tug 52, port tender 53, anti-pollution 54
+SERVICE_TYPES = frozenset((31, 32, 33, 34, 36, 37, 52, 53, 54))
+#: how the explanation names a partner's AIS ship type
+TYPE_WORDS = {30: "fishing vessel", 31: "towing vessel", 32: "towing vessel", 33: "dredger", 34: "diving vessel",
+              35: "military vessel", 36: "sailing vessel", 37: "pleasure craft", 50: "pilot vessel",
+              51: "search and rescue vessel", 52: "tug", 53: "port tender", 54: "anti-pollution vessel",
+              55: "law enforcement vessel", 58: "medical transport"}
+CATEGORY_WORDS = {"cargo": "cargo ship", "tanker": "tanker", "passenger": "passenger ship", "fishing": "fishing vessel",
+                  "high_speed": "high-speed craft"}
+#: explanations name the nearest port zone within this distance (m)
+NEAREST_PORT_M = 300_000.0
+_COMPASS = ("N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW")
 #: a passenger ship this long is a cruise ship; a craft shorter than ``TENDER_MAX_LENGTH_M`` can be its tender (m)
 CRUISE_MIN_LENGTH_M = 100
 TENDER_MAX_LENGTH_M = 30
@@ -55,7 +87,9 @@ class RendezvousDetector(DetectorBase):
         self.tracker = tracker
         self.zones = zones
         self.state: dict[tuple[int, int], Meeting] = state if state is not None else {}
-        self.cell_deg = cell_size_deg(self.p.max_distance_m)
+        # a cell size that divides 360° exactly, so that the grid's columns go round at the antimeridian
+        self._ncols = math.ceil(360.0 / cell_size_deg(self.p.max_distance_m))
+        self.cell_deg = 360.0 / self._ncols
         self._cells: dict[tuple[int, int], set[int]] = {}
         self._where: dict[int, tuple[tuple[int, int], float, float, float, float | None]] = {}
         self._prev: dict[int, tuple[float, float, float]] = {}
@@ -64,6 +98,16 @@ class RendezvousDetector(DetectorBase):
         self.min_dur_s = self.p.min_duration_min * 60
         self.merge_s = self.p.merge_gap_h * 3600
         self.apart_m = self.p.max_distance_m * 1.5  # hysteresis: parted only when clearly apart
+
+    def _cell(self, lat: float, lon: float) -> tuple[int, int]:
+        s = self.cell_deg
+        return math.floor(lat / s), math.floor(wrap_lon(lon) / s)
+
+    def _col(self, j: int) -> int:
+        """A grid column brought round at 180° (columns run from -n/2 to n/2 - 1)."""
+        n = self._ncols
+        half = n // 2
+        return j if -half <= j < n - half else (j + half) % n - half
 
     # -- queries for other detectors ---------------------------------------------------
 
@@ -82,7 +126,7 @@ class RendezvousDetector(DetectorBase):
             end = ep.parted if ep.parted is not None else max(ep.last, t1)
             if not (ep.first <= t1 and end >= t0):
                 continue
-            if ep.alerted or ep.last - ep.first >= self.min_dur_s:
+            if ep.alerted or ep.last - self._run_first(ep) >= self.min_dur_s:
                 return "met"
             forming = forming or ep.parted is None
         return "meeting" if forming else None
@@ -127,11 +171,11 @@ class RendezvousDetector(DetectorBase):
                     del self._cells[old[0]]
         if not self._slow(pos):
             return self._apart_all(mmsi, pos.time_s)
-        s = self.cell_deg
-        ci, cj = math.floor(pos.lat / s), math.floor(pos.lon / s)
+        ci, cj = self._cell(pos.lat, pos.lon)
         out: list[Alert] = []
+        compared: set[int] = set()
         for di, dj in _NEIGHBOURS:
-            members = self._cells.get((ci + di, cj + dj))
+            members = self._cells.get((ci + di, self._col(cj + dj)))
             if not members:
                 continue
             for other in members:
@@ -146,14 +190,42 @@ class RendezvousDetector(DetectorBase):
                     lat_a, lon_a, t_cmp = pos.lat, pos.lon, pos.time_s
                 d = fast_distance_m(lat_a, lon_a, lat_b, lon_b)
                 key = (mmsi, other) if mmsi < other else (other, mmsi)
+                compared.add(other)
                 if d <= self.p.max_distance_m:
-                    out.extend(self._close(key, t_cmp, d, (lat_a + lat_b) / 2, (lon_a + lon_b) / 2, pos.sog_kn))
-                elif d > self.apart_m:
+                    mid_lon = wrap_lon(lon_a + lon_delta(lon_a, lon_b) / 2)
+                    out.extend(self._close(key, t_cmp, d, (lat_a + lat_b) / 2, mid_lon, pos.sog_kn))
+                elif d - self._reach_m(t_cmp - tb) > self.apart_m:
                     out.extend(self._apart(key, t_cmp))
+        out.extend(self._apart_from_far(mmsi, pos.lat, pos.lon, pos.time_s, compared))
         cell = (ci, cj)
         self._where[mmsi] = (cell, pos.time_s, pos.lat, pos.lon, pos.sog_kn)
         self._cells.setdefault(cell, set()).add(mmsi)
         return out
+
+    def _reach_m(self, dt_s: float) -> float:
+        """How far a slow partner may have moved in ``dt_s`` (m): a fix this much further than the apart
+        distance from its last one is apart whatever it did since."""
+        return self.p.max_sog_kn * KN_TO_MS * (dt_s if dt_s > 0.0 else -dt_s)
+
+    def _apart_from_far(self, mmsi: int, lat: float, lon: float, t: float, skip: set[int] | None = None
+                        ) -> list[Alert]:
+        """Part the pairs of ``mmsi`` whose partner is clearly far from (lat, lon) at ``t``: a partner the grid
+        did not offer (a vessel that jumped away, or that said 0 kn while it was elsewhere)."""
+        out: list[Alert] = []
+        for key in list(self._pairs.get(mmsi, ())):
+            other = key[1] if key[0] == mmsi else key[0]
+            if skip is not None and other in skip:
+                continue
+            w = self._where.get(other)
+            if w is not None and fast_distance_m(lat, lon, w[2], w[3]) - self._reach_m(t - w[1]) > self.apart_m:
+                out.extend(self._apart(key, t))
+        return out
+
+    def on_withheld(self, pos: Position, vessel: VesselState) -> list[Alert]:
+        """A fix the identity gate withheld because another transmitter shares this MMSI: the MMSI was heard
+        at (lat, lon) too, so a pair it is in is not together while that place is far from the partner (GFW's
+        "fast separation" case: a vessel that says 0 kn beside another and, between, 600 nm away)."""
+        return self._apart_from_far(pos.mmsi, pos.lat, pos.lon, pos.time_s)
 
     def _apart_all(self, mmsi: int, t: float) -> list[Alert]:
         keys = self._pairs.get(mmsi)
@@ -175,27 +247,37 @@ class RendezvousDetector(DetectorBase):
 
     # -- episodes -------------------------------------------------------------------
 
+    def _run_first(self, ep: Meeting) -> float:
+        return ep.first if ep.run_first is None else ep.run_first
+
     def _close(self, key: tuple[int, int], t: float, d: float, lat: float, lon: float, sog: float | None
                ) -> list[Alert]:
         ep = self.state.get(key)
         out: list[Alert] = []
-        if ep is not None and (t - ep.last > self.merge_s):
+        if ep is not None and ((t - ep.last > self.merge_s)
+                               or (ep.parted is not None and not ep.alerted and ep.suppressed is None)):
+            # beyond the merge gap, or a closeness that ended short of the duration: this one starts afresh
             self._forget(key)
             ep = None
         if ep is None:
             for m in key:
                 self._pairs.setdefault(m, set()).add(key)
-            ep = self.state[key] = Meeting(t, t, lat, lon, d)
+            ep = self.state[key] = Meeting(t, t, lat, lon, d, run_first=t)
+        resumed = ep.parted is not None
+        if resumed:
+            ep.together_s += max(0.0, ep.last - self._run_first(ep))
+            ep.run_first = t
+        ep.parted = None
         ep.last = max(ep.last, t)
         ep.min_d = min(ep.min_d, d)
         ep.n += 1
         ep.sum_lat += lat
-        ep.sum_lon += lon
+        ep.sum_lon += ep.lon0 + lon_delta(ep.lon0, lon)  # unwrapped about where they met: a mean across 180°
+        if len(ep.dists) < 2000:
+            ep.dists.append(d)
         if sog is not None and len(ep.sogs) < 2000:
             ep.sogs.append(sog)
-        resumed = ep.parted is not None
-        ep.parted = None
-        if not ep.alerted and ep.last - ep.first >= self.min_dur_s:
+        if not ep.alerted and ep.last - self._run_first(ep) >= self.min_dur_s:
             if ep.suppressed is None:
                 ep.suppressed = self._ordinary(key, ep, t) or False
             if not ep.suppressed:
@@ -213,6 +295,9 @@ class RendezvousDetector(DetectorBase):
         ep = self.state.get(key)
         if ep is None or ep.parted is not None or t < ep.last:
             return []
+        if not ep.alerted and ep.suppressed is None:
+            self._forget(key)  # together for less than the duration: nothing to remember
+            return []
         ep.parted = t
         if ep.alerted and not ep.closed:
             ep.closed = True
@@ -229,8 +314,7 @@ class RendezvousDetector(DetectorBase):
         """
         if self._near_harbour(ep):
             return "near_harbour"
-        if self.learned is not None and self.learned.anchorage_at(ep.sum_lat / ep.n,
-                                                                  ep.sum_lon / ep.n) is not None:
+        if self.learned is not None and self.learned.anchorage_at(*self._mean(ep)) is not None:
             return "learned_anchorage"
         partner = self._exempt_partner(key, ep)
         if partner is not None:
@@ -240,17 +324,23 @@ class RendezvousDetector(DetectorBase):
         return None
 
     def _exempt_partner(self, key: tuple[int, int], ep: Meeting) -> str | None:
-        rules = self.s.exempt_partners
+        rules = set(self.s.exempt_partners)
+        if "pilot_or_tug_near_port" in rules:
+            rules |= {"pilot", "service_near_port"}
         va, vb = self.tracker.get(key[0]), self.tracker.get(key[1])
         types = {va.ship_type, vb.ship_type}
         if "authority" in rules and types & AUTHORITY_TYPES:
             return "authority"
+        if "pilot" in rules and types & PILOT_TYPES:
+            return "pilot"
         if "fishing_pair" in rules and va.category == vb.category == "fishing":
             return "fishing_pair"
-        if "pilot_or_tug_near_port" in rules and types & PILOT_TUG_TYPES and self.zones is not None:
-            lat, lon = ep.sum_lat / ep.n, ep.sum_lon / ep.n
-            if self.zones.harbour_within(lat, lon, self.s.pilot_port_km * 1000) is not None:
-                return "pilot_or_tug_near_port"
+        if "service_near_port" in rules and types & SERVICE_TYPES and self.zones is not None:
+            lat, lon = self._mean(ep)
+            if (self.zones.in_harbour(lat, lon) is not None
+                    or self.zones.harbour_within(lat, lon, self.s.service_port_km * 1000,
+                                                 kinds=PORT_KIND) is not None):
+                return "service_near_port"
         if "cruise_tender" in rules:
             for ship, craft in ((va, vb), (vb, va)):
                 anchored = ship.last is not None and ship.last.nav_status == AT_ANCHOR
@@ -259,17 +349,23 @@ class RendezvousDetector(DetectorBase):
                     return "cruise_tender"
         return None
 
+    @staticmethod
+    def _mean(ep: Meeting) -> tuple[float, float]:
+        """Where the pair lay on average (degrees; the longitude brought back into [-180, 180))."""
+        return ep.sum_lat / ep.n, wrap_lon(ep.sum_lon / ep.n)
+
     def _group_size(self, key: tuple[int, int], ep: Meeting, t: float) -> int:
         """The pair and every other slow vessel heard within ``group_radius_m`` of where they lie."""
-        lat, lon = ep.sum_lat / ep.n, ep.sum_lon / ep.n
+        lat, lon = self._mean(ep)
         radius = self.s.group_radius_m
         s = self.cell_deg
         reach = math.ceil(radius / (s * 111_000.0 * max(math.cos(math.radians(lat)), 0.2))) + 1
-        ci, cj = math.floor(lat / s), math.floor(lon / s)
+        ci, cj = self._cell(lat, lon)
         n = 2
+        cols = {self._col(cj + dj) for dj in range(-reach, reach + 1)}
         for di in range(-reach, reach + 1):
-            for dj in range(-reach, reach + 1):
-                for other in self._cells.get((ci + di, cj + dj), ()):
+            for col in cols:
+                for other in self._cells.get((ci + di, col), ()):
                     if other in key:
                         continue
                     _cell, tb, lat_b, lon_b, _sog = self._where[other]
@@ -280,31 +376,50 @@ class RendezvousDetector(DetectorBase):
     def _near_harbour(self, ep: Meeting) -> bool:
         if self.zones is None:
             return False
-        lat = ep.sum_lat / ep.n
-        lon = ep.sum_lon / ep.n
+        lat, lon = self._mean(ep)
         return self.zones.harbour_within(lat, lon, self.p.min_port_distance_km * 1000) is not None
 
     def _alert(self, key: tuple[int, int], ep: Meeting, status: Status, now_s: float) -> Alert:
         a, b = key
         va, vb = self.tracker.get(a), self.tracker.get(b)
-        lat = ep.sum_lat / ep.n
-        lon = ep.sum_lon / ep.n
-        dur = ep.last - ep.first
+        lat, lon = self._mean(ep)
+        span = ep.last - ep.first
+        together = ep.together_s + max(0.0, ep.last - self._run_first(ep))
         sogs = sorted(ep.sogs)
         median = sogs[len(sogs) // 2] if sogs else None
-        risky = {va.category, vb.category} & {"fishing", "tanker"} or dur >= 4 * 3600
+        dists = sorted(ep.dists)
+        kept = dists[len(dists) // 2] if dists else ep.min_d
+        risky = {va.category, vb.category} & {"fishing", "tanker"} or together >= 4 * 3600
         severity: Severity = "high" if risky else "medium"
         verb = "parted after" if status == "closed" else "for"
-        summary = (f"{vessel_phrase(va)} and {vessel_phrase(vb)} within {self.p.max_distance_m:.0f} m of each "
-                   f"other, both under {self.p.max_sog_kn:g} kn, {verb} {format_duration(dur)} at "
-                   f"{latlon_phrase(lat, lon)}")
+        spread = f" over {format_duration(span)}" if span - together >= 600 else ""
+        port = self._nearest_port(lat, lon)
+        where = latlon_phrase(lat, lon)
+        if port is not None:
+            where += f", {port['distance_km']:.0f} km {port['direction']} of {port['name']}"
+        summary = (f"{vessel_phrase(va)}{_kind(va)} and {vessel_phrase(vb)}{_kind(vb)} kept {kept:.0f} m apart "
+                   f"(closest {ep.min_d:.0f} m), both under {self.p.max_sog_kn:g} kn, {verb} "
+                   f"{format_duration(together)} together{spread} at {where}")
         return self.alerts.make(
             type="rendezvous", key=f"{a}-{b}:{iso(ep.first)}", status=status, severity=severity,
             time_s=now_s, start_s=ep.first, end_s=ep.parted if status == "closed" else None,
             mmsis=[a, b], lat=lat, lon=lon, summary=summary,
-            details={"min_distance_m": round(ep.min_d), "median_sog_kn": median,
-                     "duration_min": round(dur / 60), "observations": ep.n, "profile": self.s.profile},
+            details={"min_distance_m": round(ep.min_d), "median_distance_m": round(kept), "median_sog_kn": median,
+                     "duration_min": round(span / 60), "together_min": round(together / 60),
+                     "observations": ep.n, "profile": self.s.profile,
+                     "partners": {str(v.mmsi): _type_word(v) for v in (va, vb)}, "nearest_port": port},
         )
+
+    def _nearest_port(self, lat: float, lon: float) -> dict[str, Any] | None:
+        if self.zones is None:
+            return None
+        got = self.zones.nearest_harbour(lat, lon, NEAREST_PORT_M)
+        if got is None:
+            return None
+        zone, dist_m = got
+        c = zone.geometry.representative_point() if dist_m > 0 else None
+        direction = "" if c is None else _COMPASS[round(bearing_deg(c.y, c.x, lat, lon) / 22.5) % 16]
+        return {"id": zone.id, "name": zone.name, "distance_km": round(dist_m / 1000, 1), "direction": direction}
 
     # -- the watermark ---------------------------------------------------------------
 
@@ -366,3 +481,15 @@ class RendezvousDetector(DetectorBase):
             self._prev[m] = (t, lat, lon)
         if self.learned is not None and snap.get("learned"):
             self.learned.restore(snap["learned"])
+
+
+def _type_word(v: Any) -> str:
+    """What a vessel is, in words: its AIS ship type when that says more than the category."""
+    word = TYPE_WORDS.get(v.ship_type) if v.ship_type is not None else None
+    if word is None:
+        word = CATEGORY_WORDS.get(v.category, "vessel of unknown type" if v.category == "unknown" else v.category)
+    return word
+
+
+def _kind(v: Any) -> str:
+    return f" [{_type_word(v)}]"

@@ -149,6 +149,13 @@ class Meeting(msgspec.Struct, gc=False):
     next_update: float | None = None
     #: its alert was re-issued closed (a later resumption reopens it)
     closed: bool = False
+    #: when the current closeness began (the duration is judged on one closeness without a break; the
+    #: episode's ``first`` is the first closeness of a merged event)
+    run_first: float | None = None
+    #: time together in the closenesses of this event that have ended (s)
+    together_s: float = 0.0
+    #: distances between the two seen (up to 2,000), for the median kept (m)
+    dists: list[float] = []
 
 
 # -- loitering -------------------------------------------------------------------------------------------

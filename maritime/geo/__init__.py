@@ -24,9 +24,24 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+def lon_delta(lon1: float, lon2: float) -> float:
+    """``lon2 - lon1`` the short way round, in [-180, 180) degrees (179.9°E to 179.9°W is +0.2)."""
+    d = lon2 - lon1
+    if -180.0 <= d < 180.0:
+        return d
+    return (d + 180.0) % 360.0 - 180.0
+
+
+def wrap_lon(lon: float) -> float:
+    """A longitude brought into [-180, 180) degrees."""
+    if -180.0 <= lon < 180.0:
+        return lon
+    return (lon + 180.0) % 360.0 - 180.0
+
+
 def fast_distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Equirectangular distance in metres: within 0.1 % of haversine below ~50 km."""
-    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    """Equirectangular distance in metres: within 0.1 % of haversine below ~50 km (across 180° too)."""
+    x = math.radians(lon_delta(lon1, lon2)) * math.cos(math.radians((lat1 + lat2) / 2))
     y = math.radians(lat2 - lat1)
     return EARTH_RADIUS_M * math.hypot(x, y)
 
@@ -54,11 +69,12 @@ def destination(lat: float, lon: float, bearing: float, dist_m: float) -> tuple[
 
 def interpolate(lat1: float, lon1: float, t1: float, lat2: float, lon2: float, t2: float, t: float
                 ) -> tuple[float, float]:
-    """Position at time ``t`` on the straight line between two timed fixes (linear in lat/lon)."""
+    """Position at time ``t`` on the straight line between two timed fixes (linear in lat/lon, the short way
+    round across 180°)."""
     if t2 == t1:
         return lat2, lon2
     f = (t - t1) / (t2 - t1)
-    return lat1 + (lat2 - lat1) * f, lon1 + (lon2 - lon1) * f
+    return lat1 + (lat2 - lat1) * f, wrap_lon(lon1 + lon_delta(lon1, lon2) * f)
 
 
 def cell_of(lat: float, lon: float, size_deg: float) -> tuple[int, int]:

@@ -34,7 +34,7 @@ from maritime.detectors.identity import IdentityGate
 from maritime.detectors.loitering import LoiteringDetector
 from maritime.detectors.protocols import Detector, Gate
 from maritime.detectors.rendezvous import RendezvousDetector
-from maritime.detectors.tracker import Tracker
+from maritime.detectors.tracker import Tracker, VesselState
 from maritime.detectors.watchlist import WatchEntry, Watchlist
 from maritime.models import Alert, Position, VesselInfo, iso, parse_iso
 from maritime.zones.index import ZoneIndex
@@ -97,6 +97,8 @@ class Chain:
             if got:
                 emit(got)
             if not ok:
+                if gate.holds(pos.mmsi):
+                    self._withheld(pos, vessel)
                 return False
         self.tracker.on_position(pos)
         for det in self.detectors:
@@ -107,6 +109,16 @@ class Chain:
         for fn in self.listeners:
             fn(pos)
         return True
+
+    def _withheld(self, pos: Position, vessel: VesselState) -> None:
+        """A fix withheld while its MMSI is shared by several transmitters: offered to the detectors that
+        read where else the MMSI was heard (``on_withheld``: a pair is not together while one is elsewhere)."""
+        for det in self.detectors:
+            hook = getattr(det, "on_withheld", None)
+            if hook is not None:
+                got = hook(pos, vessel)
+                if got:
+                    self.emit(list(got))
 
     def late(self, pos: Position) -> None:
         """A position that came after the reorder window: kept, and offered to the detectors that revise

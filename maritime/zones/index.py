@@ -382,8 +382,9 @@ class ZoneIndex:
             out[int(p)].append(self.zones[int(z)])
         return out
 
-    def harbour_within(self, lat: float, lon: float, dist_m: float) -> Zone | None:
-        """A port or anchorage zone within ``dist_m`` metres of the point, or None."""
+    def harbour_within(self, lat: float, lon: float, dist_m: float,
+                       kinds: frozenset[str] = HARBOUR_KINDS) -> Zone | None:
+        """A zone of ``kinds`` (port or anchorage by default) within ``dist_m`` metres of the point, or None."""
         if self._harbour_tree is None:
             return None
         s = self.cell_deg
@@ -399,6 +400,8 @@ class ZoneIndex:
             return None
         pt = shapely.Point(lon, lat)
         for i in cand:
+            if self.zones[i].kind not in kinds:
+                continue
             g = self._geoms[i]
             if shapely.contains_xy(g, lon, lat):
                 return self.zones[i]
@@ -406,6 +409,28 @@ class ZoneIndex:
             if haversine_m(lat, lon, near.y, near.x) <= dist_m:
                 return self.zones[i]
         return None
+
+    def nearest_harbour(self, lat: float, lon: float, max_m: float = 200_000.0,
+                        kinds: frozenset[str] = frozenset(("port",))) -> tuple[Zone, float] | None:
+        """The nearest zone of ``kinds`` (ports by default) and its distance in metres (0 inside), if one lies
+        within ``max_m`` metres; for explanations ("34 km from Clifton"), not for the per-position path."""
+        if self._harbour_tree is None:
+            return None
+        pad = max_m / M_PER_DEG_LAT / max(0.2, math.cos(math.radians(lat)))
+        best: tuple[Zone, float] | None = None
+        pt = shapely.Point(lon, lat)
+        for j in self._harbour_tree.query(box(lon - pad, lat - pad, lon + pad, lat + pad)):
+            i = self._harbour[int(j)]
+            if self.zones[i].kind not in kinds:
+                continue
+            g = self._geoms[i]
+            if shapely.contains_xy(g, lon, lat):
+                return self.zones[i], 0.0
+            near = shapely.ops.nearest_points(g, pt)[0]
+            d = haversine_m(lat, lon, near.y, near.x)
+            if d <= max_m and (best is None or d < best[1]):
+                best = (self.zones[i], d)
+        return best
 
     def in_harbour(self, lat: float, lon: float) -> Zone | None:
         """The port or anchorage zone containing the point, or None."""

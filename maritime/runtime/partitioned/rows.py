@@ -163,7 +163,16 @@ def halo_tiles(lat: float, lon: float, tile_deg: float, halo_km: float) -> list[
     c0, c1 = math.floor((lon - dlon) / tile_deg), math.floor((lon + dlon) / tile_deg)
     if r0 == r1 and c0 == c1:  # far from every edge (most positions): its own tile only
         return [home]
-    return [home] + [(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1) if (r, c) != home]
+    # across 180° the columns go round: the tile east of the last is the first (tiles that divide 360°)
+    n = round(360.0 / tile_deg)
+    wrap = abs(n * tile_deg - 360.0) < 1e-9
+    out = [home]
+    for r in range(r0, r1 + 1):
+        for c in range(c0, c1 + 1):
+            cc = (c + n // 2) % n - n // 2 if wrap and not -n // 2 <= c < n // 2 else c
+            if (r, cc) not in out:
+                out.append((r, cc))
+    return out
 
 
 def default_halo_km(settings: Settings) -> float:
