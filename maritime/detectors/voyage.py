@@ -120,6 +120,8 @@ class VoyageDetector(DetectorBase):
                 st.declared.append(m.port.id)
             if m.method == "alias" and m.port.country not in st.countries:
                 st.countries.append(m.port.country)
+        elif m is not None and m.method == "country" and m.country and m.country not in st.countries:
+            st.countries.append(m.country)  # "MONTSERRAT", "TOBAGO": any port of it is declared
         if not prev_text or not text or prev_port is None or st.port is None or st.port == prev_port:
             # a first declaration, a blanked one, the same port reworded, or a text that names no port
             # before or after ("FOR ORDERS" -> "KINGSTON" is a tanker getting its orders): not a change
