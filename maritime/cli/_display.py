@@ -121,14 +121,17 @@ def print_events(events: list[dict[str, Any]], title: str, limit: int = 15, wher
                           soft_wrap=True)
 
 
-def print_board(where: Any, hours: float, doc: dict[str, Any], rows: list[Any]) -> None:
-    """An arrivals board as a table (wide: it is read on a wall screen or saved)."""
+def print_board(where: Any, hours: float, doc: dict[str, Any], rows: list[Any], gone: list[Any] | None = None
+                ) -> None:
+    """An arrivals board as a table (wide: it is read on a wall screen or saved), then the vessels that declare
+    the port but are not coming, each with its reason."""
     from rich.console import Console
 
     title = (f"Arrivals at {where.name} ({where.locode or where.id}) in the {hours:g} h after "
              f"{doc['as_of'] or 'the input'}: {len(rows)}")
     table = Table(title=escape(title))
-    for col in ("risk", "vessel", "declared", "ETA declared", "ETA track", "Δ h", "nm", "kn", "why"):
+    for col in ("risk", "vessel", "declared", "ETA declared", "ETA track", "Δ h", "nm", "kn", "on the board because",
+                "risk factors"):
         table.add_column(col)
     for a in rows:
         who = f"{a.name or '(no name)'} · {a.mmsi}" + (f" · IMO {a.imo}" if a.imo else "")
@@ -137,5 +140,16 @@ def print_board(where: Any, hours: float, doc: dict[str, Any], rows: list[Any]) 
                       (a.eta_declared or "-").replace("T", " ")[:16], (a.eta_track or "-").replace("T", " ")[:16],
                       "-" if a.eta_disagreement_h is None else f"{a.eta_disagreement_h:+.1f}",
                       "-" if a.distance_nm is None else f"{a.distance_nm:g}",
-                      "-" if a.sog_kn is None else f"{a.sog_kn:g}", escape(why))
-    Console(width=200).print(table)
+                      "-" if a.sog_kn is None else f"{a.sog_kn:g}", escape(a.reason), escape(why))
+    console = Console(width=240)
+    console.print(table)
+    if gone:
+        t2 = Table(title=escape(f"Declared {where.name}, not coming in the window: {len(gone)}"))
+        for col in ("vessel", "declared", "ETA declared", "nm", "kn", "why not"):
+            t2.add_column(col)
+        for a in gone:
+            who = f"{a.name or '(no name)'} · {a.mmsi}"
+            t2.add_row(escape(who), escape(a.declared_text or "-"), (a.eta_declared or "-").replace("T", " ")[:16],
+                       "-" if a.distance_nm is None else f"{a.distance_nm:g}",
+                       "-" if a.sog_kn is None else f"{a.sog_kn:g}", escape(a.reason))
+        console.print(t2)

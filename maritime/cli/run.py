@@ -360,8 +360,7 @@ def arrivals(
     board = ArrivalsBoard(risk_weights=settings.risk_weights)
     where = board.find_port(port)
     if where is None:
-        raise common.fail(f"{port!r}: no port of the gazetteer is called that (a UN/LOCODE such as LCCAS, or a "
-                          "name)", 2)
+        raise common.fail(board.why_no_port(port), 2)
     if where.lat is None:
         raise common.fail(f"{where.name}: the gazetteer has no position for it, so no arrivals can be reckoned", 2)
     with ExitStack() as stack:
@@ -373,7 +372,8 @@ def arrivals(
             board.profiles = pipe.profile_store
         common.run_replay(pipe, specs, 1, show=False)
         rows = board.board(where, hours=hours)
-    doc = board_document(where, board.now_s, hours, rows)
+        gone = board.not_coming(where, hours=hours)
+    doc = board_document(where, board.now_s, hours, rows, not_coming=gone)
     if out is not None:
         try:
             write_board(out, doc, rows)
@@ -383,7 +383,7 @@ def arrivals(
         import redis
 
         try:
-            publish_board(redis_url, centre, board_document(where, board.now_s, hours, rows, centre))
+            publish_board(redis_url, centre, board_document(where, board.now_s, hours, rows, centre, gone))
         except redis.RedisError as err:
             raise common.fail(f"{redact(redis_url)}: the board was not delivered ({err})", 1) from None
     if as_json:
@@ -392,5 +392,5 @@ def arrivals(
     if as_csv:
         typer.echo(board_csv(rows), nl=False)
         return
-    print_board(where, hours, doc, rows)
+    print_board(where, hours, doc, rows, gone)
 

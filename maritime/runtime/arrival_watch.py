@@ -258,7 +258,7 @@ class ArrivalWatch(ArrivalsBoard):
             assert sog is not None and cog is not None
             reach = sog * 1852 * (horizon - pos.time_s) / 3600 * 1.05
             near = []
-            for p in self.ports.ports:
+            for p in self.ports.main_ports:
                 if p.lat is None or p.lon is None or (cands and p.id == cands[0].id):
                     continue
                 d = haversine_m(pos.lat, pos.lon, p.lat, p.lon)

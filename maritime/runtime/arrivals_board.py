@@ -3,12 +3,19 @@
 :class:`ArrivalsBoard` follows a run (a pipeline listener and alert sink). For one port it lists the vessels
 expected within ``hours``:
 
-- declared: the destination text names the port (:mod:`maritime.zones.ports`), with the declared ETA;
-- tracked: the vessel is under way (at least ``min_sog_kn``) on a course within ``course_tol_deg`` of its
-  water route to the port (the simulator's water grid: around islands, not over them), and can be there
-  within the window at its speed;
+- its track leads there: under way (at least ``min_sog_kn``) on a course that agrees with its remaining water
+  route to the port (the simulator's water grid: around islands, not over them), and able to be there within
+  the window at its speed. The course must agree within ``course_tol_deg`` when the vessel declares the port;
+  without that declaration the bound narrows with distance, so that the course line passes within
+  ``approach_nm`` of the port (a vessel 60 nm off must point within 8°): a ship on a lane that passes the
+  port 12 nm off is not coming. A vessel that declares another port and whose course agrees with the route
+  to that port is passing, and is not listed; one that turns toward this port is, as a risk;
+- or it declares the port and waits nearby (stopped within ``wait_nm``, its declared ETA not yet past).
 
-each with both ETAs (declared, and from the track: route distance over speed) and how far they disagree.
+A declaration alone is not an arrival: a vessel that declares the port but whose declared ETA has passed, or
+whose track leads away, or which cannot be there within the window, goes to the "declared, not coming" list
+(:meth:`ArrivalsBoard.not_coming`) with the reason. Every row says why it is on the board (``reason``),
+with both ETAs (declared, and from the track: route distance over speed) and how far they disagree.
 Every arrival is scored with every factor shown: dark gaps, rendezvous, loitering, identity anomalies,
 destination changes at sea and watchlist hits since the vessel last left a port (or in the run so far), a
 declared ETA the track cannot make, heading to the port while declaring another (or nothing), and the
@@ -64,6 +71,8 @@ class Arrival:
     declared_text: str | None
     declared_port: str | None
     declared_confidence: float
+    #: why the vessel is on the board (or on the "declared, not coming" list), in words
+    reason: str
     eta_declared: str | None
     eta_track: str | None
     eta_disagreement_h: float | None
@@ -98,7 +107,8 @@ class ArrivalsBoard:
 
     def __init__(self, ports: PortIndex | None = None, *, grid: Any = None, profiles: Any = None,
                  risk_weights: dict[str, float] | None = None, min_sog_kn: float = 3.0,
-                 course_tol_deg: float = 25.0, eta_slack_h: float = 3.0, harbour_km: float = 3.0) -> None:
+                 course_tol_deg: float = 25.0, eta_slack_h: float = 3.0, harbour_km: float = 3.0,
+                 approach_nm: float = 5.0, min_course_tol_deg: float = 8.0, wait_nm: float = 20.0) -> None:
         self.ports = ports if ports is not None else PortIndex.load()
         self._grid = grid
         self.profiles = profiles
@@ -107,6 +117,14 @@ class ArrivalsBoard:
         self.course_tol_deg = course_tol_deg
         self.eta_slack_s = eta_slack_h * 3600
         self.harbour_m = harbour_km * 1000
+        #: without a declaration of the port, the course line must pass within this of it (nm) ...
+        self.approach_m = approach_nm * M_PER_NM
+        #: ... with a tolerance of at least this (deg: COG wanders with sea and current)
+        self.min_course_tol_deg = min_course_tol_deg
+        #: a vessel declaring the port and stopped this close to it is waiting to come in (nm)
+        self.wait_m = wait_nm * M_PER_NM
+        #: alert id -> its latest summary, per vessel, so that a risk factor can say what happened
+        self.summaries: dict[str, str] = {}
         self._cells: dict[tuple[int, int], tuple[Port, ...]] = {}
         #: (port id, the vessel's grid cell) -> the route's points after that cell and their length (m)
         self._legs: dict[tuple[str, int], tuple[list[tuple[float, float]], float]] = {}
@@ -139,6 +157,7 @@ class ArrivalsBoard:
             return
         for ref in alert.vessels:
             self.events[ref.mmsi][alert.type].add(alert.id)
+        self.summaries[alert.id] = alert.summary
 
     def close(self) -> None:
         """Sink interface."""
@@ -162,6 +181,17 @@ class ArrivalsBoard:
             return got
         return self.ports.match(q).port
 
+    def why_no_port(self, query: str) -> str:
+        """Why :meth:`find_port` found no port for ``query``, naming the candidates when there are some."""
+        m = self.ports.match(query)
+        if m.method == "ambiguous" and m.candidates:
+            names = ", ".join(f"{self.ports.by_id[c].name} ({c})" for c in m.candidates if c in self.ports.by_id)
+            return f"{query!r} may be any of {names}: give one of those codes"
+        if m.method == "country" and m.place:
+            names = ", ".join(f"{self.ports.by_id[c].name} ({c})" for c in m.candidates[:8])
+            return f"{query!r} is {m.place}, not one port" + (f": its ports are {names}" if names else "")
+        return f"{query!r}: no port of the gazetteer is called that (a UN/LOCODE such as LCCAS, or a name)"
+
     def _route(self, port: Port, pos: Position) -> tuple[float, float] | None:
         """Water route distance (m) from a position to the port, and the bearing of its first leg (deg)."""
         assert port.lat is not None and port.lon is not None
@@ -184,54 +214,130 @@ class ArrivalsBoard:
                                                for a, b in itertools.pairwise(legs)))
         legs, length = rest
         dist = haversine_m(pos.lat, pos.lon, legs[0][0], legs[0][1]) + length
-        nxt = next((p for p in legs if haversine_m(pos.lat, pos.lon, p[0], p[1]) > 5000), legs[-1])
+        nxt = _sight_point(pos.lat, pos.lon, legs)
         return dist, bearing(pos.lat, pos.lon, nxt[0], nxt[1])
 
     def board(self, port: Port, now_s: float | None = None, hours: float = 48.0) -> list[Arrival]:
         """The vessels expected at ``port`` within ``hours`` of ``now_s`` (default: the latest event time),
         riskiest first, then soonest."""
+        return self._rows(port, now_s, hours, "expected")
+
+    def not_coming(self, port: Port, now_s: float | None = None, hours: float = 48.0) -> list[Arrival]:
+        """The vessels that declare ``port`` but are not coming within ``hours``: their declared ETA has passed,
+        their track leads away, or they cannot make it in the window (``reason`` says which)."""
+        return self._rows(port, now_s, hours, "not_coming")
+
+    def _rows(self, port: Port, now_s: float | None, hours: float, which: str) -> list[Arrival]:
         now = self.now_s if now_s is None else now_s
         if port.lat is None or port.lon is None:
             raise ValueError(f"{port.name}: the gazetteer has no position for it")
-        out = [a for a in (self.expect(port, mmsi, v, now, now + hours * 3600) for mmsi, v in self.vessels.items())
-               if a is not None]
+        out = []
+        for mmsi, v in self.vessels.items():
+            got = self.assess(port, mmsi, v, now, now + hours * 3600)
+            if got is not None and got[0] == which:
+                out.append(got[1])
         out.sort(key=lambda a: (-a.risk, a.eta_track or a.eta_declared or "~"))
         return out
 
     def expect(self, port: Port, mmsi: int, v: Followed, now: float, horizon: float) -> Arrival | None:
         """The vessel as an expected arrival at ``port`` before ``horizon`` (event s), or None."""
+        got = self.assess(port, mmsi, v, now, horizon)
+        return got[1] if got is not None and got[0] == "expected" else None
+
+    def _course_tol(self, dist_m: float, declared_here: bool) -> float:
+        """How far (deg) the course may differ from the route's bearing: ``course_tol_deg`` for a vessel that
+        declares the port; otherwise the angle at which the course line passes ``approach_nm`` off at this
+        distance, at least ``min_course_tol_deg``."""
+        if declared_here:
+            return self.course_tol_deg
+        wide = math.degrees(math.asin(min(1.0, self.approach_m / max(dist_m, 1.0))))
+        return max(self.min_course_tol_deg, min(self.course_tol_deg, wide))
+
+    def assess(self, port: Port, mmsi: int, v: Followed, now: float, horizon: float
+               ) -> tuple[str, Arrival] | None:
+        """Whether the vessel is ``expected`` at ``port`` before ``horizon`` (event s), or declares it but is
+        ``not_coming``, with its row; None when it has nothing to do with the port."""
         pos = v.pos
         assert port.lat is not None and port.lon is not None
         if pos is None or now - pos.time_s > 6 * 3600:
             return None  # not heard for six hours: not followed
         m = self._match(v.text) if v.text else None
-        declared_here = m is not None and m.port is not None and (m.port.id == port.id or (
-            m.method == "alias" and m.port.country == port.country))
+        declared_here = m is not None and m.covers(port)
         far = haversine_m(pos.lat, pos.lon, port.lat, port.lon)
         if far < self.harbour_m:
             return None  # in port: arrived
         sog = pos.sog_kn
+        moving = sog is not None and sog >= self.min_sog_kn and pos.cog_deg is not None
         reach_m = (sog or 0.0) * 1852 * (horizon - pos.time_s) / 3600
-        if not declared_here and (sog is None or sog < self.min_sog_kn or far > reach_m * 1.05):
+        if not declared_here and (not moving or far > reach_m * 1.05):
             return None  # cannot be there in time on its own way: not worth a route
         route = self._route(port, pos)
-        track_eta = None
-        if route is not None and sog is not None and sog >= self.min_sog_kn and pos.cog_deg is not None:
-            dist, bearing = route
-            if abs((pos.cog_deg - bearing + 180) % 360 - 180) <= self.course_tol_deg:
-                track_eta = pos.time_s + dist / (sog * 1852 / 3600)
         decl_eta = v.eta_s if declared_here else None
-        in_window_decl = declared_here and (decl_eta is None or now - 6 * 3600 <= decl_eta <= horizon)
-        in_window_track = track_eta is not None and track_eta <= horizon
-        if not (in_window_decl or in_window_track):
-            return None
-        basis = "declared and track" if declared_here and in_window_track else \
-            "declared" if declared_here else "track"
+        track_eta = None
+        leads = False
+        course_note = ""
+        if route is not None and moving:
+            assert sog is not None and pos.cog_deg is not None
+            dist, brg = route
+            diff = abs((pos.cog_deg - brg + 180) % 360 - 180)
+            tol = self._course_tol(dist, declared_here)
+            # the course agrees with the route, or its straight line passes within approach_nm of the port
+            straight = abs((pos.cog_deg - bearing(pos.lat, pos.lon, port.lat, port.lon) + 180) % 360 - 180)
+            leads = diff <= tol or (straight < 90.0 and far * math.sin(math.radians(straight)) <= self.approach_m)
+            course_note = f"course {pos.cog_deg:03.0f}°, the route to {port.name} bears {brg:03.0f}°"
+            if leads:
+                track_eta = pos.time_s + dist / (sog * 1852 / 3600)
+        dist_nm = route[0] / M_PER_NM if route is not None else far / M_PER_NM
+        kind = "expected"
+        if declared_here:
+            eta_past = decl_eta is not None and decl_eta < now
+            if leads and track_eta is not None and track_eta <= horizon:
+                reason = f"declares {port.name} and its track leads here ({course_note}, {dist_nm:.0f} nm)"
+                if eta_past:
+                    reason += f"; its declared ETA {iso(decl_eta)} has passed"
+            elif not moving and dist_nm * M_PER_NM <= self.wait_m and not eta_past:
+                reason = f"declares {port.name} and waits {dist_nm:.0f} nm off (stopped)"
+            else:
+                kind = "not_coming"
+                if leads and track_eta is not None:
+                    reason = (f"declares {port.name}, but at {sog:g} kn the route ({dist_nm:.0f} nm) takes until "
+                              f"{iso(track_eta)}, after the window")
+                elif moving:
+                    reason = f"declares {port.name}, but its track leads away ({course_note})"
+                elif eta_past:
+                    reason = (f"declares {port.name}, but its declared ETA {iso(decl_eta)} has passed and it is "
+                              f"stopped {dist_nm:.0f} nm off")
+                else:
+                    reason = f"declares {port.name}, but is stopped {dist_nm:.0f} nm off"
+                if eta_past and "has passed" not in reason:
+                    reason += f"; its declared ETA {iso(decl_eta)} has passed"
+        else:
+            if not leads or track_eta is None or track_eta > horizon:
+                return None
+            other = m.port if m is not None else None
+            if other is not None and other.lat is not None and other.id != port.id and sog is not None:
+                oroute = self._route(other, pos)
+                if oroute is not None and pos.cog_deg is not None:
+                    odiff = abs((pos.cog_deg - oroute[1] + 180) % 360 - 180)
+                    if odiff <= self.course_tol_deg:
+                        return None  # on its way to the port it declares: passing
+                reason = (f"turned toward {port.name} while declaring {other.name} ({course_note}, "
+                          f"{dist_nm:.0f} nm)")
+            elif m is not None and m.method == "country" and m.place:
+                reason = f"heading here ({course_note}, {dist_nm:.0f} nm) while declaring {m.place}"
+            else:
+                reason = f"heading here ({course_note}, {dist_nm:.0f} nm), no port declared"
+        if decl_eta is not None and not (now - 6 * 3600 <= decl_eta <= horizon) and kind == "expected" \
+                and track_eta is None:
+            kind = "not_coming"
+            reason = f"declares {port.name} with an ETA of {iso(decl_eta)}, outside the window"
+        basis = ("declared and track" if declared_here and track_eta is not None else
+                 "declared" if declared_here else "track")
         factors = self._factors(mmsi, v, m, declared_here, decl_eta, track_eta)
-        return Arrival(
+        return kind, Arrival(
             mmsi=mmsi, name=v.name, callsign=v.callsign, imo=v.imo, category=vessel_category(v.ship_type),
             basis=basis, declared_text=v.text or None, declared_port=m.port.id if m and m.port else None,
-            declared_confidence=round(m.confidence, 2) if m else 0.0,
+            declared_confidence=round(m.confidence, 2) if m else 0.0, reason=reason,
             eta_declared=iso(decl_eta) if decl_eta else None,
             eta_track=iso(track_eta) if track_eta else None,
             eta_disagreement_h=round((decl_eta - track_eta) / 3600, 1) if decl_eta and track_eta else None,
@@ -246,7 +352,7 @@ class ArrivalsBoard:
             clat, clon = (key[0] + 0.5) / 10, (key[1] + 0.5) / 10
             reach = self.harbour_m + 8000.0  # the cell's half diagonal is under 8 km
             near = self._cells[key] = tuple(
-                p for p in self.ports.ports if p.lat is not None and p.lon is not None
+                p for p in self.ports.main_ports if p.lat is not None and p.lon is not None
                 and haversine_m(clat, clon, p.lat, p.lon) <= reach)
         for p in near:
             assert p.lat is not None and p.lon is not None
@@ -282,14 +388,21 @@ class ArrivalsBoard:
 
         for typ in ("dark_gap", "rendezvous", "loitering", "identity_anomaly", "position_jump", "destination_change",
                     "arrival_undeclared", "watchlist_hit"):
-            add(typ, len(self.events.get(mmsi, {}).get(typ, ())))
+            ids = sorted(self.events.get(mmsi, {}).get(typ, ()))
+            said = [self.summaries[i] for i in ids if i in self.summaries]
+            add(typ, len(ids), f"{_WHY[typ]}: {' | '.join(said[-3:])}" if said else None)
         if decl_eta is not None and track_eta is not None and decl_eta < track_eta - self.eta_slack_s:
             add("eta_unreachable", 1, f"declared {iso(decl_eta)}, the track makes {iso(track_eta)}")
         if not declared_here:
             if m is not None and m.port is not None:
                 add("declared_elsewhere", 1, f"declares {m.port.name} ({v.text})")
+            elif m is not None and m.method == "country" and m.place:
+                add("declared_elsewhere", 1, f"declares {m.place} ({v.text})")
+            elif m is not None and m.method == "ambiguous":
+                add("undeclared", 1, f"declares {v.text}, which may be {', '.join(m.candidates)}")
             else:
-                add("undeclared", 1, "declares nothing readable" + (f" ({v.text})" if v.text else ""))
+                add("undeclared", 1, ("declares " + v.text + ", not read as a port") if v.text
+                    else "declares no destination")
         if self.profiles is not None:
             from maritime.enrich.profile_store import risk
 
@@ -300,6 +413,30 @@ class ArrivalsBoard:
                     out.append({"factor": "profile", "count": 1, "weight": r["score"], "points": r["score"],
                                 "why": "; ".join(f["why"] for f in r["factors"][:4])})
         return out
+
+
+#: a route point is in sight along the route while every point before it lies this close to the straight
+#: line from the vessel (m): the grid's steps (45° apart) are smoothed into the route's real heading
+SIGHT_M = 3000.0
+
+
+def _sight_point(lat: float, lon: float, legs: list[tuple[float, float]]) -> tuple[float, float]:
+    """The farthest point of the route (from the vessel on) that the route reaches without bending more than
+    :data:`SIGHT_M` off the straight line to it: the direction the vessel must steer now."""
+    kx = math.cos(math.radians(lat)) * 111_320.0
+    ky = 110_574.0
+    pts = [((q[1] - lon) * kx, (q[0] - lat) * ky) for q in legs]
+    best = legs[-1] if len(legs) == 1 else legs[0]
+    for k in range(len(pts)):
+        x, y = pts[k]
+        n = math.hypot(x, y)
+        if n < 1.0:
+            continue
+        if all(abs(px * y - py * x) / n <= SIGHT_M and (px * x + py * y) >= -SIGHT_M * n for px, py in pts[:k]):
+            best = legs[k]
+        elif n > 20_000.0:
+            break
+    return best
 
 
 def bearing(lat0: float, lon0: float, lat1: float, lon1: float) -> float:
@@ -341,13 +478,16 @@ def publish_board(url: str, centre: str, doc: dict[str, Any], maxlen: int = 1000
 
 
 def board_document(port: Port, as_of_s: float | None, hours: float, rows: list[Arrival],
-                   centre: str | None = None) -> dict[str, Any]:
+                   centre: str | None = None, not_coming: list[Arrival] | None = None) -> dict[str, Any]:
     """The board as one JSON document: the port, the time it is reckoned at, the hours ahead (h), the
-    arrivals, and the centre it is for (when it is for one)."""
+    arrivals, the vessels that declare the port but are not coming (when given), and the centre it is for
+    (when it is for one)."""
     doc: dict[str, Any] = {"port": port.as_dict(), "as_of": iso(as_of_s) if as_of_s else None, "hours": hours}
     if centre is not None:
         doc["centre"] = centre
     doc["arrivals"] = [a.as_dict() for a in rows]
+    if not_coming is not None:
+        doc["declared_not_coming"] = [a.as_dict() for a in not_coming]
     return doc
 
 

@@ -497,7 +497,7 @@ class LiveMapServer:
         """The ports an arrivals board can be asked for (those with a position), by name."""
         if self.arrivals is None:
             return web.json_response([])
-        ports = sorted((p for p in self.arrivals.ports.ports if p.lat is not None), key=lambda p: p.name)
+        ports = sorted((p for p in self.arrivals.ports.main_ports if p.lat is not None), key=lambda p: p.name)
         return web.json_response([{"id": p.id, "name": p.name, "locode": p.locode, "country": p.country}
                                   for p in ports])
 
@@ -510,14 +510,19 @@ class LiveMapServer:
             hours = min(168.0, max(1.0, float(r.query.get("hours", "48"))))
         except ValueError:
             raise web.HTTPBadRequest(text="hours is a number") from None
-        port = board.find_port(r.query.get("port", ""))
-        if port is None or port.lat is None:
-            raise web.HTTPNotFound(text="no port of the gazetteer (with a position) is called that")
+        query = r.query.get("port", "")
+        port = board.find_port(query)
+        if port is None:
+            raise web.HTTPNotFound(text=board.why_no_port(query))
+        if port.lat is None:
+            raise web.HTTPNotFound(text=f"{port.name}: the gazetteer has no position for it")
         # the water grid is built once, off the event loop (a few seconds); the board itself is quick
         await asyncio.get_running_loop().run_in_executor(None, lambda: board.grid)
         rows = board.board(port, hours=hours)
+        gone = board.not_coming(port, hours=hours)
         return web.json_response({"port": port.as_dict(), "as_of": iso(board.now_s) if board.now_s else None,
-                                  "hours": hours, "arrivals": [a.as_dict() for a in rows]})
+                                  "hours": hours, "arrivals": [a.as_dict() for a in rows],
+                                  "declared_not_coming": [a.as_dict() for a in gone]})
 
     async def config(self, _r: web.Request) -> web.Response:
         """What the page needs besides data: the tile URL, the authorities to filter by, the triage choices."""

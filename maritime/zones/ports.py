@@ -148,6 +148,8 @@ class PortIndex:
         self.by_locode = {p.locode: p for p in self.ports if p.locode}
         self.by_zone = {p.zone_id: p for p in self.ports if p.zone_id}
         mains = [p for p in self.ports if p.main]
+        #: the main ports (crew forms, a port zone or a WPI entry): the ones boards, port calls and maps use
+        self.main_ports = mains
         #: the code list's other ports, by exact name (a name two of them share, or a main port has, is left out)
         taken = {normal(f) for p in mains for f in (p.name, *p.aliases)}
         minor: dict[str, str | None] = {}
@@ -209,9 +211,9 @@ class PortIndex:
         if port is None and how == "unknown" and len(parts) > 1 and len(clean) >= AIS_DEST_LEN - 1:
             # the field was full: the last port may have been cut ("SANTO DOMINGO>SAN JU")
             port, conf, how, cands = self._prefix(normal(read))
-        if port is None and how == "unknown":
+        if (port is None and how == "unknown") or (how == "name" and normal(read) in self._places):
             place = self._places.get(normal(read))
-            if place is not None:
+            if place is not None:  # "TOBAGO", "MONTSERRAT", "TRINIDAD AND TOBAGO": a country or an island
                 country, region, name = place
                 inside = tuple(p.id for p in self.ports if p.country == country and p.main and (
                     region is None or p.subdivision == region or (p.lat is not None and self._on_island(p, name))))
@@ -286,12 +288,12 @@ class PortIndex:
         return self.by_id[close.pop()], round(best[1] / 100 * 0.85, 3), "fuzzy", ()
 
     def near(self, lat: float, lon: float, km: float) -> list[tuple[float, Port]]:
-        """Ports within ``km`` of a point, nearest first, with their distances (km)."""
+        """Main ports within ``km`` of a point, nearest first, with their distances (km)."""
         from maritime.geo import haversine_m
 
-        out = [(haversine_m(lat, lon, p.lat, p.lon) / 1000, p) for p in self.ports
+        out = [(haversine_m(lat, lon, p.lat, p.lon) / 1000, p) for p in self.main_ports
                if p.lat is not None and p.lon is not None]
-        return sorted((d, p) for d, p in out if d <= km)
+        return sorted(((d, p) for d, p in out if d <= km), key=lambda dp: (dp[0], dp[1].id))
 
 
 # -- building the gazetteer ----------------------------------------------------------
@@ -407,8 +409,9 @@ def build_port_index(port_zones: Sequence[Any], wpi: dict[str, Any] | None) -> l
         code = r["code"]
         if code in ports:
             continue
-        la, lo = (float(r["lat"]), float(r["lon"])) if r["lat"] else (None, None)
-        ports[code] = Port(code, r["name"], r["country"], la, lo, code, None,
+        ulat = float(r["lat"]) if r["lat"] else None
+        ulon = float(r["lon"]) if r["lon"] else None
+        ports[code] = Port(code, r["name"], r["country"], ulat, ulon, code, None,
                            (r["name_ascii"].upper(),) if normal(r["name_ascii"]) != normal(r["name"]) else (),
                            subdivision=r["subdivision"] or None, main=False)
     return [ports[k] for k in sorted(ports)]

@@ -182,7 +182,7 @@ function legend(){const box=$("legend-body");box.replaceChildren();
  Object.entries(ZONES).forEach(([k,c])=>{const d=el("div");const sw=el("span","■","sw");sw.style.color=c;d.append(sw,document.createTextNode(" "+words(k)));box.append(d);});}
 
 // -- arrivals ------------------------------------------------------------------------
-let arrSort="risk",arrRows=[];
+let arrSort="risk",arrRows=[],arrGone=[];
 async function loadPorts(){try{const ports=await api("/api/ports");const sel=$("arr-port");
  ports.forEach(p=>{const o=el("option",p.name+(p.locode?" ("+p.locode+")":"")+" · "+p.country);o.value=p.id;sel.append(o);});
  if(!ports.length)$("arr-status").textContent="no arrivals board: this map is not fed by a pipeline";}catch(e){}}
@@ -193,16 +193,21 @@ function drawArrivals(){const box=$("arr-rows");box.replaceChildren();
   d.append(el("span","risk "+a.risk+" ","risk"),document.createTextNode((a.name||("MMSI "+a.mmsi))+" · "+words(a.basis)),
    el("div","declared: "+(a.declared_text||"nothing")+" · ETA declared "+(a.eta_declared?ago2(a.eta_declared):"—")+
     " · by track "+(a.eta_track?ago2(a.eta_track):"—")+(a.distance_nm!=null?" · "+a.distance_nm+" nm":""),"sub"),
+   el("div",a.reason||"","sub why"),
    el("div",a.factors.map(f=>words(f.factor)+" ×"+f.count).join("; ")||"no risk factor","sub"));
   d.addEventListener("click",()=>{if(vessels.has(a.mmsi))pick(a.mmsi);else showVessel(a.mmsi);});box.append(d);});
+ if(arrGone.length){box.append(el("div","Declared, not coming ("+arrGone.length+")","arr-gone-head"));
+  arrGone.forEach(a=>{const d=el("div",undefined,"arr gone");d.dataset.mmsi=a.mmsi;
+   d.append(document.createTextNode(a.name||("MMSI "+a.mmsi)),el("div",a.reason||"","sub why"));
+   d.addEventListener("click",()=>{if(vessels.has(a.mmsi))pick(a.mmsi);else showVessel(a.mmsi);});box.append(d);});}
  $("arr-sort-risk").classList.toggle("on",arrSort==="risk");$("arr-sort-eta").classList.toggle("on",arrSort==="eta");}
 function ago2(iso){const t=secs(iso);if(t===null||eventNow===null)return iso;const d=t-eventNow;
  const h=Math.abs(d)/3600;const txt=h<1?Math.round(h*60)+" min":h.toFixed(1)+" h";return d>=0?"in "+txt:txt+" ago";}
 async function loadArrivals(){const port=$("arr-port").value;if(!port){arrRows=[];drawArrivals();return;}
  $("arr-status").textContent="reckoning…";
- try{const b=await api("/api/arrivals?port="+encodeURIComponent(port)+"&hours="+$("arr-hours").value);arrRows=b.arrivals;
+ try{const b=await api("/api/arrivals?port="+encodeURIComponent(port)+"&hours="+$("arr-hours").value);arrRows=b.arrivals;arrGone=b.declared_not_coming||[];
   $("arr-status").textContent=b.arrivals.length+" expected at "+b.port.name+" in "+b.hours+" h (as of "+(b.as_of||"—")+")";}
- catch(e){arrRows=[];$("arr-status").textContent="board unavailable: "+e.message;}
+ catch(e){arrRows=[];arrGone=[];$("arr-status").textContent="board unavailable: "+e.message;}
  drawArrivals();}
 
 // -- start ---------------------------------------------------------------------------

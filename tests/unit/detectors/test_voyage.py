@@ -25,6 +25,9 @@ TEXTS = [
     ("CURACAO", "CWWIL"), ("PHILIPSBURG SXM", "SXPHI"), ("SAN JUAN", "PRSJU"), ("SAN JUAN PR", "PRSJU"),
     ("ROSEAU DOMINICA", "DMRSU"), ("CASTRIS", "LCCAS"), ("MONTEGO BAY", "JMMBJ"), ("SANTO DOMINGO", "DOSDQ"),
     ("NASSAU", "BSNAS"), ("PUERTO CABELLO", "VEPBL"), ("HAVANA", "CUHAV"),
+    # abbreviations, a voyage cut at the 20-character limit, a marina crews name, the code list's other ports
+    ("STO DGO", "DOSDQ"), ("PTO CABELLO", "VEPBL"), ("SANTO DOMINGO>SAN JU", "PRSJU"), ("RODNEY BAY", "LCGRI"),
+    ("SCARBOROUGH", "TTSCA"), ("STATIA", "BQEUX"), ("LA ROMANA", "wpi-do-la-romana"), ("BARCADERA", "AWBAR"),
     # unknown, never guessed
     ("FOR ORDERS", None), ("ROTTERDAM", None), ("FISHING", None), ("GEORGETOWN", None),  # Guyana or Cayman?
     ("BARBADOS ST LUCIA", None), ("KINGSTON>", None), ("", None), ("@@@@@@@@@@@@@@@@@@@@", None), ("A", None), ("\x00\x07\x1b", None),
@@ -50,6 +53,21 @@ def test_destination_text_reads_as_its_port_or_unknown(index, text, expected):
 def test_an_ambiguous_name_lists_the_ports_it_may_mean(index):
     m = index.match("GEORGETOWN")
     assert m.method == "ambiguous" and set(m.candidates) == {"GYGEO", "KYGEC"}
+    m = index.match("ORANJESTAD")  # Aruba's, or Sint Eustatius'
+    assert m.method == "ambiguous" and set(m.candidates) == {"AWORJ", "BQEUX"}
+
+
+@pytest.mark.parametrize(("text", "country", "region", "covers", "not_covers"), [
+    ("TOBAGO", "TT", "TOB", "TTSCA", "TTPOS"), ("MONTSERRAT", "MS", None, "port-ms-plymouth", "AGSJO"),
+    ("ANGUILLA", "AI", None, None, "SXPHI"), ("US VIRGIN ISLANDS", "VI", None, "VISTT", "VGRAD"),
+    ("TRINIDAD AND TOBAGO", "TT", None, "TTPOS", "BBBGI")])
+def test_an_island_or_a_country_is_a_country_level_answer(index, text, country, region, covers, not_covers):
+    m = index.match(text)
+    assert m.port is None and m.method == "country" and (m.country, m.region) == (country, region), m
+    assert m.place and 0.7 <= m.confidence < 1.0
+    if covers is not None:
+        assert covers in m.candidates and m.covers(index.by_id[covers])
+    assert not m.covers(index.by_id[not_covers])
 
 
 def test_malformed_text_is_cleaned_not_matched():

@@ -42,7 +42,12 @@ def test_a_vessel_dark_then_redirected_at_sea_is_flagged_hours_before_arrival(da
     Saint Lucia's waters and authority), and closed when it no longer heads there (it calls at Vieux Fort)."""
     sink = Collect()
     assembled_pipeline(Settings(), [sink], None, zone_index).replay(parse_source(str(day[0])))
-    risks = [a for a in sink.alerts if a.type == "arrival_risk"]
+    every = [a for a in sink.alerts if a.type == "arrival_risk"]
+    # it then steers into Vieux Fort while still declaring Castries: flagged there too, before it arrives
+    vif = [a for a in every if a.details["port"] == "LCVIF"]
+    assert vif and vif[0].status == "open" and vif[0].details["hours_to_arrival"] > 0
+    assert {f["factor"] for f in vif[0].details["factors"]} >= {"declared_elsewhere", "dark_gap"}
+    risks = [a for a in every if a.details["port"] == "LCCAS"]
     assert risks[0].status == "open" and risks[-1].status == "closed"
     assert len({a.id for a in risks}) == 1
     first = risks[0]
@@ -58,7 +63,7 @@ def test_a_vessel_dark_then_redirected_at_sea_is_flagged_hours_before_arrival(da
     assert "Castries" in first.summary and "dark gap" in first.summary
     assert risks[-1].details["reason"]
     # nothing for the other ship, on an ordinary passage
-    assert all(a.vessels[0].mmsi == 376000500 for a in risks)
+    assert all(a.vessels[0].mmsi == 376000500 for a in every)
 
 
 @pytest.mark.slow

@@ -51,7 +51,7 @@ def test_the_board_lists_declared_and_tracked_arrivals_with_both_etas(board):
     port = board.find_port("LCCAS")
     assert port is not None and port.name == "Castries"
     rows = {a.mmsi: a for a in board.board(port, hours=48)}
-    assert set(rows) == {376000500, 377000700, 362001234, 309000003}
+    assert set(rows) == {376000500, 377000700, 309000003}
     a = rows[376000500]
     assert a.basis == "declared and track" and a.declared_port == "LCCAS"
     # 30 nm at 10 kn: about 3 h (the water route may add a little); declared 4 h
@@ -59,11 +59,16 @@ def test_the_board_lists_declared_and_tracked_arrivals_with_both_etas(board):
     assert a.eta_disagreement_h is not None and 0.5 <= a.eta_disagreement_h <= 1.1
     assert rows[377000700].basis == "track" and rows[377000700].declared_port is None
     assert {f["factor"] for f in rows[377000700].factors} == {"undeclared"}
-    c = rows[362001234]
-    assert c.basis == "declared" and c.eta_track is None and c.factors[0]["factor"] == "rendezvous"
-    assert rows[309000003].factors[0]["factor"] == "declared_elsewhere"
+    # C declares Castries but lies stopped 60 nm off: a declaration alone is not an arrival
+    (c,) = board.not_coming(port, hours=48)
+    assert c.mmsi == 362001234 and c.basis == "declared" and c.eta_track is None
+    assert "stopped" in c.reason and c.factors[0]["factor"] == "rendezvous" and "a meeting" in c.factors[0]["why"]
+    f = rows[309000003]
+    assert f.factors[0]["factor"] == "declared_elsewhere" and "turned toward Castries" in f.reason
+    assert "declares Castries and its track leads here" in rows[376000500].reason
+    assert "no port declared" in rows[377000700].reason
     # the riskiest first
-    assert board.board(port, hours=48)[0].mmsi == 362001234
+    assert board.board(port, hours=48)[0].mmsi == 309000003
 
 
 def test_a_declared_eta_the_track_cannot_make_is_a_factor(grid):
@@ -78,7 +83,7 @@ def test_a_declared_eta_the_track_cannot_make_is_a_factor(grid):
 def test_the_board_as_csv(board):
     rows = board.board(board.find_port("LCCAS"), hours=48)
     table = list(csv.DictReader(io.StringIO(board_csv(rows))))
-    assert len(table) == 4 and {"mmsi", "eta_declared", "eta_track", "risk", "factors"} <= set(table[0])
+    assert len(table) == 3 and {"mmsi", "eta_declared", "eta_track", "risk", "factors", "reason"} <= set(table[0])
 
 
 def test_arrivals_command_prints_the_board(tmp_path):
@@ -233,3 +238,72 @@ def test_the_board_goes_to_a_centres_redis_stream(tmp_path, server):
     assert board["centre"] == "lc-mpu" and [a["mmsi"] for a in board["arrivals"]] == [376000500]
     bad = subprocess.run([*base, "--centre", "nobody"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "no subscription" in bad.stderr
+
+
+# -- what the board must not list (issue: an arrivals board a port can act on) -------------------------------
+
+
+def lane(board: ArrivalsBoard, mmsi: int, off_nm: float, along_nm: float, cog: float, text: str | None,
+         eta_h: float | None = None, sog: float = 12.0) -> None:
+    """A ship ``off_nm`` west of Castries' meridian line, ``along_nm`` along its course from abeam."""
+    c = destination(*CASTRIES, 270.0, off_nm * 1852)
+    lat, lon = destination(*c, cog, along_nm * 1852)
+    if text is not None:
+        board(VesselInfo(mmsi, T0, name=f"SHIP {mmsi}", ship_type=70, destination=text,
+                         eta_s=T0 + eta_h * 3600 if eta_h is not None else None))
+    board(towards(mmsi, T0 + 60, lat, lon, sog, cog))
+
+
+def test_a_day_of_passing_traffic_lists_nothing(grid):
+    """Ships on their lanes 12-26 nm off Castries, bound for Fort-de-France, Bridgetown, Kingstown or nowhere
+    said: none is coming to Castries."""
+    b = ArrivalsBoard(grid=grid)
+    k = 0
+    for off in (12.0, 18.0, 26.0):
+        for along in (-40.0, -20.0, -5.0, 5.0):
+            for cog, text in ((0.0, "FORT DE FRANCE"), (180.0, "BRIDGETOWN"), (190.0, "KINGSTOWN"), (0.0, None),
+                              (180.0, "")):
+                k += 1
+                lane(b, 309100000 + k, off, along, cog, text, eta_h=6)
+    port = b.find_port("LCCAS")
+    assert b.board(port, hours=24) == [] and b.not_coming(port, hours=24) == []
+
+
+def test_a_stale_declaration_is_declared_not_coming(grid):
+    """Three ships still declare CASTRIES: one sails away with its ETA already past, one passes by northward
+    with a future ETA, one is stopped far off with a past ETA; none is expected, each says why."""
+    b = ArrivalsBoard(grid=grid)
+    lane(b, 309200001, 10.0, 15.0, 270.0, "CASTRIES", eta_h=-5)  # heading west, away
+    lane(b, 309200002, 20.0, 10.0, 0.0, "LC CAS", eta_h=3)  # north of abeam, going north: passed
+    lane(b, 309200003, 40.0, 0.0, 0.0, "CASTRIES", eta_h=-20, sog=0.2)  # stopped, ETA long gone
+    port = b.find_port("Castries")
+    assert b.board(port, hours=24) == []
+    rows = {a.mmsi: a for a in b.not_coming(port, hours=24)}
+    assert set(rows) == {309200001, 309200002, 309200003}
+    assert "leads away" in rows[309200001].reason and "has passed" in rows[309200001].reason
+    assert "leads away" in rows[309200002].reason
+    assert "stopped" in rows[309200003].reason and "has passed" in rows[309200003].reason
+
+
+def test_a_vessel_turning_toward_the_port_mid_window_is_listed_as_a_risk(grid):
+    """Bound for Fort-de-France on the lane 15 nm off: passing; then it turns for Castries: listed, with
+    'turned toward' and the declared-elsewhere factor."""
+    b = ArrivalsBoard(grid=grid)
+    port = b.find_port("LCCAS")
+    lane(b, 309300001, 15.0, -10.0, 0.0, "FORT DE FRANCE", eta_h=8)
+    assert b.board(port, hours=12) == []
+    c = destination(*CASTRIES, 270.0, 15.0 * 1852)
+    lat, lon = destination(*c, 0.0, -5.0 * 1852)
+    from maritime.runtime.arrivals_board import bearing
+
+    b(towards(309300001, T0 + 1800, lat, lon, 12.0, bearing(lat, lon, *CASTRIES)))
+    (row,) = b.board(port, now_s=T0 + 1800, hours=12)
+    assert row.mmsi == 309300001 and row.basis == "track" and "turned toward Castries" in row.reason
+    assert [f["factor"] for f in row.factors] == ["declared_elsewhere"]
+
+
+def test_a_declared_vessel_waiting_off_the_port_is_expected(grid):
+    b = ArrivalsBoard(grid=grid)
+    lane(b, 309400001, 6.0, 0.0, 0.0, "CASTRIES", eta_h=5, sog=0.3)
+    (row,) = b.board(b.find_port("LCCAS"), hours=24)
+    assert row.basis == "declared" and "waits" in row.reason
