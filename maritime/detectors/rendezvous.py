@@ -94,6 +94,9 @@ class RendezvousDetector(DetectorBase):
         self._where: dict[int, tuple[tuple[int, int], float, float, float, float | None]] = {}
         self._prev: dict[int, tuple[float, float, float]] = {}
         self._pairs: dict[int, set[tuple[int, int]]] = {}
+        #: when an MMSI shared by several transmitters was last heard elsewhere (s): its fixes before that no
+        #: longer say where it is, and no line is drawn across that moment
+        self._elsewhere: dict[int, float] = {}
         self.max_gap_s = settings.max_interp_gap_min * 60
         self.min_dur_s = self.p.min_duration_min * 60
         self.merge_s = self.p.merge_gap_h * 3600
@@ -180,10 +183,11 @@ class RendezvousDetector(DetectorBase):
                 continue
             for other in members:
                 _cell, tb, lat_b, lon_b, _sog = self._where[other]
-                if pos.time_s - tb > self.max_gap_s:
-                    continue
+                if pos.time_s - tb > self.max_gap_s or self._elsewhere.get(other, -1.0) > tb:
+                    continue  # B not heard for long, or heard elsewhere since its fix here
                 # compare at B's time: A interpolated between its previous and new fix
-                if prev is not None and prev[0] <= tb <= pos.time_s and pos.time_s - prev[0] <= self.max_gap_s:
+                if (prev is not None and prev[0] <= tb <= pos.time_s and pos.time_s - prev[0] <= self.max_gap_s
+                        and not prev[0] < self._elsewhere.get(mmsi, -1.0) < pos.time_s):
                     lat_a, lon_a = interpolate(prev[1], prev[2], prev[0], pos.lat, pos.lon, pos.time_s, tb)
                     t_cmp = tb
                 else:
@@ -225,6 +229,8 @@ class RendezvousDetector(DetectorBase):
         """A fix the identity gate withheld because another transmitter shares this MMSI: the MMSI was heard
         at (lat, lon) too, so a pair it is in is not together while that place is far from the partner (GFW's
         "fast separation" case: a vessel that says 0 kn beside another and, between, 600 nm away)."""
+        if pos.time_s > self._elsewhere.get(pos.mmsi, -1.0):
+            self._elsewhere[pos.mmsi] = pos.time_s
         return self._apart_from_far(pos.mmsi, pos.lat, pos.lon, pos.time_s)
 
     def _apart_all(self, mmsi: int, t: float) -> list[Alert]:
@@ -436,6 +442,8 @@ class RendezvousDetector(DetectorBase):
             if ep.parted is not None and watermark_s - ep.parted > self.merge_s:
                 self._forget(key)
         # forget grid entries of vessels not heard for a long time
+        for m in [m for m, t in self._elsewhere.items() if watermark_s - t > self.max_gap_s]:
+            del self._elsewhere[m]
         stale = [m for m, w in self._where.items() if watermark_s - w[1] > self.max_gap_s]
         for m in stale:
             if self.learned is not None:
@@ -464,6 +472,7 @@ class RendezvousDetector(DetectorBase):
         return {"episodes": [[list(k), msgspec.to_builtins(ep)] for k, ep in self.state.items()],
                 "where": [[m, list(w[0]), *w[1:]] for m, w in self._where.items()],
                 "prev": [[m, *p] for m, p in self._prev.items()],
+                "elsewhere": [[m, t] for m, t in self._elsewhere.items()],
                 "learned": self.learned.snapshot() if self.learned is not None else None}
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -479,6 +488,8 @@ class RendezvousDetector(DetectorBase):
             self._cells.setdefault(c, set()).add(m)
         for m, t, lat, lon in snap["prev"]:
             self._prev[m] = (t, lat, lon)
+        for m, t in snap.get("elsewhere", ()):
+            self._elsewhere[int(m)] = float(t)
         if self.learned is not None and snap.get("learned"):
             self.learned.restore(snap["learned"])
 

@@ -55,7 +55,8 @@ class Chain:
     enricher sees the state the embedded run would show it.
     """
 
-    __slots__ = ("_next_evict_s", "detectors", "emit", "evict_after_s", "evicted", "gates", "listeners", "tracker")
+    __slots__ = ("_next_evict_s", "detectors", "emit", "evict_after_s", "evicted", "gates", "listeners", "shared_withheld",
+                 "tracker")
 
     def __init__(self, tracker: Tracker, gates: Sequence[Gate], detectors: Sequence[Detector], emit: Emit,
                  listeners: list[Callable[[Any], None]] | None = None, evict_after_s: float = 0.0) -> None:
@@ -68,6 +69,8 @@ class Chain:
         self.evict_after_s = evict_after_s
         self.evicted = 0
         self._next_evict_s: float | None = None
+        #: whether the last fix a gate withheld was withheld because its MMSI is shared (see :meth:`withheld`)
+        self.shared_withheld = False
 
     def evict(self, watermark_s: float) -> int:
         """Drop the state of every vessel not heard since ``watermark_s - evict_after_s`` that no gate or
@@ -97,8 +100,9 @@ class Chain:
             if got:
                 emit(got)
             if not ok:
-                if gate.holds(pos.mmsi):
-                    self._withheld(pos, vessel)
+                self.shared_withheld = gate.holds(pos.mmsi)
+                if self.shared_withheld:
+                    self.withheld(pos)
                 return False
         self.tracker.on_position(pos)
         for det in self.detectors:
@@ -110,9 +114,10 @@ class Chain:
             fn(pos)
         return True
 
-    def _withheld(self, pos: Position, vessel: VesselState) -> None:
+    def withheld(self, pos: Position) -> None:
         """A fix withheld while its MMSI is shared by several transmitters: offered to the detectors that
         read where else the MMSI was heard (``on_withheld``: a pair is not together while one is elsewhere)."""
+        vessel = self.tracker.get(pos.mmsi)
         for det in self.detectors:
             hook = getattr(det, "on_withheld", None)
             if hook is not None:

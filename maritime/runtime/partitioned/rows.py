@@ -255,6 +255,9 @@ class TilePosRow(_Fix, array_like=True, gc=False, tag=TILE_POS):
     #: the tile's :func:`tile_key`
     tile: str
     time_err_s: float = 0.0
+    #: withheld by the identity gate (another transmitter on a shared MMSI): not a fix of the vessel, only where
+    #: the MMSI was also heard, sent to the tiles of the vessel's last accepted fix
+    withheld: bool = False
 
 
 class TickRow(msgspec.Struct, array_like=True, gc=False, tag=TICK):

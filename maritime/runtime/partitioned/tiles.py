@@ -108,7 +108,10 @@ class TileRunner:
         vessel = tile.tracker.get(pos.mmsi)
         if (vessel.name, vessel.callsign, vessel.imo, vessel.ship_type) != (name, callsign, imo, ship_type):
             tile.tracker.on_static(VesselInfo(pos.mmsi, pos.time_s, name, callsign, imo, ship_type))
-        tile.chain.position(pos)
+        if r.withheld:
+            tile.chain.withheld(pos)
+        else:
+            tile.chain.position(pos)
         if tile.raised:
             alerts.extend(self._mine(tile))
 

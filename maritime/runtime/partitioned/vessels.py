@@ -218,6 +218,14 @@ class VesselRunner:
         prev = self.tracker.vessels.get(pos.mmsi)
         prev_t = prev.last.time_s if prev is not None and prev.last is not None else None
         if not self.chain.position(pos):
+            if self.chain.shared_withheld and prev is not None and prev.last is not None:
+                # the tiles that hold this vessel's pairs learn where else its MMSI was heard
+                vessel = self.tracker.get(pos.mmsi)
+                ident = (vessel.name, vessel.callsign, vessel.imo, vessel.ship_type)
+                for key, q in self._halo(prev.last.lat, prev.last.lon):
+                    fwd.setdefault(q, []).append(TilePosRow(
+                        pos.mmsi, pos.time_s, pos.lat, pos.lon, pos.sog_kn, pos.cog_deg, pos.heading_deg,
+                        pos.nav_status, pos.msg_type, pos.source, ident, key, pos.time_err_s, True))
             return
         self.positions += 1
         step = self.arrival_step

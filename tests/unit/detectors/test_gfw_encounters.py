@@ -109,3 +109,31 @@ def test_real_pair_splits_when_merging_is_shorter_than_the_silence(tmp_path):
     """The merge is a setting: with 4 h (less than the 8 h silence) the two meetings are two events."""
     got = rendezvous(tmp_path, "real", merge_gap_h=4.0)
     assert len({a.id for a in got}) == 2
+
+
+def test_the_partitioned_runtime_agrees_on_every_case():
+    """The same alerts (ids, statuses) from the partitioned runtime, 1 and 3 partitions with restarts from its
+    tables: across 180° (tiles go round) and the fast separation (the other transmitter's place reaches the tile
+    of the pair)."""
+    from maritime.runtime.partitioned import run_partitioned
+
+    for name, still in (("dateline", False), ("fastsep", True), ("simple", False)):
+        lines = case_lines(name, still)
+        s = Settings.model_validate({"rendezvous": {"standard": {"min_duration_min": 30.0}}})
+        embedded = sorted((a.id, a.status) for a in _replay(lines, s) if a.type == "rendezvous")
+        batches = [("gfw", lines[i:i + 5], None) for i in range(0, len(lines), 5)]
+        for parts, restart in ((1, 0), (3, 2)):
+            got = sorted((a.id, a.status) for a in run_partitioned(batches, s, None, parts, restart_every=restart)
+                         if a.type == "rendezvous")
+            assert got == embedded, (name, parts, got, embedded)
+
+
+def _replay(lines: list[bytes], s: Settings) -> list:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "case.nmea"
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        sink = Collect()
+        assembled_pipeline(s, [sink], None, None).replay(parse_source(str(path)))
+    return sink.alerts
