@@ -34,7 +34,7 @@ from maritime.detectors.identity import IdentityGate
 from maritime.detectors.loitering import LoiteringDetector
 from maritime.detectors.protocols import Detector, Gate
 from maritime.detectors.rendezvous import RendezvousDetector
-from maritime.detectors.tracker import Tracker, VesselState
+from maritime.detectors.tracker import Tracker
 from maritime.detectors.watchlist import WatchEntry, Watchlist
 from maritime.models import Alert, Position, VesselInfo, iso, parse_iso
 from maritime.zones.index import ZoneIndex
