@@ -55,8 +55,8 @@ class Chain:
     enricher sees the state the embedded run would show it.
     """
 
-    __slots__ = ("_next_evict_s", "detectors", "emit", "evict_after_s", "evicted", "gates", "listeners", "shared_withheld",
-                 "tracker")
+    __slots__ = ("_next_evict_s", "detectors", "emit", "evict_after_s", "evicted", "gates", "listeners",
+                 "shared_withheld", "tracker")
 
     def __init__(self, tracker: Tracker, gates: Sequence[Gate], detectors: Sequence[Detector], emit: Emit,
                  listeners: list[Callable[[Any], None]] | None = None, evict_after_s: float = 0.0) -> None:
