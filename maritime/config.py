@@ -12,16 +12,36 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from maritime.paths import state_dir
 
 TimeQuality = Literal["auto", "sent", "received", "delivered"]
 
 
+#: the largest number any setting may hold: beyond it times and counts overflow what they feed (dates,
+#: integer steps); a setting of a measure (names ending in a unit) that is not 0 is at least ``MIN_MEASURE``
+MAX_NUMBER = 1e12
+MIN_MEASURE = 1e-3
+_UNITS = ("_s", "_min", "_h", "_km", "_m", "_nm", "_kn", "_deg")
+
+
 class _Frozen(BaseModel):
     # no NaN or infinity in any setting: a tick of inf would stop the watermark, a NaN limit every check
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> _Frozen:
+        """Numbers within bounds a run can use: none beyond ``MAX_NUMBER``; a measure (a time, a distance, a
+        speed) that is not zero at least ``MIN_MEASURE`` of its unit (1e-300 s as a step would overflow)."""
+        for name, value in self:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if abs(value) > MAX_NUMBER:
+                raise ValueError(f"{name} = {value:g}: too large (at most {MAX_NUMBER:g})")
+            if name.endswith(_UNITS) and value != 0 and abs(value) < MIN_MEASURE:
+                raise ValueError(f"{name} = {value:g}: too small (0, or at least {MIN_MEASURE:g})")
+        return self
 
 
 class IngestSettings(_Frozen):
@@ -40,9 +60,16 @@ class IngestSettings(_Frozen):
         from datetime import datetime
 
         try:
-            datetime.fromisoformat(v.replace("Z", "+00:00"))
-        except ValueError:
+            t = datetime.fromisoformat(v.replace("Z", "+00:00"))
+            if t.tzinfo is None:
+                from datetime import UTC
+
+                t = t.replace(tzinfo=UTC)
+            secs = t.timestamp()
+        except (ValueError, OverflowError, OSError):
             raise ValueError(f"{v!r} is not an ISO 8601 time (as in 2025-05-14T00:00:00Z)") from None
+        if not 0 <= secs < 4102444800:  # AIS has no times before 1970 (UNIX 0) or after 2100
+            raise ValueError(f"{v!r}: give a time from 1970 to 2099")
         return v
     idle_source_s: float = Field(900.0, gt=0, description="distributed runtime: a source this far (event-time s) "
                                  "behind the newest no longer holds the others back")

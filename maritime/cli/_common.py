@@ -111,13 +111,38 @@ def check_output(option: str, path: Path | None) -> None:
         return
     if path.is_dir():
         raise fail(f"{option} {path}: is a folder; give a file name", 2)
-    for parent in (path.parent, *path.parent.parents):
-        if parent.exists():
-            if not parent.is_dir():
-                raise fail(f"{option} {path}: {parent} is a file, not a folder", 2)
-            if not os.access(parent, os.W_OK):
-                raise fail(f"{option} {path}: {parent} is not writable", 2)
-            return
+    parent = path.parent
+    if not parent.exists():
+        # a folder is never made where the caller did not ask for one (a typo would make it as root)
+        raise fail(f"{option} {path}: the folder {parent} does not exist", 2)
+    if not parent.is_dir():
+        raise fail(f"{option} {path}: {parent} is a file, not a folder", 2)
+    if not os.access(parent, os.W_OK):
+        raise fail(f"{option} {path}: {parent} is not writable", 2)
+
+
+def check_folder(option: str, path: Path) -> None:
+    """Refuse at once (exit 2) an output folder that is a file, or whose parent does not exist."""
+    if path.exists() and not path.is_dir():
+        raise fail(f"{option} {path}: is a file; give a folder", 2)
+    if not path.exists() and not path.parent.is_dir():
+        raise fail(f"{option} {path}: the folder {path.parent} does not exist", 2)
+    where = path if path.exists() else path.parent
+    if not os.access(where, os.W_OK):
+        raise fail(f"{option} {path}: {where} is not writable", 2)
+
+
+def positive(option: str, value: float | None) -> None:
+    """Refuse at once (exit 2) a number that must be positive and finite."""
+    if value is not None and not (0 < value < float("inf")):
+        raise fail(f"{option} {value:g}: must be positive (and finite)", 2)
+
+
+def sim_args_or_fail(hours: float, vessels: int, out: Path) -> None:
+    """``simulate`` and ``demo``: positive hours and vessels, an output folder that can be one (else exit 2)."""
+    positive("--hours", hours)
+    positive("--vessels", vessels)
+    check_folder("--out", out)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from rich.markup import escape
 from maritime.cli._common import (
     STORE_HELP,
     NamedCommand,
+    check_output,
     command_family,
     err_console,
     fail,
@@ -41,23 +42,32 @@ def serve(
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
     triage: Annotated[str | None, typer.Option("--triage", help=STORE_HELP)] = None,
     config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
+    dead_letter: Annotated[Path | None, typer.Option(
+        "--dead-letter", help="append the alert-stream entries that carry no alert here (JSON lines)")] = None,
 ) -> None:
     """The live operations map, fed from Redis (alerts stream, latest positions); triage kept and shared."""
     from maritime.views.web import LiveState, default_token, follow_redis, make_app
 
     setup_logging(1)
     redis_url_or_fail(redis_url)
+    check_output("--dead-letter", dead_letter)
     host, port = host_port(web_at)
     index = zones_or_fail(zones)
     state = LiveState()
     store = triage_store_or_fail(triage or settings_or_fail(config).triage_store)
+    dead_fh = dead_letter.open("a", encoding="utf-8") if dead_letter is not None else None
+
+    def dead(entry: dict[str, Any]) -> None:
+        if dead_fh is not None:
+            dead_fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            dead_fh.flush()
 
     async def main() -> None:
         stop = stop_event(duration)
         need = default_token(host, token)
         runner = await listen(make_app(state, token=need, zones=index, tile_url=tile_url,
                                         hosts=[host] if need is None else None, triage=store), host, port)
-        follower = asyncio.create_task(follow_redis(state, redis_url, stop))
+        follower = asyncio.create_task(follow_redis(state, redis_url, stop, dead=dead))
         try:
             await stop.wait()
         finally:
@@ -69,6 +79,8 @@ def serve(
         asyncio.run(main())
     finally:
         store.close()
+        if dead_fh is not None:
+            dead_fh.close()
 
 
 

@@ -143,6 +143,9 @@ def watch(
     common.setup_logging(max(verbose, 1))
     settings = common.settings_or_fail(config)
     specs = common.specs_or_fail(sources)
+    common.positive("--duration", duration)
+    for opt, path in (("--alerts", alerts), ("--summary-json", summary_json), ("--dead-letter", dead_letter)):
+        common.check_output(opt, path)
     web_addr = common.host_port(web_at) if web_at is not None else None
     zone_index = common.zones_or_fail(zones)
     with ExitStack() as stack:
@@ -215,8 +218,7 @@ def simulate(
 ) -> None:
     """Simulate Caribbean AIS traffic with scripted events and their ground truth."""
     common.setup_logging(verbose)
-    if hours <= 0 or vessels <= 0:
-        raise common.fail("--hours and --vessels must be positive", 2)
+    common.sim_args_or_fail(hours, vessels, out)
     if events not in ("default", "none") and not Path(events).is_file():
         raise common.fail(f"{events}: no such events file", 2)
     info = common.simulate_day(out, hours, vessels, seed, zones, events)
@@ -262,8 +264,7 @@ def demo(
 
     common.setup_logging(0)
     zones_dir = common.bundled_or_fail()
-    if hours <= 0 or vessels <= 0:
-        raise common.fail("--hours and --vessels must be positive", 2)
+    common.sim_args_or_fail(hours, vessels, out)
     common.err_console.print(f"simulating {hours:g} h of Caribbean traffic, {vessels} vessels (seed {seed}) ...")
     info = common.simulate_day(out, hours, vessels, seed, [zones_dir], "default")
     common.err_console.print(f"replaying {info['lines']:,} lines through the detectors ...")
@@ -307,6 +308,7 @@ def map_cmd(
 
     if not alerts.is_file():
         raise common.fail(f"{alerts}: no such file")
+    common.check_output("--out", out)
     collector = None
     if tracks:
         collector = TrackCollector()
@@ -348,6 +350,7 @@ def arrivals(
     if as_json and as_csv:
         raise common.fail("--json or --csv, not both", 2)
     common.check_output("--out", out)
+    common.positive("--hours", hours)
     if (redis_url is None) != (centre is None):
         raise common.fail("--redis and --centre go together", 2)
     if redis_url is not None:

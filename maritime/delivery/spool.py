@@ -84,6 +84,9 @@ class SpooledDelivery:
     def __init__(self) -> None:
         self._wake = threading.Event()
         self._stop = threading.Event()
+        #: set by a runtime that is being stopped: ``close`` gives up delivering at this ``time.monotonic()``
+        #: and leaves the rest in the spool for the next run (None: the usual ``flush_timeout_s`` rules)
+        self.close_by: float | None = None
 
     def flush(self, timeout_s: float) -> bool:
         """Wait until everything queued is delivered; False if time ran out (the channel is down)."""
@@ -98,16 +101,18 @@ class SpooledDelivery:
     def close(self) -> None:
         """Deliver everything while the channel is up; once it is down, give it ``flush_timeout_s``
         more and leave the rest on disk for the next run."""
+        by = self.close_by
         while len(self.spool):
             if not self._thread.is_alive():  # the worker died (logged there): what waits stays on disk
                 break
-            if self.flush(min(1.0, self.flush_timeout_s)):
+            left = 1.0 if by is None else by - time.monotonic()
+            if left <= 0 or self.flush(min(1.0, self.flush_timeout_s, left)):
                 break
             if self.down_since is not None and time.monotonic() - self.down_since > self.flush_timeout_s:
                 break
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=10 if by is None else max(0.2, by - time.monotonic()))
         if len(self.spool):
             logger.warning("%s unreachable: %d alerts wait in %s for the next run", self.target, len(self.spool),
                            self.spool.path)

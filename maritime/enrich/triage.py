@@ -204,16 +204,28 @@ class SqliteTriageStore:
     WAL mode lets the live map and a ``maritime triage`` command write to the same file at once.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, make_folder: bool = False) -> None:
+        """``make_folder``: create the file's folder (the default state folder); a folder someone named must
+        exist already (a typo is refused, never created)."""
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(self.path).parent
+            try:
+                if make_folder:
+                    folder.mkdir(parents=True, exist_ok=True)
+                elif not folder.is_dir():
+                    raise TriageError(f"{self.path}: the folder {folder} does not exist"
+                                      + (" (it is a file)" if folder.exists() else ""))
+                if Path(self.path).is_dir():
+                    raise TriageError(f"{self.path}: is a folder, not a triage file")
+            except OSError as err:
+                raise TriageError(f"{self.path}: the folder cannot be made ({err.strerror or err})") from None
         try:
             self.db = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
             if self.path != ":memory:":
                 self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as err:
+        except sqlite3.Error as err:
             raise TriageError(f"{self.path}: not a usable triage file ({err})") from None
         self._lock = threading.Lock()
 
@@ -332,4 +344,6 @@ def open_triage(spec: str | None = None) -> SqliteTriageStore | RedisTriageStore
     """The store a spec names: a ``redis://`` / ``rediss://`` URL, a SQLite path, or None (the default file)."""
     if spec and spec.startswith(("redis://", "rediss://", "unix://")):
         return RedisTriageStore(spec)
-    return SqliteTriageStore(spec or default_path())
+    if spec:
+        return SqliteTriageStore(spec)
+    return SqliteTriageStore(default_path(), make_folder=True)

@@ -4,7 +4,8 @@ A forged-MMSI flood (200,000 new MMSIs in 10 minutes) would otherwise send one `
 to every centre. :class:`FloodGate` lets the first ``max_new`` new events of a (type, source) through in each
 ``window_s`` of event time, holds back the rest (their later records too, so no centre sees an update or a
 close of an event it never saw opened), and raises one ``alert_flood`` event per flood that says how many were
-held back and from where, updated as the flood goes on and closed when a window passes quietly.
+held back and from where, updated as the flood goes on (at most once a minute of event time) and closed
+when a window passes quietly.
 
 The source of an alert is where its vessel's reports came from (``Alert.details["source"]`` when a detector
 gives it, else the tracker's last position of its first vessel), so one bad feed does not silence another.
@@ -23,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 #: how many held-back event ids are remembered (their later records are held back too)
 HELD_IDS_MAX = 500_000
+#: a flood's alert is updated at most this often, in event time (s): a centre needs the count, not a stream
+UPDATE_EVERY_S = 60.0
 
 
 @dataclass
@@ -34,6 +37,8 @@ class _Flood:
     raised: bool = False
     last_s: float = 0.0
     kinds: dict[str, int] = field(default_factory=dict)
+    #: when its alert was last raised or updated (event s): updated at most every ``UPDATE_EVERY_S``
+    told_s: float = 0.0
 
 
 class FloodGate:
@@ -81,8 +86,10 @@ class FloodGate:
                 fl.raised = True
                 logger.warning("alert flood: more than %d new %s events from %s within %.0f min; the rest are "
                                "held back and counted", self.max_new, a.type, key[1], self.window_s / 60)
+                fl.told_s = a.time_s
                 out.append(self._flood_alert(key, fl, "open", a.time_s))
-            elif fl.held % 1000 == 0:
+            elif a.time_s - fl.told_s >= UPDATE_EVERY_S:
+                fl.told_s = a.time_s
                 out.append(self._flood_alert(key, fl, "update", a.time_s))
         return out
 

@@ -69,6 +69,10 @@ class RunStats:
     last_time_s: float | None = None
     started: float = field(default_factory=time.perf_counter)
     seconds: float = 0.0
+    #: a live run stopped (signal, duration) rather than reaching the end of its input
+    stopped: bool = False
+    #: lines received but not yet decoded when a live run stopped
+    unprocessed_at_stop: int = 0
 
     def summary(self, vessels: int) -> dict[str, Any]:
         """The summary JSON object (contract names)."""
@@ -88,6 +92,7 @@ class RunStats:
             "seconds": round(self.seconds, 3),
             "warnings": dict(sorted(self.decode.warnings.items())),
             "alert_records": self.alert_records,
+            **({"stopped": True, "unprocessed_at_stop": self.unprocessed_at_stop} if self.stopped else {}),
         }
 
 
@@ -273,14 +278,24 @@ class Pipeline:
                 except Exception:  # one broken sink must not stop the others
                     logger.exception("sink %s failed on alert %s", type(sink).__name__, a.id)
 
-    def finish(self) -> dict[str, Any]:
-        """End of input: final watermark, detectors' last word, sinks closed; the summary."""
+    def finish(self, stopping: bool = False) -> dict[str, Any]:
+        """End of input: final watermark, detectors' last word, sinks closed; the summary.
+
+        ``stopping``: a live run is being stopped (a signal, ``--duration``), not at the end of its input: the
+        arrivals stage does not judge every vessel once more (the next run's first check does), and the
+        spooled sinks get :data:`STOP_SINK_S` to deliver what waits; the rest stays in their spools on disk."""
         end = self.stats.last_time_s
+        self.stats.stopped = stopping
         if end is not None:
             self.advance(end)
             self.chain.finish(end)
-            if self.arrivals is not None:
+            if self.arrivals is not None and not stopping:
                 self.emit(self.arrivals.finish(end), enriched=True)
+        if stopping:
+            by = time.monotonic() + STOP_SINK_S
+            for sink in self.sinks:
+                if hasattr(sink, "close_by"):
+                    sink.close_by = by
         for sink in self.sinks:
             try:
                 sink.close()
@@ -494,11 +509,26 @@ class Pipeline:
                 if stop.is_set():
                     break
         finally:
+            stopped = stop.is_set() and len(closed) < len(specs)
             stop.set()
             for task in tasks:
                 task.cancel()
             closing.cancel()
             await asyncio.gather(*tasks, closing, return_exceptions=True)
+        # batches received but not yet decoded when the run stopped: not decoded now (a backlog can take
+        # longer than a stop may), counted and logged; a worker's queued batches are cancelled likewise
+        backlog = 0
+        while not queue.empty():
+            item = queue.get_nowait()
+            if item is None:
+                continue
+            _index, fut, batch = item
+            if fut is not None:
+                fut.cancel()
+            backlog += len(batch or ())
+        if backlog:
+            self.stats.unprocessed_at_stop = backlog
+            logger.warning("stopped with %d received lines not yet decoded: not processed", backlog)
         # the feeds still open when the run stops: what their clocks hold is judged, their fragments orphaned
         for index in range(len(specs)):
             if index in closed:
@@ -517,7 +547,11 @@ class Pipeline:
             pool.close()
         for t, item in merge.flush():
             self.process(t, item)
-        return self.finish()
+        return self.finish(stopping=stopped)
+
+
+#: how long a stopping live run lets its spooled sinks deliver before leaving the rest on disk (s)
+STOP_SINK_S = 2.0
 
 
 @contextmanager
@@ -552,14 +586,64 @@ def live_batches(spec: SourceSpec, stop: asyncio.Event) -> AsyncIterator[list[tu
     return file_batches(spec)
 
 
-async def file_batches(spec: SourceSpec, size: int = 2000) -> AsyncIterator[list[tuple[bytes, float]]]:
-    """A file or stdin as batches for the live loop (receive time = now)."""
-    batch: list[tuple[bytes, float]] = []
-    for line in iter_lines(spec):
-        batch.append((line, time.time()))
-        if len(batch) >= size:
-            yield batch
-            batch = []
-            await asyncio.sleep(0)
-    if batch:
-        yield batch
+async def file_batches(spec: SourceSpec, size: int = 2000, max_waiting: int = 50_000
+                       ) -> AsyncIterator[list[tuple[bytes, float]]]:
+    """A file or stdin as batches for the live loop (receive time = now), read in a thread so that the event
+    loop never waits on it: a pipe that goes quiet (``(cat day.nmea; sleep 1500) | maritime watch -``) leaves
+    the map, the signals and the stop answering, and what it sent is handed on at once, not when a batch fills.
+    At most ``max_waiting`` lines wait to be taken (the reader then waits: a file is not read into memory)."""
+    import collections
+    import threading
+
+    loop = asyncio.get_running_loop()
+    waiting: collections.deque[tuple[bytes, float] | BaseException | None] = collections.deque()
+    cond = threading.Condition()
+    ready = asyncio.Event()
+    done = threading.Event()
+
+    def produce() -> None:
+        item: BaseException | None = None
+        try:
+            for line in iter_lines(spec):
+                with cond:
+                    while len(waiting) >= max_waiting and not done.is_set():
+                        cond.wait(0.5)
+                    if done.is_set():
+                        return
+                    waiting.append((line, time.time()))
+                    first = len(waiting) == 1
+                if first:
+                    loop.call_soon_threadsafe(ready.set)
+        except BaseException as err:  # handed to the reader (a damaged gzip file, a read error)
+            item = err
+        with cond:
+            waiting.append(item)
+        loop.call_soon_threadsafe(ready.set)
+
+    reader = threading.Thread(target=produce, name=f"read-{spec.name}", daemon=True)
+    reader.start()
+    try:
+        while True:
+            await ready.wait()
+            with cond:
+                ready.clear()
+                take = min(len(waiting), size)
+                batch = [waiting.popleft() for _ in range(take)]
+                if waiting:
+                    ready.set()
+                cond.notify()
+            lines: list[tuple[bytes, float]] = []
+            for item in batch:
+                if item is None:
+                    if lines:
+                        yield lines
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                lines.append(item)
+            if lines:
+                yield lines
+    finally:
+        done.set()
+        with cond:
+            cond.notify_all()

@@ -32,7 +32,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -65,6 +65,8 @@ class LiveState:
         self.now_s = 0.0
         #: True while the event stream it follows (Redis) is down (shown on the page's status line)
         self.feed_down = False
+        #: stream entries that were not an alert (no ``alert`` field, not JSON, not an object): skipped
+        self.malformed_entries = 0
         #: the last entry of the alert stream taken in (a reconnection resumes after it)
         self.stream_id: str | None = None
         self.down_since: float | None = None
@@ -631,7 +633,39 @@ TRIAGE_JS = (importlib.resources.files("maritime.views") / "static" / "triage.js
 PALETTE_JS = "window.MDA_PALETTE = " + json.dumps(PALETTE, separators=(",", ":")) + ";\n"
 
 
-async def follow_redis(state: LiveState, url: str, stop: asyncio.Event, poll_s: float = 2.0) -> None:
+def take_entry(state: LiveState, entry_id: str, fields: dict[str, str],
+               dead: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Add one alert-stream entry to the map; one that carries no alert (no ``alert`` field, text that is not
+    a JSON object with an id) is counted, logged with its id, dead-lettered and skipped: the follower goes on."""
+    why = None
+    doc: Any = None
+    raw = fields.get("alert") if isinstance(fields, dict) else None
+    if raw is None:
+        why = "no 'alert' field"
+    else:
+        try:
+            doc = json.loads(raw)
+        except ValueError as err:
+            why = f"the alert is not JSON ({err})"
+        else:
+            if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
+                why = "the alert is not an object with an id"
+    if why is None:
+        try:
+            state.add_alert(doc)
+            return
+        except (KeyError, TypeError, ValueError) as err:
+            why = f"the alert cannot be shown ({type(err).__name__}: {err})"
+    state.malformed_entries += 1
+    logger.warning("mda:alerts entry %s skipped: %s; following on (%d skipped so far)", entry_id, why,
+                   state.malformed_entries)
+    if dead is not None:
+        dead({"source": "redis mda:alerts", "entry": entry_id, "reason": why,
+              "fields": {str(k): str(v)[:2000] for k, v in (fields or {}).items()}})
+
+
+async def follow_redis(state: LiveState, url: str, stop: asyncio.Event, poll_s: float = 2.0,
+                       dead: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Fill ``state`` from Redis (the distributed setup): alerts from ``mda:alerts``, positions from the
     geo set and vessel hashes the pipeline keeps."""
     import redis
@@ -644,7 +678,7 @@ async def follow_redis(state: LiveState, url: str, stop: asyncio.Event, poll_s: 
     while not stop.is_set():
         client: Any = aredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=3)
         try:
-            await _follow(state, client, stop, poll_s, backoff)
+            await _follow(state, client, stop, poll_s, backoff, dead)
             return
         except (redis.ConnectionError, redis.TimeoutError, OSError) as err:
             # the map keeps what it has, says so, and resumes from the last alert it saw
@@ -658,11 +692,12 @@ async def follow_redis(state: LiveState, url: str, stop: asyncio.Event, poll_s: 
             await asyncio.wait_for(stop.wait(), timeout=backoff.next_delay())
 
 
-async def _follow(state: LiveState, client: Any, stop: asyncio.Event, poll_s: float, backoff: Any) -> None:
+async def _follow(state: LiveState, client: Any, stop: asyncio.Event, poll_s: float, backoff: Any,
+                  dead: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Follow the alert stream from ``state.stream_id`` (None: the latest 500 alerts) and the positions."""
     if state.stream_id is None:
         for entry_id, fields in reversed(await client.xrevrange("mda:alerts", count=500)):
-            state.add_alert(json.loads(fields["alert"]))
+            take_entry(state, entry_id, fields, dead)
             state.stream_id = entry_id
         if state.stream_id is None:
             state.stream_id = "0-0"
@@ -678,7 +713,7 @@ async def _follow(state: LiveState, client: Any, stop: asyncio.Event, poll_s: fl
         got = await client.xread({"mda:alerts": state.stream_id}, count=200, block=500)
         for _stream, entries in got or []:
             for entry_id, fields in entries:
-                state.add_alert(json.loads(fields["alert"]))
+                take_entry(state, entry_id, fields, dead)
                 state.stream_id = entry_id
         if loop.time() >= next_poll:
             next_poll = loop.time() + poll_s

@@ -147,6 +147,43 @@ def _check_list(bad: list[str], value: Any, prop: str, label: str, allowed: Sequ
         bad.append(f"unknown {label} {unknown} (one of {', '.join(allowed)})")
 
 
+def _rings(coords: Any, gtype: str) -> list[Any]:
+    if not isinstance(coords, list):
+        return []
+    polys = [coords] if gtype == "Polygon" else [p for p in coords if isinstance(p, list)]
+    return [r for poly in polys for r in (poly if isinstance(poly, list) else [])]
+
+
+def _ring_problems(coords: Any, gtype: str) -> list[str]:
+    """What RFC 7946 says of polygon rings that a ring breaks: at least four positions, the last the first."""
+    rings = _rings(coords, gtype)
+    if not rings:
+        return ["empty geometry (no rings)"]
+    if all(isinstance(r, list) and not r for r in rings):
+        return ["empty geometry (no positions)"]
+    out = []
+    for k, ring in enumerate(rings):
+        if not isinstance(ring, list) or not all(isinstance(p, list) and len(p) >= 2 for p in ring):
+            out.append(f"ring {k + 1} is not a list of [lon, lat] positions")
+        elif len(ring) < 4:
+            out.append(f"ring {k + 1} has {len(ring)} positions; a closed ring needs at least 4 (the last repeating "
+                       "the first)" + ("" if ring and ring[0] == ring[-1] else "; it is not closed"))
+        elif ring[0][:2] != ring[-1][:2]:
+            out.append(f"ring {k + 1} is not closed (its last position must repeat the first; --fix closes it)")
+    return out
+
+
+def _closed_rings(coords: Any, gtype: str) -> Any:
+    """The coordinates with every open ring closed (the first position repeated at the end)."""
+    def close(ring: list[Any]) -> list[Any]:
+        return [*ring, ring[0]] if ring and isinstance(ring[0], list) and ring[0][:2] != ring[-1][:2] else ring
+
+    if gtype == "Polygon":
+        return [close(r) if isinstance(r, list) else r for r in coords]
+    return [[close(r) if isinstance(r, list) else r for r in poly] if isinstance(poly, list) else poly
+            for poly in coords]
+
+
 def parse_zone_features(doc: Any, file: str, *, fix: bool = False) -> tuple[list[Zone], list[ZoneProblem]]:
     """Zones and problems from a parsed GeoJSON document (FeatureCollection or Feature)."""
     problems: list[ZoneProblem] = []
@@ -204,8 +241,13 @@ def parse_zone_features(doc: Any, file: str, *, fix: bool = False) -> tuple[list
         elif geom_doc.get("type") not in ("Polygon", "MultiPolygon"):
             bad.append(f"geometry is a {geom_doc.get('type')}, zones must be Polygon or MultiPolygon")
         else:
+            rings_bad = _ring_problems(geom_doc.get("coordinates"), geom_doc["type"])
+            if rings_bad and fix:
+                geom_doc = {**geom_doc, "coordinates": _closed_rings(geom_doc.get("coordinates"), geom_doc["type"])}
+                rings_bad = _ring_problems(geom_doc["coordinates"], geom_doc["type"])
+            bad.extend(rings_bad)
             try:
-                geom = shape(geom_doc)
+                geom = shape(geom_doc) if not rings_bad else None
             except Exception as err:
                 bad.append(f"unreadable geometry: {err}")
             if geom is not None:
