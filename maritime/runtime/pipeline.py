@@ -37,6 +37,7 @@ from maritime.ingest.eventtime import Deduplicator, Reorder, SourceMerge
 from maritime.ingest.formats import resolve
 from maritime.ingest.ordering import env_run_items, ordered_lines, ordered_records
 from maritime.ingest.sources import (
+    LineSplitter,
     ReadProgress,
     SourceSpec,
     iter_lines,
@@ -601,10 +602,27 @@ async def file_batches(spec: SourceSpec, size: int = 2000, max_waiting: int = 50
     ready = asyncio.Event()
     done = threading.Event()
 
+    def stdin_lines() -> Iterator[bytes]:
+        # the raw descriptor, not sys.stdin.buffer: a reader thread still waiting at exit must not hold the
+        # buffered reader's lock (the interpreter would abort)
+        import os
+        import sys
+
+        fd = sys.stdin.fileno()
+        splitter = LineSplitter()
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                rest = splitter.reset()
+                if rest.strip():
+                    yield rest
+                return
+            yield from splitter.feed(chunk)
+
     def produce() -> None:
         item: BaseException | None = None
         try:
-            for line in iter_lines(spec):
+            for line in (stdin_lines() if spec.kind == "stdin" else iter_lines(spec)):
                 with cond:
                     while len(waiting) >= max_waiting and not done.is_set():
                         cond.wait(0.5)
