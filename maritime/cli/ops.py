@@ -46,6 +46,7 @@ def serve(
         "--dead-letter", help="append the alert-stream entries that carry no alert here (JSON lines)")] = None,
 ) -> None:
     """The live operations map, fed from Redis (alerts stream, latest positions); triage kept and shared."""
+    from maritime.runtime.health import Health
     from maritime.views.web import LiveState, default_token, follow_redis, make_app
 
     setup_logging(1)
@@ -66,7 +67,8 @@ def serve(
         stop = stop_event(duration)
         need = default_token(host, token)
         runner = await listen(make_app(state, token=need, zones=index, tile_url=tile_url,
-                                        hosts=[host] if need is None else None, triage=store), host, port)
+                                        hosts=[host] if need is None else None, triage=store,
+                                        health=Health(live=state)), host, port)
         follower = asyncio.create_task(follow_redis(state, redis_url, stop, dead=dead))
         try:
             await stop.wait()

@@ -175,6 +175,7 @@ def watch(
             stop = common.stop_event(duration)
             runner = None
             if live is not None and web_addr is not None:
+                from maritime.runtime.health import Health
                 from maritime.views.web import default_token, make_app
 
                 host, port = web_addr
@@ -183,7 +184,7 @@ def watch(
                 runner = await common.listen(make_app(live, token=need, zones=zone_index, tile_url=tile_url,
                                                profiles=pipe.profile_store, risk_weights=settings.risk_weights,
                                                hosts=[host] if need is None else None, triage=store,
-                                               arrivals=board), host, port)
+                                               arrivals=board, health=Health(pipe)), host, port)
             refresher = None
             if redis_url and pipe.assembly is not None and pipe.assembly.watch_entries is not None:
                 from maritime.enrich.watchlist_store import follow_watchlists

@@ -76,6 +76,8 @@ class RedisSink(SpooledDelivery):
         self.added = 0
         self.already = 0
         self.down_since: float | None = None
+        #: batches Redis failed or refused (each retried later)
+        self.failures = 0
         self._thread = threading.Thread(target=self._run, name="redis-sink", daemon=True)
         self._thread.start()
 
@@ -156,6 +158,7 @@ class RedisSink(SpooledDelivery):
             try:
                 self.spool.ack(self._deliver(batch))
             except (redis.ConnectionError, redis.TimeoutError, OSError) as err:
+                self.failures += 1
                 if self.down_since is None:
                     self.down_since = time.monotonic()
                     logger.warning("Redis %s is down (%s): alerts are kept on disk and sent when it is back",
@@ -166,6 +169,7 @@ class RedisSink(SpooledDelivery):
                 self._wake.clear()
                 continue
             except redis.ResponseError:
+                self.failures += 1
                 if self.down_since is None:  # refused (permissions, memory): as good as down
                     self.down_since = time.monotonic()
                     logger.exception("Redis refused a batch of %d alerts; they stay queued", len(batch))

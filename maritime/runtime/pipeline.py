@@ -74,6 +74,12 @@ class RunStats:
     stopped: bool = False
     #: lines received but not yet decoded when a live run stopped
     unprocessed_at_stop: int = 0
+    #: alert records sent, by (type, status)
+    records_by: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: live feeds: lines read per feed, when each was last heard (wall s), its latest event time (s) per source
+    feed_lines: Counter[str] = field(default_factory=Counter)
+    feed_heard: dict[str, float] = field(default_factory=dict)
+    source_event_s: dict[str, float] = field(default_factory=dict)
 
     def summary(self, vessels: int) -> dict[str, Any]:
         """The summary JSON object (contract names)."""
@@ -273,6 +279,7 @@ class Pipeline:
                 a = self.enrichment(a)
             self.stats.alert_ids[a.id] = a.type
             self.stats.alert_records += 1
+            self.stats.records_by[(a.type, a.status)] += 1
             for sink in self.sinks:
                 try:
                     sink.write(a)
@@ -444,8 +451,13 @@ class Pipeline:
             await asyncio.gather(*tasks, return_exceptions=True)
             await queue.put(None)
 
+        event_s = self.stats.source_event_s
+
         def push(source: str, out: tuple[bytes, list[Record]]) -> None:
-            for t, item in merge.push(source, out[1][0].time_s, out):
+            t0 = out[1][0].time_s
+            if t0 > event_s.get(source, float("-inf")):
+                event_s[source] = t0
+            for t, item in merge.push(source, t0, out):
                 self.process(t, item)
 
         async def from_worker(index: int, fut: Future[bytes]) -> bool:
@@ -492,6 +504,10 @@ class Pipeline:
                 if got is None:
                     break
                 index, fut, batch = got
+                if batch:
+                    name = specs[index].name
+                    self.stats.feed_lines[name] += len(batch)
+                    self.stats.feed_heard[name] = time.time()
                 if fut is not None and await from_worker(index, fut):
                     if batch is None:
                         closed.add(index)

@@ -235,8 +235,10 @@ class LiveMapServer:
     def __init__(self, state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
                  tile_url: str | None = None, profiles: Any = None, risk_weights: dict[str, float] | None = None,
                  hosts: Sequence[str] | None = None, triage: TriageStore | None = None,
-                 arrivals: Any = None) -> None:
+                 arrivals: Any = None, health: Any = None) -> None:
         self.state = state
+        #: the run's figures (:class:`~maritime.runtime.health.Health`) for /readyz, /metrics and the status line
+        self.health = health
         #: the arrivals board the run feeds (:class:`~maritime.runtime.arrivals_board.ArrivalsBoard`), if any
         self.arrivals = arrivals
         #: where officers' actions are kept (default: in memory only, lost when the server stops)
@@ -289,6 +291,10 @@ class LiveMapServer:
             web.get("/api/land", self.land),
             web.get("/api/config", self.config),
             web.get("/api/events", self.events),
+            web.get("/api/status", self.status),
+            web.get("/healthz", self.healthz),
+            web.get("/readyz", self.readyz),
+            web.get("/metrics", self.metrics),
         ]
 
     def app(self) -> web.Application:
@@ -324,7 +330,7 @@ class LiveMapServer:
     async def auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
         """The token (a bearer header, the cookie, or ``?token=`` once, which then sets the cookie)."""
         token = self.token
-        if token is None or request.path.startswith("/static/"):
+        if token is None or request.path.startswith("/static/") or request.path in UNGUARDED:
             return await handler(request)
         given = (request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
                  or request.cookies.get("mda_token", "") or request.query.get("token", ""))
@@ -526,6 +532,33 @@ class LiveMapServer:
                                   "hours": hours, "arrivals": [a.as_dict() for a in rows],
                                   "declared_not_coming": [a.as_dict() for a in gone]})
 
+    # -- health (no token: nothing about vessels) -------------------------------------
+
+    async def healthz(self, _r: web.Request) -> web.Response:
+        """Liveness: the process answers."""
+        return web.json_response({"status": "alive"})
+
+    async def readyz(self, _r: web.Request) -> web.Response:
+        """Readiness: 200 when ready for work, else 503 with the reasons."""
+        if self.health is None:
+            return web.json_response({"ready": True, "reasons": []})
+        ok, why = self.health.ready()
+        return web.json_response({"ready": ok, "reasons": why}, status=200 if ok else 503)
+
+    async def metrics(self, _r: web.Request) -> web.Response:
+        """Prometheus metrics (text exposition format 0.0.4)."""
+        if self.health is None:
+            raise web.HTTPNotFound(text="no metrics: this server has no run to report on")
+        body = await asyncio.get_running_loop().run_in_executor(None, self.health.metrics_text)
+        return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+    async def status(self, _r: web.Request) -> web.Response:
+        """The figures of ``/metrics`` as JSON, for the page's status line (behind the token like the page)."""
+        if self.health is None:
+            return web.json_response({})
+        ok, why = self.health.ready()
+        return web.json_response({**self.health.figures(), "ready": ok, "reasons": why})
+
     async def config(self, _r: web.Request) -> web.Response:
         """What the page needs besides data: the tile URL, the authorities to filter by, the triage choices."""
         auth = sorted({z.authority for z in (self.zones.zones if self.zones is not None else []) if z.authority})
@@ -578,13 +611,18 @@ class LiveMapServer:
         task.cancel()
 
 
+#: paths that answer without the token: health and metrics carry no vessel data (a monitor scrapes them)
+UNGUARDED = frozenset(("/healthz", "/readyz", "/metrics"))
+
+
 def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
              tile_url: str | None = None, profiles: Any = None,
              risk_weights: dict[str, float] | None = None, hosts: Sequence[str] | None = None,
-             triage: TriageStore | None = None, arrivals: Any = None) -> web.Application:
+             triage: TriageStore | None = None, arrivals: Any = None, health: Any = None) -> web.Application:
     """The aiohttp application serving the page, the API and the event stream (see :class:`LiveMapServer`)."""
     return LiveMapServer(state, token=token, zones=zones, tile_url=tile_url, profiles=profiles,
-                         risk_weights=risk_weights, hosts=hosts, triage=triage, arrivals=arrivals).app()
+                         risk_weights=risk_weights, hosts=hosts, triage=triage, arrivals=arrivals,
+                         health=health).app()
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):

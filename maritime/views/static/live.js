@@ -171,6 +171,22 @@ function status(){const s=$("status");const since=lastMsg?Math.round((Date.now()
  else text="live";
  s.textContent=text;s.className=bad?"bad":"ok";}
 
+// the run's own figures (the same as /metrics), every 10 s
+function num(n){return n>=1e6?(n/1e6).toFixed(1)+"M":n>=1e4?Math.round(n/1e3)+"k":String(n);}
+async function figures(){let f;try{f=await api("/api/status");}catch(e){return;}
+ if(!f||f.uptime_s===undefined){return;}
+ const parts=[];
+ if(f.lines!==undefined){const rej=Object.values(f.rejected||{}).reduce((a,b)=>a+b,0);
+  const lags=Object.values(f.lag_s||{});const lag=lags.length?Math.min(...lags):null;
+  const backlog=(f.sinks||[]).reduce((a,k)=>a+k.backlog,0);const fails=(f.sinks||[]).reduce((a,k)=>a+k.failures,0);
+  parts.push(num(f.lines)+" lines",num(rej)+" rejected",num(f.late_positions)+" late");
+  if(lag!==null)parts.push("lag "+Math.round(lag)+" s");
+  parts.push("backlog "+backlog+(fails?" ("+fails+" failed deliveries)":""));}
+ if(f.skipped_entries)parts.push(f.skipped_entries+" stream entries skipped");
+ parts.push(Math.round(f.memory_bytes/1048576)+" MB");
+ if(f.ready===false)parts.push("NOT READY: "+f.reasons.join("; "));
+ const box=$("figures");box.textContent=parts.join(" · ");box.className=f.ready===false?"sub bad":"sub";}
+
 // -- legend --------------------------------------------------------------------------
 function legend(){const box=$("legend-body");box.replaceChildren();
  box.append(el("div","Vessels (arrow, by type)","h"));
@@ -228,7 +244,7 @@ function wire(){
  $("arr-port").addEventListener("change",loadArrivals);$("arr-hours").addEventListener("change",loadArrivals);
  $("arr-sort-risk").addEventListener("click",()=>{arrSort="risk";drawArrivals();});
  $("arr-sort-eta").addEventListener("click",()=>{arrSort="eta";drawArrivals();});
- loadPorts();legend();setInterval(status,1000);status();}
+ loadPorts();legend();setInterval(status,1000);status();setInterval(figures,10000);figures();}
 function backdrop(){ // land and zones after the vessels: cached by the browser (they change only with a new version)
  api("/api/land").then(land=>{L.geoJSON(land,{interactive:false,style:{color:"#5d6d7e",weight:1,fillColor:"#e8e3d3",fillOpacity:1}}).addTo(map).bringToBack();
   window.mdaLandDrawn=performance.now();}).catch(()=>{});
