@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from maritime.cli import inspect, ops, run, stream, triage, vessel, watchlist, zones
+from maritime.cli import board, inspect, ops, run, stream, triage, vessel, watchlist, zones
 from maritime.cli._common import NamedCommand, NamedGroup, err_console
 
 app = typer.Typer(
@@ -71,7 +71,7 @@ def _register() -> None:
     app.add_typer(watchlist.app, name="watchlist")
     top(cls=NamedCommand)(stream.ingest)
     top(cls=NamedCommand)(stream.worker)
-    top(cls=NamedCommand)(run.arrivals)
+    top(cls=NamedCommand)(board.arrivals)
     app.add_typer(triage.app, name="triage")
 
 

@@ -14,7 +14,6 @@ from rich.markup import escape
 
 import maritime.cli._common as common
 from maritime.cli._display import (
-    print_board,
     print_events,
     print_scores,
     print_summary,
@@ -134,6 +133,10 @@ def watch(
     = False,
     boards: common.Boards = None,
     workers: common.Workers = None,
+    state: Annotated[Path | None, typer.Option(
+        "--state", help="keep the run's state in this folder (checkpointed every --checkpoint-every seconds and at "
+        "stop) and resume from it: open alerts close once, with the same ids")] = None,
+    checkpoint_every: Annotated[float, typer.Option(help="seconds between checkpoints (with --state)")] = 60.0,
     verbose: common.Verbose = 0,
 ) -> None:
     """Run live on NMEA feeds: alerts as they happen, until interrupted.
@@ -144,12 +147,15 @@ def watch(
     settings = common.settings_or_fail(config)
     specs = common.specs_or_fail(sources)
     common.positive("--duration", duration)
+    common.positive("--checkpoint-every", checkpoint_every)
+    if state is not None:
+        common.check_folder("--state", state)
     for opt, path in (("--alerts", alerts), ("--summary-json", summary_json), ("--dead-letter", dead_letter)):
         common.check_output(opt, path)
     web_addr = common.host_port(web_at) if web_at is not None else None
     zone_index = common.zones_or_fail(zones)
     with ExitStack() as stack:
-        outs = common.outputs_or_fail(stack, alerts, dead_letter, settings, redis_url, webhooks)
+        outs = common.outputs_or_fail(stack, alerts, dead_letter, settings, redis_url, webhooks, append=True)
         if as_json:
             outs.sinks.append(JsonLinesSink(sys.stdout))
         else:
@@ -157,6 +163,12 @@ def watch(
 
             outs.sinks.append(ConsoleSink(sys.stdout))
         pipe = common.build_pipeline(settings, outs, zone_index, watchlist, profiles, redis_url)
+        if state is not None:
+            from maritime.runtime.checkpoint import Checkpoint
+
+            state.mkdir(exist_ok=True)
+            pipe.checkpoint = Checkpoint(state, checkpoint_every)
+            pipe.checkpoint.load(pipe)
         common.board_files(pipe, boards, settings, outs.written)
         if redis_url:
             common.live_positions(stack, pipe, redis_url)
@@ -322,79 +334,3 @@ def map_cmd(
     except (ValueError, KeyError) as err:
         raise common.fail(f"{alerts}: not an alerts file ({err})") from None
     common.out_console.print(f"wrote {path}")
-
-
-def arrivals(
-    port: Annotated[str, typer.Argument(help="the port: a UN/LOCODE (LCCAS), a gazetteer id, or its name")],
-    files: Annotated[list[str], typer.Argument(help="NMEA recordings (plain or .gz), globs, CSV tables")],
-    hours: Annotated[float, typer.Option(help="how far ahead the board looks (h)")] = 48.0,
-    as_json: common.AsJson = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="the board as CSV")] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="also write the board to this file (CSV when it ends "
-                                             "in .csv, else JSON): the board for analysts")] = None,
-    redis_url: Annotated[str | None, typer.Option("--redis", help="also add the board to the Redis stream "
-                                                  "mda:arrivals:<centre> (with --centre): run daily for a daily "
-                                                  "board")] = None,
-    centre: Annotated[str | None, typer.Option("--centre", help="the subscribed centre the board is for")] = None,
-    zones: common.Zones = None,
-    config: common.Config = None,
-    watchlist: common.Watchlists = None,
-    profiles: Annotated[Path | None, typer.Option("--profiles", help="vessel profiles (SQLite) for the risk")]
-    = None,
-    verbose: common.Verbose = 0,
-) -> None:
-    """The arrivals board of a port: who is expected in the next hours (declared destination or track), both
-    ETAs, and an explained risk score, as of the last event of the recordings."""
-    from maritime.runtime.arrivals_board import ArrivalsBoard, board_csv, board_document, publish_board, write_board
-
-    common.setup_logging(verbose)
-    if as_json and as_csv:
-        raise common.fail("--json or --csv, not both", 2)
-    common.check_output("--out", out)
-    common.positive("--hours", hours)
-    if (redis_url is None) != (centre is None):
-        raise common.fail("--redis and --centre go together", 2)
-    if redis_url is not None:
-        common.redis_url_or_fail(redis_url)
-    settings = common.settings_or_fail(config)
-    if centre is not None and centre not in {sub.id for sub in settings.subscriptions}:
-        raise common.fail(f"--centre {centre}: no subscription of that id in the settings", 2)
-    specs = common.specs_or_fail(files)
-    zone_index = common.zones_or_fail(zones)
-    board = ArrivalsBoard(risk_weights=settings.risk_weights)
-    where = board.find_port(port)
-    if where is None:
-        raise common.fail(board.why_no_port(port), 2)
-    if where.lat is None:
-        raise common.fail(f"{where.name}: the gazetteer has no position for it, so no arrivals can be reckoned", 2)
-    with ExitStack() as stack:
-        outs = common.outputs_or_fail(stack, settings=settings)
-        outs.sinks.append(board)
-        pipe = common.build_pipeline(settings, outs, zone_index, watchlist, profiles, None)
-        pipe.add_listener(board)
-        if pipe.profile_store is not None:
-            board.profiles = pipe.profile_store
-        common.run_replay(pipe, specs, 1, show=False)
-        rows = board.board(where, hours=hours)
-        gone = board.not_coming(where, hours=hours)
-    doc = board_document(where, board.now_s, hours, rows, not_coming=gone)
-    if out is not None:
-        try:
-            write_board(out, doc, rows)
-        except OSError as err:
-            raise common.fail(f"{out}: cannot be written ({err.strerror})") from None
-    if redis_url is not None and centre is not None:
-        import redis
-
-        try:
-            publish_board(redis_url, centre, board_document(where, board.now_s, hours, rows, centre, gone))
-        except redis.RedisError as err:
-            raise common.fail(f"{redact(redis_url)}: the board was not delivered ({err})", 1) from None
-    if as_json:
-        typer.echo(json.dumps(doc, indent=2))
-        return
-    if as_csv:
-        typer.echo(board_csv(rows), nl=False)
-        return
-    print_board(where, hours, doc, rows, gone)
-

@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from maritime.models import Alert, Status, iso
 
@@ -102,6 +103,19 @@ class FloodGate:
                     out.append(self._flood_alert(key, fl, "closed", watermark_s))
                 del self._floods[key]
         return out
+
+    def snapshot(self) -> dict[str, Any]:
+        """The floods going on and the held-back ids, as plain data (a checkpoint keeps them)."""
+        return {"floods": [[k[0], k[1], asdict(fl)] for k, fl in self._floods.items()],
+                "held_ids": list(self._held_ids), "held": self.held}
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        """Take back what :meth:`snapshot` gave."""
+        for kind, source, fl in snap.get("floods", ()):
+            self._floods[(str(kind), str(source))] = _Flood(**fl)
+        for i in snap.get("held_ids", ()):
+            self._held_ids[str(i)] = None
+        self.held = int(snap.get("held", 0))
 
     def _remember(self, alert_id: str) -> None:
         ids = self._held_ids

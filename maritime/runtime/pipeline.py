@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import heapq
+import itertools
 import logging
 import time
 from collections import Counter
@@ -167,6 +168,8 @@ class Pipeline:
             FloodGate(self.settings.flood_max_new, self.settings.flood_window_min * 60, self._source_of)
             if self.settings.flood_max_new > 0 else None)
         self._current: Position | None = None
+        #: where a live run keeps its state to resume (:class:`~maritime.runtime.checkpoint.Checkpoint`), if anywhere
+        self.checkpoint: Any = None
         #: the vessel-profile store, when profiles are kept
         self.profile_store: Any = assembly.profile_store if assembly is not None else None
         ing = self.settings.ingest
@@ -294,10 +297,13 @@ class Pipeline:
         spooled sinks get :data:`STOP_SINK_S` to deliver what waits; the rest stays in their spools on disk."""
         end = self.stats.last_time_s
         self.stats.stopped = stopping
+        kept = self.checkpoint is not None  # the run will be resumed: no end-of-input sweep, as at a stop
         if end is not None:
             self.advance(end)
+            if kept:
+                self.checkpoint.save(self)
             self.chain.finish(end)
-            if self.arrivals is not None and not stopping:
+            if self.arrivals is not None and not stopping and not kept:
                 self.emit(self.arrivals.finish(end), enriched=True)
         if stopping:
             by = time.monotonic() + STOP_SINK_S
@@ -439,8 +445,10 @@ class Pipeline:
         queue: asyncio.Queue[tuple[int, Future[bytes] | None, list[tuple[bytes, float]] | None] | None] = (
             asyncio.Queue(1000))
 
+        resume = self.stats.feed_lines  # a resumed run: the lines of each file it has read already
+
         async def pump(index: int, spec: SourceSpec) -> None:
-            async for batch in live_batches(spec, stop):
+            async for batch in live_batches(spec, stop, resume.get(spec.name, 0)):
                 await queue.put((index, pool.submit(index, batch) if pool is not None else None, batch))
             # closed after its last batch is decoded: what still waits is an orphan
             await queue.put((index, pool.close_source(index) if pool is not None else None, None))
@@ -523,6 +531,8 @@ class Pipeline:
                 for line, recv in batch:
                     for _t, source, decoded in dec.decode(line, recv):
                         push(source, decoded)
+                if self.checkpoint is not None and self.checkpoint.due():
+                    self.checkpoint.save(self)
                 if stop.is_set():
                     break
         finally:
@@ -594,16 +604,17 @@ def replay_gc() -> Iterator[None]:
 PARALLEL_MIN_BYTES = 8_000_000
 
 
-def live_batches(spec: SourceSpec, stop: asyncio.Event) -> AsyncIterator[list[tuple[bytes, float]]]:
-    """Batches of ``(line, receive_time_s)`` from a TCP or UDP feed, or a file or stdin read as one."""
+def live_batches(spec: SourceSpec, stop: asyncio.Event, skip: int = 0) -> AsyncIterator[list[tuple[bytes, float]]]:
+    """Batches of ``(line, receive_time_s)`` from a TCP or UDP feed, or a file or stdin read as one (a file's
+    first ``skip`` lines are passed over: a resumed run has read them)."""
     if spec.kind == "tcp":
         return tcp_lines(spec.host, spec.port, stop=stop)
     if spec.kind == "udp":
         return udp_lines(spec.host, spec.port, stop=stop)
-    return file_batches(spec)
+    return file_batches(spec, skip=skip if spec.kind == "file" else 0)
 
 
-async def file_batches(spec: SourceSpec, size: int = 2000, max_waiting: int = 50_000
+async def file_batches(spec: SourceSpec, size: int = 2000, max_waiting: int = 50_000, skip: int = 0
                        ) -> AsyncIterator[list[tuple[bytes, float]]]:
     """A file or stdin as batches for the live loop (receive time = now), read in a thread so that the event
     loop never waits on it: a pipe that goes quiet (``(cat day.nmea; sleep 1500) | maritime watch -``) leaves
@@ -638,7 +649,11 @@ async def file_batches(spec: SourceSpec, size: int = 2000, max_waiting: int = 50
     def produce() -> None:
         item: BaseException | None = None
         try:
-            for line in (stdin_lines() if spec.kind == "stdin" else iter_lines(spec)):
+            lines = stdin_lines() if spec.kind == "stdin" else iter_lines(spec)
+            if skip:
+                passed = sum(1 for _ in itertools.islice(lines, skip))
+                logger.info("%s: resuming after line %d", spec.name, passed)
+            for line in lines:
                 with cond:
                     while len(waiting) >= max_waiting and not done.is_set():
                         cond.wait(0.5)
