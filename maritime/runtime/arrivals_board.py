@@ -192,8 +192,9 @@ class ArrivalsBoard:
             return f"{query!r} is {m.place}, not one port" + (f": its ports are {names}" if names else "")
         return f"{query!r}: no port of the gazetteer is called that (a UN/LOCODE such as LCCAS, or a name)"
 
-    def _route(self, port: Port, pos: Position) -> tuple[float, float] | None:
-        """Water route distance (m) from a position to the port, and the bearing of its first leg (deg)."""
+    def _route(self, port: Port, pos: Position) -> tuple[float, float, float] | None:
+        """Water route distance (m) from a position to the port, the bearing of the farthest route point in
+        sight along it (deg: the heading the route asks for), and the bearing of its first 5 km (deg)."""
         assert port.lat is not None and port.lon is not None
         g = self.grid
         try:
@@ -215,7 +216,8 @@ class ArrivalsBoard:
         legs, length = rest
         dist = haversine_m(pos.lat, pos.lon, legs[0][0], legs[0][1]) + length
         nxt = _sight_point(pos.lat, pos.lon, legs)
-        return dist, bearing(pos.lat, pos.lon, nxt[0], nxt[1])
+        first = next((p for p in legs if haversine_m(pos.lat, pos.lon, p[0], p[1]) > 5000), legs[-1])
+        return dist, bearing(pos.lat, pos.lon, nxt[0], nxt[1]), bearing(pos.lat, pos.lon, first[0], first[1])
 
     def board(self, port: Port, now_s: float | None = None, hours: float = 48.0) -> list[Arrival]:
         """The vessels expected at ``port`` within ``hours`` of ``now_s`` (default: the latest event time),
@@ -278,12 +280,16 @@ class ArrivalsBoard:
         course_note = ""
         if route is not None and moving:
             assert sog is not None and pos.cog_deg is not None
-            dist, brg = route
+            dist, brg, first = route
             diff = abs((pos.cog_deg - brg + 180) % 360 - 180)
             tol = self._course_tol(dist, declared_here)
             # the course agrees with the route, or its straight line passes within approach_nm of the port
             straight = abs((pos.cog_deg - bearing(pos.lat, pos.lon, port.lat, port.lon) + 180) % 360 - 180)
             leads = diff <= tol or (straight < 90.0 and far * math.sin(math.radians(straight)) <= self.approach_m)
+            if declared_here and not leads:
+                # a vessel that says it is going there may take its own line: toward the port, or along the
+                # route's first leg, within the same tolerance
+                leads = min(straight, abs((pos.cog_deg - first + 180) % 360 - 180)) <= tol
             course_note = f"course {pos.cog_deg:03.0f}°, the route to {port.name} bears {brg:03.0f}°"
             if leads:
                 track_eta = pos.time_s + dist / (sog * 1852 / 3600)
