@@ -16,6 +16,7 @@ restarted ingest continues above what the workers have applied.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -120,8 +121,11 @@ def _timed_lines(spec: SourceSpec, settings: Settings, default_time_s: float | N
 
 
 async def replay_files(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines: int = 2000,
-                       rate: float | None = None, start_time: str | None = None) -> None:
-    """Recordings in event-time order (merged), then the end-of-replay batch."""
+                       rate: float | None = None, start_time: str | None = None,
+                       stop: asyncio.Event | None = None) -> None:
+    """Recordings in event-time order (merged), then the end-of-replay batch. ``stop`` set: what is read is
+    sent and no end mark follows (the replay is not over; the workers keep their windows open)."""
+    stop = stop or asyncio.Event()
     defaults = {s.name: (parse_iso(start_time) if start_time else first_timestamp(s)) for s in specs}
     rank = {s.name: k for k, s in enumerate(specs)}
     lanes = {s.name: Lanes(ing.lanes) for s in specs}
@@ -134,8 +138,10 @@ async def replay_files(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines:
                              key=lambda x: x[0])
     wall0: float | None = None
     t0: float | None = None
-    while True:
-        block = list(itertools.islice(merged, batch_lines))
+    while not stop.is_set():
+        # read in a thread: the first block waits for the time pass over the recordings, which must not keep
+        # the loop (and the signals) waiting
+        block = await asyncio.to_thread(lambda: list(itertools.islice(merged, batch_lines)))
         if not block:
             break
         if rate:
@@ -146,7 +152,8 @@ async def replay_files(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines:
                 assert wall0 is not None
                 delay = wall0 + (t_last - t0) / rate - time.monotonic()
                 if delay > 0:
-                    await asyncio.sleep(delay)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=delay)
         by_source: dict[str, list[tuple[float, int, str, bytes, float | None]]] = {}
         for item in block:
             by_source.setdefault(item[2], []).append(item)
@@ -159,6 +166,10 @@ async def replay_files(ing: Ingest, specs: Sequence[SourceSpec], *, batch_lines:
             for name, splitter in lanes.items() for lane, part in splitter.rest()]
     if rest:
         await ing.send(rest)
+    if stop.is_set():
+        logger.warning("ingest stopped after %d lines: no end-of-replay mark sent (the replay is not over)",
+                       ing.stats.lines)
+        return
     await ing.send([], end=True)
 
 
@@ -258,7 +269,7 @@ async def ingest(specs: Sequence[SourceSpec], settings: StreamSettings, *, rate:
     async with Ingest(settings, len(specs), lanes) as ing:
         if files and not live:
             await replay_files(ing, files, batch_lines=batch_lines, rate=rate,
-                               start_time=settings.detection.ingest.start_time)
+                               start_time=settings.detection.ingest.start_time, stop=stop)
         elif live:
             await stream_live(ing, live, batch_lines=batch_lines, stop=stop)
     ing.stats.time_outliers = ing.decode_stats.rejected.get("time_outlier", 0)

@@ -17,6 +17,7 @@ from maritime.cli._common import (
     settings_or_fail,
     setup_logging,
     specs_or_fail,
+    stop_event,
     zones_or_fail,
 )
 from maritime.runtime.assembly import Assembly, AssemblyError
@@ -60,13 +61,14 @@ def ingest(
     if len(kinds) > 1:
         raise fail("give recordings or live feeds, not both, to one ingest", 2)
     ss = StreamSettings.for_servers(kafka, settings, partitions=partitions, topic_prefix=prefix, app_id=app_id)
-    stop = asyncio.Event()
     from aiokafka.errors import KafkaError
 
+    async def main() -> Any:
+        # SIGTERM and SIGINT stop the sending: what is read is sent and the producer flushed, then exit 0
+        return await run_ingest(specs, ss, rate=rate, batch_lines=batch_lines, stop=stop_event(None), lanes=lanes)
+
     try:
-        stats = asyncio.run(run_ingest(specs, ss, rate=rate, batch_lines=batch_lines, stop=stop, lanes=lanes))
-    except KeyboardInterrupt:
-        raise fail("interrupted", 1) from None
+        stats = asyncio.run(main())
     except (OSError, KafkaError) as err:
         raise fail(f"Kafka at {kafka}: {err}") from None
     typer.echo(json.dumps(stats.as_dict()))

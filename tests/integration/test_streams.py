@@ -401,3 +401,32 @@ def test_a_worker_raises_arrival_risk_and_sends_the_daily_board_as_the_embedded_
         time.sleep(0.5)
     (entry,) = r.xrange("mda:arrivals:lc-mpu")
     assert json.loads(entry[1][b"board"]) == board
+
+
+def test_a_worker_and_a_live_ingest_stop_within_5_s(cluster_factory, tmp_path):
+    """SIGTERM: a worker (assigned, idle) and an ingest following a silent TCP feed both exit 0 within 5 s."""
+    import signal
+
+    from tests.conftest import BASE, line
+    from tests.integration.cli.test_stop import QuietFeed
+
+    c = cluster_factory(2)
+    k = c.start_worker()
+    c.wait_assigned(k)
+    feed = QuietFeed([line(BASE + i, i) for i in range(200)])
+    ing = subprocess.Popen([sys.executable, "-m", "maritime.cli", "ingest", f"tcp://127.0.0.1:{feed.port}",
+                            *c.common], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert feed.sent.wait(60)
+        time.sleep(3.0)
+        for proc in (ing, c.procs[k]):
+            t = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(30)
+            took = time.monotonic() - t
+            assert rc == 0 and took < 5.0, (proc.args[:4], rc, took)
+        assert json.loads(ing.stdout.read().decode().strip().splitlines()[-1])["lines"] == 200
+    finally:
+        feed.close()
+        if ing.poll() is None:
+            ing.kill()
