@@ -165,3 +165,48 @@ def test_replay_without_alerts_prints_the_events_and_a_file_of_no_nmea_says_why(
     res = run("replay", str(junk), "--zones", "none")
     assert res.exit_code == 1  # a run that reads nothing is an error
     assert "nothing decoded" in res.output and "holds no AIS sentences" in res.output and "'hello world'" in res.output
+
+
+# -- what a service probe gave a traceback or accepted (issue: runs for months) --------------------------------
+
+
+def test_what_a_probe_broke_is_refused_in_one_line(tmp_path):
+    import json as _json
+
+    f = tmp_path / "f"
+    f.write_text("x")
+    feed = tmp_path / "t.nmea"
+    feed.write_bytes(TYPE1 + b"\n")
+    alerts = tmp_path / "a.jsonl"
+    alerts.write_text('{"id": "a"}\n')
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text("[arrivals]\ncheck_every_s = 1e-300\n")
+    flood = tmp_path / "flood.toml"
+    flood.write_text("flood_window_min = 1e-300\n")
+    under_file = tmp_path / "u.toml"
+    under_file.write_text(f'triage_store = "{f}/t.sqlite"\n')
+    ring = tmp_path / "z.geojson"
+    ring.write_text(_json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
+        "id": "z", "name": "Z", "kind": "restricted", "alert_on": ["entry"]}, "geometry": {
+        "type": "Polygon", "coordinates": [[[-61, 14], [-60.9, 14], [-60.9, 14.1]]]}}]}))
+    nowhere = tmp_path / "no-such-dir"
+    cases = [
+        (["watch", str(feed), "--summary-json", str(nowhere / "x.json")], "does not exist"),
+        (["simulate", "--out", str(f)], "is a file"),
+        (["map", str(alerts), "--out", str(tmp_path)], "is a folder"),
+        (["replay", str(feed), "--config", str(tiny)], "too small"),
+        (["replay", str(feed), "--config", str(flood)], "too small"),
+        (["serve", "--redis", "redis://127.0.0.1:1", "--config", str(under_file), "--duration", "1"], "is a file"),
+        (["watch", str(feed), "--duration", "-5"], "must be positive"),
+        (["arrivals", "LCCAS", str(feed), "--hours", "-5"], "must be positive"),
+        (["replay", str(feed), "--start-time", "0001-01-01T00:00:00+01:00"], "from 1970 to 2099"),
+        (["watch", str(feed), "--web", "127.0.0.1:1", "--triage", str(nowhere / "t.sqlite"), "--duration", "1"],
+         "does not exist"),
+        (["replay", str(feed), "--zones", str(ring)], "closed ring needs at least 4"),
+        (["arrivals", "ORANJESTAD", str(feed)], "may be any of Oranjestad (AWORJ), Sint Eustatius (BQEUX)"),
+    ]
+    for args, said in cases:
+        res = run(*args)
+        assert res.exit_code == 2, (args, res.output)
+        assert said in res.output and "Traceback" not in res.output, (args, res.output)
+    assert not nowhere.exists()  # nothing was made where the caller did not ask
