@@ -6,8 +6,10 @@ import asyncio
 import functools
 import json
 import operator
+import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -61,6 +63,53 @@ def grid() -> Any:
     from maritime.geo.routing import WaterGrid
 
     return WaterGrid()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory) -> Any:
+    """One Apache Kafka broker for the session (KRaft, ``scripts/kafka-broker``: its jars from Maven Central, run
+    with the machine's JDK), as ``host:port``. ``MARITIME_TEST_BROKER=noida`` (or a machine without java and mvn)
+    uses the noida-db Kafka-protocol emulator of the [dev] extra instead."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("kafka")
+    port = free_port()
+    while port + 1 > 65535 or not _port_free(port + 1):
+        port = free_port()
+    if os.environ.get("MARITIME_TEST_BROKER") != "noida" and shutil.which("java") and shutil.which("mvn"):
+        script = ROOT / "scripts" / "kafka-broker"
+        got = subprocess.run([sys.executable, str(script), "start", str(folder), str(port)], capture_output=True,
+                             text=True, timeout=600)
+        if got.returncode != 0:
+            raise RuntimeError(f"scripts/kafka-broker start failed: {got.stderr[-2000:]}")
+        try:
+            yield f"127.0.0.1:{port}"
+        finally:
+            subprocess.run([sys.executable, str(script), "stop", str(folder)], timeout=60)
+        return
+    try:
+        import noida_db
+    except ImportError:
+        pytest.skip("no broker: neither java and mvn (scripts/kafka-broker) nor noida-db")
+    binary = Path(noida_db.__file__).parent / "noida-db"
+    log = (folder / "broker.log").open("w")
+    proc = subprocess.Popen([str(binary), "start", "--data-dir", str(folder / "db"), "--only", "kafka",
+                             "--kafka-port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(150):
+            if not _port_free(port):
+                break
+            time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
 
 
 @pytest.fixture(scope="session")

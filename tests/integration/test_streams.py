@@ -1,4 +1,4 @@
-"""The Faust runtime against a real Kafka-protocol broker (noida-db), compared with the embedded replay.
+"""The Faust runtime on Apache Kafka (``scripts/kafka-broker``), compared with the embedded replay.
 
 Each test gets its own app id and topic prefix. Workers and the ingest run
 as the commands users run (``maritime worker``, ``maritime ingest``).
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,23 +22,13 @@ import pytest
 from maritime.geo.routing import WaterGrid
 from maritime.sim.simulator import Simulator
 from maritime.zones.index import load_zones
-from tests.conftest import ROOT, free_port, nmea_of, voyage_day
+from tests.conftest import ROOT, nmea_of, voyage_day
 
 #: every test here runs Faust workers on a broker: minutes, left to the slow run
 pytestmark = pytest.mark.slow
 
 ZONES = ROOT / "geofences"
 RANK = {"open": 0, "update": 1, "cancelled": 2, "closed": 3}
-
-
-def noida_binary() -> str | None:
-    try:
-        import noida_db
-    except ImportError:
-        return None
-    cand = Path(noida_db.__file__).parent / "noida-db"
-    return str(cand) if cand.exists() else shutil.which("noida-db")
-
 
 
 def wait_port(port: int, timeout: float = 30.0) -> None:
@@ -53,26 +42,9 @@ def wait_port(port: int, timeout: float = 30.0) -> None:
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    binary = noida_binary()
-    if binary is None:
-        pytest.skip("noida-db (a Kafka-protocol broker, in the [dev] extra) is not installed")
-    port = free_port()
-    data = tmp_path_factory.mktemp("noida")
-    log = (data / "broker.log").open("w")
-    proc = subprocess.Popen([binary, "start", "--data-dir", str(data / "db"), "--only", "kafka",
-                             "--kafka-port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_port(port)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
+def broker(kafka_broker):
+    """The session's Apache Kafka broker (``scripts/kafka-broker``, see ``tests/conftest.py``)."""
+    return kafka_broker
 
 
 @pytest.fixture(scope="module")
