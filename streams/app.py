@@ -69,10 +69,20 @@ def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sink
         tmp.write_text(json.dumps({"time": time.time(), **runtime.counts}))
         tmp.replace(path)
 
+    from streams.lag import LagReporter
+
+    lag = LagReporter(app, runtime)
+    app.lag = lag  # type: ignore[attr-defined]
+
     @app.timer(10.0)
     async def heartbeat() -> None:
         """``heartbeat.json`` in the data folder: the counts, rewritten while the event loop runs."""
         write_heartbeat()
+
+    @app.timer(2.0)
+    async def lag_check() -> None:
+        """The consumer lag per partition, and the "caught up" line at the end of a bounded input."""
+        await lag.tick()
 
     @app.on_before_shutdown.connect
     async def last_heartbeat(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

@@ -13,6 +13,7 @@ import typer
 
 from maritime.cli._common import (
     fail,
+    host_port,
     outputs_or_fail,
     settings_or_fail,
     setup_logging,
@@ -103,10 +104,13 @@ def worker(
     instance_id: Annotated[str | None, typer.Option(
         "--instance-id", help="a stable name for this worker (static membership: a restart takes its partitions "
         "back without a rebalance)")] = None,
+    metrics: Annotated[str | None, typer.Option(
+        "--metrics", help="serve Prometheus metrics (consumer lag per partition, counts) on HOST:PORT")] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
     """Run a Faust worker: decode, per-vessel and per-tile detectors, alert delivery (several can run)."""
     setup_logging(verbose)
+    metrics_at = host_port(metrics) if metrics is not None else None
     from faust.worker import Worker
 
     from streams.app import create_app
@@ -147,5 +151,12 @@ def worker(
         for sink in outs.sinks:
             stack.callback(sink.close)
         stack.callback(assembly.close)
+        if metrics_at is not None:
+            from streams.lag import serve_metrics
+
+            try:
+                serve_metrics(faust_app.lag, *metrics_at)  # type: ignore[attr-defined]
+            except OSError as err:
+                raise fail(f"--metrics {metrics}: cannot listen there ({err.strerror or err})", 2) from None
         level = "DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING"
         Worker(faust_app, loglevel=level, quiet=True, redirect_stdouts=False).execute_from_commandline()

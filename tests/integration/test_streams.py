@@ -22,7 +22,7 @@ import pytest
 from maritime.geo.routing import WaterGrid
 from maritime.sim.simulator import Simulator
 from maritime.zones.index import load_zones
-from tests.conftest import ROOT, nmea_of, voyage_day
+from tests.conftest import ROOT, free_port, nmea_of, voyage_day
 
 #: every test here runs Faust workers on a broker: minutes, left to the slow run
 pytestmark = pytest.mark.slow
@@ -186,13 +186,32 @@ def cluster_factory(broker, tmp_path):
 @pytest.mark.parametrize(("partitions", "workers", "lanes"), [(1, 1, 1), (4, 2, 1), (4, 2, 3)])
 def test_workers_give_the_alerts_of_the_embedded_replay(cluster_factory, day, reference, embedded_dir, partitions,
                                                         workers, lanes):
-    """Also with the one recording split over three lanes, so that both workers decode it."""
+    """Also with the one recording split over three lanes, so that both workers decode it. The first worker serves
+    its metrics: its consumer lag per partition is back to 0 and it says it has caught up."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
     c = cluster_factory(partitions)
-    for _ in range(workers):
-        c.wait_assigned(c.start_worker())
+    port = free_port()
+    for k in range(workers):
+        c.wait_assigned(c.start_worker(extra=("--metrics", f"127.0.0.1:{port}") if k == 0 else ()))
     c.wait_assigned(0)
     c.ingest(day, "--lanes", str(lanes))
     assert c.wait_for(reference) == reference
+    deadline = time.monotonic() + 60
+    logs = ""
+    while time.monotonic() < deadline:
+        logs = "".join((c.tmp / f"worker{k}.log").read_text(errors="replace") for k in c.procs)
+        if "caught up:" in logs:
+            break
+        time.sleep(1.0)
+    assert "caught up:" in logs
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        fams = {f.name: f for f in text_string_to_metric_families(r.read().decode())}
+    lags = fams["mda_consumer_lag"].samples
+    assert lags and all(x.value == 0 for x in lags)
+    assert fams["mda_worker_lines"].samples[0].value > 0
     # every rejected line is in a worker's dead-letter file, as in the embedded run's
     expected = rejected([embedded_dir / "dead.jsonl"])
     assert sum(expected.values()) > 0
@@ -402,3 +421,61 @@ def test_a_worker_and_a_live_ingest_stop_within_5_s(cluster_factory, tmp_path):
         feed.close()
         if ing.poll() is None:
             ing.kill()
+
+
+@pytest.mark.skipif(not os.environ.get("MARITIME_FAILOVER_TEST"), reason=(
+    "known to fail (issue #35, open): after one of two workers is killed and the group rebalances onto the "
+    "survivor, the survivor restores every partition from the tables but the alerts differ from the embedded "
+    "replay's (a few lost, a few extra); run with MARITIME_FAILOVER_TEST=1"))
+def test_one_of_two_workers_dies_and_the_survivor_carries_on(cluster_factory, day, reference, tmp_path):
+    """Two workers share four partitions; one is killed (-9) mid-day. The group rebalances after the session
+    timeout, the survivor restores the dead worker's tables from their changelogs and carries on: the alerts
+    together equal the embedded replay's, a gap opened before the kill closes once with its id, the lag is
+    visible (log and metrics) and the survivor says it has caught up; a restarted worker rejoins."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    c = cluster_factory(4)
+    port = free_port()
+    quick = ("--session-timeout", "8")
+    a = c.start_worker(extra=(*quick, "--metrics", f"127.0.0.1:{port}"))
+    b = c.start_worker(extra=quick)
+    c.wait_assigned(a)
+    c.wait_assigned(b)
+    feed = c.ingest(day, "--rate", "1200", wait=False)  # 8 h of traffic in about 24 s
+    deadline = time.monotonic() + 60
+    while not any(f.exists() and f.stat().st_size for f in c.files) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert feed.poll() is None, "the replay ended before a worker was killed: slow it down"
+    before = {json.loads(x)["id"] for f in c.files if f.exists() for x in f.read_text().splitlines()}
+    c.kill(b)
+    assert feed.wait(180) == 0
+    got = c.wait_for(reference, timeout=240)
+    assert got == reference
+    # every id delivered more than once is the same id and status again (the sinks make those idempotent)
+    seen: dict[str, list[str]] = {}
+    for f in c.files:
+        for x in f.read_text().splitlines() if f.exists() else []:
+            r = json.loads(x)
+            seen.setdefault(r["id"], []).append(r["status"])
+    for i, statuses in seen.items():
+        firsts = [s for k, s in enumerate(statuses) if s not in statuses[:k]]
+        assert firsts.count("open") <= 1 and firsts.count("closed") <= 1, (i, statuses)
+    gaps_open_before = {i for i in before if i.startswith("dark_gap:")}
+    for i in gaps_open_before:
+        assert reference[i] == got[i] and seen[i].count("closed") >= 1
+    log_a = (c.tmp / f"worker{a}.log").read_text(errors="replace")
+    assert "restored from the table" in log_a or "Setting newly assigned partitions" in log_a
+    deadline = time.monotonic() + 60
+    while "caught up:" not in log_a and time.monotonic() < deadline:
+        time.sleep(1.0)
+        log_a = (c.tmp / f"worker{a}.log").read_text(errors="replace")
+    assert "caught up:" in log_a
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        fams = {f.name: f for f in text_string_to_metric_families(r.read().decode())}
+    lags = fams["mda_consumer_lag"].samples
+    assert lags and all(s.value == 0 for s in lags)
+    assert {s.labels["partition"] for s in lags} >= {"0", "1", "2", "3"}
+    # a restarted worker rejoins the group and gets partitions again
+    c.wait_assigned(c.start_worker(extra=quick))
