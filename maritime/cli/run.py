@@ -150,6 +150,8 @@ def watch(
     common.positive("--checkpoint-every", checkpoint_every)
     if state is not None:
         common.check_folder("--state", state)
+        if state in (alerts, summary_json, dead_letter):
+            raise common.fail(f"--state {state}: a folder of its own, not one of the output files", 2)
     for opt, path in (("--alerts", alerts), ("--summary-json", summary_json), ("--dead-letter", dead_letter)):
         common.check_output(opt, path)
     web_addr = common.host_port(web_at) if web_at is not None else None
@@ -214,7 +216,10 @@ def watch(
 
         summary = asyncio.run(main())
     if summary_json is not None:
-        summary_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        try:
+            summary_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        except OSError as err:
+            raise common.fail(f"--summary-json {summary_json}: cannot be written ({err.strerror})", 2) from None
     common.err_console.print(f"watched {summary['lines']:,} lines, {summary['messages']:,} messages, "
                       f"{sum(summary['alerts_by_type'].values())} alerts")
 
