@@ -1,9 +1,9 @@
-"""Distributed-runtime throughput: ingest + Faust workers on a local Kafka-protocol broker, against the
+"""Distributed-runtime throughput: ingest + Faust workers on a local Apache Kafka broker, against the
 embedded replay of the same file in the same run.
 
     python benchmarks/streams_bench.py [--hours 12] [--vessels 300] [--out DIR] [--partitions 4]
 
-Starts noida-db (the [dev] extra) on a free port, simulates a Caribbean day
+Starts Apache Kafka (``scripts/kafka-broker``, KRaft) on a free port, simulates a Caribbean day
 (or reuses ``DIR/traffic.nmea``), then times:
 
 1. the embedded replay in one process (``maritime replay --workers 1``, default zones);
@@ -156,16 +156,13 @@ def main() -> None:
                         str(args.vessels), "--seed", str(args.seed), "--out", str(out)], check=True)
     lines = sum(1 for _ in traffic.open("rb"))
 
-    import noida_db
-
     port = free_port()
-    broker_proc = subprocess.Popen(
-        [str(Path(noida_db.__file__).parent / "noida-db"), "start", "--data-dir", str(out / f"noida-{port}"),
-         "--only", "kafka", "--kafka-port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        preexec_fn=pinned("broker"))  # type: ignore[arg-type]
+    broker_dir = out / f"kafka-{port}"
+    script = ROOT / "scripts" / "kafka-broker"
+    subprocess.run([sys.executable, str(script), "start", str(broker_dir), str(port)], check=True,
+                   stdout=subprocess.DEVNULL, preexec_fn=pinned("broker"))  # type: ignore[arg-type]
     broker = f"127.0.0.1:{port}"
     try:
-        time.sleep(2)
         t0 = time.perf_counter()
         emb = out / "embedded.jsonl"
         subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(traffic), "--zones",
@@ -174,11 +171,7 @@ def main() -> None:
         reference = final([emb])
         runs = {w: distributed(traffic, broker, args.partitions, w, out, args.lanes) for w in args.workers}
     finally:
-        broker_proc.terminate()
-        try:
-            broker_proc.wait(10)
-        except subprocess.TimeoutExpired:
-            broker_proc.kill()
+        subprocess.run([sys.executable, str(script), "stop", str(broker_dir)], check=False)
     where = (f"broker+ingest on CPU {sorted(PIN['broker'])}, workers on CPUs {sorted(PIN['worker'])}" if PIN
              else "broker, ingest and workers share them")
     print(f"machine:   {machine()}, {len(cpus)} CPUs ({where})")
