@@ -113,8 +113,16 @@ def check_output(option: str, path: Path | None) -> None:
         raise fail(f"{option} {path}: is a folder; give a file name", 2)
     parent = path.parent
     if not parent.exists():
-        # a folder is never made where the caller did not ask for one (a typo would make it as root)
-        raise fail(f"{option} {path}: the folder {parent} does not exist", 2)
+        # the file's own folder is made in an existing one; never a chain of them (a typo would make it as root)
+        if not parent.parent.is_dir():
+            raise fail(f"{option} {path}: the folder {parent.parent} does not exist", 2)
+        if not os.access(parent.parent, os.W_OK):
+            raise fail(f"{option} {path}: {parent.parent} is not writable", 2)
+        try:
+            parent.mkdir()
+        except OSError as err:
+            raise fail(f"{option} {path}: the folder {parent} cannot be made ({err.strerror})", 2) from None
+        return
     if not parent.is_dir():
         raise fail(f"{option} {path}: {parent} is a file, not a folder", 2)
     if not os.access(parent, os.W_OK):

@@ -205,17 +205,21 @@ class SqliteTriageStore:
     """
 
     def __init__(self, path: str | Path, make_folder: bool = False) -> None:
-        """``make_folder``: create the file's folder (the default state folder); a folder someone named must
-        exist already (a typo is refused, never created)."""
+        """``make_folder``: create the file's folders (the default state folder); otherwise only the file's own
+        folder is made, in one that exists (a typo is refused, never created as a chain)."""
         self.path = str(path)
         if self.path != ":memory:":
             folder = Path(self.path).parent
             try:
                 if make_folder:
                     folder.mkdir(parents=True, exist_ok=True)
-                elif not folder.is_dir():
-                    raise TriageError(f"{self.path}: the folder {folder} does not exist"
-                                      + (" (it is a file)" if folder.exists() else ""))
+                elif folder.exists() and not folder.is_dir():
+                    raise TriageError(f"{self.path}: {folder} is a file, not a folder")
+                elif not folder.exists():
+                    # its own folder is made in an existing one; never a chain (a typo would make it as root)
+                    if not folder.parent.is_dir():
+                        raise TriageError(f"{self.path}: the folder {folder.parent} does not exist")
+                    folder.mkdir()
                 if Path(self.path).is_dir():
                     raise TriageError(f"{self.path}: is a folder, not a triage file")
             except OSError as err:

@@ -16,6 +16,7 @@ import gc
 import heapq
 import itertools
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -616,10 +617,42 @@ def live_batches(spec: SourceSpec, stop: asyncio.Event, skip: int = 0) -> AsyncI
 
 async def file_batches(spec: SourceSpec, size: int = 2000, max_waiting: int = 50_000, skip: int = 0
                        ) -> AsyncIterator[list[tuple[bytes, float]]]:
-    """A file or stdin as batches for the live loop (receive time = now), read in a thread so that the event
-    loop never waits on it: a pipe that goes quiet (``(cat day.nmea; sleep 1500) | maritime watch -``) leaves
-    the map, the signals and the stop answering, and what it sent is handed on at once, not when a batch fills.
-    At most ``max_waiting`` lines wait to be taken (the reader then waits: a file is not read into memory)."""
+    """A file or stdin as batches for the live loop (receive time = now).
+
+    A regular file never keeps a read waiting: it is read here, ``size`` lines a batch, each batch handing the
+    loop back (several files interleave the same way every run). Stdin, a pipe or a FIFO may stay open and
+    quiet: it is read in a thread so that the event loop never waits on it (``(cat day.nmea; sleep 1500) |
+    maritime watch -`` leaves the map, the signals and the stop answering), and what it sent is handed on at
+    once, not when a batch fills; at most ``max_waiting`` lines wait to be taken."""
+    import stat
+
+    if spec.kind == "file":
+        try:
+            regular = stat.S_ISREG(os.stat(spec.target).st_mode)
+        except OSError:
+            regular = True  # opening it says what is wrong
+        if regular:
+            batch: list[tuple[bytes, float]] = []
+            lines = iter_lines(spec)
+            if skip:
+                passed = sum(1 for _ in itertools.islice(lines, skip))
+                logger.info("%s: resuming after line %d", spec.name, passed)
+            for line in lines:
+                batch.append((line, time.time()))
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+                    await asyncio.sleep(0)
+            if batch:
+                yield batch
+            return
+    async for got in _threaded_batches(spec, size, max_waiting, skip):
+        yield got
+
+
+async def _threaded_batches(spec: SourceSpec, size: int, max_waiting: int, skip: int
+                            ) -> AsyncIterator[list[tuple[bytes, float]]]:
+    """Stdin, a pipe or a FIFO read in a thread (see :func:`file_batches`)."""
     import collections
     import threading
 

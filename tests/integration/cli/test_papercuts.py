@@ -191,16 +191,18 @@ def test_what_a_probe_broke_is_refused_in_one_line(tmp_path):
         "type": "Polygon", "coordinates": [[[-61, 14], [-60.9, 14], [-60.9, 14.1]]]}}]}))
     nowhere = tmp_path / "no-such-dir"
     cases = [
-        (["watch", str(feed), "--summary-json", str(nowhere / "x.json")], "does not exist"),
+        (["watch", str(feed), "--summary-json", str(nowhere / "dir" / "x.json")], "does not exist"),
         (["simulate", "--out", str(f)], "is a file"),
         (["map", str(alerts), "--out", str(tmp_path)], "is a folder"),
         (["replay", str(feed), "--config", str(tiny)], "too small"),
         (["replay", str(feed), "--config", str(flood)], "too small"),
         (["serve", "--redis", "redis://127.0.0.1:1", "--config", str(under_file), "--duration", "1"], "is a file"),
+        (["replay", str(feed), "--alerts", str(nowhere / "deeper" / "a.jsonl")], "does not exist"),
         (["watch", str(feed), "--duration", "-5"], "must be positive"),
         (["arrivals", "LCCAS", str(feed), "--hours", "-5"], "must be positive"),
         (["replay", str(feed), "--start-time", "0001-01-01T00:00:00+01:00"], "from 1970 to 2099"),
-        (["watch", str(feed), "--web", "127.0.0.1:1", "--triage", str(nowhere / "t.sqlite"), "--duration", "1"],
+        (["watch", str(feed), "--web", "127.0.0.1:1", "--triage", str(nowhere / "dir" / "t.sqlite"), "--duration",
+          "1"],
          "does not exist"),
         (["replay", str(feed), "--zones", str(ring)], "closed ring needs at least 4"),
         (["arrivals", "ORANJESTAD", str(feed)], "may be any of Oranjestad (AWORJ), Sint Eustatius (BQEUX)"),
@@ -209,4 +211,7 @@ def test_what_a_probe_broke_is_refused_in_one_line(tmp_path):
         res = run(*args)
         assert res.exit_code == 2, (args, res.output)
         assert said in res.output and "Traceback" not in res.output, (args, res.output)
-    assert not nowhere.exists()  # nothing was made where the caller did not ask
+    assert not nowhere.exists()  # no chain of folders was made where the caller did not ask
+    # the file's own folder is made in one that exists
+    assert run("replay", str(feed), "--alerts", str(tmp_path / "new" / "a.jsonl"), "-q").exit_code == 0
+    assert (tmp_path / "new" / "a.jsonl").exists()
