@@ -149,7 +149,10 @@ def alerts_tail(
     centre: Annotated[str | None, typer.Option("--centre", help="centre id (default: the full stream)")] = None,
     group: Annotated[str, typer.Option("--group", help="consumer group")] = "ops",
     consumer: Annotated[str, typer.Option("--consumer", help="this reader's name in the group")] = "console",
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of readable lines")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines (the same as --format json)")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="text (one line, starting with the alert id), json (JSON "
+                                     "lines) or cap (CAP 1.2 XML documents, one per line)")] = "text",
+    sender: Annotated[str, typer.Option(help="the CAP sender with --format cap")] = "mda@caribbean-mda.invalid",
     count: Annotated[int | None, typer.Option(help="stop after this many alerts")] = None,
     claim_idle_s: Annotated[float, typer.Option(help="take over alerts left pending this long by a crashed reader")]
     = 60.0,
@@ -158,16 +161,24 @@ def alerts_tail(
     """Follow a centre's alert stream through a consumer group (XREADGROUP, XACK, XAUTOCLAIM)."""
     import redis
 
+    from maritime.delivery.cap import to_cap
     from maritime.delivery.reader import CentreReader, ReaderError
 
     if count is not None and count < 1:
         raise fail("--count must be at least 1", 2)
+    if as_json:
+        fmt = "json"
+    if fmt not in ("text", "json", "cap"):
+        raise fail(f"--format {fmt}: text, json or cap", 2)
 
     def show(a: dict[str, Any]) -> None:
-        if as_json:
+        if fmt == "json":
             typer.echo(json.dumps(a, ensure_ascii=False))
-        else:
-            typer.echo(f"{a['time']} {a['severity'].upper():8} {a['type']:16} {a['status']:7} {a['summary']}")
+        elif fmt == "cap":
+            typer.echo(to_cap(a, sender).decode("utf-8").replace("?>\n", "?>", 1))  # one document a line
+        else:  # the id first: what 'maritime triage set' takes
+            typer.echo(f"{a['id']}  {a['time']} {a['severity'].upper():8} {a['type']:16} {a['status']:7} "
+                       f"{a['summary']}")
 
     reader = CentreReader(redis_url, centre, group, consumer, claim_idle_s)
     try:

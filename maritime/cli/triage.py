@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import csv
 import json
-from typing import Annotated
+import sys
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from maritime.cli._common import STORE_HELP, NamedCommand, command_family, fail, triage_store_or_fail
+from maritime.cli._common import (
+    STORE_HELP,
+    NamedCommand,
+    check_output,
+    command_family,
+    fail,
+    redis_url_or_fail,
+    triage_store_or_fail,
+)
 
 app = command_family("Alert triage: record what officers concluded, read the trail, "
                   "count false alarms per rule.")
@@ -18,19 +29,35 @@ app = command_family("Alert triage: record what officers concluded, read the tra
 @app.command(cls=NamedCommand, name="set")
 def triage_set(
     alert_id: Annotated[str, typer.Argument(help="the alert's id (as in the alert)")],
-    action: Annotated[str, typer.Argument(help="acknowledge, false_alarm, escalate, close or reopen")],
+    action: Annotated[str, typer.Argument(
+        help="acknowledge (ack), false_alarm ('false alarm'), escalate, close or reopen: the map's words too")],
     officer: Annotated[str, typer.Option(help="who takes the action")],
     note: Annotated[str, typer.Option(help="what the officer says")] = "",
     reason: Annotated[str | None, typer.Option(help="a false alarm's reason (see 'maritime triage reasons')")]
     = None,
+    alerts: Annotated[str | None, typer.Option(
+        "--alerts", help="where the alert was written: an alerts file (JSON lines, as from 'watch --alerts') or a "
+        "Redis URL (its mda:alerts stream); needed for an alert not triaged before")] = None,
     store: Annotated[str | None, typer.Option("--store", help=STORE_HELP)] = None,
 ) -> None:
-    """Record one action on an alert (kept with the officer's name, the note and the time)."""
-    from maritime.enrich.triage import TriageError
+    """Record one action on an alert (kept with the officer's name, the note and the time).
 
+    The alert must exist: found in ``--alerts``, or triaged before in the store. A mistyped id is refused, never
+    recorded.
+    """
+    from maritime.enrich.triage import TriageError, action_of
+
+    try:
+        action = action_of(action)
+    except TriageError as err:
+        raise fail(str(err), 2) from None
     st = triage_store_or_fail(store)
     try:
-        e = st.record(alert_id, action, officer, note, reason)
+        alert = _find_alert(alert_id, alerts) if alerts else None
+        if alert is None and not st.history(alert_id):
+            where = f"not in {alerts}" if alerts else "not triaged before; give --alerts FILE|redis://… to find it"
+            raise fail(f"{alert_id}: no such alert ({where})", 2)
+        e = st.record(alert_id, action, officer, note, reason, alert=alert)
     except TriageError as err:
         raise fail(f"{alert_id}: {err}", 2) from None
     except OSError as err:
@@ -38,6 +65,84 @@ def triage_set(
     finally:
         st.close()
     typer.echo(f"{e.alert_id}: {e.state or 'reopened'} by {e.officer}")
+
+
+def _find_alert(alert_id: str, source: str) -> dict[str, Any] | None:
+    """The latest record of alert ``alert_id`` in an alerts file (JSON lines) or a Redis URL's ``mda:alerts``
+    stream; None when it is not there (exit 2 when the source cannot be read)."""
+    found: dict[str, Any] | None = None
+    if source.startswith(("redis://", "rediss://", "unix://")):
+        import redis
+
+        redis_url_or_fail(source)
+        client: Any = redis.Redis.from_url(source, decode_responses=True, socket_timeout=10.0)
+        try:
+            last = "+"
+            while True:  # newest first, a page at a time
+                page = client.xrevrange("mda:alerts", last, "-", count=1000)
+                for _entry_id, fields in page:
+                    if alert_id in (fields.get("alert") or ""):
+                        try:
+                            a = json.loads(fields["alert"])
+                        except ValueError:
+                            continue
+                        if a.get("id") == alert_id:
+                            return dict(a)
+                if len(page) < 1000:
+                    return None
+                last = f"({page[-1][0]}"
+        except redis.RedisError as err:
+            raise fail(f"{source}: {err}", 2) from None
+        finally:
+            client.close()
+    path = Path(source)
+    try:
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if alert_id not in line:
+                    continue
+                try:
+                    a = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(a, dict) and a.get("id") == alert_id:
+                    found = a
+    except OSError as err:
+        raise fail(f"--alerts {source}: {err.strerror or err}", 2) from None
+    return found
+
+
+@app.command(cls=NamedCommand, name="export")
+def triage_export(
+    out: Annotated[Path | None, typer.Option("--out", help="the file to write (default: standard output)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+    store: Annotated[str | None, typer.Option("--store", help=STORE_HELP)] = None,
+) -> None:
+    """The whole triage log, oldest first: every action with its officer, note, reason, time and rule."""
+    if fmt not in ("csv", "json"):
+        raise fail(f"--format {fmt}: csv or json", 2)
+    check_output("--out", out)
+    st = triage_store_or_fail(store)
+    try:
+        rows = [e.as_dict() for e in st.events()]
+    finally:
+        st.close()
+    fields = ["seq", "time", "time_s", "alert_id", "action", "state", "officer", "reason", "note", "alert_type",
+              "zone_id", "rule"]
+    fh = out.open("w", encoding="utf-8", newline="") if out is not None else sys.stdout
+    try:
+        if fmt == "json":
+            json.dump([{k: r.get(k) for k in fields} for r in rows], fh, ensure_ascii=False, indent=1)
+            fh.write("\n")
+        else:
+            w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows)
+    finally:
+        if out is not None:
+            fh.close()
+    if out is not None:
+        typer.echo(f"{len(rows)} triage actions written to {out}", err=True)
 
 
 @app.command(cls=NamedCommand, name="reasons")

@@ -47,6 +47,14 @@ FALSE_ALARM_REASONS: dict[str, str] = {
     "duplicate": "duplicate of another alert",
     "other": "other (said in the note)",
 }
+#: the words officers use for the actions (the map's buttons, past tenses, short forms), read case-insensitively
+#: with spaces and hyphens as underscores: ``Ack``, ``false alarm``, ``escalated``
+ACTION_WORDS: dict[str, Action] = {
+    "ack": "acknowledge", "acknowledged": "acknowledge", "acked": "acknowledge",
+    "false": "false_alarm", "fa": "false_alarm", "falsealarm": "false_alarm",
+    "escalated": "escalate", "esc": "escalate",
+    "closed": "close", "reopened": "reopen", "open": "reopen",
+}
 MAX_OFFICER = 80
 MAX_NOTE = 2000
 
@@ -105,10 +113,22 @@ def _clean(text: str | None, limit: int) -> str:
     return s.strip()[:limit]
 
 
+def action_of(word: str) -> Action:
+    """The action an officer's word names (``Ack``, ``false alarm``, ``escalated``, ``close``…), or
+    :class:`TriageError` listing the actions."""
+    key = "_".join(str(word).strip().lower().replace("-", " ").split())
+    for a in ACTIONS:
+        if a == key:
+            return a
+    if key in ACTION_WORDS:
+        return ACTION_WORDS[key]
+    raise TriageError(f"unknown action {word!r}: one of {', '.join(ACTIONS)} (or ack)")
+
+
 def validate(action: str, officer: str | None, note: str | None, reason: str | None) -> tuple[str, str, str | None]:
-    """The officer, note and reason to record, or :class:`TriageError` with what is wrong."""
-    if action not in ACTIONS:
-        raise TriageError(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
+    """The officer, note and reason to record, or :class:`TriageError` with what is wrong (``action`` as
+    :func:`action_of` reads it)."""
+    action = action_of(action)
     who = _clean(officer, MAX_OFFICER)
     if not who:
         raise TriageError("the officer's name is needed")
@@ -237,6 +257,7 @@ class SqliteTriageStore:
                reason: str | None = None, alert: Mapping[str, Any] | None = None,
                time_s: float | None = None) -> TriageEvent:
         """Keep one action (validated, see :func:`validate`); the event as kept."""
+        action = action_of(action)
         who, text, why = validate(action, officer, note, reason)
         t = time.time() if time_s is None else time_s
         atype, zone, rule = _event_fields(alert, alert_id)
@@ -303,6 +324,7 @@ class RedisTriageStore:
                reason: str | None = None, alert: Mapping[str, Any] | None = None,
                time_s: float | None = None) -> TriageEvent:
         """Keep one action (validated, see :func:`validate`); the event as kept."""
+        action = action_of(action)
         who, text, why = validate(action, officer, note, reason)
         t = time.time() if time_s is None else time_s
         atype, zone, rule = _event_fields(alert, alert_id)

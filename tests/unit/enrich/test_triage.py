@@ -115,10 +115,16 @@ def test_triage_command_records_and_counts(tmp_path):
         return subprocess.run([sys.executable, "-m", "maritime.cli", "triage", *args, "--store", str(db)],
                               capture_output=True, text=True, timeout=120)
 
+    log = tmp_path / "alerts.jsonl"
+    gap = {"id": "dark_gap:376000500:2025-05-14T08:00:00Z", "type": "dark_gap", "status": "open", "severity": "high",
+           "time": "2025-05-14T08:00:00Z", "start": "2025-05-14T08:00:00Z", "vessels": [], "summary": "gap"}
+    log.write_text(json.dumps(gap) + "\n")
+    unknown = run("set", "dark_gap:376000500:2025-05-14T08:00:00Z", "ack", "--officer", "Lt. Joseph")
+    assert unknown.returncode == 2 and "no such alert" in unknown.stderr, unknown.stderr
     ok = run("set", "dark_gap:376000500:2025-05-14T08:00:00Z", "false_alarm", "--officer", "Lt. Joseph",
-             "--reason", "bad_data", "--note", "receiver outage")
+             "--reason", "bad_data", "--note", "receiver outage", "--alerts", str(log))
     assert ok.returncode == 0, ok.stderr
-    bad = run("set", "x", "false_alarm", "--officer", "Lt. Joseph")
+    bad = run("set", "dark_gap:376000500:2025-05-14T08:00:00Z", "false_alarm", "--officer", "Lt. Joseph")
     assert bad.returncode == 2 and "needs a reason" in bad.stderr and "Traceback" not in bad.stderr
     shown = run("history", "dark_gap:376000500:2025-05-14T08:00:00Z")
     assert "Lt. Joseph" in shown.stdout and "receiver outage" in shown.stdout
@@ -175,3 +181,40 @@ async def test_two_live_maps_on_one_redis_share_triage_at_once(server):
     finally:
         for r in runners:
             await r.cleanup()
+
+
+def test_the_maps_words_are_accepted_and_unknown_ids_refused(tmp_path):
+    """The map's buttons say Ack and False alarm; the CLI takes the same words. A mistyped id is refused."""
+    db, log = tmp_path / "t.sqlite", tmp_path / "alerts.jsonl"
+    a = {"id": "rendezvous:376000500-376000600:1", "type": "rendezvous", "status": "open", "severity": "high",
+         "time": "2025-05-14T08:00:00Z", "start": "2025-05-14T08:00:00Z", "vessels": [], "summary": "meeting"}
+    log.write_text(json.dumps(a) + "\n")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "maritime.cli", "triage", *args, "--store", str(db)],
+                              capture_output=True, text=True, timeout=120)
+
+    assert run("set", a["id"], "Ack", "--officer", "Lt. Joseph", "--alerts", str(log)).returncode == 0
+    assert run("set", a["id"], "escalated", "--officer", "Lt. Joseph").returncode == 0  # known now
+    wrong = run("set", "no-such-id", "acknowledge", "--officer", "Lt. Joseph", "--alerts", str(log))
+    assert wrong.returncode == 2 and "no such alert" in wrong.stderr
+    word = run("set", a["id"], "approve", "--officer", "Lt. Joseph")
+    assert word.returncode == 2 and "unknown action" in word.stderr
+    out = run("export", "--format", "json")
+    rows = json.loads(out.stdout)
+    assert [r["action"] for r in rows] == ["acknowledge", "escalate"] and rows[0]["rule"] == "rendezvous"
+    assert "no-such-id" not in out.stdout
+    csv_out = tmp_path / "log.csv"
+    assert run("export", "--out", str(csv_out)).returncode == 0
+    import csv
+    got = list(csv.DictReader(csv_out.open()))
+    assert [r["state"] for r in got] == ["acknowledged", "escalated"] and got[0]["officer"] == "Lt. Joseph"
+
+
+def test_action_words():
+    from maritime.enrich.triage import TriageError, action_of
+
+    assert action_of("Ack") == "acknowledge" and action_of("false alarm") == "false_alarm"
+    assert action_of("FALSE-ALARM") == "false_alarm" and action_of(" Close ") == "close"
+    with pytest.raises(TriageError, match="unknown action"):
+        action_of("approve")
