@@ -33,7 +33,8 @@ from maritime.zones.index import ZoneError, ZoneIndex
 from maritime.zones.resolve import ZoneSpec, bundled_zones_dir, resolve_zones
 
 err_console = Console(stderr=True, soft_wrap=True)
-out_console = Console()
+#: on a pipe or a file, tables are not cut at 80 columns (rich's width without a terminal)
+out_console = Console() if sys.stdout.isatty() else Console(width=max(200, Console().width), soft_wrap=False)
 logger = logging.getLogger("maritime.cli")
 
 STORE_HELP = "the triage store: a SQLite file or a redis:// URL (default: triage.sqlite in the state folder)"
@@ -315,9 +316,11 @@ async def listen(app_: Any, host: str, port: int) -> Any:
     from maritime.views.web import start_server
 
     try:
-        return await start_server(app_, host, port)
+        runner = await start_server(app_, host, port)
     except OSError as err:
         raise fail(f"--web {host}:{port}: cannot listen there ({err.strerror or err})", 2) from None
+    err_console.print(f"live map on http://{host}:{port}/", highlight=False, soft_wrap=True)  # news, not a warning
+    return runner
 
 
 def simulate_day(out: Path, hours: float, vessels: int, seed: int, zones: list[Path] | None, events: str
@@ -344,17 +347,30 @@ def simulate_day(out: Path, hours: float, vessels: int, seed: int, zones: list[P
 
 
 def value_name(param: Any) -> str:
-    """What help shows for a parameter's value: ``PATH``, ``DIR``, ``URL``, ``N``, ... (``""`` for flags)."""
+    """What help shows for a parameter's value: ``FILE``, ``DIR``, ``URL``, ``SECONDS``, ``N``, ... (``""`` for
+    flags). The word follows what the help says the value is: a folder is ``DIR``, a file ``FILE``, seconds
+    ``SECONDS``."""
     if getattr(param, "is_flag", False) or getattr(param, "count", False):
         return ""
     name = (param.name or "").lower()
     ann = getattr(getattr(param, "type_descriptor", None), "annotation", None)
     text = str(ann)
+    said = str(getattr(param, "help", "") or "").lower()
+    number = ann in (int, float) or "int" in text or "float" in text
     if "Path" in text or name in ("files", "paths"):
-        word = "DIR" if name in ("out", "out_dir", "spool_dir") else "PATH"
+        if "file" in said and "folder" in said:
+            word = "PATH"
+        elif "folder" in said or name in ("out_dir", "spool_dir", "data_dir", "state"):
+            word = "DIR"
+        elif "file" in said or name.startswith("out"):
+            word = "FILE"
+        else:
+            word = "PATH"
     elif "redis" in name or "url" in name or name in ("sources", "feed"):
         word = "URL"
-    elif "time" in name:
+    elif number and ("seconds" in said or name.endswith("_s") or "timeout" in name):
+        word = "SECONDS"
+    elif "time" in name and not number:
         word = "ISO-TIME"
     elif ann is int or "int" in text:
         word = "N"
@@ -402,6 +418,16 @@ def _named_help(opt: Any) -> Any:
     return opt
 
 
+def _plain_help(text: str) -> str:
+    """A docstring as help: ``x`` as 'x', each paragraph's source lines joined (lists kept as lines)."""
+    paras = []
+    for para in text.replace("``", "'").split("\n\n"):
+        lines = [ln.strip() for ln in para.strip().splitlines()]
+        listed = any(ln.startswith(("- ", "* ")) for ln in lines)
+        paras.append("\n".join(lines) if listed else " ".join(lines))
+    return "\n\n".join(paras)
+
+
 class _Named:
     """Gives a command's or a group's parameters value names (mixed into Typer's command classes)."""
 
@@ -410,6 +436,13 @@ class _Named:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _name_params(self.params)
+        # the docstrings are reStructuredText for the API docs; help shows ``--apply`` as '--apply'
+        # and a paragraph wrapped at 120 in the source is one paragraph on the terminal
+        for holder in (self, *self.params):
+            for attr in ("help", "short_help"):
+                text = getattr(holder, attr, None)
+                if isinstance(text, str):
+                    setattr(holder, attr, _plain_help(text))
 
     def get_help_option(self, ctx: Any) -> Any:
         return _named_help(super().get_help_option(ctx))  # type: ignore[misc]

@@ -38,6 +38,16 @@ def print_summary(summary: dict[str, Any], outputs: dict[str, str]) -> None:
     (out_console if out_console.is_terminal else err_console).print(table)
 
 
+def summary_line(summary: dict[str, Any]) -> str:
+    """A run's summary in one line (what ``-q`` prints): lines, rejected, vessels, alerts by type, time."""
+    rejected = sum(summary["rejected"].values())
+    alerts = summary["alerts_by_type"]
+    kinds = ", ".join(f"{v:,} {k}" for k, v in alerts.items())
+    return (f"{summary['lines']:,} lines, {rejected:,} rejected, {summary['vessels']:,} vessels, "
+            f"{sum(alerts.values()):,} alert events" + (f" ({kinds})" if kinds else "")
+            + f", {summary['seconds']:.1f} s")
+
+
 def ordinary_line(life: dict[str, Any]) -> str:
     scenes = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(life["scenes"].items(), key=lambda kv: -kv[1]))
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(life["by_type"].items())) or "none"
@@ -49,6 +59,9 @@ def print_scores(report: dict[str, dict[str, Any]]) -> None:
     for col in ("type", "truth", "alerts", "matched", "recall", "precision"):
         table.add_column(col, justify="left" if col == "type" else "right")
     for kind, r in report.items():
+        if not r.get("scored", True):  # nothing of the kind is scripted: counted, not scored
+            table.add_row(kind, "-", str(r["alerts"]), "-", "not scored", "not scored")
+            continue
         table.add_row(kind, str(r["truth"]), str(r["alerts"]), str(r["matched"]),
                       "-" if r["recall"] is None else f"{r['recall']:.2f}",
                       "-" if r["precision"] is None else f"{r['precision']:.2f}")
@@ -57,12 +70,16 @@ def print_scores(report: dict[str, dict[str, Any]]) -> None:
 
 def scorecard_line(report: dict[str, dict[str, Any]], life: dict[str, Any]) -> str:
     """The scorecard in one line: recall and precision over every scripted event, and the ordinary-life count."""
-    truth = sum(r["truth"] for r in report.values())
-    alerts = sum(r["alerts"] for r in report.values())
-    matched = sum(r["matched"] for r in report.values())
+    scored = {k: r for k, r in report.items() if r.get("scored", True)}
+    truth = sum(r["truth"] for r in scored.values())
+    alerts = sum(r["alerts"] for r in scored.values())
+    matched = sum(r["matched"] for r in scored.values())
     recall = f"{matched / truth:.2f}" if truth else "-"
     precision = f"{matched / alerts:.2f}" if alerts else "-"
     line = f"scorecard: {matched} of {truth} scripted events found (recall {recall}), precision {precision}"
+    unscored = [f"{r['alerts']} {k}" for k, r in report.items() if not r.get("scored", True) and r["alerts"]]
+    if unscored:
+        line += f" (not scored, none scripted: {', '.join(unscored)})"
     if life.get("vessels"):
         line += f"; ordinary life: {life['false_alerts']} false alerts on {life['vessels']} vessels"
     return line

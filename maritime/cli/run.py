@@ -19,6 +19,7 @@ from maritime.cli._display import (
     print_summary,
     print_top_events,
     scorecard_line,
+    summary_line,
 )
 from maritime.delivery.jsonl import JsonLinesSink
 from maritime.delivery.memory import LatestSink, MemorySink
@@ -96,15 +97,17 @@ def replay(
         except OSError as err:
             raise common.fail(f"{summary_json}: cannot be written ({err.strerror})") from None
         outs.written["summary"] = str(summary_json)
-    if not quiet:
+    if quiet:  # one line, on stderr like the table on a pipe
+        common.err_console.print(summary_line(summary), highlight=False, soft_wrap=True)
+    else:
         print_summary(summary, outs.written)
-        for target, n in refused.items():
-            common.err_console.print(f"[red]warning:[/] {escape(redact(target))}: {n:,} alerts were not kept: its "
-                                     "delivery spool was full ([delivery] spool_max)", highlight=False)
-        if shown is not None:
-            events = [a for a in shown.latest.values() if a["status"] != "cancelled"]
-            if events:
-                print_events(events, "Events (no --alerts: not kept)", limit=40)
+    for target, n in refused.items():  # a warning even under -q
+        common.err_console.print(f"[red]warning:[/] {escape(redact(target))}: {n:,} alerts were not kept: its "
+                                 "delivery spool was full ([delivery] spool_max)", highlight=False)
+    if shown is not None:
+        events = [a for a in shown.latest.values() if a["status"] != "cancelled"]
+        if events:
+            print_events(events, "Events (no --alerts: not kept)", limit=40)
     if summary["messages"] == 0 and summary["lines"] > 0:  # a run that reads nothing is an error
         raise common.fail(nothing_decoded(summary, specs))
 
@@ -240,8 +243,10 @@ def simulate(
     if events not in ("default", "none") and not Path(events).is_file():
         raise common.fail(f"{events}: no such events file", 2)
     info = common.simulate_day(out, hours, vessels, seed, zones, events)
-    common.out_console.print(f"wrote {out / 'traffic.nmea'} ({info['lines']:,} lines, {info['messages']:,} position "
-                      f"reports, {info['vessels']} vessels) and {out / 'truth.json'} ({info['events']} events)")
+    # the vessels transmit more than the receivers hear (range, the satellite's share): the lines are what was heard
+    common.out_console.print(f"wrote {out / 'traffic.nmea'} ({info['lines']:,} lines as received, of "
+                             f"{info['messages']:,} position reports transmitted by {info['vessels']} vessels) and "
+                             f"{out / 'truth.json'} ({info['events']} events)", highlight=False, soft_wrap=True)
 
 
 def evaluate(

@@ -44,7 +44,7 @@ def ingest(
         "feed (exact while no line comes later than the reorder window)")] = 1,
     config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
     start_time: Annotated[str | None, typer.Option(help="ISO time for lines with no timestamp at all")] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="more log lines (-vv: debug)")] = 0,
 ) -> None:
     """Send recordings (in event-time order, then an end-of-replay mark) or live feeds to Kafka."""
     setup_logging(verbose)
@@ -106,7 +106,7 @@ def worker(
         "back without a rebalance)")] = None,
     metrics: Annotated[str | None, typer.Option(
         "--metrics", help="serve Prometheus metrics (consumer lag per partition, counts) on HOST:PORT")] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="more log lines (-vv: debug)")] = 0,
 ) -> None:
     """Run a Faust worker: decode, per-vessel and per-tile detectors, alert delivery (several can run)."""
     setup_logging(verbose)

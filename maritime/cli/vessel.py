@@ -16,7 +16,7 @@ def vessel(
     profiles: Annotated[Path | None, typer.Option("--profiles", help="the SQLite file a replay or watch kept")]
     = None,
     redis_url: Annotated[str | None, typer.Option("--redis", help="profiles kept in Redis")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="the vessel's record as one JSON object")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="settings (risk weights)")] = None,
 ) -> None:
     """A vessel's profile: identity history, port calls, zones, alerts, and its risk with the factors."""

@@ -42,11 +42,11 @@ def watchlist_list(
 @app.command(cls=NamedCommand, name="add")
 def watchlist_add(
     kind: Annotated[str, typer.Option(help="mmsi, imo, callsign or name (a pattern such as '*DRAGON*')")],
-    value: Annotated[str, typer.Option()],
+    value: Annotated[str, typer.Option(help="the MMSI, IMO number, call sign or name pattern")],
     reason: Annotated[str, typer.Option(help="why the vessel is of interest")],
     path: Annotated[Path | None, typer.Argument(help="watchlist file (CSV; created if missing)")] = None,
     source: Annotated[str, typer.Option(help="the centre that listed it")] = "",
-    severity: Annotated[str, typer.Option()] = "high",
+    severity: Annotated[str, typer.Option(help="of its alerts: info, low, medium, high or critical")] = "high",
     expires: Annotated[str, typer.Option(help="ISO date or time (default: never)")] = "",
     redis_url: Annotated[str | None, typer.Option("--redis", help="add to the shared watchlist in Redis")] = None,
 ) -> None:
@@ -74,8 +74,8 @@ def watchlist_add(
 
 @app.command(cls=NamedCommand, name="remove")
 def watchlist_remove(
-    kind: Annotated[str, typer.Option()],
-    value: Annotated[str, typer.Option()],
+    kind: Annotated[str, typer.Option(help="mmsi, imo, callsign or name")],
+    value: Annotated[str, typer.Option(help="the MMSI, IMO number, call sign or name pattern, as listed")],
     path: Annotated[Path | None, typer.Argument(help="watchlist file")] = None,
     redis_url: Annotated[str | None, typer.Option("--redis", help="remove from the shared Redis watchlist")] = None,
 ) -> None:

@@ -37,7 +37,7 @@ def zones_build(
         "ports_index.json, or --ports-index) from them, the LOCODE table and the port zones, and stop")] = None,
     ports_index: Annotated[Path | None, typer.Option(
         "--ports-index", help="where --wpi-ports writes the gazetteer")] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="more log lines (-vv: debug)")] = 0,
 ) -> None:
     """Make the default Caribbean zones from Natural Earth 10 m land: territorial seas, EEZs, ports,
     anchorages, examples; or, with --wpi-ports, the port gazetteer that reads AIS destinations."""
@@ -75,7 +75,7 @@ def zones_learn(
     zones: Annotated[list[Path] | None, typer.Option(
         "--zones", help="leave out places these zones already draw (default: the bundled zones; 'none')")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="more log lines (-vv: debug)")] = 0,
 ) -> None:
     """Learn anchorages from recordings: where many distinct vessels rested. Writes a zone file to review."""
     setup_logging(verbose)
@@ -172,7 +172,8 @@ def zones_import(
     id_field: Annotated[str, typer.Option("--id-field", help="attribute holding a unique id")],
     name_field: Annotated[str, typer.Option("--name-field", help="attribute holding the name")],
     out: Annotated[Path, typer.Option("--out", help="zone GeoJSON to write")],
-    authority_field: Annotated[str | None, typer.Option("--authority-field")] = None,
+    authority_field: Annotated[str | None, typer.Option(
+        "--authority-field", help="attribute holding the responsible authority")] = None,
     alert_on: Annotated[str, typer.Option(help="comma-separated rules: entry,exit,dwell,speed")] = "",
     layer: Annotated[str | None, typer.Option(help="layer of a multi-layer source")] = None,
 ) -> None:

@@ -84,7 +84,10 @@ def _matches(alert: Event, truth: Event, tol: float) -> bool:
 
 def evaluate(truth: list[Event], alerts: list[Event], types: tuple[str, ...] | None = None
              ) -> dict[str, dict[str, Any]]:
-    """Per type: truth count, alert count, matched, precision and recall (None when undefined)."""
+    """Per type: truth count, alert count, matched, precision and recall (None when undefined).
+
+    ``scored`` is False for a type the simulator never scripts and the truth does not hold (``arrival_risk``,
+    ``watchlist_hit``…): its alerts are counted but neither precision nor recall is claimed for it."""
     kinds = types or tuple(sorted({e.type for e in truth} | {a.type for a in alerts}))
     report: dict[str, dict[str, Any]] = {}
     for kind in kinds:
@@ -101,10 +104,11 @@ def evaluate(truth: list[Event], alerts: list[Event], types: tuple[str, ...] | N
                     break
         # alerts that match some truth event (even one already matched) are not false alarms
         good_alerts = sum(1 for a in als if any(_matches(a, t, tol) for t in ts))
+        scored = kind in SCORED or bool(ts)
         report[kind] = {
-            "truth": len(ts), "alerts": len(als), "matched": matched_truth,
+            "truth": len(ts), "alerts": len(als), "matched": matched_truth, "scored": scored,
             "recall": round(matched_truth / len(ts), 3) if ts else None,
-            "precision": round(good_alerts / len(als), 3) if als else None,
+            "precision": round(good_alerts / len(als), 3) if als and scored else None,
             "false_alerts": [a.id for a in als if not any(_matches(a, t, tol) for t in ts)][:20],
         }
     return report

@@ -637,7 +637,7 @@ async def start_server(app: web.Application, host: str, port: int) -> web.AppRun
     runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
-    logger.warning("live map on http://%s:%d/", host, port)
+    logger.info("live map on http://%s:%d/", host, port)
     return runner
 
 

@@ -45,7 +45,7 @@ def register(app: faust.App, rt: Runtime) -> None:
         done = meta["seq"] if meta else -1
         if mine or meta:
             logger.info("arrivals: %d vessels restored from the table, up to sequence %d", len(mine), done)
-        return PartitionStage(2 * n, watch, done, s.checkpoint_every)
+        return PartitionStage(2 * n, watch, done, s.checkpoint_every, landed=app.producer.flush)
 
     @app.agent(rt.topics.arrivals, name="arrivals")
     async def arrivals(stream: Any) -> None:

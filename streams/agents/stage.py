@@ -28,7 +28,13 @@ class PartitionStage:
     those its table already covers.
     """
 
-    def __init__(self, origins: int, runner: Any, done_seq: int, checkpoint_every: int) -> None:
+    def __init__(self, origins: int, runner: Any, done_seq: int, checkpoint_every: int,
+                 landed: Callable[[], Awaitable[None]] | None = None) -> None:
+        """``landed``: waits until the table writes sent so far have reached the broker (the producer's flush);
+        batches are acknowledged only after it, or a worker killed in between would leave its committed input
+        ahead of its table's changelog."""
+        self.landed = landed
+        self.changelog_pending = False
         self.barrier = Barrier(origins, done_seq=done_seq)
         self.runner = runner
         self.checkpoint_every = checkpoint_every
@@ -62,6 +68,7 @@ class PartitionStage:
     def flush(self, checkpoint: Callable[[int], None]) -> None:
         """Write the table; the batches it covers are acknowledged once their sends have landed."""
         checkpoint(self.last_seq)
+        self.changelog_pending = True
         self.landing.append((self.sends, self.tokens))
         self.sends, self.tokens = [], []
         self.since = 0
@@ -73,6 +80,9 @@ class PartitionStage:
             if not wait and not all(f.done() for f in sends):
                 return
             await asyncio.gather(*sends)  # a failed send raises: the batches are read again after a restart
+            if self.changelog_pending and self.landed is not None:
+                self.changelog_pending = False
+                await self.landed()  # the table's changelog writes too
             self.landing.popleft()
             for t in tokens:
                 t.ack()

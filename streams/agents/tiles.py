@@ -49,7 +49,7 @@ def register(app: faust.App, rt: Runtime) -> None:
         done = meta["seq"] if meta else -1
         if mine or meta:
             logger.info("tile partition %d: %d tiles restored from the table, up to sequence %d", p, len(mine), done)
-        return PartitionStage(n, runner, done, s.checkpoint_every)
+        return PartitionStage(n, runner, done, s.checkpoint_every, landed=app.producer.flush)
 
     @app.agent(rt.topics.tiles, name="tiles")
     async def tiles(stream: Any) -> None:

@@ -38,7 +38,7 @@ def register(app: faust.App, rt: Runtime) -> None:
         if mine or meta:
             logger.info("vessel partition %d: %d vessels restored from the table, up to sequence %d",
                         p, len(mine), done)
-        return PartitionStage(n, runner, done, s.checkpoint_every)
+        return PartitionStage(n, runner, done, s.checkpoint_every, landed=app.producer.flush)
 
     @app.agent(rt.topics.vessels, name="vessels")
     async def vessels(stream: Any) -> None:

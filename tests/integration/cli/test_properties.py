@@ -86,7 +86,7 @@ def judge(res: Any) -> None:
             assert len(out.splitlines()) == 1, out
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(entries=st.lists(st.tuples(st.sampled_from(FIELDS).map(lambda f: f[0]), values), min_size=1, max_size=4))
 def test_any_settings_file_runs_or_gives_one_line(tmp_path_factory: Any, entries: list) -> None:
     tmp = tmp_path_factory.mktemp("cfg")
@@ -109,7 +109,7 @@ option_numbers = st.one_of(st.sampled_from(["-5", "0", "1e-300", "1e300", "nan",
                            st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=30).map(str))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_watch_and_replay_options_run_or_give_one_line(tmp_path_factory: Any, data: Any) -> None:
     tmp = tmp_path_factory.mktemp("opts")
@@ -135,7 +135,7 @@ def test_any_watch_and_replay_options_run_or_give_one_line(tmp_path_factory: Any
     judge(runner.invoke(app, args))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_simulate_map_and_arrivals_options_run_or_give_one_line(tmp_path_factory: Any, data: Any) -> None:
     tmp = tmp_path_factory.mktemp("more")

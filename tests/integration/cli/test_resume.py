@@ -15,6 +15,9 @@ from tests.conftest import T0, nmea_of, voyage_day
 
 MARITIME = [sys.executable, "-m", "maritime.cli"]
 
+#: each test runs the CLI two or three times as processes: left to the slow run
+pytestmark = pytest.mark.slow
+
 
 def stamp(ln: bytes) -> int:
     m = re.search(rb"c:(\d+)", ln)
@@ -92,7 +95,6 @@ def test_a_damaged_checkpoint_gives_one_line_and_a_clean_start(tmp_path: Path, d
     assert list(state.glob("state.sqlite.unusable-*")) and path.exists()  # set aside; a new one written
 
 
-@pytest.mark.slow
 def test_a_restart_in_the_middle_of_a_simulated_day_changes_nothing(tmp_path: Path) -> None:
     """The simulated 24 h day, stopped at noon and started again with its state: the same alert ids, final
     statuses and severities as one uninterrupted run."""

@@ -58,7 +58,7 @@ def stop_and_time(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> f
     return time.monotonic() - t
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
 def test_watch_stops_within_5_s_on_a_silent_tcp_feed_with_its_summary(tmp_path: Path, sig: int) -> None:
     feed = QuietFeed([line(BASE + i, i) for i in range(3000)])
     summary = tmp_path / "summary.json"
@@ -77,6 +77,7 @@ def test_watch_stops_within_5_s_on_a_silent_tcp_feed_with_its_summary(tmp_path: 
     assert doc["lines"] == 3000 and doc["stopped"] is True and doc["unprocessed_at_stop"] == 0
 
 
+@pytest.mark.slow
 def test_watch_stops_within_5_s_on_a_quiet_pipe(tmp_path: Path) -> None:
     """``(cat lines; sleep …) | maritime watch -``: the pipe stays open and quiet; the stop still comes."""
     summary = tmp_path / "summary.json"
@@ -94,6 +95,7 @@ def test_watch_stops_within_5_s_on_a_quiet_pipe(tmp_path: Path) -> None:
     assert json.loads(summary.read_text())["lines"] == 500
 
 
+@pytest.mark.slow
 def test_duration_is_honoured_the_same_way(tmp_path: Path) -> None:
     feed = QuietFeed([line(BASE + i, i) for i in range(200)])
     summary = tmp_path / "summary.json"
