@@ -300,6 +300,8 @@ class Subscription(_Frozen):
     arrivals: list[str] = Field(default_factory=list, description="ports whose daily arrivals board the centre "
                                 "gets (gazetteer id, LOCODE or name), in Redis mda:arrivals:<id> and by webhook")
     arrivals_hours: float = Field(48.0, gt=0, description="how far ahead the daily board looks (h)")
+    language: Literal["en", "es", "fr", "nl"] = Field(
+        "en", description="the centre's language: its CAP messages lead with this info block (all four follow)")
 
 
 class DeliverySettings(_Frozen):
@@ -349,6 +351,9 @@ class Settings(_Frozen):
     risk_weights: dict[str, float] = Field(default_factory=dict, description="overrides of the risk weights")
     watchlist_absence_h: float = Field(24.0, gt=0, description="a listed vessel unheard this long hits again (h)")
     subscriptions: list[Subscription] = Field(default_factory=list)
+    language: Literal["en", "es", "fr", "nl"] = Field(
+        "en", description="the centre's language: the map (a browser may choose its own), alert texts, and the "
+        "first info block of CAP messages (each message carries all four)")
 
 
 class ConfigError(Exception):

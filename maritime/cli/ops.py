@@ -55,7 +55,8 @@ def serve(
     host, port = host_port(web_at)
     index = zones_or_fail(zones)
     state = LiveState()
-    store = triage_store_or_fail(triage or settings_or_fail(config).triage_store)
+    settings = settings_or_fail(config)
+    store = triage_store_or_fail(triage or settings.triage_store)
     dead_fh = dead_letter.open("a", encoding="utf-8") if dead_letter is not None else None
 
     def dead(entry: dict[str, Any]) -> None:
@@ -68,7 +69,7 @@ def serve(
         need = default_token(host, token)
         runner = await listen(make_app(state, token=need, zones=index, tile_url=tile_url,
                                         hosts=[host] if need is None else None, triage=store,
-                                        health=Health(live=state)), host, port)
+                                        health=Health(live=state), language=settings.language), host, port)
         follower = asyncio.create_task(follow_redis(state, redis_url, stop, dead=dead))
         try:
             await stop.wait()
@@ -153,6 +154,8 @@ def alerts_tail(
     fmt: Annotated[str, typer.Option("--format", help="text (one line, starting with the alert id), json (JSON "
                                      "lines) or cap (CAP 1.2 XML documents, one per line)")] = "text",
     sender: Annotated[str, typer.Option(help="the CAP sender with --format cap")] = "mda@caribbean-mda.invalid",
+    language: Annotated[str, typer.Option(help="with --format cap, the info block that leads: en, es, fr or nl "
+                                          "(all four are in each message)")] = "en",
     count: Annotated[int | None, typer.Option(help="stop after this many alerts")] = None,
     claim_idle_s: Annotated[float, typer.Option(help="take over alerts left pending this long by a crashed reader")]
     = 60.0,
@@ -170,12 +173,14 @@ def alerts_tail(
         fmt = "json"
     if fmt not in ("text", "json", "cap"):
         raise fail(f"--format {fmt}: text, json or cap", 2)
+    if language not in ("en", "es", "fr", "nl"):
+        raise fail(f"--language {language}: en, es, fr or nl", 2)
 
     def show(a: dict[str, Any]) -> None:
         if fmt == "json":
             typer.echo(json.dumps(a, ensure_ascii=False))
         elif fmt == "cap":
-            typer.echo(to_cap(a, sender).decode("utf-8").replace("?>\n", "?>", 1))  # one document a line
+            typer.echo(to_cap(a, sender, first=language).decode("utf-8").replace("?>\n", "?>", 1))  # one a line
         else:  # the id first: what 'maritime triage set' takes
             typer.echo(f"{a['id']}  {a['time']} {a['severity'].upper():8} {a['type']:16} {a['status']:7} "
                        f"{a['summary']}")

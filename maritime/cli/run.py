@@ -201,7 +201,8 @@ def watch(
                 runner = await common.listen(make_app(live, token=need, zones=zone_index, tile_url=tile_url,
                                                profiles=pipe.profile_store, risk_weights=settings.risk_weights,
                                                hosts=[host] if need is None else None, triage=store,
-                                               arrivals=board, health=Health(pipe)), host, port)
+                                               arrivals=board, health=Health(pipe), language=settings.language),
+                                             host, port)
             refresher = None
             if redis_url and pipe.assembly is not None and pipe.assembly.watch_entries is not None:
                 from maritime.enrich.watchlist_store import follow_watchlists

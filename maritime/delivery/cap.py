@@ -58,8 +58,9 @@ def first_identifier(alert: dict[str, Any]) -> str:
     return re.sub(r"[\s,<&]", "_", f"{alert['id']}.open.{alert['start']}")
 
 
-def to_cap(alert: dict[str, Any], sender: str) -> bytes:
-    """One alert (the contract's JSON object) as a CAP 1.2 XML document."""
+def to_cap(alert: dict[str, Any], sender: str, first: str | None = None) -> bytes:
+    """One alert (the contract's JSON object) as a CAP 1.2 XML document, with an ``info`` block in each of the
+    region's four languages, ``first`` (the centre's) leading."""
     ET.register_namespace("", CAP_NS)
     sub = cap_element
     root = ET.Element(f"{{{CAP_NS}}}alert")
@@ -73,10 +74,31 @@ def to_cap(alert: dict[str, Any], sender: str) -> bytes:
     sub(root, "restriction", "Maritime security and law enforcement authorities")
     if msg_type != "Alert":
         sub(root, "references", f"{sender},{first_identifier(alert)},{cap_time(alert['start'])}")
+    for lang in languages_in_order(first):
+        _info(root, alert, lang, msg_type)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def languages_in_order(first: str | None) -> list[str]:
+    """The four languages, the centre's first (CAP allows one ``info`` block per language)."""
+    from maritime.i18n import LANGUAGES, language_of
+
+    lead = language_of(first)
+    return [lead, *(k for k in LANGUAGES if k != lead)]
+
+
+def _info(root: ET.Element, alert: dict[str, Any], lang: str, msg_type: str) -> None:
+    """One ``info`` block of an alert in language ``lang``: the type's name, a headline with the vessels' names,
+    the type's explanation and, in English, the detectors' own summary and details."""
+    from maritime.i18n import translator
+    from maritime.vocabulary import explain, type_name, vessel_names
+
+    _ = translator(lang)
+    sub = cap_element
     info = sub(root, "info")
-    sub(info, "language", "en")
+    sub(info, "language", lang)
     sub(info, "category", "Security")
-    sub(info, "event", alert["type"].replace("_", " "))
+    sub(info, "event", type_name(alert["type"], lang))
     if alert["type"] == "arrival_risk":
         sub(info, "responseType", "Monitor")  # a vessel to watch for at its port, not yet to act on
     if msg_type == "Cancel" or alert["status"] == "closed":
@@ -89,10 +111,17 @@ def to_cap(alert: dict[str, Any], sender: str) -> bytes:
     sub(info, "severity", _SEVERITY.get(alert["severity"], "Unknown"))
     sub(info, "certainty", _CERTAINTY.get(alert["type"], "Possible"))
     sub(info, "senderName", "Caribbean MDA stream processor")
-    sub(info, "headline", alert["summary"][:160])
+    who = vessel_names(alert)
+    said, nothing = _("Vessels"), _("none")
     vessels = "; ".join(f"MMSI {v['mmsi']}" + (f" {v['name']}" if v.get("name") else "") for v in alert["vessels"])
-    details = ", ".join(f"{k}={v}" for k, v in (alert.get("details") or {}).items() if not isinstance(v, dict))
-    sub(info, "description", f"{alert['summary']}. Vessels: {vessels or 'none'}. {details}".strip())
+    if lang == "en":
+        sub(info, "headline", alert["summary"][:160])
+        details = ", ".join(f"{k}={v}" for k, v in (alert.get("details") or {}).items() if not isinstance(v, dict))
+        sub(info, "description", f"{alert['summary']}. {said}: {vessels or nothing}. {details}".strip())
+    else:
+        sub(info, "headline", (f"{type_name(alert['type'], lang)}: {who}" if who else
+                               type_name(alert["type"], lang))[:160])
+        sub(info, "description", f"{explain(alert['type'], lang)} {said}: {vessels or nothing}.")
     sub(info, "web", "urn:mda:alert:" + alert["id"])
     for name, value in (("alert_id", alert["id"]), ("alert_type", alert["type"]), ("alert_status", alert["status"]),
                         ("start", alert["start"]), ("end", alert.get("end") or "")):
@@ -121,4 +150,3 @@ def to_cap(alert: dict[str, Any], sender: str) -> bytes:
             sub(area, "polygon", " ".join(f"{la:.5f},{lo:.5f}" for la, lo in corners))
         elif pos:
             sub(area, "circle", f"{pos['lat']:.5f},{pos['lon']:.5f} {_RADIUS_KM.get(alert['type'], 2.0)}")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)

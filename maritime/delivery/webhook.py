@@ -97,7 +97,7 @@ class WebhookSink(SpooledDelivery):
     def body(self, alert: dict[str, Any]) -> tuple[bytes, str]:
         """The request body and its content type."""
         if self.hook.format == "cap":
-            return to_cap(alert, self.settings.cap_sender), "application/cap+xml"
+            return to_cap(alert, self.settings.cap_sender, first=self.sub.language), "application/cap+xml"
         return json.dumps(alert, ensure_ascii=False).encode(), "application/json"
 
     def board_body(self, doc: dict[str, Any]) -> tuple[bytes, str]:

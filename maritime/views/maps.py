@@ -157,9 +157,14 @@ def _label(key: str) -> tuple[str, str | float | None]:
 
 def detail_rows(details: dict[str, Any]) -> list[tuple[str, str]]:
     """An alert's details as (label, value) in words: places as 14.02°N 61.02°W, durations, units, no JSON."""
+    from maritime.vocabulary import nav_status
+
     rows: list[tuple[str, str]] = []
     for key, v in details.items():
         label, unit = _label(str(key))
+        if str(key).endswith("nav_status") and isinstance(v, int) and not isinstance(v, bool):
+            rows.append((label, nav_status(v) or str(v)))  # "at anchor", not "1"
+            continue
         if isinstance(unit, float) and isinstance(v, (int, float)) and not isinstance(v, bool):
             secs = v * unit
             rows.append((label, f"{secs:.0f} s" if abs(secs) < 90 else format_duration(secs)))
@@ -203,8 +208,10 @@ def alert_words(a: dict[str, Any]) -> dict[str, Any]:
     if waters:
         rows.append(("waters", ", ".join(str(w) for w in waters if w)))
     rows += detail_rows(a.get("details") or {})
-    return {"title": f"{a['type'].replace('_', ' ')} · {a['severity']} · {a['status']}", "summary": a["summary"],
-            "vessels": vessels, "rows": rows}
+    from maritime.vocabulary import STATUS_TEXT, explain, type_name
+
+    return {"title": f"{type_name(a['type'])} · {a['severity']} · {STATUS_TEXT.get(a['status'], a['status'])}",
+            "summary": a["summary"], "explain": explain(a["type"]), "vessels": vessels, "rows": rows}
 
 
 def land_geometry(bounds: tuple[float, float, float, float]) -> Any:
@@ -499,9 +506,11 @@ def _legend(items: list[dict[str, Any]], kinds: set[str]) -> str:
                 f"margin:2px 4px'><span style='display:inline-block;transform:rotate(-45deg)'>{html.escape(letter)}"
                 f"</span></span>")
 
+    from maritime.vocabulary import explain, type_name
+
     types = sorted({a["type"] for a in items})
-    rows = "".join(f"<div>{diamond(ALERT_GLYPHS.get(t, '!'), '#333')} {html.escape(t.replace('_', ' '))}</div>"
-                   for t in types)
+    rows = "".join(f"<div class='legend-type' data-type='{html.escape(t)}' title='{html.escape(explain(t))}'>"
+                   f"{diamond(ALERT_GLYPHS.get(t, '!'), '#333')} {html.escape(type_name(t))}</div>" for t in types)
     sevs = "".join(f"<div>{diamond('', c)} {k}</div>" for k, c in reversed(list(SEVERITY_COLOURS.items())))
     cats = "".join(f"<div><span style='display:inline-block;width:14px;height:3px;background:{c}'></span> "
                    f"{k.replace('_', ' ')}</div>" for k, c in CATEGORY_COLOURS.items())

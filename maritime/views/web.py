@@ -29,6 +29,7 @@ import hmac
 import importlib.resources
 import json
 import logging
+import math
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -41,7 +42,8 @@ from aiohttp_sse import sse_response
 
 from maritime.detectors.tracker import vessel_category
 from maritime.enrich.triage import ACTIONS, FALSE_ALARM_REASONS, SqliteTriageStore, TriageError, TriageStore, stats
-from maritime.models import Alert, Position, Record, VesselInfo, authorities_of, iso
+from maritime.i18n import LANGUAGES, language_of
+from maritime.models import Alert, Position, Record, VesselInfo, authorities_of, iso, parse_iso
 from maritime.views.maps import PALETTE
 from maritime.zones.index import ZoneIndex
 
@@ -53,9 +55,16 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 class LiveState:
     """What the live map shows: latest vessels, recent tracks, recent alerts (a pipeline listener and sink)."""
 
-    def __init__(self, track_hours: float = 3.0, drop_after_s: float = 3600.0, max_alerts: int = 2000) -> None:
+    def __init__(self, track_hours: float = 3.0, drop_after_s: float = 3600.0, max_alerts: int = 2000,
+                 history_hours: float = 24.0, history_every_s: float = 300.0) -> None:
+        """Tracks keep a fix a minute for ``track_hours`` and, older, one every ``history_every_s`` up to
+        ``history_hours`` (a selected alert of the day is reached; a day's memory stays small)."""
         self.vessels: dict[int, dict[str, Any]] = {}
         self.tracks: dict[int, deque[tuple[float, float, float]]] = {}
+        #: the thinned older part of each track (before :attr:`tracks`' first fix)
+        self.history: dict[int, deque[tuple[float, float, float]]] = {}
+        self.history_s = max(history_hours, track_hours) * 3600
+        self.history_every_s = history_every_s
         self.alerts: OrderedDict[str, dict[str, Any]] = OrderedDict()
         #: the current triage of each alert (its latest action, as :meth:`TriageEvent.as_dict`)
         self.triage: dict[str, dict[str, Any]] = {}
@@ -84,8 +93,14 @@ class LiveState:
             tr = self.tracks.setdefault(rec.mmsi, deque())
             if not tr or rec.time_s - tr[-1][0] >= 60:
                 tr.append((rec.time_s, rec.lat, rec.lon))
-                while tr and rec.time_s - tr[0][0] > self.track_s:
-                    tr.popleft()
+                if tr and rec.time_s - tr[0][0] > self.track_s:
+                    old = self.history.setdefault(rec.mmsi, deque())
+                    while tr and rec.time_s - tr[0][0] > self.track_s:
+                        fix = tr.popleft()
+                        if not old or fix[0] - old[-1][0] >= self.history_every_s:
+                            old.append(fix)
+                    while old and rec.time_s - old[0][0] > self.history_s:
+                        old.popleft()
             self.now_s = max(self.now_s, rec.time_s)
             self._dirty.add(rec.mmsi)
         elif isinstance(rec, VesselInfo):
@@ -136,7 +151,22 @@ class LiveState:
     def _alert_view(self, d: dict[str, Any]) -> dict[str, Any]:
         t = self.triage.get(d["id"])
         waters = authorities_of((d.get("zone") or {}).get("authority"), d.get("jurisdiction"))
-        return {**d, "acknowledged": t is not None, "triage": t, "authorities": sorted(waters)}
+        view = {**d, "acknowledged": t is not None, "triage": t, "authorities": sorted(waters)}
+        # a name heard since the alert was raised (its static report came later): shown as the vessel panel does
+        named = []
+        for v in d.get("vessels") or []:
+            known = self.vessels.get(v.get("mmsi"), {}).get("name")
+            named.append({**v, "name": known} if not v.get("name") and known else v)
+        view["vessels"] = named
+        return view
+
+    def track_of(self, mmsi: int, since_s: float | None = None, until_s: float | None = None
+                 ) -> list[tuple[float, float, float]]:
+        """A vessel's kept fixes ``(time s, lat, lon)``, oldest first, within [since, until] when given."""
+        fixes = [*self.history.get(mmsi, ()), *self.tracks.get(mmsi, ())]
+        lo = -math.inf if since_s is None else since_s
+        hi = math.inf if until_s is None else until_s
+        return [f for f in fixes if lo <= f[0] <= hi]
 
     def vessel_feature(self, v: dict[str, Any]) -> dict[str, Any]:
         """A vessel as a GeoJSON point feature (``stale`` when not heard for 8 minutes)."""
@@ -235,8 +265,10 @@ class LiveMapServer:
     def __init__(self, state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
                  tile_url: str | None = None, profiles: Any = None, risk_weights: dict[str, float] | None = None,
                  hosts: Sequence[str] | None = None, triage: TriageStore | None = None,
-                 arrivals: Any = None, health: Any = None) -> None:
+                 arrivals: Any = None, health: Any = None, language: str | None = None) -> None:
+        """``language``: the centre's language for the page (a browser's own choice wins)."""
         self.state = state
+        self.language = language
         #: the run's figures (:class:`~maritime.runtime.health.Health`) for /readyz, /metrics and the status line
         self.health = health
         #: the arrivals board the run feeds (:class:`~maritime.runtime.arrivals_board.ArrivalsBoard`), if any
@@ -290,6 +322,7 @@ class LiveMapServer:
             web.get("/api/zones", self.zone_layer),
             web.get("/api/land", self.land),
             web.get("/api/config", self.config),
+            web.get("/api/vocabulary", self.vocabulary),
             web.get("/api/events", self.events),
             web.get("/api/status", self.status),
             web.get("/healthz", self.healthz),
@@ -389,12 +422,22 @@ class LiveMapServer:
         return web.json_response(body)
 
     async def track(self, r: web.Request) -> web.Response:
+        """``?since=ISO&until=ISO``: the vessel's fixes as a GeoJSON (RFC 7946) Feature, a LineString, or a Point
+        when only one fix is kept (a LineString needs two positions)."""
         m = self._mmsi(r)
-        tr = self.state.tracks.get(m)
+        try:
+            since = parse_iso(r.query["since"]) if r.query.get("since") else None
+            until = parse_iso(r.query["until"]) if r.query.get("until") else None
+        except ValueError:
+            raise web.HTTPBadRequest(text="since and until are ISO 8601 times") from None
+        tr = self.state.track_of(m, since, until)
         if not tr:
             raise web.HTTPNotFound(text="no track")
+        coords = [[lo, la] for _, la, lo in tr]
+        geom = {"type": "LineString", "coordinates": coords} if len(tr) > 1 else {"type": "Point",
+                                                                                  "coordinates": coords[0]}
         return web.json_response({"type": "Feature", "properties": {"mmsi": m, "times": [iso(t) for t, _, _ in tr]},
-                                  "geometry": {"type": "LineString", "coordinates": [[lo, la] for _, la, lo in tr]}})
+                                  "geometry": geom})
 
     async def alerts(self, r: web.Request) -> web.Response:
         try:
@@ -563,7 +606,17 @@ class LiveMapServer:
         """What the page needs besides data: the tile URL, the authorities to filter by, the triage choices."""
         auth = sorted({z.authority for z in (self.zones.zones if self.zones is not None else []) if z.authority})
         return web.json_response({"tile_url": self.tile_url, "authorities": auth, "reasons": FALSE_ALARM_REASONS,
-                                  "actions": list(ACTIONS)})
+                                  "actions": list(ACTIONS), "language": self.language, "languages": LANGUAGES})
+
+    async def vocabulary(self, r: web.Request) -> web.Response:
+        """``?lang=es``: the alert types' names and explanations, statuses, severities, navigational statuses and
+        the page's own words in one language (the browser's, else the centre's)."""
+        from maritime.i18n import catalog
+        from maritime.vocabulary import for_page
+
+        lang = language_of(r.query.get("lang") or self.language or r.headers.get("Accept-Language"))
+        return web.json_response({**for_page(lang), "page": catalog(lang)},
+                                 headers={"Cache-Control": "private, max-age=3600"})
 
     async def events(self, r: web.Request) -> web.StreamResponse:
         """Server-Sent Events: hello, then positions, alerts, acks and feed status as they come (pings between)."""
@@ -618,11 +671,12 @@ UNGUARDED = frozenset(("/healthz", "/readyz", "/metrics"))
 def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
              tile_url: str | None = None, profiles: Any = None,
              risk_weights: dict[str, float] | None = None, hosts: Sequence[str] | None = None,
-             triage: TriageStore | None = None, arrivals: Any = None, health: Any = None) -> web.Application:
+             triage: TriageStore | None = None, arrivals: Any = None, health: Any = None,
+             language: str | None = None) -> web.Application:
     """The aiohttp application serving the page, the API and the event stream (see :class:`LiveMapServer`)."""
     return LiveMapServer(state, token=token, zones=zones, tile_url=tile_url, profiles=profiles,
                          risk_weights=risk_weights, hosts=hosts, triage=triage, arrivals=arrivals,
-                         health=health).app()
+                         health=health, language=language).app()
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):

@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("maritime.geo.routing", "maritime.geo.landmask"),
     ("maritime.zones",),
     ("maritime.models", "maritime.geo", "maritime.config", "maritime.retry", "maritime.redact", "maritime.paths",
-     "maritime.destination", "maritime.buildinfo", "maritime"),
+     "maritime.destination", "maritime.buildinfo", "maritime.vocabulary", "maritime.i18n", "maritime"),
 )
 #: the one delivery module that puts sinks together (from the settings and a run's options)
 DELIVERY_ASSEMBLER = "maritime.delivery.outputs"

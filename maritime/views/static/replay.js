@@ -13,6 +13,7 @@
   function popup(a) {
     const w = a.w, d = el("div", undefined, "alert-popup");
     d.append(el("b", w.title), el("div", w.summary, "summary"));
+    if (w.explain) d.append(el("div", w.explain, "explain"));
     w.vessels.forEach(v => d.append(el("div", v, "vessel")));
     const t = el("table");
     w.rows.forEach(([k, v]) => { const tr = el("tr"); tr.append(el("td", k, "k"), el("td", v)); t.append(tr); });
