@@ -47,18 +47,28 @@ class Result:
 
     @property
     def tracks(self) -> Any:
-        """One movingpandas Trajectory per vessel with at least two positions (built on first use)."""
+        """One movingpandas Trajectory per vessel with at least two positions (built on first use).
+
+        movingpandas keeps naive times: the trajectories' times are UTC without the zone (``positions.time``
+        and ``alerts.time`` carry it)."""
         if self._tracks is None:
             import warnings
 
-            with warnings.catch_warnings():  # its notice about an optional smoother package is not for analysts
+            with warnings.catch_warnings():
+                # its notice about an optional smoother package, and pandas 3's deprecations of what movingpandas
+                # calls while it builds a trajectory: not the analyst's to act on
                 warnings.simplefilter("ignore", UserWarning)
+                warnings.filterwarnings("ignore", category=FutureWarning, module="movingpandas")
+                warnings.filterwarnings("ignore", category=DeprecationWarning, module="movingpandas")
                 import movingpandas as mpd
 
-            pos = self.positions
-            many = pos.groupby("mmsi").filter(lambda g: len(g) >= 2) if len(pos) else pos
-            self._tracks = mpd.TrajectoryCollection(many.set_index("time"), traj_id_col="mmsi") if len(many) else (
-                mpd.TrajectoryCollection([]))
+                pos = self.positions
+                many = pos.groupby("mmsi").filter(lambda g: len(g) >= 2) if len(pos) else pos
+                if len(many):
+                    naive = many.assign(time=many["time"].dt.tz_convert("UTC").dt.tz_localize(None))
+                    self._tracks = mpd.TrajectoryCollection(naive.set_index("time"), traj_id_col="mmsi")
+                else:
+                    self._tracks = mpd.TrajectoryCollection([])
         return self._tracks
 
     def save_alerts(self, path: str | Path) -> Path:
@@ -162,9 +172,11 @@ def replay(paths: str | Path | Iterable[str | Path], zones: str | Path | Sequenc
         })
     adf = pd.DataFrame(rows, columns=["id", "type", "status", "severity", "time", "start", "end", "mmsi", "vessel",
                                       "mmsis", "zone", "summary", "details", "lat", "lon"])
+    for col in ("time", "start", "end"):  # UTC, like positions.time (also when there is no alert)
+        adf[col] = pd.to_datetime(adf[col], utc=True)
     alerts = gpd.GeoDataFrame(adf, geometry=gpd.points_from_xy(adf["lon"], adf["lat"]), crs=CRS)
     pdf = pd.DataFrame(keep.positions, columns=["mmsi", "time_s", "lat", "lon", "sog_kn", "cog_deg", "source"])
-    pdf["time"] = pd.to_datetime(pdf["time_s"], unit="s")
+    pdf["time"] = pd.to_datetime(pdf["time_s"], unit="s", utc=True)  # UTC, like the alerts
     positions = gpd.GeoDataFrame(pdf, geometry=gpd.points_from_xy(pdf["lon"], pdf["lat"]), crs=CRS)
     for mmsi, name in names.items():
         tracks.info.setdefault(mmsi, {})["name"] = name

@@ -28,3 +28,21 @@ def test_replay_gives_alerts_positions_tracks_and_the_map(tmp_path, grid, zone_i
     assert [json.loads(x)["id"] for x in saved.read_text().splitlines()] == [rec["id"] for rec in r.records]
     html = r.map()._repr_html_()
     assert "leaflet" in html.lower()
+
+
+def test_positions_and_alerts_are_both_utc_and_tracks_build_without_warnings(tmp_path):
+    """The notebook compares positions with alert times directly: both carry UTC. Building the trajectories under
+    pandas 3 says nothing the analyst must act on."""
+    import warnings
+
+    from maritime import analysis
+    from tests.conftest import ROOT
+
+    r = analysis.replay(ROOT / "tests" / "data" / "nmea" / "exactearth_20120202_tagblock.nmea", zones="none")
+    assert str(r.positions["time"].dt.tz) == "UTC" and str(r.alerts["time"].dt.tz) == "UTC"
+    assert (r.positions["time"] >= r.positions["time"].min()).all()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        tracks = r.tracks
+    assert len(tracks) > 0
+    assert [str(w.message) for w in seen] == []
