@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from maritime.cli import board, inspect, ops, run, stream, triage, vessel, watchlist, zones
+from maritime.cli import board, export, inspect, ops, run, stream, triage, vessel, watchlist, zones
 from maritime.cli._common import NamedCommand, NamedGroup, err_console
 
 app = typer.Typer(
@@ -73,6 +73,7 @@ def _register() -> None:
     top(cls=NamedCommand)(stream.worker)
     top(cls=NamedCommand)(board.arrivals)
     app.add_typer(triage.app, name="triage")
+    app.add_typer(export.app, name="export")
 
 
 _register()
