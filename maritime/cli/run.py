@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Annotated, Any
@@ -140,6 +141,8 @@ def watch(
         "--state", help="keep the run's state in this folder (checkpointed every --checkpoint-every seconds and at "
         "stop) and resume from it: open alerts close once, with the same ids")] = None,
     checkpoint_every: Annotated[float, typer.Option(help="seconds between checkpoints (with --state)")] = 60.0,
+    rate: Annotated[float | None, typer.Option(help="feed recordings at this pace: event time at RATE × wall time "
+                                               "(1, 10, 60); pause and change it on the map")] = None,
     verbose: common.Verbose = 0,
 ) -> None:
     """Run live on NMEA feeds: alerts as they happen, until interrupted.
@@ -151,6 +154,11 @@ def watch(
     specs = common.specs_or_fail(sources)
     common.positive("--duration", duration)
     common.positive("--checkpoint-every", checkpoint_every)
+    common.positive("--rate", rate)
+    if rate is not None:
+        if any(sp.kind in ("tcp", "udp") for sp in specs):
+            raise common.fail("--rate paces recordings; a TCP or UDP feed comes at its own pace", 2)
+        workers = 1  # the pace is held where the lines are decoded
     if state is not None:
         common.check_folder("--state", state)
         if state in (alerts, summary_json, dead_letter):
@@ -168,6 +176,10 @@ def watch(
 
             outs.sinks.append(ConsoleSink(sys.stdout))
         pipe = common.build_pipeline(settings, outs, zone_index, watchlist, profiles, redis_url)
+        if rate is not None:
+            from maritime.runtime.pacer import Pacer
+
+            pipe.pacer = Pacer(rate)
         if state is not None:
             from maritime.runtime.checkpoint import Checkpoint
 
@@ -201,8 +213,8 @@ def watch(
                 runner = await common.listen(make_app(live, token=need, zones=zone_index, tile_url=tile_url,
                                                profiles=pipe.profile_store, risk_weights=settings.risk_weights,
                                                hosts=[host] if need is None else None, triage=store,
-                                               arrivals=board, health=Health(pipe), language=settings.language),
-                                             host, port)
+                                               arrivals=board, health=Health(pipe), language=settings.language,
+                                               pacer=pipe.pacer), host, port)
             refresher = None
             if redis_url and pipe.assembly is not None and pipe.assembly.watch_entries is not None:
                 from maritime.enrich.watchlist_store import follow_watchlists
@@ -211,7 +223,14 @@ def watch(
                 refresher = asyncio.create_task(follow_watchlists(redis_url, files,
                                                                   pipe.assembly.replace_watch_entries))
             try:
-                return await pipe.run_live(specs, stop, workers if workers is not None else default_workers())
+                began = time.monotonic()
+                summary = await pipe.run_live(specs, stop, workers if workers is not None else default_workers())
+                if runner is not None and not summary.get("stopped"):  # the input ended: the map stays for the room
+                    left = None if duration is None else max(0.0, duration - (time.monotonic() - began))
+                    common.err_console.print("the input has ended; the live map stays up until Ctrl-C",
+                                             highlight=False)
+                    await common.stop_event(left).wait()
+                return summary
             finally:
                 if refresher is not None:
                     refresher.cancel()

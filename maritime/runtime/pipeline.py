@@ -171,6 +171,8 @@ class Pipeline:
         self._current: Position | None = None
         #: where a live run keeps its state to resume (:class:`~maritime.runtime.checkpoint.Checkpoint`), if anywhere
         self.checkpoint: Any = None
+        #: holds a recording to a chosen pace (:class:`~maritime.runtime.pacer.Pacer`, ``watch --rate``); None: at once
+        self.pacer: Any = None
         #: the vessel-profile store, when profiles are kept
         self.profile_store: Any = assembly.profile_store if assembly is not None else None
         ing = self.settings.ingest
@@ -449,7 +451,8 @@ class Pipeline:
         resume = self.stats.feed_lines  # a resumed run: the lines of each file it has read already
 
         async def pump(index: int, spec: SourceSpec) -> None:
-            async for batch in live_batches(spec, stop, resume.get(spec.name, 0)):
+            # paced: small batches, so that what is shown never runs far ahead of its time
+            async for batch in live_batches(spec, stop, resume.get(spec.name, 0), 20 if self.pacer else 2000):
                 await queue.put((index, pool.submit(index, batch) if pool is not None else None, batch))
             # closed after its last batch is decoded: what still waits is an orphan
             await queue.put((index, pool.close_source(index) if pool is not None else None, None))
@@ -532,6 +535,8 @@ class Pipeline:
                 for line, recv in batch:
                     for _t, source, decoded in dec.decode(line, recv):
                         push(source, decoded)
+                if self.pacer is not None:  # a recording at a chosen pace (watch --rate)
+                    await self.pacer.wait(self.stats.last_time_s, stop)
                 if self.checkpoint is not None and self.checkpoint.due():
                     self.checkpoint.save(self)
                 if stop.is_set():
@@ -605,14 +610,15 @@ def replay_gc() -> Iterator[None]:
 PARALLEL_MIN_BYTES = 8_000_000
 
 
-def live_batches(spec: SourceSpec, stop: asyncio.Event, skip: int = 0) -> AsyncIterator[list[tuple[bytes, float]]]:
+def live_batches(spec: SourceSpec, stop: asyncio.Event, skip: int = 0, size: int = 2000
+                 ) -> AsyncIterator[list[tuple[bytes, float]]]:
     """Batches of ``(line, receive_time_s)`` from a TCP or UDP feed, or a file or stdin read as one (a file's
     first ``skip`` lines are passed over: a resumed run has read them)."""
     if spec.kind == "tcp":
         return tcp_lines(spec.host, spec.port, stop=stop)
     if spec.kind == "udp":
         return udp_lines(spec.host, spec.port, stop=stop)
-    return file_batches(spec, skip=skip if spec.kind == "file" else 0)
+    return file_batches(spec, size=size, skip=skip if spec.kind == "file" else 0)
 
 
 async def file_batches(spec: SourceSpec, size: int = 2000, max_waiting: int = 50_000, skip: int = 0

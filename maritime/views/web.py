@@ -265,9 +265,12 @@ class LiveMapServer:
     def __init__(self, state: LiveState, *, token: str | None = None, zones: ZoneIndex | None = None,
                  tile_url: str | None = None, profiles: Any = None, risk_weights: dict[str, float] | None = None,
                  hosts: Sequence[str] | None = None, triage: TriageStore | None = None,
-                 arrivals: Any = None, health: Any = None, language: str | None = None) -> None:
-        """``language``: the centre's language for the page (a browser's own choice wins)."""
+                 arrivals: Any = None, health: Any = None, language: str | None = None, pacer: Any = None
+                 ) -> None:
+        """``language``: the centre's language for the page (a browser's own choice wins); ``pacer``: the
+        recording's pace (:class:`~maritime.runtime.pacer.Pacer`), which the page may pause, change and seek."""
         self.state = state
+        self.pacer = pacer
         self.language = language
         #: the run's figures (:class:`~maritime.runtime.health.Health`) for /readyz, /metrics and the status line
         self.health = health
@@ -323,6 +326,8 @@ class LiveMapServer:
             web.get("/api/land", self.land),
             web.get("/api/config", self.config),
             web.get("/api/vocabulary", self.vocabulary),
+            web.get("/api/replay", self.replay_state),
+            web.post("/api/replay", self.replay_control),
             web.get("/api/events", self.events),
             web.get("/api/status", self.status),
             web.get("/healthz", self.healthz),
@@ -606,7 +611,37 @@ class LiveMapServer:
         """What the page needs besides data: the tile URL, the authorities to filter by, the triage choices."""
         auth = sorted({z.authority for z in (self.zones.zones if self.zones is not None else []) if z.authority})
         return web.json_response({"tile_url": self.tile_url, "authorities": auth, "reasons": FALSE_ALARM_REASONS,
-                                  "actions": list(ACTIONS), "language": self.language, "languages": LANGUAGES})
+                                  "actions": list(ACTIONS), "language": self.language, "languages": LANGUAGES,
+                                  "replay": self.pacer.state() if self.pacer is not None else None})
+
+    async def replay_state(self, _r: web.Request) -> web.Response:
+        """A paced recording's rate, pause and event time (404 when the map is fed live)."""
+        if self.pacer is None:
+            raise web.HTTPNotFound(text="not a paced recording")
+        return web.json_response(self.pacer.state())
+
+    async def replay_control(self, r: web.Request) -> web.Response:
+        """``{"action": "pause" | "play" | "rate" | "seek", "rate": 10, "to": ISO}``: steer a paced recording."""
+        from maritime.runtime.pacer import PacerError
+
+        if self.pacer is None:
+            raise web.HTTPNotFound(text="not a paced recording")
+        body = await self._body(r)
+        action = body.get("action")
+        try:
+            if action == "pause":
+                self.pacer.pause()
+            elif action == "play":
+                self.pacer.play()
+            elif action == "rate":
+                self.pacer.set_rate(float(body.get("rate")))
+            elif action == "seek":
+                self.pacer.seek(parse_iso(str(body.get("to"))))
+            else:
+                raise web.HTTPBadRequest(text="action: pause, play, rate or seek")
+        except (PacerError, ValueError, TypeError) as err:
+            raise web.HTTPBadRequest(text=str(err)) from None
+        return web.json_response(self.pacer.state())
 
     async def vocabulary(self, r: web.Request) -> web.Response:
         """``?lang=es``: the alert types' names and explanations, statuses, severities, navigational statuses and
@@ -672,11 +707,11 @@ def make_app(state: LiveState, *, token: str | None = None, zones: ZoneIndex | N
              tile_url: str | None = None, profiles: Any = None,
              risk_weights: dict[str, float] | None = None, hosts: Sequence[str] | None = None,
              triage: TriageStore | None = None, arrivals: Any = None, health: Any = None,
-             language: str | None = None) -> web.Application:
+             language: str | None = None, pacer: Any = None) -> web.Application:
     """The aiohttp application serving the page, the API and the event stream (see :class:`LiveMapServer`)."""
     return LiveMapServer(state, token=token, zones=zones, tile_url=tile_url, profiles=profiles,
                          risk_weights=risk_weights, hosts=hosts, triage=triage, arrivals=arrivals,
-                         health=health, language=language).app()
+                         health=health, language=language, pacer=pacer).app()
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):

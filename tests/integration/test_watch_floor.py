@@ -156,3 +156,106 @@ def test_the_page_speaks_the_officers_language(lang, word):
         page.wait_for_function("() => window.mdaReady === true", timeout=20000)
         assert page.evaluate("document.documentElement.lang") == lang
         b.close()
+
+
+def _feed(path, minutes: int = 60) -> None:
+    from pyais.encode import encode_dict
+
+    from tests.conftest import tag
+
+    lines = []
+    for i in range(minutes):
+        for k, mmsi in enumerate((376000500, 377000700, 362001234)):
+            s = encode_dict({"msg_type": 1, "mmsi": mmsi, "lat": 14.0 + 0.01 * i + k * 0.2, "lon": -61.0 - k * 0.2,
+                             "speed": 10, "course": 0})[0]
+            lines.append(tag(f"c:{int(T0) + 60 * i + k}") + s.encode())
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+
+def test_a_pipe_that_stays_open_never_freezes_the_map(tmp_path):
+    """(cat traffic; sleep) | maritime watch - --web: the page answers and shows the vessels while stdin is open."""
+    import subprocess
+    import sys
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import free_port, wait_http
+
+    feed = tmp_path / "traffic.nmea"
+    _feed(feed)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "maritime.cli", "watch", "-", "--web", f"127.0.0.1:{port}",
+                             "--zones", "none", "--workers", "1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(feed.read_bytes())
+        proc.stdin.flush()  # and the pipe stays open, as with 'sleep 1500' behind the cat
+        wait_http(f"http://127.0.0.1:{port}/healthz", 60)
+        with sync_playwright() as p:
+            b = browser(p)
+            page = b.new_context().new_page()
+            page.goto(f"http://127.0.0.1:{port}/", timeout=15000)
+            page.wait_for_function("() => window.mdaReady === true", timeout=20000)
+            page.wait_for_function("() => document.querySelectorAll('.vessel-icon').length === 3", timeout=20000)
+            assert page.locator("#status").inner_text()  # the status line is drawn (live, or quiet)
+            b.close()
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_a_recording_at_a_chosen_pace_with_pause_and_the_map_kept_after_the_end(tmp_path):
+    import json
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import free_port, wait_http
+
+    feed = tmp_path / "traffic.nmea"
+    _feed(feed, minutes=60)  # an hour of event time: 60 s at ×60
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "maritime.cli", "watch", str(feed), "--rate", "60", "--web",
+                             f"127.0.0.1:{port}", "--zones", "none"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/healthz", 60)
+        with sync_playwright() as p:
+            b = browser(p)
+            page = b.new_context().new_page()
+            page.goto(base + "/")
+            page.wait_for_function("() => window.mdaReady === true", timeout=20000)
+            assert page.locator("#replay").is_visible()
+            page.wait_for_function("() => document.querySelector('#status').innerText.includes('×60')")
+            page.click("#rp-play")  # pause
+            page.wait_for_function("() => document.querySelector('#rp-play').innerText === '▶'")
+            held = json.load(urllib.request.urlopen(base + "/api/replay", timeout=5))
+            time.sleep(1.5)
+            again = json.load(urllib.request.urlopen(base + "/api/replay", timeout=5))
+            assert held["paused"] and again["event_time"] == held["event_time"]  # event time stands still
+            # well behind the hour's end: at ×60 a few seconds of wall time are a few event minutes
+            assert held["event_time"] < "2025-05-14T08:50:00Z"
+            page.select_option("#rp-rate", "600")
+            page.click("#rp-play")  # play on, ten times faster
+            b.close()
+        deadline = time.time() + 60
+        state = {}
+        while time.time() < deadline:
+            state = json.load(urllib.request.urlopen(base + "/api/replay", timeout=5))
+            if state["event_time"] >= "2025-05-14T08:55:00Z":
+                break
+            time.sleep(0.5)
+        assert state["rate"] == 600 and state["event_time"] >= "2025-05-14T08:55:00Z", state
+        time.sleep(1)
+        assert proc.poll() is None  # the input has ended; the map stays
+        assert urllib.request.urlopen(base + "/api/vessels", timeout=5).status == 200
+    finally:
+        proc.terminate()
+        err = proc.communicate(timeout=20)[1]
+    assert "the live map stays up" in err, err[-2000:]

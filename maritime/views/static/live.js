@@ -187,17 +187,21 @@ function status(){const s=$("status");const since=lastMsg?Math.round((Date.now()
  $("clock").textContent="event time "+clock;
  $("updated").textContent=since===null?"no update yet":"updated "+since+" s ago";
  let text,bad=false;
- if(!streamUp){text=lastMsg?"event stream down: reconnecting… (showing the last picture)":"connecting…";bad=!!lastMsg;}
- else if(feedDown){text="alert feed down (Redis): showing what came before, reconnecting…";bad=true;}
- else if(since!==null&&since>60){text="live, but nothing heard for "+since+" s (feed quiet or receiver down?)";bad=true;}
- else text="live";
+ if(!streamUp){text=lastMsg?_("event stream down: reconnecting… (showing the last picture)"):_("connecting…");bad=!!lastMsg;}
+ else if(feedDown){text=_("alert feed down (Redis): showing what came before, reconnecting…");bad=true;}
+ else if(replay){text=_("recording")+" ×"+replay.rate+(replay.paused?" · "+_("paused"):"")+(replay.seeking_to?" · "+_("jumping to")+" "+replay.seeking_to:"");}
+ else if(since!==null&&since>60){text=_("live, but nothing heard for {n} s (feed quiet or receiver down?)").replace("{n}",since);bad=true;}
+ else if(feedQuiet!==null&&feedQuiet>60){text=_("live, but the feed has been quiet for {n} s").replace("{n}",Math.round(feedQuiet));bad=true;}
+ else text=_("live");
  s.textContent=text;s.className=bad?"bad":"ok";}
 
 // the run's own figures (the same as /metrics), every 10 s
+let feedQuiet=null; // seconds since the quietest-heard feed last gave a line (/api/status), null: unknown
 function num(n){return n>=1e6?(n/1e6).toFixed(1)+"M":n>=1e4?Math.round(n/1e3)+"k":String(n);}
 async function figures(){let f;try{f=await api("/api/status");}catch(e){return;}
  if(!f||f.uptime_s===undefined){return;}
  const parts=[];
+ const q=Object.values(f.feeds||{}).map(x=>x.quiet_s);feedQuiet=q.length?Math.min(...q):null;status();
  if(f.lines!==undefined){const rej=Object.values(f.rejected||{}).reduce((a,b)=>a+b,0);
   const lags=Object.values(f.lag_s||{});const lag=lags.length?Math.min(...lags):null;
   const backlog=(f.sinks||[]).reduce((a,k)=>a+k.backlog,0);const fails=(f.sinks||[]).reduce((a,k)=>a+k.failures,0);
@@ -328,6 +332,19 @@ async function loadVocabulary(lang){try{V=await api("/api/vocabulary"+(lang?"?la
  alertTypes().forEach(t=>{const o=el("option",tname(t));o.value=t;ft.append(o);});ft.value=keep;
  legend();soundButton();refilter();}
 
+// -- a recording at a chosen pace (watch FILE --rate X): pause, rate, jump forward ---------------
+let replay=null;
+function drawReplay(st){replay=st;if(!st)return;$("replay").style.display="flex";
+ $("rp-play").textContent=st.paused?"▶":"⏸";$("rp-play").title=st.paused?_("play"):_("pause");
+ const sel=$("rp-rate");if(![...sel.options].some(o=>Number(o.value)===st.rate)){const o=el("option","×"+st.rate);o.value=st.rate;sel.append(o);}
+ sel.value=String(st.rate);}
+async function steer(body){try{drawReplay(await api("/api/replay",{method:"POST",headers:{"Content-Type":"application/json"},body:JSON.stringify(body)}));}
+ catch(e){say(e.message,true);}}
+function wireReplay(){$("rp-play").addEventListener("click",()=>steer({action:replay&&replay.paused?"play":"pause"}));
+ $("rp-rate").addEventListener("change",e=>steer({action:"rate",rate:Number(e.target.value)}));
+ $("rp-go").addEventListener("click",()=>{let t=$("rp-to").value.trim();if(!t)return;if(!/Z$|[+-]\d\d:?\d\d$/.test(t))t+="Z";steer({action:"seek",to:t});});
+ drawReplay(cfg.replay);if(cfg.replay)setInterval(()=>api("/api/replay").then(drawReplay).catch(()=>{}),2000);}
+
 // -- start ---------------------------------------------------------------------------
 function wire(){
  $("officer").value=store.get("officer","");$("officer").addEventListener("change",e=>store.set("officer",e.target.value.trim()));
@@ -350,8 +367,8 @@ function wire(){
  $("targets-close").addEventListener("click",()=>{targetsOpen=false;$("targets").style.display="none";});
  [...$("targets-table").tHead.rows[0].cells].forEach(th=>th.addEventListener("click",()=>{targetsSort=th.dataset.sort;drawTargets();}));
  setInterval(drawTargets,5000);
- scaleControl();cursorControl();rangeControl();
- loadPorts();legend();setInterval(status,1000);status();setInterval(figures,10000);figures();}
+ scaleControl();cursorControl();rangeControl();wireReplay();
+ loadPorts();legend();setInterval(status,1000);status();setInterval(figures,5000);figures();}
 function backdrop(){ // land and zones after the vessels: cached by the browser (they change only with a new version)
  api("/api/land").then(land=>{L.geoJSON(land,{interactive:false,style:{color:"#5d6d7e",weight:1,fillColor:"#e8e3d3",fillOpacity:1}}).addTo(map).bringToBack();
   window.mdaLandDrawn=performance.now();}).catch(()=>{});
