@@ -634,7 +634,7 @@ class LiveMapServer:
             elif action == "play":
                 self.pacer.play()
             elif action == "rate":
-                self.pacer.set_rate(float(body.get("rate")))
+                self.pacer.set_rate(float(body.get("rate") or 0))
             elif action == "seek":
                 self.pacer.seek(parse_iso(str(body.get("to"))))
             else:
