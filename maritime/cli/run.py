@@ -141,6 +141,9 @@ def watch(
         "--state", help="keep the run's state in this folder (checkpointed every --checkpoint-every seconds and at "
         "stop) and resume from it: open alerts close once, with the same ids")] = None,
     checkpoint_every: Annotated[float, typer.Option(help="seconds between checkpoints (with --state)")] = 60.0,
+    nmea_out: Annotated[str | None, typer.Option(
+        "--nmea-out", help="serve the tracked vessels and the alerts as AIS NMEA over TCP on HOST:PORT, for chart "
+        "plotters (OpenCPN: a network connection, TCP, port 10110)")] = None,
     rate: Annotated[float | None, typer.Option(help="feed recordings at this pace: event time at RATE × wall time "
                                                "(1, 10, 60); pause and change it on the map")] = None,
     verbose: common.Verbose = 0,
@@ -166,6 +169,7 @@ def watch(
     for opt, path in (("--alerts", alerts), ("--summary-json", summary_json), ("--dead-letter", dead_letter)):
         common.check_output(opt, path)
     web_addr = common.host_port(web_at) if web_at is not None else None
+    relay_addr = common.host_port(nmea_out) if nmea_out is not None else None
     zone_index = common.zones_or_fail(zones)
     with ExitStack() as stack:
         outs = common.outputs_or_fail(stack, alerts, dead_letter, settings, redis_url, webhooks, append=True)
@@ -189,6 +193,13 @@ def watch(
         common.board_files(pipe, boards, settings, outs.written)
         if redis_url:
             common.live_positions(stack, pipe, redis_url)
+        relay = None
+        if relay_addr is not None:
+            from maritime.delivery.nmea_relay import NmeaRelay
+
+            relay = NmeaRelay()
+            pipe.add_listener(relay)
+            pipe.sinks.append(relay)
         live = board = None
         if web_addr is not None:
             from maritime.runtime.arrivals_board import ArrivalsBoard
@@ -215,6 +226,12 @@ def watch(
                                                hosts=[host] if need is None else None, triage=store,
                                                arrivals=board, health=Health(pipe), language=settings.language,
                                                pacer=pipe.pacer), host, port)
+            if relay is not None and relay_addr is not None:
+                try:
+                    await relay.start(*relay_addr)
+                except OSError as err:
+                    raise common.fail(f"--nmea-out {nmea_out}: cannot listen ({err.strerror or err})", 2) from None
+                common.err_console.print(f"AIS relay on tcp://{relay_addr[0]}:{relay_addr[1]}", highlight=False)
             refresher = None
             if redis_url and pipe.assembly is not None and pipe.assembly.watch_entries is not None:
                 from maritime.enrich.watchlist_store import follow_watchlists
@@ -234,6 +251,8 @@ def watch(
             finally:
                 if refresher is not None:
                     refresher.cancel()
+                if relay is not None:
+                    await relay.stop()
                 if runner is not None:
                     await runner.cleanup()
 
