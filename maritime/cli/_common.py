@@ -281,14 +281,25 @@ def triage_store_or_fail(store: str | None) -> Any:
         raise fail(str(err), 2) from None
 
 
-def stop_event(duration: float | None) -> asyncio.Event:
+class StopEvent(asyncio.Event):
+    """A stop event that knows whether someone asked for it (a signal, the duration) or the run set it itself
+    (its input ended)."""
+
+    asked = False
+
+    def ask(self) -> None:
+        self.asked = True
+        self.set()
+
+
+def stop_event(duration: float | None) -> StopEvent:
     """An event set by Ctrl-C, SIGTERM or, if given, after ``duration`` seconds (call inside the loop)."""
-    stop = asyncio.Event()
+    stop = StopEvent()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop.ask)
     if duration is not None:
-        loop.call_later(duration, stop.set)
+        loop.call_later(duration, stop.ask)
     return stop
 
 

@@ -242,7 +242,7 @@ def watch(
             try:
                 began = time.monotonic()
                 summary = await pipe.run_live(specs, stop, workers if workers is not None else default_workers())
-                if runner is not None and not summary.get("stopped"):  # the input ended: the map stays for the room
+                if runner is not None and not stop.asked:  # the input ended by itself: the map stays for the room
                     left = None if duration is None else max(0.0, duration - (time.monotonic() - began))
                     common.err_console.print("the input has ended; the live map stays up until Ctrl-C",
                                              highlight=False)

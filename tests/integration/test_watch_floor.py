@@ -172,6 +172,7 @@ def _feed(path, minutes: int = 60) -> None:
     path.write_bytes(b"\n".join(lines) + b"\n")
 
 
+@pytest.mark.slow
 def test_a_pipe_that_stays_open_never_freezes_the_map(tmp_path):
     """(cat traffic; sleep) | maritime watch - --web: the page answers and shows the vessels while stdin is open."""
     import subprocess
@@ -206,6 +207,7 @@ def test_a_pipe_that_stays_open_never_freezes_the_map(tmp_path):
         proc.wait(20)
 
 
+@pytest.mark.slow
 def test_a_recording_at_a_chosen_pace_with_pause_and_the_map_kept_after_the_end(tmp_path):
     import json
     import subprocess
