@@ -83,9 +83,13 @@ def setup_logging(verbose: int) -> None:
 
 
 def settings_or_fail(config: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
-    """The settings, or exit 2 with the file's problem."""
+    """The settings, or exit 2 with the file's problem (their ``language`` becomes the CLI's)."""
+    from maritime.i18n import use_cli_language
+
     try:
-        return load_settings(config, overrides)
+        settings = load_settings(config, overrides)
+        use_cli_language(settings.language)
+        return settings
     except ConfigError as err:
         raise fail(str(err), 2) from None
 

@@ -10,29 +10,34 @@ from rich.markup import escape
 from rich.table import Table
 
 from maritime.cli._common import err_console, out_console
+from maritime.i18n import cli_language
+from maritime.i18n import cli_text as _
 from maritime.models import SEVERITIES
 from maritime.redact import redact
+from maritime.vocabulary import type_name
 
 
 def print_summary(summary: dict[str, Any], outputs: dict[str, str]) -> None:
-    table = Table(title="Replay summary", show_header=False, title_justify="left")
+    table = Table(title=_("Replay summary"), show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
-    table.add_row("lines read", f"{summary['lines']:,}")
-    table.add_row("messages decoded", f"{summary['messages']:,}")
+    table.add_row(_("lines read"), f"{summary['lines']:,}")
+    table.add_row(_("messages decoded"), f"{summary['messages']:,}")
     rejected = summary["rejected"]
-    table.add_row("lines rejected", f"{sum(rejected.values()):,}"
+    table.add_row(_("lines rejected"), f"{sum(rejected.values()):,}"
                   + (f"  ({', '.join(f'{k} {v:,}' for k, v in rejected.items())})" if rejected else ""))
-    table.add_row("duplicates dropped", f"{summary['duplicates']:,}")
-    table.add_row("vessels", f"{summary['vessels']:,}")
-    table.add_row("positions", f"{summary['positions']:,}")
-    table.add_row("first / last time", f"{summary['first_time']} / {summary['last_time']}")
+    table.add_row(_("duplicates dropped"), f"{summary['duplicates']:,}")
+    table.add_row(_("vessels"), f"{summary['vessels']:,}")
+    table.add_row(_("positions"), f"{summary['positions']:,}")
+    table.add_row(_("first / last time"), f"{summary['first_time']} / {summary['last_time']}")
     alerts = summary["alerts_by_type"]
-    table.add_row("alerts", f"{sum(alerts.values()):,} events, {summary.get('alert_records', 0):,} alert records")
+    table.add_row(_("alerts"), _("{events} events, {records} alert records").format(
+        events=f"{sum(alerts.values()):,}", records=f"{summary.get('alert_records', 0):,}"))
     for k, v in alerts.items():
-        table.add_row(f"  {k}", f"{v:,}")
+        table.add_row(f"  {type_name(k, cli_language())}", f"{v:,}")
     rate = summary["lines"] / summary["seconds"] if summary["seconds"] else 0.0
-    table.add_row("seconds", f"{summary['seconds']:.2f}  ({rate:,.0f} lines/s)")
+    per_s = _("lines/s")
+    table.add_row(_("seconds"), f"{summary['seconds']:.2f}  ({rate:,.0f} {per_s})")
     for k, v in outputs.items():
         table.add_row(k, escape(redact(v)))
     (out_console if out_console.is_terminal else err_console).print(table)
@@ -55,12 +60,12 @@ def ordinary_line(life: dict[str, Any]) -> str:
 
 
 def print_scores(report: dict[str, dict[str, Any]]) -> None:
-    table = Table(title="Detected vs scripted", title_justify="left")
-    for col in ("type", "truth", "alerts", "matched", "recall", "precision"):
-        table.add_column(col, justify="left" if col == "type" else "right")
+    table = Table(title=_("Detected vs scripted"), title_justify="left")
+    for col in (_("type"), _("truth"), _("alerts"), _("matched"), _("recall"), _("precision")):
+        table.add_column(col, justify="left" if col == _("type") else "right")
     for kind, r in report.items():
         if not r.get("scored", True):  # nothing of the kind is scripted: counted, not scored
-            table.add_row(kind, "-", str(r["alerts"]), "-", "not scored", "not scored")
+            table.add_row(kind, "-", str(r["alerts"]), "-", _("not scored"), _("not scored"))
             continue
         table.add_row(kind, str(r["truth"]), str(r["alerts"]), str(r["matched"]),
                       "-" if r["recall"] is None else f"{r['recall']:.2f}",
@@ -94,9 +99,9 @@ def print_top_events(alerts_path: Path, severities: tuple[str, ...] = ("critical
             latest[a["id"]] = a
     top = [a for a in latest.values() if a["severity"] in severities and a["status"] != "cancelled"]
     if not top:
-        out_console.print("no high or critical events")
+        out_console.print(_("no high or critical events"))
         return
-    print_events(top, "High and critical events", where=alerts_path)
+    print_events(top, _("High and critical events"), where=alerts_path)
 
 
 #: most severe first (the contract's order, reversed)
@@ -110,9 +115,9 @@ def print_events(events: list[dict[str, Any]], title: str, limit: int = 15, wher
     events = sorted(events, key=lambda a: (SEVERITY_RANK.get(a["severity"], 5), a["start"]))
     table = Table(title=f"{title} ({len(events)})", title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False, expand=True)
-    for col in ("time", "severity", "type", "vessel", "place"):
+    for col in (_("time"), _("severity"), _("type"), _("vessel"), _("place")):
         table.add_column(col, no_wrap=True)
-    table.add_column("summary", ratio=1, overflow="ellipsis", no_wrap=True)
+    table.add_column(_("summary"), ratio=1, overflow="ellipsis", no_wrap=True)
     for a in events[:limit]:
         v = (a.get("vessels") or [{}])[0]
         who = v.get("name") or f"MMSI {v.get('mmsi', '?')}"
@@ -129,11 +134,11 @@ def print_events(events: list[dict[str, Any]], title: str, limit: int = 15, wher
             place += f" ({waters})" if waters else ""
         else:
             place = "-"
-        table.add_row(escape(a["start"][5:16].replace("T", " ") + "Z"), a["severity"].upper(),
-                      a["type"].replace("_", " "), escape(who[:24]), escape(place[:28]), escape(a["summary"]))
+        table.add_row(escape(a["start"][5:16].replace("T", " ") + "Z"), _(a["severity"]).upper(),
+                      type_name(a["type"], cli_language()), escape(who[:24]), escape(place[:28]), escape(a["summary"]))
     out_console.print(table)
     if len(events) > limit:
-        more = f"... and {len(events) - limit} more"
+        more = _("... and {n} more").format(n=len(events) - limit)
         out_console.print(more + (f" in {escape(str(where))}" if where else ": --alerts FILE keeps every record"),
                           soft_wrap=True)
 

@@ -59,3 +59,23 @@ def translator(lang: str) -> Callable[[str], str]:
     """A one-argument ``_`` for language ``lang``."""
     table = catalog(language_of(lang))
     return lambda text: table.get(text, text)
+
+
+#: the language of the CLI's tables and lines (the settings' ``language``, set when a command loads them)
+_cli_language = DEFAULT
+
+
+def use_cli_language(lang: str | None) -> None:
+    """Print the CLI's tables and lines in ``lang`` from now on."""
+    global _cli_language
+    _cli_language = language_of(lang)
+
+
+def cli_language() -> str:
+    """The CLI's language."""
+    return _cli_language
+
+
+def cli_text(text: str) -> str:
+    """``text`` in the CLI's language."""
+    return gettext(_cli_language, text)

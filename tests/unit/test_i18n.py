@@ -68,3 +68,14 @@ def test_cap_has_one_info_block_per_language_the_centres_first(first):
         if lang != "en":
             assert "MMSI 377000700" in head and explain("rendezvous", lang) in info.findtext("c:description",
                                                                                               namespaces=NS)
+
+
+@pytest.mark.parametrize("lang,title", [("es", "Resumen de la reproducción"), ("nl", "Samenvatting van de afspeling")])
+def test_the_cli_speaks_the_centres_language(tmp_path, lang, title):
+    cfg = tmp_path / "centre.toml"
+    cfg.write_text(f'language = "{lang}"\n')
+    rec = ROOT / "tests" / "data" / "nmea" / "exactearth_20120202_tagblock.nmea"
+    res = subprocess.run([sys.executable, "-m", "maritime.cli", "replay", str(rec), "--config", str(cfg), "--zones",
+                          "none"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert title in res.stderr + res.stdout and type_name("identity_anomaly", lang) in res.stderr + res.stdout
