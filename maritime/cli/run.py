@@ -195,7 +195,7 @@ def watch(
             common.live_positions(stack, pipe, redis_url)
         relay = None
         if relay_addr is not None:
-            from maritime.delivery.nmea_relay import NmeaRelay
+            from maritime.views.nmea_relay import NmeaRelay
 
             relay = NmeaRelay()
             pipe.add_listener(relay)

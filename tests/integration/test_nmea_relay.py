@@ -11,7 +11,7 @@ import time
 import pyais
 from pyais.encode import encode_dict
 
-from maritime.delivery.nmea_relay import aton_mmsi
+from maritime.views.nmea_relay import aton_mmsi
 from tests.conftest import free_port, tag
 
 T0 = 1_747_209_600

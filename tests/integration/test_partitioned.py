@@ -74,6 +74,7 @@ def reference(day, zones) -> dict[str, str]:
     return got
 
 
+@pytest.mark.slow  # two partitioned replays of a simulated day (10-13 s each)
 @pytest.mark.parametrize("partitions", [1, 4])
 def test_partitions_change_no_alert(day, zones, reference, partitions):
     got = final(run_partitioned(batches(day), Settings(), zones, partitions))

@@ -1,5 +1,6 @@
-"""AIS as NMEA 0183 over TCP for chart plotters: OpenCPN adds it as a network connection (TCP, the host, port
-10110 by convention) and shows the tracked vessels and the alerts among its own targets.
+"""AIS as NMEA 0183 over TCP for chart plotters, a view of the run like the maps: OpenCPN adds it as a network
+connection (TCP, the host, port 10110 by convention) and shows the tracked vessels and the alerts among its own
+targets.
 
 - Each vessel the run tracks is sent as a position report (type 1, or 18 for a class B report) at most every
   ``every_s`` seconds of event time, and as a static report (type 5: name, call sign, IMO, ship type,
