@@ -5,6 +5,8 @@ languages."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from maritime.models import ALERT_TYPES, Alert, Position, VesselInfo, VesselRef
@@ -14,7 +16,7 @@ from maritime.vocabulary import ALERT_TEXT, missing
 from tests.conftest import ARTIFACTS
 from tests.integration.test_live_map import CHROMIUM, T0, Server, block_outside, browser
 
-pytestmark = pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(),
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is not installed (.ci/run installs it)")
 
 
