@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pytest
+
 from maritime.config import Settings
 from maritime.ingest.sources import parse_source
 from maritime.runtime.pipeline import Pipeline
@@ -39,6 +41,7 @@ async def test_udp_datagrams_are_decoded_live():
     assert summary["rejected"] == {"malformed": 1}
 
 
+@pytest.mark.slow  # a watch process with its map, 8 s
 def test_poisoned_datagrams_do_not_stop_watch_and_its_live_map():
     """The two datagrams that once ended `watch --web` (times outside Python's date range), garbage, then good
     lines: the process keeps serving the map and shows the good vessel."""

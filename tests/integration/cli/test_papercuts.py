@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from maritime.cli import app
@@ -137,6 +138,7 @@ def test_zones_build_writes_into_the_working_directory_by_default(tmp_path, monk
     assert (tmp_path / "zones" / "anchorages.geojson").stat().st_size > 1000
 
 
+@pytest.mark.slow  # a whole demo run, 8 s
 def test_the_demo_ends_with_the_high_events_the_scorecard_in_a_line_and_the_map_to_open(tmp_path):
     out = tmp_path / "demo-out"
     res = run("demo", "--out", str(out), "--hours", "6", "--vessels", "40", "--seed", "7")
