@@ -1,8 +1,11 @@
-"""Build hook: the hot modules compiled with mypyc in a regular install, pure Python otherwise.
+"""Build hook: the typed core (Cython, ``maritime/core/*.pyx``) and the hot modules compiled with mypyc in a
+regular install, pure Python otherwise.
 
 Everything else about the package is in ``pyproject.toml``. The build never fails for the compiled modules'
-sake: no compiler, no ``Python.h``, a mypyc error or a C compile error all give the pure-Python package with
-one warning line (stderr). Which modules are compiled is listed in ``maritime/buildinfo.py``.
+sake: no compiler, no ``Python.h``, no Cython, a mypyc error or a C compile error all give the pure-Python
+package (or the part of it that failed) with one warning line (stderr). Which modules mypyc compiles is listed
+in ``maritime/buildinfo.py``; the typed core is every ``.pyx`` of ``maritime/core`` and is built on its own:
+when it fails the mypyc modules stay, and the other way round.
 
 - ``pip install .`` (a wheel): compiled where it can be.
 - ``pip install -e .`` (editable): pure Python, so that an edit to a source file takes effect at once;
@@ -17,6 +20,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
@@ -34,7 +38,7 @@ def editable_build() -> bool:
 
 
 def ext_modules() -> list:
-    """The mypyc extensions, or ``[]`` (with the reason on stderr) for a pure-Python build."""
+    """The typed core and the mypyc extensions, or ``[]`` (with the reason on stderr) for a pure-Python build."""
     if os.environ.get("MARITIME_PURE") == "1":
         _say("MARITIME_PURE=1: pure-Python build")
         return []
@@ -45,6 +49,37 @@ def ext_modules() -> list:
     if not (shutil.which(cc) or shutil.which("gcc")):
         _say("warning: no C compiler found, pure-Python build (slower, the same results)")
         return []
+    return core_modules() + mypyc_modules()
+
+
+#: the typed core's extensions are named after their folder
+CORE_PREFIX = "maritime.core."
+
+
+def core_modules() -> list:
+    """The Cython extensions of ``maritime/core`` (typed C), or ``[]`` with the reason on stderr."""
+    try:
+        from Cython.Build import cythonize
+        from setuptools import Extension
+    except ImportError:
+        _say("warning: Cython is not available, the typed core is not built (slower, the same results)")
+        return []
+    cwd = os.getcwd()
+    try:
+        os.chdir(ROOT)
+        sources = sorted(Path("maritime/core").glob("*.pyx"))
+        exts = [Extension(CORE_PREFIX + src.stem, [str(src)], extra_compile_args=["-O3"]) for src in sources]
+        return list(cythonize(exts, language_level=3, quiet=True))
+    except Exception as err:  # a Cython compile error
+        _say(f"warning: Cython failed ({type(err).__name__}: {err}), the typed core is not built (slower, "
+             "the same results)")
+        return []
+    finally:
+        os.chdir(cwd)
+
+
+def mypyc_modules() -> list:
+    """The mypyc extensions, or ``[]`` with the reason on stderr."""
     try:
         from mypyc.build import mypycify
     except ImportError:
@@ -72,7 +107,9 @@ def ext_modules() -> list:
 class OptionalBuildExt(build_ext):
     """``build_ext`` that falls back to the pure-Python package when any compiled module fails to build.
 
-    All or nothing: compiled modules of one mypyc group call each other natively, so a partial set is removed.
+    A typed-core module that fails is left out alone (each stands by itself, with its pure-Python path). The
+    mypyc modules are all or nothing: compiled modules of one mypyc group call each other natively, so a partial
+    set is removed.
     """
 
     def run(self) -> None:
@@ -81,15 +118,30 @@ class OptionalBuildExt(build_ext):
         except Exception as err:  # CompileError, LinkError, a missing Python.h, an OSError of the toolchain
             self.fall_back(err)
 
+    def build_extension(self, ext: Any) -> None:
+        if not ext.name.startswith(CORE_PREFIX):
+            super().build_extension(ext)
+            return
+        try:
+            super().build_extension(ext)
+        except Exception as err:
+            path = self.get_ext_fullpath(ext.name)
+            if os.path.exists(path):
+                os.remove(path)
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            _say(f"warning: the typed core's {ext.name} failed to build ({type(err).__name__}: {first[:200]}), "
+                 "its pure-Python path runs (slower, the same results)")
+
     def fall_back(self, err: BaseException) -> None:
-        """Remove every extension this command built, and say so in one line."""
-        for ext in self.extensions:
+        """Remove every mypyc extension this command built (the typed core's stay), and say so in one line."""
+        mypyc = [ext for ext in self.extensions if not ext.name.startswith(CORE_PREFIX)]
+        for ext in mypyc:
             for path in {self.get_ext_fullpath(ext.name), os.path.join(self.build_lib, self.get_ext_filename(
                     ext.name))}:
                 if os.path.exists(path):
                     os.remove(path)
-        self.extensions = []
-        self.distribution.ext_modules = []
+        self.extensions = [ext for ext in self.extensions if ext.name.startswith(CORE_PREFIX)]
+        self.distribution.ext_modules = list(self.extensions)
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         _say(f"warning: the compiled modules failed to build ({type(err).__name__}: {first[:200]}), "
              "pure-Python build (slower, the same results)")

@@ -134,7 +134,14 @@ def choose() -> None:
 
 
 def build() -> str:
-    """Which build is running and why: ``"compiled (mypyc, N of M modules)"``, or ``"pure Python (reason)"``."""
+    """Which build is running and why: ``"compiled (mypyc, N of M modules)"``, or ``"pure Python (reason)"``,
+    then the typed core's state (:func:`maritime.core.status`)."""
+    from maritime.core import status
+
+    return f"{_mypyc_build()}; {status()}"
+
+
+def _mypyc_build() -> str:
     compiled = 0
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     for name in COMPILED:

@@ -158,7 +158,7 @@ class WaterGrid:
         """Shortest water path between two cells as (lat, lon) points, straightened."""
         pred = self._trees.get(src)
         if pred is None:
-            _, pred = dijkstra(self._graph, directed=False, indices=src, return_predecessors=True)
+            _, pred = dijkstra(self._graph, directed=True, indices=src, return_predecessors=True)
             self._trees[src] = pred
         chain = [dst]
         while chain[-1] != src:

@@ -153,6 +153,13 @@ class AisDecoder:
         #: keep the raw lines of each completed multipart message in :attr:`message_lines` (event-time ordering)
         self.keep_lines = keep_lines
         self.message_lines: list[bytes] = []
+        #: the typed core's C path for the common line (None: pure Python); a subclass that overrides a layer
+        #: runs its own code, never the core's
+        self._fast: Any = None
+        if type(self) is AisDecoder and not pyais_only:
+            from maritime.core import fast_lines
+
+            self._fast = fast_lines(self)
 
     # -- accounting -----------------------------------------------------------------
 
@@ -174,7 +181,18 @@ class AisDecoder:
         its own takes ``recv_time_s`` (the time it was received), else
         ``assigned_time_s`` (its source's clock, given by the event-time
         ordering), else the time of the line before.
+
+        With the typed core built (:mod:`maritime.core`), the common line is decoded in C and every other one
+        here, with the same result (:meth:`decode_line_py` is the reference).
         """
+        fast = self._fast
+        if fast is not None:
+            return fast.decode_line(raw, recv_time_s, assigned_time_s)
+        return self.decode_line_py(raw, recv_time_s, assigned_time_s)
+
+    def decode_line_py(self, raw: bytes, recv_time_s: float | None = None, assigned_time_s: float | None = None
+                       ) -> tuple[bytes, list[Record]] | None:
+        """:meth:`decode_line` in pure Python: the reference, and the path of every line the typed core leaves."""
         line = raw.strip()
         if not line:
             return None
@@ -186,14 +204,29 @@ class AisDecoder:
         except DecodeError as err:
             self._reject(err.reason, err.message, line, self.last_time_s)
         except Exception as err:  # a decoder bug must not stop a watch floor
-            kind = type(err).__name__
-            if kind not in _UNEXPECTED_SEEN:  # one warning per kind; the traceback at debug level
-                _UNEXPECTED_SEEN.add(kind)
-                logger.warning("unexpected %s decoding %r from %s: %s (line rejected as malformed; later ones of "
-                               "this kind are counted only)", kind, line[:120], self.source, err)
-            logger.debug("unexpected error decoding %r from %s", line[:120], self.source, exc_info=True)
-            self._reject(Reason.MALFORMED, f"unexpected {kind}: {err}", line, self.last_time_s)
+            self._unexpected(err, line)
         return None
+
+    def finish_payload(self, line: bytes, payload: bytes, fill: int, event_time: float,
+                       clock: SourceClock | None) -> tuple[bytes, list[Record]] | None:
+        """The payload layer for a line whose sentence the typed core read (``line``, stripped): its errors
+        counted as :meth:`decode_line` counts them."""
+        try:
+            return self._payload(payload, fill, event_time, clock)
+        except DecodeError as err:
+            self._reject(err.reason, err.message, line, self.last_time_s)
+        except Exception as err:  # a decoder bug must not stop a watch floor
+            self._unexpected(err, line)
+        return None
+
+    def _unexpected(self, err: Exception, line: bytes) -> None:
+        kind = type(err).__name__
+        if kind not in _UNEXPECTED_SEEN:  # one warning per kind; the traceback at debug level
+            _UNEXPECTED_SEEN.add(kind)
+            logger.warning("unexpected %s decoding %r from %s: %s (line rejected as malformed; later ones of "
+                           "this kind are counted only)", kind, line[:120], self.source, err)
+        logger.debug("unexpected error decoding %r from %s", line[:120], self.source, exc_info=True)
+        self._reject(Reason.MALFORMED, f"unexpected {kind}: {err}", line, self.last_time_s)
 
     def _decode(self, line: bytes, recv_time_s: float | None) -> tuple[bytes, list[Record]] | None:
         """One line through the layers: the sentence, its time, the multipart message, the payload."""

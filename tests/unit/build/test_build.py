@@ -96,8 +96,42 @@ def test_a_mypyc_error_gives_a_pure_build(monkeypatch, capsys):
 
     monkeypatch.delenv("MARITIME_PURE", raising=False)
     monkeypatch.setattr(mypyc.build, "mypycify", refuses)
-    assert ext_modules(["bdist_wheel"]) == []
+    left = ext_modules(["bdist_wheel"])
+    assert left and all(e.name.startswith("maritime.core.") for e in left), "the typed core stands on its own"
     assert "mypyc failed (SystemExit: 1), pure-Python build" in capsys.readouterr().err
+
+
+def test_without_cython_the_mypyc_modules_are_still_built(monkeypatch, capsys):
+    if not shutil.which("gcc"):
+        pytest.skip("needs a C compiler")
+    pytest.importorskip("mypyc.build")
+    monkeypatch.delenv("MARITIME_PURE", raising=False)
+    monkeypatch.setitem(sys.modules, "Cython.Build", None)  # import fails
+    ns = setup_namespace(["bdist_wheel"])
+    assert ns["core_modules"]() == []
+    assert "Cython is not available, the typed core is not built" in capsys.readouterr().err
+
+
+def test_a_typed_core_module_that_fails_to_compile_is_left_out_alone(tmp_path, capsys):
+    """A compile error in one typed-core module: that module is left out (its pure path runs), the rest stays."""
+    if not shutil.which("gcc"):
+        pytest.skip("no C compiler on this machine")
+    from setuptools import Distribution, Extension
+
+    good = tmp_path / "good.c"
+    good.write_text('#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "good"};\n'
+                    "PyMODINIT_FUNC PyInit_good(void) { return PyModule_Create(&m); }\n")
+    bad = tmp_path / "bad.c"
+    bad.write_text("this is not C;\n")
+    dist = Distribution({"name": "x", "ext_modules": [Extension("maritime.core.bad", [str(bad)]),
+                                                      Extension("good", [str(good)])]})
+    cmd = setup_namespace()["OptionalBuildExt"](dist)
+    cmd.build_lib = str(tmp_path / "lib")
+    cmd.build_temp = str(tmp_path / "tmp")
+    cmd.ensure_finalized()
+    cmd.run()
+    assert [p.name.split(".")[0] for p in (tmp_path / "lib").glob("*.so")] == ["good"]
+    assert "the typed core's maritime.core.bad failed to build" in capsys.readouterr().err
 
 
 def test_a_c_compile_error_falls_back_to_pure(tmp_path, capsys):

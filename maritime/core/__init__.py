@@ -1,0 +1,75 @@
+"""The typed core: the per-position path in Cython, built at install time, with the pure-Python modules as
+its reference and fallback.
+
+What it holds (each a ``.pyx`` beside this file):
+
+- :mod:`maritime.core.lines`: the common NMEA line (a tag block, one complete sentence, a position report of
+  type 1, 2, 3 or 18) read in C, from the tag block to the report's fields; every other line goes to the
+  pure-Python decoder (:meth:`maritime.ingest.ais.AisDecoder.decode_line_py`) untouched.
+
+The compiled modules are used when they were built (``pip install .``, or ``MARITIME_COMPILE=1 pip install -e
+.``) and not when ``MARITIME_PURE=1`` is set, nor when a ``.pyx`` in a source tree is newer than its build (an
+edit after an in-place build). :func:`status` says which runs and why.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import logging
+import os
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+#: the typed modules of the core
+MODULES = ("lines",)
+
+_loaded: dict[str, Any] = {}
+_why_not: dict[str, str] = {}
+
+
+def _stale(name: str, module: Any) -> bool:
+    """Whether a compiled module in a source tree is older than its ``.pyx`` (an in-place build, then an edit)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    source = os.path.join(here, name + ".pyx")
+    binary = getattr(module, "__file__", None) or ""
+    return (os.path.dirname(os.path.abspath(binary)) == here and os.path.isfile(source)
+            and os.path.getmtime(source) > os.path.getmtime(binary))
+
+
+def load(name: str) -> Any | None:
+    """The compiled core module ``name`` (one of :data:`MODULES`), or None (the reason in :func:`status`)."""
+    if name in _loaded:
+        return _loaded[name]
+    module: Any | None = None
+    if os.environ.get("MARITIME_PURE") == "1":
+        _why_not[name] = "MARITIME_PURE=1"
+    else:
+        try:
+            module = importlib.import_module(f"maritime.core.{name}")
+        except ImportError as err:
+            _why_not[name] = f"not built ({err})"
+        else:
+            if not (getattr(module, "__file__", "") or "").endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+                module, _why_not[name] = None, "not built"
+            elif _stale(name, module):
+                _why_not[name] = f"maritime/core/{name}.pyx is newer than its build: reinstall to compile it again"
+                logger.warning("typed core: %s; running the pure-Python path", _why_not[name])
+                module = None
+    _loaded[name] = module
+    return module
+
+
+def fast_lines(decoder: Any) -> Any | None:
+    """The C path of one decoder (:class:`maritime.core.lines.FastLines`), or None when the core is not built."""
+    lines = load("lines")
+    return None if lines is None else lines.FastLines(decoder)
+
+
+def status() -> str:
+    """Which of the core's modules run compiled: ``"typed core (cython): lines"``, or the reason it does not."""
+    built = [name for name in MODULES if load(name) is not None]
+    if built:
+        return "typed core (cython): " + ", ".join(built)
+    return "typed core not in use (" + "; ".join(f"{n}: {_why_not.get(n, '?')}" for n in MODULES) + ")"

@@ -1,0 +1,376 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Typed fast path of :class:`maritime.ingest.ais.AisDecoder` for the common line (Cython).
+
+The common line is one complete AIS sentence, optionally after an NMEA 4.0 tag block with ``c:`` and ``s:``,
+optionally followed by an epoch after the checksum: ``\\s:rx1,c:1700000000*hh\\!AIVDM,1,1,,A,<payload>,0*hh``.
+Everything about it is read here in C: the tag block and its checksum, the sentence checksum, the seven fields,
+the payload's armour, and, for the 168-bit position reports of types 1, 2, 3 and 18, every field straight from
+the six-bit payload into C integers.
+
+What is not common is not guessed at: a line with anything else (a time prefix, a ``$PGHP`` before it, a
+multipart fragment, a bad checksum, a tag block checksum that does not match, an unusable time, a non-ASCII
+byte, extra fields) goes to the pure-Python decoder unchanged, before any state was touched, and gets
+exactly its answer, its counters and its dead letters. Payloads other than the position reports go to the
+decoder's own payload layer (pyais). The pure-Python decoder is the reference: a differential test runs both
+over every recording.
+"""
+
+from libc.stdint cimport int64_t, uint64_t
+from libc.stdlib cimport strtod
+
+from maritime.ingest.eventtime import SourceClock
+from maritime.ingest.messages import new_position
+from maritime.models import TIME_MAX_S, TIME_MIN_S
+
+# six-bit value of each armour character, -1 outside the alphabet (ITU-R M.1371 §8.2.4)
+cdef signed char ARMOR[256]
+cdef signed char HEX[256]
+
+
+cdef void _tables():
+    cdef int i
+    for i in range(256):
+        ARMOR[i] = -1
+        HEX[i] = -1
+    for i in range(48, 88):
+        ARMOR[i] = i - 48
+    for i in range(96, 120):
+        ARMOR[i] = i - 56
+    for i in range(10):
+        HEX[48 + i] = i
+    for i in range(6):
+        HEX[65 + i] = 10 + i
+        HEX[97 + i] = 10 + i
+
+
+_tables()
+
+cdef double T_MIN = TIME_MIN_S
+cdef double T_MAX = TIME_MAX_S
+cdef double AGREE_S = SourceClock.AGREE_S
+cdef double AHEAD_S = SourceClock.AHEAD_S
+
+
+cdef inline bint _space(unsigned char c) noexcept:
+    # what bytes.strip() removes
+    return c == 32 or c == 9 or c == 10 or c == 13 or c == 11 or c == 12
+
+
+cdef inline bint _float_letter(unsigned char c) noexcept:
+    # the letters of "inf", "infinity" and "nan" (either case): a token with them may be a float to Python
+    c |= 32
+    return c == 97 or c == 102 or c == 105 or c == 110 or c == 116 or c == 121
+
+
+cdef inline int _xor(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) noexcept:
+    cdef int x = 0
+    cdef Py_ssize_t i
+    for i in range(a, b):
+        x ^= p[i]
+    return x
+
+
+cdef double _epoch(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, int* state) noexcept:
+    """An epoch (s or ms) of digits with at most one dot in p[a:b]. state: 1 a time of this era, 0 not a
+    number at all (cannot be one for Python's float() either), -1 undecided here (ask Python)."""
+    cdef Py_ssize_t i
+    cdef int digits = 0, dots = 0
+    cdef unsigned char c
+    cdef char buf[40]
+    cdef double v
+    if b - a <= 0:
+        state[0] = 0
+        return 0.0
+    for i in range(a, b):
+        c = p[i]
+        if 48 <= c <= 57:
+            digits += 1
+        elif c == 46:
+            dots += 1
+        elif not (c == 43 or c == 45 or c == 95 or c == 69 or c == 101 or _space(c) or _float_letter(c)):
+            state[0] = 0  # a character no float literal has: float() fails, as here
+            return 0.0
+        else:
+            state[0] = -1
+            return 0.0
+    if digits == 0 or dots > 1 or b - a >= 39:
+        state[0] = -1
+        return 0.0
+    for i in range(a, b):
+        buf[i - a] = <char>p[i]
+    buf[b - a] = 0
+    v = strtod(buf, NULL)
+    if v > 1e11:
+        v /= 1000.0
+    if 3e8 < v < 4.2e9:
+        state[0] = 1
+        return v
+    state[0] = -1  # a number but no epoch: the Python decoder says what it is
+    return 0.0
+
+
+cdef class FastLines:
+    """The C path of one :class:`~maritime.ingest.ais.AisDecoder` (it holds the decoder's state)."""
+
+    cdef object dec
+    cdef object stats
+    cdef object source
+    cdef object by_type
+    cdef unsigned char bits[32]
+    # the fields of the report just unpacked (-1: none)
+    cdef int64_t mmsi, speed, course, heading, sec, status
+    cdef double lat_deg, lon_deg
+
+    def __init__(self, decoder):
+        self.dec = decoder
+        self.stats = decoder.stats
+        self.source = decoder.source
+        self.by_type = decoder.stats.messages_by_type
+
+    cdef inline uint64_t _get(self, int start, int n) noexcept:
+        # n <= 32 bits from bit `start` of the unpacked payload (big-endian)
+        cdef int byte = start >> 3
+        cdef uint64_t w = 0
+        cdef int k
+        for k in range(5):
+            w = (w << 8) | self.bits[byte + k]
+        return (w >> (40 - (start & 7) - n)) & ((<uint64_t>1 << n) - 1)
+
+    def decode_line(self, raw, recv_time_s=None, assigned_time_s=None):
+        """:meth:`AisDecoder.decode_line`: the common line here, any other to the pure-Python decoder."""
+        if type(raw) is not bytes:
+            return self.dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        cdef const unsigned char* p = raw
+        cdef Py_ssize_t n = len(raw)
+        cdef Py_ssize_t a = 0, b = n, i, s, e, star, tstar, f0, k
+        cdef Py_ssize_t fs[8]
+        cdef int nf, state, mt, fill, plen
+        cdef double tb_time = 0.0, trailer_time = 0.0, event_time
+        cdef bint has_tb_time = False, has_trailer_time = False, saw_c = False, saw_s = False
+        cdef object station = None
+        dec = self.dec
+        while a < b and _space(p[a]):
+            a += 1
+        while b > a and _space(p[b - 1]):
+            b -= 1
+        if b - a < 12:
+            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        for i in range(a, b):
+            if p[i] < 32 or p[i] > 126:
+                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        s = a
+        if p[a] == 92:  # a tag block
+            e = -1
+            for i in range(a + 1, b):
+                if p[i] == 92:
+                    e = i
+                    break
+            if e < 0:
+                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            tstar = -1
+            for i in range(e - 1, a, -1):
+                if p[i] == 42:
+                    tstar = i
+                    break
+            if tstar >= 0:
+                if e - tstar != 3 or HEX[p[tstar + 1]] < 0 or HEX[p[tstar + 2]] < 0:
+                    return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                if _xor(p, a + 1, tstar) != HEX[p[tstar + 1]] * 16 + HEX[p[tstar + 2]]:
+                    return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            else:
+                tstar = e
+            f0 = a + 1
+            for i in range(a + 1, tstar + 1):
+                if i == tstar or p[i] == 44:
+                    if i - f0 >= 2 and p[f0 + 1] == 58:
+                        if p[f0] == 99:  # c:
+                            if saw_c:
+                                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                            saw_c = True
+                            tb_time = _epoch(p, f0 + 2, i, &state)
+                            if state != 1:
+                                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                            has_tb_time = True
+                        elif p[f0] == 115:  # s:
+                            if saw_s:
+                                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                            saw_s = True
+                            if i > f0 + 2:
+                                station = raw[f0 + 2:i].decode("ascii")
+                    f0 = i + 1
+            s = e + 1
+        if s >= b or p[s] != 33:  # '!': anything else (a prefix time, '$', '#') is the Python decoder's
+            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        star = -1
+        for i in range(b - 1, s, -1):
+            if p[i] == 42:
+                star = i
+                break
+        if star < 0 or b < star + 3 or HEX[p[star + 1]] < 0 or HEX[p[star + 2]] < 0:
+            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        if _xor(p, s + 1, star) != HEX[p[star + 1]] * 16 + HEX[p[star + 2]]:
+            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        if not has_tb_time and b > star + 3:  # an epoch after the checksum: the last token that is one
+            e = b
+            for i in range(b - 1, star + 2, -1):
+                if p[i] == 44 or i == star + 3:
+                    k = i + 1 if p[i] == 44 else i
+                    trailer_time = _epoch(p, k, e, &state)
+                    if state == -1:
+                        return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                    if state == 1:
+                        has_trailer_time = True
+                        break
+                    e = i
+        # the seven fields of the sentence
+        nf = 0
+        fs[0] = s + 1
+        for i in range(s + 1, star):
+            if p[i] == 44:
+                nf += 1
+                if nf >= 7:
+                    return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                fs[nf] = i + 1
+        if nf != 6:
+            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        fs[7] = star + 1
+        # the talker and sentence: ..VDM or ..VDO; one part of one; fill 0-5
+        if fs[1] - fs[0] != 6 or p[fs[0] + 2] != 86 or p[fs[0] + 3] != 68 or not (p[fs[0] + 4] == 77 or
+                                                                                   p[fs[0] + 4] == 79):
+            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        if fs[2] - fs[1] != 2 or p[fs[1]] != 49 or fs[3] - fs[2] != 2 or p[fs[2]] != 49:
+            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        if fs[7] - fs[6] != 2 or not (48 <= p[fs[6]] <= 53):
+            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        fill = p[fs[6]] - 48
+        plen = <int>(fs[6] - 1 - fs[5])
+        if plen < 1 or plen > 168:
+            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        for i in range(fs[5], fs[5] + plen):
+            if ARMOR[p[i]] < 0:
+                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        if dec._pghp_time is not None:
+            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        # the event time (AisDecoder._event_time)
+        clock = dec.clock
+        if has_tb_time or has_trailer_time:
+            event_time = tb_time if has_tb_time else trailer_time
+            if not (T_MIN <= event_time < T_MAX):
+                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            timed = True
+        else:
+            timed = False
+            if recv_time_s is not None:
+                event_time = recv_time_s
+            elif assigned_time_s is not None:
+                clock = None
+                event_time = assigned_time_s
+            elif dec.last_time_s is not None:
+                clock = None
+                event_time = dec.last_time_s
+            else:
+                clock = None
+                event_time = dec.default_time_s
+        mt = ARMOR[p[fs[5]]]
+        if fill != 0 or plen != 28 or not (mt == 1 or mt == 2 or mt == 3 or mt == 18):
+            mt = 0
+        elif not self._unpack(p + fs[5], mt):
+            # position not available, or out of range: the Python decoder rejects it with its reason
+            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        # committed: the decoder's state as the Python path leaves it
+        stats = self.stats
+        stats.lines += 1
+        dec.station = station
+        dec.assigned_time_s = assigned_time_s
+        dec.timed = timed
+        dec.last_time_s = event_time
+        payload = raw[fs[5]:fs[5] + plen]
+        if mt == 0:
+            return dec.finish_payload(raw[a:b], payload, fill, event_time, clock)
+        dedup = dec.dedup
+        if dedup is not None:
+            if dedup.seen(payload, event_time):
+                stats.messages += 1
+                stats.duplicates += 1
+                self.by_type[mt] = self.by_type.get(mt, 0) + 1
+                return None
+            dedup.remember(payload, event_time)
+        stats.messages += 1
+        self.by_type[mt] = self.by_type.get(mt, 0) + 1
+        return payload, [self._position(mt, event_time, clock)]
+
+    cdef bint _unpack(self, const unsigned char* q, int mt) noexcept:
+        """The fields of a 168-bit type 1/2/3/18 report (ITU-R M.1371-5 Tables 46 and 74) into this object;
+        False when its position is not available or out of range."""
+        cdef int i, c0, c1, c2, c3
+        cdef int64_t lon, lat
+        cdef unsigned char* o = self.bits
+        for i in range(7):  # 4 characters -> 3 bytes
+            c0 = ARMOR[q[4 * i]]
+            c1 = ARMOR[q[4 * i + 1]]
+            c2 = ARMOR[q[4 * i + 2]]
+            c3 = ARMOR[q[4 * i + 3]]
+            o[3 * i] = <unsigned char>((c0 << 2) | (c1 >> 4))
+            o[3 * i + 1] = <unsigned char>(((c1 & 15) << 4) | (c2 >> 2))
+            o[3 * i + 2] = <unsigned char>(((c2 & 3) << 6) | c3)
+        for i in range(21, 32):
+            o[i] = 0
+        self.mmsi = <int64_t>self._get(8, 30)
+        if mt == 18:
+            self.speed = <int64_t>self._get(46, 10)
+            lon = <int64_t>self._get(57, 28)
+            lat = <int64_t>self._get(85, 27)
+            self.course = <int64_t>self._get(112, 12)
+            self.heading = <int64_t>self._get(124, 9)
+            self.sec = <int64_t>self._get(133, 6)
+            self.status = -1
+        else:
+            self.status = <int64_t>self._get(38, 4)
+            self.speed = <int64_t>self._get(50, 10)
+            lon = <int64_t>self._get(61, 28)
+            lat = <int64_t>self._get(89, 27)
+            self.course = <int64_t>self._get(116, 12)
+            self.heading = <int64_t>self._get(128, 9)
+            self.sec = <int64_t>self._get(137, 6)
+        if lon == 0x6791AC0 or lat == 0x3412140:  # 181° / 91°: not available
+            return False
+        if lon & 0x8000000:
+            lon -= 0x10000000
+        if lat & 0x4000000:
+            lat -= 0x8000000
+        self.lat_deg = <double>_floordiv6(10 * lat + 3) / 1e6
+        self.lon_deg = <double>_floordiv6(10 * lon + 3) / 1e6
+        return -90.0 <= self.lat_deg <= 90.0 and -180.0 <= self.lon_deg <= 180.0
+
+    cdef object _position(self, int mt, double time_s, object clock):
+        """The Position of the report just unpacked; ``clock`` weighs its own UTC second against ``time_s``
+        (:func:`maritime.ingest.messages.unpack_position`)."""
+        cdef int64_t off, sec = self.sec
+        t = time_s
+        err = 0.0
+        if clock is not None:
+            if clock.verdict is not None and clock.quality == "auto":
+                # judged already: only this report's own second matters (the hot path of a long feed)
+                if sec < 60:
+                    off = (<int64_t>time_s - sec) % 60
+                    if off < 0:
+                        off += 60
+                    if AGREE_S < off < 60 - AHEAD_S:
+                        err = clock.delivered_err_s
+            else:
+                t, err = clock.judge(time_s, sec)
+        return new_position(
+            self.mmsi, t, self.lat_deg, self.lon_deg,
+            None if self.speed >= 1023 else self.speed / 10.0,
+            None if self.course >= 3600 else self.course / 10.0,
+            None if self.heading >= 360 else self.heading,
+            None if self.status < 0 or self.status == 15 else self.status, mt, self.source, err,
+        )
+
+
+cdef inline int64_t _floordiv6(int64_t a) noexcept:
+    # Python's a // 6 (towards minus infinity)
+    cdef int64_t q = a / 6
+    if (a % 6 != 0) and (a < 0):
+        q -= 1
+    return q

@@ -1,0 +1,140 @@
+"""The typed core's line decoder (``maritime/core/lines.pyx``) against the pure-Python decoder it stands in for:
+the same records, the same counters, the same dead letters, on every recording and on mutated lines.
+
+These run where the core is built (``pip install .``, or ``MARITIME_COMPILE=1 pip install -e .`` as in
+``.ci/run``); an editable install runs the pure path only, and says so by skipping them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from maritime import core
+from maritime.ingest.ais import AisDecoder
+from maritime.ingest.errors import Rejected
+from maritime.ingest.eventtime import SourceClock
+from maritime.models import Position
+from tests.conftest import TYPE1, TYPE5, TYPE18, recording_params, tag
+
+BUILT = core.load("lines") is not None
+needs_core = pytest.mark.skipif(not BUILT, reason="the typed core is not built here (an editable install): "
+                                                   ".ci/run builds it and runs these")
+
+
+def run(lines: list[bytes], fast: bool, **kw: Any) -> tuple[list[Any], list[Rejected], Any, float | None]:
+    """Every line through one decoder (the C path or the pure one): outputs, dead letters, counters, last time."""
+    rejected: list[Rejected] = []
+    if kw.pop("clock", False):
+        kw["clock"] = SourceClock("rx")
+    dec = AisDecoder("rx", default_time_s=1.6e9, on_reject=rejected.append, **kw)
+    if fast:
+        assert dec._fast is not None
+    else:
+        dec._fast = None
+    out = [dec.decode_line(ln, *args) for ln, *args in ((ln,) if isinstance(ln, bytes) else ln for ln in lines)]
+    dec.close()
+    return out, rejected, dec.stats, dec.last_time_s
+
+
+def same(lines: list[Any], **kw: Any) -> None:
+    fast = run(lines, True, **kw)
+    pure = run(lines, False, **kw)
+    for i, (a, b) in enumerate(zip(fast[0], pure[0], strict=True)):
+        assert a == b, f"line {i}: {lines[i]!r}"
+    assert fast[1] == pure[1]
+    assert fast[2] == pure[2]
+    assert fast[3] == pure[3]
+
+
+@needs_core
+@pytest.mark.parametrize("path", recording_params())
+@pytest.mark.parametrize("kw", [{}, {"dedup_window_s": 30.0}, {"clock": True}], ids=["plain", "dedup", "clock"])
+def test_the_c_path_decodes_every_recording_as_the_pure_decoder(path: Path, kw: dict[str, Any]) -> None:
+    same(path.read_bytes().splitlines(), **kw)
+
+
+@needs_core
+def test_the_common_line_is_decoded_in_c() -> None:
+    """A tag-blocked class A report, a class B one and a report with an epoch after it never reach Python's
+    sentence layer, and give the pure decoder's positions."""
+    dec = AisDecoder("rx", default_time_s=1.6e9)
+    dec.decode_line_py = None  # type: ignore[assignment,method-assign]  # any fall-back would fail loudly
+    for line in (tag("s:rx1,c:1747209600") + TYPE1, TYPE18, TYPE1 + b",1747209600"):
+        payload, (pos,) = dec.decode_line(line)
+        assert isinstance(pos, Position) and payload in line
+    assert dec.station is None and dec.stats.lines == 3 and dec.stats.messages == 3
+
+
+def test_a_pure_install_runs_without_the_core() -> None:
+    out = subprocess.run([sys.executable, "-c", "from maritime import core; from maritime.ingest.ais import "
+                          "AisDecoder; print(AisDecoder('x')._fast is None, core.status())"],
+                         capture_output=True, text=True, check=True, timeout=60,
+                         env={**os.environ, "MARITIME_PURE": "1"}).stdout
+    assert out.startswith("True typed core not in use (lines: MARITIME_PURE=1)")
+
+
+VARIANTS = [
+    TYPE1, TYPE18, *TYPE5,
+    tag("s:rx1,c:1747209600") + TYPE1, tag("c:1747209600123") + TYPE18, tag("s:rx2") + TYPE1,
+    tag("c:1747209600,s:") + TYPE1, tag("g:1-2-73,c:1747209600") + TYPE5[0], tag("c:1747209600.5") + TYPE1,
+    b"\\c:1747209600\\" + TYPE1, b"\\c:1747209600*0\\" + TYPE1, b"\\c:17472096e2*00\\" + TYPE1,
+    TYPE1 + b",1747209600", TYPE1 + b",b003669794,1272412827", TYPE1 + b",T48.85,r07RPAL1,1272415370",
+    TYPE1 + b",1e9", TYPE1 + b",nan", TYPE1 + b", 1747209600 ", TYPE18 + b",x,",
+    b"!AIVDM,1,1,,A,13aI8e?P00PGpU:NR6s00?vT2000,0*1C,extra",
+    b"!AIVDM,1,1,,B,402=481uaUcf;OQ55JS9ITi025Jp,0*2B",  # a base station: the C sentence, pyais's payload
+    b"$PGHP,1,2025,05,14,08,00,00,0,,,,,,*1C",
+    b"2025-05-14T08:00:00Z " + TYPE1, b"1747209600 " + TYPE1,
+]
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> list[bytes]:
+    """A few lines, each a variant with bytes flipped, inserted, deleted or cut, and its checksums rewritten or
+    not (so that the mutation reaches the fields, not only the checksum test)."""
+    out = []
+    for _ in range(draw(st.integers(1, 6))):
+        line = bytearray(draw(st.sampled_from(VARIANTS)))
+        for _ in range(draw(st.integers(0, 3))):
+            i = draw(st.integers(0, len(line)))
+            op = draw(st.sampled_from(("flip", "insert", "delete", "cut")))
+            b = draw(st.sampled_from(list(b"0123456789,.*\\!$:csABVDMO@`w \t") + [0, 200]))
+            if op == "flip" and i < len(line):
+                line[i] = b
+            elif op == "insert":
+                line.insert(i, b)
+            elif op == "delete" and i < len(line):
+                del line[i]
+            elif op == "cut":
+                del line[i:]
+        if draw(st.booleans()):
+            line = bytearray(reseal(bytes(line)))
+        out.append(bytes(line))
+    return out
+
+
+def reseal(line: bytes) -> bytes:
+    """The line with its sentence checksum made right again (when it has one)."""
+    start = line.find(b"!")
+    star = line.rfind(b"*")
+    if start < 0 or star < start or len(line) < star + 3:
+        return line
+    x = 0
+    for c in line[start + 1:star]:
+        x ^= c
+    return line[:star + 1] + f"{x:02X}".encode() + line[star + 3:]
+
+
+@needs_core
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=mutated(), times=st.sampled_from([None, 1.7e9]), dedup=st.booleans(), clock=st.booleans())
+def test_mutated_lines_get_the_pure_answer(lines: list[bytes], times: float | None, dedup: bool,
+                                           clock: bool) -> None:
+    same([(ln, times, None) for ln in lines], dedup_window_s=30.0 if dedup else None, clock=clock)
+    same([(ln, None, times) for ln in lines])
