@@ -61,10 +61,12 @@ def load(name: str) -> Any | None:
     return module
 
 
-def fast_lines(decoder: Any) -> Any | None:
-    """The C path of one decoder (:class:`maritime.core.lines.FastLines`), or None when the core is not built."""
+def fast_lines(decoder: Any, time_only: bool = False) -> Any | None:
+    """The C path of one decoder (:class:`maritime.core.lines.FastLines`), or None when the core is not built;
+    ``time_only``: for the event-time pass (:mod:`maritime.ingest.ordering`), which reads each message's time
+    and leaves its payload."""
     lines = load("lines")
-    return None if lines is None else lines.FastLines(decoder)
+    return None if lines is None else lines.FastLines(decoder, time_only)
 
 
 def status() -> str:

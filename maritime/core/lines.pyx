@@ -116,13 +116,16 @@ cdef class FastLines:
     cdef object stats
     cdef object source
     cdef object by_type
+    cdef bint time_only
     cdef unsigned char bits[32]
     # the fields of the report just unpacked (-1: none)
     cdef int64_t mmsi, speed, course, heading, sec, status
     cdef double lat_deg, lon_deg
 
-    def __init__(self, decoder):
+    def __init__(self, decoder, bint time_only=False):
         self.dec = decoder
+        # the event-time pass (maritime.ingest.ordering): each message's time, its payload not decoded
+        self.time_only = time_only
         self.stats = decoder.stats
         self.source = decoder.source
         self.by_type = decoder.stats.messages_by_type
@@ -271,6 +274,16 @@ cdef class FastLines:
             else:
                 clock = None
                 event_time = dec.default_time_s
+        if self.time_only:
+            stats = self.stats
+            stats.lines += 1
+            dec.station = station
+            dec.assigned_time_s = assigned_time_s
+            dec.timed = timed
+            dec.last_time_s = event_time
+            dec.pghp_line = False
+            dec.message_time_s = event_time
+            return raw[fs[5]:fs[5] + plen], []
         mt = ARMOR[p[fs[5]]]
         if fill != 0 or plen != 28 or not (mt == 1 or mt == 2 or mt == 3 or mt == 18):
             mt = 0
@@ -374,3 +387,91 @@ cdef inline int64_t _floordiv6(int64_t a) noexcept:
     if (a % 6 != 0) and (a < 0):
         q -= 1
     return q
+
+
+# -- static and voyage data (types 5 and 24): the C path of the payload layer --------------------------------
+
+cdef str SIXBIT = "@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?"
+
+
+cdef class Bits:
+    """An armoured payload unpacked into bytes (at most 168 six-bit characters)."""
+
+    cdef unsigned char b[136]
+    cdef int nbits
+
+    cdef bint load(self, const unsigned char* q, int n, int fill) noexcept:
+        cdef int i, v, bit = 0
+        for i in range(136):
+            self.b[i] = 0
+        for i in range(n):
+            v = ARMOR[q[i]]
+            if v < 0:
+                return False
+            for k in range(6):
+                if v & (32 >> k):
+                    self.b[bit >> 3] |= <unsigned char>(128 >> (bit & 7))
+                bit += 1
+        self.nbits = 6 * n - fill
+        return True
+
+    cdef uint64_t get(self, int start, int n) noexcept:
+        cdef uint64_t w = 0
+        cdef int i
+        for i in range(start, start + n):
+            w = (w << 1) | ((self.b[i >> 3] >> (7 - (i & 7))) & 1)
+        return w
+
+    cdef object text(self, int start, int nchars):
+        """Six-bit text with its ``@`` padding and blanks removed, or None (as pyais's text, then ours)."""
+        cdef list chars = [SIXBIT[self.get(start + 6 * i, 6)] for i in range(nchars)]
+        s = "".join(chars).replace("@", " ").strip()
+        return s or None
+
+
+cdef inline object _nz(uint64_t v):
+    # maritime.ingest.messages._int: 0 is "not available"
+    return None if v == 0 else <object>v
+
+
+def static_records(bytes payload, int fill, double time_s, str source, object vessel_info, object resolve_eta):
+    """The records of a type 5 or type 24 payload, as :func:`maritime.ingest.messages.static_info` makes them
+    from pyais's message; None for any other payload, or one whose length or part number pyais reads otherwise
+    (the caller then asks pyais)."""
+    cdef const unsigned char* q = payload
+    cdef int n = len(payload)
+    cdef int mt, part
+    cdef Bits bv
+    if n == 0:
+        return None
+    mt = ARMOR[q[0]]
+    if mt != 5 and mt != 24:
+        return None
+    bv = Bits()
+    if not bv.load(q, n, fill):
+        return None
+    mmsi = <object>bv.get(8, 30)
+    if mt == 5:
+        if bv.nbits < 424:
+            return None
+        raw_type = bv.get(232, 8)
+        draught = bv.get(294, 8)
+        return [vessel_info(
+            mmsi=mmsi, time_s=time_s, name=bv.text(112, 20), callsign=bv.text(70, 7), imo=_nz(bv.get(40, 30)),
+            ship_type=_nz(raw_type), draught_m=None if draught == 0 else draught / 10.0,
+            destination=bv.text(302, 20), msg_type=5, source=source,
+            eta_s=resolve_eta(_nz(bv.get(274, 4)), _nz(bv.get(278, 5)), _nz(bv.get(283, 5)), _nz(bv.get(288, 6)),
+                              time_s),
+            to_bow_m=_nz(bv.get(240, 9)), to_stern_m=_nz(bv.get(249, 9)), to_port_m=_nz(bv.get(258, 6)),
+            to_starboard_m=_nz(bv.get(264, 6)))]
+    part = <int>bv.get(38, 2)
+    if part == 0:
+        if bv.nbits < 160:
+            return None
+        return [vessel_info(mmsi=mmsi, time_s=time_s, name=bv.text(40, 20), msg_type=24, source=source)]
+    if part != 1 or bv.nbits < 168 or 980000000 <= bv.get(8, 30) <= 989999999:  # an auxiliary craft: pyais
+        return None
+    return [vessel_info(
+        mmsi=mmsi, time_s=time_s, callsign=bv.text(90, 7), ship_type=_nz(bv.get(40, 8)), msg_type=24,
+        source=source, to_bow_m=_nz(bv.get(132, 9)), to_stern_m=_nz(bv.get(141, 9)), to_port_m=_nz(bv.get(150, 6)),
+        to_starboard_m=_nz(bv.get(156, 6)))]

@@ -71,7 +71,8 @@ from maritime.ingest.nmea import (
     tag_block_fields,
     xor_checksum,
 )
-from maritime.models import TIME_MAX_S, TIME_MIN_S, Record
+from maritime.destination import resolve_eta
+from maritime.models import TIME_MAX_S, TIME_MIN_S, Record, VesselInfo
 
 logger = logging.getLogger(__name__)
 
@@ -156,10 +157,15 @@ class AisDecoder:
         #: the typed core's C path for the common line (None: pure Python); a subclass that overrides a layer
         #: runs its own code, never the core's
         self._fast: Any = None
-        if type(self) is AisDecoder and not pyais_only:
-            from maritime.core import fast_lines
+        #: the typed core's reader of static reports (types 5 and 24), or None (pyais reads them)
+        self._static: Any = None
+        if not pyais_only:
+            from maritime.core import fast_lines, load
 
-            self._fast = fast_lines(self)
+            if type(self) is AisDecoder:
+                self._fast = fast_lines(self)
+            lines = load("lines")
+            self._static = None if lines is None else lines.static_records
 
     # -- accounting -----------------------------------------------------------------
 
@@ -396,15 +402,22 @@ class AisDecoder:
         fast = FAST_TYPES.get(payload[0]) if fill == 0 and len(payload) == 28 and not self.pyais_only else None
         msg: Any = None
         raw_type: int | None = None
+        records: list[Record] | None = None
         if fast is None:
-            msg, raw_type = self._pyais(payload, fill)
+            static = self._static
+            if static is not None:  # types 5 and 24 in the typed core, when built (None: pyais reads it)
+                records = static(payload, fill, event_time, self.source, VesselInfo, resolve_eta)
+            if records is None:
+                msg, raw_type = self._pyais(payload, fill)
         if dedup is not None:
             dedup.remember(payload, event_time)
         stats.messages += 1
-        mt = fast if fast is not None else msg.msg_type
+        mt = fast if fast is not None else msg.msg_type if msg is not None else payload[0] - 48
         by_type[mt] = by_type.get(mt, 0) + 1
         if fast is not None:
             return payload, [unpack_position(payload, fast, event_time, self.source, clock)]
+        if records is not None:
+            return payload, records
         if mt in SIMPLE_POSITION_TYPES:
             try:
                 return payload, [clean_position(msg, mt, event_time, self.source, clock)]

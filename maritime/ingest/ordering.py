@@ -104,6 +104,9 @@ class _TimePass(AisDecoder):
         self.message_time_s = 0.0
         #: whether the last line was a ``$PGHP`` line (its time is for the sentence after it)
         self.pghp_line = False
+        from maritime.core import fast_lines
+
+        self._fast = fast_lines(self, time_only=True)  # the common line's time, read in C (when built)
 
     def _reject(self, reason: str, message: str, line: bytes, time_s: float | None) -> None:
         self.refused.append((line, time_s))
