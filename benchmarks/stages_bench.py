@@ -136,7 +136,7 @@ def main() -> None:
           f"{lines / t_py:,.0f} sentences/s; ratio to pyais {t_py / total:.2f}x")
     print(f"{'stage':<34}{'µs/position':>12}{'share':>8}{'calls':>12}")
     rest = total - sum(SPENT.values())
-    rows = sorted(SPENT.items(), key=lambda kv: -kv[1]) + [("the rest (reorder, dedup, chain, sink)", rest)]
+    rows = [*sorted(SPENT.items(), key=lambda kv: -kv[1]), ("the rest (reorder, dedup, chain, sink)", rest)]
     for name, spent in rows:
         print(f"{name:<34}{spent / positions * 1e6:>12.2f}{spent / total:>8.0%}{CALLS.get(name, 0):>12,}")
     print(f"{'total':<34}{total / positions * 1e6:>12.2f}{1:>8.0%}")

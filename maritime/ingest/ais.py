@@ -36,6 +36,7 @@ from typing import Any
 from pyais.bit_vector import bit_vector
 from pyais.messages import MSG_CLASS
 
+from maritime.destination import resolve_eta
 from maritime.ingest.errors import (
     BadChecksum,
     BadTime,
@@ -71,7 +72,6 @@ from maritime.ingest.nmea import (
     tag_block_fields,
     xor_checksum,
 )
-from maritime.destination import resolve_eta
 from maritime.models import TIME_MAX_S, TIME_MIN_S, Record, VesselInfo
 
 logger = logging.getLogger(__name__)
