@@ -163,6 +163,7 @@ def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
         scan.refused.clear()
 
     cut_short: SourceError | None = None
+    name = spec.name  # a property that parses the path: once, not per line
     try:
         for raw in iter_lines(spec, where):
             line = raw.strip()
@@ -180,7 +181,7 @@ def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
             if pghp:
                 lines = (*pghp, *lines)
                 pghp = []
-            source = (spec.name, scan.station)
+            source = (name, scan.station)
             released(clocks.push(source, scan.message_time_s, scan.timed, (lines, scan.timed)))
     except SourceError as err:  # a damaged file (a gzip cut short): what came before it is replayed, then this
         cut_short = err
