@@ -20,6 +20,21 @@ def state_dir() -> Path:
     return Path(platformdirs.user_state_dir("caribbean-mda", appauthor=False))
 
 
+#: overrides the per-user cache folder (derived data that can always be made again: the water grid)
+CACHE_ENV = "MARITIME_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """The per-user cache folder: ``$MARITIME_CACHE_DIR``, else the XDG cache folder
+    (``~/.cache/caribbean-mda`` on Linux). What is kept there is made again whenever it is missing or unreadable."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("caribbean-mda", appauthor=False))
+
+
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` readable by its owner only (mode 0600 from creation), replacing it whole."""
     path.parent.mkdir(parents=True, exist_ok=True)

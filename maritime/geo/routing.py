@@ -10,8 +10,10 @@ ships never cross land.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +29,9 @@ from maritime.zones.caribbean import REGION
 from maritime.zones.geodata import countries
 
 logger = logging.getLogger(__name__)
+
+#: the water grid's method: a change to :meth:`WaterGrid._water_mask` bumps it (cached grids are then made again)
+GRID_VERSION = 1
 
 
 def wet_leg(lat0: float, lon0: float, lat1: float, lon1: float, step_m: float = 200.0) -> bool:
@@ -65,12 +70,39 @@ class WaterGrid:
         shapely.prepare(self.leg_land)
         self.raw_land = shapely.buffer(self.land, 700 / M_PER_DEG_LAT, quad_segs=2)
         shapely.prepare(self.raw_land)
-        self.water = self._water_mask(clearance_m)
+        self.water = self._cached_water_mask(clearance_m)
         self._graph = self._build_graph()
         self._trees: dict[int, np.ndarray] = {}
         logger.info("water grid %d x %d, %d water cells", self.nrow, self.ncol, int(self.water.sum()))
 
     # -- grid -------------------------------------------------------------------------
+
+    def _cached_water_mask(self, clearance_m: float) -> np.ndarray:
+        """:meth:`_water_mask`, kept in the user's cache folder (:func:`maritime.paths.cache_dir`): it takes
+        about 1.3 s and depends only on the land data and the grid's parameters. A missing, unreadable or
+        foreign file is made again; a cache that cannot be written is only logged."""
+        from maritime.paths import cache_dir
+
+        key = hashlib.sha256(repr((GRID_VERSION, self.cell_deg, clearance_m, self.lon0, self.lat0, self.lon1,
+                                   self.lat1, round(float(shapely.area(self.land)), 9),
+                                   int(shapely.get_num_coordinates(self.land)))).encode()).hexdigest()
+        path = cache_dir() / f"water-grid-{key[:20]}.npy"
+        try:
+            water = np.load(path, allow_pickle=False)
+            if water.shape == (self.nrow, self.ncol) and water.dtype == np.bool_:
+                return water
+        except (OSError, ValueError):
+            pass
+        water = self._water_mask(clearance_m)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                np.save(fh, water, allow_pickle=False)
+            os.replace(tmp, path)
+        except OSError as err:
+            logger.info("water grid not cached (%s): it is computed again next time", err)
+        return water
 
     def _water_mask(self, clearance_m: float) -> np.ndarray:
         fine = 4

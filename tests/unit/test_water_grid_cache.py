@@ -1,0 +1,40 @@
+"""The water grid (sea routes for the arrivals board and the simulator) is kept in the user's cache folder: the
+same grid from the cache as computed, and a damaged or unwritable cache never stops a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from maritime.geo.routing import WaterGrid
+from maritime.paths import CACHE_ENV
+
+#: the Grenadines and St Vincent (lon0, lat0, lon1, lat1): a small grid, quick to make
+SMALL = (-61.6, 12.3, -61.0, 13.4)
+
+
+def test_the_cached_grid_is_the_computed_one_and_a_damaged_cache_is_made_again(tmp_path: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    first = WaterGrid(region=SMALL)
+    (cached,) = tmp_path.glob("water-grid-*.npy")
+    assert first.water.any() and not first.water.all()
+    again = WaterGrid(region=SMALL)
+    assert np.array_equal(again.water, first.water)
+    cached.write_bytes(b"not a numpy file")
+    damaged = WaterGrid(region=SMALL)
+    assert np.array_equal(damaged.water, first.water)
+    assert np.array_equal(np.load(cached), first.water), "the damaged file is replaced"
+    np.save(cached, np.ones((3, 3), dtype=bool))  # a file of another shape (another grid's, say)
+    assert np.array_equal(WaterGrid(region=SMALL).water, first.water)
+    assert np.array_equal(WaterGrid(cell_deg=0.1, region=SMALL).water.shape, (first.nrow // 2, first.ncol // 2))
+    assert len(list(tmp_path.glob("water-grid-*.npy"))) == 2, "another cell size has its own file"
+
+
+def test_an_unwritable_cache_only_costs_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the folder should be")
+    monkeypatch.setenv(CACHE_ENV, str(blocker))
+    assert WaterGrid(region=SMALL).water.any()
