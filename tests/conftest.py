@@ -59,10 +59,10 @@ def _private_state_dir(tmp_path_factory) -> Any:
 
 @pytest.fixture(scope="session")
 def grid() -> Any:
-    """The simulator's water grid (slow to build: once per run)."""
-    from maritime.geo.routing import WaterGrid
+    """The simulator's water grid (slow to build: once per process, shared with the arrivals boards)."""
+    from maritime.geo.routing import shared_grid
 
-    return WaterGrid()
+    return shared_grid()
 
 
 @pytest.fixture(scope="session")

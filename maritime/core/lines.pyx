@@ -18,6 +18,7 @@ over every recording.
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport strtod
 
+from maritime.ingest.errors import DecodeError
 from maritime.ingest.eventtime import SourceClock
 from maritime.ingest.messages import new_position
 from maritime.models import TIME_MAX_S, TIME_MIN_S
@@ -300,17 +301,23 @@ cdef class FastLines:
         payload = raw[fs[5]:fs[5] + plen]
         if mt == 0:
             return dec.finish_payload(raw[a:b], payload, fill, event_time, clock)
-        dedup = dec.dedup
-        if dedup is not None:
-            if dedup.seen(payload, event_time):
-                stats.messages += 1
-                stats.duplicates += 1
-                self.by_type[mt] = self.by_type.get(mt, 0) + 1
-                return None
-            dedup.remember(payload, event_time)
-        stats.messages += 1
-        self.by_type[mt] = self.by_type.get(mt, 0) + 1
-        return payload, [self._position(mt, event_time, clock)]
+        try:
+            dedup = dec.dedup
+            if dedup is not None:
+                if dedup.seen(payload, event_time):
+                    stats.messages += 1
+                    stats.duplicates += 1
+                    self.by_type[mt] = self.by_type.get(mt, 0) + 1
+                    return None
+                dedup.remember(payload, event_time)
+            stats.messages += 1
+            self.by_type[mt] = self.by_type.get(mt, 0) + 1
+            return payload, [self._position(mt, event_time, clock)]
+        except DecodeError as err:
+            dec._reject(err.reason, err.message, raw[a:b], dec.last_time_s)
+        except Exception as err:  # a decoder bug must not stop a watch floor (as the pure decoder)
+            dec._unexpected(err, raw[a:b])
+        return None
 
     cdef bint _unpack(self, const unsigned char* q, int mt) noexcept:
         """The fields of a 168-bit type 1/2/3/18 report (ITU-R M.1371-5 Tables 46 and 74) into this object;

@@ -216,3 +216,18 @@ class WaterGrid:
             out.append(pts[j])
             i = j
         return out
+
+
+_SHARED: dict[tuple[float, float, float, tuple[float, float, float, float]], WaterGrid] = {}
+
+
+def shared_grid(cell_deg: float = 0.05, clearance_m: float = 4000.0, leg_clearance_m: float = 1500.0,
+                region: tuple[float, float, float, float] = REGION) -> WaterGrid:
+    """One :class:`WaterGrid` per parameters for the whole process: the arrivals board of every pipeline and the
+    simulator share it and its shortest-path trees (each tree about 20 ms, the grid about 1 s even from the
+    cache). It holds nothing that depends on the traffic."""
+    key = (cell_deg, clearance_m, leg_clearance_m, region)
+    grid = _SHARED.get(key)
+    if grid is None:
+        grid = _SHARED[key] = WaterGrid(cell_deg, clearance_m, leg_clearance_m, region)
+    return grid

@@ -166,11 +166,11 @@ class ArrivalsBoard:
 
     @property
     def grid(self) -> Any:
-        """The water grid for route distances (built once, on first use: a few seconds)."""
+        """The water grid for route distances (built once per process, on first use: a second or two)."""
         if self._grid is None:
-            from maritime.geo.routing import WaterGrid
+            from maritime.geo.routing import shared_grid
 
-            self._grid = WaterGrid()
+            self._grid = shared_grid()
         return self._grid
 
     def find_port(self, query: str) -> Port | None:

@@ -12,7 +12,7 @@ import numpy as np
 import shapely
 
 from maritime.geo import KN_TO_MS, M_PER_DEG_LAT, bearing_deg, destination, haversine_m, landmask
-from maritime.geo.routing import WaterGrid, wet_leg
+from maritime.geo.routing import WaterGrid, shared_grid, wet_leg
 from maritime.sim.fleet import BERTH_CLEARANCE_M, MIX, NAMES, NAMES2, Segment, Vessel
 from maritime.zones.caribbean import FLAG_MIDS, PORTS, Port
 from maritime.zones.index import ZoneIndex
@@ -34,7 +34,7 @@ class VoyagePlanner:
         self.events_spec = events
         self.t0 = start_s
         self.t1 = start_s + hours * 3600
-        self.grid = grid or WaterGrid()
+        self.grid = grid or shared_grid()
         self.ports: list[Port] = list(PORTS)
         self.port_node = [self.grid.nearest_water(p.lat, p.lon) for p in self.ports]
         self.berths = [self._berth(p) for p in self.ports]

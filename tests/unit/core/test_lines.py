@@ -73,6 +73,30 @@ def test_the_common_line_is_decoded_in_c() -> None:
     assert dec.station is None and dec.stats.lines == 3 and dec.stats.messages == 3
 
 
+@needs_core
+def test_an_unexpected_error_in_the_c_path_is_one_warning_per_kind_and_a_counted_line(monkeypatch, caplog) -> None:
+    """A bug behind the C path (here: the record it makes) is rejected as malformed, logged once per kind, and
+    never raised to the feed, as in the pure decoder."""
+    import logging
+
+    from maritime.ingest import ais
+
+    lines = core.load("lines")
+
+    def broken(*_a: Any) -> None:
+        raise ZeroDivisionError("a decoder bug")
+
+    monkeypatch.setattr(lines, "new_position", broken)
+    monkeypatch.setattr(ais, "_UNEXPECTED_SEEN", set())
+    dec = AisDecoder("rx")
+    with caplog.at_level(logging.INFO, logger="maritime.ingest.ais"):
+        for _ in range(3):
+            assert dec.decode_line(TYPE1) is None
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "ZeroDivisionError" in warnings[0].getMessage()
+    assert dec.stats.rejected["malformed"] == 3 and dec.stats.lines == 3
+
+
 def test_a_pure_install_runs_without_the_core() -> None:
     out = subprocess.run([sys.executable, "-c", "from maritime import core; from maritime.ingest.ais import "
                           "AisDecoder; print(AisDecoder('x')._fast is None, core.status())"],
