@@ -208,6 +208,7 @@ def test_alerts_tail_reads_through_a_consumer_group_and_claims_pending(server, t
     assert client.xpending("mda:alerts:lc", "ops")["pending"] == 0
 
 
+@pytest.mark.slow  # over 6 s: the default run stays under 5 min
 def test_alerts_tail_count_takes_exactly_n_and_a_wrong_centre_or_a_forgotten_one_says_so(server, tmp_path):
     sink = RedisSink(server.url, SUBS, settings(tmp_path))
     for i in range(5):

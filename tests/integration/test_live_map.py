@@ -224,6 +224,7 @@ def watch_floor_state() -> LiveState:
     return state
 
 
+@pytest.mark.slow  # over 6 s: the default run stays under 5 min
 def test_watch_floor_marker_search_filters_triage_shared_and_kept(tmp_path):
     """A real browser drives the watch floor: an alert marker highlights its vessel, search finds vessels by
     name, IMO and call sign, filters hide what they should, a triage action on one page is seen on a second

@@ -23,7 +23,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("maritime.geo.routing", "maritime.geo.landmask"),
     ("maritime.zones",),
     ("maritime.models", "maritime.geo", "maritime.config", "maritime.retry", "maritime.redact", "maritime.paths",
-     "maritime.destination", "maritime.buildinfo", "maritime.vocabulary", "maritime.i18n", "maritime"),
+     "maritime.destination", "maritime.buildinfo", "maritime.vocabulary", "maritime.i18n",
+     # the typed core's loader imports none of ours; its compiled modules are the typed twins of the ingest
+     # and detector modules that load them by name (maritime.core.load)
+     "maritime.core", "maritime"),
 )
 #: the one delivery module that puts sinks together (from the settings and a run's options)
 DELIVERY_ASSEMBLER = "maritime.delivery.outputs"

@@ -78,6 +78,7 @@ def test_alerts_in_the_three_formats_validate(tmp_path):
     assert run("alerts", str(src), "--format", "shp").returncode == 2
 
 
+@pytest.mark.slow  # over 6 s: the default run stays under 5 min
 def test_tracks_from_a_recording_validate_and_say_who(tmp_path):
     lines = []
     for k, (mmsi, lon0) in enumerate([(376000500, -61.0), (377000700, -62.0)]):

@@ -105,6 +105,7 @@ def test_file_names_are_never_read_as_markup_or_globs(tmp_path):
     assert missing.exit_code == 1 and "[/bold]nothing.nmea" in missing.output
 
 
+@pytest.mark.slow  # over 6 s: the default run stays under 5 min
 def test_help_shows_value_names_not_python_types():
     """Through the console script (the value names are given in ``main``): FILE-like words, no ``<list[Path]>``."""
     import subprocess

@@ -9,6 +9,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -86,6 +87,7 @@ def judge(res: Any) -> None:
             assert len(out.splitlines()) == 1, out
 
 
+@pytest.mark.slow  # over 6 s: the default run stays under 5 min
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(entries=st.lists(st.tuples(st.sampled_from(FIELDS).map(lambda f: f[0]), values), min_size=1, max_size=4))
 def test_any_settings_file_runs_or_gives_one_line(tmp_path_factory: Any, entries: list) -> None:

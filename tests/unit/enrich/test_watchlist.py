@@ -102,6 +102,7 @@ def test_other_alerts_carry_the_entry_and_a_raised_severity(tmp_path):
     assert "vessel of interest: suspected smuggling" in gaps[0].summary
 
 
+@pytest.mark.slow  # over 6 s: the default run stays under 5 min
 def test_cli_add_list_remove_and_replay(tmp_path):
     wl = tmp_path / "wl.csv"
 

@@ -152,6 +152,7 @@ def test_a_vessel_unnamed_in_its_alert_is_named_from_the_whole_input():
     assert alert["vessels"][0]["name"] is None  # the caller's alert is left as it was
 
 
+@pytest.mark.slow  # over 6 s: the default run stays under 5 min
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed")
 def test_replay_map_list_popups_in_words_and_a_slider_that_filters(tmp_path):
     """Driven in Chromium: the alert list sorts by severity and a click opens the alert's popup in words; the
