@@ -148,7 +148,7 @@ cdef class FastLines:
         cdef Py_ssize_t n = len(raw)
         cdef Py_ssize_t a = 0, b = n, i, s, e, star, tstar, f0, k
         cdef Py_ssize_t fs[8]
-        cdef int nf, state, mt, fill, plen
+        cdef int nf, state, mt, fill, plen, count, num
         cdef double tb_time = 0.0, trailer_time = 0.0, event_time
         cdef bint has_tb_time = False, has_trailer_time = False, saw_c = False, saw_s = False
         cdef object station = None
@@ -238,11 +238,16 @@ cdef class FastLines:
         if nf != 6:
             return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
         fs[7] = star + 1
-        # the talker and sentence: ..VDM or ..VDO; one part of one; fill 0-5
+        # the talker and sentence: ..VDM or ..VDO; fill 0-5
         if fs[1] - fs[0] != 6 or p[fs[0] + 2] != 86 or p[fs[0] + 3] != 68 or not (p[fs[0] + 4] == 77 or
                                                                                    p[fs[0] + 4] == 79):
             return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
-        if fs[2] - fs[1] != 2 or p[fs[1]] != 49 or fs[3] - fs[2] != 2 or p[fs[2]] != 49:
+        # the fragment count and number, one digit each (1 <= number <= count <= 9)
+        if fs[2] - fs[1] != 2 or fs[3] - fs[2] != 2:
+            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+        count = p[fs[1]] - 48
+        num = p[fs[2]] - 48
+        if not (1 <= num <= count <= 9):
             return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
         if fs[7] - fs[6] != 2 or not (48 <= p[fs[6]] <= 53):
             return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
@@ -275,6 +280,17 @@ cdef class FastLines:
             else:
                 clock = None
                 event_time = dec.default_time_s
+        if count > 1:  # a fragment: the decoder's multipart layer keeps it until its message is whole
+            stats = self.stats
+            stats.lines += 1
+            dec.station = station
+            dec.assigned_time_s = assigned_time_s
+            dec.timed = timed
+            dec.last_time_s = event_time
+            if self.time_only:
+                dec.pghp_line = False
+            fields = [raw[fs[k]:fs[k + 1] - 1] for k in range(7)]
+            return dec.finish_fragment(raw[a:b], fields, count, num, fields[5], fill, event_time, clock)
         if self.time_only:
             stats = self.stats
             stats.lines += 1

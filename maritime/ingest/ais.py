@@ -254,12 +254,29 @@ class AisDecoder:
                 event_time = self._pghp_time
             self._pghp_time = None
         event_time, clock = self._event_time(event_time, recv_time_s)
+        return self._message(fields, count, num, payload, fill, raw_line, event_time, clock)
+
+    def _message(self, fields: list[bytes], count: int, num: int, payload: bytes, fill: int, raw_line: bytes,
+                 event_time: float, clock: SourceClock | None) -> tuple[bytes, list[Record]] | None:
+        """A checked sentence's message: its fragment kept until the message is whole, then its payload."""
         if count > 1:
             assembled = self._fragment(fields[0], fields, count, num, payload, fill, raw_line, event_time)
             if assembled is None:
                 return None
             payload, fill, event_time = assembled
         return self._payload(payload, fill, event_time, clock)
+
+    def finish_fragment(self, line: bytes, fields: list[bytes], count: int, num: int, payload: bytes, fill: int,
+                        event_time: float, clock: SourceClock | None) -> tuple[bytes, list[Record]] | None:
+        """The multipart layer, then the payload layer, for a fragment whose sentence the typed core read
+        (``line``, stripped): errors counted as :meth:`decode_line` counts them."""
+        try:
+            return self._message(fields, count, num, payload, fill, line, event_time, clock)
+        except DecodeError as err:
+            self._reject(err.reason, err.message, line, self.last_time_s)
+        except Exception as err:  # a decoder bug must not stop a watch floor
+            self._unexpected(err, line)
+        return None
 
     # -- the sentence layer ---------------------------------------------------------
 

@@ -194,3 +194,42 @@ def test_static_reports_read_in_c_match_pyais(first: str, size: int, data: st.Da
     py._static = None
     assert payload_answer(c, payload, fill) == payload_answer(py, payload, fill)
     assert c.stats == py.stats
+
+
+def time_pass(lines: list[bytes], fast: bool) -> tuple[list[Any], list[Any]]:
+    """Every line through the event-time pass's decoder: what it says of each line, and the lines it refused."""
+    from maritime.ingest.ordering import _TimePass
+
+    scan = _TimePass("rx", 60.0, 1.6e9)
+    if fast:
+        assert scan._fast is not None
+    else:
+        scan._fast = None
+    said = []
+    for ln in lines:
+        out = scan.decode_line(ln)
+        said.append((out, scan.message_time_s, scan.timed, scan.station, scan.pghp_line, list(scan.message_lines),
+                     scan.stats.lines))
+        scan.message_lines = []
+    scan.close()
+    return said, scan.refused
+
+
+@needs_core
+@pytest.mark.parametrize("path", recording_params())
+def test_the_event_time_pass_reads_every_recording_as_the_pure_pass(path: Path) -> None:
+    """The time pass (maritime.ingest.ordering) in C: each message's time, whether it was its own, its station,
+    the lines of each multipart message and what it refused, as the pure pass says them."""
+    lines = path.read_bytes().splitlines()
+    fast, pure = time_pass(lines, True), time_pass(lines, False)
+    for i, (a, b) in enumerate(zip(fast[0], pure[0], strict=True)):
+        assert a == b, f"line {i}: {lines[i]!r}"
+    assert fast[1] == pure[1]
+
+
+@needs_core
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=mutated())
+def test_the_event_time_pass_on_mutated_lines(lines: list[bytes]) -> None:
+    fast, pure = time_pass(lines, True), time_pass(lines, False)
+    assert fast == pure
