@@ -21,7 +21,10 @@ from libc.stdlib cimport strtod
 from maritime.ingest.errors import DecodeError
 from maritime.ingest.eventtime import SourceClock
 from maritime.ingest.messages import new_position
-from maritime.models import TIME_MAX_S, TIME_MIN_S
+from datetime import UTC, datetime
+
+from maritime.destination import resolve_eta
+from maritime.models import TIME_MAX_S, TIME_MIN_S, BaseStationReport, VesselInfo
 
 # six-bit value of each armour character, -1 outside the alphabet (ITU-R M.1371 §8.2.4)
 cdef signed char ARMOR[256]
@@ -457,10 +460,11 @@ cdef inline object _nz(uint64_t v):
     return None if v == 0 else <object>v
 
 
-def static_records(bytes payload, int fill, double time_s, str source, object vessel_info, object resolve_eta):
+def payload_records(bytes payload, int fill, double time_s, str source):
     """The records of a type 5 or type 24 payload, as :func:`maritime.ingest.messages.static_info` makes them
-    from pyais's message; None for any other payload, or one whose length or part number pyais reads otherwise
-    (the caller then asks pyais)."""
+    from pyais's message, or of a base station's type 4 or 11 as :func:`~maritime.ingest.messages.to_records`
+    does; None for any other payload, or one whose length or part number pyais reads otherwise (the caller then
+    asks pyais)."""
     cdef const unsigned char* q = payload
     cdef int n = len(payload)
     cdef int mt, part
@@ -468,12 +472,15 @@ def static_records(bytes payload, int fill, double time_s, str source, object ve
     if n == 0:
         return None
     mt = ARMOR[q[0]]
-    if mt != 5 and mt != 24:
+    if mt != 5 and mt != 24 and mt != 4 and mt != 11:
         return None
     bv = Bits()
     if not bv.load(q, n, fill):
         return None
     mmsi = <object>bv.get(8, 30)
+    if mt == 4 or mt == 11:
+        return _base_station(bv, mt, mmsi, time_s, source)
+    vessel_info = VesselInfo
     if mt == 5:
         if bv.nbits < 424:
             return None
@@ -498,3 +505,27 @@ def static_records(bytes payload, int fill, double time_s, str source, object ve
         mmsi=mmsi, time_s=time_s, callsign=bv.text(90, 7), ship_type=_nz(bv.get(40, 8)), msg_type=24,
         source=source, to_bow_m=_nz(bv.get(132, 9)), to_stern_m=_nz(bv.get(141, 9)), to_port_m=_nz(bv.get(150, 6)),
         to_starboard_m=_nz(bv.get(156, 6)))]
+
+
+cdef object _base_station(Bits bv, int mt, object mmsi, double time_s, str source):
+    """A type 4 or 11 report (ITU-R M.1371-5 Table 51): the station's position and its own UTC."""
+    cdef int64_t lon, lat
+    cdef double lat_deg, lon_deg
+    if bv.nbits < 168:
+        return None
+    lon = <int64_t>bv.get(79, 28)
+    lat = <int64_t>bv.get(107, 27)
+    if lon & 0x8000000:
+        lon -= 0x10000000
+    if lat & 0x4000000:
+        lat -= 0x8000000
+    lat_deg = <double>_floordiv6(10 * lat + 3) / 1e6
+    lon_deg = <double>_floordiv6(10 * lon + 3) / 1e6
+    try:
+        utc_s = datetime(bv.get(38, 14), bv.get(52, 4), bv.get(56, 5), bv.get(61, 5), bv.get(66, 6),
+                         bv.get(72, 6), tzinfo=UTC).timestamp()
+    except ValueError:
+        utc_s = None
+    return [BaseStationReport(mmsi=mmsi, time_s=time_s, lat=None if lat_deg == 91 else lat_deg,
+                              lon=None if lon_deg == 181 else lon_deg, station_utc_s=utc_s, msg_type=mt,
+                              source=source)]

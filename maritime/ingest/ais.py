@@ -36,7 +36,6 @@ from typing import Any
 from pyais.bit_vector import bit_vector
 from pyais.messages import MSG_CLASS
 
-from maritime.destination import resolve_eta
 from maritime.ingest.errors import (
     BadChecksum,
     BadTime,
@@ -72,7 +71,7 @@ from maritime.ingest.nmea import (
     tag_block_fields,
     xor_checksum,
 )
-from maritime.models import TIME_MAX_S, TIME_MIN_S, Record, VesselInfo
+from maritime.models import TIME_MAX_S, TIME_MIN_S, Record
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +156,7 @@ class AisDecoder:
         #: the typed core's C path for the common line (None: pure Python); a subclass that overrides a layer
         #: runs its own code, never the core's
         self._fast: Any = None
-        #: the typed core's reader of static reports (types 5 and 24), or None (pyais reads them)
+        #: the typed core's reader of static and base station reports (types 4, 5, 11, 24), or None (pyais)
         self._static: Any = None
         if not pyais_only:
             from maritime.core import fast_lines, load
@@ -165,7 +164,7 @@ class AisDecoder:
             if type(self) is AisDecoder:
                 self._fast = fast_lines(self)
             lines = load("lines")
-            self._static = None if lines is None else lines.static_records
+            self._static = None if lines is None else lines.payload_records
 
     # -- accounting -----------------------------------------------------------------
 
@@ -422,8 +421,8 @@ class AisDecoder:
         records: list[Record] | None = None
         if fast is None:
             static = self._static
-            if static is not None:  # types 5 and 24 in the typed core, when built (None: pyais reads it)
-                records = static(payload, fill, event_time, self.source, VesselInfo, resolve_eta)
+            if static is not None:  # types 4, 5, 11 and 24 in the typed core, when built (None: pyais reads it)
+                records = static(payload, fill, event_time, self.source)
             if records is None:
                 msg, raw_type = self._pyais(payload, fill)
         if dedup is not None:

@@ -177,12 +177,13 @@ def payload_answer(dec: AisDecoder, payload: bytes, fill: int) -> Any:
 
 @needs_core
 @settings(max_examples=600, deadline=None)
-@given(first=st.sampled_from("5H"), size=st.sampled_from([0, 5, 25, 26, 27, 28, 40, 69, 70, 71, 72, 80]),
+@given(first=st.sampled_from("5H4;"), size=st.sampled_from([0, 5, 25, 26, 27, 28, 40, 69, 70, 71, 72, 80]),
        data=st.data(), fill=st.integers(0, 5), aux=st.booleans())
-def test_static_reports_read_in_c_match_pyais(first: str, size: int, data: st.DataObject, fill: int,
+def test_static_and_base_station_reports_read_in_c_match_pyais(first: str, size: int, data: st.DataObject, fill: int,
                                               aux: bool) -> None:
-    """Type 5 and 24 payloads of any length, part number, fill and content: the C reader gives pyais's
-    records (names with their padding, ETAs, sizes, auxiliary craft) or leaves the payload to pyais."""
+    """Type 4, 5, 11 and 24 payloads of any length, part number, fill and content: the C reader gives pyais's
+    records (names with their padding, ETAs, sizes, auxiliary craft, a station's position and clock, valid or
+    not) or leaves the payload to pyais."""
     body = data.draw(st.text(ARMOUR, min_size=size, max_size=size))
     if aux and len(body) >= 6:  # an auxiliary craft's MMSI (98XXXYYYY) written into bits 8-37
         bits = "".join(f"{ARMOUR.index(ch):06b}" for ch in first + body)
