@@ -22,10 +22,10 @@ class PartitionStage:
 
     Batches wait in the barrier until every upstream partition has sent the
     same sequence number; whole sequences go through the runner. Every
-    ``checkpoint_every`` sequences the changed state is written to the table
-    with the last sequence applied, and only then are the batches
-    acknowledged: a worker that dies reads them again, and the barrier skips
-    those its table already covers.
+    ``checkpoint_every`` sequences, once what they sent has landed, the changed
+    state is written to the table with the last sequence applied, and only
+    then are the batches acknowledged: a worker that dies reads them again,
+    and the barrier skips those its table already covers.
     """
 
     def __init__(self, origins: int, runner: Any, done_seq: int, checkpoint_every: int,
@@ -60,6 +60,10 @@ class PartitionStage:
             self.tokens.extend(tokens)
             self.since += 1
             if ended or self.since >= self.checkpoint_every:
+                # what these sequences sent (alerts, rows downstream) lands before the table says they were
+                # applied: a worker killed between the two would otherwise leave a changelog whose state has
+                # raised an alert nobody received, and the next owner, reading that state, would not raise it
+                await asyncio.gather(*self.sends)
                 self.flush(checkpoint)
             if ended:
                 await self.acknowledge(wait=True)
