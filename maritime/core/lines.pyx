@@ -121,6 +121,8 @@ cdef class FastLines:
     cdef object source
     cdef object by_type
     cdef bint time_only
+    #: lines handed to the pure-Python decoder (not the common line)
+    cdef public long long handed_on
     cdef unsigned char bits[32]
     # the fields of the report just unpacked (-1: none)
     cdef int64_t mmsi, speed, course, heading, sec, status
@@ -134,6 +136,11 @@ cdef class FastLines:
         self.source = decoder.source
         self.by_type = decoder.stats.messages_by_type
 
+    cdef object _hand_on(self, raw, recv_time_s, assigned_time_s):
+        # not the common line: the pure-Python decoder's, untouched
+        self.handed_on += 1
+        return self.dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+
     cdef inline uint64_t _get(self, int start, int n) noexcept:
         # n <= 32 bits from bit `start` of the unpacked payload (big-endian)
         cdef int byte = start >> 3
@@ -146,7 +153,7 @@ cdef class FastLines:
     def decode_line(self, raw, recv_time_s=None, assigned_time_s=None):
         """:meth:`AisDecoder.decode_line`: the common line here, any other to the pure-Python decoder."""
         if type(raw) is not bytes:
-            return self.dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
         cdef const unsigned char* p = raw
         cdef Py_ssize_t n = len(raw)
         cdef Py_ssize_t a = 0, b = n, i, s, e, star, tstar, f0, k
@@ -161,10 +168,10 @@ cdef class FastLines:
         while b > a and _space(p[b - 1]):
             b -= 1
         if b - a < 12:
-            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
         for i in range(a, b):
             if p[i] < 32 or p[i] > 126:
-                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                return self._hand_on(raw, recv_time_s, assigned_time_s)
         s = a
         if p[a] == 92:  # a tag block
             e = -1
@@ -173,7 +180,7 @@ cdef class FastLines:
                     e = i
                     break
             if e < 0:
-                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                return self._hand_on(raw, recv_time_s, assigned_time_s)
             tstar = -1
             for i in range(e - 1, a, -1):
                 if p[i] == 42:
@@ -181,9 +188,9 @@ cdef class FastLines:
                     break
             if tstar >= 0:
                 if e - tstar != 3 or HEX[p[tstar + 1]] < 0 or HEX[p[tstar + 2]] < 0:
-                    return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                    return self._hand_on(raw, recv_time_s, assigned_time_s)
                 if _xor(p, a + 1, tstar) != HEX[p[tstar + 1]] * 16 + HEX[p[tstar + 2]]:
-                    return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                    return self._hand_on(raw, recv_time_s, assigned_time_s)
             else:
                 tstar = e
             f0 = a + 1
@@ -192,31 +199,31 @@ cdef class FastLines:
                     if i - f0 >= 2 and p[f0 + 1] == 58:
                         if p[f0] == 99:  # c:
                             if saw_c:
-                                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                                return self._hand_on(raw, recv_time_s, assigned_time_s)
                             saw_c = True
                             tb_time = _epoch(p, f0 + 2, i, &state)
                             if state != 1:
-                                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                                return self._hand_on(raw, recv_time_s, assigned_time_s)
                             has_tb_time = True
                         elif p[f0] == 115:  # s:
                             if saw_s:
-                                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                                return self._hand_on(raw, recv_time_s, assigned_time_s)
                             saw_s = True
                             if i > f0 + 2:
                                 station = raw[f0 + 2:i].decode("ascii")
                     f0 = i + 1
             s = e + 1
         if s >= b or p[s] != 33:  # '!': anything else (a prefix time, '$', '#') is the Python decoder's
-            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
         star = -1
         for i in range(b - 1, s, -1):
             if p[i] == 42:
                 star = i
                 break
         if star < 0 or b < star + 3 or HEX[p[star + 1]] < 0 or HEX[p[star + 2]] < 0:
-            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
         if _xor(p, s + 1, star) != HEX[p[star + 1]] * 16 + HEX[p[star + 2]]:
-            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
         if not has_tb_time and b > star + 3:  # an epoch after the checksum: the last token that is one
             e = b
             for i in range(b - 1, star + 2, -1):
@@ -224,7 +231,7 @@ cdef class FastLines:
                     k = i + 1 if p[i] == 44 else i
                     trailer_time = _epoch(p, k, e, &state)
                     if state == -1:
-                        return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                        return self._hand_on(raw, recv_time_s, assigned_time_s)
                     if state == 1:
                         has_trailer_time = True
                         break
@@ -236,39 +243,39 @@ cdef class FastLines:
             if p[i] == 44:
                 nf += 1
                 if nf >= 7:
-                    return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                    return self._hand_on(raw, recv_time_s, assigned_time_s)
                 fs[nf] = i + 1
         if nf != 6:
-            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
         fs[7] = star + 1
         # the talker and sentence: ..VDM or ..VDO; fill 0-5
         if fs[1] - fs[0] != 6 or p[fs[0] + 2] != 86 or p[fs[0] + 3] != 68 or not (p[fs[0] + 4] == 77 or
                                                                                    p[fs[0] + 4] == 79):
-            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
         # the fragment count and number, one digit each (1 <= number <= count <= 9)
         if fs[2] - fs[1] != 2 or fs[3] - fs[2] != 2:
-            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
         count = p[fs[1]] - 48
         num = p[fs[2]] - 48
         if not (1 <= num <= count <= 9):
-            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
         if fs[7] - fs[6] != 2 or not (48 <= p[fs[6]] <= 53):
-            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
         fill = p[fs[6]] - 48
         plen = <int>(fs[6] - 1 - fs[5])
         if plen < 1 or plen > 168:
-            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
         for i in range(fs[5], fs[5] + plen):
             if ARMOR[p[i]] < 0:
-                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                return self._hand_on(raw, recv_time_s, assigned_time_s)
         if dec._pghp_time is not None:
-            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
         # the event time (AisDecoder._event_time)
         clock = dec.clock
         if has_tb_time or has_trailer_time:
             event_time = tb_time if has_tb_time else trailer_time
             if not (T_MIN <= event_time < T_MAX):
-                return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+                return self._hand_on(raw, recv_time_s, assigned_time_s)
             timed = True
         else:
             timed = False
@@ -309,7 +316,7 @@ cdef class FastLines:
             mt = 0
         elif not self._unpack(p + fs[5], mt):
             # position not available, or out of range: the Python decoder rejects it with its reason
-            return dec.decode_line_py(raw, recv_time_s, assigned_time_s)
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
         # committed: the decoder's state as the Python path leaves it
         stats = self.stats
         stats.lines += 1

@@ -66,11 +66,12 @@ def test_the_common_line_is_decoded_in_c() -> None:
     """A tag-blocked class A report, a class B one and a report with an epoch after it never reach Python's
     sentence layer, and give the pure decoder's positions."""
     dec = AisDecoder("rx", default_time_s=1.6e9)
-    dec.decode_line_py = None  # type: ignore[assignment,method-assign]  # any fall-back would fail loudly
     for line in (tag("s:rx1,c:1747209600") + TYPE1, TYPE18, TYPE1 + b",1747209600"):
         payload, (pos,) = dec.decode_line(line)
         assert isinstance(pos, Position) and payload in line
     assert dec.station is None and dec.stats.lines == 3 and dec.stats.messages == 3
+    assert dec._fast.handed_on == 0, "no line went to the pure decoder"
+    assert dec.decode_line(b"$PGHP,1,2025,05,14,08,00,00,0,,,,,,*1C") is None and dec._fast.handed_on == 1
 
 
 @needs_core
