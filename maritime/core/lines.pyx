@@ -74,6 +74,21 @@ cdef inline int _xor(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) noexcep
     return x
 
 
+cdef inline Py_ssize_t _rfind(const unsigned char* p, Py_ssize_t lo, Py_ssize_t hi, unsigned char c) noexcept:
+    """The last index of ``c`` in p[lo:hi], or -1."""
+    cdef Py_ssize_t i
+    for i in range(hi - 1, lo - 1, -1):
+        if p[i] == c:
+            return i
+    return -1
+
+
+cdef inline bint _sealed(const unsigned char* p, Py_ssize_t a, Py_ssize_t star) noexcept:
+    """Whether the two hex digits after ``star`` are the XOR of p[a:star]."""
+    cdef int hi = HEX[p[star + 1]], lo = HEX[p[star + 2]]
+    return hi >= 0 and lo >= 0 and _xor(p, a, star) == hi * 16 + lo
+
+
 cdef double _epoch(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, int* state) noexcept:
     """An epoch (s or ms) of digits with at most one dot in p[a:b]. state: 1 a time of this era, 0 not a
     number at all (cannot be one for Python's float() either), -1 undecided here (ask Python)."""
@@ -136,6 +151,15 @@ cdef class FastLines:
         self.source = decoder.source
         self.by_type = decoder.stats.messages_by_type
 
+    cdef void _commit(self, object station, object assigned_time_s, bint timed, double event_time) except *:
+        # the line is the C path's from here on: the decoder's state as the Python path leaves it
+        dec = self.dec
+        self.stats.lines += 1
+        dec.station = station
+        dec.assigned_time_s = assigned_time_s
+        dec.timed = timed
+        dec.last_time_s = event_time
+
     cdef object _hand_on(self, raw, recv_time_s, assigned_time_s):
         # not the common line: the pure-Python decoder's, untouched
         self.handed_on += 1
@@ -181,15 +205,9 @@ cdef class FastLines:
                     break
             if e < 0:
                 return self._hand_on(raw, recv_time_s, assigned_time_s)
-            tstar = -1
-            for i in range(e - 1, a, -1):
-                if p[i] == 42:
-                    tstar = i
-                    break
-            if tstar >= 0:
-                if e - tstar != 3 or HEX[p[tstar + 1]] < 0 or HEX[p[tstar + 2]] < 0:
-                    return self._hand_on(raw, recv_time_s, assigned_time_s)
-                if _xor(p, a + 1, tstar) != HEX[p[tstar + 1]] * 16 + HEX[p[tstar + 2]]:
+            tstar = _rfind(p, a + 1, e, 42)
+            if tstar >= 0:  # its checksum: two hex digits that match, or the Python decoder says what it is
+                if e - tstar != 3 or not _sealed(p, a + 1, tstar):
                     return self._hand_on(raw, recv_time_s, assigned_time_s)
             else:
                 tstar = e
@@ -215,14 +233,8 @@ cdef class FastLines:
             s = e + 1
         if s >= b or p[s] != 33:  # '!': anything else (a prefix time, '$', '#') is the Python decoder's
             return self._hand_on(raw, recv_time_s, assigned_time_s)
-        star = -1
-        for i in range(b - 1, s, -1):
-            if p[i] == 42:
-                star = i
-                break
-        if star < 0 or b < star + 3 or HEX[p[star + 1]] < 0 or HEX[p[star + 2]] < 0:
-            return self._hand_on(raw, recv_time_s, assigned_time_s)
-        if _xor(p, s + 1, star) != HEX[p[star + 1]] * 16 + HEX[p[star + 2]]:
+        star = _rfind(p, s + 1, b, 42)
+        if star < 0 or b < star + 3 or not _sealed(p, s + 1, star):
             return self._hand_on(raw, recv_time_s, assigned_time_s)
         if not has_tb_time and b > star + 3:  # an epoch after the checksum: the last token that is one
             e = b
@@ -291,23 +303,13 @@ cdef class FastLines:
                 clock = None
                 event_time = dec.default_time_s
         if count > 1:  # a fragment: the decoder's multipart layer keeps it until its message is whole
-            stats = self.stats
-            stats.lines += 1
-            dec.station = station
-            dec.assigned_time_s = assigned_time_s
-            dec.timed = timed
-            dec.last_time_s = event_time
+            self._commit(station, assigned_time_s, timed, event_time)
             if self.time_only:
                 dec.pghp_line = False
             fields = [raw[fs[k]:fs[k + 1] - 1] for k in range(7)]
             return dec.finish_fragment(raw[a:b], fields, count, num, fields[5], fill, event_time, clock)
         if self.time_only:
-            stats = self.stats
-            stats.lines += 1
-            dec.station = station
-            dec.assigned_time_s = assigned_time_s
-            dec.timed = timed
-            dec.last_time_s = event_time
+            self._commit(station, assigned_time_s, timed, event_time)
             dec.pghp_line = False
             dec.message_time_s = event_time
             return raw[fs[5]:fs[5] + plen], []
@@ -317,13 +319,8 @@ cdef class FastLines:
         elif not self._unpack(p + fs[5], mt):
             # position not available, or out of range: the Python decoder rejects it with its reason
             return self._hand_on(raw, recv_time_s, assigned_time_s)
-        # committed: the decoder's state as the Python path leaves it
+        self._commit(station, assigned_time_s, timed, event_time)
         stats = self.stats
-        stats.lines += 1
-        dec.station = station
-        dec.assigned_time_s = assigned_time_s
-        dec.timed = timed
-        dec.last_time_s = event_time
         payload = raw[fs[5]:fs[5] + plen]
         if mt == 0:
             return dec.finish_payload(raw[a:b], payload, fill, event_time, clock)

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,10 +121,9 @@ def test_without_cython_the_mypyc_modules_are_still_built(monkeypatch, capsys):
     assert "Cython is not available, the typed core is not built" in capsys.readouterr().err
 
 
-def test_a_typed_core_module_that_fails_to_compile_is_left_out_alone(tmp_path, capsys):
-    """A compile error in one typed-core module: that module is left out (its pure path runs), the rest stays."""
-    if not shutil.which("gcc"):
-        pytest.skip("no C compiler on this machine")
+def build_good_and_bad(tmp_path: Path, good_name: str, bad_name: str, bad_first: bool) -> Any:
+    """``OptionalBuildExt`` run on a module that compiles (``good_name``) and one that does not (``bad_name``: a
+    file that is not C): its distribution, after the run."""
     from setuptools import Distribution, Extension
 
     good = tmp_path / "good.c"
@@ -131,13 +131,21 @@ def test_a_typed_core_module_that_fails_to_compile_is_left_out_alone(tmp_path, c
                     "PyMODINIT_FUNC PyInit_good(void) { return PyModule_Create(&m); }\n")
     bad = tmp_path / "bad.c"
     bad.write_text("this is not C;\n")
-    dist = Distribution({"name": "x", "ext_modules": [Extension("maritime.core.bad", [str(bad)]),
-                                                      Extension("good", [str(good)])]})
+    exts = [Extension(good_name, [str(good)]), Extension(bad_name, [str(bad)])]
+    dist = Distribution({"name": "x", "ext_modules": exts[::-1] if bad_first else exts})
     cmd = setup_namespace()["OptionalBuildExt"](dist)
     cmd.build_lib = str(tmp_path / "lib")
     cmd.build_temp = str(tmp_path / "tmp")
     cmd.ensure_finalized()
     cmd.run()
+    return dist
+
+
+def test_a_typed_core_module_that_fails_to_compile_is_left_out_alone(tmp_path, capsys):
+    """A compile error in one typed-core module: that module is left out (its pure path runs), the rest stays."""
+    if not shutil.which("gcc"):
+        pytest.skip("no C compiler on this machine")
+    build_good_and_bad(tmp_path, "good", "maritime.core.bad", bad_first=True)
     assert [p.name.split(".")[0] for p in (tmp_path / "lib").glob("*.so")] == ["good"]
     assert "the typed core's maritime.core.bad failed to build" in capsys.readouterr().err
 
@@ -146,19 +154,7 @@ def test_a_c_compile_error_falls_back_to_pure(tmp_path, capsys):
     """A real compile error (gcc on a file that is not C): the command removes what it built and goes on."""
     if not shutil.which("gcc"):
         pytest.skip("no C compiler on this machine")
-    from setuptools import Distribution, Extension
-
-    good = tmp_path / "good.c"
-    good.write_text('#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "good"};\n'
-                    "PyMODINIT_FUNC PyInit_good(void) { return PyModule_Create(&m); }\n")
-    bad = tmp_path / "bad.c"
-    bad.write_text("this is not C;\n")
-    dist = Distribution({"name": "x", "ext_modules": [Extension("good", [str(good)]), Extension("bad", [str(bad)])]})
-    cmd = setup_namespace()["OptionalBuildExt"](dist)
-    cmd.build_lib = str(tmp_path / "lib")
-    cmd.build_temp = str(tmp_path / "tmp")
-    cmd.ensure_finalized()
-    cmd.run()
+    dist = build_good_and_bad(tmp_path, "good", "bad", bad_first=False)
     assert dist.ext_modules == []
     assert not list((tmp_path / "lib").glob("*.so")), "a partial build was left"
     assert "the compiled modules failed to build" in capsys.readouterr().err
