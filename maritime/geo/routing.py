@@ -15,6 +15,7 @@ import logging
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -26,12 +27,12 @@ from shapely.geometry.base import BaseGeometry
 
 from maritime.geo import M_PER_DEG_LAT, haversine_m, landmask
 from maritime.zones.caribbean import REGION
-from maritime.zones.geodata import countries
+from maritime.zones.geodata import countries, countries_source
 
 logger = logging.getLogger(__name__)
 
 #: the water grid's method: a change to :meth:`WaterGrid._water_mask` bumps it (cached grids are then made again)
-GRID_VERSION = 1
+GRID_VERSION = 2
 
 
 def wet_leg(lat0: float, lon0: float, lat1: float, lon1: float, step_m: float = 200.0) -> bool:
@@ -40,6 +41,11 @@ def wet_leg(lat0: float, lon0: float, lat1: float, lon1: float, step_m: float = 
     f = np.linspace(0.0, 1.0, n)
     return not landmask.is_land(lat0 + (lat1 - lat0) * f, lon0 + (lon1 - lon0) * f).any()
 
+
+
+def _wkb(geom: BaseGeometry) -> np.ndarray:
+    """A geometry's WKB as bytes in an array (``np.savez`` without pickle)."""
+    return np.frombuffer(shapely.to_wkb(geom), dtype=np.uint8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,48 +67,68 @@ class WaterGrid:
         self.lon0, self.lat0, self.lon1, self.lat1 = region
         self.ncol = round((self.lon1 - self.lon0) / cell_deg)
         self.nrow = round((self.lat1 - self.lat0) / cell_deg)
-        area = box(self.lon0 - 1, self.lat0 - 1, self.lon1 + 1, self.lat1 + 1)
-        parts = [c.geometry.intersection(area) for c in countries() if c.geometry.intersects(area)]
-        self.land: BaseGeometry = shapely.union_all([p for p in parts if not p.is_empty])
-        shapely.prepare(self.land)
-        deg = leg_clearance_m / M_PER_DEG_LAT
-        self.leg_land = shapely.buffer(shapely.simplify(self.land, deg / 4), deg, quad_segs=4)
-        shapely.prepare(self.leg_land)
-        self.raw_land = shapely.buffer(self.land, 700 / M_PER_DEG_LAT, quad_segs=2)
-        shapely.prepare(self.raw_land)
-        self.water = self._cached_water_mask(clearance_m)
+        cached = self._from_cache(clearance_m, leg_clearance_m)
+        if cached is None:
+            self.land, self.leg_land, self.raw_land = self._land(leg_clearance_m)
+            self.water = self._water_mask(clearance_m)
+            self._to_cache(clearance_m, leg_clearance_m)
+        else:
+            self.land, self.leg_land, self.raw_land, self.water = cached
+        for g in (self.land, self.leg_land, self.raw_land):
+            shapely.prepare(g)
         self._graph = self._build_graph()
         self._trees: dict[int, np.ndarray] = {}
         logger.info("water grid %d x %d, %d water cells", self.nrow, self.ncol, int(self.water.sum()))
 
     # -- grid -------------------------------------------------------------------------
 
-    def _cached_water_mask(self, clearance_m: float) -> np.ndarray:
-        """:meth:`_water_mask`, kept in the user's cache folder (:func:`maritime.paths.cache_dir`): it takes
-        about 1.3 s and depends only on the land data and the grid's parameters. A missing, unreadable or
-        foreign file is made again; a cache that cannot be written is only logged."""
+    def _land(self, leg_clearance_m: float) -> tuple[BaseGeometry, BaseGeometry, BaseGeometry]:
+        """Natural Earth land around the region, and the same buffered for legs (``leg_clearance_m``) and for
+        harbour approaches (700 m)."""
+        area = box(self.lon0 - 1, self.lat0 - 1, self.lon1 + 1, self.lat1 + 1)
+        parts = [c.geometry.intersection(area) for c in countries() if c.geometry.intersects(area)]
+        land = shapely.union_all([p for p in parts if not p.is_empty])
+        deg = leg_clearance_m / M_PER_DEG_LAT
+        leg_land = shapely.buffer(shapely.simplify(land, deg / 4), deg, quad_segs=4)
+        raw_land = shapely.buffer(land, 700 / M_PER_DEG_LAT, quad_segs=2)
+        return land, leg_land, raw_land
+
+    def _cache_path(self, clearance_m: float, leg_clearance_m: float) -> Path:
+        """Where this grid is kept in the user's cache folder (:func:`maritime.paths.cache_dir`): named by
+        what it is made from (the land data file, the grid's parameters and :data:`GRID_VERSION`)."""
         from maritime.paths import cache_dir
 
-        key = hashlib.sha256(repr((GRID_VERSION, self.cell_deg, clearance_m, self.lon0, self.lat0, self.lon1,
-                                   self.lat1, round(float(shapely.area(self.land)), 9),
-                                   int(shapely.get_num_coordinates(self.land)))).encode()).hexdigest()
-        path = cache_dir() / f"water-grid-{key[:20]}.npy"
+        key = hashlib.sha256(repr((GRID_VERSION, countries_source(), self.cell_deg, clearance_m, leg_clearance_m,
+                                   self.lon0, self.lat0, self.lon1, self.lat1)).encode()).hexdigest()
+        return cache_dir() / f"water-grid-{key[:20]}.npz"
+
+    def _from_cache(self, clearance_m: float, leg_clearance_m: float
+                    ) -> tuple[BaseGeometry, BaseGeometry, BaseGeometry, np.ndarray] | None:
+        """The land geometries and the water mask kept from an earlier run (making them takes 2-3 s, mostly
+        reading Natural Earth); None when there are none, or they are unreadable or of another grid."""
         try:
-            water = np.load(path, allow_pickle=False)
-            if water.shape == (self.nrow, self.ncol) and water.dtype == np.bool_:
-                return water
-        except (OSError, ValueError):
-            pass
-        water = self._water_mask(clearance_m)
+            with np.load(self._cache_path(clearance_m, leg_clearance_m), allow_pickle=False) as got:
+                water = got["water"]
+                geoms = [shapely.from_wkb(got[k].tobytes()) for k in ("land", "leg_land", "raw_land")]
+        except (OSError, ValueError, KeyError, shapely.errors.ShapelyError):
+            return None
+        if water.shape != (self.nrow, self.ncol) or water.dtype != np.bool_:
+            return None
+        return geoms[0], geoms[1], geoms[2], water
+
+    def _to_cache(self, clearance_m: float, leg_clearance_m: float) -> None:
+        """Keep the land geometries and the water mask for the next run (a cache that cannot be written is only
+        logged)."""
+        path = self._cache_path(clearance_m, leg_clearance_m)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
             with tmp.open("wb") as fh:
-                np.save(fh, water, allow_pickle=False)
+                np.savez(fh, water=self.water, land=_wkb(self.land), leg_land=_wkb(self.leg_land),
+                         raw_land=_wkb(self.raw_land))
             os.replace(tmp, path)
         except OSError as err:
-            logger.info("water grid not cached (%s): it is computed again next time", err)
-        return water
+            logger.info("water grid not cached (%s): it is made again next time", err)
 
     def _water_mask(self, clearance_m: float) -> np.ndarray:
         fine = 4

@@ -11,6 +11,7 @@ import functools
 import importlib.resources
 import logging
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,22 @@ def _clean_iso(iso: str, eh: str, a3: str) -> str:
         if code and code != "-99":
             return code
     return {"USG": "CU"}.get(a3, a3[:2])
+
+
+def countries_source() -> str:
+    """What identifies the Natural Earth countries file in use (its size and modification time, else its package's
+    version): a cache of what is derived from it (the water grid) is keyed by it."""
+    try:
+        path = importlib.resources.files(NE_PACKAGE) / NE_COUNTRIES
+        st = os.stat(str(path))
+        return f"{NE_COUNTRIES}:{st.st_size}:{st.st_mtime_ns}"
+    except (OSError, ModuleNotFoundError, TypeError):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return f"{NE_PACKAGE}:{version(NE_PACKAGE.replace('_', '-'))}"
+        except PackageNotFoundError:
+            return NE_PACKAGE
 
 
 @functools.cache

@@ -19,18 +19,32 @@ def test_the_cached_grid_is_the_computed_one_and_a_damaged_cache_is_made_again(t
                                                                                  monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     first = WaterGrid(region=SMALL)
-    (cached,) = tmp_path.glob("water-grid-*.npy")
+    (cached,) = tmp_path.glob("water-grid-*.npz")
     assert first.water.any() and not first.water.all()
-    again = WaterGrid(region=SMALL)
+    import maritime.geo.routing as routing
+
+    def unread() -> None:
+        raise AssertionError("the land data was read again")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(routing, "countries", unread)  # from the cache, Natural Earth is not read
+        again = WaterGrid(region=SMALL)
     assert np.array_equal(again.water, first.water)
+    for name in ("land", "leg_land", "raw_land"):
+        assert getattr(again, name).equals_exact(getattr(first, name), 0.0), name
+    assert again.path(again.nearest_water(12.6, -61.35), again.nearest_water(13.1, -61.3)) == \
+        first.path(first.nearest_water(12.6, -61.35), first.nearest_water(13.1, -61.3))
     cached.write_bytes(b"not a numpy file")
     damaged = WaterGrid(region=SMALL)
     assert np.array_equal(damaged.water, first.water)
-    assert np.array_equal(np.load(cached), first.water), "the damaged file is replaced"
-    np.save(cached, np.ones((3, 3), dtype=bool))  # a file of another shape (another grid's, say)
+    with np.load(cached) as got:
+        assert np.array_equal(got["water"], first.water), "the damaged file is replaced"
+    with cached.open("wb") as fh:  # a grid of another shape (another grid's, say)
+        np.savez(fh, water=np.ones((3, 3), dtype=bool), land=np.zeros(1, np.uint8), leg_land=np.zeros(1, np.uint8),
+                 raw_land=np.zeros(1, np.uint8))
     assert np.array_equal(WaterGrid(region=SMALL).water, first.water)
     assert np.array_equal(WaterGrid(cell_deg=0.1, region=SMALL).water.shape, (first.nrow // 2, first.ncol // 2))
-    assert len(list(tmp_path.glob("water-grid-*.npy"))) == 2, "another cell size has its own file"
+    assert len(list(tmp_path.glob("water-grid-*.npz"))) == 2, "another cell size has its own file"
 
 
 def test_an_unwritable_cache_only_costs_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
