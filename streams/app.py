@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import json
 import logging
+import signal
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +25,16 @@ from streams.tables import declare_tables
 from streams.topics import declare_topics
 
 logger = logging.getLogger(__name__)
+
+
+def log_task_stacks() -> None:
+    """Log the stack of every asyncio task of the running loop (at WARNING, one record per task)."""
+    tasks = asyncio.all_tasks()
+    logger.warning("%d tasks:", len(tasks))
+    for task in tasks:
+        buf = io.StringIO()
+        task.print_stack(limit=12, file=buf)
+        logger.warning("%s", buf.getvalue().rstrip())
 
 
 def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sinks: Sequence[Sink] = (),
@@ -78,6 +92,12 @@ def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sink
     async def heartbeat() -> None:
         """``heartbeat.json`` in the data folder: the counts, rewritten while the event loop runs."""
         write_heartbeat()
+
+    @app.task
+    async def stacks_on_signal() -> None:
+        """``kill -USR1 <worker pid>`` logs where every task of the worker waits (for a worker that seems stuck)."""
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals here (not Unix)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, log_task_stacks)
 
     @app.timer(2.0)
     async def lag_check() -> None:

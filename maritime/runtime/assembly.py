@@ -55,8 +55,8 @@ class Chain:
     enricher sees the state the embedded run would show it.
     """
 
-    __slots__ = ("_next_evict_s", "detectors", "emit", "evict_after_s", "evicted", "gates", "listeners",
-                 "shared_withheld", "tracker")
+    __slots__ = ("_next_evict_s", "detectors", "emit", "evict_after_s", "evicted", "forgotten", "gates",
+                 "listeners", "shared_withheld", "tracker")
 
     def __init__(self, tracker: Tracker, gates: Sequence[Gate], detectors: Sequence[Detector], emit: Emit,
                  listeners: list[Callable[[Any], None]] | None = None, evict_after_s: float = 0.0) -> None:
@@ -68,6 +68,9 @@ class Chain:
         #: vessels not heard for this long (event time, s) with nothing open are dropped (0: never)
         self.evict_after_s = evict_after_s
         self.evicted = 0
+        #: when a list, the MMSIs evicted are added to it, for the caller to empty (a partitioned stage writes them
+        #: to its table); None: not kept
+        self.forgotten: list[int] | None = None
         self._next_evict_s: float | None = None
         #: whether the last fix a gate withheld was withheld because its MMSI is shared (see :meth:`withheld`)
         self.shared_withheld = False
@@ -86,6 +89,8 @@ class Chain:
             for f in forgets:
                 f(m)
         self.evicted += len(gone)
+        if self.forgotten is not None:
+            self.forgotten.extend(gone)
         if gone:
             logger.info("evicted %d vessels not heard for %.0f h (%d kept)", len(gone), self.evict_after_s / 3600,
                         len(self.tracker))
@@ -157,6 +162,16 @@ class Chain:
             elif watermark_s >= nxt:
                 self._next_evict_s = watermark_s + self.evict_after_s / 8
                 self.evict(watermark_s)
+
+    @property
+    def next_evict_s(self) -> float | None:
+        """When (event time, s) the next eviction is due; kept in a partitioned stage's table, so that a restored
+        stage evicts when the first one would have."""
+        return self._next_evict_s
+
+    @next_evict_s.setter
+    def next_evict_s(self, value: float | None) -> None:
+        self._next_evict_s = value
 
     def finish(self, end_s: float) -> None:
         """The input ended at ``end_s`` (call :meth:`watermark` first)."""

@@ -51,10 +51,6 @@ class PartitionStage:
         """Take one batch; ``apply`` runs each whole sequence (True: it ended a replay),
         ``checkpoint`` writes the table."""
         for s, merged, tokens in self.barrier.add(origin, seq, rows, event):
-            if s <= self.last_seq:  # already applied before a restart
-                for t in tokens:
-                    t.ack()
-                continue
             ended = await apply(s, merged)
             self.last_seq = s
             self.tokens.extend(tokens)
@@ -67,6 +63,8 @@ class PartitionStage:
                 self.flush(checkpoint)
             if ended:
                 await self.acknowledge(wait=True)
+        for t in self.barrier.take_skipped():  # already applied, or sent twice: never applied (again)
+            t.ack()
         await self.acknowledge()
 
     def flush(self, checkpoint: Callable[[int], None]) -> None:

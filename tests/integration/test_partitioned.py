@@ -159,8 +159,12 @@ def test_barrier_releases_whole_sequences_in_order_and_skips_repeats():
     assert bar.add(0, 1, [TickRow(9.0)], "a1") == []
     got = bar.add(1, 0, [TickRow(3.0)], "b0")
     assert got == [(0, [TickRow(3.0), TickRow(5.0)], ["a0", "b0"])]
-    assert bar.add(1, 0, [TickRow(3.0)], "again") == [(0, [], ["again"])]  # already done: ack, do not apply
+    assert bar.add(1, 0, [TickRow(3.0)], "again") == []  # already done: acknowledged, not applied
+    assert bar.take_skipped() == ["again"]
+    assert bar.add(0, 1, [TickRow(7.0)], "a1 again") == []  # sent twice while waiting: the first one wins
+    assert bar.take_skipped() == ["a1 again"]
     assert bar.add(1, 1, [], "b1") == [(1, [TickRow(9.0)], ["a1", "b1"])]
+    assert bar.take_skipped() == []
 
 
 def test_halo_reaches_the_neighbouring_tile_only_near_its_edge():
@@ -364,3 +368,25 @@ def test_vessel_and_tile_tables_hold_named_json_read_back_as_typed_state(day, zo
         assert all(isinstance(st, IdentityState) for st in ident.state.values())
     tiles = [d for d in topo.tile_table.values() if d.get("rendezvous")]
     assert tiles and all(isinstance(ep[1], dict) for t in tiles for ep in t["rendezvous"]["episodes"])
+
+
+def test_an_evicted_vessel_leaves_the_table_and_a_restored_stage_evicts_on_time():
+    """Eviction happens on a watermark, with no position of the vessel: its table entry must go too, or a
+    restored stage would bring back a vessel the running one had forgotten (its destination, its zones)."""
+    from maritime.runtime.partitioned import PosRow, ProgressRow, TickRow, VesselRunner
+
+    s = Settings(identity={"land_check": False}, evict_after_h=1.0)
+    runner = VesselRunner(s, None, 0, 1)
+    t0 = 1_747_209_600.0
+    runner.process([PosRow(376000500, t0 + k * 60, 13.0, -61.0 + k * 0.001, 10.0, 90.0, 90, 0, 1, "a", None)
+                    for k in range(3)] + [TickRow(t0 + 200), ProgressRow(t0 + 201, "a")])
+    assert set(runner.take_dirty()) == {376000500}
+    meta = runner.meta()
+    assert meta["next_evict"] == t0 + 200 + 3600 / 8  # the eviction schedule is kept with the partition
+    for k in range(1, 20):  # an hour and more of silence, in ticks
+        runner.process([TickRow(t0 + 200 + k * 600), ProgressRow(t0 + 201 + k * 600, "a")])
+    assert runner.chain.evicted == 1
+    assert runner.take_dirty() == {376000500: None}  # deleted from the table
+    again = VesselRunner(s, None, 0, 1)
+    again.restore([], meta)
+    assert again.chain.next_evict_s == meta["next_evict"]

@@ -95,3 +95,40 @@ def test_unreachable_kafka_is_a_one_line_error(command):
                           capture_output=True, text=True, input="", timeout=120)
     assert proc.returncode == 1
     assert f"error: Kafka at 127.0.0.1:{port}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+class Token:
+    """A Faust event's acknowledgement, counted."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.acks = 0
+
+    def ack(self) -> None:
+        self.acks += 1
+
+
+async def test_a_batch_sent_twice_while_its_sequence_waits_is_not_applied_alone():
+    """After a rebalance, a restarted decode stage sends again sequences it had sent; the vessel stage may still
+    wait for them from another upstream partition. The second copy is acknowledged and dropped: the sequence is
+    applied once, whole, with the first copy (applying the copy alone, as an empty sequence, lost every row of
+    that sequence in the Apache Kafka failover test)."""
+    from maritime.runtime.partitioned import TickRow
+    from streams.agents.stage import PartitionStage
+
+    applied: list[tuple[int, list[Any]]] = []
+    checkpoints: list[int] = []
+
+    async def apply(seq: int, rows: list[Any]) -> bool:
+        applied.append((seq, rows))
+        return False
+
+    stage = PartitionStage(2, runner=None, done_seq=4, checkpoint_every=1)
+    stale, first, again, other = Token("stale"), Token("first"), Token("again"), Token("other")
+    await stage.add(0, 4, [TickRow(1.0)], stale, apply, checkpoints.append)  # before the restart's checkpoint
+    await stage.add(0, 5, [TickRow(10.0)], first, apply, checkpoints.append)
+    await stage.add(0, 5, [TickRow(11.0)], again, apply, checkpoints.append)  # the restarted upstream's copy
+    assert applied == [] and (stale.acks, again.acks, first.acks) == (1, 1, 0)
+    await stage.add(1, 5, [TickRow(12.0)], other, apply, checkpoints.append)
+    assert applied == [(5, [TickRow(10.0), TickRow(12.0)])]
+    assert checkpoints == [5] and (first.acks, other.acks, again.acks) == (1, 1, 1)

@@ -345,20 +345,31 @@ class Barrier:
     ``add`` returns the sequences now complete, each with the rows of all its
     batches merged by event time (ties: upstream partition order, then the
     order within the batch) and the tokens (Faust events) to acknowledge.
+
+    A batch that is not to be applied goes to :attr:`skipped` (its token, to be
+    acknowledged at once, see :meth:`take_skipped`): one of a sequence already
+    released (a restarted stage reading its uncommitted input again), or a
+    second batch of the same upstream partition and sequence while the first
+    still waits for the others (a restarted upstream stage sending again what
+    it had sent: the first one wins, and the sequence is not released before
+    every upstream partition has sent it).
     """
 
     origins: int
     done_seq: int = -1
     pending: dict[int, dict[int, tuple[list[Row], Any]]] = field(default_factory=dict)
+    skipped: list[Any] = field(default_factory=list)
 
     def add(self, origin: int, seq: int, rows: list[Row], token: Any = None
             ) -> list[tuple[int, list[Row], list[Any]]]:
-        """Add a batch; ``token`` is handed back when its sequence is released (or at once if stale)."""
+        """Add a batch; ``token`` is handed back when its sequence is released (or put in :attr:`skipped`)."""
         if seq <= self.done_seq:
-            return [(seq, [], [token])]  # processed before a restart: acknowledge, do not apply again
+            self.skipped.append(token)  # processed before a restart: acknowledge, do not apply again
+            return []
         got = self.pending.setdefault(seq, {})
         if origin in got:
-            return [(seq, [], [token])]  # the same batch again (an upstream retry): first one wins
+            self.skipped.append(token)  # the same batch again (an upstream restart or retry): first one wins
+            return []
         got[origin] = (rows, token)
         out = []
         while self.pending:
@@ -372,6 +383,11 @@ class Barrier:
             merged = parts[0] if len(parts) == 1 else list(heapq.merge(*parts, key=row_time))
             out.append((first, merged, [batches[o][1] for o in sorted(batches)]))
         return out
+
+    def take_skipped(self) -> list[Any]:
+        """The tokens of the batches not applied since the last call."""
+        got, self.skipped = self.skipped, []
+        return got
 
 
 def row_time(r: Row) -> float:

@@ -43,6 +43,7 @@ class _Tile:
         self.raised: list[Alert] = []
         self.chain = Chain(self.tracker, (), dets, self.raised.extend,
                            evict_after_s=assembly.settings.evict_after_h * 3600)
+        self.chain.forgotten = []  # evicted vessels leave the tile's table entry too
         self.enrich = assembly.enrichment(self.tracker)
         self.owned: dict[str, bool] = {}
 
@@ -117,6 +118,9 @@ class TileRunner:
 
     def _watermark(self, tile: _Tile, w: float, alerts: list[Alert], end: bool) -> None:
         tile.chain.watermark(w)
+        if tile.chain.forgotten:
+            tile.chain.forgotten.clear()
+            self.dirty.add(tile.key)
         if end:
             tile.chain.finish(w)
         if tile.raised:
@@ -170,6 +174,7 @@ class TileRunner:
             "loitering": ([[m, msgspec.to_builtins(ep)] for m, ep in tile.loitering.state.items()]
                           if tile.loitering is not None else None),
             "owned": dict(tile.owned),
+            "next_evict": tile.chain.next_evict_s,
         }
 
     def take_dirty(self) -> dict[str, dict[str, Any] | None]:
@@ -198,5 +203,6 @@ class TileRunner:
                 tile.loitering.state.update((int(m), msgspec.convert(ep, tile.loitering.state_type))
                                             for m, ep in d["loitering"])
             tile.owned.update(d.get("owned") or {})
+            tile.chain.next_evict_s = d.get("next_evict")
 
 

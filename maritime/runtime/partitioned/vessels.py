@@ -70,6 +70,7 @@ class VesselRunner:
         self._alerts: list[Alert] = []
         self.chain = Chain(self.tracker, gates, dets, self._emit, self.listeners,
                            evict_after_s=settings.evict_after_h * 3600)
+        self.chain.forgotten = []  # evicted vessels leave the table too
         #: the stateful parts, by name (their per-MMSI state goes to the vessel table; each says how it is read
         #: back with ``state_type``)
         stages: list[Any] = [*gates, *dets]
@@ -211,7 +212,11 @@ class VesselRunner:
     def advance(self, watermark_s: float) -> None:
         """Event time reached ``watermark_s``."""
         self.next_tick = watermark_s + self.s.tick_s
-        self.chain.watermark(watermark_s)
+        chain = self.chain
+        chain.watermark(watermark_s)
+        if chain.forgotten:
+            self.dirty.update(chain.forgotten)
+            chain.forgotten.clear()
 
     def _position(self, pos: Position, fwd: dict[int, list[Row]]) -> None:
         self.dirty.add(pos.mmsi)
@@ -264,7 +269,8 @@ class VesselRunner:
 
     def meta(self) -> dict[str, Any]:
         """Partition-wide state (the tick and the duplicate window)."""
-        return {"next_tick": self.next_tick, "ended_at": self.ended_at, "dedup": self.dedup.snapshot(),
+        return {"next_tick": self.next_tick, "ended_at": self.ended_at, "next_evict": self.chain.next_evict_s,
+                "dedup": self.dedup.snapshot(),
                 "held": encode_rows([r for _t, _o, _a, r in sorted(self._held, key=lambda h: h[:3])]),
                 "progress": self._progress}
 
@@ -281,6 +287,7 @@ class VesselRunner:
         if meta:
             self.next_tick = meta.get("next_tick")
             self.ended_at = meta.get("ended_at")
+            self.chain.next_evict_s = meta.get("next_evict")
             if meta.get("dedup"):
                 self.dedup.restore(meta["dedup"])
             self._progress = dict(meta.get("progress") or {})
