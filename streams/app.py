@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 import logging
 import signal
@@ -28,13 +27,27 @@ logger = logging.getLogger(__name__)
 
 
 def log_task_stacks() -> None:
-    """Log the stack of every asyncio task of the running loop (at WARNING, one record per task)."""
+    """Log where every asyncio task of the running loop waits: each task's chain of awaited coroutines, outermost
+    first, as ``file:line function`` (at WARNING, one record per task)."""
     tasks = asyncio.all_tasks()
     logger.warning("%d tasks:", len(tasks))
     for task in tasks:
-        buf = io.StringIO()
-        task.print_stack(limit=12, file=buf)
-        logger.warning("%s", buf.getvalue().rstrip())
+        lines = [task.get_name()]
+        obj: Any = task.get_coro()
+        for _ in range(64):  # an await chain is short; a cycle is not followed for ever
+            frame = getattr(obj, "cr_frame", None) or getattr(obj, "ag_frame", None) or getattr(obj, "gi_frame", None)
+            if frame is not None:
+                lines.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+            nxt = getattr(obj, "cr_await", None) or getattr(obj, "ag_await", None) or getattr(obj, "gi_yieldfrom", None)
+            if nxt is None:
+                if obj is not None and frame is None:
+                    lines.append(f"  waits on {obj!r:.200}")
+                break
+            obj = nxt
+        logger.warning("%s", "\n".join(lines))
+    from streams.agents.stage import log_stages
+
+    log_stages()
 
 
 def create_app(settings: StreamSettings, *, zones: ZoneIndex | None = None, sinks: Sequence[Sink] = (),

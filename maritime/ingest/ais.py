@@ -530,6 +530,11 @@ class AisDecoder:
         while len(pending) > self.max_pending:
             self._orphan(next(iter(pending)), "too many incomplete multipart messages")
 
+    @property
+    def pending_fragments(self) -> int:
+        """Multipart messages begun and not yet complete (their fragments wait in this decoder)."""
+        return len(self._pending)
+
     def close(self) -> None:
         """End of stream: every fragment still waiting is an orphan."""
         self.expire(None)

@@ -69,13 +69,16 @@ class SourceClocks:
     """
 
     def __init__(self, *, max_jump_s: float = 6 * 3600.0, max_behind_s: float = 48 * 3600.0, confirm: int = 5,
-                 start_lines: int = 5, max_gap_s: float = 7 * 86_400.0,
+                 start_lines: int = 5, max_gap_s: float = 7 * 86_400.0, max_start_held: int = 200,
                  on_quarantine: Callable[[Hashable, float, Any, str], None] | None = None) -> None:
         self.max_jump_s = max_jump_s
         self.max_behind_s = max(max_behind_s, max_jump_s)
         self.confirm = max(1, confirm)
         self.start_lines = max(1, start_lines)
         self.max_gap_s = max_gap_s
+        #: a clock that has held this many messages before ``start_lines`` timed ones came starts on what it has
+        #: (a source with few or no times of its own: a busy feed of plain lines is not held until it falls quiet)
+        self.max_start_held = max(self.start_lines, max_start_held)
         self.on_quarantine = on_quarantine
         self.clocks: dict[Hashable, _Clock] = {}
 
@@ -91,8 +94,8 @@ class SourceClocks:
             clock.start.append((time_s, timed, message))
             if timed:
                 clock.timed_at_start += 1
-                if clock.timed_at_start >= self.start_lines:
-                    self._start(source, clock, out)
+            if clock.timed_at_start >= self.start_lines or len(clock.start) >= self.max_start_held:
+                self._start(source, clock, out)
             return out
         self._judge(source, clock, time_s, timed, message, out)
         return out
@@ -112,6 +115,10 @@ class SourceClocks:
                 self._accept_candidates(clock, out)
             self._drop_candidates(source, clock, "its clock never confirmed the jump")
         return out
+
+    def held(self) -> int:
+        """Messages held back now (before a clock started, or waiting to confirm a jump), over every source."""
+        return sum(len(c.start or ()) + len(c.candidates) for c in self.clocks.values())
 
     def ref(self, source: Hashable) -> float | None:
         """The clock of ``source`` (its newest accepted time), or None before it started."""

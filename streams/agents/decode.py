@@ -37,6 +37,8 @@ class DecodeStage:
         self.sends: deque[Any] = deque()  # send futures not yet seen complete
         self.sent = 0  # sends made so far
         self.landed = 0  # sends seen complete, in order
+        #: set when a rebalance takes the partition away: a batch still in hand then acknowledges nothing
+        self.revoked = False
 
     def track(self, event: Any, horizons: dict[str, float], sends: list[Any]) -> None:
         """A batch was decoded and its rows sent."""
@@ -55,7 +57,8 @@ class DecodeStage:
         while self.sends and (wait or self.sends[0].done()):
             await self.sends.popleft()  # a failed send raises: its batches stay unacknowledged
             self.landed += 1
-        while self.unacked and self.unacked[0][2] is not None and self.unacked[0][2] <= self.landed:
+        while (self.unacked and not self.revoked and self.unacked[0][2] is not None
+               and self.unacked[0][2] <= self.landed):
             self.unacked.popleft()[0].ack()
 
 

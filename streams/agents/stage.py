@@ -44,6 +44,9 @@ class PartitionStage:
         self.last_seq = done_seq
         # checkpoints written whose batches wait for their sends to land: (sends, tokens)
         self.landing: deque[tuple[list[Any], list[Any]]] = deque()
+        #: set when a rebalance takes the partition away: a batch still in hand then writes nothing to the table
+        #: and acknowledges nothing (the partition's next owner, perhaps on another worker, starts from the table)
+        self.revoked = False
 
     async def add(self, origin: int, seq: int, rows: list[Any], event: Any,
                   apply: Callable[[int, list[Any]], Awaitable[bool]],
@@ -52,6 +55,8 @@ class PartitionStage:
         ``checkpoint`` writes the table."""
         for s, merged, tokens in self.barrier.add(origin, seq, rows, event):
             ended = await apply(s, merged)
+            if self.revoked:
+                return
             self.last_seq = s
             self.tokens.extend(tokens)
             self.since += 1
@@ -60,11 +65,14 @@ class PartitionStage:
                 # applied: a worker killed between the two would otherwise leave a changelog whose state has
                 # raised an alert nobody received, and the next owner, reading that state, would not raise it
                 await asyncio.gather(*self.sends)
+                if self.revoked:
+                    return
                 self.flush(checkpoint)
             if ended:
                 await self.acknowledge(wait=True)
         for t in self.barrier.take_skipped():  # already applied, or sent twice: never applied (again)
-            t.ack()
+            if not self.revoked:
+                t.ack()
         await self.acknowledge()
 
     def flush(self, checkpoint: Callable[[int], None]) -> None:
@@ -77,7 +85,7 @@ class PartitionStage:
 
     async def acknowledge(self, wait: bool = False) -> None:
         """Acknowledge checkpointed batches whose sends have landed (``wait``: wait for them)."""
-        while self.landing:
+        while self.landing and not self.revoked:
             sends, tokens = self.landing[0]
             if not wait and not all(f.done() for f in sends):
                 return
@@ -85,18 +93,43 @@ class PartitionStage:
             if self.changelog_pending and self.landed is not None:
                 self.changelog_pending = False
                 await self.landed()  # the table's changelog writes too
+            if self.revoked:
+                return
             self.landing.popleft()
             for t in tokens:
                 t.ack()
 
 
+#: every agent's per-partition stages, by the name of the topic it reads (for :func:`log_stages`)
+STAGES: dict[str, dict[int, Any]] = {}
+
+
+def log_stages() -> None:
+    """Log what each partition stage of this worker waits for: the last sequence applied, the sequences held in
+    its barrier with the upstream partitions they still lack (at WARNING)."""
+    for name, stages in sorted(STAGES.items()):
+        for p, stage in sorted(stages.items()):
+            bar = getattr(stage, "barrier", None)
+            if bar is None:
+                logger.warning("%s/%d: %d batches not yet acknowledged", name, p, len(getattr(stage, "unacked", ())))
+                continue
+            waiting = {seq: sorted(set(range(bar.origins)) - set(got)) for seq, got in sorted(bar.pending.items())}
+            first = dict(list(waiting.items())[:3])
+            logger.warning("%s/%d: applied up to %d; %d sequences wait (first ones lack upstream partitions %s); "
+                           "%d checkpoints wait for their sends", name, p, stage.last_seq, len(waiting), first,
+                           len(stage.landing))
+
+
 def forget_revoked(app: Any, topic: Any, stages: dict[int, Any]) -> None:
     """Drop the per-partition state of ``topic``'s partitions when a rebalance takes them away
     (their next owner, maybe this worker again, rebuilds it from the table and the uncommitted input)."""
+    STAGES[topic.get_topic_name()] = stages
 
     @app.on_partitions_revoked.connect
     def forget(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         name = topic.get_topic_name()
         for tp in args[0] if args else kwargs.get("revoked", ()):
             if tp.topic == name:
-                stages.pop(tp.partition, None)
+                stage = stages.pop(tp.partition, None)
+                if stage is not None:
+                    stage.revoked = True

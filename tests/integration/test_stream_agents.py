@@ -132,3 +132,21 @@ async def test_a_batch_sent_twice_while_its_sequence_waits_is_not_applied_alone(
     await stage.add(1, 5, [TickRow(12.0)], other, apply, checkpoints.append)
     assert applied == [(5, [TickRow(10.0), TickRow(12.0)])]
     assert checkpoints == [5] and (first.acks, other.acks, again.acks) == (1, 1, 1)
+
+
+async def test_a_stage_whose_partition_is_revoked_mid_batch_writes_no_checkpoint_and_acknowledges_nothing():
+    """The batch in hand when a rebalance takes the partition away finishes without touching the table or the
+    offsets: the partition's next owner (maybe on another worker) starts from the table as it was."""
+    from maritime.runtime.partitioned import TickRow
+    from streams.agents.stage import PartitionStage
+
+    checkpoints: list[int] = []
+    stage = PartitionStage(1, runner=None, done_seq=-1, checkpoint_every=1)
+
+    async def apply(seq: int, rows: list[Any]) -> bool:
+        stage.revoked = True  # what forget_revoked does, while this sequence's sends are in flight
+        return False
+
+    token = Token("t")
+    await stage.add(0, 0, [TickRow(1.0)], token, apply, checkpoints.append)
+    assert checkpoints == [] and token.acks == 0

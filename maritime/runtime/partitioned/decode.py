@@ -122,9 +122,15 @@ class DecodeRunner:
         return src.reorder.max_time_s if src is not None else float("-inf")
 
     def released(self, source: str, up_to_s: float) -> bool:
-        """True when every message of ``source`` (a :func:`lane_key`) up to ``up_to_s`` has left the reorder window."""
+        """True when every message of ``source`` (a :func:`lane_key`) up to ``up_to_s`` has left this runner: the
+        reorder window has passed it, and no multipart message is half read and no source clock holds a message
+        back (those would be lost if the lines were acknowledged and a restarted runner began after them)."""
         src = self._sources.get(source)
-        return src is None or len(src.reorder) == 0 or src.reorder.released_s >= up_to_s
+        if src is None:
+            return True
+        if src.decoder.pending_fragments or src.clocked.clocks.held():
+            return False
+        return len(src.reorder) == 0 or src.reorder.released_s >= up_to_s
 
     def _take_late(self, out: dict[int, list[Row]]) -> None:
         for q, rows in self._late_rows.items():

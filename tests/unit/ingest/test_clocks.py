@@ -136,3 +136,21 @@ def test_csv_times_outside_the_range_are_bad_rows(tmp_path):
     sink = Collect()
     summary = assembled_pipeline(Settings(), [sink]).replay(parse_source(str(p)))
     assert summary["rejected"] == {"bad_time": 1} and summary["positions"] == 1
+
+
+def test_a_busy_feed_of_plain_lines_is_not_held_until_it_falls_quiet():
+    """Lines with no time of their own (plain NMEA over TCP, their receive time only) never start a clock by
+    themselves: after ``max_start_held`` of them the clock starts on what it has and hands them on with their
+    receive times, as it would when the feed falls quiet; the next ones pass at once."""
+    clocks = SourceClocks(start_lines=5, max_start_held=50)
+    got: list[tuple[float, int]] = []
+    for i in range(49):
+        got += clocks.push("tcp", T0 + i, False, i)
+    assert got == [] and clocks.held() == 49
+    got += clocks.push("tcp", T0 + 49, False, 49)
+    assert got == [(float(T0 + i), i) for i in range(50)] and clocks.held() == 0
+    assert clocks.push("tcp", T0 + 50, False, 50) == [(float(T0 + 50), 50)]
+    # a source with times of its own still waits for its first timed lines to judge them
+    mixed = SourceClocks(start_lines=5, max_start_held=50)
+    assert [mixed.push("rx", T0 + k, True, k) for k in range(4)] == [[], [], [], []]
+    assert len(mixed.push("rx", T0 + 4, True, 4)) == 5
