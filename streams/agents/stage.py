@@ -17,6 +17,40 @@ logger = logging.getLogger(__name__)
 ARRIVALS_PARTITION = 0
 
 
+class InOrderAcks:
+    """Acknowledges one partition's events in the order they came, each once it is done.
+
+    A stage finishes events out of order: a batch waits in the barrier while a
+    later copy of another one is dropped at once. Faust commits the run of
+    acknowledged offsets that follows the last commit, but it lets that run
+    start one offset late (and anywhere before a first commit), so one
+    unacknowledged event at its head would be committed over and lost to the
+    next owner of the partition. Acknowledging in order keeps what Faust sees
+    a plain prefix.
+    """
+
+    def __init__(self) -> None:
+        self._came: deque[Any] = deque()
+        self._done: set[int] = set()
+
+    def came(self, event: Any) -> None:
+        """An event reached the stage (call in the order of the partition)."""
+        self._came.append(event)
+
+    def done(self, event: Any) -> None:
+        """``event`` needs nothing more: it is acknowledged with every done event that came before it."""
+        self._done.add(id(event))
+        came, done = self._came, self._done
+        while came and id(came[0]) in done:
+            first = came.popleft()
+            done.discard(id(first))
+            first.ack()
+
+    def __len__(self) -> int:
+        """Events not acknowledged yet."""
+        return len(self._came)
+
+
 class PartitionStage:
     """One partition of a detector stage.
 
@@ -47,12 +81,14 @@ class PartitionStage:
         #: set when a rebalance takes the partition away: a batch still in hand then writes nothing to the table
         #: and acknowledges nothing (the partition's next owner, perhaps on another worker, starts from the table)
         self.revoked = False
+        self.acks = InOrderAcks()
 
     async def add(self, origin: int, seq: int, rows: list[Any], event: Any,
                   apply: Callable[[int, list[Any]], Awaitable[bool]],
                   checkpoint: Callable[[int], None]) -> None:
         """Take one batch; ``apply`` runs each whole sequence (True: it ended a replay),
         ``checkpoint`` writes the table."""
+        self.acks.came(event)
         for s, merged, tokens in self.barrier.add(origin, seq, rows, event):
             ended = await apply(s, merged)
             if self.revoked:
@@ -72,7 +108,7 @@ class PartitionStage:
                 await self.acknowledge(wait=True)
         for t in self.barrier.take_skipped():  # already applied, or sent twice: never applied (again)
             if not self.revoked:
-                t.ack()
+                self.acks.done(t)
         await self.acknowledge()
 
     def flush(self, checkpoint: Callable[[int], None]) -> None:
@@ -97,7 +133,7 @@ class PartitionStage:
                 return
             self.landing.popleft()
             for t in tokens:
-                t.ack()
+                self.acks.done(t)
 
 
 #: every agent's per-partition stages, by the name of the topic it reads (for :func:`log_stages`)
