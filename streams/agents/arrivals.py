@@ -16,7 +16,7 @@ import faust
 
 from maritime.runtime.arrival_watch import ArrivalWatch
 from maritime.runtime.partitioned import EndRow, Row, decode_rows
-from streams.agents.stage import PartitionStage, forget_revoked
+from streams.agents.stage import OffsetGuard, PartitionStage, committed_offset, forget_revoked
 from streams.records import AlertEvent, RowBatch
 
 if TYPE_CHECKING:
@@ -55,6 +55,9 @@ def register(app: faust.App, rt: Runtime) -> None:
             stage = stages.get(p)
             if stage is None:
                 stage = stages[p] = open_stage()
+                stage.guard = OffsetGuard(committed_offset(app, event.message.tp))
+            if not await stage.guard.take(app, event, f"arrivals/{p}"):
+                continue
             watch: ArrivalWatch = stage.runner
 
             async def apply(seq: int, rows: list[Row], stage: PartitionStage = stage,

@@ -11,7 +11,7 @@ import faust
 
 from maritime.models import iso
 from maritime.runtime.partitioned import DecodeRunner, EndRow, Row, encode_rows, lane_key
-from streams.agents.stage import forget_revoked
+from streams.agents.stage import OffsetGuard, committed_offset, forget_revoked
 from streams.records import DeadLetter, RawBatch, RowBatch
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class DecodeStage:
         self.landed = 0  # sends seen complete, in order
         #: set when a rebalance takes the partition away: a batch still in hand then acknowledges nothing
         self.revoked = False
+        self.guard = OffsetGuard(None)
 
     def track(self, event: Any, horizons: dict[str, float], sends: list[Any]) -> None:
         """A batch was decoded and its rows sent."""
@@ -77,6 +78,11 @@ def register(app: faust.App, rt: Runtime) -> None:
             stage = stages.get(p)
             if stage is None:
                 stage = stages[p] = DecodeStage(rt)
+                stage.guard = OffsetGuard(committed_offset(app, event.message.tp))
+                logger.info("raw partition %d: decoding from sequence %d (offset %d)", p, batch.seq,
+                            event.message.offset)
+            if not await stage.guard.take(app, event, f"raw/{p}"):
+                continue
             # acknowledge what the batches before this one released: their sends have had time to land
             await stage.ack_released()
             runner = stage.runner

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -82,6 +83,8 @@ class PartitionStage:
         #: and acknowledges nothing (the partition's next owner, perhaps on another worker, starts from the table)
         self.revoked = False
         self.acks = InOrderAcks()
+        #: which offset of the partition comes next (set by the agent from the consumer's committed offset)
+        self.guard = OffsetGuard(None)
 
     async def add(self, origin: int, seq: int, rows: list[Any], event: Any,
                   apply: Callable[[int, list[Any]], Awaitable[bool]],
@@ -134,6 +137,61 @@ class PartitionStage:
             self.landing.popleft()
             for t in tokens:
                 self.acks.done(t)
+
+
+class OffsetGuard:
+    """Each offset of a partition once and in order, for one stage.
+
+    Just after a rebalance, Faust can hand a stage a message fetched before the
+    seek to the committed offset, ahead of the ones fetched after it; it then
+    drops the messages in between as already read. A stage that lost one
+    batch would wait for it for ever (a barrier) or miss its lines (decode).
+    The guard knows which offset comes next: a message delivered again is
+    ignored, and a message after a hole sends the consumer back to the first
+    missing offset (at most ``max_seeks`` times for one offset, then the hole is
+    reported and accepted: retention may have deleted what it held).
+    """
+
+    max_seeks = 3
+    #: seconds before a hole that is still there is sought again
+    reseek_after_s = 2.0
+
+    def __init__(self, first: int | None) -> None:
+        """``first``: the offset the partition was assigned at (its committed offset), None when unknown."""
+        self.next = first
+        self._seeks: dict[int, tuple[int, float]] = {}
+
+    async def take(self, app: Any, event: Any, name: str) -> bool:
+        """True when ``event`` is the partition's next message: the stage handles it."""
+        offset = event.message.offset
+        expected = self.next
+        if expected is None or offset == expected:
+            self.next = offset + 1
+            self._seeks.clear()
+            return True
+        if offset < expected:
+            logger.debug("%s: offset %d delivered again, ignored", name, offset)
+            return False
+        tried, at = self._seeks.get(expected, (0, float("-inf")))
+        if tried >= self.max_seeks:
+            logger.error("%s: offsets %d to %d never came after %d seeks: going on without them (deleted by "
+                         "retention?)", name, expected, offset - 1, tried)
+            self.next = offset + 1
+            self._seeks.clear()
+            return True
+        now = time.monotonic()
+        if now - at >= self.reseek_after_s:  # else the last seek has not taken effect yet: more stale messages
+            self._seeks[expected] = (tried + 1, now)
+            logger.warning("%s: offset %d came where %d was expected (the consumer skipped messages after a "
+                           "rebalance): reading again from %d", name, offset, expected, expected)
+            await app.consumer.seek(event.message.tp, expected)
+        return False
+
+
+def committed_offset(app: Any, tp: Any) -> int | None:
+    """The offset the consumer was sent back to for ``tp`` at its assignment (None: unknown, or the start)."""
+    got = getattr(app.consumer, "_committed_offset", {}).get(tp)
+    return int(got) if got else None
 
 
 #: every agent's per-partition stages, by the name of the topic it reads (for :func:`log_stages`)

@@ -17,7 +17,7 @@ from maritime.runtime.partitioned import (
     event_rows,
     tile_partition,
 )
-from streams.agents.stage import ARRIVALS_PARTITION, PartitionStage, forget_revoked
+from streams.agents.stage import ARRIVALS_PARTITION, OffsetGuard, PartitionStage, committed_offset, forget_revoked
 from streams.records import AlertEvent, RowBatch
 
 if TYPE_CHECKING:
@@ -59,6 +59,9 @@ def register(app: faust.App, rt: Runtime) -> None:
             stage = stages.get(p)
             if stage is None:
                 stage = stages[p] = open_stage(p)
+                stage.guard = OffsetGuard(committed_offset(app, event.message.tp))
+            if not await stage.guard.take(app, event, f"tiles/{p}"):
+                continue
             runner: TileRunner = stage.runner
 
             async def apply(seq: int, rows: list[Row], stage: PartitionStage = stage, p: int = p,

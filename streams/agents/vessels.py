@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from maritime.runtime.partitioned import EndRow, Row, VesselRunner, decode_rows, encode_rows, vessel_partition
-from streams.agents.stage import ARRIVALS_PARTITION, PartitionStage, forget_revoked
+from streams.agents.stage import ARRIVALS_PARTITION, OffsetGuard, PartitionStage, committed_offset, forget_revoked
 from streams.records import AlertEvent, RowBatch
 
 if TYPE_CHECKING:
@@ -48,6 +48,11 @@ def register(app: faust.App, rt: Runtime) -> None:
             stage = stages.get(p)
             if stage is None:
                 stage = stages[p] = open_stage(p)
+                stage.guard = OffsetGuard(committed_offset(app, event.message.tp))
+                logger.info("vessel partition %d: reading from sequence %d of upstream partition %d (offset %d)",
+                            p, batch.seq, batch.origin, event.message.offset)
+            if not await stage.guard.take(app, event, f"vessels/{p}"):
+                continue
             runner: VesselRunner = stage.runner
 
             async def apply(seq: int, rows: list[Row], stage: PartitionStage = stage, p: int = p,

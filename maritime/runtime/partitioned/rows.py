@@ -365,10 +365,13 @@ class Barrier:
         """Add a batch; ``token`` is handed back when its sequence is released (or put in :attr:`skipped`)."""
         if seq <= self.done_seq:
             self.skipped.append(token)  # processed before a restart: acknowledge, do not apply again
+            logger.debug("sequence %d from upstream partition %d: already applied", seq, origin)
             return []
         got = self.pending.setdefault(seq, {})
         if origin in got:
             self.skipped.append(token)  # the same batch again (an upstream restart or retry): first one wins
+            logger.info("sequence %d from upstream partition %d came again while it waits: the first one is kept",
+                        seq, origin)
             return []
         got[origin] = (rows, token)
         out = []
