@@ -16,7 +16,7 @@ import faust
 
 from maritime.runtime.arrival_watch import ArrivalWatch
 from maritime.runtime.partitioned import EndRow, Row, decode_rows
-from streams.agents.stage import OffsetGuard, PartitionStage, committed_offset, forget_revoked
+from streams.agents.stage import OffsetGuard, PartitionStage, changelog_landed, committed_offset, forget_revoked
 from streams.records import AlertEvent, RowBatch
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def register(app: faust.App, rt: Runtime) -> None:
         done = meta["seq"] if meta else -1
         if mine or meta:
             logger.info("arrivals: %d vessels restored from the table, up to sequence %d", len(mine), done)
-        return PartitionStage(2 * n, watch, done, s.checkpoint_every, landed=app.producer.flush)
+        return PartitionStage(2 * n, watch, done, s.checkpoint_every, landed=lambda: changelog_landed(app))
 
     @app.agent(rt.topics.arrivals, name="arrivals")
     async def arrivals(stream: Any) -> None:

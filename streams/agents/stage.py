@@ -188,6 +188,23 @@ class OffsetGuard:
         return False
 
 
+async def changelog_landed(app: Any) -> None:
+    """Wait until everything handed to the producer has reached the broker, table changelog writes included.
+
+    Faust's ``producer.flush()`` drains its send buffer only while messages keep going: it gives up after 0.1 s
+    without one and returns with writes still buffered. Acknowledging batches after it let a worker commit
+    offsets whose checkpoint never reached the changelog; killed then, its partitions' next owner restored a
+    table older than its input and waited for ever for the batches in between.
+    """
+    producer = app.producer
+    buffer = getattr(producer, "buffer", None)
+    while buffer is not None and buffer.size:
+        await buffer.flush()
+        if buffer.size:
+            await asyncio.sleep(0.01)
+    await producer.flush()
+
+
 def committed_offset(app: Any, tp: Any) -> int | None:
     """The offset the consumer was sent back to for ``tp`` at its assignment (None: unknown, or the start)."""
     got = getattr(app.consumer, "_committed_offset", {}).get(tp)

@@ -17,7 +17,14 @@ from maritime.runtime.partitioned import (
     event_rows,
     tile_partition,
 )
-from streams.agents.stage import ARRIVALS_PARTITION, OffsetGuard, PartitionStage, committed_offset, forget_revoked
+from streams.agents.stage import (
+    ARRIVALS_PARTITION,
+    OffsetGuard,
+    PartitionStage,
+    changelog_landed,
+    committed_offset,
+    forget_revoked,
+)
 from streams.records import AlertEvent, RowBatch
 
 if TYPE_CHECKING:
@@ -49,7 +56,7 @@ def register(app: faust.App, rt: Runtime) -> None:
         done = meta["seq"] if meta else -1
         if mine or meta:
             logger.info("tile partition %d: %d tiles restored from the table, up to sequence %d", p, len(mine), done)
-        return PartitionStage(n, runner, done, s.checkpoint_every, landed=app.producer.flush)
+        return PartitionStage(n, runner, done, s.checkpoint_every, landed=lambda: changelog_landed(app))
 
     @app.agent(rt.topics.tiles, name="tiles")
     async def tiles(stream: Any) -> None:

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from maritime.runtime.partitioned import EndRow, Row, VesselRunner, decode_rows, encode_rows, vessel_partition
-from streams.agents.stage import ARRIVALS_PARTITION, OffsetGuard, PartitionStage, committed_offset, forget_revoked
+from streams.agents.stage import (
+    ARRIVALS_PARTITION,
+    OffsetGuard,
+    PartitionStage,
+    changelog_landed,
+    committed_offset,
+    forget_revoked,
+)
 from streams.records import AlertEvent, RowBatch
 
 if TYPE_CHECKING:
@@ -38,7 +45,7 @@ def register(app: faust.App, rt: Runtime) -> None:
         if mine or meta:
             logger.info("vessel partition %d: %d vessels restored from the table, up to sequence %d",
                         p, len(mine), done)
-        return PartitionStage(n, runner, done, s.checkpoint_every, landed=app.producer.flush)
+        return PartitionStage(n, runner, done, s.checkpoint_every, landed=lambda: changelog_landed(app))
 
     @app.agent(rt.topics.vessels, name="vessels")
     async def vessels(stream: Any) -> None:

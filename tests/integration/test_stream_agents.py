@@ -200,3 +200,33 @@ async def test_the_offset_guard_ignores_repeats_and_goes_back_for_a_hole():
         assert not await guard.take(app, ev(50), "vessels/0")
     assert await guard.take(app, ev(50), "vessels/0") and guard.next == 51
     assert seeks[1:] == [("vessels/0", 39)] * OffsetGuard.max_seeks
+
+
+async def test_changelog_writes_land_before_a_stage_acknowledges_even_when_fausts_flush_gives_up():
+    """Faust's buffer flush returns after 0.1 s without a message sent, with writes still buffered; the stage
+    waits until the buffer is empty and the producer has flushed."""
+    from types import SimpleNamespace
+
+    from streams.agents.stage import changelog_landed
+
+    class Buffer:
+        size = 3
+
+        async def flush(self) -> None:
+            await asyncio.sleep(0)  # gives up at once, as Faust's does when nothing was sent in 0.1 s
+
+    buffer = Buffer()
+    flushed: list[int] = []
+
+    async def drain() -> None:
+        while buffer.size:
+            await asyncio.sleep(0.02)
+            buffer.size -= 1
+
+    async def producer_flush() -> None:
+        flushed.append(buffer.size)
+
+    task = asyncio.create_task(drain())
+    await changelog_landed(SimpleNamespace(producer=SimpleNamespace(buffer=buffer, flush=producer_flush)))
+    await task
+    assert flushed == [0]  # the producer's own flush came once the buffer was empty
