@@ -423,11 +423,6 @@ def test_a_worker_and_a_live_ingest_stop_within_5_s(cluster_factory, tmp_path):
             ing.kill()
 
 
-@pytest.mark.skipif(not os.environ.get("MARITIME_FAILOVER_TEST"), reason=(
-    "known to fail (issue #35, open): after one of two workers is killed and the group rebalances onto the "
-    "survivor, the survivor restores every partition from the tables but the alerts differ from the embedded "
-    "replay's (a few lost, a few extra, some hours of event time after the kill: the decode stage restarts "
-    "from its commit point with fresh decoders); run with MARITIME_FAILOVER_TEST=1"))
 def test_one_of_two_workers_dies_and_the_survivor_carries_on(cluster_factory, day, reference, tmp_path):
     """Two workers share four partitions; one is killed (-9) mid-day. The group rebalances after the session
     timeout, the survivor restores the dead worker's tables from their changelogs and carries on: the alerts
