@@ -149,7 +149,9 @@ class OffsetGuard:
     The guard knows which offset comes next: a message delivered again is
     ignored, and a message after a hole sends the consumer back to the first
     missing offset (at most ``max_seeks`` times for one offset, then the hole is
-    reported and accepted: retention may have deleted what it held).
+    reported and accepted: retention may have deleted what it held). It relies
+    on the app's topics having consecutive offsets: their producers use no
+    transactions (a transaction marker takes an offset of its own).
     """
 
     max_seeks = 3
