@@ -1,5 +1,6 @@
-"""The water grid (sea routes for the arrivals board and the simulator) is kept in the user's cache folder: the
-same grid from the cache as computed, and a damaged or unwritable cache never stops a run."""
+"""The water grid (sea routes for the arrivals board and the simulator) and its shortest-path trees are kept in
+the user's cache folder: the same grid and trees from the cache as computed, and a damaged or unwritable cache
+never stops a run."""
 
 from __future__ import annotations
 
@@ -51,4 +52,36 @@ def test_an_unwritable_cache_only_costs_time(tmp_path: Path, monkeypatch: pytest
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the folder should be")
     monkeypatch.setenv(CACHE_ENV, str(blocker))
-    assert WaterGrid(region=SMALL).water.any()
+    grid = WaterGrid(region=SMALL)
+    assert grid.water.any()
+    assert len(grid.path(grid.nearest_water(12.6, -61.35), grid.nearest_water(13.1, -61.3))) >= 2
+
+
+def test_shortest_path_trees_are_kept_and_a_bad_one_is_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    first = WaterGrid(region=SMALL)
+    src, dst = first.nearest_water(12.6, -61.35), first.nearest_water(13.1, -61.3)
+    route = first.path(src, dst)
+    (kept,) = tmp_path.glob(f"water-grid-*-trees/{src}.npz")
+    import maritime.geo.routing as routing
+
+    def no_dijkstra(*_a: object, **_k: object) -> None:
+        raise AssertionError("the tree was made again")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(routing, "dijkstra", no_dijkstra)  # from the cache: no shortest-path search
+        again = WaterGrid(region=SMALL)
+        assert again.path(src, dst) == route
+        assert np.array_equal(again.tree(src), first.tree(src))
+    kept.write_bytes(b"not a numpy file")
+    assert WaterGrid(region=SMALL).path(src, dst) == route
+    with np.load(kept) as got:
+        assert np.array_equal(got["pred"], first.tree(src)), "the damaged tree is replaced"
+    with kept.open("wb") as fh:  # another grid's tree (another length), or not a tree from this cell
+        np.savez(fh, pred=np.full(7, -9999, dtype=np.int32))
+    assert WaterGrid(region=SMALL).path(src, dst) == route
+    wrong = first.tree(src).copy()
+    wrong[src] = src
+    with kept.open("wb") as fh:
+        np.savez(fh, pred=wrong)
+    assert np.array_equal(WaterGrid(region=SMALL).tree(src), first.tree(src))
