@@ -136,6 +136,8 @@ class LandMask:
             r = self.region
             if r is not None and not (r[0] <= lon <= r[2] and r[1] <= lat <= r[3]):
                 return False
+            if not self.index.may_be_land(lat, lon):
+                return False  # no land in the point's cell (the common case, from the cell cache)
             if shapely.contains_xy(self.waters, lon, lat):
                 return False
         return self.index.on_land(lat, lon, self.margin_m)

@@ -47,6 +47,13 @@ class GeofenceDetector(DetectorBase):
         self.state: dict[int, dict[str, Visit]] = state if state is not None else {}
         self.exit_after_s = settings.exit_after_min * 60
         self._ruled = set(range(len(self.zones.zones)))
+        ruled = self.zones.zones
+        #: each ruled zone's rules by index, read once (the per-position loop tests flags, not strings)
+        self._entry_rule = [("entry" in z.alert_on) for z in ruled]
+        self._dwell_rule = [("dwell" in z.alert_on) for z in ruled]
+        self._speed_rule = [("speed" in z.alert_on and z.max_speed_kn is not None) for z in ruled]
+        #: with unique ids, a vessel with as many visits as zones it is inside has left none of them
+        self._unique_ids = len({z.id for z in ruled}) == len(ruled)
 
     def _severity(self, z: Zone) -> Severity:
         return z.severity or _DEFAULT_SEVERITY.get(z.kind, "medium")
@@ -70,50 +77,53 @@ class GeofenceDetector(DetectorBase):
                 self.state[mmsi] = visits
             return []
         out: list[Alert] = []
-        now_ids = set()
+        zones = self.zones.zones
         for i in inside_now:
-            z = self.zones.zones[i]
-            now_ids.add(z.id)
+            z = zones[i]
             v = visits.get(z.id)
             if v is None:
                 v = Visit(pos.time_s, pos.lat, pos.lon, entered=not first_fix, typed=category != "unknown")
                 visits[z.id] = v
-                if not first_fix and "entry" in z.alert_on and z.applies_to(category):
+                if not first_fix and self._entry_rule[i] and z.applies_to(category):
                     v.entry_alerted = True
                     out.append(self._entry(z, mmsi, vessel, v, pos))
-            else:
+            elif v.out_since is not None:
                 v.out_since = None
             # vessel type learnt after the entry: judge the entry now
             if not v.typed and category != "unknown":
                 v.typed = True
-                if v.entered and not v.entry_alerted and "entry" in z.alert_on and z.applies_to(category):
+                if v.entered and not v.entry_alerted and self._entry_rule[i] and z.applies_to(category):
                     v.entry_alerted = True
                     out.append(self._entry(z, mmsi, vessel, v, pos))
             if not z.applies_to(category):
                 continue
-            if "dwell" in z.alert_on and not v.dwell:
+            if self._dwell_rule[i] and not v.dwell:
                 limit = (z.dwell_min if z.dwell_min is not None else self.s.default_dwell_min) * 60
                 if pos.time_s - v.since >= limit:
                     v.dwell = True
                     out.append(self._dwell(z, mmsi, vessel, v, pos))
-            if "speed" in z.alert_on and z.max_speed_kn is not None and pos.sog_kn is not None:
+            if self._speed_rule[i] and pos.sog_kn is not None:
                 out.extend(self._speed(z, mmsi, vessel, v, pos))
-        for zid in [zid for zid in visits if zid not in now_ids]:
-            v = visits[zid]
-            gz = self.zones.by_id.get(zid)
-            if gz is None:
-                del visits[zid]
-                continue
-            z = gz
-            if v.out_since is None:
-                v.out_since = pos.time_s
-                v.out_lat, v.out_lon = pos.lat, pos.lon
-            gone = (pos.time_s - v.out_since >= self.exit_after_s
-                    or self._outside_by_m(z, pos.lat, pos.lon) >= self.s.exit_margin_m)
-            if gone:
-                del visits[zid]
-                out.extend(self._exit(z, mmsi, vessel, v, pos))
-        self.state[mmsi] = visits
+        if len(visits) != len(inside_now) or not self._unique_ids:
+            # a zone the vessel was in and is not now (every zone it is in has its visit by now)
+            now_ids = {zones[i].id for i in inside_now}
+            for zid in [zid for zid in visits if zid not in now_ids]:
+                v = visits[zid]
+                gz = self.zones.by_id.get(zid)
+                if gz is None:
+                    del visits[zid]
+                    continue
+                z = gz
+                if v.out_since is None:
+                    v.out_since = pos.time_s
+                    v.out_lat, v.out_lon = pos.lat, pos.lon
+                gone = (pos.time_s - v.out_since >= self.exit_after_s
+                        or self._outside_by_m(z, pos.lat, pos.lon) >= self.s.exit_margin_m)
+                if gone:
+                    del visits[zid]
+                    out.extend(self._exit(z, mmsi, vessel, v, pos))
+        if first_fix:
+            self.state[mmsi] = visits
         return out
 
     # -- alerts -----------------------------------------------------------------------

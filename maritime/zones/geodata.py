@@ -111,6 +111,10 @@ class LandIndex:
             self._cells[key] = got
         return got
 
+    def may_be_land(self, lat: float, lon: float) -> bool:
+        """False when no land lies in the point's cell (answered from the cell cache); True when some does."""
+        return bool(self._near(lat, lon, 0.0))
+
     def is_land(self, lat: float, lon: float) -> bool:
         """True when the point is on land."""
         return any(shapely.contains_xy(self.geoms[i], lon, lat) for i in self._near(lat, lon, 0.0))
