@@ -21,6 +21,7 @@ time of its own is to take (its source's clock), None for a line that carries it
 from __future__ import annotations
 
 import heapq
+import itertools
 import logging
 import os
 import pickle
@@ -54,6 +55,8 @@ class SpillSort:
         self.run_items = run_items
         self.buffer: list[Any] = []
         self.runs: list[IO[bytes]] = []
+        #: each run's first and last key (time, seq): runs that follow one another need no merge
+        self.bounds: list[tuple[Any, Any]] = []
         self.items = 0
 
     def add(self, item: Any) -> None:
@@ -65,6 +68,7 @@ class SpillSort:
 
     def _spill(self) -> None:
         self.buffer.sort()
+        self.bounds.append((self.buffer[0][:2], self.buffer[-1][:2]))
         fh = tempfile.TemporaryFile(prefix="maritime-sort-")  # noqa: SIM115 (read back, then closed, by _read)
         for start in range(0, len(self.buffer), 4096):  # blocks that stand alone (no memo kept across them)
             pickle.dump(self.buffer[start:start + 4096], fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -87,8 +91,10 @@ class SpillSort:
             return iter(items)
         if self.buffer:
             self._spill()
-        if len(self.runs) > 1:
-            logger.info("merging %d sorted runs of %d messages", len(self.runs), self.items)
+        if all(a[1] < b[0] for a, b in itertools.pairwise(self.bounds)):
+            # each run comes wholly after the one before it (an input in time order): read one after the other
+            return itertools.chain.from_iterable(self._read(fh) for fh in self.runs)
+        logger.info("merging %d sorted runs of %d messages", len(self.runs), self.items)
         return heapq.merge(*(self._read(fh) for fh in self.runs))
 
 

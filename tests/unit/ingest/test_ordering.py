@@ -19,6 +19,25 @@ def test_the_external_sort_spills_runs_and_merges_them_in_order():
     assert list(sorter) == sorted(items)
 
 
+def test_runs_that_follow_one_another_are_read_in_turn_and_one_item_out_of_place_makes_a_merge(caplog):
+    """An input in time order spills runs that need no merge (read one after the other); a single late item
+    makes two runs overlap, and then they are merged: the same order either way."""
+    ordered = [(float(k // 3), k, f"x{k}") for k in range(1000)]
+    sorter = SpillSort(run_items=100)
+    for it in ordered:
+        sorter.add(it)
+    with caplog.at_level("INFO", logger="maritime.ingest.ordering"):
+        assert list(sorter) == ordered
+    assert "merging" not in caplog.text
+    late = [*ordered[:350], (2.0, 350, "late"), *ordered[351:]]  # time 2 s in the fourth run
+    sorter = SpillSort(run_items=100)
+    for it in late:
+        sorter.add(it)
+    with caplog.at_level("INFO", logger="maritime.ingest.ordering"):
+        assert list(sorter) == sorted(late)
+    assert "merging 10 sorted runs" in caplog.text
+
+
 def test_a_replay_is_the_same_with_runs_spilled_to_disk(monkeypatch, tmp_path):
     """The whole recording excerpt set replayed with tiny sort runs (every file spilled): the same alerts and
     summary as in memory."""
