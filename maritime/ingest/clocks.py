@@ -18,6 +18,11 @@ A source's **clock** is the newest time it has been seen to keep. No single line
   candidates (a recording of another day appended; a sparse source after a long silence). A message with no
   time of its own in between ends the run. When the input ends on candidates that nothing contradicted
   (forward in time, in order, within ``max_gap_s``), they are accepted: a sparse source's last reports;
+- **lone times**: a source with fewer than ``start_lines`` timed messages (a line whose tag block has no
+  ``s:`` is a source of its own) has nothing of its own to judge them by. Its clock starts on them only when
+  their median lies within ``max_gap_s`` of the span a confirmed clock (one started on ``start_lines``) has
+  kept; farther, they are quarantined (one line stamped 2096 would otherwise move the watermark decades on,
+  and eviction would empty the run). With no confirmed clock in the run they start it as before;
 - **untimed** messages (no time of their own: a time borrowed from an earlier line) take their source's
   clock, never the time of an outlier before them.
 
@@ -50,6 +55,10 @@ class _Clock:
     """One source's clock and the messages it holds back."""
 
     ref: float | None = None
+    #: the oldest time it accepted (with ``ref``, the span of time the source is known to keep)
+    low: float | None = None
+    #: started on ``start_lines`` timed messages (a clock other sources' lone times are judged against)
+    confirmed: bool = False
     #: messages seen before the clock started (held until ``start_lines`` timed ones are in)
     start: list[Judged] | None = field(default_factory=list)
     timed_at_start: int = 0
@@ -134,7 +143,22 @@ class SourceClocks:
         held = clock.start or []
         clock.start = None
         times = [t for t, timed, _m in held if timed]
+        if times and len(times) < self.start_lines:
+            far = self._far_from_every_clock(statistics.median_low(times))
+            if far is not None:
+                # a few times of a source of its own (a line with a tag block of its own, a stray
+                # receiver), far from every source whose clock is known: a bad clock, not another day
+                for t, timed, m in held:
+                    if timed:
+                        self._quarantine(source, clock, t, m, f"is a lone time of its source, {far}")
+                    else:
+                        clock.accepted += 1
+                        out.append((t, m))
+                clock.start = []  # the source starts again on the messages that follow, if any
+                clock.timed_at_start = 0
+                return
         if times:
+            clock.confirmed = len(times) >= self.start_lines
             clock.ref = statistics.median_low(times)
             for t, timed, m in held:
                 self._judge(source, clock, t, timed, m, out)
@@ -142,6 +166,20 @@ class SourceClocks:
         for t, _timed, m in held:  # a source with no time of its own: its lines keep what they were given
             clock.accepted += 1
             out.append((t, m))
+
+    def _far_from_every_clock(self, time_s: float) -> str | None:
+        """How far ``time_s`` lies from the nearest confirmed clock, when that is more than ``max_gap_s`` (the
+        span each has kept, oldest to newest); None when it is nearer one, or no clock is confirmed."""
+        nearest: float | None = None
+        for c in self.clocks.values():
+            if not c.confirmed or c.ref is None or c.low is None:
+                continue
+            d = c.low - time_s if time_s < c.low else time_s - c.ref if time_s > c.ref else 0.0
+            if nearest is None or d < nearest:
+                nearest = d
+        if nearest is None or nearest <= self.max_gap_s:
+            return None
+        return f"{nearest / 86_400:,.0f} days from every other source's clock"
 
     def _judge(self, source: Hashable, clock: _Clock, time_s: float, timed: bool, message: Any,
                out: list[tuple[float, Any]]) -> None:
@@ -157,6 +195,8 @@ class SourceClocks:
         if ref is None or (not far and -self.max_behind_s <= time_s - ref <= self.max_jump_s):
             if ref is None or time_s > ref:
                 clock.ref = time_s
+            if clock.low is None or time_s < clock.low:
+                clock.low = time_s
             clock.accepted += 1
             out.append((time_s, message))
             return
@@ -170,6 +210,8 @@ class SourceClocks:
         for t, _timed, m in clock.candidates:
             clock.accepted += 1
             out.append((t, m))
+            if clock.low is None or t < clock.low:
+                clock.low = t
         clock.ref = clock.candidates[-1][0]
         clock.candidates = []
 

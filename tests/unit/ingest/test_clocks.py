@@ -12,7 +12,7 @@ from maritime.ingest.clocks import SourceClocks
 from maritime.ingest.errors import DecodeStats
 from maritime.ingest.sources import parse_source
 from maritime.sim.encode import tag_block
-from tests.conftest import Collect, assembled_pipeline
+from tests.conftest import EXCERPTS_DIR, Collect, assembled_pipeline
 
 GOOD = "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A"
 T0 = 1_328_182_324
@@ -154,3 +154,41 @@ def test_a_busy_feed_of_plain_lines_is_not_held_until_it_falls_quiet():
     mixed = SourceClocks(start_lines=5, max_start_held=50)
     assert [mixed.push("rx", T0 + k, True, k) for k in range(4)] == [[], [], [], []]
     assert len(mixed.push("rx", T0 + 4, True, 4)) == 5
+
+
+def test_a_lone_time_of_a_source_of_its_own_far_from_every_known_clock_is_quarantined():
+    """A line with a tag block of its own (no ``s:``: a source of its own) stamped in 2096: the only timed line of
+    its source, nothing in it contradicts it, but it lies years from every clock the run knows. Quarantined; a
+    lone line a few hours off (another receiver) and a run where no clock is confirmed are left as they were."""
+    rx = [("rx", float(T0 + k), True) for k in range(20)]
+    released, quarantined = judge([("stray", float(FAR), True), *rx])
+    assert quarantined == [0] and [t for t, _ in released] == [float(T0 + k) for k in range(20)]
+    reasons: list[str] = []
+    clocks = SourceClocks(on_quarantine=lambda _s, _t, _m, why: reasons.append(why))
+    for i, (src, t, timed) in enumerate([("stray", float(FAR), True), ("stray", float(FAR + 1), False), *rx]):
+        clocks.push(src, t, timed, i)
+    out = clocks.flush()
+    assert len(reasons) == 1 and "lone time of its source" in reasons[0] and "days from every" in reasons[0]
+    assert (float(FAR + 1), 1) in out, "an untimed line of the stray source keeps the time it was given"
+    released, quarantined = judge([("other", float(T0 + 5 * 3600), True), *rx])
+    assert quarantined == [] and len(released) == 21, "a receiver hours away is another receiver"
+    released, quarantined = judge([("a", float(FAR), True), ("b", float(T0), True), ("b", float(T0 + 1), True)])
+    assert quarantined == [] and len(released) == 3, "no clock is confirmed: nothing to judge a lone time by"
+
+
+def test_a_far_future_line_with_a_tag_block_of_its_own_does_not_empty_a_real_recording(tmp_path):
+    """The exactEarth excerpt with one line first whose tag block has a 2096 time and no station: every vessel of
+    the recording is kept (before, the watermark went to 2096 and eviction dropped nearly all of them)."""
+    src = (EXCERPTS_DIR / "exactearth_20120202_tagblock.nmea").read_bytes()
+    first = src.splitlines()[0]
+    stray = tag_block(f"c:{FAR}") + first.rsplit(b"\\", 1)[1]
+    p = tmp_path / "stray.nmea"
+    p.write_bytes(stray + b"\n" + src)
+    base_sink, sink = Collect(), Collect()
+    base = assembled_pipeline(Settings(), [base_sink]).replay(
+        parse_source(str(EXCERPTS_DIR / "exactearth_20120202_tagblock.nmea")))
+    got = assembled_pipeline(Settings(), [sink]).replay(parse_source(str(p)))
+    assert got["vessels"] == base["vessels"] > 100
+    assert [(a.id, a.status) for a in sink.alerts] == [(a.id, a.status) for a in base_sink.alerts]
+    assert got["rejected"].get("time_outlier", 0) == base["rejected"].get("time_outlier", 0) + 1
+    assert got["last_time"] == base["last_time"]
