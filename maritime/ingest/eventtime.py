@@ -19,12 +19,19 @@ class Reorder:
     """Bounded reorder buffer: releases items in event-time order once they are
     ``window_s`` older than the newest time seen. Items older than what was
     already released are late: handed to ``on_late`` and not released.
+
+    Items that come in time order (a replay's sorted lines, most of a live feed) wait in a queue; the first
+    one out of order turns what waits into a heap (a sorted queue is one already), which serves until it is
+    empty. The order of release is the same either way: by time, then by arrival.
     """
 
     def __init__(self, window_s: float, on_late: Callable[[float, Any], None] | None = None) -> None:
         self.window_s = window_s
         self.on_late = on_late
         self._heap: list[tuple[float, int, Any]] = []
+        #: items in time order while the heap is empty, and the newest time among them
+        self._queue: deque[tuple[float, int, Any]] = deque()
+        self._queue_s = float("-inf")
         self._seq = itertools.count()
         self.max_time_s = float("-inf")
         self.released_s = float("-inf")
@@ -36,30 +43,51 @@ class Reorder:
                 self.on_late(time_s, item)
             return ()
         heap = self._heap
-        heapq.heappush(heap, (time_s, next(self._seq), item))
+        entry = (time_s, next(self._seq), item)
+        if heap:
+            heapq.heappush(heap, entry)
+        elif time_s >= self._queue_s:
+            self._queue.append(entry)
+            self._queue_s = time_s
+        else:  # out of order: what waits (sorted, so a heap as it is) and this one go to the heap
+            heap.extend(self._queue)
+            self._queue.clear()
+            self._queue_s = float("-inf")
+            heapq.heappush(heap, entry)
         if time_s > self.max_time_s:
             self.max_time_s = time_s
         limit = self.max_time_s - self.window_s
-        if heap[0][0] > limit:
-            return ()
         out = []
-        pop = heapq.heappop
-        while heap and heap[0][0] <= limit:
-            t, _, it = pop(heap)
-            out.append((t, it))
+        if heap:
+            if heap[0][0] > limit:
+                return ()
+            pop = heapq.heappop
+            while heap and heap[0][0] <= limit:
+                t, _, it = pop(heap)
+                out.append((t, it))
+        else:
+            queue = self._queue
+            if queue[0][0] > limit:
+                return ()
+            popleft = queue.popleft
+            while queue and queue[0][0] <= limit:
+                t, _, it = popleft()
+                out.append((t, it))
         self.released_s = out[-1][0]
         return out
 
     def flush(self) -> list[tuple[float, Any]]:
         """Release everything held (end of input)."""
-        out = [(t, it) for t, _, it in sorted(self._heap)]
+        out = [(t, it) for t, _, it in (sorted(self._heap) if self._heap else self._queue)]
         self._heap.clear()
+        self._queue.clear()
+        self._queue_s = float("-inf")
         if out:
             self.released_s = out[-1][0]
         return out
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self._heap) + len(self._queue)
 
 
 class PayloadWindow:
