@@ -8,11 +8,14 @@ the identity detector, the simulator's routes and the default zones.
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.resources
+import json
 import logging
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -64,9 +67,73 @@ def countries_source() -> str:
             return NE_PACKAGE
 
 
+#: the countries' cache format: a change to :func:`_read_countries` or to the file's layout bumps it
+COUNTRIES_CACHE_VERSION = 1
+_COUNTRY_FIELDS = ("iso2", "a3", "name", "sovereign", "kind")
+
+
 @functools.cache
 def countries() -> tuple[Country, ...]:
-    """Every Natural Earth 10 m country (land polygons, lon/lat)."""
+    """Every Natural Earth 10 m country (land polygons, lon/lat).
+
+    Reading the shapefile and repairing its invalid polygons takes about 0.4 s, most of a short replay's start:
+    the result is kept in the user's cache folder (:func:`maritime.paths.cache_dir`) as WKB, keyed by the file
+    (:func:`countries_source`) and the GEOS version that repaired it, and read back in a few milliseconds. A
+    cache that is unreadable or cannot be written only costs that time again."""
+    path = _countries_cache()
+    got = _cached_countries(path)
+    if got is not None:
+        return got
+    out = _read_countries()
+    _keep_countries(path, out)
+    return out
+
+
+def _countries_cache() -> Path:
+    from maritime.paths import cache_dir
+
+    key = hashlib.sha256(repr((COUNTRIES_CACHE_VERSION, countries_source(), shapely.geos_version_string)).encode())
+    return cache_dir() / f"countries-{key.hexdigest()[:20]}.npz"
+
+
+def _cached_countries(path: Path) -> tuple[Country, ...] | None:
+    try:
+        with np.load(path, allow_pickle=False) as got:
+            wkb, ends = got["wkb"], got["ends"]
+            meta = json.loads(got["meta"].tobytes().decode("utf-8"))
+        starts = [0, *ends[:-1].tolist()]
+        geoms = shapely.from_wkb(np.array([wkb[a:b].tobytes() for a, b in zip(starts, ends.tolist(), strict=True)],
+                                          dtype=object))
+        if len(geoms) != len(meta) or any(g is None or g.is_empty for g in geoms):
+            raise ValueError("the geometries and their names do not match")
+        out = tuple(Country(iso2=str(m["iso2"]), a3=str(m["a3"]), name=str(m["name"]), sovereign=str(m["sovereign"]),
+                            kind=str(m["kind"]), geometry=g) for m, g in zip(meta, geoms, strict=True))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, EOFError, shapely.errors.ShapelyError) as err:
+        logger.info("countries cache %s unreadable (%s): Natural Earth is read again", path, err)
+        return None
+    logger.info("loaded %d Natural Earth countries (from the cache)", len(out))
+    return out
+
+
+def _keep_countries(path: Path, got: tuple[Country, ...]) -> None:
+    blobs = [shapely.to_wkb(c.geometry) for c in got]
+    meta = [{f: getattr(c, f) for f in _COUNTRY_FIELDS} for c in got]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            np.savez(fh, wkb=np.frombuffer(b"".join(blobs), dtype=np.uint8),
+                     ends=np.cumsum([len(b) for b in blobs], dtype=np.int64),
+                     meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
+        os.replace(tmp, path)
+    except OSError as err:
+        logger.info("countries not cached (%s): Natural Earth is read again next time", err)
+
+
+def _read_countries() -> tuple[Country, ...]:
+    """The countries as read from Natural Earth (invalid polygons repaired)."""
     import geopandas as gpd
 
     path = importlib.resources.files(NE_PACKAGE) / NE_COUNTRIES

@@ -1,6 +1,6 @@
-"""The water grid (sea routes for the arrivals board and the simulator) and its shortest-path trees are kept in
-the user's cache folder: the same grid and trees from the cache as computed, and a damaged or unwritable cache
-never stops a run."""
+"""The water grid (sea routes for the arrivals board and the simulator), its shortest-path trees and Natural
+Earth's countries are kept in the user's cache folder: the same from the cache as computed, and a damaged or
+unwritable cache never stops a run."""
 
 from __future__ import annotations
 
@@ -85,3 +85,37 @@ def test_shortest_path_trees_are_kept_and_a_bad_one_is_made_again(tmp_path: Path
     with kept.open("wb") as fh:
         np.savez(fh, pred=wrong)
     assert np.array_equal(WaterGrid(region=SMALL).tree(src), first.tree(src))
+
+
+def test_the_countries_are_kept_and_read_back_the_same_and_a_damaged_cache_is_read_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Natural Earth's countries (the land mask of the identity gate and the water grid) are read and repaired
+    once, then read back from the cache: the same polygons, names and codes."""
+    import geopandas
+
+    from maritime.zones.geodata import countries
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    countries.cache_clear()
+    try:
+        first = countries()
+        (kept,) = tmp_path.glob("countries-*.npz")
+
+        def unread(*_a: object, **_k: object) -> None:
+            raise AssertionError("Natural Earth was read again")
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(geopandas, "read_file", unread)
+            countries.cache_clear()
+            again = countries()
+        assert len(again) == len(first) > 200
+        for a, b in zip(first, again, strict=True):
+            assert (a.iso2, a.a3, a.name, a.sovereign, a.kind) == (b.iso2, b.a3, b.name, b.sovereign, b.kind)
+            assert a.geometry.equals_exact(b.geometry, 0.0) and b.geometry.is_valid, a.name
+        kept.write_bytes(b"not a numpy file")
+        countries.cache_clear()
+        assert [c.a3 for c in countries()] == [c.a3 for c in first]
+        with np.load(kept) as got:
+            assert len(got["ends"]) == len(first), "the damaged file is replaced"
+    finally:
+        countries.cache_clear()
