@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import shapely
 import shapely.affinity
-from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from maritime.geo import M_PER_DEG_LAT
@@ -160,7 +159,9 @@ class LandIndex:
     """
 
     def __init__(self, geoms: list[BaseGeometry] | None = None, cell_deg: float = 0.1) -> None:
-        self.geoms = geoms if geoms is not None else [c.geometry for c in countries()]
+        # each country's polygons apart: an island's own bounds keep a cell of open sea out of the candidates that a
+        # whole country's (a coast and its islands hundreds of km apart) would put it among
+        self.geoms = geoms if geoms is not None else [p for c in countries() for p in shapely.get_parts(c.geometry)]
         for g in self.geoms:
             shapely.prepare(g)
         self.tree = shapely.STRtree(self.geoms)
@@ -173,7 +174,7 @@ class LandIndex:
         got = self._cells.get(key)
         if got is None:
             pad = margin_m / M_PER_DEG_LAT / max(0.1, math.cos(math.radians(lat))) + 1e-6
-            cell = box(key[1] * s - pad, key[0] * s - pad, (key[1] + 1) * s + pad, (key[0] + 1) * s + pad)
+            cell = shapely.box(key[1] * s - pad, key[0] * s - pad, (key[1] + 1) * s + pad, (key[0] + 1) * s + pad)
             got = tuple(int(i) for i in self.tree.query(cell, predicate="intersects"))
             self._cells[key] = got
         return got

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import shapely
 import shapely.ops
-from shapely.geometry import box, shape
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from maritime.geo import M_PER_DEG_LAT, haversine_m
@@ -359,7 +359,7 @@ class ZoneIndex:
 
     def _cell(self, key: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
         s = self.cell_deg
-        cell = box(key[1] * s, key[0] * s, (key[1] + 1) * s, (key[0] + 1) * s)
+        cell = shapely.box(key[1] * s, key[0] * s, (key[1] + 1) * s, (key[0] + 1) * s)
         inside: list[int] = []
         edge: list[int] = []
         assert self.tree is not None
@@ -434,7 +434,7 @@ class ZoneIndex:
         cand = self._near_cache.get(key, ())
         if cand == ():
             pad = dist_m / M_PER_DEG_LAT / max(0.2, math.cos(math.radians(lat))) + s
-            area = box(key[1] * s - pad, key[0] * s - pad, (key[1] + 1) * s + pad, (key[0] + 1) * s + pad)
+            area = shapely.box(key[1] * s - pad, key[0] * s - pad, (key[1] + 1) * s + pad, (key[0] + 1) * s + pad)
             hits = tuple(self._harbour[int(i)] for i in self._harbour_tree.query(area))
             cand = hits or None
             self._near_cache[key] = cand
@@ -461,7 +461,7 @@ class ZoneIndex:
         pad = max_m / M_PER_DEG_LAT / max(0.2, math.cos(math.radians(lat)))
         best: tuple[Zone, float] | None = None
         pt = shapely.Point(lon, lat)
-        for j in self._harbour_tree.query(box(lon - pad, lat - pad, lon + pad, lat + pad)):
+        for j in self._harbour_tree.query(shapely.box(lon - pad, lat - pad, lon + pad, lat + pad)):
             i = self._harbour[int(j)]
             if self.zones[i].kind not in kinds:
                 continue
