@@ -114,7 +114,7 @@ class SourceClocks:
         candidates are quarantined."""
         out: list[tuple[float, Any]] = []
         for source, clock in self.clocks.items():
-            if clock.start is not None:
+            if clock.start:  # (empty: a source whose lone times were quarantined waits for its next ones)
                 self._start(source, clock, out)
             far = clock.candidates
             ref = clock.ref

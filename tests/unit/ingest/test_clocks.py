@@ -170,6 +170,9 @@ def test_a_lone_time_of_a_source_of_its_own_far_from_every_known_clock_is_quaran
     out = clocks.flush()
     assert len(reasons) == 1 and "lone time of its source" in reasons[0] and "days from every" in reasons[0]
     assert (float(FAR + 1), 1) in out, "an untimed line of the stray source keeps the time it was given"
+    # live, the feeds fall quiet and are flushed again and again: the stray source is judged afresh each time
+    assert clocks.flush() == [] and clocks.push("stray", float(FAR + 60), True, 99) == []
+    assert clocks.flush() == [] and len(reasons) == 2 and clocks.ref("stray") is None
     released, quarantined = judge([("other", float(T0 + 5 * 3600), True), *rx])
     assert quarantined == [] and len(released) == 21, "a receiver hours away is another receiver"
     released, quarantined = judge([("a", float(FAR), True), ("b", float(T0), True), ("b", float(T0 + 1), True)])
