@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
 
 #: overrides the per-user state folder (tests, containers, a service account's data volume)
 STATE_ENV = "MARITIME_STATE_DIR"
@@ -33,6 +37,22 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("caribbean-mda", appauthor=False))
+
+
+def keep_arrays(path: Path, what: str, *, compress: bool = False, **arrays: Any) -> None:
+    """Keep numpy ``arrays`` in the cache file ``path`` (``.npz``), written whole then renamed into place so that a
+    reader never sees half a file; a cache that cannot be written is only logged, with ``what`` it would have kept
+    (it is made again next time)."""
+    import numpy as np
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            (np.savez_compressed if compress else np.savez)(fh, **arrays)
+        os.replace(tmp, path)
+    except OSError as err:
+        logger.info("%s not cached (%s): made again next time", what, err)
 
 
 def write_private(path: Path, text: str) -> None:

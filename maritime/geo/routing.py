@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from shapely.geometry import LineString, box
 from shapely.geometry.base import BaseGeometry
 
 from maritime.geo import M_PER_DEG_LAT, haversine_m, landmask
+from maritime.paths import keep_arrays
 from maritime.zones.caribbean import REGION
 from maritime.zones.geodata import countries, countries_source
 
@@ -120,16 +120,8 @@ class WaterGrid:
     def _to_cache(self, clearance_m: float, leg_clearance_m: float) -> None:
         """Keep the land geometries and the water mask for the next run (a cache that cannot be written is only
         logged)."""
-        path = self._cache_file
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                np.savez(fh, water=self.water, land=_wkb(self.land), leg_land=_wkb(self.leg_land),
-                         raw_land=_wkb(self.raw_land))
-            os.replace(tmp, path)
-        except OSError as err:
-            logger.info("water grid not cached (%s): it is made again next time", err)
+        keep_arrays(self._cache_file, "water grid", water=self.water, land=_wkb(self.land),
+                    leg_land=_wkb(self.leg_land), raw_land=_wkb(self.raw_land))
 
     def _water_mask(self, clearance_m: float) -> np.ndarray:
         fine = 4
@@ -253,14 +245,7 @@ class WaterGrid:
             logger.info("shortest-path tree %s unreadable (%s): made again", path, err)
         _, pred = dijkstra(self._graph, directed=True, indices=src, return_predecessors=True)
         pred = np.asarray(pred, dtype=np.int32)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                np.savez_compressed(fh, pred=pred)
-            os.replace(tmp, path)
-        except OSError as err:
-            logger.info("shortest-path tree not cached (%s): it is made again next time", err)
+        keep_arrays(path, "shortest-path tree", compress=True, pred=pred)
         return pred
 
     def straighten(self, pts: list[tuple[float, float]], reach: int = 80) -> list[tuple[float, float]]:

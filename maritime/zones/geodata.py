@@ -23,6 +23,7 @@ import shapely.affinity
 from shapely.geometry.base import BaseGeometry
 
 from maritime.geo import M_PER_DEG_LAT
+from maritime.paths import keep_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -119,16 +120,9 @@ def _cached_countries(path: Path) -> tuple[Country, ...] | None:
 def _keep_countries(path: Path, got: tuple[Country, ...]) -> None:
     blobs = [shapely.to_wkb(c.geometry) for c in got]
     meta = [{f: getattr(c, f) for f in _COUNTRY_FIELDS} for c in got]
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            np.savez(fh, wkb=np.frombuffer(b"".join(blobs), dtype=np.uint8),
-                     ends=np.cumsum([len(b) for b in blobs], dtype=np.int64),
-                     meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
-        os.replace(tmp, path)
-    except OSError as err:
-        logger.info("countries not cached (%s): Natural Earth is read again next time", err)
+    keep_arrays(path, "countries", wkb=np.frombuffer(b"".join(blobs), dtype=np.uint8),
+                ends=np.cumsum([len(b) for b in blobs], dtype=np.int64),
+                meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
 
 
 def _read_countries() -> tuple[Country, ...]:
