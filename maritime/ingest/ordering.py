@@ -187,12 +187,7 @@ def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
             if pghp:
                 lines = (*pghp, *lines)
                 pghp = []
-            got = clocks.push((name, scan.station), scan.message_time_s, scan.timed, (lines, scan.timed))
-            if got:  # released(got), inline: the path of every message
-                for t, (msg_lines, timed) in got:
-                    sorter.add((t, seq, msg_lines, None if timed else t))
-                    seq += 1
-                    last_time = t
+            released(clocks.push((name, scan.station), scan.message_time_s, scan.timed, (lines, scan.timed)))
     except SourceError as err:  # a damaged file (a gzip cut short): what came before it is replayed, then this
         cut_short = err
     scan.close()
