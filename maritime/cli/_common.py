@@ -175,19 +175,25 @@ def replay_progress(label: str = "replaying") -> Iterator[Callable[[ReplayProgre
 
 
 def run_replay(pipe: Pipeline, specs: list[SourceSpec], workers: int, show: bool) -> dict[str, Any]:
-    """``pipe.replay`` with a progress bar when ``show``; unreadable input exits 1 with the reason."""
+    """``pipe.replay`` with a progress bar when ``show``; unreadable input, or input with not one line or row in
+    it (an empty file or export: most likely the wrong one), exits 1 with the reason."""
     from maritime.runtime.pipeline import replay_gc
 
     try:
         with replay_gc():
             if show:
                 with replay_progress() as update:
-                    return pipe.replay(specs, progress=update, workers=workers)
-            return pipe.replay(specs, workers=workers)
+                    summary = pipe.replay(specs, progress=update, workers=workers)
+            else:
+                summary = pipe.replay(specs, workers=workers)
     except SourceError as err:
         raise fail(str(err)) from None
     except OSError as err:
         raise fail(f"{err.filename or 'input'}: cannot be read ({err.strerror})") from None
+    if not summary.get("lines") and not summary.get("messages"):
+        names = ", ".join(s.name for s in specs[:5]) + (f" and {len(specs) - 5} more" if len(specs) > 5 else "")
+        raise fail(f"nothing was read: {names} held no lines or rows (an empty file or export?)")
+    return summary
 
 
 def zones_or_fail(spec: ZoneSpec, partial: bool = False, quiet: bool = False) -> ZoneIndex | None:

@@ -218,3 +218,18 @@ def test_what_a_probe_broke_is_refused_in_one_line(tmp_path):
     # the file's own folder is made in one that exists
     assert run("replay", str(feed), "--alerts", str(tmp_path / "new" / "a.jsonl"), "-q").exit_code == 0
     assert (tmp_path / "new" / "a.jsonl").exists()
+
+
+def test_a_replay_that_reads_nothing_fails_and_says_so(tmp_path):
+    """An empty file, a file of blank lines or a table with its header only: most likely the wrong file or an
+    export that failed; exit 1 with the reason. An empty file beside one with data is no failure."""
+    (tmp_path / "empty.nmea").write_bytes(b"")
+    (tmp_path / "blank.nmea").write_bytes(b"\n  \n\n")
+    (tmp_path / "header.csv").write_text("MMSI,BaseDateTime,LAT,LON,SOG,COG\n")
+    for name in ("empty.nmea", "blank.nmea", "header.csv"):
+        res = run("replay", str(tmp_path / name), "-q", "--zones", "none", "--workers", "1")
+        assert res.exit_code == 1 and "nothing was read" in res.output and name in res.output, res.output
+    (tmp_path / "one.nmea").write_bytes(TYPE1 + b"\n")
+    res = run("replay", str(tmp_path / "empty.nmea"), str(tmp_path / "one.nmea"), "-q", "--zones", "none",
+              "--start-time", "2024-01-01T00:00:00Z", "--workers", "1")
+    assert res.exit_code == 0, res.output
