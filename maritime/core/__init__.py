@@ -5,7 +5,8 @@ What it holds (each a ``.pyx`` beside this file):
 
 - :mod:`maritime.core.lines`: the common NMEA line (a tag block, one complete sentence, a position report of
   type 1, 2, 3 or 18) read in C, from the tag block to the report's fields; every other line goes to the
-  pure-Python decoder (:meth:`maritime.ingest.ais.AisDecoder.decode_line_py`) untouched.
+  pure-Python decoder (:meth:`maritime.ingest.ais.AisDecoder.decode_line_py`) untouched; and the event-time
+  pass's common line (:class:`~maritime.core.lines.TimeScan`), from the line to its place in the external sort.
 
 The compiled modules are used when they were built (``pip install .``, or ``MARITIME_COMPILE=1 pip install -e
 .``) and not when ``MARITIME_PURE=1`` is set, nor when a ``.pyx`` in a source tree is newer than its build (an
@@ -67,6 +68,13 @@ def fast_lines(decoder: Any, time_only: bool = False) -> Any | None:
     and leaves its payload."""
     lines = load("lines")
     return None if lines is None else lines.FastLines(decoder, time_only)
+
+
+def time_scan(scan: Any, clocks: Any, sorter: Any, name: str, default_time_s: float) -> Any | None:
+    """The C side of one event-time pass (:class:`maritime.core.lines.TimeScan`: ``scan`` its time-only decoder,
+    ``clocks`` the sources' clocks, ``sorter`` the external sort), or None when the core is not built."""
+    lines = load("lines")
+    return None if lines is None else lines.TimeScan(scan, clocks, sorter, name, default_time_s)
 
 
 def status() -> str:

@@ -17,6 +17,7 @@ over every recording.
 
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport strtod
+from libc.string cimport memcmp
 
 from maritime.ingest.errors import DecodeError
 from maritime.ingest.eventtime import SourceClock
@@ -128,6 +129,126 @@ cdef double _epoch(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, int* stat
     return 0.0
 
 
+cdef struct Sentence:
+    Py_ssize_t a, b          # the stripped line
+    Py_ssize_t st_a, st_b    # the tag block's s: value (st_b <= st_a: none, or empty)
+    Py_ssize_t fs[8]         # the start of each of the seven fields, and one past the checksum's '*'
+    bint has_tb_time, has_trailer_time
+    double tb_time, trailer_time
+    int count, num, fill, plen
+
+
+cdef bint _read(const unsigned char* p, Py_ssize_t n, Sentence* sn) noexcept:
+    """Read the common line p[:n] (module docstring) into ``sn``; False for any other line (the pure-Python
+    decoder's, untouched)."""
+    cdef Py_ssize_t a = 0, b = n, i, s, e, star, tstar, f0, k
+    cdef Py_ssize_t* fs = sn.fs
+    cdef int nf, state
+    cdef bint saw_c = False, saw_s = False
+    sn.has_tb_time = False
+    sn.has_trailer_time = False
+    sn.tb_time = 0.0
+    sn.trailer_time = 0.0
+    sn.st_a = 0
+    sn.st_b = 0
+    while a < b and _space(p[a]):
+        a += 1
+    while b > a and _space(p[b - 1]):
+        b -= 1
+    sn.a = a
+    sn.b = b
+    if b - a < 12:
+        return False
+    for i in range(a, b):
+        if p[i] < 32 or p[i] > 126:
+            return False
+    s = a
+    if p[a] == 92:  # a tag block
+        e = -1
+        for i in range(a + 1, b):
+            if p[i] == 92:
+                e = i
+                break
+        if e < 0:
+            return False
+        tstar = _rfind(p, a + 1, e, 42)
+        if tstar >= 0:  # its checksum: two hex digits that match, or the Python decoder says what it is
+            if e - tstar != 3 or not _sealed(p, a + 1, tstar):
+                return False
+        else:
+            tstar = e
+        f0 = a + 1
+        for i in range(a + 1, tstar + 1):
+            if i == tstar or p[i] == 44:
+                if i - f0 >= 2 and p[f0 + 1] == 58:
+                    if p[f0] == 99:  # c:
+                        if saw_c:
+                            return False
+                        saw_c = True
+                        sn.tb_time = _epoch(p, f0 + 2, i, &state)
+                        if state != 1:
+                            return False
+                        sn.has_tb_time = True
+                    elif p[f0] == 115:  # s:
+                        if saw_s:
+                            return False
+                        saw_s = True
+                        sn.st_a = f0 + 2
+                        sn.st_b = i
+                f0 = i + 1
+        s = e + 1
+    if s >= b or p[s] != 33:  # '!': anything else (a prefix time, '$', '#') is the Python decoder's
+        return False
+    star = _rfind(p, s + 1, b, 42)
+    if star < 0 or b < star + 3 or not _sealed(p, s + 1, star):
+        return False
+    if not sn.has_tb_time and b > star + 3:  # an epoch after the checksum: the last token that is one
+        e = b
+        for i in range(b - 1, star + 2, -1):
+            if p[i] == 44 or i == star + 3:
+                k = i + 1 if p[i] == 44 else i
+                sn.trailer_time = _epoch(p, k, e, &state)
+                if state == -1:
+                    return False
+                if state == 1:
+                    sn.has_trailer_time = True
+                    break
+                e = i
+    # the seven fields of the sentence
+    nf = 0
+    fs[0] = s + 1
+    for i in range(s + 1, star):
+        if p[i] == 44:
+            nf += 1
+            if nf >= 7:
+                return False
+            fs[nf] = i + 1
+    if nf != 6:
+        return False
+    fs[7] = star + 1
+    # the talker and sentence: ..VDM or ..VDO; fill 0-5
+    if fs[1] - fs[0] != 6 or p[fs[0] + 2] != 86 or p[fs[0] + 3] != 68 or not (p[fs[0] + 4] == 77 or
+                                                                               p[fs[0] + 4] == 79):
+        return False
+    # the fragment count and number, one digit each (1 <= number <= count <= 9)
+    if fs[2] - fs[1] != 2 or fs[3] - fs[2] != 2:
+        return False
+    sn.count = p[fs[1]] - 48
+    sn.num = p[fs[2]] - 48
+    if not (1 <= sn.num <= sn.count <= 9):
+        return False
+    if fs[7] - fs[6] != 2 or not (48 <= p[fs[6]] <= 53):
+        return False
+    sn.fill = p[fs[6]] - 48
+    sn.plen = <int>(fs[6] - 1 - fs[5])
+    if sn.plen < 1 or sn.plen > 168:
+        return False
+    for i in range(fs[5], fs[5] + sn.plen):
+        if ARMOR[p[i]] < 0:
+            return False
+    return True
+
+
 cdef class FastLines:
     """The C path of one :class:`~maritime.ingest.ais.AisDecoder` (it holds the decoder's state)."""
 
@@ -179,107 +300,29 @@ cdef class FastLines:
         if type(raw) is not bytes:
             return self._hand_on(raw, recv_time_s, assigned_time_s)
         cdef const unsigned char* p = raw
-        cdef Py_ssize_t n = len(raw)
-        cdef Py_ssize_t a = 0, b = n, i, s, e, star, tstar, f0, k
-        cdef Py_ssize_t fs[8]
-        cdef int nf, state, mt, fill, plen, count, num
-        cdef double tb_time = 0.0, trailer_time = 0.0, event_time
-        cdef bint has_tb_time = False, has_trailer_time = False, saw_c = False, saw_s = False
+        cdef Sentence sn
+        cdef Py_ssize_t a, b, k
+        cdef Py_ssize_t* fs
+        cdef int mt, fill, plen, count, num
+        cdef double tb_time, trailer_time, event_time
+        cdef bint has_tb_time, has_trailer_time
         cdef object station = None
+        if not _read(p, len(raw), &sn):
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
+        a = sn.a
+        b = sn.b
+        fs = sn.fs
+        count = sn.count
+        num = sn.num
+        fill = sn.fill
+        plen = sn.plen
+        has_tb_time = sn.has_tb_time
+        has_trailer_time = sn.has_trailer_time
+        tb_time = sn.tb_time
+        trailer_time = sn.trailer_time
+        if sn.st_b > sn.st_a:
+            station = raw[sn.st_a:sn.st_b].decode("ascii")
         dec = self.dec
-        while a < b and _space(p[a]):
-            a += 1
-        while b > a and _space(p[b - 1]):
-            b -= 1
-        if b - a < 12:
-            return self._hand_on(raw, recv_time_s, assigned_time_s)
-        for i in range(a, b):
-            if p[i] < 32 or p[i] > 126:
-                return self._hand_on(raw, recv_time_s, assigned_time_s)
-        s = a
-        if p[a] == 92:  # a tag block
-            e = -1
-            for i in range(a + 1, b):
-                if p[i] == 92:
-                    e = i
-                    break
-            if e < 0:
-                return self._hand_on(raw, recv_time_s, assigned_time_s)
-            tstar = _rfind(p, a + 1, e, 42)
-            if tstar >= 0:  # its checksum: two hex digits that match, or the Python decoder says what it is
-                if e - tstar != 3 or not _sealed(p, a + 1, tstar):
-                    return self._hand_on(raw, recv_time_s, assigned_time_s)
-            else:
-                tstar = e
-            f0 = a + 1
-            for i in range(a + 1, tstar + 1):
-                if i == tstar or p[i] == 44:
-                    if i - f0 >= 2 and p[f0 + 1] == 58:
-                        if p[f0] == 99:  # c:
-                            if saw_c:
-                                return self._hand_on(raw, recv_time_s, assigned_time_s)
-                            saw_c = True
-                            tb_time = _epoch(p, f0 + 2, i, &state)
-                            if state != 1:
-                                return self._hand_on(raw, recv_time_s, assigned_time_s)
-                            has_tb_time = True
-                        elif p[f0] == 115:  # s:
-                            if saw_s:
-                                return self._hand_on(raw, recv_time_s, assigned_time_s)
-                            saw_s = True
-                            if i > f0 + 2:
-                                station = raw[f0 + 2:i].decode("ascii")
-                    f0 = i + 1
-            s = e + 1
-        if s >= b or p[s] != 33:  # '!': anything else (a prefix time, '$', '#') is the Python decoder's
-            return self._hand_on(raw, recv_time_s, assigned_time_s)
-        star = _rfind(p, s + 1, b, 42)
-        if star < 0 or b < star + 3 or not _sealed(p, s + 1, star):
-            return self._hand_on(raw, recv_time_s, assigned_time_s)
-        if not has_tb_time and b > star + 3:  # an epoch after the checksum: the last token that is one
-            e = b
-            for i in range(b - 1, star + 2, -1):
-                if p[i] == 44 or i == star + 3:
-                    k = i + 1 if p[i] == 44 else i
-                    trailer_time = _epoch(p, k, e, &state)
-                    if state == -1:
-                        return self._hand_on(raw, recv_time_s, assigned_time_s)
-                    if state == 1:
-                        has_trailer_time = True
-                        break
-                    e = i
-        # the seven fields of the sentence
-        nf = 0
-        fs[0] = s + 1
-        for i in range(s + 1, star):
-            if p[i] == 44:
-                nf += 1
-                if nf >= 7:
-                    return self._hand_on(raw, recv_time_s, assigned_time_s)
-                fs[nf] = i + 1
-        if nf != 6:
-            return self._hand_on(raw, recv_time_s, assigned_time_s)
-        fs[7] = star + 1
-        # the talker and sentence: ..VDM or ..VDO; fill 0-5
-        if fs[1] - fs[0] != 6 or p[fs[0] + 2] != 86 or p[fs[0] + 3] != 68 or not (p[fs[0] + 4] == 77 or
-                                                                                   p[fs[0] + 4] == 79):
-            return self._hand_on(raw, recv_time_s, assigned_time_s)
-        # the fragment count and number, one digit each (1 <= number <= count <= 9)
-        if fs[2] - fs[1] != 2 or fs[3] - fs[2] != 2:
-            return self._hand_on(raw, recv_time_s, assigned_time_s)
-        count = p[fs[1]] - 48
-        num = p[fs[2]] - 48
-        if not (1 <= num <= count <= 9):
-            return self._hand_on(raw, recv_time_s, assigned_time_s)
-        if fs[7] - fs[6] != 2 or not (48 <= p[fs[6]] <= 53):
-            return self._hand_on(raw, recv_time_s, assigned_time_s)
-        fill = p[fs[6]] - 48
-        plen = <int>(fs[6] - 1 - fs[5])
-        if plen < 1 or plen > 168:
-            return self._hand_on(raw, recv_time_s, assigned_time_s)
-        for i in range(fs[5], fs[5] + plen):
-            if ARMOR[p[i]] < 0:
-                return self._hand_on(raw, recv_time_s, assigned_time_s)
         if dec._pghp_time is not None:
             return self._hand_on(raw, recv_time_s, assigned_time_s)
         # the event time (AisDecoder._event_time)
@@ -533,3 +576,203 @@ cdef object _base_station(Bits bv, int mt, object mmsi, double time_s, str sourc
     return [BaseStationReport(mmsi=mmsi, time_s=time_s, lat=None if lat_deg == 91 else lat_deg,
                               lon=None if lon_deg == 181 else lon_deg, station_utc_s=utc_s, msg_type=mt,
                               source=source)]
+
+
+
+cdef class _ClockView:
+    """One source's running clock as :class:`TimeScan` keeps it between write-backs."""
+
+    cdef object clock
+    cdef bint has_ref, has_low, dirty
+    cdef double ref, low
+    cdef long long accepted
+
+
+cdef class TimeScan:
+    """The event-time pass of a bounded input (:func:`maritime.ingest.ordering.ordered_lines`) for the common line.
+
+    :class:`maritime.ingest.ordering.Release` is the reference: it puts each message the sources' clocks release
+    into the external sort, in the order released, and each refused line at the time of the message before it.
+    This does the same, and takes a line itself (:meth:`take`) when it is one complete sentence (its time in a
+    tag block or after the checksum, or none) of a source whose clock is running with nothing held back (not
+    starting, no candidate of a jump) and the line falls within that clock's bounds: the clock's answer is then
+    the message's own time (or the clock's, for an untimed one), as :meth:`SourceClocks.push` would give. The
+    clocks fed here, the sort's buffer and the scan decoder's line count and last time are kept here meanwhile,
+    and written back (:meth:`sync`) before any other line goes to the Python pass; a clock the Python pass then
+    pushed to is read again (:meth:`touched`).
+    """
+
+    cdef object scan, clocks, sorter, name
+    cdef double max_behind, max_jump
+    cdef Py_ssize_t run_items
+    #: messages put in the sort so far, and the time of the last one released
+    cdef public long long seq
+    cdef public double last_time
+    #: lines taken here (the rest went to the Python pass)
+    cdef public long long taken
+    # the running clocks fed here, by the bytes of their station (b"": none), and those changed since written back
+    cdef dict views
+    cdef list dirty
+    # the sort's buffer while it is fed here, and the items added to it
+    cdef list buffer
+    cdef long long items
+    # lines taken here not yet counted by the scan decoder, and the time of the last one
+    cdef long long lines
+    cdef double last_event
+
+    def __init__(self, scan, clocks, sorter, name, double default_time_s):
+        self.scan = scan
+        self.clocks = clocks
+        self.sorter = sorter
+        self.name = name
+        self.max_behind = clocks.max_behind_s
+        self.max_jump = clocks.max_jump_s
+        self.run_items = sorter.run_items
+        self.seq = 0
+        self.last_time = default_time_s
+        self.views = {}
+        self.dirty = []
+        self.buffer = None
+
+    # -- the Python pass's side (the same as Release) --------------------------------------------------------
+
+    def released(self, out):
+        """Messages released by the clocks, as ``(time, (lines, timed))``, into the sort."""
+        sorter = self.sorter
+        for t, (lines, timed) in out:
+            sorter.add((t, self.seq, lines, None if timed else t))
+            self.seq += 1
+            self.last_time = t
+
+    def refused(self, refused):
+        """Lines the scan refused (``(line, time)``): each travels at the time of the message before it."""
+        sorter = self.sorter
+        for ln, _t in refused:
+            sorter.add((self.last_time, self.seq, (ln,), self.last_time))
+            self.seq += 1
+        refused.clear()
+
+    def touched(self, station):
+        """The Python pass pushed a message to the clock of ``station`` (None: none): read it again when next fed
+        here."""
+        self.views.pop(station.encode("ascii") if station else b"", None)
+
+    # -- the common line ---------------------------------------------------------------------------------------
+
+    def sync(self):
+        """Write back what is kept here: the clocks fed, the sort's item count, the scan's line count and last
+        time."""
+        cdef _ClockView v
+        if self.dirty:
+            for v in self.dirty:
+                clock = v.clock
+                clock.ref = v.ref if v.has_ref else None
+                clock.low = v.low if v.has_low else None
+                clock.accepted += v.accepted
+                v.accepted = 0
+                v.dirty = False
+            self.dirty = []
+        if self.items:
+            self.sorter.items += self.items
+            self.items = 0
+        self.buffer = None
+        if self.lines:
+            scan = self.scan
+            scan.stats.lines += self.lines
+            scan.last_time_s = self.last_event
+            self.lines = 0
+
+    cdef _ClockView _fetch(self, bytes station):
+        """The view of the clock of ``station`` (b"": none) when it is running with nothing held, else None."""
+        cdef _ClockView v
+        key = (self.name, station.decode("ascii") if station else None)
+        clock = self.clocks.clocks.get(key)
+        if clock is None or clock.start is not None or clock.candidates:
+            return None
+        v = _ClockView()
+        v.clock = clock
+        ref = clock.ref
+        low = clock.low
+        v.has_ref = ref is not None
+        v.ref = ref if ref is not None else 0.0
+        v.has_low = low is not None
+        v.low = low if low is not None else 0.0
+        self.views[station] = v
+        return v
+
+    def take(self, raw):
+        """Put ``raw`` (one line as read) in the sort here when it is the common line: True. Otherwise False,
+        with everything kept here written back, for the Python pass to read the line."""
+        cdef const unsigned char* p
+        cdef Sentence sn
+        cdef Py_ssize_t sl
+        cdef double event_time, t
+        cdef bint timed
+        cdef _ClockView v
+        if type(raw) is not bytes:
+            self.sync()
+            return False
+        p = raw
+        if not _read(p, len(raw), &sn) or sn.count != 1:
+            self.sync()
+            return False
+        scan = self.scan
+        if scan._pghp_time is not None:
+            self.sync()
+            return False
+        if sn.has_tb_time or sn.has_trailer_time:
+            event_time = sn.tb_time if sn.has_tb_time else sn.trailer_time
+            if not (T_MIN <= event_time < T_MAX):
+                self.sync()
+                return False
+            timed = True
+        else:
+            timed = False
+            if self.lines:
+                event_time = self.last_event
+            else:
+                last = scan.last_time_s
+                event_time = last if last is not None else scan.default_time_s
+        sl = sn.st_b - sn.st_a if sn.st_b > sn.st_a else 0
+        station = raw[sn.st_a:sn.st_a + sl] if sl else b""
+        got = self.views.get(station)
+        if got is None:
+            v = self._fetch(station)
+            if v is None:
+                self.sync()
+                return False
+        else:
+            v = <_ClockView>got
+        # SourceClocks._judge of a running clock with no candidates
+        if timed:
+            t = event_time
+            if v.has_ref and not (-self.max_behind <= t - v.ref <= self.max_jump):
+                self.sync()
+                return False
+            if not v.has_ref or t > v.ref:
+                v.ref = t
+                v.has_ref = True
+            if not v.has_low or t < v.low:
+                v.low = t
+                v.has_low = True
+        else:
+            t = v.ref if v.has_ref else event_time
+        v.accepted += 1
+        if not v.dirty:
+            v.dirty = True
+            self.dirty.append(v)
+        # the scan decoder's state as its own pass leaves it
+        self.lines += 1
+        self.last_event = event_time
+        # into the sort (SpillSort.add)
+        if self.buffer is None:
+            self.buffer = self.sorter.buffer
+        self.buffer.append((t, self.seq, (raw[sn.a:sn.b],), None if timed else t))
+        self.items += 1
+        self.seq += 1
+        self.taken += 1
+        self.last_time = t
+        if len(self.buffer) >= self.run_items:
+            self.sync()  # the sort's count first, then its spill (which starts a new buffer)
+            self.sorter._spill()
+        return True

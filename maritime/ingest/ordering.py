@@ -128,6 +128,45 @@ class _TimePass(AisDecoder):
         return payload, []
 
 
+class Release:
+    """The event-time pass's items, into the sort: each message the sources' clocks release, in the order released
+    (``seq``), and each line the scan refused, at the time of the message released before it.
+
+    The reference of :class:`maritime.core.lines.TimeScan`, which also takes the common line itself
+    (:meth:`take`); here every line goes through the scan and the clocks."""
+
+    def __init__(self, sorter: SpillSort, default_time_s: float) -> None:
+        self.sorter = sorter
+        #: messages put in the sort so far, and the time of the last one released
+        self.seq = 0
+        self.last_time = default_time_s
+
+    def released(self, out: Iterable[tuple[float, tuple[tuple[bytes, ...], bool]]]) -> None:
+        """Messages released by the clocks, as ``(time, (lines, timed))``, into the sort."""
+        for t, (lines, timed) in out:
+            self.sorter.add((t, self.seq, lines, None if timed else t))
+            self.seq += 1
+            self.last_time = t
+
+    def refused(self, refused: list[tuple[bytes, float | None]]) -> None:
+        """Lines the scan refused (``(line, time)``), each at the time of the message before it; ``refused`` is
+        emptied."""
+        for ln, _t in refused:
+            self.sorter.add((self.last_time, self.seq, (ln,), self.last_time))
+            self.seq += 1
+        refused.clear()
+
+    def take(self, raw: bytes) -> bool:
+        """Whether the line was taken without the scan: never here."""
+        return False
+
+    def sync(self) -> None:
+        """Nothing is kept apart here."""
+
+    def touched(self, station: str | None) -> None:
+        """Nothing is kept of the clocks here."""
+
+
 def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
                   on_reject: Callable[[Rejected], None], stats: DecodeStats, where: ReadProgress | None = None,
                   run_items: int = RUN_ITEMS) -> Iterator[tuple[float, bytes, float | None]]:
@@ -139,7 +178,6 @@ def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
     ``on_reject``; they are not among the lines given. ``default_time_s`` is the time of lines that come before
     any time in a file that has some, and of every line of a file that has none."""
     sorter = SpillSort(run_items)
-    seq = 0
     ing = settings.ingest
 
     def quarantine(source: Any, time_s: float, item: tuple[tuple[bytes, ...], bool], why: str) -> None:
@@ -151,33 +189,25 @@ def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
 
     clocks = source_clocks(settings, quarantine)
     scan = _TimePass(spec.name, ing.fragment_timeout_s, default_time_s)
-    last_time = default_time_s
-    pghp: list[bytes] = []
-
-    def released(out: Iterable[tuple[float, tuple[tuple[bytes, ...], bool]]]) -> None:
-        nonlocal seq, last_time
-        for t, (lines, timed) in out:
-            sorter.add((t, seq, lines, None if timed else t))
-            seq += 1
-            last_time = t
-
-    def refused() -> None:
-        nonlocal seq
-        for ln, _t in scan.refused:
-            sorter.add((last_time, seq, (ln,), last_time))
-            seq += 1
-        scan.refused.clear()
-
-    cut_short: SourceError | None = None
     name = spec.name  # a property that parses the path: once, not per line
+    from maritime.core import time_scan
+
+    # the common line is taken in C when the typed core is built (the same items: a differential test)
+    rel: Any = time_scan(scan, clocks, sorter, name, default_time_s) or Release(sorter, default_time_s)
+    pghp: list[bytes] = []
+    cut_short: SourceError | None = None
     try:
         for raw in iter_lines(spec, where):
+            if pghp:
+                rel.sync()  # (a $PGHP line's sentence: the scan's)
+            elif rel.take(raw):
+                continue
             line = raw.strip()
             if not line:
                 continue
             out = scan.decode_line(line)
             if scan.refused:
-                refused()
+                rel.refused(scan.refused)
             if out is None:
                 if scan.pghp_line:
                     pghp = [line]  # a $PGHP line: it goes with the sentence after it
@@ -187,15 +217,17 @@ def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
             if pghp:
                 lines = (*pghp, *lines)
                 pghp = []
-            released(clocks.push((name, scan.station), scan.message_time_s, scan.timed, (lines, scan.timed)))
+            rel.released(clocks.push((name, scan.station), scan.message_time_s, scan.timed, (lines, scan.timed)))
+            rel.touched(scan.station)
     except SourceError as err:  # a damaged file (a gzip cut short): what came before it is replayed, then this
         cut_short = err
+    rel.sync()
     scan.close()
     if scan.refused:
-        refused()
-    released(clocks.flush())
+        rel.refused(scan.refused)
+    rel.released(clocks.flush())
     if pghp:
-        sorter.add((last_time, seq, tuple(pghp), last_time))
+        sorter.add((rel.last_time, rel.seq, tuple(pghp), rel.last_time))
     for t, _seq, lines, assigned in sorter:
         for ln in lines:
             yield t, ln, assigned

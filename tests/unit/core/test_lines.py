@@ -22,7 +22,7 @@ from maritime.ingest.ais import AisDecoder
 from maritime.ingest.errors import Rejected
 from maritime.ingest.eventtime import SourceClock
 from maritime.models import Position
-from tests.conftest import TYPE1, TYPE5, TYPE18, recording_params, tag
+from tests.conftest import BASE, TYPE1, TYPE5, TYPE18, recording_params, tag
 
 BUILT = core.load("lines") is not None
 needs_core = pytest.mark.skipif(not BUILT, reason="the typed core is not built here (an editable install): "
@@ -235,3 +235,112 @@ def test_the_event_time_pass_reads_every_recording_as_the_pure_pass(path: Path) 
 def test_the_event_time_pass_on_mutated_lines(lines: list[bytes]) -> None:
     fast, pure = time_pass(lines, True), time_pass(lines, False)
     assert fast == pure
+
+
+def ordered(lines: list[bytes], fast: bool, run_items: int, tmp: Path) -> tuple[list[Any], list[Any], Any]:
+    """The whole event-time pass (:func:`ordered_lines`) over ``lines`` as a file: with the typed core's
+    ``TimeScan`` taking the common line, or with the pure pass alone (no C at all); what it gives, its dead
+    letters and its counters."""
+    from unittest import mock
+
+    from maritime.config import Settings
+    from maritime.ingest.errors import DecodeStats
+    from maritime.ingest.ordering import ordered_lines
+    from maritime.ingest.sources import parse_source
+
+    path = tmp / "feed.nmea"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    rejected: list[Rejected] = []
+    stats = DecodeStats()
+    with mock.patch.object(core, "time_scan", core.time_scan if fast else lambda *a: None), \
+            mock.patch.object(core, "fast_lines", core.fast_lines if fast else lambda *a, **k: None):
+        out = list(ordered_lines(parse_source(str(path))[0], Settings(), 1.6e9, rejected.append, stats, None,
+                                 run_items))
+    return out, rejected, stats
+
+
+def same_order(lines: list[bytes], run_items: int, tmp: Path) -> None:
+    fast, pure = ordered(lines, True, run_items, tmp), ordered(lines, False, run_items, tmp)
+    for i, (a, b) in enumerate(zip(fast[0], pure[0], strict=True)):
+        assert a == b, f"item {i}"
+    assert fast[1] == pure[1]
+    assert fast[2] == pure[2]
+
+
+@needs_core
+@pytest.mark.parametrize("path", recording_params())
+@pytest.mark.parametrize("run_items", [7, 400_000])
+def test_the_typed_event_time_pass_orders_every_recording_as_the_pure_pass(path: Path, run_items: int,
+                                                                           tmp_path: Path) -> None:
+    """``TimeScan`` (the common line from the file to the external sort in C) against the pure pass: the same
+    lines at the same times in the same order, the same quarantined messages and counters; with runs of 7 the
+    sort spills while the C side feeds it."""
+    same_order(path.read_bytes().splitlines(), run_items, tmp_path)
+
+
+@st.composite
+def clocked(draw: st.DrawFn) -> list[bytes]:
+    """Lines of a few receivers whose clocks start, run, fall back, jump days ahead, hold stray outliers and lose
+    their time; with multipart messages, ``$PGHP`` lines, blank lines and garbage between."""
+    t = float(BASE)
+    out = []
+    for _ in range(draw(st.integers(1, 40))):
+        t += draw(st.sampled_from([0, 1, 7, -30, 3 * 86_400, -3 * 86_400]))
+        stamp = t + draw(st.sampled_from([0.0, 0.0, 0.0, 40 * 86_400, -400 * 86_400, 60 * 365 * 86_400]))
+        station = draw(st.sampled_from(["s:rxA,", "s:rxB,", "s:,", ""]))
+        kind = draw(st.sampled_from(["own", "own", "own", "trailer", "untimed", "multipart", "pghp", "blank",
+                                     "garbage"]))
+        if kind == "own":
+            out.append(tag(f"{station}c:{stamp:.0f}") + draw(st.sampled_from([TYPE1, TYPE18])))
+        elif kind == "trailer":
+            out.append(TYPE1 + f",{stamp:.0f}".encode())
+        elif kind == "untimed":
+            out.append((tag(station.rstrip(",")) if station else b"") + TYPE18)
+        elif kind == "multipart":
+            out.extend(tag(f"{station}c:{stamp:.0f}") + part for part in TYPE5)
+        elif kind == "pghp":
+            out.extend([b"$PGHP,1,2025,05,14,08,00,00,0,,,,,,*1C", TYPE1])
+        elif kind == "blank":
+            out.append(b"   ")
+        else:
+            out.append(draw(st.sampled_from([b"!AIVDM,1,1,,B,15M67FC000G?ufbE`FepT@3n00Sa,0*00", b"\x00\xff junk",
+                                             TYPE1[:20]])))
+    return out
+
+
+@needs_core
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(lines=clocked(), run_items=st.sampled_from([1, 3, 400_000]))
+def test_the_typed_event_time_pass_on_clocks_that_start_jump_and_stray(lines: list[bytes], run_items: int,
+                                                                        tmp_path: Path) -> None:
+    same_order(lines, run_items, tmp_path)
+
+
+@needs_core
+def test_the_typed_event_time_pass_takes_the_common_line_in_c(tmp_path: Path) -> None:
+    """Once a receiver's clock runs, its lines go from the file to the sort without the Python pass."""
+    from unittest import mock
+
+    from maritime.config import Settings
+    from maritime.ingest.errors import DecodeStats
+    from maritime.ingest.ordering import ordered_lines
+    from maritime.ingest.sources import parse_source
+
+    def ordered_lines_of(lines: list[bytes], tmp: Path) -> Any:
+        path = tmp / "feed.nmea"
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        return ordered_lines(parse_source(str(path))[0], Settings(), 1.6e9, lambda r: None, DecodeStats())
+
+    lines = [tag(f"s:rx{i % 3},c:{BASE + i}") + TYPE1 for i in range(60)]
+    made: list[Any] = []
+
+    def keep(*args: Any) -> Any:
+        made.append(scan_of(*args))
+        return made[-1]
+
+    scan_of = core.time_scan
+    with mock.patch.object(core, "time_scan", keep):
+        out = list(ordered_lines_of(lines, tmp_path))
+    assert [ln for _t, ln, _a in out] == lines
+    assert made[0].taken == 45, "the first five lines of each receiver start its clock; the rest are taken in C"
