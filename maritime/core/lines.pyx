@@ -18,14 +18,87 @@ over every recording.
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport strtod
 from libc.string cimport memcmp
+from cpython.ref cimport PyObject
 
 from maritime.ingest.errors import DecodeError
 from maritime.ingest.eventtime import SourceClock
-from maritime.ingest.messages import new_position
 from datetime import UTC, datetime
 
 from maritime.destination import resolve_eta
-from maritime.models import TIME_MAX_S, TIME_MIN_S, BaseStationReport, VesselInfo
+from maritime.models import TIME_MAX_S, TIME_MIN_S, BaseStationReport, Position, VesselInfo
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        pass
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
+cdef extern from "structmember.h":
+    int PyMember_SetOne(char* addr, PyMemberDef* m, PyObject* v) except -1
+
+# -- Position without its frozen __init__ -------------------------------------------------------------------------
+# A Position is a frozen, slotted dataclass: its __init__ sets each field through object.__setattr__, and the
+# pure path's maker (maritime.ingest.messages._fast_init) through each slot's descriptor, from Python. Here each
+# slot is set by the descriptor's own C function (PyMember_SetOne, what the descriptor's __set__ calls) with the
+# slot's member definition, read once from the class; used only when every field is such a slot, in field order,
+# and a Position made here equals the dataclass's own (checked at import).
+
+cdef enum:
+    N_POSITION = 11
+cdef PyMemberDef* POSITION_SLOTS[N_POSITION]
+cdef bint POSITION_SLOTS_OK = False
+_object_new = object.__new__
+
+
+cdef bint _position_slots():
+    import dataclasses
+    import types
+
+    names = [f.name for f in dataclasses.fields(Position)]
+    if len(names) != N_POSITION:
+        return False
+    for i, name in enumerate(names):
+        d = Position.__dict__.get(name)
+        if type(d) is not types.MemberDescriptorType:
+            return False
+        POSITION_SLOTS[i] = (<PyMemberDescrObject*>d).d_member
+    return True
+
+
+cdef object _make_position(object mmsi, object time_s, object lat, object lon, object sog, object cog,
+                           object heading, object status, object msg_type, object source, object err):
+    if not POSITION_SLOTS_OK:
+        return Position(mmsi, time_s, lat, lon, sog, cog, heading, status, msg_type, source, err)
+    o = _object_new(Position)
+    cdef char* at = <char*><PyObject*>o
+    PyMember_SetOne(at, POSITION_SLOTS[0], <PyObject*>mmsi)
+    PyMember_SetOne(at, POSITION_SLOTS[1], <PyObject*>time_s)
+    PyMember_SetOne(at, POSITION_SLOTS[2], <PyObject*>lat)
+    PyMember_SetOne(at, POSITION_SLOTS[3], <PyObject*>lon)
+    PyMember_SetOne(at, POSITION_SLOTS[4], <PyObject*>sog)
+    PyMember_SetOne(at, POSITION_SLOTS[5], <PyObject*>cog)
+    PyMember_SetOne(at, POSITION_SLOTS[6], <PyObject*>heading)
+    PyMember_SetOne(at, POSITION_SLOTS[7], <PyObject*>status)
+    PyMember_SetOne(at, POSITION_SLOTS[8], <PyObject*>msg_type)
+    PyMember_SetOne(at, POSITION_SLOTS[9], <PyObject*>source)
+    PyMember_SetOne(at, POSITION_SLOTS[10], <PyObject*>err)
+    return o
+
+
+def new_position(mmsi, time_s, lat, lon, sog_kn, cog_deg, heading_deg, nav_status, msg_type, source, time_err_s):
+    """``Position(*fields)``, positional, without the frozen dataclass's per-field ``object.__setattr__``
+    (:data:`maritime.ingest.messages.new_position` when the core is built)."""
+    return _make_position(mmsi, time_s, lat, lon, sog_kn, cog_deg, heading_deg, nav_status, msg_type, source,
+                          time_err_s)
+
+
+POSITION_SLOTS_OK = _position_slots()
+if POSITION_SLOTS_OK:
+    _probe = (366999001, 1.7e9, 12.5, -61.25, None, 181.5, 7, 5, 18, "rx", 0.5)
+    POSITION_SLOTS_OK = new_position(*_probe) == Position(*_probe)
+#: whether :func:`new_position` sets the slots from C (else it calls the dataclass)
+position_in_c = bool(POSITION_SLOTS_OK)
+
 
 # six-bit value of each armour character, -1 outside the alphabet (ITU-R M.1371 §8.2.4)
 cdef signed char ARMOR[256]
@@ -445,7 +518,7 @@ cdef class FastLines:
                         err = clock.delivered_err_s
             else:
                 t, err = clock.judge(time_s, sec)
-        return new_position(
+        return _make_position(
             self.mmsi, t, self.lat_deg, self.lon_deg,
             None if self.speed >= 1023 else self.speed / 10.0,
             None if self.course >= 3600 else self.course / 10.0,

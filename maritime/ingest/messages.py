@@ -55,8 +55,18 @@ def _fast_init(cls: type[Any]) -> Callable[..., Any]:
     return env["make"]
 
 
+def _position_maker() -> Callable[..., Any]:
+    """The typed core's Position maker (each slot set from C) when it is built, else :func:`_fast_init`'s."""
+    from maritime.core import load
+
+    lines = load("lines")
+    if lines is not None and lines.position_in_c:
+        return lines.new_position  # type: ignore[no-any-return]
+    return _fast_init(Position)
+
+
 #: ``Position(*fields)`` without the frozen dataclass's per-field ``object.__setattr__`` (the hot path)
-new_position = _fast_init(Position)
+new_position = _position_maker()
 
 
 def clean_position(msg: Any, msg_type: int, time_s: float, source: str, clock: SourceClock | None = None

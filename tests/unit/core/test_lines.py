@@ -87,7 +87,7 @@ def test_an_unexpected_error_in_the_c_path_is_one_warning_per_kind_and_a_counted
     def broken(*_a: Any) -> None:
         raise ZeroDivisionError("a decoder bug")
 
-    monkeypatch.setattr(lines, "new_position", broken)
+    monkeypatch.setattr(lines, "_object_new", broken)  # (what makes each Position in C)
     monkeypatch.setattr(ais, "_UNEXPECTED_SEEN", set())
     dec = AisDecoder("rx")
     with caplog.at_level(logging.INFO, logger="maritime.ingest.ais"):
@@ -344,3 +344,28 @@ def test_the_typed_event_time_pass_takes_the_common_line_in_c(tmp_path: Path) ->
         out = list(ordered_lines_of(lines, tmp_path))
     assert [ln for _t, ln, _a in out] == lines
     assert made[0].taken == 45, "the first five lines of each receiver start its clock; the rest are taken in C"
+
+
+@needs_core
+@settings(max_examples=200, deadline=None)
+@given(mmsi=st.integers(0, 2**30 - 1), t=st.floats(allow_nan=False), lat=st.floats(-90, 90), lon=st.floats(-180, 180),
+       sog=st.one_of(st.none(), st.floats(0, 102.2)), cog=st.one_of(st.none(), st.floats(0, 359.9)),
+       heading=st.one_of(st.none(), st.integers(0, 359)), status=st.one_of(st.none(), st.integers(0, 14)),
+       mt=st.sampled_from([1, 2, 3, 18, 19, 27]), source=st.text(max_size=8), err=st.floats(0, 3600))
+def test_positions_made_in_c_equal_the_dataclass(mmsi: int, t: float, lat: float, lon: float, sog: float | None,
+                                                  cog: float | None, heading: int | None, status: int | None, mt: int,
+                                                  source: str, err: float) -> None:
+    """The core's Position maker (each slot set from C) gives the dataclass's own Position, field for field, and
+    it is the one the decoders use."""
+    import dataclasses
+
+    from maritime.core import lines
+    from maritime.ingest import messages
+
+    assert lines.position_in_c and messages.new_position is lines.new_position
+    args = (mmsi, t, lat, lon, sog, cog, heading, status, mt, source, err)
+    made, own = lines.new_position(*args), Position(*args)
+    assert made == own and hash(made) == hash(own)
+    assert [getattr(made, f.name) for f in dataclasses.fields(Position)] == list(args)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.lat = 0.0  # type: ignore[misc]
