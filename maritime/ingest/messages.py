@@ -61,7 +61,7 @@ def _position_maker() -> Callable[..., Any]:
 
     lines = load("lines")
     if lines is not None and lines.position_in_c:
-        return lines.new_position  # type: ignore[no-any-return]
+        return lines.new_position
     return _fast_init(Position)
 
 
