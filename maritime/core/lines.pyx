@@ -36,32 +36,37 @@ cdef extern from "Python.h":
 cdef extern from "structmember.h":
     int PyMember_SetOne(char* addr, PyMemberDef* m, PyObject* v) except -1
 
-# -- Position without its frozen __init__ -------------------------------------------------------------------------
-# A Position is a frozen, slotted dataclass: its __init__ sets each field through object.__setattr__, and the
-# pure path's maker (maritime.ingest.messages._fast_init) through each slot's descriptor, from Python. Here each
-# slot is set by the descriptor's own C function (PyMember_SetOne, what the descriptor's __set__ calls) with the
-# slot's member definition, read once from the class; used only when every field is such a slot, in field order,
-# and a Position made here equals the dataclass's own (checked at import).
+# -- records without their frozen __init__ -----------------------------------------------------------------------
+# Position and VesselInfo are frozen, slotted dataclasses: their __init__ sets each field through
+# object.__setattr__, and the pure path's maker (maritime.ingest.messages._fast_init) through each slot's
+# descriptor, from Python. Here each slot is set by the descriptor's own C function (PyMember_SetOne, what the
+# descriptor's __set__ calls) with the slot's member definition, read once from the class; used only when every
+# field is such a slot, in field order, and a record made here equals the dataclass's own (checked at import).
 
 cdef enum:
     N_POSITION = 11
+    N_INFO = 15
 cdef PyMemberDef* POSITION_SLOTS[N_POSITION]
+cdef PyMemberDef* INFO_SLOTS[N_INFO]
 cdef bint POSITION_SLOTS_OK = False
+cdef bint INFO_SLOTS_OK = False
 _object_new = object.__new__
 
 
-cdef bint _position_slots():
+cdef bint _slots_of(object cls, PyMemberDef** out, int n):
+    """The member definitions of the fields of dataclass ``cls`` into ``out``, when it has ``n`` fields that are
+    all slots."""
     import dataclasses
     import types
 
-    names = [f.name for f in dataclasses.fields(Position)]
-    if len(names) != N_POSITION:
+    names = [f.name for f in dataclasses.fields(cls)]
+    if len(names) != n:
         return False
     for i, name in enumerate(names):
-        d = Position.__dict__.get(name)
+        d = cls.__dict__.get(name)
         if type(d) is not types.MemberDescriptorType:
             return False
-        POSITION_SLOTS[i] = (<PyMemberDescrObject*>d).d_member
+        out[i] = (<PyMemberDescrObject*>d).d_member
     return True
 
 
@@ -85,6 +90,33 @@ cdef object _make_position(object mmsi, object time_s, object lat, object lon, o
     return o
 
 
+cdef object _make_info(object mmsi, object time_s, object name, object callsign, object imo, object ship_type,
+                       object to_bow, object to_stern, object to_port, object to_starboard, object draught,
+                       object destination, object msg_type, object source, object eta):
+    """``VesselInfo(*fields)``, positional, in the dataclass's field order."""
+    if not INFO_SLOTS_OK:
+        return VesselInfo(mmsi, time_s, name, callsign, imo, ship_type, to_bow, to_stern, to_port, to_starboard,
+                          draught, destination, msg_type, source, eta)
+    o = _object_new(VesselInfo)
+    cdef char* at = <char*><PyObject*>o
+    PyMember_SetOne(at, INFO_SLOTS[0], <PyObject*>mmsi)
+    PyMember_SetOne(at, INFO_SLOTS[1], <PyObject*>time_s)
+    PyMember_SetOne(at, INFO_SLOTS[2], <PyObject*>name)
+    PyMember_SetOne(at, INFO_SLOTS[3], <PyObject*>callsign)
+    PyMember_SetOne(at, INFO_SLOTS[4], <PyObject*>imo)
+    PyMember_SetOne(at, INFO_SLOTS[5], <PyObject*>ship_type)
+    PyMember_SetOne(at, INFO_SLOTS[6], <PyObject*>to_bow)
+    PyMember_SetOne(at, INFO_SLOTS[7], <PyObject*>to_stern)
+    PyMember_SetOne(at, INFO_SLOTS[8], <PyObject*>to_port)
+    PyMember_SetOne(at, INFO_SLOTS[9], <PyObject*>to_starboard)
+    PyMember_SetOne(at, INFO_SLOTS[10], <PyObject*>draught)
+    PyMember_SetOne(at, INFO_SLOTS[11], <PyObject*>destination)
+    PyMember_SetOne(at, INFO_SLOTS[12], <PyObject*>msg_type)
+    PyMember_SetOne(at, INFO_SLOTS[13], <PyObject*>source)
+    PyMember_SetOne(at, INFO_SLOTS[14], <PyObject*>eta)
+    return o
+
+
 def new_position(mmsi, time_s, lat, lon, sog_kn, cog_deg, heading_deg, nav_status, msg_type, source, time_err_s):
     """``Position(*fields)``, positional, without the frozen dataclass's per-field ``object.__setattr__``
     (:data:`maritime.ingest.messages.new_position` when the core is built)."""
@@ -92,12 +124,25 @@ def new_position(mmsi, time_s, lat, lon, sog_kn, cog_deg, heading_deg, nav_statu
                           time_err_s)
 
 
-POSITION_SLOTS_OK = _position_slots()
+def new_info(mmsi, time_s, name, callsign, imo, ship_type, to_bow_m, to_stern_m, to_port_m, to_starboard_m,
+             draught_m, destination, msg_type, source, eta_s):
+    """``VesselInfo(*fields)``, positional, as the C reader of static reports makes it."""
+    return _make_info(mmsi, time_s, name, callsign, imo, ship_type, to_bow_m, to_stern_m, to_port_m, to_starboard_m,
+                      draught_m, destination, msg_type, source, eta_s)
+
+
+POSITION_SLOTS_OK = _slots_of(Position, POSITION_SLOTS, N_POSITION)
 if POSITION_SLOTS_OK:
     _probe = (366999001, 1.7e9, 12.5, -61.25, None, 181.5, 7, 5, 18, "rx", 0.5)
     POSITION_SLOTS_OK = new_position(*_probe) == Position(*_probe)
-#: whether :func:`new_position` sets the slots from C (else it calls the dataclass)
+INFO_SLOTS_OK = _slots_of(VesselInfo, INFO_SLOTS, N_INFO)
+if INFO_SLOTS_OK:
+    _probe = (366999001, 1.7e9, "SEA", "J8AB", 9123456, 70, 100, 20, 5, 6, 7.5, "CASTRIES", 5, "rx", 1.8e9)
+    INFO_SLOTS_OK = new_info(*_probe) == VesselInfo(*_probe)
+#: whether :func:`new_position` and the static reports set their records' slots from C (else they call the
+#: dataclasses)
 position_in_c = bool(POSITION_SLOTS_OK)
+info_in_c = bool(INFO_SLOTS_OK)
 
 
 # six-bit value of each armour character, -1 outside the alphabet (ITU-R M.1371 §8.2.4)
@@ -600,31 +645,30 @@ def payload_records(bytes payload, int fill, double time_s, str source):
     mmsi = <object>bv.get(8, 30)
     if mt == 4 or mt == 11:
         return _base_station(bv, mt, mmsi, time_s, source)
-    vessel_info = VesselInfo
     if mt == 5:
         if bv.nbits < 424:
             return None
         raw_type = bv.get(232, 8)
         draught = bv.get(294, 8)
-        return [vessel_info(
-            mmsi=mmsi, time_s=time_s, name=bv.text(112, 20), callsign=bv.text(70, 7), imo=_nz(bv.get(40, 30)),
-            ship_type=_nz(raw_type), draught_m=None if draught == 0 else draught / 10.0,
-            destination=bv.text(302, 20), msg_type=5, source=source,
-            eta_s=resolve_eta(_nz(bv.get(274, 4)), _nz(bv.get(278, 5)), _nz(bv.get(283, 5)), _nz(bv.get(288, 6)),
-                              time_s),
-            to_bow_m=_nz(bv.get(240, 9)), to_stern_m=_nz(bv.get(249, 9)), to_port_m=_nz(bv.get(258, 6)),
-            to_starboard_m=_nz(bv.get(264, 6)))]
+        # (the fields in VesselInfo's order: mmsi, time_s, name, callsign, imo, ship_type, to_bow_m, to_stern_m,
+        # to_port_m, to_starboard_m, draught_m, destination, msg_type, source, eta_s)
+        return [_make_info(
+            mmsi, time_s, bv.text(112, 20), bv.text(70, 7), _nz(bv.get(40, 30)), _nz(raw_type),
+            _nz(bv.get(240, 9)), _nz(bv.get(249, 9)), _nz(bv.get(258, 6)), _nz(bv.get(264, 6)),
+            None if draught == 0 else draught / 10.0, bv.text(302, 20), 5, source,
+            resolve_eta(_nz(bv.get(274, 4)), _nz(bv.get(278, 5)), _nz(bv.get(283, 5)), _nz(bv.get(288, 6)),
+                        time_s))]
     part = <int>bv.get(38, 2)
     if part == 0:
         if bv.nbits < 160:
             return None
-        return [vessel_info(mmsi=mmsi, time_s=time_s, name=bv.text(40, 20), msg_type=24, source=source)]
+        return [_make_info(mmsi, time_s, bv.text(40, 20), None, None, None, None, None, None, None, None, None, 24,
+                           source, None)]
     if part != 1 or bv.nbits < 168 or 980000000 <= bv.get(8, 30) <= 989999999:  # an auxiliary craft: pyais
         return None
-    return [vessel_info(
-        mmsi=mmsi, time_s=time_s, callsign=bv.text(90, 7), ship_type=_nz(bv.get(40, 8)), msg_type=24,
-        source=source, to_bow_m=_nz(bv.get(132, 9)), to_stern_m=_nz(bv.get(141, 9)), to_port_m=_nz(bv.get(150, 6)),
-        to_starboard_m=_nz(bv.get(156, 6)))]
+    return [_make_info(
+        mmsi, time_s, None, bv.text(90, 7), None, _nz(bv.get(40, 8)), _nz(bv.get(132, 9)), _nz(bv.get(141, 9)),
+        _nz(bv.get(150, 6)), _nz(bv.get(156, 6)), None, None, 24, source, None)]
 
 
 cdef object _base_station(Bits bv, int mt, object mmsi, double time_s, str source):

@@ -369,3 +369,23 @@ def test_positions_made_in_c_equal_the_dataclass(mmsi: int, t: float, lat: float
     assert [getattr(made, f.name) for f in dataclasses.fields(Position)] == list(args)
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.lat = 0.0  # type: ignore[misc]
+
+
+@needs_core
+@settings(max_examples=200, deadline=None)
+@given(fields=st.tuples(
+    st.integers(0, 2**30 - 1), st.floats(allow_nan=False), *[st.one_of(st.none(), st.text(max_size=20))] * 2,
+    *[st.one_of(st.none(), st.integers(0, 2**30))] * 6, st.one_of(st.none(), st.floats(0, 25.5)),
+    st.one_of(st.none(), st.text(max_size=20)), st.sampled_from([5, 19, 24]), st.text(max_size=8),
+    st.one_of(st.none(), st.floats(allow_nan=False))))
+def test_static_reports_made_in_c_equal_the_dataclass(fields: tuple[Any, ...]) -> None:
+    """The core's VesselInfo maker (each slot set from C, positional in field order) gives the dataclass's own."""
+    import dataclasses
+
+    from maritime.core import lines
+    from maritime.models import VesselInfo
+
+    assert lines.info_in_c
+    made, own = lines.new_info(*fields), VesselInfo(*fields)
+    assert made == own and hash(made) == hash(own)
+    assert [getattr(made, f.name) for f in dataclasses.fields(VesselInfo)] == list(fields)
