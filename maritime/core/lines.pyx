@@ -70,51 +70,29 @@ cdef bint _slots_of(object cls, PyMemberDef** out, int n):
     return True
 
 
+cdef object _make(object cls, PyMemberDef** slots, tuple values):
+    """A ``cls`` with its slots set to ``values``, in field order (a new object: none of the dataclass's code runs)."""
+    o = _object_new(cls)
+    cdef char* at = <char*><PyObject*>o
+    cdef Py_ssize_t i
+    for i in range(len(values)):
+        PyMember_SetOne(at, slots[i], <PyObject*>values[i])
+    return o
+
+
 cdef object _make_position(object mmsi, object time_s, object lat, object lon, object sog, object cog,
                            object heading, object status, object msg_type, object source, object err):
-    if not POSITION_SLOTS_OK:
-        return Position(mmsi, time_s, lat, lon, sog, cog, heading, status, msg_type, source, err)
-    o = _object_new(Position)
-    cdef char* at = <char*><PyObject*>o
-    PyMember_SetOne(at, POSITION_SLOTS[0], <PyObject*>mmsi)
-    PyMember_SetOne(at, POSITION_SLOTS[1], <PyObject*>time_s)
-    PyMember_SetOne(at, POSITION_SLOTS[2], <PyObject*>lat)
-    PyMember_SetOne(at, POSITION_SLOTS[3], <PyObject*>lon)
-    PyMember_SetOne(at, POSITION_SLOTS[4], <PyObject*>sog)
-    PyMember_SetOne(at, POSITION_SLOTS[5], <PyObject*>cog)
-    PyMember_SetOne(at, POSITION_SLOTS[6], <PyObject*>heading)
-    PyMember_SetOne(at, POSITION_SLOTS[7], <PyObject*>status)
-    PyMember_SetOne(at, POSITION_SLOTS[8], <PyObject*>msg_type)
-    PyMember_SetOne(at, POSITION_SLOTS[9], <PyObject*>source)
-    PyMember_SetOne(at, POSITION_SLOTS[10], <PyObject*>err)
-    return o
+    values = (mmsi, time_s, lat, lon, sog, cog, heading, status, msg_type, source, err)
+    return _make(Position, POSITION_SLOTS, values) if POSITION_SLOTS_OK else Position(*values)
 
 
 cdef object _make_info(object mmsi, object time_s, object name, object callsign, object imo, object ship_type,
                        object to_bow, object to_stern, object to_port, object to_starboard, object draught,
                        object destination, object msg_type, object source, object eta):
     """``VesselInfo(*fields)``, positional, in the dataclass's field order."""
-    if not INFO_SLOTS_OK:
-        return VesselInfo(mmsi, time_s, name, callsign, imo, ship_type, to_bow, to_stern, to_port, to_starboard,
-                          draught, destination, msg_type, source, eta)
-    o = _object_new(VesselInfo)
-    cdef char* at = <char*><PyObject*>o
-    PyMember_SetOne(at, INFO_SLOTS[0], <PyObject*>mmsi)
-    PyMember_SetOne(at, INFO_SLOTS[1], <PyObject*>time_s)
-    PyMember_SetOne(at, INFO_SLOTS[2], <PyObject*>name)
-    PyMember_SetOne(at, INFO_SLOTS[3], <PyObject*>callsign)
-    PyMember_SetOne(at, INFO_SLOTS[4], <PyObject*>imo)
-    PyMember_SetOne(at, INFO_SLOTS[5], <PyObject*>ship_type)
-    PyMember_SetOne(at, INFO_SLOTS[6], <PyObject*>to_bow)
-    PyMember_SetOne(at, INFO_SLOTS[7], <PyObject*>to_stern)
-    PyMember_SetOne(at, INFO_SLOTS[8], <PyObject*>to_port)
-    PyMember_SetOne(at, INFO_SLOTS[9], <PyObject*>to_starboard)
-    PyMember_SetOne(at, INFO_SLOTS[10], <PyObject*>draught)
-    PyMember_SetOne(at, INFO_SLOTS[11], <PyObject*>destination)
-    PyMember_SetOne(at, INFO_SLOTS[12], <PyObject*>msg_type)
-    PyMember_SetOne(at, INFO_SLOTS[13], <PyObject*>source)
-    PyMember_SetOne(at, INFO_SLOTS[14], <PyObject*>eta)
-    return o
+    values = (mmsi, time_s, name, callsign, imo, ship_type, to_bow, to_stern, to_port, to_starboard, draught,
+              destination, msg_type, source, eta)
+    return _make(VesselInfo, INFO_SLOTS, values) if INFO_SLOTS_OK else VesselInfo(*values)
 
 
 def new_position(mmsi, time_s, lat, lon, sog_kn, cog_deg, heading_deg, nav_status, msg_type, source, time_err_s):
