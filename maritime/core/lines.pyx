@@ -345,6 +345,15 @@ cdef bint _read(const unsigned char* p, Py_ssize_t n, Sentence* sn) noexcept:
     return True
 
 
+cdef inline int _own_time(Sentence* sn, double* t) noexcept:
+    """The line's own time into ``t``: 1 (its tag block's, else the epoch after its checksum), 0 (none), -1 (one
+    outside the times a record may have: the Python decoder's)."""
+    if not (sn.has_tb_time or sn.has_trailer_time):
+        return 0
+    t[0] = sn.tb_time if sn.has_tb_time else sn.trailer_time
+    return 1 if T_MIN <= t[0] < T_MAX else -1
+
+
 cdef class FastLines:
     """The C path of one :class:`~maritime.ingest.ais.AisDecoder` (it holds the decoder's state)."""
 
@@ -397,25 +406,14 @@ cdef class FastLines:
             return self._hand_on(raw, recv_time_s, assigned_time_s)
         cdef const unsigned char* p = raw
         cdef Sentence sn
-        cdef Py_ssize_t a, b, k
+        cdef Py_ssize_t k
         cdef Py_ssize_t* fs
-        cdef int mt, fill, plen, count, num
-        cdef double tb_time, trailer_time, event_time
-        cdef bint has_tb_time, has_trailer_time
+        cdef int mt, own
+        cdef double event_time
         cdef object station = None
         if not _read(p, len(raw), &sn):
             return self._hand_on(raw, recv_time_s, assigned_time_s)
-        a = sn.a
-        b = sn.b
         fs = sn.fs
-        count = sn.count
-        num = sn.num
-        fill = sn.fill
-        plen = sn.plen
-        has_tb_time = sn.has_tb_time
-        has_trailer_time = sn.has_trailer_time
-        tb_time = sn.tb_time
-        trailer_time = sn.trailer_time
         if sn.st_b > sn.st_a:
             station = raw[sn.st_a:sn.st_b].decode("ascii")
         dec = self.dec
@@ -423,13 +421,11 @@ cdef class FastLines:
             return self._hand_on(raw, recv_time_s, assigned_time_s)
         # the event time (AisDecoder._event_time)
         clock = dec.clock
-        if has_tb_time or has_trailer_time:
-            event_time = tb_time if has_tb_time else trailer_time
-            if not (T_MIN <= event_time < T_MAX):
-                return self._hand_on(raw, recv_time_s, assigned_time_s)
-            timed = True
-        else:
-            timed = False
+        own = _own_time(&sn, &event_time)
+        if own < 0:
+            return self._hand_on(raw, recv_time_s, assigned_time_s)
+        timed = own == 1
+        if not timed:
             if recv_time_s is not None:
                 event_time = recv_time_s
             elif assigned_time_s is not None:
@@ -441,28 +437,29 @@ cdef class FastLines:
             else:
                 clock = None
                 event_time = dec.default_time_s
-        if count > 1:  # a fragment: the decoder's multipart layer keeps it until its message is whole
+        if sn.count > 1:  # a fragment: the decoder's multipart layer keeps it until its message is whole
             self._commit(station, assigned_time_s, timed, event_time)
             if self.time_only:
                 dec.pghp_line = False
             fields = [raw[fs[k]:fs[k + 1] - 1] for k in range(7)]
-            return dec.finish_fragment(raw[a:b], fields, count, num, fields[5], fill, event_time, clock)
+            return dec.finish_fragment(raw[sn.a:sn.b], fields, sn.count, sn.num, fields[5], sn.fill, event_time,
+                                       clock)
         if self.time_only:
             self._commit(station, assigned_time_s, timed, event_time)
             dec.pghp_line = False
             dec.message_time_s = event_time
-            return raw[fs[5]:fs[5] + plen], []
+            return raw[fs[5]:fs[5] + sn.plen], []
         mt = ARMOR[p[fs[5]]]
-        if fill != 0 or plen != 28 or not (mt == 1 or mt == 2 or mt == 3 or mt == 18):
+        if sn.fill != 0 or sn.plen != 28 or not (mt == 1 or mt == 2 or mt == 3 or mt == 18):
             mt = 0
         elif not self._unpack(p + fs[5], mt):
             # position not available, or out of range: the Python decoder rejects it with its reason
             return self._hand_on(raw, recv_time_s, assigned_time_s)
         self._commit(station, assigned_time_s, timed, event_time)
         stats = self.stats
-        payload = raw[fs[5]:fs[5] + plen]
+        payload = raw[fs[5]:fs[5] + sn.plen]
         if mt == 0:
-            return dec.finish_payload(raw[a:b], payload, fill, event_time, clock)
+            return dec.finish_payload(raw[sn.a:sn.b], payload, sn.fill, event_time, clock)
         try:
             dedup = dec.dedup
             if dedup is not None:
@@ -476,9 +473,9 @@ cdef class FastLines:
             self.by_type[mt] = self.by_type.get(mt, 0) + 1
             return payload, [self._position(mt, event_time, clock)]
         except DecodeError as err:
-            dec._reject(err.reason, err.message, raw[a:b], dec.last_time_s)
+            dec._reject(err.reason, err.message, raw[sn.a:sn.b], dec.last_time_s)
         except Exception as err:  # a decoder bug must not stop a watch floor (as the pure decoder)
-            dec._unexpected(err, raw[a:b])
+            dec._unexpected(err, raw[sn.a:sn.b])
         return None
 
     cdef bint _unpack(self, const unsigned char* q, int mt) noexcept:
@@ -803,6 +800,7 @@ cdef class TimeScan:
         cdef Py_ssize_t sl
         cdef double event_time, t
         cdef bint timed
+        cdef int own
         cdef _ClockView v
         if type(raw) is not bytes:
             self.sync()
@@ -815,14 +813,12 @@ cdef class TimeScan:
         if scan._pghp_time is not None:
             self.sync()
             return False
-        if sn.has_tb_time or sn.has_trailer_time:
-            event_time = sn.tb_time if sn.has_tb_time else sn.trailer_time
-            if not (T_MIN <= event_time < T_MAX):
-                self.sync()
-                return False
-            timed = True
-        else:
-            timed = False
+        own = _own_time(&sn, &event_time)
+        if own < 0:
+            self.sync()
+            return False
+        timed = own == 1
+        if not timed:
             if self.lines:
                 event_time = self.last_event
             else:
