@@ -6,7 +6,9 @@ What it holds (each a ``.pyx`` beside this file):
 - :mod:`maritime.core.lines`: the common NMEA line (a tag block, one complete sentence, a position report of
   type 1, 2, 3 or 18) read in C, from the tag block to the report's fields; every other line goes to the
   pure-Python decoder (:meth:`maritime.ingest.ais.AisDecoder.decode_line_py`) untouched; and the event-time
-  pass's common line (:class:`~maritime.core.lines.TimeScan`), from the line to its place in the external sort.
+  pass's common line (:class:`~maritime.core.lines.TimeScan`), from the line to its place in the external sort;
+- :mod:`maritime.core.quiet`: the quiet path of the per-vessel detectors (a position that raises nothing, taken
+  on the detector's own state in place): dark gaps and the identity gate.
 
 The compiled modules are used when they were built (``pip install .``, or ``MARITIME_COMPILE=1 pip install -e
 .``) and not when ``MARITIME_PURE=1`` is set, nor when a ``.pyx`` in a source tree is newer than its build (an
@@ -24,7 +26,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 #: the typed modules of the core
-MODULES = ("lines",)
+MODULES = ("lines", "quiet")
 
 _loaded: dict[str, Any] = {}
 _why_not: dict[str, str] = {}
@@ -54,6 +56,10 @@ def load(name: str) -> Any | None:
         else:
             if not (getattr(module, "__file__", "") or "").endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
                 module, _why_not[name] = None, "not built"
+            elif getattr(module, "why_not", None):
+                _why_not[name] = f"its record layout was not the expected one ({module.why_not})"
+                logger.warning("typed core: %s: %s; running the pure-Python path", name, _why_not[name])
+                module = None
             elif _stale(name, module):
                 _why_not[name] = f"maritime/core/{name}.pyx is newer than its build: reinstall to compile it again"
                 logger.warning("typed core: %s; running the pure-Python path", _why_not[name])
@@ -75,6 +81,12 @@ def time_scan(scan: Any, clocks: Any, sorter: Any, name: str, default_time_s: fl
     ``clocks`` the sources' clocks, ``sorter`` the external sort), or None when the core is not built."""
     lines = load("lines")
     return None if lines is None else lines.TimeScan(scan, clocks, sorter, name, default_time_s)
+
+
+def quiet_path() -> Any | None:
+    """The detectors' quiet path (:mod:`maritime.core.quiet`: ``GapsQuiet``, ``IdentityQuiet``), or None when
+    the core is not built."""
+    return load("quiet")
 
 
 def status() -> str:

@@ -40,6 +40,14 @@ LATE_HORIZON_S = 24 * 3600.0
 _SENSITIVE_KINDS = ("restricted", "mpa", "territorial_sea")
 
 
+def _quiet_path(min_gap_s: float, min_positions_before: int) -> Any:
+    """``GapsQuiet(...).take`` of the typed core, or None."""
+    from maritime.core import quiet_path
+
+    core = quiet_path()
+    return core.GapsQuiet(min_gap_s, min_positions_before).take if core is not None else None
+
+
 class GapDetector(DetectorBase):
     """Dark gaps and feed outages; per-vessel state in ``state`` keyed by MMSI."""
 
@@ -61,6 +69,8 @@ class GapDetector(DetectorBase):
         self.outages: list[dict[str, Any]] = []
         self._open_set: set[int] = set()
         self._watermark_s = float("-inf")
+        #: the typed core's quiet path (a vessel heard again, no gap to raise or close), None when not built
+        self._quiet: Any = _quiet_path(self.min_gap_s, settings.min_positions_before)
 
     # -- positions ------------------------------------------------------------------
 
@@ -81,6 +91,9 @@ class GapDetector(DetectorBase):
         return best[1].kind, best[1].ref.as_dict()
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
+        quiet = self._quiet
+        if quiet is not None and quiet(self.state, self._by_last, pos):
+            return []  # taken in C, as below (maritime.core.quiet.GapsQuiet)
         st = self.state.get(pos.mmsi)
         out: list[Alert] = []
         if st is not None:

@@ -67,6 +67,14 @@ def mmsi_problem(mmsi: int) -> tuple[str, str] | None:
     return None
 
 
+def _quiet_path(min_jump_m: float, slack_s: float, land: bool) -> Any:
+    """``IdentityQuiet(...).take`` of the typed core, or None."""
+    from maritime.core import quiet_path
+
+    core = quiet_path()
+    return core.IdentityQuiet(min_jump_m, slack_s, land, KN_TO_MS).take if core is not None else None
+
+
 class IdentityGate(VesselHooks):
     """Per-vessel kinematic state in ``state`` keyed by MMSI."""
 
@@ -86,6 +94,8 @@ class IdentityGate(VesselHooks):
         self._slack_s = settings.time_slack_s
         self._by_type = settings.max_speed_by_type_kn
         self._default_limit = settings.max_speed_kn
+        #: the typed core's quiet path (a fix that fits the MMSI's one track), None when not built
+        self._quiet: Any = _quiet_path(self.min_jump_m, self._slack_s, self.land is not None)
 
     def _land_due(self, st: IdentityState, pos: Position) -> bool:
         """Land is checked at most every 10 min of event time or 5 km moved per vessel (it cannot change faster)."""
@@ -106,6 +116,9 @@ class IdentityGate(VesselHooks):
         self.state.pop(mmsi, None)
 
     def check(self, pos: Position, vessel: VesselState) -> tuple[bool, list[Alert]]:
+        quiet = self._quiet
+        if quiet is not None and quiet(self.state, pos, self._by_type.get(vessel.category, self._default_limit)):
+            return True, []  # taken in C, as below (maritime.core.quiet.IdentityQuiet)
         st = self.state.get(pos.mmsi)
         out: list[Alert] = []
         if st is None:

@@ -100,10 +100,13 @@ def test_an_unexpected_error_in_the_c_path_is_one_warning_per_kind_and_a_counted
 
 def test_a_pure_install_runs_without_the_core() -> None:
     out = subprocess.run([sys.executable, "-c", "from maritime import core; from maritime.ingest.ais import "
-                          "AisDecoder; print(AisDecoder('x')._fast is None, core.status())"],
+                          "AisDecoder; from maritime.config import Settings; from maritime.detectors.tracker import "
+                          "Tracker; from maritime.detectors.gaps import GapDetector; "
+                          "print(AisDecoder('x')._fast is None, GapDetector(Settings().gaps, Tracker())._quiet is None, "
+                          "core.status())"],
                          capture_output=True, text=True, check=True, timeout=60,
                          env={**os.environ, "MARITIME_PURE": "1"}).stdout
-    assert out.startswith("True typed core not in use (lines: MARITIME_PURE=1)")
+    assert out.startswith("True True typed core not in use (lines: MARITIME_PURE=1; quiet: MARITIME_PURE=1)")
 
 
 VARIANTS = [

@@ -1,0 +1,305 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The quiet path of the per-vessel detectors in C (Cython): a position that changes a vessel's state and raises
+nothing, taken without the detector's Python code.
+
+Most positions of a day raise nothing: a vessel heard again a few seconds after its last report, on the track it
+was on. For those, each function here does what the detector's own ``on_position`` (or the identity gate's
+``check``) would do, on the detector's own state, in place: the same msgspec Structs, dictionaries and ordered
+dict the tables and checkpoints keep, so nothing outside the detector changes.
+
+Each function answers True when it took the position (the detector returns at once, with no alerts), False when
+the position is anything else: a first fix, a gap, a second track, a time uncertainty, a land check falling due.
+It answers False before touching any state, and the detector's Python code then runs unchanged; that code is
+the reference, and a differential test runs both on every recording and on generated feeds.
+
+The fields are read and written where the class keeps them (each one a slot: its member descriptor's offset,
+checked when this module is imported against ``getattr``). Only atomic values are written (floats, ints, None,
+booleans), so msgspec's garbage-collector tracking of Structs that hold containers is never affected. Floats are
+compared as the Python code compares them: the same operations in the same order, on the same doubles, and
+``math.hypot`` itself for the distance.
+"""
+
+from cpython.dict cimport PyDict_GetItem
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.long cimport PyLong_CheckExact
+from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from libc.math cimport cos, fmod, copysign
+
+import math
+import types
+
+from maritime.detectors.state import GapState, IdentityState, Track
+from maritime.geo import EARTH_RADIUS_M
+from maritime.models import Position
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        const char* name
+        int type
+        Py_ssize_t offset
+        int flags
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
+cdef enum:
+    T_OBJECT_EX = 16
+    READONLY = 1
+
+cdef object FALSE = False
+cdef object TRUE = True
+cdef object NONE = None
+cdef object ZERO = 0.0
+cdef object _hypot = math.hypot
+cdef double R_EARTH = EARTH_RADIUS_M
+cdef double DEG = math.pi / 180.0  # math.radians(x) is x * (pi / 180): the same double
+
+#: why the quiet path is not used (None: it is)
+why_not = None
+
+
+cdef Py_ssize_t _offset(object cls, str name, bint write) except -1:
+    """Where instances of ``cls`` keep field ``name``: its own slot (a member descriptor holding any object)."""
+    d = cls.__dict__.get(name)
+    if type(d) is not types.MemberDescriptorType:
+        raise TypeError(f"{cls.__name__}.{name} is not a slot")
+    cdef PyMemberDef* m = (<PyMemberDescrObject*>d).d_member
+    if m.type != T_OBJECT_EX or (write and (m.flags & READONLY)):
+        raise TypeError(f"{cls.__name__}.{name} is not a plain object slot")
+    return m.offset
+
+
+cdef inline PyObject* _get(object o, Py_ssize_t at):
+    """The object in slot ``at`` of ``o`` (borrowed; NULL when unset)."""
+    return (<PyObject**>((<char*><PyObject*>o) + at))[0]
+
+
+cdef inline void _set(object o, Py_ssize_t at, object v):
+    """Slot ``at`` of ``o`` set to ``v`` (what the descriptor's setter does)."""
+    cdef PyObject** slot = <PyObject**>((<char*><PyObject*>o) + at)
+    cdef PyObject* old = slot[0]
+    Py_INCREF(v)
+    slot[0] = <PyObject*>v
+    Py_XDECREF(old)
+
+
+cdef inline double _pymod(double a, double b):
+    """``a % b`` for floats, as Python computes it (the result takes the divisor's sign)."""
+    cdef double m = fmod(a, b)
+    if m != 0.0:
+        if (b < 0.0) != (m < 0.0):
+            m += b
+    else:
+        m = copysign(0.0, b)
+    return m
+
+
+cdef inline double _lon_delta(double lon1, double lon2):
+    """:func:`maritime.geo.lon_delta`."""
+    cdef double d = lon2 - lon1
+    if -180.0 <= d < 180.0:
+        return d
+    return _pymod(d + 180.0, 360.0) - 180.0
+
+
+cdef double _fast_distance_m(double lat1, double lon1, double lat2, double lon2) except? -1.0:
+    """:func:`maritime.geo.fast_distance_m`, with Python's own ``math.hypot``."""
+    cdef double x = (_lon_delta(lon1, lon2) * DEG) * cos(((lat1 + lat2) / 2) * DEG)
+    cdef double y = (lat2 - lat1) * DEG
+    return R_EARTH * PyFloat_AS_DOUBLE(_hypot(x, y))
+
+
+def fast_distance_m(double lat1, double lon1, double lat2, double lon2):
+    """The distance this module compares (m), for the test that it is :func:`maritime.geo.fast_distance_m`'s."""
+    return _fast_distance_m(lat1, lon1, lat2, lon2)
+
+
+# -- the fields read and written ---------------------------------------------------------------------------------
+
+cdef Py_ssize_t P_MMSI, P_T, P_LAT, P_LON, P_SOG, P_STATUS, P_ERR
+cdef Py_ssize_t G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N, G_KIND, G_ZONE, G_CTX, G_OPEN, G_KEY_T, G_OUTAGE, G_SUSPECT
+cdef Py_ssize_t I_TRACKS, I_SHARED, I_LAND_S, I_LAND_CHECK, I_UNCERTAIN, I_ERR
+cdef Py_ssize_t T_T, T_LAT, T_LON, T_ERR, T_N
+
+
+cdef void _offsets() except *:
+    global P_MMSI, P_T, P_LAT, P_LON, P_SOG, P_STATUS, P_ERR
+    global G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N, G_KIND, G_ZONE, G_CTX, G_OPEN, G_KEY_T, G_OUTAGE, G_SUSPECT
+    global I_TRACKS, I_SHARED, I_LAND_S, I_LAND_CHECK, I_UNCERTAIN, I_ERR
+    global T_T, T_LAT, T_LON, T_ERR, T_N
+    P_MMSI, P_T, P_LAT, P_LON = (_offset(Position, n, False) for n in ("mmsi", "time_s", "lat", "lon"))
+    P_SOG, P_STATUS, P_ERR = (_offset(Position, n, False) for n in ("sog_kn", "nav_status", "time_err_s"))
+    G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N = (_offset(GapState, n, True)
+                                               for n in ("t", "lat", "lon", "sog", "status", "n"))
+    G_KIND, G_ZONE, G_CTX, G_OPEN = (_offset(GapState, n, True) for n in ("kind", "zone", "ctx", "open"))
+    G_KEY_T, G_OUTAGE, G_SUSPECT = (_offset(GapState, n, True) for n in ("key_t", "outage", "suspect"))
+    I_TRACKS, I_SHARED, I_LAND_S = (_offset(IdentityState, n, True) for n in ("tracks", "shared", "land_s"))
+    I_LAND_CHECK, I_UNCERTAIN, I_ERR = (_offset(IdentityState, n, True) for n in ("land_check", "uncertain", "err"))
+    T_T, T_LAT, T_LON, T_ERR, T_N = (_offset(Track, n, True) for n in ("t", "lat", "lon", "err", "n"))
+
+
+cdef bint _reads_as_getattr(object o) except -1:
+    """Whether every field of a probe record reads here as ``getattr`` reads it."""
+    for name in type(o).__struct_fields__ if hasattr(type(o), "__struct_fields__") else type(o).__dataclass_fields__:
+        want = getattr(o, name)
+        if _get(o, _offset(type(o), name, False)) != <PyObject*>want:
+            return False
+    return True
+
+
+try:
+    _offsets()
+    _probes = (Position(366999001, 1.7e9, 12.5, -61.25, 3.5, 181.5, 7, 5, 18, "rx", 0.5),
+               GapState(1.7e9, 12.5, -61.25, 3.5, 5, 4, "mpa", {"id": "z"}, True, True, 1.6e9, True, True),
+               IdentityState([Track(1.7e9, 12.5, -61.25, 0.0, 3, 1.6e9)], 0, None, None, None, (1.7e9, 12.5, -61.2),
+                             2, 30.0),
+               Track(1.7e9, 12.5, -61.25, 0.0, 3, 1.6e9))
+    if not all(_reads_as_getattr(p) for p in _probes):
+        why_not = "a field does not read here as getattr reads it"
+except TypeError as err:
+    why_not = str(err)
+
+
+# -- dark gaps ------------------------------------------------------------------------------------------------
+
+
+cdef class GapsQuiet:
+    """:meth:`maritime.detectors.gaps.GapDetector.on_position` for a vessel heard again with no gap open or to
+    open: its last fix replaced by this one, its count up by one, its place at the back of the sweep's order."""
+
+    cdef double min_gap_s
+    cdef object min_before
+
+    def __init__(self, double min_gap_s, int min_positions_before):
+        self.min_gap_s = min_gap_s
+        self.min_before = min_positions_before
+
+    def take(self, dict state, object by_last, object pos):
+        """True when the position was taken here (no alert); False: nothing was touched."""
+        if type(pos) is not Position:
+            return False
+        mmsi = <object>_get(pos, P_MMSI)
+        cdef PyObject* found = PyDict_GetItem(state, mmsi)
+        if found == NULL or type(<object>found) is not GapState:
+            return False
+        st = <object>found
+        if _get(st, G_OPEN) != <PyObject*>FALSE:
+            return False
+        t = <object>_get(pos, P_T)
+        last = <object>_get(st, G_T)
+        err = <object>_get(pos, P_ERR)
+        n = <object>_get(st, G_N)
+        if not (PyFloat_CheckExact(t) and PyFloat_CheckExact(last) and PyFloat_CheckExact(err)
+                and PyLong_CheckExact(n)):
+            return False
+        silent = PyFloat_AS_DOUBLE(t) - PyFloat_AS_DOUBLE(last)
+        if silent - PyFloat_AS_DOUBLE(err) >= self.min_gap_s and n >= self.min_before \
+                and _get(st, G_OUTAGE) != <PyObject*>TRUE:
+            return False  # a silence the sweep never saw: the gap is raised and closed at once (Python)
+        _set(st, G_T, t)
+        _set(st, G_LAT, <object>_get(pos, P_LAT))
+        _set(st, G_LON, <object>_get(pos, P_LON))
+        _set(st, G_SOG, <object>_get(pos, P_SOG))
+        _set(st, G_STATUS, <object>_get(pos, P_STATUS))
+        _set(st, G_N, n + 1)
+        _set(st, G_KIND, NONE)
+        _set(st, G_ZONE, NONE)
+        _set(st, G_KEY_T, NONE)
+        _set(st, G_CTX, FALSE)
+        _set(st, G_OPEN, FALSE)
+        _set(st, G_OUTAGE, FALSE)
+        _set(st, G_SUSPECT, FALSE)
+        by_last[mmsi] = t
+        by_last.move_to_end(mmsi)
+        return True
+
+
+# -- identity -------------------------------------------------------------------------------------------------
+
+
+cdef class IdentityQuiet:
+    """:meth:`maritime.detectors.identity.IdentityGate.check` for a fix that fits the one track of its MMSI:
+    no time uncertainty (its own, or the vessel's), no land check due, no second track or sharing episode; the
+    track moved to the fix."""
+
+    cdef double min_jump_m
+    cdef double slack_s
+    cdef bint land
+    cdef double kn_to_ms
+
+    def __init__(self, double min_jump_m, double slack_s, bint land, double kn_to_ms):
+        self.min_jump_m = min_jump_m
+        self.slack_s = slack_s
+        self.land = land
+        self.kn_to_ms = kn_to_ms
+
+    def take(self, dict state, object pos, double limit):
+        """True when the fix was accepted here (no alert); False: nothing was touched."""
+        if type(pos) is not Position:
+            return False
+        cdef PyObject* found = PyDict_GetItem(state, <object>_get(pos, P_MMSI))
+        if found == NULL or type(<object>found) is not IdentityState:
+            return False
+        st = <object>found
+        t = <object>_get(pos, P_T)
+        lat = <object>_get(pos, P_LAT)
+        lon = <object>_get(pos, P_LON)
+        e_own = <object>_get(pos, P_ERR)
+        if not (PyFloat_CheckExact(t) and PyFloat_CheckExact(lat) and PyFloat_CheckExact(lon)
+                and PyFloat_CheckExact(e_own)) or PyFloat_AS_DOUBLE(e_own) > 0.0:
+            return False
+        cdef double ts = PyFloat_AS_DOUBLE(t), la = PyFloat_AS_DOUBLE(lat), lo = PyFloat_AS_DOUBLE(lon)
+        cdef PyObject* check
+        if self.land and _get(st, I_LAND_S) == <PyObject*>NONE:
+            # the land check is due unless the last one was under 10 min and 5 km ago (IdentityGate._land_due)
+            check = _get(st, I_LAND_CHECK)
+            if check == <PyObject*>NONE or type(<object>check) is not tuple or PyTuple_GET_SIZE(<object>check) != 3:
+                return False
+            c0 = <object>PyTuple_GET_ITEM(<object>check, 0)
+            c1 = <object>PyTuple_GET_ITEM(<object>check, 1)
+            c2 = <object>PyTuple_GET_ITEM(<object>check, 2)
+            if not (PyFloat_CheckExact(c0) and PyFloat_CheckExact(c1) and PyFloat_CheckExact(c2)):
+                return False
+            if not (ts - PyFloat_AS_DOUBLE(c0) < 600
+                    and _fast_distance_m(PyFloat_AS_DOUBLE(c1), PyFloat_AS_DOUBLE(c2), la, lo) < 5000):
+                return False
+        uncertain = <object>_get(st, I_UNCERTAIN)
+        if not PyLong_CheckExact(uncertain):
+            return False
+        err = ZERO
+        if uncertain:
+            if uncertain < 2:
+                err = ZERO
+            else:
+                err = <object>_get(st, I_ERR)
+                if not PyFloat_CheckExact(err):
+                    return False
+        if _get(st, I_SHARED) != <PyObject*>NONE:
+            return False
+        tracks = <object>_get(st, I_TRACKS)
+        if type(tracks) is not list or PyList_GET_SIZE(tracks) != 1:
+            return False
+        tr = <object>PyList_GET_ITEM(tracks, 0)
+        if type(tr) is not Track:
+            return False
+        tt = <object>_get(tr, T_T)
+        tlat = <object>_get(tr, T_LAT)
+        tlon = <object>_get(tr, T_LON)
+        terr = <object>_get(tr, T_ERR)
+        tn = <object>_get(tr, T_N)
+        if not (PyFloat_CheckExact(tt) and PyFloat_CheckExact(tlat) and PyFloat_CheckExact(tlon)
+                and PyFloat_CheckExact(terr) and PyLong_CheckExact(tn)):
+            return False
+        cdef double dt = ts - PyFloat_AS_DOUBLE(tt)
+        cdef double e = PyFloat_AS_DOUBLE(err) if PyFloat_AS_DOUBLE(err) > PyFloat_AS_DOUBLE(terr) \
+            else PyFloat_AS_DOUBLE(terr)
+        cdef double reach = self.min_jump_m + limit * self.kn_to_ms * ((dt if dt > 0.0 else -dt) + self.slack_s + e)
+        if not _fast_distance_m(PyFloat_AS_DOUBLE(tlat), PyFloat_AS_DOUBLE(tlon), la, lo) <= reach:
+            return False
+        _set(tr, T_T, t)
+        _set(tr, T_LAT, lat)
+        _set(tr, T_LON, lon)
+        _set(tr, T_ERR, err)
+        _set(tr, T_N, tn + 1)
+        return True
