@@ -8,7 +8,7 @@ What it holds (each a ``.pyx`` beside this file):
   pure-Python decoder (:meth:`maritime.ingest.ais.AisDecoder.decode_line_py`) untouched; and the event-time
   pass's common line (:class:`~maritime.core.lines.TimeScan`), from the line to its place in the external sort;
 - :mod:`maritime.core.quiet`: the quiet path of the per-vessel detectors (a position that raises nothing, taken
-  on the detector's own state in place): dark gaps and the identity gate.
+  on the detector's own state in place): the identity gate, dark gaps, rendezvous and geofences.
 
 The compiled modules are used when they were built (``pip install .``, or ``MARITIME_COMPILE=1 pip install -e
 .``) and not when ``MARITIME_PURE=1`` is set, nor when a ``.pyx`` in a source tree is newer than its build (an
@@ -84,8 +84,7 @@ def time_scan(scan: Any, clocks: Any, sorter: Any, name: str, default_time_s: fl
 
 
 def quiet_path() -> Any | None:
-    """The detectors' quiet path (:mod:`maritime.core.quiet`: ``GapsQuiet``, ``IdentityQuiet``), or None when
-    the core is not built."""
+    """The detectors' quiet path (:mod:`maritime.core.quiet`), or None when the core is not built."""
     return load("quiet")
 
 

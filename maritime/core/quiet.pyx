@@ -22,15 +22,16 @@ compared as the Python code compares them: the same operations in the same order
 from cpython.dict cimport PyDict_GetItem
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
-from cpython.long cimport PyLong_CheckExact
+from cpython.long cimport PyLong_AsDouble, PyLong_CheckExact
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
-from libc.math cimport cos, fmod, copysign
+from libc.math cimport copysign, cos, floor, fmod, isfinite
+from cpython.long cimport PyLong_FromDouble
 
 import math
 import types
 
-from maritime.detectors.state import GapState, IdentityState, Track
+from maritime.detectors.state import GapState, IdentityState, Meeting, Track, Visit
 from maritime.geo import EARTH_RADIUS_M
 from maritime.models import Position
 
@@ -121,13 +122,15 @@ cdef Py_ssize_t P_MMSI, P_T, P_LAT, P_LON, P_SOG, P_STATUS, P_ERR
 cdef Py_ssize_t G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N, G_KIND, G_ZONE, G_CTX, G_OPEN, G_KEY_T, G_OUTAGE, G_SUSPECT
 cdef Py_ssize_t I_TRACKS, I_SHARED, I_LAND_S, I_LAND_CHECK, I_UNCERTAIN, I_ERR
 cdef Py_ssize_t T_T, T_LAT, T_LON, T_ERR, T_N
+cdef Py_ssize_t M_LAST, M_PARTED
+cdef Py_ssize_t V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL
 
 
 cdef void _offsets() except *:
     global P_MMSI, P_T, P_LAT, P_LON, P_SOG, P_STATUS, P_ERR
     global G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N, G_KIND, G_ZONE, G_CTX, G_OPEN, G_KEY_T, G_OUTAGE, G_SUSPECT
     global I_TRACKS, I_SHARED, I_LAND_S, I_LAND_CHECK, I_UNCERTAIN, I_ERR
-    global T_T, T_LAT, T_LON, T_ERR, T_N
+    global T_T, T_LAT, T_LON, T_ERR, T_N, M_LAST, M_PARTED, V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL
     P_MMSI, P_T, P_LAT, P_LON = (_offset(Position, n, False) for n in ("mmsi", "time_s", "lat", "lon"))
     P_SOG, P_STATUS, P_ERR = (_offset(Position, n, False) for n in ("sog_kn", "nav_status", "time_err_s"))
     G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N = (_offset(GapState, n, True)
@@ -137,6 +140,8 @@ cdef void _offsets() except *:
     I_TRACKS, I_SHARED, I_LAND_S = (_offset(IdentityState, n, True) for n in ("tracks", "shared", "land_s"))
     I_LAND_CHECK, I_UNCERTAIN, I_ERR = (_offset(IdentityState, n, True) for n in ("land_check", "uncertain", "err"))
     T_T, T_LAT, T_LON, T_ERR, T_N = (_offset(Track, n, True) for n in ("t", "lat", "lon", "err", "n"))
+    M_LAST, M_PARTED = (_offset(Meeting, n, False) for n in ("last", "parted"))
+    V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL = (_offset(Visit, n, False) for n in ("since", "out_since", "typed", "dwell"))
 
 
 cdef bint _reads_as_getattr(object o) except -1:
@@ -154,7 +159,10 @@ try:
                GapState(1.7e9, 12.5, -61.25, 3.5, 5, 4, "mpa", {"id": "z"}, True, True, 1.6e9, True, True),
                IdentityState([Track(1.7e9, 12.5, -61.25, 0.0, 3, 1.6e9)], 0, None, None, None, (1.7e9, 12.5, -61.2),
                              2, 30.0),
-               Track(1.7e9, 12.5, -61.25, 0.0, 3, 1.6e9))
+               Track(1.7e9, 12.5, -61.25, 0.0, 3, 1.6e9),
+               Meeting(1.6e9, 1.7e9, 12.5, -61.25, 120.0, 4, 50.0, -245.0, [0.5], True, 1.7e9, False, 1.71e9, True,
+                       1.65e9, 600.0, [120.0]),
+               Visit(1.6e9, 12.5, -61.25, True, False, True, True, None, 1.7e9, 12.6, -61.3))
     if not all(_reads_as_getattr(p) for p in _probes):
         why_not = "a field does not read here as getattr reads it"
 except TypeError as err:
@@ -302,4 +310,153 @@ cdef class IdentityQuiet:
         _set(tr, T_LON, lon)
         _set(tr, T_ERR, err)
         _set(tr, T_N, tn + 1)
+        return True
+
+
+# -- rendezvous -----------------------------------------------------------------------------------------------
+
+
+cdef class RendezvousQuiet:
+    """:meth:`maritime.detectors.rendezvous.RendezvousDetector.on_position` for a vessel under way (not slow, or
+    no speed given) that was not in the grid of slow vessels, and whose pairs have all parted already: its last
+    fix kept, a rest in progress (learned anchorages) ended."""
+
+    cdef double max_sog_kn
+    cdef double rest_max_sog_kn
+    cdef bint learned
+
+    def __init__(self, double max_sog_kn, bint learned, double rest_max_sog_kn):
+        self.max_sog_kn = max_sog_kn
+        self.learned = learned
+        self.rest_max_sog_kn = rest_max_sog_kn
+
+    def take(self, object pos, dict prev, dict where, dict pairs, dict episodes, object resting):
+        """True when the position was taken here (no alert); False: nothing was touched."""
+        if type(pos) is not Position:
+            return False
+        sog = <object>_get(pos, P_SOG)
+        cdef double knots
+        if sog is not None:
+            if PyFloat_CheckExact(sog):
+                knots = PyFloat_AS_DOUBLE(sog)
+            elif PyLong_CheckExact(sog) and -1000 < sog < 1000:
+                knots = PyLong_AsDouble(sog)  # exact: a table's whole knots compare as Python compares them
+            else:
+                return False
+            if knots < self.max_sog_kn:
+                return False  # slow: the grid (Python)
+            if self.learned and knots < self.rest_max_sog_kn:
+                return False  # a rest to follow (never, while the rest speed is under the meeting speed)
+        mmsi = <object>_get(pos, P_MMSI)
+        if PyDict_GetItem(where, mmsi) != NULL:
+            return False  # it was slow until now: out of the grid, its pairs judged (Python)
+        cdef PyObject* keys = PyDict_GetItem(pairs, mmsi)
+        cdef PyObject* ep
+        cdef PyObject* last
+        if keys != NULL and <object>keys:
+            # its pairs are parted now (RendezvousDetector._apart_all), unless each has parted already or was
+            # last together after this fix
+            if type(<object>keys) is not set:
+                return False
+            t = <object>_get(pos, P_T)
+            if not PyFloat_CheckExact(t):
+                return False
+            for key in <set>keys:
+                ep = PyDict_GetItem(episodes, key)
+                if ep == NULL:
+                    continue
+                if type(<object>ep) is not Meeting:
+                    return False
+                if _get(<object>ep, M_PARTED) != <PyObject*>NONE:
+                    continue
+                last = _get(<object>ep, M_LAST)
+                if not PyFloat_CheckExact(<object>last) or not PyFloat_AS_DOUBLE(t) < PyFloat_AS_DOUBLE(<object>last):
+                    return False
+        if self.learned:
+            if type(resting) is not dict:
+                return False
+            (<dict>resting).pop(mmsi, None)
+        prev[mmsi] = (<object>_get(pos, P_T), <object>_get(pos, P_LAT), <object>_get(pos, P_LON))
+        return True
+
+
+# -- geofences ------------------------------------------------------------------------------------------------
+
+
+cdef class GeofenceQuiet:
+    """:meth:`maritime.detectors.geofence.GeofenceDetector.on_position` for a fix that changes nothing: it falls in
+    a cell of the zone index that no zone boundary crosses (a cell already worked out; a new one, or one a
+    boundary crosses, is left to Python), and the vessel is inside exactly the zones it was already visiting,
+    none of them with an exit pending, an entry still to judge, a dwell falling due or a speed limit to check."""
+
+    cdef double cell_deg
+    cdef list ids, dwell_s, speed, types
+    cdef bint unique
+
+    def __init__(self, double cell_deg, list ids, list dwell_s, list speed, list types, bint unique):
+        """``ids`` of the ruled zones by index, their dwell limits (s; None without a dwell rule), whether they
+        have a speed rule, their ``vessel_types`` (None: every vessel), and whether the ids are unique."""
+        self.cell_deg = cell_deg
+        self.ids = ids
+        self.dwell_s = dwell_s
+        self.speed = speed
+        self.types = types
+        self.unique = unique
+
+    def take(self, object pos, dict state, dict cells, object category):
+        """True when the position was taken here (no alert, nothing to change); False: Python judges it."""
+        if type(pos) is not Position or not self.unique:
+            return False
+        cdef PyObject* found = PyDict_GetItem(state, <object>_get(pos, P_MMSI))
+        if found == NULL or type(<object>found) is not dict:
+            return False
+        visits = <dict>found
+        lat = <object>_get(pos, P_LAT)
+        lon = <object>_get(pos, P_LON)
+        t = <object>_get(pos, P_T)
+        if not (PyFloat_CheckExact(lat) and PyFloat_CheckExact(lon) and PyFloat_CheckExact(t)):
+            return False
+        cdef double i = PyFloat_AS_DOUBLE(lat) / self.cell_deg, j = PyFloat_AS_DOUBLE(lon) / self.cell_deg
+        if not (isfinite(i) and isfinite(j)):
+            return False
+        key = (PyLong_FromDouble(floor(i)), PyLong_FromDouble(floor(j)))  # ZoneIndex.containing_idx's key
+        cdef PyObject* got = PyDict_GetItem(cells, key)
+        if got == NULL or type(<object>got) is not tuple or PyTuple_GET_SIZE(<object>got) != 2:
+            return False
+        inside = <object>PyTuple_GET_ITEM(<object>got, 0)
+        edge = <object>PyTuple_GET_ITEM(<object>got, 1)
+        if type(inside) is not tuple or type(edge) is not tuple or edge:
+            return False
+        if PyTuple_GET_SIZE(inside) != len(visits):
+            return False  # a zone entered or left (with unique ids, one visit per zone it is in)
+        cdef Py_ssize_t k, z
+        cdef PyObject* v
+        cdef PyObject* limit
+        sog = <object>_get(pos, P_SOG)
+        for k in range(PyTuple_GET_SIZE(inside)):
+            zi = <object>PyTuple_GET_ITEM(inside, k)
+            if not PyLong_CheckExact(zi):
+                return False
+            z = zi
+            if not 0 <= z < len(self.ids):
+                return False
+            v = PyDict_GetItem(visits, self.ids[z])
+            if v == NULL or type(<object>v) is not Visit:
+                return False  # an entry
+            if _get(<object>v, V_OUT_SINCE) != <PyObject*>NONE:
+                return False  # back in before the exit was sure
+            if _get(<object>v, V_TYPED) != <PyObject*>TRUE and category != "unknown":
+                return False  # its type is known now: the entry is judged
+            kinds = self.types[z]
+            if kinds is not None and category not in kinds:
+                continue  # the zone's rules are not for this vessel
+            limit = <PyObject*>self.dwell_s[z]
+            if limit != <PyObject*>NONE and _get(<object>v, V_DWELL) != <PyObject*>TRUE:
+                since = <object>_get(<object>v, V_SINCE)
+                if not PyFloat_CheckExact(since) or not PyFloat_CheckExact(<object>limit):
+                    return False
+                if PyFloat_AS_DOUBLE(t) - PyFloat_AS_DOUBLE(since) >= PyFloat_AS_DOUBLE(<object>limit):
+                    return False  # the dwell falls due
+            if self.speed[z] is True and sog is not None:
+                return False  # a speed rule to judge
         return True

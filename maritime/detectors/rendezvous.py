@@ -72,6 +72,17 @@ CRUISE_MIN_LENGTH_M = 100
 TENDER_MAX_LENGTH_M = 30
 
 
+def _quiet_path(max_sog_kn: float, learned: LearnedAnchorages | None) -> Any:
+    """``RendezvousQuiet(...).take`` of the typed core, or None."""
+    from maritime.core import quiet_path
+
+    core = quiet_path()
+    if core is None:
+        return None
+    rest = learned.s.rest_max_sog_kn if learned is not None else 0.0
+    return core.RendezvousQuiet(max_sog_kn, learned is not None, rest).take
+
+
 class RendezvousDetector(DetectorBase):
     """Ship-to-ship meetings. ``state`` holds pair episodes keyed ``(a, b)`` (MMSIs ascending)."""
 
@@ -101,6 +112,8 @@ class RendezvousDetector(DetectorBase):
         self.min_dur_s = self.p.min_duration_min * 60
         self.merge_s = self.p.merge_gap_h * 3600
         self.apart_m = self.p.max_distance_m * 1.5  # hysteresis: parted only when clearly apart
+        #: the typed core's quiet path (a vessel under way in no pair), None when not built
+        self._quiet: Any = _quiet_path(self.p.max_sog_kn, learned)
 
     def _cell(self, lat: float, lon: float) -> tuple[int, int]:
         s = self.cell_deg
@@ -155,8 +168,12 @@ class RendezvousDetector(DetectorBase):
         return None if wait else False
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
-        mmsi = pos.mmsi
         learned = self.learned
+        quiet = self._quiet
+        if quiet is not None and quiet(pos, self._prev, self._where, self._pairs, self.state,
+                                       learned.resting if learned is not None else None):
+            return []  # taken in C, as below (maritime.core.quiet.RendezvousQuiet)
+        mmsi = pos.mmsi
         if learned is not None:
             sog = pos.sog_kn
             if sog is not None and sog < learned.s.rest_max_sog_kn:

@@ -357,6 +357,12 @@ class ZoneIndex:
     def __len__(self) -> int:
         return len(self.zones)
 
+    @property
+    def cells(self) -> dict[tuple[int, int], tuple[tuple[int, ...], tuple[int, ...]]]:
+        """The cells worked out so far: (row, column) of the ``cell_deg`` grid → (the zones that contain the whole
+        cell, the zones whose boundary crosses it), as indices into ``zones``."""
+        return self._cells
+
     def _cell(self, key: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
         s = self.cell_deg
         cell = shapely.box(key[1] * s, key[0] * s, (key[1] + 1) * s, (key[0] + 1) * s)

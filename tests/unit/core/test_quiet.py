@@ -6,11 +6,13 @@ so by skipping them."""
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,31 +20,52 @@ from hypothesis import strategies as st
 import maritime.core
 from maritime.config import IdentitySettings, IngestSettings, Settings
 from maritime.detectors.gaps import GapDetector
+from maritime.detectors.geofence import GeofenceDetector
 from maritime.detectors.identity import IdentityGate
+from maritime.detectors.rendezvous import RendezvousDetector
 from maritime.detectors.tracker import Tracker
 from maritime.geo import destination
 from maritime.geo import fast_distance_m as geo_distance
 from maritime.ingest.sources import parse_source
-from maritime.models import Position
+from maritime.models import Position, VesselInfo
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
-from tests.conftest import Collect, recording_params
+from maritime.zones.index import ZoneIndex, load_zones
+from tests.conftest import T0, Collect, meeting, recording_params, zone, zones
 
 QUIET = maritime.core.load("quiet")
 needs_core = pytest.mark.skipif(QUIET is None, reason="the typed core is not built here (an editable install): "
                                                       ".ci/run builds it and runs these")
 
 
-def parts(pipe: Pipeline) -> tuple[IdentityGate, GapDetector]:
-    gate = next(g for g in pipe.chain.gates if isinstance(g, IdentityGate))
-    gaps = next(d for d in pipe.chain.detectors if isinstance(d, GapDetector))
-    return gate, gaps
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@functools.cache
+def caribbean() -> ZoneIndex:
+    """The bundled Caribbean zones, and three more where the generated vessels sail: a zone with a dwell rule of
+    2 min (an integer, as a zone file may give it), a speed limit of 10 kn, and a rule for fishing vessels only."""
+    extra = zones(zone("dwell", "restricted", (-66.2, 14.4, -65.8, 14.6), alert_on=["entry", "dwell"], dwell_min=2),
+                  zone("slow", "mpa", (-61.4, 13.0, -61.1, 13.3), alert_on=["entry", "speed"], max_speed_kn=10),
+                  zone("fishers", "custom", (-66.3, 18.3, -65.9, 18.6), alert_on=["entry", "exit", "dwell"],
+                       vessel_types=["fishing"]))
+    return ZoneIndex([*load_zones(ROOT / "geofences").zones, *extra.zones])
+
+
+def parts(pipe: Pipeline) -> list[Any]:
+    """The gate and the detectors with a quiet path: identity, gaps, rendezvous, geofences."""
+    out: list[Any] = [next(g for g in pipe.chain.gates if isinstance(g, IdentityGate))]
+    for kind in (GapDetector, RendezvousDetector, GeofenceDetector):
+        out.append(next(d for d in pipe.chain.detectors if isinstance(d, kind)))
+    return out
 
 
 def state_of(pipe: Pipeline) -> Any:
-    """What the identity gate and the gap detector hold, as plain data (the order of the sweep included)."""
-    gate, gaps = parts(pipe)
-    return (msgspec.to_builtins(gate.state), msgspec.to_builtins(gaps.state), list(gaps._by_last.items()))
+    """What they hold, as plain data (the order of the gap sweep, and the rendezvous grid, included)."""
+    gate, gaps, rendezvous, geofence = parts(pipe)
+    return (msgspec.to_builtins(gate.state), msgspec.to_builtins(gaps.state), list(gaps._by_last.items()),
+            rendezvous.snapshot(), sorted((k, sorted(v)) for k, v in rendezvous._cells.items()),
+            sorted((k, sorted(v)) for k, v in rendezvous._pairs.items()), msgspec.to_builtins(geofence.state))
 
 
 def pipeline(quiet: bool, monkeypatch: pytest.MonkeyPatch, s: Settings | None = None) -> tuple[Pipeline, Collect]:
@@ -52,9 +75,8 @@ def pipeline(quiet: bool, monkeypatch: pytest.MonkeyPatch, s: Settings | None = 
     with monkeypatch.context() as m:
         if not quiet:
             m.setattr(maritime.core, "quiet_path", lambda: None)
-        pipe = Pipeline(s, assembly=Assembly(s, None), sinks=[sink])
-    gate, gaps = parts(pipe)
-    assert (gate._quiet is not None and gaps._quiet is not None) is quiet
+        pipe = Pipeline(s, assembly=Assembly(s, caribbean()), sinks=[sink])
+    assert all((p._quiet is not None) is quiet for p in parts(pipe))
     return pipe, sink
 
 
@@ -76,19 +98,23 @@ def test_every_recording_gives_the_same_alerts_and_state_with_the_quiet_path(pat
 
 
 @st.composite
-def feeds(draw: st.DrawFn) -> list[Position]:
-    """A few vessels near Caribbean land and in open sea: steady tracks, silences past the gap length, jumps,
-    fixes back in time, delivery-time uncertainties, unknown speeds and statuses, shared MMSIs."""
+def feeds(draw: st.DrawFn) -> list[Position | VesselInfo]:
+    """A few vessels near Caribbean land and in open sea, often at the same spot: steady tracks that stop and
+    start again (pairs that meet and part), silences past the gap length, jumps, fixes back in time,
+    delivery-time uncertainties, unknown speeds and statuses, shared MMSIs, zones entered, left and stayed in."""
     mmsis = draw(st.lists(st.sampled_from([366999001, 366999002, 1193046, 970123456, 12345]), min_size=1,
                           max_size=3, unique=True))
-    out: list[Position] = []
+    out: list[Position | VesselInfo] = []
     t0 = 1.75e9
-    for mmsi in mmsis:
-        lat, lon = draw(st.sampled_from([(14.5, -66.0), (13.16, -61.23), (18.45, -66.1), (12.05, -61.75)]))
+    spots = [(14.5, -66.0), (14.5, -66.001), (13.16, -61.23), (18.45, -66.1), (12.05, -61.75)]
+    together = draw(st.booleans())  # all of them near one spot (pairs meet)
+    for k, mmsi in enumerate(mmsis):
+        lat, lon = (14.5, -66.0 - 0.001 * k) if together else draw(st.sampled_from(spots))
         t = t0 + draw(st.integers(0, 600))
         course = draw(st.floats(0, 359))
         sog = draw(st.sampled_from([0.0, 0.4, 8.0, 14.5, 25.0]))
         for _ in range(draw(st.integers(1, 60))):
+            sog = draw(st.sampled_from([sog, sog, sog, sog, 0.3, 12.0]))
             step = draw(st.sampled_from([10.0, 10.0, 10.0, 2.0, 0.0, -30.0, 600.0, 3 * 3600.0, 9 * 3600.0]))
             t += step
             kind = draw(st.sampled_from(["on", "on", "on", "on", "jump", "back", "far"]))
@@ -105,6 +131,9 @@ def feeds(draw: st.DrawFn) -> list[Position]:
             err = draw(st.sampled_from([0.0, 0.0, 0.0, 60.0, 300.0, 1800.0]))
             out.append(Position(mmsi, t, plat, plon, draw(st.sampled_from([sog, None])), course, None,
                                 draw(st.sampled_from([0, 1, 5, None])), 1, "gen", err))
+        if draw(st.booleans()):  # its type learnt on the way: fishing, cargo or a tug
+            out.append(VesselInfo(mmsi, draw(st.sampled_from([p.time_s for p in out if p.mmsi == mmsi])) + 1.0,
+                                  "GEN", ship_type=draw(st.sampled_from([30, 70, 52])), msg_type=5, source="gen"))
     out.sort(key=lambda p: p.time_s)
     return out
 
@@ -113,7 +142,7 @@ def feeds(draw: st.DrawFn) -> list[Position]:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
 @given(feed=feeds(), land=st.booleans())
-def test_generated_feeds_give_the_same_alerts_and_state_position_by_position(feed: list[Position], land: bool,
+def test_generated_feeds_give_the_same_alerts_and_state_position_by_position(feed: list[Any], land: bool,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """With the land check and without it (a fix then reaches the track's limit in C, its time uncertainty
     included, instead of being checked against land for having moved 5 km)."""
@@ -202,3 +231,56 @@ def test_a_vessel_with_uncertain_times_is_judged_in_c_with_its_uncertainty() -> 
     assert taken == [1], "the exact-time fix was taken in C"
     assert msgspec.to_builtins(gates[0].state) == msgspec.to_builtins(gates[1].state)
     assert gates[0].state[366999001].tracks[0].err == 600.0
+
+
+@needs_core
+@pytest.mark.parametrize("hours", [0.5, 3.0], ids=["closeness-short-of-a-rendezvous", "rendezvous"])
+def test_a_pair_that_parts_is_parted_by_python_then_left_to_c(hours: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two vessels slow together, then off at 12 kn: the first fix under way of each is judged by Python (a
+    closeness that ends short of the duration is forgotten, a rendezvous is closed); once the pair has parted, the
+    rest of their fixes under way go through C; alerts and state are the same as without C at every fix."""
+    feed = sorted(meeting(hours), key=lambda p: p.time_s)
+    runs = [pipeline(quiet, monkeypatch) for quiet in (True, False)]
+    taken = [0]
+    rendezvous = parts(runs[0][0])[2]
+    rendezvous._quiet = counting(rendezvous._quiet, taken)
+    for pos in feed:
+        for pipe, _sink in runs:
+            pipe.process(pos.time_s, (None, [pos]))
+        assert state_of(runs[0][0]) == state_of(runs[1][0])
+        assert alerts(runs[0][1]) == alerts(runs[1][1])
+    under_way = sum(1 for p in feed if p.sog_kn == 12)
+    assert under_way - 4 <= taken[0] < under_way, "after their first fixes under way, the rest went through C"
+    kinds = {(a["type"], a["status"]) for a in alerts(runs[0][1])}
+    assert (("rendezvous", "closed") in kinds) is (hours > 2)
+
+
+@needs_core
+def test_a_vessel_back_under_way_after_leaving_the_grid_parts_its_pair_in_python(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A vessel that lay beside another and then fell silent leaves the grid of slow vessels before their
+    closeness is judged over; its next fix, under way, is not in the grid but still in an unparted pair, and C
+    leaves it to Python, which parts (here: forgets) the pair."""
+    s = Settings()
+    max_gap_s = s.rendezvous.max_interp_gap_min * 60
+    a, b, c = 366999001, 366999002, 366999003
+    lat, lon = 14.5, -66.0
+    blat, blon = destination(lat, lon, 90.0, 100.0)
+    feed = [Position(a, T0, lat, lon, 0.5, 0.0, None, 0, 1, "rx")]
+    feed += [Position(b, T0 + 60.0 * k, blat, blon, 0.5, 0.0, None, 0, 1, "rx") for k in range(11)]
+    feed += [Position(c, t, 16.0, -70.0 + (t - T0) / 1e5, 12.0, 90.0, None, 0, 1, "rx")
+             for t in np.arange(T0 + 660.0, T0 + max_gap_s + 300.0, 60.0).tolist()]
+    back = Position(a, T0 + max_gap_s + 300.0, lat, lon, 12.0, 0.0, None, 0, 1, "rx")
+    runs = [pipeline(quiet, monkeypatch, s) for quiet in (True, False)]
+    for pos in feed:
+        for pipe, _sink in runs:
+            pipe.process(pos.time_s, (None, [pos]))
+    for pipe, _sink in runs:
+        parts(pipe)[2].on_watermark(back.time_s)  # what the pipeline's tick does before the fix (again: a no-op)
+    rendezvous = parts(runs[0][0])[2]
+    ep = rendezvous.state.get((a, b))
+    assert a not in rendezvous._where and ep is not None and ep.parted is None and ep.last <= back.time_s
+    for pipe, _sink in runs:
+        pipe.process(back.time_s, (None, [back]))
+    assert state_of(runs[0][0]) == state_of(runs[1][0])
+    assert (a, b) not in rendezvous.state
