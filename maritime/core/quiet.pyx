@@ -14,7 +14,8 @@ the reference, and a differential test runs both on every recording and on gener
 
 The fields are read and written where the class keeps them (each one a slot: its member descriptor's offset,
 checked when this module is imported against ``getattr``). Only atomic values are written (floats, ints, None,
-booleans), so msgspec's garbage-collector tracking of Structs that hold containers is never affected. Floats are
+booleans), and tuples of floats to a Struct the collector already follows, so msgspec's garbage-collector tracking
+of Structs is never affected. Floats are
 compared as the Python code compares them: the same operations in the same order, on the same doubles, and
 ``math.hypot`` itself for the distance.
 """
@@ -24,6 +25,9 @@ from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.long cimport PyLong_AsDouble, PyLong_CheckExact
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
+
+cdef extern from "Python.h":
+    int PyObject_GC_IsTracked(object o)
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.math cimport copysign, cos, floor, fmod, isfinite
 from cpython.long cimport PyLong_FromDouble
@@ -228,19 +232,50 @@ cdef class GapsQuiet:
 
 cdef class IdentityQuiet:
     """:meth:`maritime.detectors.identity.IdentityGate.check` for a fix that fits the one track of its MMSI:
-    no time uncertainty (its own, or the vessel's), no land check due, no second track or sharing episode; the
-    track moved to the fix."""
+    no time uncertainty of its own, no second track or sharing episode, and no land check due or, when one is
+    due, the fix surely at sea (outside the land region, or in a cell of the land index with no land in it:
+    ``LandMask.on_land``'s first answers); the track moved to the fix."""
 
     cdef double min_jump_m
     cdef double slack_s
     cdef bint land
     cdef double kn_to_ms
+    cdef bint has_region
+    cdef double lon0, lat0, lon1, lat1
+    cdef object land_cells
+    cdef double land_cell_deg
 
-    def __init__(self, double min_jump_m, double slack_s, bint land, double kn_to_ms):
+    def __init__(self, double min_jump_m, double slack_s, bint land, double kn_to_ms, object region=None,
+                 object land_cells=None, double land_cell_deg=0.0):
+        """``region`` (lon0, lat0, lon1, lat1) where land is judged (None: everywhere), ``land_cells`` the land
+        index's cells by (row, column, margin) with ``land_cell_deg`` degrees a side (None: every due check goes
+        to Python)."""
         self.min_jump_m = min_jump_m
         self.slack_s = slack_s
         self.land = land
         self.kn_to_ms = kn_to_ms
+        self.has_region = region is not None
+        if region is not None:
+            self.lon0, self.lat0, self.lon1, self.lat1 = region
+        self.land_cells = land_cells if type(land_cells) is dict and land_cell_deg > 0.0 else None
+        self.land_cell_deg = land_cell_deg
+
+    cdef bint _surely_at_sea(self, double lat, double lon) except -1:
+        """``LandMask.on_land`` is False, by its first answers: outside the region, or no land in the cell."""
+        if not lat >= -60.0 or self.land_cells is None:
+            return False
+        if self.has_region and not (self.lon0 <= lon <= self.lon1 and self.lat0 <= lat <= self.lat1):
+            return True
+        cdef double i = lat / self.land_cell_deg, j = lon / self.land_cell_deg
+        if not (isfinite(i) and isfinite(j)):
+            return False
+        cdef PyObject* got = PyDict_GetItem(<dict>self.land_cells, (PyLong_FromDouble(floor(i)),
+                                                                    PyLong_FromDouble(floor(j)), 0))
+        return got != NULL and type(<object>got) is tuple and PyTuple_GET_SIZE(<object>got) == 0
+
+    def surely_at_sea(self, double lat, double lon):
+        """Whether a due land check is answered here: the point is surely not on land (for the tests)."""
+        return self._surely_at_sea(lat, lon)
 
     def take(self, dict state, object pos, double limit):
         """True when the fix was accepted here (no alert); False: nothing was touched."""
@@ -259,6 +294,7 @@ cdef class IdentityQuiet:
             return False
         cdef double ts = PyFloat_AS_DOUBLE(t), la = PyFloat_AS_DOUBLE(lat), lo = PyFloat_AS_DOUBLE(lon)
         cdef PyObject* check
+        cdef bint checked = False
         if self.land and _get(st, I_LAND_S) == <PyObject*>NONE:
             # the land check is due unless the last one was under 10 min and 5 km ago (IdentityGate._land_due)
             check = _get(st, I_LAND_CHECK)
@@ -271,7 +307,11 @@ cdef class IdentityQuiet:
                 return False
             if not (ts - PyFloat_AS_DOUBLE(c0) < 600
                     and _fast_distance_m(PyFloat_AS_DOUBLE(c1), PyFloat_AS_DOUBLE(c2), la, lo) < 5000):
-                return False
+                # due: done here only when the fix is surely at sea (its state keeps a new tuple: the Struct
+                # must be one the collector follows, as msgspec keeps one holding a list)
+                if not (PyObject_GC_IsTracked(st) and self._surely_at_sea(la, lo)):
+                    return False
+                checked = True
         uncertain = <object>_get(st, I_UNCERTAIN)
         if not PyLong_CheckExact(uncertain):
             return False
@@ -305,6 +345,8 @@ cdef class IdentityQuiet:
         cdef double reach = self.min_jump_m + limit * self.kn_to_ms * ((dt if dt > 0.0 else -dt) + self.slack_s + e)
         if not _fast_distance_m(PyFloat_AS_DOUBLE(tlat), PyFloat_AS_DOUBLE(tlon), la, lo) <= reach:
             return False
+        if checked:
+            _set(st, I_LAND_CHECK, (t, lat, lon))
         _set(tr, T_T, t)
         _set(tr, T_LAT, lat)
         _set(tr, T_LON, lon)

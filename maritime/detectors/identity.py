@@ -67,12 +67,18 @@ def mmsi_problem(mmsi: int) -> tuple[str, str] | None:
     return None
 
 
-def _quiet_path(min_jump_m: float, slack_s: float, land: bool) -> Any:
-    """``IdentityQuiet(...).take`` of the typed core, or None."""
+def _quiet_path(min_jump_m: float, slack_s: float, land: LandMask | None) -> Any:
+    """``IdentityQuiet(...).take`` of the typed core, or None; with the land mask's region and cells, so that a
+    fix due a land check is judged in C when it is surely at sea."""
     from maritime.core import quiet_path
 
     core = quiet_path()
-    return core.IdentityQuiet(min_jump_m, slack_s, land, KN_TO_MS).take if core is not None else None
+    if core is None:
+        return None
+    if land is None:
+        return core.IdentityQuiet(min_jump_m, slack_s, False, KN_TO_MS).take
+    return core.IdentityQuiet(min_jump_m, slack_s, True, KN_TO_MS, land.region, land.index.cells,
+                              land.index.cell_deg).take
 
 
 class IdentityGate(VesselHooks):
@@ -95,7 +101,7 @@ class IdentityGate(VesselHooks):
         self._by_type = settings.max_speed_by_type_kn
         self._default_limit = settings.max_speed_kn
         #: the typed core's quiet path (a fix that fits the MMSI's one track), None when not built
-        self._quiet: Any = _quiet_path(self.min_jump_m, self._slack_s, self.land is not None)
+        self._quiet: Any = _quiet_path(self.min_jump_m, self._slack_s, self.land)
 
     def _land_due(self, st: IdentityState, pos: Position) -> bool:
         """Land is checked at most every 10 min of event time or 5 km moved per vessel (it cannot change faster)."""

@@ -162,6 +162,12 @@ class LandIndex:
         self.cell_deg = cell_deg
         self._cells: dict[tuple[int, int, int], tuple[int, ...]] = {}
 
+    @property
+    def cells(self) -> dict[tuple[int, int, int], tuple[int, ...]]:
+        """The cells worked out so far: (row, column, margin m) of the ``cell_deg`` grid → the land polygons
+        within that margin of the cell (indices into ``geoms``; empty: open sea)."""
+        return self._cells
+
     def _near(self, lat: float, lon: float, margin_m: float) -> tuple[int, ...]:
         s = self.cell_deg
         key = (math.floor(lat / s), math.floor(lon / s), int(margin_m))

@@ -106,7 +106,10 @@ def feeds(draw: st.DrawFn) -> list[Position | VesselInfo]:
                           max_size=3, unique=True))
     out: list[Position | VesselInfo] = []
     t0 = 1.75e9
-    spots = [(14.5, -66.0), (14.5, -66.001), (13.16, -61.23), (18.45, -66.1), (12.05, -61.75)]
+    # open sea, a pair's spot, off St Vincent, off San Juan, off Grenada, outside the land region, and well
+    # inside Hispaniola (a fix on land)
+    spots = [(14.5, -66.0), (14.5, -66.001), (13.16, -61.23), (18.45, -66.1), (12.05, -61.75), (35.0, -40.0),
+             (19.0, -70.7)]
     together = draw(st.booleans())  # all of them near one spot (pairs meet)
     for k, mmsi in enumerate(mmsis):
         lat, lon = (14.5, -66.0 - 0.001 * k) if together else draw(st.sampled_from(spots))
@@ -284,3 +287,22 @@ def test_a_vessel_back_under_way_after_leaving_the_grid_parts_its_pair_in_python
         pipe.process(back.time_s, (None, [back]))
     assert state_of(runs[0][0]) == state_of(runs[1][0])
     assert (a, b) not in rendezvous.state
+
+
+@needs_core
+@settings(max_examples=300, deadline=None)
+@given(lat=st.floats(-70, 40), lon=st.floats(-100, -30))
+def test_a_point_c_calls_surely_at_sea_is_not_on_land(lat: float, lon: float) -> None:
+    """The land checks answered in C are the ones the land mask answers False: outside its region, or in a cell
+    with no land in it (once the mask has worked the cell out)."""
+    s = Settings()
+    gate = IdentityGate(s.identity, Tracker())
+    assert gate.land is not None
+    on_land = gate.land.on_land(lat, lon)
+    quiet = QUIET.IdentityQuiet(0.0, 0.0, True, 1.0, gate.land.region, gate.land.index.cells,
+                                gate.land.index.cell_deg)
+    if quiet.surely_at_sea(lat, lon):
+        assert not on_land
+    if not (s.identity.land_region[0] <= lon <= s.identity.land_region[2]
+            and s.identity.land_region[1] <= lat <= s.identity.land_region[3]):
+        assert quiet.surely_at_sea(lat, lon) is (lat >= -60.0)
