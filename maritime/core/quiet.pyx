@@ -35,7 +35,8 @@ from cpython.long cimport PyLong_FromDouble
 import math
 import types
 
-from maritime.detectors.state import GapState, IdentityState, Meeting, Track, Visit
+from maritime.detectors.base import STATIONARY_STATUSES
+from maritime.detectors.state import GapState, IdentityState, Meeting, Track, Visit, VoyageState
 from maritime.geo import EARTH_RADIUS_M
 from maritime.models import Position
 
@@ -128,6 +129,7 @@ cdef Py_ssize_t I_TRACKS, I_SHARED, I_LAND_S, I_LAND_CHECK, I_UNCERTAIN, I_ERR
 cdef Py_ssize_t T_T, T_LAT, T_LON, T_ERR, T_N
 cdef Py_ssize_t M_LAST, M_PARTED
 cdef Py_ssize_t V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL
+cdef Py_ssize_t Y_NEXT, Y_SEEN, Y_IN_PORT
 
 
 cdef void _offsets() except *:
@@ -135,6 +137,7 @@ cdef void _offsets() except *:
     global G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N, G_KIND, G_ZONE, G_CTX, G_OPEN, G_KEY_T, G_OUTAGE, G_SUSPECT
     global I_TRACKS, I_SHARED, I_LAND_S, I_LAND_CHECK, I_UNCERTAIN, I_ERR
     global T_T, T_LAT, T_LON, T_ERR, T_N, M_LAST, M_PARTED, V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL
+    global Y_NEXT, Y_SEEN, Y_IN_PORT
     P_MMSI, P_T, P_LAT, P_LON = (_offset(Position, n, False) for n in ("mmsi", "time_s", "lat", "lon"))
     P_SOG, P_STATUS, P_ERR = (_offset(Position, n, False) for n in ("sog_kn", "nav_status", "time_err_s"))
     G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N = (_offset(GapState, n, True)
@@ -146,6 +149,8 @@ cdef void _offsets() except *:
     T_T, T_LAT, T_LON, T_ERR, T_N = (_offset(Track, n, True) for n in ("t", "lat", "lon", "err", "n"))
     M_LAST, M_PARTED = (_offset(Meeting, n, False) for n in ("last", "parted"))
     V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL = (_offset(Visit, n, False) for n in ("since", "out_since", "typed", "dwell"))
+    Y_NEXT, Y_SEEN = (_offset(VoyageState, n, True) for n in ("next_check_s", "seen"))
+    Y_IN_PORT = _offset(VoyageState, "in_port", False)
 
 
 cdef bint _reads_as_getattr(object o) except -1:
@@ -166,7 +171,9 @@ try:
                Track(1.7e9, 12.5, -61.25, 0.0, 3, 1.6e9),
                Meeting(1.6e9, 1.7e9, 12.5, -61.25, 120.0, 4, 50.0, -245.0, [0.5], True, 1.7e9, False, 1.71e9, True,
                        1.65e9, 600.0, [120.0]),
-               Visit(1.6e9, 12.5, -61.25, True, False, True, True, None, 1.7e9, 12.6, -61.3))
+               Visit(1.6e9, 12.5, -61.25, True, False, True, True, None, 1.7e9, 12.6, -61.3),
+               VoyageState("CASTRIES", "LCCAS", 0.9, 1.71e9, 1.6e9, ["LCCAS"], ["LC"], ["CASTRIES"], 1, "z", True,
+                           "TTPOS", 1.65e9, "LCCAS", 1.7e9, True, ["CASTRIES"], 1.69e9))
     if not all(_reads_as_getattr(p) for p in _probes):
         why_not = "a field does not read here as getattr reads it"
 except TypeError as err:
@@ -502,3 +509,108 @@ cdef class GeofenceQuiet:
             if self.speed[z] is True and sog is not None:
                 return False  # a speed rule to judge
         return True
+
+
+# -- loitering ------------------------------------------------------------------------------------------------
+
+
+cdef class LoiteringQuiet:
+    """:meth:`maritime.detectors.loitering.LoiteringDetector.on_position` for a vessel in no slow episode that
+    does not begin one: under way (or no speed given), at anchor or moored, or of a category never judged."""
+
+    cdef double max_sog_kn
+    cdef object excluded
+
+    def __init__(self, double max_sog_kn, object exclude_categories):
+        self.max_sog_kn = max_sog_kn
+        self.excluded = frozenset(exclude_categories)
+
+    def take(self, object pos, dict state, object category):
+        """True when the position was taken here (no alert, nothing to change); False: Python judges it."""
+        if type(pos) is not Position:
+            return False
+        if PyDict_GetItem(state, <object>_get(pos, P_MMSI)) != NULL:
+            return False  # an episode to follow or end (Python)
+        sog = <object>_get(pos, P_SOG)
+        if sog is None:
+            return True  # not slow
+        if not PyFloat_CheckExact(sog):
+            return False
+        if not PyFloat_AS_DOUBLE(sog) < self.max_sog_kn:
+            return True
+        status = <object>_get(pos, P_STATUS)
+        return status is not None and status in STATIONARY_STATUSES or category in self.excluded
+
+
+# -- voyages --------------------------------------------------------------------------------------------------
+
+
+cdef class VoyageQuiet:
+    """:meth:`maritime.detectors.voyage.VoyageDetector.on_position` between a vessel's port look-ups, and at a
+    look-up in a cell with no port near (an already worked-out cell of the detector's grid) for a vessel not in
+    a port: its next look-up time set."""
+
+    cdef object check_every_s
+    cdef double cell_deg
+
+    def __init__(self, double check_every_s, double cell_deg):
+        self.check_every_s = check_every_s
+        self.cell_deg = cell_deg
+
+    def take(self, object pos, dict state, dict cells):
+        """True when the position was taken here (no alert); False: nothing was touched."""
+        if type(pos) is not Position:
+            return False
+        cdef PyObject* found = PyDict_GetItem(state, <object>_get(pos, P_MMSI))
+        if found == NULL or type(<object>found) is not VoyageState:
+            return False
+        st = <object>found
+        t = <object>_get(pos, P_T)
+        nxt = <object>_get(st, Y_NEXT)
+        if not (PyFloat_CheckExact(t) and PyFloat_CheckExact(nxt)):
+            return False
+        if PyFloat_AS_DOUBLE(t) < PyFloat_AS_DOUBLE(nxt):
+            return True  # not due: nothing changes
+        if _get(st, Y_IN_PORT) != <PyObject*>NONE or not PyObject_GC_IsTracked(st):
+            return False
+        lat = <object>_get(pos, P_LAT)
+        lon = <object>_get(pos, P_LON)
+        if not (PyFloat_CheckExact(lat) and PyFloat_CheckExact(lon)):
+            return False
+        cdef double i = PyFloat_AS_DOUBLE(lat) / self.cell_deg, j = PyFloat_AS_DOUBLE(lon) / self.cell_deg
+        if not (isfinite(i) and isfinite(j)):
+            return False
+        cdef PyObject* got = PyDict_GetItem(cells, (PyLong_FromDouble(floor(i)), PyLong_FromDouble(floor(j))))
+        if got == NULL or type(<object>got) is not tuple or PyTuple_GET_SIZE(<object>got) != 0:
+            return False  # a port near, or a cell not worked out yet
+        _set(st, Y_NEXT, t + self.check_every_s)
+        _set(st, Y_SEEN, TRUE)
+        return True
+
+
+# -- the arrivals stage ---------------------------------------------------------------------------------------
+
+
+cdef class ArrivalsListener:
+    """:class:`maritime.runtime.arrival_watch.ArrivalWatch` as a listener of the chain: a position in the same
+    ``step`` bucket of event time as its vessel's last kept one is dropped here (the stage keeps the first of
+    each bucket); every other record goes to the stage."""
+
+    cdef object stage
+    cdef object step
+    cdef dict last_bucket
+
+    def __init__(self, object stage, double step, dict last_bucket):
+        self.stage = stage
+        self.step = step
+        self.last_bucket = last_bucket
+
+    def __call__(self, object rec):
+        cdef PyObject* last
+        if type(rec) is Position:
+            t = <object>_get(rec, P_T)
+            if PyFloat_CheckExact(t):
+                last = PyDict_GetItem(self.last_bucket, <object>_get(rec, P_MMSI))
+                if last != NULL and <object>last == int(t // self.step):
+                    return None
+        self.stage(rec)

@@ -12,6 +12,7 @@ down is moving, not loitering.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from maritime.config import LoiteringSettings
@@ -22,6 +23,14 @@ from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import fast_distance_m, format_duration
 from maritime.models import Alert, Position, Severity, Status, iso
 from maritime.zones.index import ZoneIndex
+
+
+def _quiet_path(max_sog_kn: float, exclude_categories: Iterable[str]) -> Any:
+    """``LoiteringQuiet(...).take`` of the typed core, or None."""
+    from maritime.core import quiet_path
+
+    core = quiet_path()
+    return core.LoiteringQuiet(max_sog_kn, exclude_categories).take if core is not None else None
 
 
 class LoiteringDetector(DetectorBase):
@@ -43,8 +52,13 @@ class LoiteringDetector(DetectorBase):
         self.min_dur_s = settings.min_duration_h * 3600
         self.radius_m = settings.max_radius_km * 1000
         self.harbour_m = harbour_distance_km * 1000
+        #: the typed core's quiet path (a vessel in no slow episode that does not begin one), None when not built
+        self._quiet: Any = _quiet_path(settings.max_sog_kn, settings.exclude_categories)
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
+        quiet = self._quiet
+        if quiet is not None and quiet(pos, self.state, vessel.category):
+            return []  # taken in C, as below (maritime.core.quiet.LoiteringQuiet)
         ep = self.state.get(pos.mmsi)
         slow = pos.sog_kn is not None and pos.sog_kn < self.s.max_sog_kn
         excused = pos.nav_status in STATIONARY_STATUSES or vessel.category in self.s.exclude_categories

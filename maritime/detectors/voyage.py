@@ -55,6 +55,14 @@ def _last(items: list[str], item: str, n: int) -> list[str]:
     return [*items, item][-n:]
 
 
+def _quiet_path(check_every_s: float) -> Any:
+    """``VoyageQuiet(...).take`` of the typed core, or None."""
+    from maritime.core import quiet_path
+
+    core = quiet_path()
+    return core.VoyageQuiet(check_every_s, _CELL_DEG).take if core is not None else None
+
+
 class VoyageDetector(DetectorBase):
     """``destination_change`` and ``arrival_undeclared`` (per-vessel state in ``state``, keyed by MMSI)."""
 
@@ -79,6 +87,8 @@ class VoyageDetector(DetectorBase):
         self.near_m = settings.near_port_km * 1000
         self._port_zones = [(z, z.geometry.bounds) for z in zones.zones if z.kind == "port"]
         self._cells: dict[tuple[int, int], tuple[tuple[Zone, Port | None], ...]] = {}
+        #: the typed core's quiet path (between port look-ups, and look-ups far from ports), None when not built
+        self._quiet: Any = _quiet_path(settings.check_every_s)
 
     # -- declarations -------------------------------------------------------------------
 
@@ -184,6 +194,9 @@ class VoyageDetector(DetectorBase):
         return got
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
+        quiet = self._quiet
+        if quiet is not None and quiet(pos, self.state, self._cells):
+            return []  # taken in C, as below (maritime.core.quiet.VoyageQuiet)
         st = self.state.get(pos.mmsi)
         if st is None:
             st = self.state[pos.mmsi] = VoyageState()

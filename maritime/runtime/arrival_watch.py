@@ -133,6 +133,14 @@ class ArrivalWatch(ArrivalsBoard):
 
     # -- input ------------------------------------------------------------------------
 
+    def listener(self) -> Callable[[Record], None]:
+        """What the chain calls with each accepted record: this stage, behind the typed core's filter of positions
+        in a bucket already kept (:class:`maritime.core.quiet.ArrivalsListener`) when the core is built."""
+        from maritime.core import quiet_path
+
+        core = quiet_path()
+        return core.ArrivalsListener(self, self.step, self.last_bucket) if core is not None else self
+
     def _push(self, row: Row, mmsi: int, tie: str) -> None:
         self._arrival += 1
         heapq.heappush(self.pending, (row.time_s, _KIND[type(row)], mmsi, tie, self._arrival, row))

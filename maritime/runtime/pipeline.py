@@ -162,7 +162,7 @@ class Pipeline:
             from maritime.runtime.arrival_watch import ArrivalWatch
 
             self.arrivals = ArrivalWatch(self.settings, assembly)
-            self.chain.listeners.append(self.arrivals)
+            self.chain.listeners.append(self.arrivals.listener())
             self.arrivals.board_sinks.extend(k for k in self.sinks if hasattr(k, "write_board"))
         #: floods of new events held back (per type and source, event time)
         self.flood: FloodGate | None = (

@@ -22,8 +22,10 @@ from maritime.config import IdentitySettings, IngestSettings, Settings
 from maritime.detectors.gaps import GapDetector
 from maritime.detectors.geofence import GeofenceDetector
 from maritime.detectors.identity import IdentityGate
+from maritime.detectors.loitering import LoiteringDetector
 from maritime.detectors.rendezvous import RendezvousDetector
 from maritime.detectors.tracker import Tracker
+from maritime.detectors.voyage import VoyageDetector
 from maritime.geo import destination
 from maritime.geo import fast_distance_m as geo_distance
 from maritime.ingest.sources import parse_source
@@ -53,19 +55,23 @@ def caribbean() -> ZoneIndex:
 
 
 def parts(pipe: Pipeline) -> list[Any]:
-    """The gate and the detectors with a quiet path: identity, gaps, rendezvous, geofences."""
+    """The gate and the detectors with a quiet path: identity, gaps, rendezvous, geofences, loitering, voyages."""
     out: list[Any] = [next(g for g in pipe.chain.gates if isinstance(g, IdentityGate))]
-    for kind in (GapDetector, RendezvousDetector, GeofenceDetector):
+    for kind in (GapDetector, RendezvousDetector, GeofenceDetector, LoiteringDetector, VoyageDetector):
         out.append(next(d for d in pipe.chain.detectors if isinstance(d, kind)))
     return out
 
 
 def state_of(pipe: Pipeline) -> Any:
-    """What they hold, as plain data (the order of the gap sweep, and the rendezvous grid, included)."""
-    gate, gaps, rendezvous, geofence = parts(pipe)
+    """What they hold, as plain data (the order of the gap sweep, the rendezvous grid and the rows the arrivals
+    stage has taken in included)."""
+    gate, gaps, rendezvous, geofence, loitering, voyage = parts(pipe)
+    arrivals = pipe.arrivals
     return (msgspec.to_builtins(gate.state), msgspec.to_builtins(gaps.state), list(gaps._by_last.items()),
             rendezvous.snapshot(), sorted((k, sorted(v)) for k, v in rendezvous._cells.items()),
-            sorted((k, sorted(v)) for k, v in rendezvous._pairs.items()), msgspec.to_builtins(geofence.state))
+            sorted((k, sorted(v)) for k, v in rendezvous._pairs.items()), msgspec.to_builtins(geofence.state),
+            msgspec.to_builtins(loitering.state), msgspec.to_builtins(voyage.state),
+            arrivals.last_bucket, [msgspec.to_builtins(p[:5]) for p in sorted(arrivals.pending)], arrivals.checked_s)
 
 
 def pipeline(quiet: bool, monkeypatch: pytest.MonkeyPatch, s: Settings | None = None) -> tuple[Pipeline, Collect]:
@@ -77,6 +83,7 @@ def pipeline(quiet: bool, monkeypatch: pytest.MonkeyPatch, s: Settings | None = 
             m.setattr(maritime.core, "quiet_path", lambda: None)
         pipe = Pipeline(s, assembly=Assembly(s, caribbean()), sinks=[sink])
     assert all((p._quiet is not None) is quiet for p in parts(pipe))
+    assert (type(pipe.chain.listeners[0]).__name__ == "ArrivalsListener") is quiet
     return pipe, sink
 
 
@@ -306,3 +313,35 @@ def test_a_point_c_calls_surely_at_sea_is_not_on_land(lat: float, lon: float) ->
     if not (s.identity.land_region[0] <= lon <= s.identity.land_region[2]
             and s.identity.land_region[1] <= lat <= s.identity.land_region[3]):
         assert quiet.surely_at_sea(lat, lon) is (lat >= -60.0)
+
+
+@needs_core
+def test_a_ship_that_leaves_port_twice_is_judged_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ship that calls at Vieux Fort, sails 40 km out to sea, comes back and sails out again along the same
+    line: its port look-ups in open sea go through C (the cells were worked out on the first passage). Then it
+    is next heard two hours after lying in port, 40 km out: that look-up, in a known cell of open sea, leaves its
+    port, which begins a new voyage in Python."""
+    from tests.conftest import voyage_day
+
+    mmsi = 376000500
+    feed = sorted(voyage_day(mmsi), key=lambda r: r.time_s)
+    t = feed[-1].time_s + 600
+    port, sea = (13.723, -60.955), (13.723, -60.58)
+    for leg in (0, 1, 0, 1):  # out, back, out, back (and the first leg out again below)
+        for k in range(41):
+            f = k / 40 if leg == 0 else 1 - k / 40
+            feed.append(Position(mmsi, t, port[0], port[1] + (sea[1] - port[1]) * f, 20.0 if 0 < k < 40 else 0.3,
+                                 90.0 if leg == 0 else 270.0, None, 0, 1, "test"))
+            t += 150.0
+    feed.append(Position(mmsi, t + 7200, sea[0], sea[1], 12.0, 90.0, None, 0, 1, "test"))
+    runs = [pipeline(quiet, monkeypatch) for quiet in (True, False)]
+    taken = [0]
+    voyage = parts(runs[0][0])[5]
+    voyage._quiet = counting(voyage._quiet, taken)
+    for rec in feed:
+        for pipe, _sink in runs:
+            pipe.process(rec.time_s, (None, [rec]))
+        assert state_of(runs[0][0]) == state_of(runs[1][0])
+        assert alerts(runs[0][1]) == alerts(runs[1][1])
+    assert taken[0] > 60
+    assert voyage.state[mmsi].in_port is None and voyage.state[mmsi].left_s == t + 7200
