@@ -180,22 +180,82 @@ except TypeError as err:
     why_not = str(err)
 
 
+# -- the parts ------------------------------------------------------------------------------------------------
+
+
+cdef class Quiet:
+    """One part's quiet path, bound to the part's own state: ``take(pos, vessel)`` is True when the position was
+    taken here, False when nothing was touched and the part's Python code must judge it. :func:`run_chain`
+    calls it from C; the part's own ``on_position`` (or ``check``) calls it from Python."""
+
+    #: positions taken here so far
+    cdef public long taken
+
+    cdef bint take_c(self, object pos, object vessel) except -1:
+        return False
+
+    def take(self, object pos, object vessel):
+        """True when the position was taken here (no alert); False: nothing was touched."""
+        if self.take_c(pos, vessel):
+            self.taken += 1
+            return True
+        return False
+
+
+cdef inline object _category(object vessel):
+    """``vessel.category`` (the tracker's word for its AIS ship type)."""
+    return getattr(vessel, "category")
+
+
+def run_chain(list gates, list detectors, object tracker, object pos, object vessel, object emit):
+    """:meth:`maritime.runtime.assembly.Chain.position`'s gates, tracker and detectors, each part's quiet path
+    first: None when every gate accepted the fix, else the gate that withheld it (the chain then does what it
+    does for a withheld fix)."""
+    cdef object q
+    for gate in gates:
+        q = getattr(gate, "quiet", None)
+        if q is not None and isinstance(q, Quiet) and (<Quiet>q).take_c(pos, vessel):
+            (<Quiet>q).taken += 1
+            continue
+        ok, got = gate.check(pos, vessel)
+        if got:
+            emit(got)
+        if not ok:
+            return gate
+    tracker.on_position(pos)
+    for det in detectors:
+        q = getattr(det, "quiet", None)
+        if q is not None and isinstance(q, Quiet) and (<Quiet>q).take_c(pos, vessel):
+            (<Quiet>q).taken += 1
+            continue
+        raised = det.on_position(pos, vessel)
+        if raised:
+            emit(list(raised))
+    return None
+
+
 # -- dark gaps ------------------------------------------------------------------------------------------------
 
 
-cdef class GapsQuiet:
+cdef class GapsQuiet(Quiet):
     """:meth:`maritime.detectors.gaps.GapDetector.on_position` for a vessel heard again with no gap open or to
     open: its last fix replaced by this one, its count up by one, its place at the back of the sweep's order."""
 
     cdef double min_gap_s
     cdef object min_before
+    cdef dict state
+    cdef object by_last
 
-    def __init__(self, double min_gap_s, int min_positions_before):
+    def __init__(self, double min_gap_s, int min_positions_before, dict state, object by_last):
+        """``state`` and ``by_last``: the detector's own (kept, never replaced)."""
         self.min_gap_s = min_gap_s
         self.min_before = min_positions_before
+        self.state = state
+        self.by_last = by_last
 
-    def take(self, dict state, object by_last, object pos):
-        """True when the position was taken here (no alert); False: nothing was touched."""
+    cdef bint take_c(self, object pos, object vessel) except -1:
+        state = self.state
+        by_last = self.by_last
         if type(pos) is not Position:
             return False
         mmsi = <object>_get(pos, P_MMSI)
@@ -237,7 +297,7 @@ cdef class GapsQuiet:
 # -- identity -------------------------------------------------------------------------------------------------
 
 
-cdef class IdentityQuiet:
+cdef class IdentityQuiet(Quiet):
     """:meth:`maritime.detectors.identity.IdentityGate.check` for a fix that fits the one track of its MMSI:
     no time uncertainty of its own, no second track or sharing episode, and no land check due or, when one is
     due, the fix surely at sea (outside the land region, or in a cell of the land index with no land in it:
@@ -251,12 +311,19 @@ cdef class IdentityQuiet:
     cdef double lon0, lat0, lon1, lat1
     cdef object land_cells
     cdef double land_cell_deg
+    cdef dict state
+    cdef dict by_type
+    cdef object default_limit
 
-    def __init__(self, double min_jump_m, double slack_s, bint land, double kn_to_ms, object region=None,
-                 object land_cells=None, double land_cell_deg=0.0):
-        """``region`` (lon0, lat0, lon1, lat1) where land is judged (None: everywhere), ``land_cells`` the land
-        index's cells by (row, column, margin) with ``land_cell_deg`` degrees a side (None: every due check goes
-        to Python)."""
+    def __init__(self, dict state, dict by_type, double default_limit, double min_jump_m, double slack_s, bint land,
+                 double kn_to_ms, object region=None, object land_cells=None, double land_cell_deg=0.0):
+        """``state`` the gate's own, ``by_type`` its speed limits by vessel category and ``default_limit`` the
+        others' (kn); ``region`` (lon0, lat0, lon1, lat1) where land is judged (None: everywhere), ``land_cells``
+        the land index's cells by (row, column, margin) with ``land_cell_deg`` degrees a side (None: every due
+        check goes to Python)."""
+        self.state = state
+        self.by_type = by_type
+        self.default_limit = default_limit
         self.min_jump_m = min_jump_m
         self.slack_s = slack_s
         self.land = land
@@ -284,11 +351,10 @@ cdef class IdentityQuiet:
         """Whether a due land check is answered here: the point is surely not on land (for the tests)."""
         return self._surely_at_sea(lat, lon)
 
-    def take(self, dict state, object pos, double limit):
-        """True when the fix was accepted here (no alert); False: nothing was touched."""
+    cdef bint take_c(self, object pos, object vessel) except -1:
         if type(pos) is not Position:
             return False
-        cdef PyObject* found = PyDict_GetItem(state, <object>_get(pos, P_MMSI))
+        cdef PyObject* found = PyDict_GetItem(self.state, <object>_get(pos, P_MMSI))
         if found == NULL or type(<object>found) is not IdentityState:
             return False
         st = <object>found
@@ -346,6 +412,7 @@ cdef class IdentityQuiet:
         if not (PyFloat_CheckExact(tt) and PyFloat_CheckExact(tlat) and PyFloat_CheckExact(tlon)
                 and PyFloat_CheckExact(terr) and PyLong_CheckExact(tn)):
             return False
+        cdef double limit = self.by_type.get(_category(vessel), self.default_limit)
         cdef double dt = ts - PyFloat_AS_DOUBLE(tt)
         cdef double e = PyFloat_AS_DOUBLE(err) if PyFloat_AS_DOUBLE(err) > PyFloat_AS_DOUBLE(terr) \
             else PyFloat_AS_DOUBLE(terr)
@@ -365,7 +432,7 @@ cdef class IdentityQuiet:
 # -- rendezvous -----------------------------------------------------------------------------------------------
 
 
-cdef class RendezvousQuiet:
+cdef class RendezvousQuiet(Quiet):
     """:meth:`maritime.detectors.rendezvous.RendezvousDetector.on_position` for a vessel under way (not slow, or
     no speed given) that was not in the grid of slow vessels, and whose pairs have all parted already: its last
     fix kept, a rest in progress (learned anchorages) ended."""
@@ -373,14 +440,21 @@ cdef class RendezvousQuiet:
     cdef double max_sog_kn
     cdef double rest_max_sog_kn
     cdef bint learned
+    cdef dict prev, where, pairs, episodes
+    cdef object resting
 
-    def __init__(self, double max_sog_kn, bint learned, double rest_max_sog_kn):
+    def __init__(self, double max_sog_kn, dict prev, dict where, dict pairs, dict episodes, object resting=None,
+                 double rest_max_sog_kn=0.0):
+        """The detector's own ``_prev``, ``_where``, ``_pairs`` and ``state``, and its learned anchorages'
+        ``resting`` (None without them)."""
         self.max_sog_kn = max_sog_kn
-        self.learned = learned
+        self.prev, self.where, self.pairs, self.episodes = prev, where, pairs, episodes
+        self.learned = resting is not None
+        self.resting = resting
         self.rest_max_sog_kn = rest_max_sog_kn
 
-    def take(self, object pos, dict prev, dict where, dict pairs, dict episodes, object resting):
-        """True when the position was taken here (no alert); False: nothing was touched."""
+    cdef bint take_c(self, object pos, object vessel) except -1:
+        prev, where, pairs, episodes, resting = self.prev, self.where, self.pairs, self.episodes, self.resting
         if type(pos) is not Position:
             return False
         sog = <object>_get(pos, P_SOG)
@@ -432,7 +506,7 @@ cdef class RendezvousQuiet:
 # -- geofences ------------------------------------------------------------------------------------------------
 
 
-cdef class GeofenceQuiet:
+cdef class GeofenceQuiet(Quiet):
     """:meth:`maritime.detectors.geofence.GeofenceDetector.on_position` for a fix that changes nothing: it falls in
     a cell of the zone index that no zone boundary crosses (a cell already worked out; a new one, or one a
     boundary crosses, is left to Python), and the vessel is inside exactly the zones it was already visiting,
@@ -441,10 +515,15 @@ cdef class GeofenceQuiet:
     cdef double cell_deg
     cdef list ids, dwell_s, speed, types
     cdef bint unique
+    cdef dict state, cells
 
-    def __init__(self, double cell_deg, list ids, list dwell_s, list speed, list types, bint unique):
-        """``ids`` of the ruled zones by index, their dwell limits (s; None without a dwell rule), whether they
-        have a speed rule, their ``vessel_types`` (None: every vessel), and whether the ids are unique."""
+    def __init__(self, dict state, dict cells, double cell_deg, list ids, list dwell_s, list speed, list types,
+                 bint unique):
+        """The detector's own ``state`` and its zone index's ``cells``; ``ids`` of the ruled zones by index, their
+        dwell limits (s; None without a dwell rule), whether they have a speed rule, their ``vessel_types``
+        (None: every vessel), and whether the ids are unique."""
+        self.state = state
+        self.cells = cells
         self.cell_deg = cell_deg
         self.ids = ids
         self.dwell_s = dwell_s
@@ -452,8 +531,8 @@ cdef class GeofenceQuiet:
         self.types = types
         self.unique = unique
 
-    def take(self, object pos, dict state, dict cells, object category):
-        """True when the position was taken here (no alert, nothing to change); False: Python judges it."""
+    cdef bint take_c(self, object pos, object vessel) except -1:
+        state, cells = self.state, self.cells
         if type(pos) is not Position or not self.unique:
             return False
         cdef PyObject* found = PyDict_GetItem(state, <object>_get(pos, P_MMSI))
@@ -482,6 +561,7 @@ cdef class GeofenceQuiet:
         cdef PyObject* v
         cdef PyObject* limit
         sog = <object>_get(pos, P_SOG)
+        category = _category(vessel)
         for k in range(PyTuple_GET_SIZE(inside)):
             zi = <object>PyTuple_GET_ITEM(inside, k)
             if not PyLong_CheckExact(zi):
@@ -514,22 +594,24 @@ cdef class GeofenceQuiet:
 # -- loitering ------------------------------------------------------------------------------------------------
 
 
-cdef class LoiteringQuiet:
+cdef class LoiteringQuiet(Quiet):
     """:meth:`maritime.detectors.loitering.LoiteringDetector.on_position` for a vessel in no slow episode that
     does not begin one: under way (or no speed given), at anchor or moored, or of a category never judged."""
 
     cdef double max_sog_kn
     cdef object excluded
+    cdef dict state
 
-    def __init__(self, double max_sog_kn, object exclude_categories):
+    def __init__(self, dict state, double max_sog_kn, object exclude_categories):
+        """The detector's own ``state``."""
+        self.state = state
         self.max_sog_kn = max_sog_kn
         self.excluded = frozenset(exclude_categories)
 
-    def take(self, object pos, dict state, object category):
-        """True when the position was taken here (no alert, nothing to change); False: Python judges it."""
+    cdef bint take_c(self, object pos, object vessel) except -1:
         if type(pos) is not Position:
             return False
-        if PyDict_GetItem(state, <object>_get(pos, P_MMSI)) != NULL:
+        if PyDict_GetItem(self.state, <object>_get(pos, P_MMSI)) != NULL:
             return False  # an episode to follow or end (Python)
         sog = <object>_get(pos, P_SOG)
         if sog is None:
@@ -539,26 +621,30 @@ cdef class LoiteringQuiet:
         if not PyFloat_AS_DOUBLE(sog) < self.max_sog_kn:
             return True
         status = <object>_get(pos, P_STATUS)
-        return status is not None and status in STATIONARY_STATUSES or category in self.excluded
+        return status is not None and status in STATIONARY_STATUSES or _category(vessel) in self.excluded
 
 
 # -- voyages --------------------------------------------------------------------------------------------------
 
 
-cdef class VoyageQuiet:
+cdef class VoyageQuiet(Quiet):
     """:meth:`maritime.detectors.voyage.VoyageDetector.on_position` between a vessel's port look-ups, and at a
     look-up in a cell with no port near (an already worked-out cell of the detector's grid) for a vessel not in
     a port: its next look-up time set."""
 
     cdef object check_every_s
     cdef double cell_deg
+    cdef dict state, cells
 
-    def __init__(self, double check_every_s, double cell_deg):
+    def __init__(self, dict state, dict cells, double check_every_s, double cell_deg):
+        """The detector's own ``state`` and its cells of ports near."""
+        self.state = state
+        self.cells = cells
         self.check_every_s = check_every_s
         self.cell_deg = cell_deg
 
-    def take(self, object pos, dict state, dict cells):
-        """True when the position was taken here (no alert); False: nothing was touched."""
+    cdef bint take_c(self, object pos, object vessel) except -1:
+        state, cells = self.state, self.cells
         if type(pos) is not Position:
             return False
         cdef PyObject* found = PyDict_GetItem(state, <object>_get(pos, P_MMSI))

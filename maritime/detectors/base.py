@@ -22,6 +22,10 @@ STATIONARY_STATUSES = frozenset((AT_ANCHOR, MOORED))
 class VesselHooks:
     """The per-vessel hooks every gate and detector has; by default it holds nothing open and keeps nothing."""
 
+    #: its quiet path in the typed core (:class:`maritime.core.quiet.Quiet`), which the chain calls first; None:
+    #: every position goes to its Python code
+    quiet: Any = None
+
     def holds(self, mmsi: int) -> bool:
         """Nothing open about any vessel."""
         return False

@@ -40,12 +40,13 @@ LATE_HORIZON_S = 24 * 3600.0
 _SENSITIVE_KINDS = ("restricted", "mpa", "territorial_sea")
 
 
-def _quiet_path(min_gap_s: float, min_positions_before: int) -> Any:
-    """``GapsQuiet(...).take`` of the typed core, or None."""
+def _quiet_path(min_gap_s: float, min_positions_before: int, state: dict[int, GapState],
+                by_last: OrderedDict[int, float]) -> Any:
+    """The typed core's ``GapsQuiet`` on the detector's state, or None."""
     from maritime.core import quiet_path
 
     core = quiet_path()
-    return core.GapsQuiet(min_gap_s, min_positions_before).take if core is not None else None
+    return core.GapsQuiet(min_gap_s, min_positions_before, state, by_last) if core is not None else None
 
 
 class GapDetector(DetectorBase):
@@ -70,7 +71,8 @@ class GapDetector(DetectorBase):
         self._open_set: set[int] = set()
         self._watermark_s = float("-inf")
         #: the typed core's quiet path (a vessel heard again, no gap to raise or close), None when not built
-        self._quiet: Any = _quiet_path(self.min_gap_s, settings.min_positions_before)
+        self.quiet = _quiet_path(self.min_gap_s, settings.min_positions_before, self.state, self._by_last)
+        self._quiet: Any = self.quiet.take if self.quiet is not None else None
 
     # -- positions ------------------------------------------------------------------
 
@@ -92,7 +94,7 @@ class GapDetector(DetectorBase):
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
         quiet = self._quiet
-        if quiet is not None and quiet(self.state, self._by_last, pos):
+        if quiet is not None and quiet(pos, vessel):
             return []  # taken in C, as below (maritime.core.quiet.GapsQuiet)
         st = self.state.get(pos.mmsi)
         out: list[Alert] = []
@@ -310,8 +312,11 @@ class GapDetector(DetectorBase):
                                 f"{iso(t)}", details={**alert.details, "revised_by_late_report": iso(t)})
                 st.key_t = None
                 # back in the sweep, in order of last fix (rare: rebuilt)
-                self._by_last[pos.mmsi] = t
-                self._by_last = OrderedDict(sorted(self._by_last.items(), key=lambda kv: (kv[1], kv[0])))
+                by_last = self._by_last
+                by_last[pos.mmsi] = t
+                ordered = sorted(by_last.items(), key=lambda kv: (kv[1], kv[0]))
+                by_last.clear()  # in place: the typed core's quiet path holds this very dict
+                by_last.update(ordered)
             else:
                 alert = self._alert(st, pos.mmsi, "update", self._watermark_s, None, vessel)
                 alert = replace(alert, summary=f"{alert.summary} (revised: a late report heard it at {iso(t)})",
@@ -342,7 +347,8 @@ class GapDetector(DetectorBase):
 
     def rebuild(self) -> None:
         """Rebuild the sweep order from ``state`` (after it was restored from a table)."""
-        self._by_last = OrderedDict(
-            (m, st.t) for m, st in sorted(self.state.items(), key=lambda kv: (kv[1].t, kv[0]))
-            if not st.open and not st.outage)
+        by_last = self._by_last
+        by_last.clear()  # in place: the typed core's quiet path holds this very dict
+        by_last.update((m, st.t) for m, st in sorted(self.state.items(), key=lambda kv: (kv[1].t, kv[0]))
+                       if not st.open and not st.outage)
         self._open_set = {m for m, st in self.state.items() if st.open}

@@ -29,19 +29,21 @@ _DEFAULT_SEVERITY: dict[str, Severity] = {
 }
 
 
-def _quiet_path(cell_deg: float, ruled: list[Zone], dwell_rule: list[bool], speed_rule: list[bool],
-                default_dwell_min: float, unique: bool) -> Any:
-    """``GeofenceQuiet(...).take`` of the typed core, or None: each ruled zone's id, dwell limit as
-    :meth:`GeofenceDetector.on_position` works it out (s, None without a dwell rule), speed rule and vessel types."""
+def _quiet_path(state: dict[int, dict[str, Visit]], index: ZoneIndex, dwell_rule: list[bool],
+                speed_rule: list[bool], default_dwell_min: float, unique: bool) -> Any:
+    """The typed core's ``GeofenceQuiet`` on the detector's state and its zone index's cells, or None: each ruled
+    zone's id, dwell limit as :meth:`GeofenceDetector.on_position` works it out (s, None without a dwell rule),
+    speed rule and vessel types."""
     from maritime.core import quiet_path
 
     core = quiet_path()
     if core is None:
         return None
+    ruled = index.zones
     dwell_s = [float((z.dwell_min if z.dwell_min is not None else default_dwell_min) * 60) if rule else None
                for z, rule in zip(ruled, dwell_rule, strict=True)]
-    return core.GeofenceQuiet(cell_deg, [z.id for z in ruled], dwell_s, list(speed_rule),
-                              [z.vessel_types for z in ruled], unique).take
+    return core.GeofenceQuiet(state, index.cells, index.cell_deg, [z.id for z in ruled], dwell_s, list(speed_rule),
+                              [z.vessel_types for z in ruled], unique)
 
 
 class GeofenceDetector(DetectorBase):
@@ -70,8 +72,9 @@ class GeofenceDetector(DetectorBase):
         #: with unique ids, a vessel with as many visits as zones it is inside has left none of them
         self._unique_ids = len({z.id for z in ruled}) == len(ruled)
         #: the typed core's quiet path (a vessel in no ruled zone, in a cell outside them all), None when not built
-        self._quiet: Any = _quiet_path(self.zones.cell_deg, ruled, self._dwell_rule, self._speed_rule,
-                                       settings.default_dwell_min, self._unique_ids)
+        self.quiet = _quiet_path(self.state, self.zones, self._dwell_rule, self._speed_rule, settings.default_dwell_min,
+                                 self._unique_ids)
+        self._quiet: Any = self.quiet.take if self.quiet is not None else None
 
     def _severity(self, z: Zone) -> Severity:
         return z.severity or _DEFAULT_SEVERITY.get(z.kind, "medium")
@@ -84,7 +87,7 @@ class GeofenceDetector(DetectorBase):
         if not self._ruled:
             return []
         quiet = self._quiet
-        if quiet is not None and quiet(pos, self.state, self.zones.cells, vessel.category):
+        if quiet is not None and quiet(pos, vessel):
             return []  # taken in C, as below (maritime.core.quiet.GeofenceQuiet)
         mmsi = pos.mmsi
         visits = self.state.get(mmsi)

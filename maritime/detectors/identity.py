@@ -67,18 +67,19 @@ def mmsi_problem(mmsi: int) -> tuple[str, str] | None:
     return None
 
 
-def _quiet_path(min_jump_m: float, slack_s: float, land: LandMask | None) -> Any:
-    """``IdentityQuiet(...).take`` of the typed core, or None; with the land mask's region and cells, so that a
-    fix due a land check is judged in C when it is surely at sea."""
+def _quiet_path(state: dict[int, IdentityState], by_type: dict[str, float], default_limit: float, min_jump_m: float,
+                slack_s: float, land: LandMask | None) -> Any:
+    """The typed core's ``IdentityQuiet`` on the gate's state, or None; with the land mask's region and cells, so
+    that a fix due a land check is judged in C when it is surely at sea."""
     from maritime.core import quiet_path
 
     core = quiet_path()
     if core is None:
         return None
     if land is None:
-        return core.IdentityQuiet(min_jump_m, slack_s, False, KN_TO_MS).take
-    return core.IdentityQuiet(min_jump_m, slack_s, True, KN_TO_MS, land.region, land.index.cells,
-                              land.index.cell_deg).take
+        return core.IdentityQuiet(state, by_type, default_limit, min_jump_m, slack_s, False, KN_TO_MS)
+    return core.IdentityQuiet(state, by_type, default_limit, min_jump_m, slack_s, True, KN_TO_MS, land.region,
+                              land.index.cells, land.index.cell_deg)
 
 
 class IdentityGate(VesselHooks):
@@ -101,7 +102,9 @@ class IdentityGate(VesselHooks):
         self._by_type = settings.max_speed_by_type_kn
         self._default_limit = settings.max_speed_kn
         #: the typed core's quiet path (a fix that fits the MMSI's one track), None when not built
-        self._quiet: Any = _quiet_path(self.min_jump_m, self._slack_s, self.land)
+        self.quiet = _quiet_path(self.state, self._by_type, self._default_limit, self.min_jump_m, self._slack_s,
+                                 self.land)
+        self._quiet: Any = self.quiet.take if self.quiet is not None else None
 
     def _land_due(self, st: IdentityState, pos: Position) -> bool:
         """Land is checked at most every 10 min of event time or 5 km moved per vessel (it cannot change faster)."""
@@ -123,7 +126,7 @@ class IdentityGate(VesselHooks):
 
     def check(self, pos: Position, vessel: VesselState) -> tuple[bool, list[Alert]]:
         quiet = self._quiet
-        if quiet is not None and quiet(self.state, pos, self._by_type.get(vessel.category, self._default_limit)):
+        if quiet is not None and quiet(pos, vessel):
             return True, []  # taken in C, as below (maritime.core.quiet.IdentityQuiet)
         st = self.state.get(pos.mmsi)
         out: list[Alert] = []

@@ -25,12 +25,12 @@ from maritime.models import Alert, Position, Severity, Status, iso
 from maritime.zones.index import ZoneIndex
 
 
-def _quiet_path(max_sog_kn: float, exclude_categories: Iterable[str]) -> Any:
-    """``LoiteringQuiet(...).take`` of the typed core, or None."""
+def _quiet_path(state: dict[int, Loiter], max_sog_kn: float, exclude_categories: Iterable[str]) -> Any:
+    """The typed core's ``LoiteringQuiet`` on the detector's state, or None."""
     from maritime.core import quiet_path
 
     core = quiet_path()
-    return core.LoiteringQuiet(max_sog_kn, exclude_categories).take if core is not None else None
+    return core.LoiteringQuiet(state, max_sog_kn, exclude_categories) if core is not None else None
 
 
 class LoiteringDetector(DetectorBase):
@@ -53,11 +53,12 @@ class LoiteringDetector(DetectorBase):
         self.radius_m = settings.max_radius_km * 1000
         self.harbour_m = harbour_distance_km * 1000
         #: the typed core's quiet path (a vessel in no slow episode that does not begin one), None when not built
-        self._quiet: Any = _quiet_path(settings.max_sog_kn, settings.exclude_categories)
+        self.quiet = _quiet_path(self.state, settings.max_sog_kn, settings.exclude_categories)
+        self._quiet: Any = self.quiet.take if self.quiet is not None else None
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
         quiet = self._quiet
-        if quiet is not None and quiet(pos, self.state, vessel.category):
+        if quiet is not None and quiet(pos, vessel):
             return []  # taken in C, as below (maritime.core.quiet.LoiteringQuiet)
         ep = self.state.get(pos.mmsi)
         slow = pos.sog_kn is not None and pos.sog_kn < self.s.max_sog_kn

@@ -72,15 +72,18 @@ CRUISE_MIN_LENGTH_M = 100
 TENDER_MAX_LENGTH_M = 30
 
 
-def _quiet_path(max_sog_kn: float, learned: LearnedAnchorages | None) -> Any:
-    """``RendezvousQuiet(...).take`` of the typed core, or None."""
+def _quiet_path(det: RendezvousDetector) -> Any:
+    """The typed core's ``RendezvousQuiet`` on the detector's grid and pairs, or None."""
     from maritime.core import quiet_path
 
     core = quiet_path()
     if core is None:
         return None
-    rest = learned.s.rest_max_sog_kn if learned is not None else 0.0
-    return core.RendezvousQuiet(max_sog_kn, learned is not None, rest).take
+    learned = det.learned
+    if learned is None:
+        return core.RendezvousQuiet(det.p.max_sog_kn, det._prev, det._where, det._pairs, det.state)
+    return core.RendezvousQuiet(det.p.max_sog_kn, det._prev, det._where, det._pairs, det.state, learned.resting,
+                                learned.s.rest_max_sog_kn)
 
 
 class RendezvousDetector(DetectorBase):
@@ -113,7 +116,8 @@ class RendezvousDetector(DetectorBase):
         self.merge_s = self.p.merge_gap_h * 3600
         self.apart_m = self.p.max_distance_m * 1.5  # hysteresis: parted only when clearly apart
         #: the typed core's quiet path (a vessel under way in no pair), None when not built
-        self._quiet: Any = _quiet_path(self.p.max_sog_kn, learned)
+        self.quiet = _quiet_path(self)
+        self._quiet: Any = self.quiet.take if self.quiet is not None else None
 
     def _cell(self, lat: float, lon: float) -> tuple[int, int]:
         s = self.cell_deg
@@ -170,8 +174,7 @@ class RendezvousDetector(DetectorBase):
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
         learned = self.learned
         quiet = self._quiet
-        if quiet is not None and quiet(pos, self._prev, self._where, self._pairs, self.state,
-                                       learned.resting if learned is not None else None):
+        if quiet is not None and quiet(pos, vessel):
             return []  # taken in C, as below (maritime.core.quiet.RendezvousQuiet)
         mmsi = pos.mmsi
         if learned is not None:

@@ -55,12 +55,12 @@ def _last(items: list[str], item: str, n: int) -> list[str]:
     return [*items, item][-n:]
 
 
-def _quiet_path(check_every_s: float) -> Any:
-    """``VoyageQuiet(...).take`` of the typed core, or None."""
+def _quiet_path(state: dict[int, VoyageState], cells: dict[tuple[int, int], Any], check_every_s: float) -> Any:
+    """The typed core's ``VoyageQuiet`` on the detector's state and cells of ports near, or None."""
     from maritime.core import quiet_path
 
     core = quiet_path()
-    return core.VoyageQuiet(check_every_s, _CELL_DEG).take if core is not None else None
+    return core.VoyageQuiet(state, cells, check_every_s, _CELL_DEG) if core is not None else None
 
 
 class VoyageDetector(DetectorBase):
@@ -88,7 +88,8 @@ class VoyageDetector(DetectorBase):
         self._port_zones = [(z, z.geometry.bounds) for z in zones.zones if z.kind == "port"]
         self._cells: dict[tuple[int, int], tuple[tuple[Zone, Port | None], ...]] = {}
         #: the typed core's quiet path (between port look-ups, and look-ups far from ports), None when not built
-        self._quiet: Any = _quiet_path(settings.check_every_s)
+        self.quiet = _quiet_path(self.state, self._cells, settings.check_every_s)
+        self._quiet: Any = self.quiet.take if self.quiet is not None else None
 
     # -- declarations -------------------------------------------------------------------
 
@@ -195,7 +196,7 @@ class VoyageDetector(DetectorBase):
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
         quiet = self._quiet
-        if quiet is not None and quiet(pos, self.state, self._cells):
+        if quiet is not None and quiet(pos, vessel):
             return []  # taken in C, as below (maritime.core.quiet.VoyageQuiet)
         st = self.state.get(pos.mmsi)
         if st is None:

@@ -48,6 +48,14 @@ class AssemblyError(Exception):
     """Settings or stores the assembly cannot use (a bad watchlist, a profile store without Redis)."""
 
 
+def _chain_runner() -> Any:
+    """The typed core's :func:`~maritime.core.quiet.run_chain`, or None."""
+    from maritime.core import quiet_path
+
+    core = quiet_path()
+    return core.run_chain if core is not None else None
+
+
 class Chain:
     """One position through the gates, the tracker, the detectors and the listeners: written once.
 
@@ -55,7 +63,7 @@ class Chain:
     enricher sees the state the embedded run would show it.
     """
 
-    __slots__ = ("_next_evict_s", "detectors", "emit", "evict_after_s", "evicted", "forgotten", "gates",
+    __slots__ = ("_next_evict_s", "_run", "detectors", "emit", "evict_after_s", "evicted", "forgotten", "gates",
                  "listeners", "shared_withheld", "tracker")
 
     def __init__(self, tracker: Tracker, gates: Sequence[Gate], detectors: Sequence[Detector], emit: Emit,
@@ -74,6 +82,9 @@ class Chain:
         self._next_evict_s: float | None = None
         #: whether the last fix a gate withheld was withheld because its MMSI is shared (see :meth:`withheld`)
         self.shared_withheld = False
+        #: the gates, tracker and detectors run in C, each part's quiet path first (the typed core's
+        #: :func:`~maritime.core.quiet.run_chain`), None when the core is not built
+        self._run: Any = _chain_runner()
 
     def evict(self, watermark_s: float) -> int:
         """Drop the state of every vessel not heard since ``watermark_s - evict_after_s`` that no gate or
@@ -100,20 +111,29 @@ class Chain:
         """Judge and apply one position; False when a gate withheld it."""
         vessel = self.tracker.get(pos.mmsi)
         emit = self.emit
-        for gate in self.gates:
-            ok, got = gate.check(pos, vessel)
-            if got:
-                emit(got)
-            if not ok:
-                self.shared_withheld = gate.holds(pos.mmsi)
+        run = self._run
+        if run is not None:  # the same, in C (maritime.core.quiet.run_chain)
+            refused = run(self.gates, self.detectors, self.tracker, pos, vessel, emit)
+            if refused is not None:
+                self.shared_withheld = refused.holds(pos.mmsi)
                 if self.shared_withheld:
                     self.withheld(pos)
                 return False
-        self.tracker.on_position(pos)
-        for det in self.detectors:
-            raised = det.on_position(pos, vessel)
-            if raised:
-                emit(list(raised))
+        else:
+            for gate in self.gates:
+                ok, got = gate.check(pos, vessel)
+                if got:
+                    emit(got)
+                if not ok:
+                    self.shared_withheld = gate.holds(pos.mmsi)
+                    if self.shared_withheld:
+                        self.withheld(pos)
+                    return False
+            self.tracker.on_position(pos)
+            for det in self.detectors:
+                raised = det.on_position(pos, vessel)
+                if raised:
+                    emit(list(raised))
         vessel.last = pos
         for fn in self.listeners:
             fn(pos)

@@ -83,6 +83,7 @@ def pipeline(quiet: bool, monkeypatch: pytest.MonkeyPatch, s: Settings | None = 
             m.setattr(maritime.core, "quiet_path", lambda: None)
         pipe = Pipeline(s, assembly=Assembly(s, caribbean()), sinks=[sink])
     assert all((p._quiet is not None) is quiet for p in parts(pipe))
+    assert (pipe.chain._run is not None) is quiet
     assert (type(pipe.chain.listeners[0]).__name__ == "ArrivalsListener") is quiet
     return pipe, sink
 
@@ -168,15 +169,6 @@ def test_generated_feeds_give_the_same_alerts_and_state_position_by_position(fee
     assert alerts(runs[0][1]) == alerts(runs[1][1])
 
 
-def counting(take: Any, taken: list[int]) -> Any:
-    """``take`` that counts the positions it took."""
-    def wrapped(*args: Any) -> bool:
-        got = take(*args)
-        taken[0] += bool(got)
-        return bool(got)
-    return wrapped
-
-
 @needs_core
 def test_the_common_fix_is_taken_in_c() -> None:
     """A vessel heard every 10 s on its course: after its first fix (which makes its state and checks land), each
@@ -187,9 +179,6 @@ def test_the_common_fix_is_taken_in_c() -> None:
     gates = [IdentityGate(s.identity, t) for t in trackers]
     gaps = [GapDetector(s.gaps, t) for t in trackers]
     gates[1]._quiet = gaps[1]._quiet = None
-    by_gate, by_gaps = [0], [0]
-    gates[0]._quiet = counting(gates[0]._quiet, by_gate)
-    gaps[0]._quiet = counting(gaps[0]._quiet, by_gaps)
     lat, lon = 14.5, -66.0
     for i in range(30):
         lat, lon = destination(lat, lon, 45.0, 10 * 12 * 1852 / 3600)
@@ -202,7 +191,7 @@ def test_the_common_fix_is_taken_in_c() -> None:
             vessel.last = pos
         assert msgspec.to_builtins(gates[0].state) == msgspec.to_builtins(gates[1].state)
         assert msgspec.to_builtins(gaps[0].state) == msgspec.to_builtins(gaps[1].state)
-    assert (by_gate[0], by_gaps[0]) == (29, 29), "every fix after the first went through C"
+    assert (gates[0].quiet.taken, gaps[0].quiet.taken) == (29, 29), "every fix after the first went through C"
 
 
 @needs_core
@@ -228,8 +217,6 @@ def test_a_vessel_with_uncertain_times_is_judged_in_c_with_its_uncertainty() -> 
     trackers = [Tracker(), Tracker()]
     gates = [IdentityGate(s.identity, t) for t in trackers]
     gates[1]._quiet = None
-    taken = [0]
-    gates[0]._quiet = counting(gates[0]._quiet, taken)
     t0 = 1.75e9
     fixes = [Position(366999001, t0, 14.5, -66.0, 10.0, 90.0, None, 0, 1, "sat", 600.0),
              Position(366999001, t0 + 60, 14.5, -66.0, 10.0, 90.0, None, 0, 1, "sat", 600.0)]
@@ -238,7 +225,7 @@ def test_a_vessel_with_uncertain_times_is_judged_in_c_with_its_uncertainty() -> 
     for pos in fixes:
         for tracker, gate in zip(trackers, gates, strict=True):
             assert gate.check(pos, tracker.get(pos.mmsi)) == (True, [])
-    assert taken == [1], "the exact-time fix was taken in C"
+    assert gates[0].quiet.taken == 1, "the exact-time fix was taken in C"
     assert msgspec.to_builtins(gates[0].state) == msgspec.to_builtins(gates[1].state)
     assert gates[0].state[366999001].tracks[0].err == 600.0
 
@@ -251,16 +238,14 @@ def test_a_pair_that_parts_is_parted_by_python_then_left_to_c(hours: float, monk
     rest of their fixes under way go through C; alerts and state are the same as without C at every fix."""
     feed = sorted(meeting(hours), key=lambda p: p.time_s)
     runs = [pipeline(quiet, monkeypatch) for quiet in (True, False)]
-    taken = [0]
     rendezvous = parts(runs[0][0])[2]
-    rendezvous._quiet = counting(rendezvous._quiet, taken)
     for pos in feed:
         for pipe, _sink in runs:
             pipe.process(pos.time_s, (None, [pos]))
         assert state_of(runs[0][0]) == state_of(runs[1][0])
         assert alerts(runs[0][1]) == alerts(runs[1][1])
     under_way = sum(1 for p in feed if p.sog_kn == 12)
-    assert under_way - 4 <= taken[0] < under_way, "after their first fixes under way, the rest went through C"
+    assert under_way - 4 <= rendezvous.quiet.taken < under_way, "after the first fixes under way, the rest went to C"
     kinds = {(a["type"], a["status"]) for a in alerts(runs[0][1])}
     assert (("rendezvous", "closed") in kinds) is (hours > 2)
 
@@ -306,7 +291,7 @@ def test_a_point_c_calls_surely_at_sea_is_not_on_land(lat: float, lon: float) ->
     gate = IdentityGate(s.identity, Tracker())
     assert gate.land is not None
     on_land = gate.land.on_land(lat, lon)
-    quiet = QUIET.IdentityQuiet(0.0, 0.0, True, 1.0, gate.land.region, gate.land.index.cells,
+    quiet = QUIET.IdentityQuiet({}, {}, 50.0, 0.0, 0.0, True, 1.0, gate.land.region, gate.land.index.cells,
                                 gate.land.index.cell_deg)
     if quiet.surely_at_sea(lat, lon):
         assert not on_land
@@ -335,13 +320,11 @@ def test_a_ship_that_leaves_port_twice_is_judged_the_same(monkeypatch: pytest.Mo
             t += 150.0
     feed.append(Position(mmsi, t + 7200, sea[0], sea[1], 12.0, 90.0, None, 0, 1, "test"))
     runs = [pipeline(quiet, monkeypatch) for quiet in (True, False)]
-    taken = [0]
     voyage = parts(runs[0][0])[5]
-    voyage._quiet = counting(voyage._quiet, taken)
     for rec in feed:
         for pipe, _sink in runs:
             pipe.process(rec.time_s, (None, [rec]))
         assert state_of(runs[0][0]) == state_of(runs[1][0])
         assert alerts(runs[0][1]) == alerts(runs[1][1])
-    assert taken[0] > 60
+    assert voyage.quiet.taken > 60
     assert voyage.state[mmsi].in_port is None and voyage.state[mmsi].left_s == t + 7200
