@@ -127,7 +127,8 @@ cdef Py_ssize_t P_MMSI, P_T, P_LAT, P_LON, P_SOG, P_STATUS, P_ERR
 cdef Py_ssize_t G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N, G_KIND, G_ZONE, G_CTX, G_OPEN, G_KEY_T, G_OUTAGE, G_SUSPECT
 cdef Py_ssize_t I_TRACKS, I_SHARED, I_LAND_S, I_LAND_CHECK, I_UNCERTAIN, I_ERR
 cdef Py_ssize_t T_T, T_LAT, T_LON, T_ERR, T_N
-cdef Py_ssize_t M_LAST, M_PARTED
+cdef Py_ssize_t M_LAST, M_PARTED, M_FIRST, M_RUN_FIRST, M_ALERTED, M_NEXT_UPDATE, M_MIN_D, M_SUM_LAT, M_SUM_LON
+cdef Py_ssize_t M_LON0, M_N, M_DISTS, M_SOGS, M_SUPPRESSED
 cdef Py_ssize_t V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL
 cdef Py_ssize_t Y_NEXT, Y_SEEN, Y_IN_PORT
 
@@ -137,7 +138,8 @@ cdef void _offsets() except *:
     global G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N, G_KIND, G_ZONE, G_CTX, G_OPEN, G_KEY_T, G_OUTAGE, G_SUSPECT
     global I_TRACKS, I_SHARED, I_LAND_S, I_LAND_CHECK, I_UNCERTAIN, I_ERR
     global T_T, T_LAT, T_LON, T_ERR, T_N, M_LAST, M_PARTED, V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL
-    global Y_NEXT, Y_SEEN, Y_IN_PORT
+    global Y_NEXT, Y_SEEN, Y_IN_PORT, M_FIRST, M_RUN_FIRST, M_ALERTED, M_NEXT_UPDATE, M_MIN_D, M_SUM_LAT, M_SUM_LON
+    global M_LON0, M_N, M_DISTS, M_SOGS, M_SUPPRESSED
     P_MMSI, P_T, P_LAT, P_LON = (_offset(Position, n, False) for n in ("mmsi", "time_s", "lat", "lon"))
     P_SOG, P_STATUS, P_ERR = (_offset(Position, n, False) for n in ("sog_kn", "nav_status", "time_err_s"))
     G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N = (_offset(GapState, n, True)
@@ -147,7 +149,10 @@ cdef void _offsets() except *:
     I_TRACKS, I_SHARED, I_LAND_S = (_offset(IdentityState, n, True) for n in ("tracks", "shared", "land_s"))
     I_LAND_CHECK, I_UNCERTAIN, I_ERR = (_offset(IdentityState, n, True) for n in ("land_check", "uncertain", "err"))
     T_T, T_LAT, T_LON, T_ERR, T_N = (_offset(Track, n, True) for n in ("t", "lat", "lon", "err", "n"))
-    M_LAST, M_PARTED = (_offset(Meeting, n, False) for n in ("last", "parted"))
+    M_LAST, M_PARTED, M_FIRST, M_RUN_FIRST = (_offset(Meeting, n, True) for n in ("last", "parted", "first", "run_first"))
+    M_ALERTED, M_NEXT_UPDATE, M_MIN_D = (_offset(Meeting, n, True) for n in ("alerted", "next_update", "min_d"))
+    M_SUM_LAT, M_SUM_LON, M_LON0, M_N = (_offset(Meeting, n, True) for n in ("sum_lat", "sum_lon", "lon0", "n"))
+    M_DISTS, M_SOGS, M_SUPPRESSED = (_offset(Meeting, n, True) for n in ("dists", "sogs", "suppressed"))
     V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL = (_offset(Visit, n, False) for n in ("since", "out_since", "typed", "dwell"))
     Y_NEXT, Y_SEEN = (_offset(VoyageState, n, True) for n in ("next_check_s", "seen"))
     Y_IN_PORT = _offset(VoyageState, "in_port", False)
@@ -432,26 +437,66 @@ cdef class IdentityQuiet(Quiet):
 # -- rendezvous -----------------------------------------------------------------------------------------------
 
 
+cdef inline double _wrap_lon(double lon):
+    """:func:`maritime.geo.wrap_lon`."""
+    if -180.0 <= lon < 180.0:
+        return lon
+    return _pymod(lon + 180.0, 360.0) - 180.0
+
+
+cdef inline bint _floats(tuple t, Py_ssize_t a, Py_ssize_t b):
+    """Whether items ``a`` to ``b - 1`` of ``t`` are floats."""
+    cdef Py_ssize_t i
+    for i in range(a, b):
+        if not PyFloat_CheckExact(<object>PyTuple_GET_ITEM(t, i)):
+            return False
+    return True
+
+
+cdef inline double _f(object o):
+    return PyFloat_AS_DOUBLE(o)
+
+
 cdef class RendezvousQuiet(Quiet):
-    """:meth:`maritime.detectors.rendezvous.RendezvousDetector.on_position` for a vessel under way (not slow, or
-    no speed given) that was not in the grid of slow vessels, and whose pairs have all parted already: its last
-    fix kept, a rest in progress (learned anchorages) ended."""
+    """:meth:`maritime.detectors.rendezvous.RendezvousDetector.on_position` when nothing but numbers change:
+
+    - a vessel under way (not slow, or no speed given) that was not in the grid of slow vessels, and whose pairs
+      have all parted already: its last fix kept, a rest in progress (learned anchorages) ended;
+    - a slow vessel whose comparisons with the slow vessels around it (the grid's nine cells) only add to
+      closenesses already going on (no closeness begins or resumes, none reaches the rendezvous duration
+      unless it was judged ordinary life when it did, none falls due for an update) and part no pair: those closenesses updated, its place in the grid moved, its rest followed
+      (``LearnedAnchorages.observe``, in Python).
+
+    Everything is decided before anything is touched: a position that would do more goes to Python whole."""
 
     cdef double max_sog_kn
     cdef double rest_max_sog_kn
     cdef bint learned
-    cdef dict prev, where, pairs, episodes
-    cdef object resting
+    cdef dict prev, where, pairs, episodes, cells, elsewhere
+    cdef object resting, observe, excluded
+    cdef double cell_deg, max_gap_s, max_d, apart_m, merge_s, min_dur_s, reach_ms
+    cdef long ncols
 
-    def __init__(self, double max_sog_kn, dict prev, dict where, dict pairs, dict episodes, object resting=None,
-                 double rest_max_sog_kn=0.0):
-        """The detector's own ``_prev``, ``_where``, ``_pairs`` and ``state``, and its learned anchorages'
-        ``resting`` (None without them)."""
-        self.max_sog_kn = max_sog_kn
-        self.prev, self.where, self.pairs, self.episodes = prev, where, pairs, episodes
-        self.learned = resting is not None
-        self.resting = resting
-        self.rest_max_sog_kn = rest_max_sog_kn
+    def __init__(self, object det, double kn_to_ms):
+        """On the detector's own grid (``_cells``, ``_where``, ``_prev``, ``_elsewhere``), pairs and episodes, and
+        its learned anchorages (``resting``, ``observe``) when it has them."""
+        self.max_sog_kn = det.p.max_sog_kn
+        self.prev, self.where, self.pairs, self.episodes = det._prev, det._where, det._pairs, det.state
+        self.cells, self.elsewhere = det._cells, det._elsewhere
+        learned = det.learned
+        self.learned = learned is not None
+        self.resting = learned.resting if learned is not None else None
+        self.observe = learned.observe if learned is not None else None
+        self.rest_max_sog_kn = learned.s.rest_max_sog_kn if learned is not None else 0.0
+        self.excluded = det._rest_excluded
+        self.cell_deg = det.cell_deg
+        self.ncols = det._ncols
+        self.max_gap_s = det.max_gap_s
+        self.max_d = det.p.max_distance_m
+        self.apart_m = det.apart_m
+        self.merge_s = det.merge_s
+        self.min_dur_s = det.min_dur_s
+        self.reach_ms = det.p.max_sog_kn * kn_to_ms  # RendezvousDetector._reach_m's factor
 
     cdef bint take_c(self, object pos, object vessel) except -1:
         prev, where, pairs, episodes, resting = self.prev, self.where, self.pairs, self.episodes, self.resting
@@ -467,7 +512,7 @@ cdef class RendezvousQuiet(Quiet):
             else:
                 return False
             if knots < self.max_sog_kn:
-                return False  # slow: the grid (Python)
+                return self._slow(pos, sog, knots)
             if self.learned and knots < self.rest_max_sog_kn:
                 return False  # a rest to follow (never, while the rest speed is under the meeting speed)
         mmsi = <object>_get(pos, P_MMSI)
@@ -485,15 +530,7 @@ cdef class RendezvousQuiet(Quiet):
             if not PyFloat_CheckExact(t):
                 return False
             for key in <set>keys:
-                ep = PyDict_GetItem(episodes, key)
-                if ep == NULL:
-                    continue
-                if type(<object>ep) is not Meeting:
-                    return False
-                if _get(<object>ep, M_PARTED) != <PyObject*>NONE:
-                    continue
-                last = _get(<object>ep, M_LAST)
-                if not PyFloat_CheckExact(<object>last) or not PyFloat_AS_DOUBLE(t) < PyFloat_AS_DOUBLE(<object>last):
+                if self._would_part(key, PyFloat_AS_DOUBLE(t)):
                     return False
         if self.learned:
             if type(resting) is not dict:
@@ -501,6 +538,221 @@ cdef class RendezvousQuiet(Quiet):
             (<dict>resting).pop(mmsi, None)
         prev[mmsi] = (<object>_get(pos, P_T), <object>_get(pos, P_LAT), <object>_get(pos, P_LON))
         return True
+
+    cdef bint _would_part(self, object key, double t) except -1:
+        """Whether ``RendezvousDetector._apart(key, t)`` would change anything (True also when unsure)."""
+        cdef PyObject* ep = PyDict_GetItem(self.episodes, key)
+        if ep == NULL:
+            return False
+        if type(<object>ep) is not Meeting:
+            return True
+        if _get(<object>ep, M_PARTED) != <PyObject*>NONE:
+            return False
+        last = <object>_get(<object>ep, M_LAST)
+        return not PyFloat_CheckExact(last) or not t < PyFloat_AS_DOUBLE(last)
+
+    cdef long _col(self, long j):
+        """``RendezvousDetector._col``: a grid column brought round at 180°."""
+        cdef long n = self.ncols, half = self.ncols // 2
+        if -half <= j < n - half:
+            return j
+        return ((j + half) % n + n) % n - half
+
+    cdef bint _slow(self, object pos, object sog, double knots) except -1:
+        """The slow vessel's comparisons, decided, then applied (see the class)."""
+        where, episodes, cells, elsewhere = self.where, self.episodes, self.cells, self.elsewhere
+        mmsi = <object>_get(pos, P_MMSI)
+        t_o = <object>_get(pos, P_T)
+        lat_o = <object>_get(pos, P_LAT)
+        lon_o = <object>_get(pos, P_LON)
+        if not (PyFloat_CheckExact(t_o) and PyFloat_CheckExact(lat_o) and PyFloat_CheckExact(lon_o)):
+            return False
+        if self.learned and (type(self.resting) is not dict or knots < self.rest_max_sog_kn and self.observe is None):
+            return False
+        cdef double t = _f(t_o), lat = _f(lat_o), lon = _f(lon_o)
+        cdef double ci_d = lat / self.cell_deg, cj_d = _wrap_lon(lon) / self.cell_deg
+        if not (isfinite(ci_d) and isfinite(cj_d)) or not (-1e9 < ci_d < 1e9 and -1e9 < cj_d < 1e9):
+            return False
+        cdef long ci = <long>floor(ci_d), cj = <long>floor(cj_d)
+        # its last fix, for the comparisons at the partner's time
+        cdef bint has_prev = False
+        cdef double p_t = 0.0, p_lat = 0.0, p_lon = 0.0
+        cdef PyObject* got = PyDict_GetItem(self.prev, mmsi)
+        if got != NULL:
+            if type(<object>got) is not tuple or PyTuple_GET_SIZE(<object>got) != 3 or not _floats(<tuple>got, 0, 3):
+                return False
+            has_prev = True
+            p_t = _f(<object>PyTuple_GET_ITEM(<object>got, 0))
+            p_lat = _f(<object>PyTuple_GET_ITEM(<object>got, 1))
+            p_lon = _f(<object>PyTuple_GET_ITEM(<object>got, 2))
+        cdef double own_elsewhere = -1.0
+        got = PyDict_GetItem(elsewhere, mmsi)
+        if got != NULL:
+            if not PyFloat_CheckExact(<object>got):
+                return False
+            own_elsewhere = _f(<object>got)
+        cdef list closes = []
+        cdef set compared = set()
+        cdef int di, dj
+        cdef double tb, lat_b, lon_b, lat_a, lon_a, t_cmp, d, f, other_elsewhere, dt
+        cdef PyObject* w
+        cdef PyObject* ep
+        for di in range(-1, 2):
+            for dj in range(-1, 2):
+                got = PyDict_GetItem(cells, (ci + di, self._col(cj + dj)))
+                if got == NULL or not <object>got:
+                    continue
+                if type(<object>got) is not set:
+                    return False
+                for other in <set>got:
+                    if other == mmsi:
+                        continue  # (taken out of its old cell before the comparisons)
+                    w = PyDict_GetItem(where, other)
+                    if w == NULL or type(<object>w) is not tuple or PyTuple_GET_SIZE(<object>w) != 5 \
+                            or not _floats(<tuple>w, 1, 4):
+                        return False
+                    tb = _f(<object>PyTuple_GET_ITEM(<object>w, 1))
+                    lat_b = _f(<object>PyTuple_GET_ITEM(<object>w, 2))
+                    lon_b = _f(<object>PyTuple_GET_ITEM(<object>w, 3))
+                    other_elsewhere = -1.0
+                    got = PyDict_GetItem(elsewhere, other)
+                    if got != NULL:
+                        if not PyFloat_CheckExact(<object>got):
+                            return False
+                        other_elsewhere = _f(<object>got)
+                    if t - tb > self.max_gap_s or other_elsewhere > tb:
+                        continue
+                    if has_prev and p_t <= tb <= t and t - p_t <= self.max_gap_s \
+                            and not (p_t < own_elsewhere < t):
+                        # maritime.geo.interpolate(prev lat, lon, t; this lat, lon, t; tb)
+                        if t == p_t:
+                            lat_a, lon_a = lat, lon
+                        else:
+                            f = (tb - p_t) / (t - p_t)
+                            lat_a = p_lat + (lat - p_lat) * f
+                            lon_a = _wrap_lon(p_lon + _lon_delta(p_lon, lon) * f)
+                        t_cmp = tb
+                    else:
+                        lat_a, lon_a, t_cmp = lat, lon, t
+                    d = _fast_distance_m(lat_a, lon_a, lat_b, lon_b)
+                    key = (mmsi, other) if mmsi < other else (other, mmsi)
+                    compared.add(other)
+                    if d <= self.max_d:
+                        if not self._adds_to(key, t_cmp, closes, d, (lat_a + lat_b) / 2,
+                                             _wrap_lon(lon_a + _lon_delta(lon_a, lon_b) / 2)):
+                            return False
+                    else:
+                        dt = t_cmp - tb
+                        if d - self.reach_ms * (dt if dt > 0 else -dt) > self.apart_m \
+                                and self._would_part(key, t_cmp):
+                            return False
+        # RendezvousDetector._apart_from_far: partners the grid did not offer, clearly far away
+        got = PyDict_GetItem(self.pairs, mmsi)
+        if got != NULL and <object>got:
+            if type(<object>got) is not set:
+                return False
+            for key in <set>got:
+                if type(key) is not tuple or PyTuple_GET_SIZE(key) != 2:
+                    return False
+                other = key[1] if key[0] == mmsi else key[0]
+                if other in compared:
+                    continue
+                w = PyDict_GetItem(where, other)
+                if w == NULL:
+                    continue
+                if type(<object>w) is not tuple or PyTuple_GET_SIZE(<object>w) != 5 or not _floats(<tuple>w, 1, 4):
+                    return False
+                dt = t - _f(<object>PyTuple_GET_ITEM(<object>w, 1))
+                if _fast_distance_m(lat, lon, _f(<object>PyTuple_GET_ITEM(<object>w, 2)),
+                                    _f(<object>PyTuple_GET_ITEM(<object>w, 3))) \
+                        - self.reach_ms * (dt if dt > 0 else -dt) > self.apart_m and self._would_part(key, t):
+                    return False
+        # decided: applied in the detector's order
+        if self.learned:
+            if knots < self.rest_max_sog_kn:
+                self.observe(pos, self.excluded)
+            else:
+                (<dict>self.resting).pop(mmsi, None)
+        self.prev[mmsi] = (t_o, lat_o, lon_o)
+        got = PyDict_GetItem(where, mmsi)
+        if got != NULL:
+            old_cell = (<object>got)[0]
+            where.pop(mmsi)
+            members = cells.get(old_cell)
+            if members is not None:
+                members.discard(mmsi)
+                if not members:
+                    del cells[old_cell]
+        cdef Py_ssize_t k
+        for k in range(0, len(closes), 5):
+            self._add(closes[k], closes[k + 1], closes[k + 2], closes[k + 3], closes[k + 4], sog)
+        cell = (ci, cj)
+        where[mmsi] = (cell, t_o, lat_o, lon_o, sog)
+        members = cells.get(cell)
+        if members is None:
+            members = cells[cell] = set()
+        members.add(mmsi)
+        return True
+
+    cdef bint _adds_to(self, object key, double t, list closes, double d, double lat, double lon) except -1:
+        """Whether ``RendezvousDetector._close`` would only add to a closeness going on (no new or resumed one,
+        none reaching the duration or due an update); if so, what to add is put on ``closes``."""
+        cdef PyObject* ep = PyDict_GetItem(self.episodes, key)
+        if ep == NULL or type(<object>ep) is not Meeting:
+            return False
+        e = <object>ep
+        if _get(e, M_PARTED) != <PyObject*>NONE:
+            return False
+        last = <object>_get(e, M_LAST)
+        run_first = <object>_get(e, M_RUN_FIRST)
+        if not PyFloat_CheckExact(last):
+            return False
+        if t - _f(last) > self.merge_s:
+            return False
+        cdef double new_last = _f(last) if not t > _f(last) else t
+        if run_first is None:
+            run_first = <object>_get(e, M_FIRST)
+        if not PyFloat_CheckExact(run_first):
+            return False
+        alerted = <object>_get(e, M_ALERTED)
+        if alerted is FALSE:
+            if new_last - _f(run_first) >= self.min_dur_s:
+                sup = <object>_get(e, M_SUPPRESSED)
+                if sup is None or not sup:
+                    return False  # the duration reached: judged (Python)
+                # judged ordinary life when it reached the duration (a reason): nothing more to raise
+        elif alerted is TRUE:
+            nxt = <object>_get(e, M_NEXT_UPDATE)
+            if nxt is not None and (not PyFloat_CheckExact(nxt) or t >= _f(nxt)):
+                return False  # an update due (Python)
+        else:
+            return False
+        for field in (M_MIN_D, M_SUM_LAT, M_SUM_LON, M_LON0):
+            if not PyFloat_CheckExact(<object>_get(e, field)):
+                return False
+        if not PyLong_CheckExact(<object>_get(e, M_N)) or type(<object>_get(e, M_DISTS)) is not list \
+                or type(<object>_get(e, M_SOGS)) is not list:
+            return False
+        closes.extend((e, t, d, lat, lon))
+        return True
+
+    cdef void _add(self, object e, double t, double d, double lat, double lon, object sog) except *:
+        """``RendezvousDetector._close`` on a closeness going on: what the fix adds to it."""
+        cdef double last = _f(<object>_get(e, M_LAST))
+        if t > last:
+            _set(e, M_LAST, t)
+        if d < _f(<object>_get(e, M_MIN_D)):
+            _set(e, M_MIN_D, d)
+        _set(e, M_N, <object>_get(e, M_N) + 1)
+        _set(e, M_SUM_LAT, _f(<object>_get(e, M_SUM_LAT)) + lat)
+        cdef double lon0 = _f(<object>_get(e, M_LON0))
+        _set(e, M_SUM_LON, _f(<object>_get(e, M_SUM_LON)) + (lon0 + _lon_delta(lon0, lon)))
+        dists = <list>_get(e, M_DISTS)
+        if len(dists) < 2000:
+            dists.append(d)
+        sogs = <list>_get(e, M_SOGS)
+        if sog is not None and len(sogs) < 2000:
+            sogs.append(sog)
 
 
 # -- geofences ------------------------------------------------------------------------------------------------

@@ -73,17 +73,11 @@ TENDER_MAX_LENGTH_M = 30
 
 
 def _quiet_path(det: RendezvousDetector) -> Any:
-    """The typed core's ``RendezvousQuiet`` on the detector's grid and pairs, or None."""
+    """The typed core's ``RendezvousQuiet`` on the detector's grid, pairs and episodes, or None."""
     from maritime.core import quiet_path
 
     core = quiet_path()
-    if core is None:
-        return None
-    learned = det.learned
-    if learned is None:
-        return core.RendezvousQuiet(det.p.max_sog_kn, det._prev, det._where, det._pairs, det.state)
-    return core.RendezvousQuiet(det.p.max_sog_kn, det._prev, det._where, det._pairs, det.state, learned.resting,
-                                learned.s.rest_max_sog_kn)
+    return core.RendezvousQuiet(det, KN_TO_MS) if core is not None else None
 
 
 class RendezvousDetector(DetectorBase):

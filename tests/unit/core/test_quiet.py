@@ -33,7 +33,7 @@ from maritime.models import Position, VesselInfo
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
 from maritime.zones.index import ZoneIndex, load_zones
-from tests.conftest import T0, Collect, meeting, recording_params, zone, zones
+from tests.conftest import OPEN_SEA, T0, Collect, meeting, recording_params, track, zone, zones
 
 QUIET = maritime.core.load("quiet")
 needs_core = pytest.mark.skipif(QUIET is None, reason="the typed core is not built here (an editable install): "
@@ -231,11 +231,14 @@ def test_a_vessel_with_uncertain_times_is_judged_in_c_with_its_uncertainty() -> 
 
 
 @needs_core
-@pytest.mark.parametrize("hours", [0.5, 3.0], ids=["closeness-short-of-a-rendezvous", "rendezvous"])
+@pytest.mark.parametrize("hours", [0.5, 3.0, 5.5], ids=["closeness-short-of-a-rendezvous", "rendezvous",
+                                                   "rendezvous-with-hourly-updates"])
 def test_a_pair_that_parts_is_parted_by_python_then_left_to_c(hours: float, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two vessels slow together, then off at 12 kn: the first fix under way of each is judged by Python (a
-    closeness that ends short of the duration is forgotten, a rendezvous is closed); once the pair has parted, the
-    rest of their fixes under way go through C; alerts and state are the same as without C at every fix."""
+    """Two vessels slow together, then off at 12 kn: their slow fixes that only add to the closeness go through
+    C (not the first, the one that reaches the duration, nor the hourly updates); the first fix under way of each
+    is judged by Python (a closeness that ends short of the duration is forgotten, a rendezvous is closed); once
+    the pair has parted, the rest of their fixes under way go through C; alerts and state are the same as
+    without C at every fix."""
     feed = sorted(meeting(hours), key=lambda p: p.time_s)
     runs = [pipeline(quiet, monkeypatch) for quiet in (True, False)]
     rendezvous = parts(runs[0][0])[2]
@@ -245,9 +248,12 @@ def test_a_pair_that_parts_is_parted_by_python_then_left_to_c(hours: float, monk
         assert state_of(runs[0][0]) == state_of(runs[1][0])
         assert alerts(runs[0][1]) == alerts(runs[1][1])
     under_way = sum(1 for p in feed if p.sog_kn == 12)
-    assert under_way - 4 <= rendezvous.quiet.taken < under_way, "after the first fixes under way, the rest went to C"
+    # every fix under way but the first of each, and the slow fixes that only add to the closeness, went to C
+    slow_taken = rendezvous.quiet.taken - (under_way - 2)
+    assert 0.5 * (len(feed) - under_way) < slow_taken < len(feed) - under_way
     kinds = {(a["type"], a["status"]) for a in alerts(runs[0][1])}
     assert (("rendezvous", "closed") in kinds) is (hours > 2)
+    assert (("rendezvous", "update") in kinds) is (hours > 4)
 
 
 @needs_core
@@ -328,3 +334,50 @@ def test_a_ship_that_leaves_port_twice_is_judged_the_same(monkeypatch: pytest.Mo
         assert alerts(runs[0][1]) == alerts(runs[1][1])
     assert voyage.quiet.taken > 60
     assert voyage.state[mmsi].in_port is None and voyage.state[mmsi].left_s == t + 7200
+
+
+@needs_core
+def test_a_slow_drift_apart_parts_the_pair_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two vessels slow together for an hour, then one drifts off east at 1.8 kn (still slow, still in the
+    grid's neighbouring cells): the fix at which they are clearly apart parts them (the closeness, short of the
+    duration, is forgotten), in Python; the fixes before it, in C."""
+    lat, lon = OPEN_SEA
+    blat, blon = destination(lat, lon, 90, 150.0)
+    a = track(366999001, T0, T0 + 3600, 10, lat, lon, 0.4, 45)
+    a += track(366999001, T0 + 3600, T0 + 3600 + 2400, 10, a[-1].lat, a[-1].lon, 1.8, 90.0)
+    b = track(366999002, T0 + 5, T0 + 3600 + 2400, 60, blat, blon, 0.3, 45, msg_type=18, status=None)
+    feed = sorted(a + b, key=lambda p: p.time_s)
+    runs = [pipeline(quiet, monkeypatch) for quiet in (True, False)]
+    rendezvous = parts(runs[0][0])[2]
+    together = False
+    for pos in feed:
+        for pipe, _sink in runs:
+            pipe.process(pos.time_s, (None, [pos]))
+        assert state_of(runs[0][0]) == state_of(runs[1][0])
+        together = together or (366999001, 366999002) in rendezvous.state
+    assert together and (366999001, 366999002) not in rendezvous.state
+    assert rendezvous.quiet.taken > len(feed) // 2
+
+
+@needs_core
+def test_a_pair_at_anchor_by_a_port_is_followed_in_c_once_judged_ordinary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two ships at anchor side by side off San Juan for three hours: at the rendezvous duration Python judges the
+    pair ordinary life (near a port) and raises nothing; every later fix that only adds to the closeness is
+    taken in C."""
+    lat, lon = 18.47, -66.12
+    blat, blon = destination(lat, lon, 90, 120.0)
+    feed = sorted(track(366999001, T0, T0 + 3 * 3600, 10, lat, lon, 0.2, 45)
+                  + track(366999002, T0 + 5, T0 + 3 * 3600, 60, blat, blon, 0.2, 45), key=lambda p: p.time_s)
+    runs = [pipeline(quiet, monkeypatch) for quiet in (True, False)]
+    rendezvous = parts(runs[0][0])[2]
+    taken_before = 0
+    for pos in feed:
+        for pipe, _sink in runs:
+            pipe.process(pos.time_s, (None, [pos]))
+        if pos.time_s < T0 + 2 * 3600:
+            taken_before = rendezvous.quiet.taken
+    assert state_of(runs[0][0]) == state_of(runs[1][0])
+    assert alerts(runs[0][1]) == alerts(runs[1][1])
+    assert rendezvous.state[(366999001, 366999002)].suppressed == "near_harbour"
+    after = sum(1 for p in feed if p.time_s >= T0 + 2 * 3600)
+    assert rendezvous.quiet.taken - taken_before >= after - 3
