@@ -92,6 +92,21 @@ def alerts(sink: Collect) -> list[dict[str, Any]]:
     return [a.as_dict() for a in sink.alerts]
 
 
+def side_by_side(feed: list[Any], monkeypatch: pytest.MonkeyPatch, s: Settings | None = None,
+                 after: Any = None) -> list[tuple[Pipeline, Collect]]:
+    """The feed through the pipeline with the quiet path and without it, record by record: the same state and the
+    same alerts after each (``after(rec, runs)`` then called)."""
+    runs = [pipeline(quiet, monkeypatch, s) for quiet in (True, False)]
+    for rec in feed:
+        for pipe, _sink in runs:
+            pipe.process(rec.time_s, (None, [rec]))
+        assert state_of(runs[0][0]) == state_of(runs[1][0])
+        assert alerts(runs[0][1]) == alerts(runs[1][1])
+        if after is not None:
+            after(rec, runs)
+    return runs
+
+
 @needs_core
 @pytest.mark.parametrize("path", recording_params())
 def test_every_recording_gives_the_same_alerts_and_state_with_the_quiet_path(path: Path,
@@ -157,13 +172,7 @@ def test_generated_feeds_give_the_same_alerts_and_state_position_by_position(fee
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """With the land check and without it (a fix then reaches the track's limit in C, its time uncertainty
     included, instead of being checked against land for having moved 5 km)."""
-    s = Settings(identity=IdentitySettings(land_check=land))
-    runs = [pipeline(quiet, monkeypatch, s) for quiet in (True, False)]
-    for pos in feed:
-        for pipe, _sink in runs:
-            pipe.process(pos.time_s, (None, [pos]))
-        assert state_of(runs[0][0]) == state_of(runs[1][0])
-        assert alerts(runs[0][1]) == alerts(runs[1][1])
+    runs = side_by_side(feed, monkeypatch, Settings(identity=IdentitySettings(land_check=land)))
     for pipe, _sink in runs:
         pipe.finish()
     assert alerts(runs[0][1]) == alerts(runs[1][1])
@@ -240,13 +249,8 @@ def test_a_pair_that_parts_is_parted_by_python_then_left_to_c(hours: float, monk
     the pair has parted, the rest of their fixes under way go through C; alerts and state are the same as
     without C at every fix."""
     feed = sorted(meeting(hours), key=lambda p: p.time_s)
-    runs = [pipeline(quiet, monkeypatch) for quiet in (True, False)]
+    runs = side_by_side(feed, monkeypatch)
     rendezvous = parts(runs[0][0])[2]
-    for pos in feed:
-        for pipe, _sink in runs:
-            pipe.process(pos.time_s, (None, [pos]))
-        assert state_of(runs[0][0]) == state_of(runs[1][0])
-        assert alerts(runs[0][1]) == alerts(runs[1][1])
     under_way = sum(1 for p in feed if p.sog_kn == 12)
     # every fix under way but the first of each, and the slow fixes that only add to the closeness, went to C
     slow_taken = rendezvous.quiet.taken - (under_way - 2)
@@ -325,13 +329,7 @@ def test_a_ship_that_leaves_port_twice_is_judged_the_same(monkeypatch: pytest.Mo
                                  90.0 if leg == 0 else 270.0, None, 0, 1, "test"))
             t += 150.0
     feed.append(Position(mmsi, t + 7200, sea[0], sea[1], 12.0, 90.0, None, 0, 1, "test"))
-    runs = [pipeline(quiet, monkeypatch) for quiet in (True, False)]
-    voyage = parts(runs[0][0])[5]
-    for rec in feed:
-        for pipe, _sink in runs:
-            pipe.process(rec.time_s, (None, [rec]))
-        assert state_of(runs[0][0]) == state_of(runs[1][0])
-        assert alerts(runs[0][1]) == alerts(runs[1][1])
+    voyage = parts(side_by_side(feed, monkeypatch)[0][0])[5]
     assert voyage.quiet.taken > 60
     assert voyage.state[mmsi].in_port is None and voyage.state[mmsi].left_s == t + 7200
 
@@ -347,15 +345,13 @@ def test_a_slow_drift_apart_parts_the_pair_in_python(monkeypatch: pytest.MonkeyP
     a += track(366999001, T0 + 3600, T0 + 3600 + 2400, 10, a[-1].lat, a[-1].lon, 1.8, 90.0)
     b = track(366999002, T0 + 5, T0 + 3600 + 2400, 60, blat, blon, 0.3, 45, msg_type=18, status=None)
     feed = sorted(a + b, key=lambda p: p.time_s)
-    runs = [pipeline(quiet, monkeypatch) for quiet in (True, False)]
-    rendezvous = parts(runs[0][0])[2]
-    together = False
-    for pos in feed:
-        for pipe, _sink in runs:
-            pipe.process(pos.time_s, (None, [pos]))
-        assert state_of(runs[0][0]) == state_of(runs[1][0])
-        together = together or (366999001, 366999002) in rendezvous.state
-    assert together and (366999001, 366999002) not in rendezvous.state
+    together = []
+
+    def pair(_rec: Any, runs: list[Any]) -> None:
+        together.append((366999001, 366999002) in parts(runs[0][0])[2].state)
+
+    rendezvous = parts(side_by_side(feed, monkeypatch, after=pair)[0][0])[2]
+    assert any(together) and not together[-1]
     assert rendezvous.quiet.taken > len(feed) // 2
 
 
@@ -368,16 +364,14 @@ def test_a_pair_at_anchor_by_a_port_is_followed_in_c_once_judged_ordinary(monkey
     blat, blon = destination(lat, lon, 90, 120.0)
     feed = sorted(track(366999001, T0, T0 + 3 * 3600, 10, lat, lon, 0.2, 45)
                   + track(366999002, T0 + 5, T0 + 3 * 3600, 60, blat, blon, 0.2, 45), key=lambda p: p.time_s)
-    runs = [pipeline(quiet, monkeypatch) for quiet in (True, False)]
-    rendezvous = parts(runs[0][0])[2]
-    taken_before = 0
-    for pos in feed:
-        for pipe, _sink in runs:
-            pipe.process(pos.time_s, (None, [pos]))
-        if pos.time_s < T0 + 2 * 3600:
-            taken_before = rendezvous.quiet.taken
-    assert state_of(runs[0][0]) == state_of(runs[1][0])
-    assert alerts(runs[0][1]) == alerts(runs[1][1])
+    taken = []
+
+    def count(rec: Any, runs: list[Any]) -> None:
+        if rec.time_s < T0 + 2 * 3600:
+            taken.append(parts(runs[0][0])[2].quiet.taken)
+
+    rendezvous = parts(side_by_side(feed, monkeypatch, after=count)[0][0])[2]
+    taken_before = taken[-1]
     assert rendezvous.state[(366999001, 366999002)].suppressed == "near_harbour"
     after = sum(1 for p in feed if p.time_s >= T0 + 2 * 3600)
     assert rendezvous.quiet.taken - taken_before >= after - 3
