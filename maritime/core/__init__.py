@@ -89,7 +89,7 @@ def quiet_path() -> Any | None:
 
 
 def status() -> str:
-    """Which of the core's modules run compiled: ``"typed core (cython): lines"``, or the reason it does not."""
+    """Which of the core's modules run compiled: ``"typed core (cython): lines, quiet"``, or why they do not."""
     built = [name for name in MODULES if load(name) is not None]
     if built:
         return "typed core (cython): " + ", ".join(built)
