@@ -71,7 +71,8 @@ class GeofenceDetector(DetectorBase):
         self._speed_rule = [("speed" in z.alert_on and z.max_speed_kn is not None) for z in ruled]
         #: with unique ids, a vessel with as many visits as zones it is inside has left none of them
         self._unique_ids = len({z.id for z in ruled}) == len(ruled)
-        #: the typed core's quiet path (a vessel in no ruled zone, in a cell outside them all), None when not built
+        #: the typed core's quiet path (a fix in a cell no boundary crosses, inside exactly the zones it was
+        #: visiting, nothing falling due), None when not built
         self.quiet = _quiet_path(self.state, self.zones, self._dwell_rule, self._speed_rule, settings.default_dwell_min,
                                  self._unique_ids)
         self._quiet: Any = self.quiet.take if self.quiet is not None else None

@@ -109,7 +109,8 @@ class RendezvousDetector(DetectorBase):
         self.min_dur_s = self.p.min_duration_min * 60
         self.merge_s = self.p.merge_gap_h * 3600
         self.apart_m = self.p.max_distance_m * 1.5  # hysteresis: parted only when clearly apart
-        #: the typed core's quiet path (a vessel under way in no pair), None when not built
+        #: the typed core's quiet path (a vessel under way whose pairs have parted; a slow one that only adds to
+        #: closenesses going on), None when not built
         self.quiet = _quiet_path(self)
         self._quiet: Any = self.quiet.take if self.quiet is not None else None
 
