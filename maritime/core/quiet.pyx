@@ -393,14 +393,11 @@ cdef class IdentityQuiet(Quiet):
         uncertain = <object>_get(st, I_UNCERTAIN)
         if not PyLong_CheckExact(uncertain):
             return False
-        err = ZERO
-        if uncertain:
-            if uncertain < 2:
-                err = ZERO
-            else:
-                err = <object>_get(st, I_ERR)
-                if not PyFloat_CheckExact(err):
-                    return False
+        err = ZERO  # IdentityGate._time_err: the largest uncertainty once the vessel has sent two uncertain reports
+        if uncertain >= 2:
+            err = <object>_get(st, I_ERR)
+            if not PyFloat_CheckExact(err):
+                return False
         if _get(st, I_SHARED) != <PyObject*>NONE:
             return False
         tracks = <object>_get(st, I_TRACKS)
