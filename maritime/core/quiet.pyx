@@ -757,23 +757,28 @@ cdef class RendezvousQuiet(Quiet):
 
 cdef class GeofenceQuiet(Quiet):
     """:meth:`maritime.detectors.geofence.GeofenceDetector.on_position` for a fix that changes nothing: it falls in
-    a cell of the zone index that no zone boundary crosses (a cell already worked out; a new one, or one a
-    boundary crosses, is left to Python), and the vessel is inside exactly the zones it was already visiting,
-    none of them with an exit pending, an entry still to judge, a dwell falling due or a speed limit to check."""
+    a cell of the zone index that no zone boundary crosses, or in a sub-cell of a crossed cell that no boundary
+    comes near (a cell already worked out; a new one, or a sub-cell a boundary comes near, is left to Python),
+    and the vessel is inside exactly the zones it was already visiting, none of them with an exit pending, an
+    entry still to judge, a dwell falling due or a speed limit to check."""
 
-    cdef double cell_deg
+    cdef double cell_deg, fine_deg
+    cdef Py_ssize_t fine
     cdef list ids, dwell_s, speed, types
     cdef bint unique
     cdef dict state, cells
 
-    def __init__(self, dict state, dict cells, double cell_deg, list ids, list dwell_s, list speed, list types,
-                 bint unique):
-        """The detector's own ``state`` and its zone index's ``cells``; ``ids`` of the ruled zones by index, their
-        dwell limits (s; None without a dwell rule), whether they have a speed rule, their ``vessel_types``
-        (None: every vessel), and whether the ids are unique."""
+    def __init__(self, dict state, dict cells, double cell_deg, Py_ssize_t fine, list ids, list dwell_s, list speed,
+                 list types, bint unique):
+        """The detector's own ``state`` and its zone index's ``cells`` (with ``fine`` sub-cells to a side of a
+        crossed one); ``ids`` of the ruled zones by index, their dwell limits (s; None without a dwell rule),
+        whether they have a speed rule, their ``vessel_types`` (None: every vessel), and whether the ids are
+        unique."""
         self.state = state
         self.cells = cells
         self.cell_deg = cell_deg
+        self.fine = fine
+        self.fine_deg = cell_deg / <double>fine  # ZoneIndex.containing_idx's sub-cell size, as it computes it
         self.ids = ids
         self.dwell_s = dwell_s
         self.speed = speed
@@ -793,26 +798,48 @@ cdef class GeofenceQuiet(Quiet):
         t = <object>_get(pos, P_T)
         if not (PyFloat_CheckExact(lat) and PyFloat_CheckExact(lon) and PyFloat_CheckExact(t)):
             return False
-        cdef double i = PyFloat_AS_DOUBLE(lat) / self.cell_deg, j = PyFloat_AS_DOUBLE(lon) / self.cell_deg
+        cdef double la = PyFloat_AS_DOUBLE(lat), lo = PyFloat_AS_DOUBLE(lon)
+        cdef double i = floor(la / self.cell_deg), j = floor(lo / self.cell_deg)
         if not (isfinite(i) and isfinite(j)):
             return False
-        key = (PyLong_FromDouble(floor(i)), PyLong_FromDouble(floor(j)))  # ZoneIndex.containing_idx's key
+        key = (PyLong_FromDouble(i), PyLong_FromDouble(j))  # ZoneIndex.containing_idx's key
         cdef PyObject* got = PyDict_GetItem(cells, key)
-        if got == NULL or type(<object>got) is not tuple or PyTuple_GET_SIZE(<object>got) != 2:
+        if got == NULL or type(<object>got) is not tuple or PyTuple_GET_SIZE(<object>got) != 3:
             return False
         inside = <object>PyTuple_GET_ITEM(<object>got, 0)
         edge = <object>PyTuple_GET_ITEM(<object>got, 1)
-        if type(inside) is not tuple or type(edge) is not tuple or edge:
+        if type(inside) is not tuple or type(edge) is not tuple:
             return False
-        if PyTuple_GET_SIZE(inside) != len(visits):
+        holds = ()
+        cdef double r, c
+        cdef Py_ssize_t n = self.fine
+        if edge:  # a crossed cell: the point's sub-cell, when no boundary comes near it
+            sub = <object>PyTuple_GET_ITEM(<object>got, 2)
+            r = floor(la / self.fine_deg) - i * n
+            c = floor(lo / self.fine_deg) - j * n
+            if type(sub) is not tuple or PyTuple_GET_SIZE(sub) != n * n or not (0 <= r < n and 0 <= c < n):
+                return False
+            pair = <object>PyTuple_GET_ITEM(sub, <Py_ssize_t>r * n + <Py_ssize_t>c)
+            if type(pair) is not tuple or PyTuple_GET_SIZE(pair) != 2:
+                return False
+            holds = <object>PyTuple_GET_ITEM(pair, 0)
+            near = <object>PyTuple_GET_ITEM(pair, 1)
+            if type(holds) is not tuple or type(near) is not tuple or near:
+                return False
+        if PyTuple_GET_SIZE(inside) + PyTuple_GET_SIZE(holds) != len(visits):
             return False  # a zone entered or left (with unique ids, one visit per zone it is in)
+        sog = <object>_get(pos, P_SOG)
+        category = _category(vessel)
+        return self._visits_quiet(inside, visits, t, sog, category) and \
+            self._visits_quiet(holds, visits, t, sog, category)
+
+    cdef bint _visits_quiet(self, tuple zones, dict visits, object t, object sog, object category) except -1:
+        """Whether the visits to ``zones`` (indices) go on with nothing to judge."""
         cdef Py_ssize_t k, z
         cdef PyObject* v
         cdef PyObject* limit
-        sog = <object>_get(pos, P_SOG)
-        category = _category(vessel)
-        for k in range(PyTuple_GET_SIZE(inside)):
-            zi = <object>PyTuple_GET_ITEM(inside, k)
+        for k in range(PyTuple_GET_SIZE(zones)):
+            zi = <object>PyTuple_GET_ITEM(zones, k)
             if not PyLong_CheckExact(zi):
                 return False
             z = zi

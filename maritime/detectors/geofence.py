@@ -21,7 +21,7 @@ from maritime.detectors.state import Overspeed, Visit
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import format_duration, haversine_m
 from maritime.models import Alert, Position, Severity, Status, iso
-from maritime.zones.index import Zone, ZoneIndex
+from maritime.zones.index import FINE, Zone, ZoneIndex
 
 _DEFAULT_SEVERITY: dict[str, Severity] = {
     "restricted": "high", "mpa": "medium", "territorial_sea": "medium", "contiguous_zone": "low",
@@ -42,8 +42,8 @@ def _quiet_path(state: dict[int, dict[str, Visit]], index: ZoneIndex, dwell_rule
     ruled = index.zones
     dwell_s = [float((z.dwell_min if z.dwell_min is not None else default_dwell_min) * 60) if rule else None
                for z, rule in zip(ruled, dwell_rule, strict=True)]
-    return core.GeofenceQuiet(state, index.cells, index.cell_deg, [z.id for z in ruled], dwell_s, list(speed_rule),
-                              [z.vessel_types for z in ruled], unique)
+    return core.GeofenceQuiet(state, index.cells, index.cell_deg, FINE, [z.id for z in ruled], dwell_s,
+                              list(speed_rule), [z.vessel_types for z in ruled], unique)
 
 
 class GeofenceDetector(DetectorBase):

@@ -30,8 +30,6 @@ import logging
 import math
 from typing import Any, ClassVar
 
-import shapely
-
 from maritime.config import VoyageSettings
 from maritime.destination import clean_destination
 from maritime.detectors.base import AlertBuilder, DetectorBase, latlon_phrase, vessel_phrase
@@ -86,7 +84,11 @@ class VoyageDetector(DetectorBase):
         self.recent_s = settings.recent_h * 3600
         self.near_m = settings.near_port_km * 1000
         self._port_zones = [(z, z.geometry.bounds) for z in zones.zones if z.kind == "port"]
-        self._cells: dict[tuple[int, int], tuple[tuple[Zone, Port | None], ...]] = {}
+        #: the port zones in an index of their own (0.02° cells, ~280 m sub-cells where a harbour's edge runs): which
+        #: hold a point, as ``contains_xy`` says, mostly without testing it
+        self._in_port = ZoneIndex([z for z, _b in self._port_zones], cell_deg=0.02)
+        #: per 0.05° cell, the port zones near it, each with its port and its index in ``_in_port``
+        self._cells: dict[tuple[int, int], tuple[tuple[Zone, Port | None, int], ...]] = {}
         #: the typed core's quiet path (between port look-ups, and look-ups far from ports), None when not built
         self.quiet = _quiet_path(self.state, self._cells, settings.check_every_s)
         self._quiet: Any = self.quiet.take if self.quiet is not None else None
@@ -181,7 +183,7 @@ class VoyageDetector(DetectorBase):
 
     # -- port calls ---------------------------------------------------------------------
 
-    def _ports_near(self, lat: float, lon: float) -> tuple[tuple[Zone, Port | None], ...]:
+    def _ports_near(self, lat: float, lon: float) -> tuple[tuple[Zone, Port | None, int], ...]:
         """The port zones within ``near_port_km`` of the 0.05° cell of a point (cached per cell)."""
         key = (math.floor(lat / _CELL_DEG), math.floor(lon / _CELL_DEG))
         got = self._cells.get(key)
@@ -189,7 +191,7 @@ class VoyageDetector(DetectorBase):
             pad = self.near_m / M_PER_DEG_LAT / max(0.2, math.cos(math.radians(lat)))
             lat0, lon0 = key[0] * _CELL_DEG - pad, key[1] * _CELL_DEG - pad
             lat1, lon1 = (key[0] + 1) * _CELL_DEG + pad, (key[1] + 1) * _CELL_DEG + pad
-            got = tuple((z, self.ports.by_zone.get(z.id)) for z, (x0, y0, x1, y1) in self._port_zones
+            got = tuple((z, self.ports.by_zone.get(z.id), i) for i, (z, (x0, y0, x1, y1)) in enumerate(self._port_zones)
                         if x0 <= lon1 and x1 >= lon0 and y0 <= lat1 and y1 >= lat0)
             self._cells[key] = got
         return got
@@ -207,11 +209,12 @@ class VoyageDetector(DetectorBase):
         zone = None
         cands = self._ports_near(pos.lat, pos.lon)
         if cands:  # near a port (most of the sea is not: one dictionary look-up)
-            for z, port in cands:
+            held = self._in_port.containing_idx(pos.lat, pos.lon)  # the port zones holding the point
+            for z, port, i in cands:
                 if port is not None and port.lat is not None and port.lon is not None and \
                         fast_distance_m(pos.lat, pos.lon, port.lat, port.lon) <= self.near_m:
                     st.recent_port = port.id
-                if zone is None and shapely.contains_xy(z.geometry, pos.lon, pos.lat):
+                if zone is None and i in held:
                     zone = z
         first = not st.seen
         st.seen = True

@@ -44,6 +44,15 @@ CARIBBEAN_LON = (-90.0, -58.0)
 CARIBBEAN_LAT = (7.0, 28.0)
 
 
+#: sub-cells to a side of a zone index cell a boundary crosses (0.02° / 8 = 0.0025°, about 280 m, for the ruled
+#: zones): on a simulated Caribbean day 12 % of position reports fell in crossed cells, 1.1 % in crossed sub-cells
+FINE = 8
+#: cells to a side of the blocks the index works out at once
+BLOCK = 2
+#: how far each sub-cell is widened on every side (degrees, about 0.1 mm)
+_FINE_PAD = 1e-9
+
+
 @dataclass(frozen=True)
 class Zone:
     """One zone: its geometry (lon/lat, EPSG:4326) and its rules."""
@@ -335,9 +344,13 @@ class ZoneIndex:
         self.zones = list(zones)
         self.by_id = {z.id: z for z in self.zones}
         self._geoms = [z.geometry for z in self.zones]
+        self._geom_array = np.array(self._geoms, dtype=object)
+        shapely.prepare(self._geom_array)  # the cells' and sub-cells' tests are many against each zone
         self.tree = shapely.STRtree(self._geoms) if self.zones else None
         self.cell_deg = cell_deg
-        self._cells: dict[tuple[int, int], tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        self._cells: dict[tuple[int, int], tuple[tuple[int, ...], tuple[int, ...], tuple[Any, ...] | None]] = {}
+        #: one copy of each answer a cell or sub-cell gives (most give one of a few)
+        self._fine_shared: dict[Any, Any] = {}
         self._harbour = [i for i, z in enumerate(self.zones) if z.kind in HARBOUR_KINDS]
         self._harbour_tree = shapely.STRtree([self._geoms[i] for i in self._harbour]) if self._harbour else None
         self._near_cache: dict[tuple[int, int, float], tuple[int, ...] | None] = {}
@@ -358,34 +371,82 @@ class ZoneIndex:
         return len(self.zones)
 
     @property
-    def cells(self) -> dict[tuple[int, int], tuple[tuple[int, ...], tuple[int, ...]]]:
+    def cells(self) -> dict[tuple[int, int], tuple[tuple[int, ...], tuple[int, ...], tuple[Any, ...] | None]]:
         """The cells worked out so far: (row, column) of the ``cell_deg`` grid → (the zones that contain the whole
-        cell, the zones whose boundary crosses it), as indices into ``zones``."""
+        cell, the zones whose boundary crosses it, and for a crossed cell its :data:`FINE` × :data:`FINE`
+        sub-cells row by row, each as (the crossing zones whose interior holds all of it, those whose boundary
+        comes near it), None until a point falls in it; ``()`` for a cell no boundary crosses), as indices into
+        ``zones``."""
         return self._cells
 
-    def _cell(self, key: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        s = self.cell_deg
-        cell = shapely.box(key[1] * s, key[0] * s, (key[1] + 1) * s, (key[0] + 1) * s)
-        inside: list[int] = []
-        edge: list[int] = []
+    def _cell(self, key: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...], tuple[Any, ...] | None]:
+        """Work out the cell ``key`` with the rest of its :data:`BLOCK` × :data:`BLOCK` block of cells, in one
+        vectorised query (a track that enters a block crosses several of its cells; one cell at a time costs
+        about ten times as much a cell). A crossed cell's sub-cells are worked out when a point first falls in
+        it (:meth:`_fine_cells`)."""
         assert self.tree is not None
-        for i in self.tree.query(cell):
-            g = self._geoms[int(i)]
-            if g.contains(cell):
-                inside.append(int(i))
-            elif g.intersects(cell):
-                edge.append(int(i))
-        out = (tuple(inside), tuple(edge))
-        self._cells[key] = out
-        return out
+        s = self.cell_deg
+        r0, c0 = key[0] // BLOCK * BLOCK, key[1] // BLOCK * BLOCK
+        cells = self._cells
+        keys = [(r, c) for r in range(r0, r0 + BLOCK) for c in range(c0, c0 + BLOCK) if (r, c) not in cells]
+        rows = np.array([k[0] for k in keys], dtype=np.int64)
+        cols = np.array([k[1] for k in keys], dtype=np.int64)
+        boxes = shapely.box(cols * s, rows * s, (cols + 1) * s, (rows + 1) * s)
+        # each box's zones in the tree's order, as one box's own query gives them; the predicates with the zone
+        # first, as it is the one prepared
+        at, zi = self.tree.query(boxes)
+        geoms, cut = self._geom_array[zi], boxes[at]
+        whole = shapely.contains(geoms, cut).tolist()
+        meet = shapely.intersects(geoms, cut).tolist()
+        inside: list[list[int]] = [[] for _ in keys]
+        edge: list[list[int]] = [[] for _ in keys]
+        for n, i, w, m in zip(at.tolist(), zi.tolist(), whole, meet, strict=True):
+            if w:
+                inside[n].append(i)
+            elif m:
+                edge[n].append(i)
+        shared = self._fine_shared
+        for k, ins, edg in zip(keys, inside, edge, strict=True):
+            ti, te = tuple(ins), tuple(edg)
+            cells[k] = (shared.setdefault(ti, ti), shared.setdefault(te, te), None if te else ())
+        return cells[key]
+
+    def _fine_cells(self, key: tuple[int, int], inside: tuple[int, ...], edge: tuple[int, ...]) -> tuple[Any, ...]:
+        """The sub-cells of the crossed cell ``key``, row by row, kept with the cell: for each, the zones of
+        ``edge`` that hold all of it in their interior (every point of it is inside: ``contains_xy`` says so),
+        and those whose boundary comes near it (its points are tested exactly). Each sub-cell is widened by
+        :data:`_FINE_PAD` degrees on every side, so a point whose sub-cell key is computed in floating point lies
+        within it."""
+        f = self.cell_deg / FINE
+        n = FINE * FINE
+        rows = np.repeat(np.arange(FINE), FINE) + key[0] * FINE
+        cols = np.tile(np.arange(FINE), FINE) + key[1] * FINE
+        boxes = np.tile(shapely.box(cols * f - _FINE_PAD, rows * f - _FINE_PAD, (cols + 1) * f + _FINE_PAD,
+                                    (rows + 1) * f + _FINE_PAD), len(edge))
+        geoms = np.repeat(self._geom_array[list(edge)], n)
+        holds = shapely.contains_properly(geoms, boxes).reshape(len(edge), n).T  # sub-cell × zone
+        near = shapely.intersects(geoms, boxes).reshape(len(edge), n).T & ~holds
+        shared = self._fine_shared
+        out = []
+        for h, m in zip(holds.tolist(), near.tolist(), strict=True):
+            pair = (tuple(z for z, y in zip(edge, h, strict=True) if y),
+                    tuple(z for z, y in zip(edge, m, strict=True) if y))
+            out.append(shared.setdefault(pair, pair))
+        fine = tuple(out)
+        self._cells[key] = (inside, edge, fine)
+        return fine
 
     def containing_idx(self, lat: float, lon: float) -> tuple[int, ...]:
         """Indices (into ``zones``) of the zones containing the point.
 
         Cells wholly inside or outside every zone answer from a dict; in cells a
-        boundary crosses, the point is tested against those zones in one
-        vectorised ``contains_xy`` call, and the answer is kept for points
-        within about 10 m (moored and slow vessels ask the same thing often).
+        boundary crosses, the point's sub-cell (:data:`FINE` × :data:`FINE` to a
+        cell) answers for the zones that hold it or keep clear of it, and the
+        point is tested against the zones whose boundary comes near it in one
+        vectorised ``contains_xy`` call, the answer kept for points within about
+        10 m (moored and slow vessels ask the same thing often). The zones are
+        given in the same order either way: those holding the cell, then the
+        crossing ones in the order of the cell's ``edge``.
         """
         if self.tree is None:
             return ()
@@ -394,15 +455,27 @@ class ZoneIndex:
         got = self._cells.get(key)
         if got is None:
             got = self._cell(key)
-        inside, edge = got
+        inside, edge, fine = got
         if not edge:
             return inside
+        if fine is None:
+            fine = self._fine_cells(key, inside, edge)
+        f = s / FINE
+        r = math.floor(lat / f) - key[0] * FINE
+        c = math.floor(lon / f) - key[1] * FINE
+        if 0 <= r < FINE and 0 <= c < FINE:
+            holds, near = fine[r * FINE + c]
+            if not near:
+                return inside + holds if holds else inside
+        else:  # (floating point put the point just outside its cell's sub-cells: tested exactly)
+            holds, near = (), edge
         pkey = (round(lat, 4), round(lon, 4))
         hit = self._points.get(pkey)
         if hit is not None:
             return hit
-        mask = shapely.contains_xy(self._edge_geoms(edge), lon, lat)
-        out = inside + tuple(i for i, m in zip(edge, mask, strict=True) if m)
+        mask = shapely.contains_xy(self._edge_geoms(near), lon, lat)
+        hits = {i for i, m in zip(near, mask, strict=True) if m}
+        out = inside + tuple(i for i in edge if i in hits or i in holds)
         if len(self._points) > 200_000:
             self._points.clear()
         self._points[pkey] = out

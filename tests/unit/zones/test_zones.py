@@ -249,3 +249,67 @@ def test_the_bundled_anchorages_are_what_the_builder_makes():
     bundled = json.loads((DEFAULT / "anchorages.geojson").read_text())["features"]
     assert [f["properties"]["id"] for f in made] == [f["properties"]["id"] for f in bundled]
     assert len({f["properties"]["id"] for f in made}) == len(made)
+
+
+def _shapely_answer(index, lat, lon):
+    """The zones holding (lat, lon) by shapely alone, in the index's order: those holding the point's whole cell,
+    then the crossing ones in the cell's order."""
+    inside, edge, _fine = index.cells[(int(np.floor(lat / index.cell_deg)), int(np.floor(lon / index.cell_deg)))]
+    exact = {i for i, g in enumerate(index._geoms) if shapely.contains_xy(g, lon, lat)}
+    assert set(inside) <= exact
+    return inside + tuple(i for i in edge if i in exact)
+
+
+@pytest.mark.parametrize("cell_deg", [0.02, 0.05])
+def test_crossed_cells_answer_as_shapely_does(caribbean, cell_deg):
+    """In cells a zone boundary crosses, the sub-cells answer for the zones that hold them or keep clear of them,
+    and the answer is shapely's for every point: random points near the coasts of Saint Lucia and Puerto Rico,
+    points on sub-cell edges and corners, and points just either side of them."""
+    from maritime.zones.index import FINE, ZoneIndex
+
+    index = ZoneIndex(caribbean.zones, cell_deg=cell_deg)
+    rng = np.random.default_rng(7)
+    f = cell_deg / FINE
+    points = [(float(rng.uniform(13.65, 14.15)), float(rng.uniform(-61.15, -60.75))) for _ in range(1500)]
+    points += [(float(rng.uniform(17.85, 18.6)), float(rng.uniform(-67.4, -65.5))) for _ in range(1500)]
+    for lat, lon in points[:300]:  # sub-cell edges, corners, and a hair either side
+        r, c = np.floor(lat / f) * f, np.floor(lon / f) * f
+        for dy in (0.0, 1e-12, -1e-12, 0.5 * f):
+            for dx in (0.0, 1e-12, -1e-12, 0.5 * f):
+                points.append((r + dy, c + dx))
+    fine_answers = 0
+    for lat, lon in points:
+        got = index.containing_idx(lat, lon)
+        index._points.clear()  # the ~10 m answer cache aside: every point judged on its own
+        assert got == _shapely_answer(index, lat, lon), (lat, lon)
+        _inside, edge, fine = index.cells[(int(np.floor(lat / cell_deg)), int(np.floor(lon / cell_deg)))]
+        if edge:
+            r = int(np.floor(lat / f)) - int(np.floor(lat / cell_deg)) * FINE
+            c = int(np.floor(lon / f)) - int(np.floor(lon / cell_deg)) * FINE
+            fine_answers += 0 <= r < FINE and 0 <= c < FINE and not fine[r * FINE + c][1]
+    assert fine_answers > 500  # most points of crossed cells were answered by their sub-cell
+
+
+def test_sub_cells_on_a_boundary_that_follows_their_edges():
+    """Zones whose sides lie on sub-cell edges, or a hair inside them: a point on a zone's side is outside it (as
+    shapely says), and a point between a side and the sub-cell edge beside it is judged exactly."""
+    from maritime.zones.index import FINE, Zone, ZoneIndex
+
+    s = 0.02
+    f = s / FINE
+    r0, c0 = 14.0 // f, -61.0 // f  # sub-cell grid lines, not the cells': the cells are crossed
+    on = shapely.box((c0 + 3) * f, (r0 + 3) * f, (c0 + 21) * f, (r0 + 21) * f)
+    hair = shapely.box((c0 + 3) * f + 5e-8, (r0 + 3) * f + 5e-8, (c0 + 21) * f - 5e-8, (r0 + 21) * f - 5e-8)
+    for geom in (on, hair):
+        index = ZoneIndex([Zone("z", "z", "restricted", geom, alert_on=("entry",))], cell_deg=s)
+        checked = 0
+        for r in range(int(r0), int(r0) + 25):
+            for c in range(int(c0), int(c0) + 25):
+                for dy in (0.0, 2e-8, -2e-8, f / 2):
+                    for dx in (0.0, 2e-8, -2e-8, f / 2):
+                        lat, lon = r * f + dy, c * f + dx
+                        want = (0,) if shapely.contains_xy(geom, lon, lat) else ()
+                        assert index.containing_idx(lat, lon) == want, (lat, lon)
+                        index._points.clear()
+                        checked += 1
+        assert checked == 25 * 25 * 16
