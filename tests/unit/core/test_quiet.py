@@ -375,3 +375,39 @@ def test_a_pair_at_anchor_by_a_port_is_followed_in_c_once_judged_ordinary(monkey
     assert rendezvous.state[(366999001, 366999002)].suppressed == "near_harbour"
     after = sum(1 for p in feed if p.time_s >= T0 + 2 * 3600)
     assert rendezvous.quiet.taken - taken_before >= after - 3
+
+
+@needs_core
+def test_a_fix_in_a_crossed_cell_is_taken_in_c_where_its_sub_cell_is_clear() -> None:
+    """A vessel inside a restricted area sails east along its south side, in cells that side crosses: 140 m inside
+    it (a sub-cell the side keeps clear of), each fix after the entry is taken in C, but for the first one in a
+    cell (Python works out its sub-cells); 30 m inside it (the side runs through the sub-cell), none is, and
+    Python tests the point. The state is Python's after every fix."""
+    from maritime.config import GeofenceSettings
+
+    area = zones(zone("box", "restricted", (-66.2037, 14.4037, -65.8, 14.6), alert_on=["entry", "exit"]))
+    trackers = [Tracker(), Tracker()]
+    dets = [GeofenceDetector(GeofenceSettings(), t, area) for t in trackers]
+    dets[1]._quiet = None
+    f = dets[0].zones.cell_deg
+    taken = []
+    new_cells = 0
+    for k, lat in enumerate((14.4050, 14.4040)):
+        for i in range(40):
+            lon = -66.15 + 0.001 * i
+            key = (math.floor(lat / f), math.floor(lon / f))
+            pos = Position(366999002, 1.75e9 + 1000.0 * k + 10.0 * i, lat, lon, 6.0, 90.0, 90, 0, 1, "rx")
+            new_cells += k == 0 and i > 0 and (dets[0].zones.cells.get(key) or (0, 0, None))[2] is None
+            got = []
+            for tracker, det in zip(trackers, dets, strict=True):
+                vessel = tracker.get(pos.mmsi)
+                tracker.on_position(pos)
+                got.append([a.as_dict() for a in det.on_position(pos, vessel)])
+                vessel.last = pos
+                assert det.zones.cells[key][1], "the side crosses the fix's cell"
+            assert got[0] == got[1]
+            assert msgspec.to_builtins(dets[0].state) == msgspec.to_builtins(dets[1].state)
+        taken.append(dets[0].quiet.taken)
+    assert new_cells == 2 and taken[0] == 39 - new_cells, "after the entry, the fixes 140 m inside went through C"
+    assert taken[1] == taken[0], "none 30 m inside did: the side runs through their sub-cells"
+    assert list(dets[0].state[366999002]) == ["box"]
