@@ -83,6 +83,12 @@ def time_scan(scan: Any, clocks: Any, sorter: Any, name: str, default_time_s: fl
     return None if lines is None else lines.TimeScan(scan, clocks, sorter, name, default_time_s)
 
 
+def run_codec() -> Any | None:
+    """The binary runs of the external sort (:func:`maritime.core.lines.write_run`, :class:`~maritime.core.lines.
+    RunReader`), or None when the core is not built (runs are then pickled)."""
+    return load("lines")
+
+
 def quiet_path() -> Any | None:
     """The detectors' quiet path (:mod:`maritime.core.quiet`), or None when the core is not built."""
     return load("quiet")

@@ -15,7 +15,7 @@ decoder's own payload layer (pyais). The pure-Python decoder is the reference: a
 over every recording.
 """
 
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport strtod
 from libc.string cimport memcmp
 from cpython.ref cimport PyObject
@@ -867,3 +867,184 @@ cdef class TimeScan:
             self.sync()  # the sort's count first, then its spill (which starts a new buffer)
             self.sorter._spill()
         return True
+
+
+# -- the external sort's runs on disk ---------------------------------------------------------------------------
+# A run of :class:`maritime.ingest.ordering.SpillSort` is a sorted list of items ``(time s, seq, lines, assigned
+# time s or None)``. Pickled, writing and reading one back took about 0.6 µs an item; here each item is a fixed
+# head and its lines' bytes: the time (double), the sequence (int64), whether an assigned time follows and the
+# number of lines (uint32 each), the assigned time (double, when given), then each line as its length (uint32)
+# and its bytes. A run with any item of another shape is left to pickle (``write_run`` says so, having written
+# nothing).
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
+from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
+from cpython.ref cimport Py_INCREF
+from libc.string cimport memcpy
+
+cdef extern from "Python.h":
+    bint PyFloat_CheckExact(object o)
+    bint PyLong_CheckExact(object o)
+    bint PyTuple_CheckExact(object o)
+    bint PyBytes_CheckExact(object o)
+
+cdef enum:
+    RUN_HEAD = 24  # time, seq, flags and line count
+    RUN_BLOCK = 1 << 20  # bytes written or read at a time
+
+cdef bint _run_item_ok(object item):
+    """Whether ``item`` has the shape the binary run holds exactly."""
+    if not PyTuple_CheckExact(item) or PyTuple_GET_SIZE(item) != 4:
+        return False
+    t = <object>PyTuple_GET_ITEM(item, 0)
+    seq = <object>PyTuple_GET_ITEM(item, 1)
+    lines = <object>PyTuple_GET_ITEM(item, 2)
+    assigned = <object>PyTuple_GET_ITEM(item, 3)
+    if not PyFloat_CheckExact(t) or not PyLong_CheckExact(seq) or not PyTuple_CheckExact(lines):
+        return False
+    if not (assigned is None or PyFloat_CheckExact(assigned)):
+        return False
+    if not -(1 << 62) < seq < (1 << 62):
+        return False
+    cdef Py_ssize_t k
+    for k in range(PyTuple_GET_SIZE(lines)):
+        ln = <object>PyTuple_GET_ITEM(lines, k)
+        if not PyBytes_CheckExact(ln) or PyBytes_GET_SIZE(ln) > 0xFFFFFFFF:
+            return False
+    return True
+
+
+def write_run(list items, fh):
+    """Write the sorted ``items`` to the binary file ``fh`` as one run: True; False, having written nothing, when
+    some item has another shape (the run is then the caller's to pickle)."""
+    cdef Py_ssize_t n = len(items), k, j, nl, size
+    cdef double d
+    cdef int64_t s
+    cdef uint64_t u
+    cdef uint32_t l32
+    cdef bytearray buf
+    cdef char* p
+    cdef Py_ssize_t at = 0
+    for k in range(n):
+        if not _run_item_ok(items[k]):
+            return False
+    buf = bytearray(RUN_BLOCK + 64)
+    for k in range(n):
+        item = items[k]
+        lines = <object>PyTuple_GET_ITEM(item, 2)
+        assigned = <object>PyTuple_GET_ITEM(item, 3)
+        nl = PyTuple_GET_SIZE(lines)
+        size = RUN_HEAD + (8 if assigned is not None else 0)
+        for j in range(nl):
+            size += 4 + PyBytes_GET_SIZE(<object>PyTuple_GET_ITEM(lines, j))
+        if at + size > len(buf):
+            fh.write(memoryview(buf)[:at])
+            at = 0
+            if size > len(buf):
+                buf = bytearray(size)
+        p = buf
+        p += at
+        d = PyFloat_AS_DOUBLE(<object>PyTuple_GET_ITEM(item, 0))
+        memcpy(p, &d, 8)
+        s = PyLong_AsLongLong(<object>PyTuple_GET_ITEM(item, 1))
+        memcpy(p + 8, &s, 8)
+        u = (<uint64_t>nl << 1) | (1 if assigned is not None else 0)
+        memcpy(p + 16, &u, 8)
+        p += RUN_HEAD
+        if assigned is not None:
+            d = PyFloat_AS_DOUBLE(assigned)
+            memcpy(p, &d, 8)
+            p += 8
+        for j in range(nl):
+            ln = <object>PyTuple_GET_ITEM(lines, j)
+            l32 = <uint32_t>PyBytes_GET_SIZE(ln)
+            memcpy(p, &l32, 4)
+            memcpy(p + 4, PyBytes_AS_STRING(ln), l32)
+            p += 4 + l32
+        at += size
+    if at:
+        fh.write(memoryview(buf)[:at])
+    return True
+
+
+cdef class RunReader:
+    """The items of one run written by :func:`write_run`, in order; the file is closed at its end."""
+
+    cdef object fh
+    cdef bytes data
+    cdef Py_ssize_t at
+    cdef bint done
+
+    def __init__(self, fh):
+        self.fh = fh
+        self.data = b""
+        self.at = 0
+        self.done = False
+
+    def __iter__(self):
+        return self
+
+    cdef bint _fill(self, Py_ssize_t need) except -1:
+        """At least ``need`` bytes from ``at`` in ``data``: False at the end of the file."""
+        while PyBytes_GET_SIZE(self.data) - self.at < need:
+            more = self.fh.read(max(RUN_BLOCK, need))
+            if not more:
+                return False
+            self.data = self.data[self.at:] + more
+            self.at = 0
+        return True
+
+    def __next__(self):
+        cdef const char* p
+        cdef double d
+        cdef int64_t s
+        cdef uint64_t u
+        cdef uint32_t ln
+        cdef Py_ssize_t nl, j, size
+        if self.done or not self._fill(RUN_HEAD):
+            self._close()
+            raise StopIteration
+        p = PyBytes_AS_STRING(self.data) + self.at
+        memcpy(&u, p + 16, 8)
+        nl = <Py_ssize_t>(u >> 1)
+        has_assigned = u & 1
+        # the whole item: its head, the assigned time, the lines' lengths and bytes
+        size = RUN_HEAD + (8 if has_assigned else 0)
+        if not self._fill(size):
+            raise ValueError("a run of the external sort ends inside an item")
+        for j in range(nl):
+            if not self._fill(size + 4):
+                raise ValueError("a run of the external sort ends inside an item")
+            p = PyBytes_AS_STRING(self.data) + self.at
+            memcpy(&ln, p + size, 4)
+            size += 4 + <Py_ssize_t>ln
+        if not self._fill(size):
+            raise ValueError("a run of the external sort ends inside an item")
+        p = PyBytes_AS_STRING(self.data) + self.at
+        memcpy(&d, p, 8)
+        memcpy(&s, p + 8, 8)
+        t = PyFloat_FromDouble(d)
+        lines = PyTuple_New(nl)
+        size = RUN_HEAD
+        if has_assigned:
+            memcpy(&d, p + RUN_HEAD, 8)
+            assigned = PyFloat_FromDouble(d)
+            size += 8
+        else:
+            assigned = None
+        for j in range(nl):
+            memcpy(&ln, p + size, 4)
+            b = PyBytes_FromStringAndSize(p + size + 4, <Py_ssize_t>ln)
+            Py_INCREF(b)
+            PyTuple_SET_ITEM(lines, j, b)
+            size += 4 + <Py_ssize_t>ln
+        self.at += size
+        return (t, PyLong_FromLongLong(s), lines, assigned)
+
+    def _close(self):
+        if not self.done:
+            self.done = True
+            self.data = b""
+            self.fh.close()

@@ -55,6 +55,12 @@ class SpillSort:
         self.run_items = run_items
         self.buffer: list[Any] = []
         self.runs: list[IO[bytes]] = []
+        #: the typed core's run format (:func:`maritime.core.lines.write_run`), None when not built; and which
+        #: runs are in it (the others are pickled)
+        from maritime.core import run_codec
+
+        self._codec = run_codec()
+        self._binary: list[bool] = []
         #: each run's first and last key (time, seq): runs that follow one another need no merge
         self.bounds: list[tuple[Any, Any]] = []
         self.items = 0
@@ -70,11 +76,20 @@ class SpillSort:
         self.buffer.sort()
         self.bounds.append((self.buffer[0][:2], self.buffer[-1][:2]))
         fh = tempfile.TemporaryFile(prefix="maritime-sort-")  # noqa: SIM115 (read back, then closed, by _read)
-        for start in range(0, len(self.buffer), 4096):  # blocks that stand alone (no memo kept across them)
-            pickle.dump(self.buffer[start:start + 4096], fh, protocol=pickle.HIGHEST_PROTOCOL)
+        binary = self._codec is not None and bool(self._codec.write_run(self.buffer, fh))
+        if not binary:
+            for start in range(0, len(self.buffer), 4096):  # blocks that stand alone (no memo kept across them)
+                pickle.dump(self.buffer[start:start + 4096], fh, protocol=pickle.HIGHEST_PROTOCOL)
         fh.seek(0)
         self.runs.append(fh)
+        self._binary.append(binary)
         self.buffer = []
+
+    def _run(self, k: int) -> Iterator[Any]:
+        """The items of run ``k``, read back in order (the file closed at the end)."""
+        if self._binary[k] and self._codec is not None:
+            return iter(self._codec.RunReader(self.runs[k]))
+        return self._read(self.runs[k])
 
     @staticmethod
     def _read(fh: IO[bytes]) -> Iterator[Any]:
@@ -93,9 +108,9 @@ class SpillSort:
             self._spill()
         if all(a[1] < b[0] for a, b in itertools.pairwise(self.bounds)):
             # each run comes wholly after the one before it (an input in time order): read one after the other
-            return itertools.chain.from_iterable(self._read(fh) for fh in self.runs)
+            return itertools.chain.from_iterable(self._run(k) for k in range(len(self.runs)))
         logger.info("merging %d sorted runs of %d messages", len(self.runs), self.items)
-        return heapq.merge(*(self._read(fh) for fh in self.runs))
+        return heapq.merge(*(self._run(k) for k in range(len(self.runs))))
 
 
 class _TimePass(AisDecoder):

@@ -22,7 +22,7 @@ from maritime.ingest.ais import AisDecoder
 from maritime.ingest.errors import Rejected
 from maritime.ingest.eventtime import SourceClock
 from maritime.models import Position
-from tests.conftest import BASE, TYPE1, TYPE5, TYPE18, recording_params, tag
+from tests.conftest import BASE, TYPE1, TYPE5, TYPE18, recording_params, recordings, tag
 
 BUILT = core.load("lines") is not None
 needs_core = pytest.mark.skipif(not BUILT, reason="the typed core is not built here (an editable install): "
@@ -392,3 +392,78 @@ def test_static_reports_made_in_c_equal_the_dataclass(fields: tuple[Any, ...]) -
     made, own = lines.new_info(*fields), VesselInfo(*fields)
     assert made == own and hash(made) == hash(own)
     assert [getattr(made, f.name) for f in dataclasses.fields(VesselInfo)] == list(fields)
+
+
+# -- the external sort's binary runs ------------------------------------------------------------------------------
+
+run_items = st.tuples(
+    st.floats(allow_nan=False), st.integers(-(1 << 61), 1 << 61),
+    st.lists(st.binary(max_size=120), max_size=4).map(tuple), st.none() | st.floats(allow_nan=False))
+
+
+@needs_core
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(run_items, max_size=60), big=st.booleans())
+def test_a_run_written_in_binary_reads_back_item_for_item(items: list[Any], big: bool) -> None:
+    """Times, sequence numbers, lines (none, several, empty ones, one longer than a read block) and assigned times
+    come back as they went, of the same types; the file is closed at the end."""
+    import math
+    import tempfile
+
+    lines = core.load("lines")
+    if big:
+        items = [*items, (1.0, 7, (b"!" * (3 << 20), b""), 2.5)]
+    fh = tempfile.TemporaryFile()  # noqa: SIM115 (the reader closes it)
+    assert lines.write_run(items, fh)
+    fh.seek(0)
+    back = list(lines.RunReader(fh))
+    assert fh.closed
+    assert len(back) == len(items)
+    for got, want in zip(back, items, strict=True):
+        assert [type(x) for x in got] == [type(x) for x in want]
+        assert got[1:3] == want[1:3]
+        assert math.copysign(1, got[0]) == math.copysign(1, want[0]) and (got[0] == want[0])
+        assert got[3] == want[3]
+
+
+@needs_core
+@pytest.mark.parametrize("item", [(1, 2, (b"a",), None), (1.0, 2.0, (b"a",), None), (1.0, 2, [b"a"], None),
+                                  (1.0, 2, ("a",), None), (1.0, 2, (b"a",), 3), (1.0, 1 << 70, (b"a",), None),
+                                  (1.0, 2, (b"a",)), (1.0, 2, (b"a",), None, None)])
+def test_an_item_of_another_shape_leaves_the_run_to_pickle(item: Any, tmp_path: Path) -> None:
+    """``write_run`` writes nothing and says so; the external sort then pickles the run and gives the same
+    items back."""
+    import tempfile
+
+    from maritime.ingest.ordering import SpillSort
+
+    lines = core.load("lines")
+    with tempfile.TemporaryFile(dir=tmp_path) as fh:
+        assert not lines.write_run([(0.5, 1, (b"x",), None), item], fh)
+        assert fh.tell() == 0
+    sorter = SpillSort(run_items=2)
+    for it in [(0.5, 1, (b"x",), None), item, (0.7, 3, (b"y",), None)]:
+        sorter.add(it)
+    assert sorter._binary == [False]
+    assert sorted(list(sorter), key=lambda x: (x[0], x[1])) == sorted(
+        [(0.5, 1, (b"x",), None), item, (0.7, 3, (b"y",), None)], key=lambda x: (x[0], x[1]))
+
+
+@needs_core
+def test_the_event_time_pass_gives_the_same_lines_with_binary_and_pickled_runs(monkeypatch: pytest.MonkeyPatch
+                                                                               ) -> None:
+    """Every recording's event-time pass with runs of 50 messages spilled in the binary format and pickled: the
+    same lines, times and assigned times, in the same order."""
+    from maritime.config import Settings
+    from maritime.ingest import ordering
+    from maritime.ingest.errors import DecodeStats
+    from maritime.ingest.sources import parse_source
+
+    def passes(binary: bool) -> list[Any]:
+        with monkeypatch.context() as m:
+            if not binary:
+                m.setattr(core, "run_codec", lambda: None)
+            return [list(ordering.ordered_lines(spec, Settings(), 1.6e9, lambda r: None, DecodeStats(), None, 50))
+                    for p in recordings() for spec in parse_source(str(p))]
+
+    assert passes(True) == passes(False)
