@@ -36,6 +36,9 @@ cdef extern from "Python.h":
 cdef extern from "structmember.h":
     int PyMember_SetOne(char* addr, PyMemberDef* m, PyObject* v) except -1
 
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(void* op)
+
 # -- records without their frozen __init__ -----------------------------------------------------------------------
 # Position and VesselInfo are frozen, slotted dataclasses: their __init__ sets each field through
 # object.__setattr__, and the pure path's maker (maritime.ingest.messages._fast_init) through each slot's
@@ -858,7 +861,13 @@ cdef class TimeScan:
         # into the sort (SpillSort.add)
         if self.buffer is None:
             self.buffer = self.sorter.buffer
-        self.buffer.append((t, self.seq, (raw[sn.a:sn.b],), None if timed else t))
+        lines = (raw[sn.a:sn.b],)
+        item = (t, self.seq, lines, None if timed else t)
+        # atoms in tuples: out of the collector's sight, as CPython itself leaves such tuples after a collection
+        # (hundreds of thousands wait in the sort; each collection would walk them all)
+        PyObject_GC_UnTrack(<PyObject*>lines)
+        PyObject_GC_UnTrack(<PyObject*>item)
+        self.buffer.append(item)
         self.items += 1
         self.seq += 1
         self.taken += 1
@@ -1041,7 +1050,10 @@ cdef class RunReader:
             PyTuple_SET_ITEM(lines, j, b)
             size += 4 + <Py_ssize_t>ln
         self.at += size
-        return (t, PyLong_FromLongLong(s), lines, assigned)
+        item = (t, PyLong_FromLongLong(s), lines, assigned)
+        PyObject_GC_UnTrack(<PyObject*>lines)  # atoms in tuples (see TimeScan.take)
+        PyObject_GC_UnTrack(<PyObject*>item)
+        return item
 
     def _close(self):
         if not self.done:
