@@ -253,6 +253,28 @@ def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
                        "(time_outlier in the dead letters)", spec.name, clocks.quarantined)
 
 
+def decoded_items(lines: Iterable[tuple[float, bytes, float | None]], decode: Callable[..., Any],
+                  push: Callable[[float, Any], Any], progress: Callable[[], None] | None = None
+                  ) -> Iterator[tuple[float, Any]]:
+    """The messages of ``lines`` (from :func:`ordered_lines`) as a replay takes them: each line decoded
+    (``decode(line, None, assigned)``: ``(payload, records)`` or None), each message with records pushed into the
+    reorder window (``push(time, message)``), and what the window releases given, oldest first; ``progress`` is
+    called every 16,384 lines. (Here rather than in the replay's Python loop: this module is compiled.)"""
+    n = 0
+    for _t, line, assigned in lines:
+        out = decode(line, None, assigned)
+        n += 1
+        if progress is not None and n & 0x3FFF == 0:
+            progress()
+        if out is None:
+            continue
+        recs = out[1]
+        if recs:
+            released = push(recs[0].time_s, out)
+            if released:
+                yield from released
+
+
 def sorted_records(records: Iterable[Record], run_items: int = RUN_ITEMS) -> Iterator[Record]:
     """Records in event-time order (input order breaking ties), with an external merge sort."""
     sorter = SpillSort(run_items)

@@ -37,7 +37,7 @@ from maritime.ingest.decoders import ClockedDecoder, first_timestamp, source_dec
 from maritime.ingest.errors import DecodeStats, Reason, Rejected
 from maritime.ingest.eventtime import Deduplicator, Reorder, SourceMerge
 from maritime.ingest.formats import resolve
-from maritime.ingest.ordering import env_run_items, ordered_lines, ordered_records
+from maritime.ingest.ordering import decoded_items, env_run_items, ordered_lines, ordered_records
 from maritime.ingest.sources import (
     LineSplitter,
     ReadProgress,
@@ -352,23 +352,10 @@ class Pipeline:
             first = first_timestamp(spec)
             if first is not None:
                 dec.default_time_s = first
-        decode = dec.decode_line
-        push = reorder.push
-        n = 0
         # a bounded input is read in event-time order (its sources' clocks judged on the way)
-        for _t, line, assigned in ordered_lines(spec, self.settings, dec.default_time_s, self._reject,
-                                            self.stats.decode, where, env_run_items()):
-            out = decode(line, None, assigned)
-            n += 1
-            if progress is not None and n & 0x3FFF == 0:
-                progress()
-            if out is None:
-                continue
-            recs = out[1]
-            if recs:
-                released = push(recs[0].time_s, out)
-                if released:
-                    yield from released
+        yield from decoded_items(ordered_lines(spec, self.settings, dec.default_time_s, self._reject,
+                                               self.stats.decode, where, env_run_items()),
+                                 dec.decode_line, reorder.push, progress)
         dec.close()
         if progress is not None:
             progress()
