@@ -424,14 +424,27 @@ class ZoneIndex:
         boxes = np.tile(shapely.box(cols * f - _FINE_PAD, rows * f - _FINE_PAD, (cols + 1) * f + _FINE_PAD,
                                     (rows + 1) * f + _FINE_PAD), len(edge))
         geoms = np.repeat(self._geom_array[list(edge)], n)
-        holds = shapely.contains_properly(geoms, boxes).reshape(len(edge), n).T  # sub-cell × zone
-        near = shapely.intersects(geoms, boxes).reshape(len(edge), n).T & ~holds
+        nz = len(edge)
+        holds = shapely.contains_properly(geoms, boxes).reshape(nz, n).T  # sub-cell × zone
+        near = shapely.intersects(geoms, boxes).reshape(nz, n).T & ~holds
         shared = self._fine_shared
-        out = []
-        for h, m in zip(holds.tolist(), near.tolist(), strict=True):
-            pair = (tuple(z for z, y in zip(edge, h, strict=True) if y),
-                    tuple(z for z, y in zip(edge, m, strict=True) if y))
-            out.append(shared.setdefault(pair, pair))
+        out: list[Any] = []
+        if nz <= 31:  # each sub-cell's answer as one integer (a bit for each zone holding it, one for each near)
+            weights = np.left_shift(1, np.arange(nz, dtype=np.int64))
+            codes = (holds.astype(np.int64) @ weights) | ((near.astype(np.int64) @ weights) << nz)
+            seen: dict[int, Any] = {}
+            for code in codes.tolist():
+                pair = seen.get(code)
+                if pair is None:
+                    pair = (tuple(z for b, z in enumerate(edge) if code >> b & 1),
+                            tuple(z for b, z in enumerate(edge) if code >> (nz + b) & 1))
+                    pair = seen[code] = shared.setdefault(pair, pair)
+                out.append(pair)
+        else:
+            for h, m in zip(holds.tolist(), near.tolist(), strict=True):
+                pair = (tuple(z for z, y in zip(edge, h, strict=True) if y),
+                        tuple(z for z, y in zip(edge, m, strict=True) if y))
+                out.append(shared.setdefault(pair, pair))
         fine = tuple(out)
         self._cells[key] = (inside, edge, fine)
         return fine

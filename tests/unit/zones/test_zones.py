@@ -313,3 +313,20 @@ def test_sub_cells_on_a_boundary_that_follows_their_edges():
                         index._points.clear()
                         checked += 1
         assert checked == 25 * 25 * 16
+
+
+def test_a_cell_crossed_by_forty_zones_answers_as_shapely_does():
+    """Forty zones whose sides all cross the same cells (more than a sub-cell's answer packs into one integer):
+    every point answers as shapely says."""
+    from maritime.zones.index import Zone, ZoneIndex
+
+    geoms = [shapely.box(-61.0101 + 0.00015 * i, 14.0103 + 0.0001 * i, -60.9 - 0.0003 * i, 14.1 - 0.0002 * i)
+             for i in range(40)]
+    index = ZoneIndex([Zone(f"z{i}", f"z{i}", "restricted", g, alert_on=("entry",)) for i, g in enumerate(geoms)],
+                      cell_deg=0.02)
+    rng = np.random.default_rng(3)
+    for lat, lon in zip(rng.uniform(14.0, 14.04, 3000), rng.uniform(-61.02, -60.98, 3000), strict=True):
+        want = tuple(i for i, g in enumerate(geoms) if shapely.contains_xy(g, lon, lat))
+        assert sorted(index.containing_idx(float(lat), float(lon))) == list(want), (lat, lon)
+        index._points.clear()
+    assert max(len(v[1]) for v in index.cells.values()) > 31
