@@ -1060,3 +1060,28 @@ cdef class RunReader:
             self.done = True
             self.data = b""
             self.fh.close()
+
+
+# -- the decode workers' events, in the replaying process ---------------------------------------------------------
+
+
+def released_run(list events, Py_ssize_t start, str source, unpack):
+    """:meth:`maritime.runtime.decode_workers.DecodePool.stream` for a run of released messages: from
+    ``events[start]`` up to the first event of another kind (or the end), each ``[0, time, payload, records]``
+    as ``(time, (payload, records made))``, one position made here, any other list of records by
+    ``unpack(fields, source)``. Returns the items and the index of the first event not taken."""
+    cdef Py_ssize_t i = start, n = len(events)
+    cdef list out = []
+    while i < n:
+        ev = events[i]
+        if type(ev) is not list or len(<list>ev) != 4 or ev[0] != 0:
+            break
+        recs = ev[3]
+        if type(recs) is list and len(<list>recs) == 1 and type(recs[0]) is list and len(<list>recs[0]) == 10:
+            f = <list>recs[0]
+            made = [_make_position(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], source, f[9])]
+        else:
+            made = [unpack(f, source) for f in recs]
+        out.append((ev[1], (ev[2], made)))
+        i += 1
+    return out, i

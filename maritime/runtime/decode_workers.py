@@ -332,6 +332,10 @@ class DecodePool:
         on_late = self.on_late
         local: _FileDecode | None = None  # the file decoded here (its worker died)
         taken = 0
+        from maritime.core import load
+
+        core = load("lines")
+        fast = core.released_run if core is not None else None
         while True:
             packed, local = self._next(index, taken, local)
             taken += 1
@@ -341,7 +345,15 @@ class DecodePool:
             self.stats.merge(_stats_of(stats))
             prog = self.progress[index]
             prog.done, prog.total = done_bytes, total
-            for ev in events:
+            i = 0
+            while i < len(events):
+                if fast is not None:  # the released messages up to the next event of another kind, made in C
+                    made, i = fast(events, i, source, _unpack)
+                    yield from made
+                    if i == len(events):
+                        break
+                ev = events[i]
+                i += 1
                 kind = ev[0]
                 if kind == _RELEASED:
                     recs = ev[3]
