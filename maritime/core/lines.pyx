@@ -17,7 +17,7 @@ over every recording.
 
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport strtod
-from libc.string cimport memcmp
+from libc.string cimport memcmp, memset
 from cpython.ref cimport PyObject
 
 from maritime.ingest.errors import DecodeError
@@ -564,23 +564,31 @@ cdef str SIXBIT = "@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:
 
 
 cdef class Bits:
-    """An armoured payload unpacked into bytes (at most 168 six-bit characters)."""
+    """An armoured payload unpacked into bytes (at most 181 six-bit characters)."""
 
     cdef unsigned char b[136]
     cdef int nbits
 
     cdef bint load(self, const unsigned char* q, int n, int fill) noexcept:
-        cdef int i, v, bit = 0
-        for i in range(136):
-            self.b[i] = 0
+        """The ``n`` armoured characters at ``q`` as bits, six to a character: False for a character outside the
+        armour, or a payload longer than the 1,088 bits held (181 characters; the caller then asks pyais)."""
+        cdef int i, v, nacc = 0, byte = 0
+        cdef unsigned int acc = 0
+        if n < 0 or 6 * n > 8 * 136:
+            return False
+        memset(self.b, 0, 136)
         for i in range(n):
             v = ARMOR[q[i]]
             if v < 0:
                 return False
-            for k in range(6):
-                if v & (32 >> k):
-                    self.b[bit >> 3] |= <unsigned char>(128 >> (bit & 7))
-                bit += 1
+            acc = (acc << 6) | <unsigned int>v  # the bits not yet stored are the ``nacc`` lowest
+            nacc += 6
+            if nacc >= 8:
+                nacc -= 8
+                self.b[byte] = <unsigned char>((acc >> nacc) & 0xFF)
+                byte += 1
+        if nacc > 0:
+            self.b[byte] = <unsigned char>((acc << (8 - nacc)) & 0xFF)
         self.nbits = 6 * n - fill
         return True
 

@@ -22,7 +22,7 @@ from maritime.ingest.ais import AisDecoder
 from maritime.ingest.errors import Rejected
 from maritime.ingest.eventtime import SourceClock
 from maritime.models import Position
-from tests.conftest import BASE, TYPE1, TYPE5, TYPE18, recording_params, recordings, tag
+from tests.conftest import BASE, TYPE1, TYPE5, TYPE18, nmea, recording_params, recordings, tag
 
 BUILT = core.load("lines") is not None
 needs_core = pytest.mark.skipif(not BUILT, reason="the typed core is not built here (an editable install): "
@@ -467,3 +467,18 @@ def test_the_event_time_pass_gives_the_same_lines_with_binary_and_pickled_runs(m
                     for p in recordings() for spec in parse_source(str(p))]
 
     assert passes(True) == passes(False)
+
+
+@needs_core
+@pytest.mark.parametrize("chars", [70, 71, 72, 168, 181, 182, 400, 4000])
+@pytest.mark.parametrize("first", ["5", "H", "4"])
+def test_long_static_payloads_are_read_as_pyais_reads_them(first: str, chars: int) -> None:
+    """A type 5, 24 or 4 payload of any length, up to far longer than any AIS message (the C reader holds 181
+    characters and leaves longer ones to pyais): the same records, counters and dead letters as the pure path."""
+    import random
+
+    rng = random.Random(chars)
+    armour = "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
+    payload = first + "".join(rng.choice(armour) for _ in range(chars - 1))
+    lines = [tag(f"c:{1700000000 + k}") + nmea(f"AIVDM,1,1,,A,{payload[:chars - k]},{k % 6}") for k in range(4)]
+    same(lines)
