@@ -560,7 +560,7 @@ cdef inline int64_t _floordiv6(int64_t a) noexcept:
 
 # -- static and voyage data (types 5 and 24): the C path of the payload layer --------------------------------
 
-cdef str SIXBIT = "@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?"
+cdef const char* SIXBIT_C = b"@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?"
 
 
 cdef class Bits:
@@ -600,10 +600,24 @@ cdef class Bits:
         return w
 
     cdef object text(self, int start, int nchars):
-        """Six-bit text with its ``@`` padding and blanks removed, or None (as pyais's text, then ours)."""
-        cdef list chars = [SIXBIT[self.get(start + 6 * i, 6)] for i in range(nchars)]
-        s = "".join(chars).replace("@", " ").strip()
-        return s or None
+        """Six-bit text with its ``@`` padding and blanks removed, or None (as pyais's text, then ours: every
+        ``@`` made a blank, the blanks at both ends stripped; six-bit text has no other white space)."""
+        cdef char buf[64]
+        cdef int i, a = 0, b
+        cdef unsigned char c
+        if nchars > 64:
+            nchars = 64
+        for i in range(nchars):
+            c = SIXBIT_C[self.get(start + 6 * i, 6)]
+            buf[i] = b' ' if c == b'@' else c
+        b = nchars
+        while a < b and buf[a] == b' ':
+            a += 1
+        while b > a and buf[b - 1] == b' ':
+            b -= 1
+        if a == b:
+            return None
+        return buf[a:b].decode("ascii")
 
 
 cdef inline object _nz(uint64_t v):

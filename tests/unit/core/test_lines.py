@@ -482,3 +482,17 @@ def test_long_static_payloads_are_read_as_pyais_reads_them(first: str, chars: in
     payload = first + "".join(rng.choice(armour) for _ in range(chars - 1))
     lines = [tag(f"c:{1700000000 + k}") + nmea(f"AIVDM,1,1,,A,{payload[:chars - k]},{k % 6}") for k in range(4)]
     same(lines)
+
+
+@needs_core
+def test_static_texts_with_padding_and_blanks_anywhere_are_read_as_pyais_reads_them() -> None:
+    """3,000 type 5 payloads whose names, call signs and destinations are mostly ``@`` padding and blanks (at
+    either end, in the middle, all of a field): the same records as the pure path."""
+    import random
+
+    rng = random.Random(5)
+    armour = "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
+    lines = [tag(f"c:{1700000000 + k}") + nmea(
+        "AIVDM,1,1,,A,5" + "".join(rng.choice(armour if rng.random() < 0.5 else "0Ph") for _ in range(70)) + ",2")
+        for k in range(3000)]
+    same(lines)
