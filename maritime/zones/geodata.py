@@ -159,6 +159,7 @@ class LandIndex:
         for g in self.geoms:
             shapely.prepare(g)
         self.tree = shapely.STRtree(self.geoms)
+        self._geom_array = np.array(self.geoms, dtype=object)
         self.cell_deg = cell_deg
         self._cells: dict[tuple[int, int, int], tuple[int, ...]] = {}
 
@@ -175,7 +176,11 @@ class LandIndex:
         if got is None:
             pad = margin_m / M_PER_DEG_LAT / max(0.1, math.cos(math.radians(lat))) + 1e-6
             cell = shapely.box(key[1] * s - pad, key[0] * s - pad, (key[1] + 1) * s + pad, (key[0] + 1) * s + pad)
-            got = tuple(int(i) for i in self.tree.query(cell, predicate="intersects"))
+            # the candidates by their bounds, then the exact test with the land polygon first: it is the one
+            # prepared (the tree's own predicate would prepare the small box and walk the coast)
+            cands = self.tree.query(cell)
+            hit = shapely.intersects(self._geom_array[cands], cell)
+            got = tuple(int(i) for i, h in zip(cands.tolist(), hit.tolist(), strict=True) if h)
             self._cells[key] = got
         return got
 
