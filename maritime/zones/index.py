@@ -381,9 +381,9 @@ class ZoneIndex:
 
     def _cell(self, key: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...], tuple[Any, ...] | None]:
         """Work out the cell ``key`` with the rest of its :data:`BLOCK` × :data:`BLOCK` block of cells, in one
-        vectorised query (a track that enters a block crosses several of its cells; one cell at a time costs
-        about ten times as much a cell). A crossed cell's sub-cells are worked out when a point first falls in
-        it (:meth:`_fine_cells`)."""
+        vectorised query (a track that enters a cell often goes on to its neighbours: the cells a simulated day
+        visited took 0.148 s two by two, 0.164 s one by one, 0.18 s four by four). A crossed cell's sub-cells are
+        worked out when a point first falls in it (:meth:`_fine_cells`)."""
         assert self.tree is not None
         s = self.cell_deg
         r0, c0 = key[0] // BLOCK * BLOCK, key[1] // BLOCK * BLOCK
