@@ -340,8 +340,11 @@ class ZoneIndex:
     ``cell_deg`` is the cache cell size in degrees (0.05° ≈ 5.5 km).
     """
 
-    def __init__(self, zones: Sequence[Zone], cell_deg: float = 0.05) -> None:
+    def __init__(self, zones: Sequence[Zone], cell_deg: float = 0.05, point_cache: bool = True) -> None:
+        """``point_cache``: keep the answers of points tested exactly for points within about 10 m (False: every
+        point tested, for answers that are shapely's to the last digit)."""
         self.zones = list(zones)
+        self.point_cache = point_cache
         self.by_id = {z.id: z for z in self.zones}
         self._geoms = [z.geometry for z in self.zones]
         self._geom_array = np.array(self._geoms, dtype=object)
@@ -482,16 +485,19 @@ class ZoneIndex:
                 return inside + holds if holds else inside
         else:  # (floating point put the point just outside its cell's sub-cells: tested exactly)
             holds, near = (), edge
+        cache = self.point_cache
         pkey = (round(lat, 4), round(lon, 4))
-        hit = self._points.get(pkey)
-        if hit is not None:
-            return hit
+        if cache:
+            hit = self._points.get(pkey)
+            if hit is not None:
+                return hit
         mask = shapely.contains_xy(self._edge_geoms(near), lon, lat)
         hits = {i for i, m in zip(near, mask, strict=True) if m}
         out = inside + tuple(i for i in edge if i in hits or i in holds)
-        if len(self._points) > 200_000:
-            self._points.clear()
-        self._points[pkey] = out
+        if cache:
+            if len(self._points) > 200_000:
+                self._points.clear()
+            self._points[pkey] = out
         return out
 
     def _edge_geoms(self, edge: tuple[int, ...]) -> np.ndarray:

@@ -269,3 +269,30 @@ def test_the_run_summary_counts_unreadable_destinations(zone_index):
         pipe.process(info.time_s, (None, [info]))
     pipe.finish()
     assert pipe.summary()["destinations"] == {"malformed": 1, "blank": 1}
+
+
+def test_the_port_zone_a_point_is_in_is_shapely_s_answer(zone_index):
+    """Random points in and around every bundled port zone: the port zone the detector finds (its index of port
+    zones, sub-cells and all, without the answer cache) is the first of the ports near whose geometry holds the
+    point, as ``contains_xy`` says."""
+    import numpy as np
+    import shapely
+
+    from maritime.config import Settings
+    from maritime.detectors.tracker import Tracker
+    from maritime.detectors.voyage import VoyageDetector
+    from maritime.zones.ports import PortIndex
+
+    det = VoyageDetector(Settings().voyage, Tracker(), zone_index, PortIndex.load())
+    rng = np.random.default_rng(11)
+    inside = 0
+    for _z, (x0, y0, x1, y1) in det._port_zones[:40]:
+        for lon, lat in zip(rng.uniform(x0 - 0.01, x1 + 0.01, 150), rng.uniform(y0 - 0.01, y1 + 0.01, 150),
+                            strict=True):
+            cands = det._ports_near(float(lat), float(lon))
+            held = det._in_port.containing_idx(float(lat), float(lon))
+            ours = next((c for c, _p, i in cands if i in held), None)
+            want = next((c for c, _p, _i in cands if shapely.contains_xy(c.geometry, lon, lat)), None)
+            assert ours is want, (lat, lon)
+            inside += want is not None
+    assert inside > 500
