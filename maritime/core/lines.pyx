@@ -17,8 +17,12 @@ over every recording.
 
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport strtod
-from libc.string cimport memcmp, memset
-from cpython.ref cimport PyObject
+from libc.string cimport memcmp, memcpy, memset
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
+from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
+from cpython.ref cimport Py_INCREF, PyObject
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 
 from maritime.ingest.errors import DecodeError
 from maritime.ingest.eventtime import SourceClock
@@ -32,12 +36,14 @@ cdef extern from "Python.h":
         pass
     ctypedef struct PyMemberDescrObject:
         PyMemberDef* d_member
+    void PyObject_GC_UnTrack(void* op)
+    bint PyFloat_CheckExact(object o)
+    bint PyLong_CheckExact(object o)
+    bint PyTuple_CheckExact(object o)
+    bint PyBytes_CheckExact(object o)
 
 cdef extern from "structmember.h":
     int PyMember_SetOne(char* addr, PyMemberDef* m, PyObject* v) except -1
-
-cdef extern from "Python.h":
-    void PyObject_GC_UnTrack(void* op)
 
 # -- records without their frozen __init__ -----------------------------------------------------------------------
 # Position and VesselInfo are frozen, slotted dataclasses: their __init__ sets each field through
@@ -908,19 +914,6 @@ cdef class TimeScan:
 # and its bytes. A run with any item of another shape is left to pickle (``write_run`` says so, having written
 # nothing).
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
-from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
-from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
-from cpython.ref cimport Py_INCREF
-from libc.string cimport memcpy
-
-cdef extern from "Python.h":
-    bint PyFloat_CheckExact(object o)
-    bint PyLong_CheckExact(object o)
-    bint PyTuple_CheckExact(object o)
-    bint PyBytes_CheckExact(object o)
-
 cdef enum:
     RUN_HEAD = 24  # time, seq, flags and line count
     RUN_BLOCK = 1 << 20  # bytes written or read at a time
@@ -1034,6 +1027,7 @@ cdef class RunReader:
         cdef uint64_t u
         cdef uint32_t ln
         cdef Py_ssize_t nl, j, size
+        cdef bint has_assigned
         if self.done or not self._fill(RUN_HEAD):
             self._close()
             raise StopIteration
@@ -1077,7 +1071,7 @@ cdef class RunReader:
         PyObject_GC_UnTrack(<PyObject*>item)
         return item
 
-    def _close(self):
+    cdef _close(self):
         if not self.done:
             self.done = True
             self.data = b""

@@ -112,6 +112,26 @@ def _unpack(f: list[Any], source: str) -> Record:
     return OtherMessage(f[0], f[1], f[2], source)
 
 
+def _released_run(events: list[Any], start: int, source: str, unpack: Callable[[list[Any], str], Record]
+                  ) -> tuple[list[tuple[float, Any]], int]:
+    """The released messages from ``events[start]`` up to the first event of another kind, each as ``(time,
+    (payload, records))``, and the index of the first event not taken (the typed core's ``released_run`` is
+    this, in C)."""
+    out = []
+    i = start
+    while i < len(events) and events[i][0] == _RELEASED:
+        ev = events[i]
+        recs = ev[3]
+        f = recs[0] if recs else None
+        if f is not None and len(recs) == 1 and len(f) == 10:  # one position: the common case, inline
+            made = [new_position(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], source, f[9])]
+        else:
+            made = [unpack(f, source) for f in recs]
+        out.append((ev[1], (ev[2], made)))
+        i += 1
+    return out, i
+
+
 def _stats_of(v: list[Any]) -> DecodeStats:
     out = DecodeStats(v[0], v[1], duplicates=v[5])
     out.messages_by_type.update({int(k): n for k, n in v[2].items()})
@@ -335,7 +355,7 @@ class DecodePool:
         from maritime.core import load
 
         core = load("lines")
-        fast = core.released_run if core is not None else None
+        released_run = core.released_run if core is not None else _released_run
         while True:
             packed, local = self._next(index, taken, local)
             taken += 1
@@ -347,22 +367,15 @@ class DecodePool:
             prog.done, prog.total = done_bytes, total
             i = 0
             while i < len(events):
-                if fast is not None:  # the released messages up to the next event of another kind, made in C
-                    made, i = fast(events, i, source, _unpack)
-                    yield from made
-                    if i == len(events):
-                        break
+                made, i = released_run(events, i, source, _unpack)  # the released messages, up to another kind
+                yield from made
+                if i == len(events):
+                    break
                 ev = events[i]
                 i += 1
                 kind = ev[0]
-                if kind == _RELEASED:
-                    recs = ev[3]
-                    f = recs[0]
-                    if len(recs) == 1 and len(f) == 10:  # one position: the common case, inline
-                        yield ev[1], (ev[2], [new_position(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8],
-                                                           source, f[9])])
-                    else:
-                        yield ev[1], (ev[2], [_unpack(f, source) for f in recs])
+                if kind == _RELEASED:  # (one the C run left, of a shape it does not take)
+                    yield ev[1], (ev[2], [_unpack(f, source) for f in ev[3]])
                 elif kind == _LATE:
                     on_late(ev[1], (ev[2], [_unpack(f, source) for f in ev[3]]))
                 else:

@@ -156,10 +156,9 @@ class LandIndex:
         # each country's polygons apart: an island's own bounds keep a cell of open sea out of the candidates that a
         # whole country's (a coast and its islands hundreds of km apart) would put it among
         self.geoms = geoms if geoms is not None else [p for c in countries() for p in shapely.get_parts(c.geometry)]
-        for g in self.geoms:
-            shapely.prepare(g)
-        self.tree = shapely.STRtree(self.geoms)
         self._geom_array = np.array(self.geoms, dtype=object)
+        shapely.prepare(self._geom_array)
+        self.tree = shapely.STRtree(self.geoms)
         self.cell_deg = cell_deg
         self._cells: dict[tuple[int, int, int], tuple[int, ...]] = {}
 
