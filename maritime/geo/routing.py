@@ -15,12 +15,10 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
-from scipy import ndimage
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, box
 from shapely.geometry.base import BaseGeometry
 
@@ -77,7 +75,9 @@ class WaterGrid:
             self.land, self.leg_land, self.raw_land, self.water = cached
         for g in (self.land, self.leg_land, self.raw_land):
             shapely.prepare(g)
-        self._graph = self._build_graph()
+        #: the grid as a sparse graph, made when a shortest-path tree is first searched (not when every tree
+        #: needed comes from the cache: making it takes about 0.09 s)
+        self._graph: Any = None
         self._trees: dict[int, np.ndarray] = {}
         logger.info("water grid %d x %d, %d water cells", self.nrow, self.ncol, int(self.water.sum()))
 
@@ -131,6 +131,8 @@ class WaterGrid:
         lons = self.lon0 + (np.arange(n_c) + 0.5) * step
         glon, glat = np.meshgrid(lons, lats)
         land = shapely.contains_xy(self.land, glon.ravel(), glat.ravel()).reshape(n_r, n_c)
+        from scipy import ndimage  # only when the grid is made (not read from the cache)
+
         radius = math.ceil(clearance_m / (step * M_PER_DEG_LAT * math.cos(math.radians(20))))
         yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
         near = ndimage.binary_dilation(land, structure=(yy ** 2 + xx ** 2) <= radius ** 2)
@@ -146,7 +148,11 @@ class WaterGrid:
         r, c = divmod(i, self.ncol)
         return Node(r, c, self.lat0 + (r + 0.5) * self.cell_deg, self.lon0 + (c + 0.5) * self.cell_deg)
 
-    def _build_graph(self) -> coo_matrix:
+    def _build_graph(self) -> Any:
+        """The 8-connected graph of water cells, weighted by the distance between their centres (m), as a CSR
+        matrix."""
+        from scipy.sparse import coo_matrix
+
         rows, cols, w = [], [], []
         water = self.water
         r_all, c_all = np.nonzero(water)
@@ -243,8 +249,9 @@ class WaterGrid:
             pass
         except (OSError, ValueError, KeyError, EOFError) as err:
             logger.info("shortest-path tree %s unreadable (%s): made again", path, err)
-        _, pred = dijkstra(self._graph, directed=True, indices=src, return_predecessors=True)
-        pred = np.asarray(pred, dtype=np.int32)
+        if self._graph is None:
+            self._graph = self._build_graph()
+        pred = _shortest_tree(self._graph, src)
         keep_arrays(path, "shortest-path tree", compress=True, pred=pred)
         return pred
 
@@ -262,6 +269,15 @@ class WaterGrid:
             out.append(pts[j])
             i = j
         return out
+
+
+def _shortest_tree(graph: Any, src: int) -> np.ndarray:
+    """scipy's Dijkstra from cell ``src`` over ``graph``: each cell's predecessor (int32, -9999 where none).
+    scipy is imported here, so a run whose trees all come from the cache does not load it (about 0.25 s)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    _, pred = dijkstra(graph, directed=True, indices=src, return_predecessors=True)
+    return np.asarray(pred, dtype=np.int32)
 
 
 _SHARED: dict[tuple[float, float, float, tuple[float, float, float, float]], WaterGrid] = {}

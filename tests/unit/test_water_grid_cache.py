@@ -69,10 +69,11 @@ def test_shortest_path_trees_are_kept_and_a_bad_one_is_made_again(tmp_path: Path
         raise AssertionError("the tree was made again")
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(routing, "dijkstra", no_dijkstra)  # from the cache: no shortest-path search
+        mp.setattr(routing, "_shortest_tree", no_dijkstra)  # from the cache: no shortest-path search
         again = WaterGrid(region=SMALL)
         assert again.path(src, dst) == route
         assert np.array_equal(again.tree(src), first.tree(src))
+        assert again._graph is None, "every tree came from the cache: the graph is not made"
     kept.write_bytes(b"not a numpy file")
     assert WaterGrid(region=SMALL).path(src, dst) == route
     with np.load(kept) as got:
