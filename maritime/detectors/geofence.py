@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import shapely
-import shapely.ops
+from shapely.geometry.base import BaseGeometry
 
 from maritime.config import GeofenceSettings
 from maritime.detectors.base import AlertBuilder, DetectorBase, latlon_phrase, vessel_phrase
@@ -76,13 +76,20 @@ class GeofenceDetector(DetectorBase):
         self.quiet = _quiet_path(self.state, self.zones, self._dwell_rule, self._speed_rule, settings.default_dwell_min,
                                  self._unique_ids)
         self._quiet: Any = self.quiet.take if self.quiet is not None else None
+        #: each zone's boundary by zone id, made when a vessel first leaves the zone (:meth:`_outside_by_m`)
+        self._boundaries: dict[str, BaseGeometry] = {}
 
     def _severity(self, z: Zone) -> Severity:
         return z.severity or _DEFAULT_SEVERITY.get(z.kind, "medium")
 
     def _outside_by_m(self, z: Zone, lat: float, lon: float) -> float:
-        near = shapely.ops.nearest_points(z.geometry.boundary, shapely.Point(lon, lat))[0]
-        return haversine_m(lat, lon, near.y, near.x)
+        """How far (m) the point is from the zone's boundary: to the boundary's nearest point in degrees (shapely's
+        ``nearest_points``), the boundary made once per zone."""
+        edge = self._boundaries.get(z.id)
+        if edge is None:
+            edge = self._boundaries[z.id] = z.geometry.boundary
+        near = shapely.get_coordinates(shapely.shortest_line(edge, shapely.points(lon, lat)))
+        return haversine_m(lat, lon, float(near[0, 1]), float(near[0, 0]))
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
         if not self._ruled:

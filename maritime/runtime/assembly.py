@@ -36,7 +36,8 @@ from maritime.detectors.protocols import Detector, Gate
 from maritime.detectors.rendezvous import RendezvousDetector
 from maritime.detectors.tracker import Tracker
 from maritime.detectors.watchlist import WatchEntry, Watchlist
-from maritime.models import Alert, Position, VesselInfo, iso, parse_iso
+from maritime.ingest.eventtime import Deduplicator
+from maritime.models import Alert, Position, Record, VesselInfo, iso, parse_iso
 from maritime.zones.index import ZoneIndex
 
 logger = logging.getLogger(__name__)
@@ -199,6 +200,61 @@ class Chain:
             got = det.finish(end_s)
             if got:
                 self.emit(list(got))
+
+
+class Feed:
+    """The embedded run's per-message step (:meth:`maritime.runtime.pipeline.Pipeline.process`), here to be
+    compiled with the chain: one decoded message released in event-time order, ``(payload, records)``, counted
+    in ``stats`` (the run's :class:`~maritime.runtime.pipeline.RunStats`), de-duplicated across streams when
+    ``dedup_across``, the watermark moved first (``advance`` is called when ``tick_s`` of event time passed), then
+    each position and static report through ``chain``."""
+
+    def __init__(self, chain: Chain, stats: Any, dedup: Deduplicator, tick_s: float,
+                 advance: Callable[[float], None]) -> None:
+        self.chain = chain
+        self.stats = stats
+        self.dedup = dedup
+        #: each stream's decoder drops its own duplicates; across several streams this does
+        self.dedup_across = True
+        self.tick_s = tick_s
+        #: when (event time, s) the watermark next moves; None before the first message
+        self.next_tick_s: float | None = None
+        #: the position being judged (an alert raised for its vessel was heard from its source)
+        self.current: Position | None = None
+        self.advance = advance
+
+    def process(self, time_s: float, item: tuple[bytes | None, list[Record]]) -> None:
+        """Handle one decoded message released in event-time order (``time_s``: its event time, s)."""
+        payload, records = item
+        st = self.stats
+        if payload is not None and self.dedup_across and self.dedup.is_duplicate(payload, time_s):
+            st.duplicates = self.dedup.duplicates
+            return
+        if st.first_time_s is None:
+            st.first_time_s = time_s
+        st.last_time_s = time_s
+        # the watermark moves first: what time alone makes due is judged before this record
+        nxt = self.next_tick_s
+        if nxt is None:
+            self.next_tick_s = time_s + self.tick_s
+        elif time_s >= nxt:
+            self.advance(time_s)
+        chain = self.chain
+        for rec in records:
+            if isinstance(rec, Position):
+                self.current = rec
+                if chain.position(rec):
+                    st.positions += 1
+            elif isinstance(rec, VesselInfo):
+                st.static_reports += 1
+                chain.static(rec)
+            # base station reports are kept apart from vessels
+
+    def run(self, items: Iterable[tuple[float, tuple[bytes | None, list[Record]]]]) -> None:
+        """:meth:`process` each ``(time_s, item)`` of ``items`` (a replay's merged streams)."""
+        process = self.process
+        for t, item in items:
+            process(t, item)
 
 
 @dataclass

@@ -46,8 +46,8 @@ from maritime.ingest.sources import (
     tcp_lines,
     udp_lines,
 )
-from maritime.models import Alert, BaseStationReport, Position, Record, VesselInfo, iso, parse_iso
-from maritime.runtime.assembly import Assembly, Chain, Enrichment
+from maritime.models import Alert, Position, Record, iso, parse_iso
+from maritime.runtime.assembly import Assembly, Chain, Enrichment, Feed
 from maritime.runtime.decode_workers import DecodePool, LiveDecodePool, file_size, worker_dead, worker_result
 from maritime.runtime.flood import FloodGate
 
@@ -140,9 +140,6 @@ class Pipeline:
         self.tracker = Tracker()
         self.stats = RunStats()
         self._dedup = Deduplicator(self.settings.ingest.dedup_window_s)
-        # each stream's decoder drops its own duplicates; across several streams the pipeline does
-        self._dedup_across = True
-        self._next_tick_s: float | None = None
         gates: list[Gate] = []
         detectors: list[Detector] = []
         #: what is added to an alert before it reaches the sinks (watchlist, risk), then kept in profiles
@@ -156,6 +153,8 @@ class Pipeline:
         #: the one per-position sequence: gates, tracker, detectors, listeners
         self.chain = Chain(self.tracker, gates, detectors, self.emit,
                            evict_after_s=self.settings.evict_after_h * 3600)
+        #: the per-message step (compiled with the chain): de-duplication across streams, the watermark, the chain
+        self.feed = Feed(self.chain, self.stats, self._dedup, self.settings.tick_s, self.advance)
         #: the arrivals stage (``arrival_risk``, the daily boards): fed the accepted records and every alert
         self.arrivals: Any = None
         if assembly is not None and self.settings.arrivals.enabled:
@@ -168,7 +167,6 @@ class Pipeline:
         self.flood: FloodGate | None = (
             FloodGate(self.settings.flood_max_new, self.settings.flood_window_min * 60, self._source_of)
             if self.settings.flood_max_new > 0 else None)
-        self._current: Position | None = None
         #: where a live run keeps its state to resume (:class:`~maritime.runtime.checkpoint.Checkpoint`), if anywhere
         self.checkpoint: Any = None
         #: holds a recording to a chosen pace (:class:`~maritime.runtime.pacer.Pacer`, ``watch --rate``); None: at once
@@ -219,36 +217,23 @@ class Pipeline:
     # -- records in event-time order ---------------------------------------------------
 
     def process(self, time_s: float, item: _Item) -> None:
-        """Handle one decoded message released in event-time order."""
-        payload, records = item
-        if payload is not None and self._dedup_across and self._dedup.is_duplicate(payload, time_s):
-            self.stats.duplicates = self._dedup.duplicates
-            return
-        st = self.stats
-        if st.first_time_s is None:
-            st.first_time_s = time_s
-        st.last_time_s = time_s
-        # the watermark moves first: what time alone makes due is judged before this record
-        if self._next_tick_s is None:
-            self._next_tick_s = time_s + self.settings.tick_s
-        elif time_s >= self._next_tick_s:
-            self.advance(time_s)
-        chain = self.chain
-        for rec in records:
-            if isinstance(rec, Position):
-                self._current = rec
-                if chain.position(rec):
-                    st.positions += 1
-            elif isinstance(rec, VesselInfo):
-                st.static_reports += 1
-                chain.static(rec)
-            elif isinstance(rec, BaseStationReport):
-                pass  # base stations are kept apart from vessels
+        """Handle one decoded message released in event-time order (:meth:`Feed.process`)."""
+        self.feed.process(time_s, item)
+
+    @property
+    def _next_tick_s(self) -> float | None:
+        """When (event time, s) the watermark next moves (kept in a checkpoint)."""
+        return self.feed.next_tick_s
+
+    @_next_tick_s.setter
+    def _next_tick_s(self, value: float | None) -> None:
+        self.feed.next_tick_s = value
 
     def advance(self, watermark_s: float) -> None:
         """Tell the detectors that event time has reached ``watermark_s``."""
-        self._next_tick_s = watermark_s + self.settings.tick_s
-        self._current = None
+        feed = self.feed
+        feed.next_tick_s = watermark_s + self.settings.tick_s
+        feed.current = None
         self.chain.watermark(watermark_s)
         if self.arrivals is not None:
             self.emit(self.arrivals.advance(watermark_s), enriched=True)
@@ -262,7 +247,7 @@ class Pipeline:
             return str(alert.details["source"])
         if alert.vessels:
             m = alert.vessels[0].mmsi
-            cur = self._current
+            cur = self.feed.current
             if cur is not None and cur.mmsi == m:
                 return cur.source
             v = self.tracker.vessels.get(m)
@@ -397,16 +382,14 @@ class Pipeline:
                     event_time_s=self.stats.last_time_s))
         streams = [pool.stream(slot[i], report) if i in slot and pool is not None else self._ordered(s, report, w)
                    for i, (s, w) in enumerate(zip(specs, wheres, strict=True))]
-        self._dedup_across = len(specs) > 1
+        self.feed.dedup_across = len(specs) > 1
         try:
             if pool is not None:
                 pool.start()
             merged: Iterable[tuple[float, _Item]] = (
                 streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda x: x[0])
             )
-            process = self.process
-            for t, item in merged:
-                process(t, item)
+            self.feed.run(merged)
         finally:
             if pool is not None:
                 pool.close()

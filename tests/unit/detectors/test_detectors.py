@@ -227,6 +227,30 @@ def test_running_along_the_boundary_does_not_flap():
     assert len({a.id for a in entries}) == 1
 
 
+def test_distance_outside_a_zone_is_shapelys_nearest_point_on_every_bundled_ruled_zone():
+    import random
+    from pathlib import Path
+
+    import shapely.ops
+
+    from maritime.detectors.geofence import GeofenceDetector
+    from maritime.detectors.tracker import Tracker
+    from maritime.zones.index import load_zones
+
+    s = Settings()
+    det = GeofenceDetector(s.geofence, Tracker(), load_zones(Path(__file__).parents[3] / "geofences"))
+    rnd = random.Random(7)
+    checked = 0
+    for z in det.zones.zones:
+        x0, y0, x1, y1 = z.geometry.bounds
+        for _ in range(6):
+            lon, lat = rnd.uniform(x0 - 0.05, x1 + 0.05), rnd.uniform(y0 - 0.05, y1 + 0.05)
+            near = shapely.ops.nearest_points(z.geometry.boundary, shapely.Point(lon, lat))[0]
+            assert det._outside_by_m(z, lat, lon) == haversine_m(lat, lon, near.y, near.x)
+            checked += 1
+    assert checked >= 60 and len(det._boundaries) == len({z.id for z in det.zones.zones})
+
+
 def test_speed_violation_in_zone():
     z = zone("slow", "mpa", (ZLON - 0.1, ZLAT - 0.1, ZLON + 0.1, ZLAT + 0.1), alert_on=["speed"], max_speed_kn=5)
     alerts = by_type(run(crossing(A, 70, sog=9.0), zones(z)), "speed_violation")
