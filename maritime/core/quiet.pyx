@@ -35,6 +35,7 @@ from cpython.long cimport PyLong_FromDouble
 import math
 import types
 
+from maritime.detectors.anchorages import Rest
 from maritime.detectors.base import STATIONARY_STATUSES
 from maritime.detectors.state import GapState, IdentityState, Meeting, Track, Visit, VoyageState
 from maritime.geo import EARTH_RADIUS_M
@@ -131,6 +132,7 @@ cdef Py_ssize_t M_LAST, M_PARTED, M_FIRST, M_RUN_FIRST, M_ALERTED, M_NEXT_UPDATE
 cdef Py_ssize_t M_LON0, M_N, M_DISTS, M_SOGS, M_SUPPRESSED
 cdef Py_ssize_t V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL
 cdef Py_ssize_t Y_NEXT, Y_SEEN, Y_IN_PORT
+cdef Py_ssize_t R_T0, R_LAT0, R_LON0, R_LAST, R_SUM_LAT, R_SUM_LON, R_N, R_COUNTED
 
 
 cdef void _offsets() except *:
@@ -140,6 +142,7 @@ cdef void _offsets() except *:
     global T_T, T_LAT, T_LON, T_ERR, T_N, M_LAST, M_PARTED, V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL
     global Y_NEXT, Y_SEEN, Y_IN_PORT, M_FIRST, M_RUN_FIRST, M_ALERTED, M_NEXT_UPDATE, M_MIN_D, M_SUM_LAT, M_SUM_LON
     global M_LON0, M_N, M_DISTS, M_SOGS, M_SUPPRESSED
+    global R_T0, R_LAT0, R_LON0, R_LAST, R_SUM_LAT, R_SUM_LON, R_N, R_COUNTED
     P_MMSI, P_T, P_LAT, P_LON = (_offset(Position, n, False) for n in ("mmsi", "time_s", "lat", "lon"))
     P_SOG, P_STATUS, P_ERR = (_offset(Position, n, False) for n in ("sog_kn", "nav_status", "time_err_s"))
     G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N = (_offset(GapState, n, True)
@@ -156,6 +159,9 @@ cdef void _offsets() except *:
     V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL = (_offset(Visit, n, False) for n in ("since", "out_since", "typed", "dwell"))
     Y_NEXT, Y_SEEN = (_offset(VoyageState, n, True) for n in ("next_check_s", "seen"))
     Y_IN_PORT = _offset(VoyageState, "in_port", False)
+    R_T0, R_LAT0, R_LON0, R_LAST = (_offset(Rest, n, False) for n in ("t0", "lat0", "lon0", "last"))
+    R_SUM_LAT, R_SUM_LON, R_N, R_COUNTED = (_offset(Rest, n, True) for n in ("sum_lat", "sum_lon", "n", "counted"))
+    R_LAST = _offset(Rest, "last", True)
 
 
 cdef bint _reads_as_getattr(object o) except -1:
@@ -178,7 +184,8 @@ try:
                        1.65e9, 600.0, [120.0]),
                Visit(1.6e9, 12.5, -61.25, True, False, True, True, None, 1.7e9, 12.6, -61.3),
                VoyageState("CASTRIES", "LCCAS", 0.9, 1.71e9, 1.6e9, ["LCCAS"], ["LC"], ["CASTRIES"], 1, "z", True,
-                           "TTPOS", 1.65e9, "LCCAS", 1.7e9, True, ["CASTRIES"], 1.69e9))
+                           "TTPOS", 1.65e9, "LCCAS", 1.7e9, True, ["CASTRIES"], 1.69e9),
+               Rest(1.6e9, 12.5, -61.25, 1.7e9, 25.0, -122.5, 2, True))
     if not all(_reads_as_getattr(p) for p in _probes):
         why_not = "a field does not read here as getattr reads it"
 except TypeError as err:
@@ -467,7 +474,7 @@ cdef class RendezvousQuiet(Quiet):
     Everything is decided before anything is touched: a position that would do more goes to Python whole."""
 
     cdef double max_sog_kn
-    cdef double rest_max_sog_kn
+    cdef double rest_max_sog_kn, rest_radius_m, rest_s
     cdef bint learned
     cdef dict prev, where, pairs, episodes, cells, elsewhere
     cdef object resting, observe, excluded
@@ -485,6 +492,8 @@ cdef class RendezvousQuiet(Quiet):
         self.resting = learned.resting if learned is not None else None
         self.observe = learned.observe if learned is not None else None
         self.rest_max_sog_kn = learned.s.rest_max_sog_kn if learned is not None else 0.0
+        self.rest_radius_m = learned.s.rest_radius_m if learned is not None else 0.0
+        self.rest_s = learned.rest_s if learned is not None else 0.0
         self.excluded = det._rest_excluded
         self.cell_deg = det.cell_deg
         self.ncols = det._ncols
@@ -667,7 +676,8 @@ cdef class RendezvousQuiet(Quiet):
         # decided: applied in the detector's order
         if self.learned:
             if knots < self.rest_max_sog_kn:
-                self.observe(pos, self.excluded)
+                if not self._rest_goes_on(mmsi, t_o, t, lat, lon):
+                    self.observe(pos, self.excluded)
             else:
                 (<dict>self.resting).pop(mmsi, None)
         self.prev[mmsi] = (t_o, lat_o, lon_o)
@@ -689,6 +699,32 @@ cdef class RendezvousQuiet(Quiet):
         if members is None:
             members = cells[cell] = set()
         members.add(mmsi)
+        return True
+
+    cdef bint _rest_goes_on(self, object mmsi, object t_o, double t, double lat, double lon) except -1:
+        """``LearnedAnchorages.observe`` of a slow fix that goes on with its vessel's rest (within the rest's radius
+        and time) without making it count now: the rest's last fix and sums moved, True. False, with nothing
+        touched, for anything else (a new rest, one broken off, one to be counted: Python)."""
+        cdef PyObject* got = PyDict_GetItem(<dict>self.resting, mmsi)
+        if got == NULL or type(<object>got) is not Rest:
+            return False
+        r = <object>got
+        for field in (R_T0, R_LAT0, R_LON0, R_LAST, R_SUM_LAT, R_SUM_LON):
+            if not PyFloat_CheckExact(<object>_get(r, field)):
+                return False
+        n = <object>_get(r, R_N)
+        counted = <object>_get(r, R_COUNTED)
+        if not PyLong_CheckExact(n) or not (counted is TRUE or counted is FALSE):
+            return False
+        if _fast_distance_m(_f(<object>_get(r, R_LAT0)), _f(<object>_get(r, R_LON0)), lat, lon) > self.rest_radius_m \
+                or t - _f(<object>_get(r, R_LAST)) > self.rest_s:
+            return False  # the rest is broken off: a new one begins (Python)
+        if counted is FALSE and t - _f(<object>_get(r, R_T0)) >= self.rest_s:
+            return False  # long enough to count (Python: whether it is excluded, and the cell remembered)
+        _set(r, R_LAST, t_o)
+        _set(r, R_SUM_LAT, _f(<object>_get(r, R_SUM_LAT)) + lat)
+        _set(r, R_SUM_LON, _f(<object>_get(r, R_SUM_LON)) + lon)
+        _set(r, R_N, n + 1)
         return True
 
     cdef bint _adds_to(self, object key, double t, list closes, double d, double lat, double lon) except -1:

@@ -378,6 +378,35 @@ def test_a_pair_at_anchor_by_a_port_is_followed_in_c_once_judged_ordinary(monkey
 
 
 @needs_core
+def test_a_rest_goes_on_in_c_and_is_counted_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ship at anchor for three hours, then a second rest 2 km off after a short move, then under way: each
+    rest begins in Python, goes on in C (its last fix and sums moved), and is counted in Python when it reaches
+    ``rest_min_h``; the learned cells and rests are the same as Python's at every fix."""
+    from maritime.detectors.anchorages import LearnedAnchorages
+
+    calls: list[int] = []
+    observe = LearnedAnchorages.observe
+
+    def counted(self: Any, pos: Any, excluded: Any) -> None:
+        calls.append(pos.mmsi)
+        observe(self, pos, excluded)
+
+    monkeypatch.setattr(LearnedAnchorages, "observe", counted)
+    lat, lon = 18.47, -66.12
+    first = track(366999001, T0, T0 + 3 * 3600, 30, lat, lon, 0.2, 45)
+    blat, blon = destination(first[-1].lat, first[-1].lon, 90, 2000.0)
+    second = track(366999001, T0 + 3 * 3600 + 60, T0 + 6 * 3600, 30, blat, blon, 0.1, 90)
+    away = track(366999001, T0 + 6 * 3600 + 60, T0 + 7 * 3600, 30, blat, blon, 9.0, 90)
+    feed = first + second + away
+    runs = side_by_side(feed, monkeypatch)
+    quiet, plain = (parts(pipe)[2].learned for pipe, _sink in runs)
+    assert quiet.cells == plain.cells and len(quiet.cells) == 2, "both rests counted, in their own cells"
+    slow = len(first) + len(second)
+    in_python = len(calls) - slow  # the run without the quiet path calls it at every slow fix
+    assert 4 <= in_python <= 10, in_python  # each rest begun and counted (a few more near the harbour's edge)
+
+
+@needs_core
 def test_a_fix_in_a_crossed_cell_is_taken_in_c_where_its_sub_cell_is_clear() -> None:
     """A vessel inside a restricted area sails east along its south side, in cells that side crosses: 140 m inside
     it (a sub-cell the side keeps clear of), each fix after the entry is taken in C, but for the first one in a
