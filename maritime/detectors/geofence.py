@@ -88,7 +88,7 @@ class GeofenceDetector(DetectorBase):
         edge = self._boundaries.get(z.id)
         if edge is None:
             edge = self._boundaries[z.id] = z.geometry.boundary
-        near = shapely.get_coordinates(shapely.shortest_line(edge, shapely.points(lon, lat)))
+        near = shapely.get_coordinates(shapely.shortest_line(edge, shapely.Point(lon, lat)))
         return haversine_m(lat, lon, float(near[0, 1]), float(near[0, 0]))
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
