@@ -57,6 +57,7 @@ cdef enum:
 cdef object FALSE = False
 cdef object TRUE = True
 cdef object NONE = None
+cdef tuple EMPTY = ()
 cdef object ZERO = 0.0
 cdef object _hypot = math.hypot
 cdef double R_EARTH = EARTH_RADIUS_M
@@ -131,7 +132,7 @@ cdef Py_ssize_t T_T, T_LAT, T_LON, T_ERR, T_N
 cdef Py_ssize_t M_LAST, M_PARTED, M_FIRST, M_RUN_FIRST, M_ALERTED, M_NEXT_UPDATE, M_MIN_D, M_SUM_LAT, M_SUM_LON
 cdef Py_ssize_t M_LON0, M_N, M_DISTS, M_SOGS, M_SUPPRESSED
 cdef Py_ssize_t V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL
-cdef Py_ssize_t Y_NEXT, Y_SEEN, Y_IN_PORT
+cdef Py_ssize_t Y_NEXT, Y_SEEN, Y_IN_PORT, Y_RECENT, Y_CALLED
 cdef Py_ssize_t R_T0, R_LAT0, R_LON0, R_LAST, R_SUM_LAT, R_SUM_LON, R_N, R_COUNTED
 
 
@@ -140,7 +141,7 @@ cdef void _offsets() except *:
     global G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N, G_KIND, G_ZONE, G_CTX, G_OPEN, G_KEY_T, G_OUTAGE, G_SUSPECT
     global I_TRACKS, I_SHARED, I_LAND_S, I_LAND_CHECK, I_UNCERTAIN, I_ERR
     global T_T, T_LAT, T_LON, T_ERR, T_N, M_LAST, M_PARTED, V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL
-    global Y_NEXT, Y_SEEN, Y_IN_PORT, M_FIRST, M_RUN_FIRST, M_ALERTED, M_NEXT_UPDATE, M_MIN_D, M_SUM_LAT, M_SUM_LON
+    global Y_NEXT, Y_SEEN, Y_IN_PORT, Y_RECENT, Y_CALLED, M_FIRST, M_RUN_FIRST, M_ALERTED, M_NEXT_UPDATE, M_MIN_D, M_SUM_LAT, M_SUM_LON
     global M_LON0, M_N, M_DISTS, M_SOGS, M_SUPPRESSED
     global R_T0, R_LAT0, R_LON0, R_LAST, R_SUM_LAT, R_SUM_LON, R_N, R_COUNTED
     P_MMSI, P_T, P_LAT, P_LON = (_offset(Position, n, False) for n in ("mmsi", "time_s", "lat", "lon"))
@@ -158,7 +159,8 @@ cdef void _offsets() except *:
     M_DISTS, M_SOGS, M_SUPPRESSED = (_offset(Meeting, n, True) for n in ("dists", "sogs", "suppressed"))
     V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL = (_offset(Visit, n, False) for n in ("since", "out_since", "typed", "dwell"))
     Y_NEXT, Y_SEEN = (_offset(VoyageState, n, True) for n in ("next_check_s", "seen"))
-    Y_IN_PORT = _offset(VoyageState, "in_port", False)
+    Y_IN_PORT, Y_CALLED = (_offset(VoyageState, n, False) for n in ("in_port", "called"))
+    Y_RECENT = _offset(VoyageState, "recent_port", True)
     R_T0, R_LAT0, R_LON0, R_LAST = (_offset(Rest, n, False) for n in ("t0", "lat0", "lon0", "last"))
     R_SUM_LAT, R_SUM_LON, R_N, R_COUNTED = (_offset(Rest, n, True) for n in ("sum_lat", "sum_lon", "n", "counted"))
     R_LAST = _offset(Rest, "last", True)
@@ -791,6 +793,44 @@ cdef class RendezvousQuiet(Quiet):
 # -- geofences ------------------------------------------------------------------------------------------------
 
 
+cdef bint _zones_at(dict cells, double cell_deg, Py_ssize_t n, double fine_deg, double la, double lo,
+                    PyObject** inside, PyObject** holds) except -1:
+    """The zones of a :class:`~maritime.zones.index.ZoneIndex` (its ``cells`` of ``cell_deg``, ``n`` × ``n``
+    sub-cells of ``fine_deg`` to a side of a crossed one) holding the point, as ``containing_idx`` finds them,
+    when its cells say so without testing the point: True, with the indices in the cell's ``inside`` and the
+    sub-cell's ``holds`` (borrowed from ``cells``). False when the cell or its sub-cells are not worked out yet,
+    or a boundary comes near the point's sub-cell."""
+    cdef double i = floor(la / cell_deg), j = floor(lo / cell_deg)
+    if not (isfinite(i) and isfinite(j)):
+        return False
+    key = (PyLong_FromDouble(i), PyLong_FromDouble(j))  # ZoneIndex.containing_idx's key
+    cdef PyObject* got = PyDict_GetItem(cells, key)
+    if got == NULL or type(<object>got) is not tuple or PyTuple_GET_SIZE(<object>got) != 3:
+        return False
+    cdef PyObject* within = PyTuple_GET_ITEM(<object>got, 0)
+    edge = <object>PyTuple_GET_ITEM(<object>got, 1)
+    if type(<object>within) is not tuple or type(edge) is not tuple:
+        return False
+    cdef PyObject* held = <PyObject*>EMPTY
+    cdef double r, c
+    if edge:  # a crossed cell: the point's sub-cell, when no boundary comes near it
+        sub = <object>PyTuple_GET_ITEM(<object>got, 2)
+        r = floor(la / fine_deg) - i * n
+        c = floor(lo / fine_deg) - j * n
+        if type(sub) is not tuple or PyTuple_GET_SIZE(sub) != n * n or not (0 <= r < n and 0 <= c < n):
+            return False
+        pair = <object>PyTuple_GET_ITEM(sub, <Py_ssize_t>r * n + <Py_ssize_t>c)
+        if type(pair) is not tuple or PyTuple_GET_SIZE(pair) != 2:
+            return False
+        held = PyTuple_GET_ITEM(pair, 0)
+        near = <object>PyTuple_GET_ITEM(pair, 1)
+        if type(<object>held) is not tuple or type(near) is not tuple or near:
+            return False
+    inside[0] = within
+    holds[0] = held
+    return True
+
+
 cdef class GeofenceQuiet(Quiet):
     """:meth:`maritime.detectors.geofence.GeofenceDetector.on_position` for a fix that changes nothing: it falls in
     a cell of the zone index that no zone boundary crosses, or in a sub-cell of a crossed cell that no boundary
@@ -834,34 +874,13 @@ cdef class GeofenceQuiet(Quiet):
         t = <object>_get(pos, P_T)
         if not (PyFloat_CheckExact(lat) and PyFloat_CheckExact(lon) and PyFloat_CheckExact(t)):
             return False
-        cdef double la = PyFloat_AS_DOUBLE(lat), lo = PyFloat_AS_DOUBLE(lon)
-        cdef double i = floor(la / self.cell_deg), j = floor(lo / self.cell_deg)
-        if not (isfinite(i) and isfinite(j)):
+        cdef PyObject* within
+        cdef PyObject* held
+        if not _zones_at(cells, self.cell_deg, self.fine, self.fine_deg, PyFloat_AS_DOUBLE(lat), PyFloat_AS_DOUBLE(lon),
+                         &within, &held):
             return False
-        key = (PyLong_FromDouble(i), PyLong_FromDouble(j))  # ZoneIndex.containing_idx's key
-        cdef PyObject* got = PyDict_GetItem(cells, key)
-        if got == NULL or type(<object>got) is not tuple or PyTuple_GET_SIZE(<object>got) != 3:
-            return False
-        inside = <object>PyTuple_GET_ITEM(<object>got, 0)
-        edge = <object>PyTuple_GET_ITEM(<object>got, 1)
-        if type(inside) is not tuple or type(edge) is not tuple:
-            return False
-        holds = ()
-        cdef double r, c
-        cdef Py_ssize_t n = self.fine
-        if edge:  # a crossed cell: the point's sub-cell, when no boundary comes near it
-            sub = <object>PyTuple_GET_ITEM(<object>got, 2)
-            r = floor(la / self.fine_deg) - i * n
-            c = floor(lo / self.fine_deg) - j * n
-            if type(sub) is not tuple or PyTuple_GET_SIZE(sub) != n * n or not (0 <= r < n and 0 <= c < n):
-                return False
-            pair = <object>PyTuple_GET_ITEM(sub, <Py_ssize_t>r * n + <Py_ssize_t>c)
-            if type(pair) is not tuple or PyTuple_GET_SIZE(pair) != 2:
-                return False
-            holds = <object>PyTuple_GET_ITEM(pair, 0)
-            near = <object>PyTuple_GET_ITEM(pair, 1)
-            if type(holds) is not tuple or type(near) is not tuple or near:
-                return False
+        inside = <tuple>within
+        holds = <tuple>held
         if PyTuple_GET_SIZE(inside) + PyTuple_GET_SIZE(holds) != len(visits):
             return False  # a zone entered or left (with unique ids, one visit per zone it is in)
         sog = <object>_get(pos, P_SOG)
@@ -941,19 +960,36 @@ cdef class LoiteringQuiet(Quiet):
 
 cdef class VoyageQuiet(Quiet):
     """:meth:`maritime.detectors.voyage.VoyageDetector.on_position` between a vessel's port look-ups, and at a
-    look-up in a cell with no port near (an already worked-out cell of the detector's grid) for a vessel not in
-    a port: its next look-up time set."""
+    look-up that changes nothing but the time of the next one, the last port it came near and that it was seen:
+
+    - in a cell with no port near (an already worked-out cell of the detector's grid) for a vessel not in a port;
+    - near ports, where the index of port zones says without testing the point which hold it, for a vessel in
+      none of them and not in a port, or in the port it was in, its call there judged or not to be judged yet
+      (under way).
+
+    Entering or leaving a port, and a call to judge, are left to Python."""
 
     cdef object check_every_s
-    cdef double cell_deg
-    cdef dict state, cells
+    cdef double cell_deg, near_m, call_max_sog, port_cell_deg, fine_deg
+    cdef Py_ssize_t fine
+    cdef dict state, cells, port_cells
 
-    def __init__(self, dict state, dict cells, double check_every_s, double cell_deg):
-        """The detector's own ``state`` and its cells of ports near."""
+    def __init__(self, dict state, dict cells, double check_every_s, double cell_deg, dict port_cells,
+                 double port_cell_deg, Py_ssize_t fine, double near_m, double call_max_sog):
+        """The detector's own ``state`` and its cells of ports near (each cell's port zones, with their port and
+        their index among the port zones); the index of port zones (its ``port_cells`` of ``port_cell_deg``,
+        ``fine`` sub-cells to a side); ``near_m`` (m) and the speed at or under which a vessel in a port is
+        calling there (kn)."""
         self.state = state
         self.cells = cells
         self.check_every_s = check_every_s
         self.cell_deg = cell_deg
+        self.port_cells = port_cells
+        self.port_cell_deg = port_cell_deg
+        self.fine = fine
+        self.fine_deg = port_cell_deg / <double>fine  # ZoneIndex.containing_idx's sub-cell size
+        self.near_m = near_m
+        self.call_max_sog = call_max_sog
 
     cdef bint take_c(self, object pos, object vessel) except -1:
         state, cells = self.state, self.cells
@@ -969,21 +1005,81 @@ cdef class VoyageQuiet(Quiet):
             return False
         if PyFloat_AS_DOUBLE(t) < PyFloat_AS_DOUBLE(nxt):
             return True  # not due: nothing changes
-        if _get(st, Y_IN_PORT) != <PyObject*>NONE or not PyObject_GC_IsTracked(st):
+        if not PyObject_GC_IsTracked(st):
             return False
         lat = <object>_get(pos, P_LAT)
         lon = <object>_get(pos, P_LON)
         if not (PyFloat_CheckExact(lat) and PyFloat_CheckExact(lon)):
             return False
-        cdef double i = PyFloat_AS_DOUBLE(lat) / self.cell_deg, j = PyFloat_AS_DOUBLE(lon) / self.cell_deg
+        cdef double la = PyFloat_AS_DOUBLE(lat), lo = PyFloat_AS_DOUBLE(lon)
+        cdef double i = la / self.cell_deg, j = lo / self.cell_deg
         if not (isfinite(i) and isfinite(j)):
             return False
         cdef PyObject* got = PyDict_GetItem(cells, (PyLong_FromDouble(floor(i)), PyLong_FromDouble(floor(j))))
-        if got == NULL or type(<object>got) is not tuple or PyTuple_GET_SIZE(<object>got) != 0:
-            return False  # a port near, or a cell not worked out yet
+        if got == NULL or type(<object>got) is not tuple:
+            return False  # a cell not worked out yet
+        in_port = <object>_get(st, Y_IN_PORT)
+        cands = <tuple>got
+        recent = <object>_get(st, Y_RECENT)
+        if PyTuple_GET_SIZE(cands):
+            # VoyageDetector.on_position's look-up: the port zone holding the point, the last port near it
+            zone = self._port_zone(cands, la, lo)
+            if zone is False:
+                return False  # the port zones' cells do not say
+            for cand in cands:
+                if type(cand) is not tuple or PyTuple_GET_SIZE(cand) != 3:
+                    return False
+                port = <object>PyTuple_GET_ITEM(cand, 1)
+                if port is None:
+                    continue
+                p_lat = getattr(port, "lat")
+                p_lon = getattr(port, "lon")
+                if p_lat is None or p_lon is None:
+                    continue
+                if not (PyFloat_CheckExact(p_lat) and PyFloat_CheckExact(p_lon)):
+                    return False
+                if _fast_distance_m(la, lo, PyFloat_AS_DOUBLE(p_lat), PyFloat_AS_DOUBLE(p_lon)) <= self.near_m:
+                    recent = getattr(port, "id")
+            if zone is None:
+                if in_port is not None:
+                    return False  # it left its port (Python)
+            else:
+                zid = getattr(zone, "id")
+                if type(in_port) is not str or type(zid) is not str or in_port != zid:
+                    return False  # it entered a port, or another (Python)
+                called = <object>_get(st, Y_CALLED)
+                if called is FALSE:
+                    sog = <object>_get(pos, P_SOG)
+                    if sog is not None:
+                        if not PyFloat_CheckExact(sog):
+                            return False
+                        if PyFloat_AS_DOUBLE(sog) <= self.call_max_sog:
+                            return False  # slow in port: its call is judged (Python)
+                elif called is not TRUE:
+                    return False
+        elif in_port is not None:
+            return False  # it left its port (Python)
         _set(st, Y_NEXT, t + self.check_every_s)
+        _set(st, Y_RECENT, recent)
         _set(st, Y_SEEN, TRUE)
         return True
+
+    cdef object _port_zone(self, tuple cands, double la, double lo):
+        """The first of ``cands`` whose port zone holds the point (None: none), as the index of port zones says
+        without testing the point; False when it does not say."""
+        cdef PyObject* within
+        cdef PyObject* held
+        if not _zones_at(self.port_cells, self.port_cell_deg, self.fine, self.fine_deg, la, lo, &within, &held):
+            return False
+        if not PyTuple_GET_SIZE(<tuple>within) and not PyTuple_GET_SIZE(<tuple>held):
+            return None
+        for cand in cands:
+            if type(cand) is not tuple or PyTuple_GET_SIZE(cand) != 3:
+                return False
+            k = <object>PyTuple_GET_ITEM(cand, 2)
+            if k in <tuple>within or k in <tuple>held:
+                return <object>PyTuple_GET_ITEM(cand, 0)
+        return None
 
 
 # -- the arrivals stage ---------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from maritime.detectors.state import VoyageState
 from maritime.detectors.tracker import Tracker, VesselState
 from maritime.geo import M_PER_DEG_LAT, fast_distance_m, format_duration
 from maritime.models import Alert, Position, Severity, VesselInfo, iso
-from maritime.zones.index import Zone, ZoneIndex
+from maritime.zones.index import FINE, Zone, ZoneIndex
 from maritime.zones.ports import Port, PortIndex
 
 logger = logging.getLogger(__name__)
@@ -53,12 +53,17 @@ def _last(items: list[str], item: str, n: int) -> list[str]:
     return [*items, item][-n:]
 
 
-def _quiet_path(state: dict[int, VoyageState], cells: dict[tuple[int, int], Any], check_every_s: float) -> Any:
-    """The typed core's ``VoyageQuiet`` on the detector's state and cells of ports near, or None."""
+def _quiet_path(state: dict[int, VoyageState], cells: dict[tuple[int, int], Any], in_port: ZoneIndex,
+                settings: VoyageSettings) -> Any:
+    """The typed core's ``VoyageQuiet`` on the detector's state, its cells of ports near and the cells of its index
+    of port zones, or None."""
     from maritime.core import quiet_path
 
     core = quiet_path()
-    return core.VoyageQuiet(state, cells, check_every_s, _CELL_DEG) if core is not None else None
+    if core is None:
+        return None
+    return core.VoyageQuiet(state, cells, settings.check_every_s, _CELL_DEG, in_port.cells, in_port.cell_deg, FINE,
+                            settings.near_port_km * 1000, settings.port_call_max_sog_kn)
 
 
 class VoyageDetector(DetectorBase):
@@ -90,7 +95,7 @@ class VoyageDetector(DetectorBase):
         #: per 0.05° cell, the port zones near it, each with its port and its index in ``_in_port``
         self._cells: dict[tuple[int, int], tuple[tuple[Zone, Port | None, int], ...]] = {}
         #: the typed core's quiet path (between port look-ups, and look-ups far from ports), None when not built
-        self.quiet = _quiet_path(self.state, self._cells, settings.check_every_s)
+        self.quiet = _quiet_path(self.state, self._cells, self._in_port, settings)
         self._quiet: Any = self.quiet.take if self.quiet is not None else None
 
     # -- declarations -------------------------------------------------------------------

@@ -33,7 +33,7 @@ from maritime.models import Position, VesselInfo
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
 from maritime.zones.index import ZoneIndex, load_zones
-from tests.conftest import OPEN_SEA, T0, Collect, meeting, recording_params, track, zone, zones
+from tests.conftest import OPEN_SEA, T0, Collect, meeting, recording_params, static, track, zone, zones
 
 QUIET = maritime.core.load("quiet")
 needs_core = pytest.mark.skipif(QUIET is None, reason="the typed core is not built here (an editable install): "
@@ -332,6 +332,36 @@ def test_a_ship_that_leaves_port_twice_is_judged_the_same(monkeypatch: pytest.Mo
     voyage = parts(side_by_side(feed, monkeypatch)[0][0])[5]
     assert voyage.quiet.taken > 60
     assert voyage.state[mmsi].in_port is None and voyage.state[mmsi].left_s == t + 7200
+
+
+@needs_core
+def test_a_ship_lying_in_port_has_its_look_ups_in_c_and_its_arrival_and_departure_in_python(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ship that comes into Vieux Fort at 12 kn (its look-ups in the port zone while under way are in C, its call
+    not yet judged), slows down (the call is judged in Python), lies there for six hours (every look-up in C: the
+    same port, its call judged, the last port near it kept), then sails out (leaving is Python's). The same state
+    as Python's at every fix."""
+    mmsi = 376000501
+    port = (13.723, -60.955)
+    feed: list[Any] = [static(mmsi, T0 - 60, 70)]
+    t = T0
+    for k in range(12):  # in from 3 km out, under way
+        feed.append(Position(mmsi, t, port[0], port[1] + 0.03 * (1 - k / 11), 12.0, 270.0, None, 0, 1, "test"))
+        t += 30.0
+    for _ in range(6 * 60):  # lying there, a fix a minute
+        feed.append(Position(mmsi, t, port[0], port[1], 0.2, 0.0, None, 5, 1, "test"))
+        t += 60.0
+    for k in range(60):  # out to sea
+        feed.append(Position(mmsi, t, port[0], port[1] + 0.01 * k, 12.0, 90.0, None, 0, 1, "test"))
+        t += 60.0
+    runs = side_by_side(feed, monkeypatch)
+    voyage = parts(runs[0][0])[5]
+    st = voyage.state[mmsi]
+    assert st.in_port is None and st.last_call is not None and st.recent_port is not None
+    in_python = len(feed) - 1 - voyage.quiet.taken  # of 180 look-ups in port, and 50 more in and out
+    # the first fix, entering, the call, leaving, and each look-up in a cell (or a harbour edge's sub-cell) not
+    # worked out yet
+    assert in_python <= 20, in_python
 
 
 @needs_core
