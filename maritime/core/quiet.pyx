@@ -37,7 +37,7 @@ import types
 
 from maritime.detectors.anchorages import Rest
 from maritime.detectors.base import STATIONARY_STATUSES
-from maritime.detectors.state import GapState, IdentityState, Meeting, Track, Visit, VoyageState
+from maritime.detectors.state import GapState, IdentityState, Loiter, Meeting, Track, Visit, VoyageState
 from maritime.geo import EARTH_RADIUS_M
 from maritime.models import Position
 
@@ -134,6 +134,8 @@ cdef Py_ssize_t M_LON0, M_N, M_DISTS, M_SOGS, M_SUPPRESSED
 cdef Py_ssize_t V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL
 cdef Py_ssize_t Y_NEXT, Y_SEEN, Y_IN_PORT, Y_RECENT, Y_CALLED
 cdef Py_ssize_t R_T0, R_LAT0, R_LON0, R_LAST, R_SUM_LAT, R_SUM_LON, R_N, R_COUNTED
+cdef Py_ssize_t L_START, L_LAST, L_LAT0, L_LON0, L_HARBOUR, L_N, L_SUM_LAT, L_SUM_LON, L_MAX_SOG, L_ALERTED
+cdef Py_ssize_t L_NEXT_UPDATE, L_MAX_D, L_STATUS_SEEN
 
 
 cdef void _offsets() except *:
@@ -144,6 +146,8 @@ cdef void _offsets() except *:
     global Y_NEXT, Y_SEEN, Y_IN_PORT, Y_RECENT, Y_CALLED, M_FIRST, M_RUN_FIRST, M_ALERTED, M_NEXT_UPDATE, M_MIN_D, M_SUM_LAT, M_SUM_LON
     global M_LON0, M_N, M_DISTS, M_SOGS, M_SUPPRESSED
     global R_T0, R_LAT0, R_LON0, R_LAST, R_SUM_LAT, R_SUM_LON, R_N, R_COUNTED
+    global L_START, L_LAST, L_LAT0, L_LON0, L_HARBOUR, L_N, L_SUM_LAT, L_SUM_LON, L_MAX_SOG, L_ALERTED
+    global L_NEXT_UPDATE, L_MAX_D, L_STATUS_SEEN
     P_MMSI, P_T, P_LAT, P_LON = (_offset(Position, n, False) for n in ("mmsi", "time_s", "lat", "lon"))
     P_SOG, P_STATUS, P_ERR = (_offset(Position, n, False) for n in ("sog_kn", "nav_status", "time_err_s"))
     G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N = (_offset(GapState, n, True)
@@ -164,6 +168,10 @@ cdef void _offsets() except *:
     R_T0, R_LAT0, R_LON0, R_LAST = (_offset(Rest, n, False) for n in ("t0", "lat0", "lon0", "last"))
     R_SUM_LAT, R_SUM_LON, R_N, R_COUNTED = (_offset(Rest, n, True) for n in ("sum_lat", "sum_lon", "n", "counted"))
     R_LAST = _offset(Rest, "last", True)
+    L_START, L_LAT0, L_LON0, L_HARBOUR, L_ALERTED, L_NEXT_UPDATE = (
+        _offset(Loiter, n, False) for n in ("start", "lat0", "lon0", "harbour", "alerted", "next_update"))
+    L_LAST, L_N, L_SUM_LAT, L_SUM_LON, L_MAX_SOG, L_MAX_D, L_STATUS_SEEN = (
+        _offset(Loiter, n, True) for n in ("last", "n", "sum_lat", "sum_lon", "max_sog", "max_d", "status_seen"))
 
 
 cdef bint _reads_as_getattr(object o) except -1:
@@ -187,7 +195,8 @@ try:
                Visit(1.6e9, 12.5, -61.25, True, False, True, True, None, 1.7e9, 12.6, -61.3),
                VoyageState("CASTRIES", "LCCAS", 0.9, 1.71e9, 1.6e9, ["LCCAS"], ["LC"], ["CASTRIES"], 1, "z", True,
                            "TTPOS", 1.65e9, "LCCAS", 1.7e9, True, ["CASTRIES"], 1.69e9),
-               Rest(1.6e9, 12.5, -61.25, 1.7e9, 25.0, -122.5, 2, True))
+               Rest(1.6e9, 12.5, -61.25, 1.7e9, 25.0, -122.5, 2, True),
+               Loiter(1.6e9, 1.7e9, 12.5, -61.25, False, 3, 37.5, -183.75, 0.8, True, 1.71e9, 120.0, True, None))
     if not all(_reads_as_getattr(p) for p in _probes):
         why_not = "a field does not read here as getattr reads it"
 except TypeError as err:
@@ -927,23 +936,32 @@ cdef class GeofenceQuiet(Quiet):
 
 cdef class LoiteringQuiet(Quiet):
     """:meth:`maritime.detectors.loitering.LoiteringDetector.on_position` for a vessel in no slow episode that
-    does not begin one: under way (or no speed given), at anchor or moored, or of a category never judged."""
+    does not begin one (under way, or no speed given; at anchor or moored; of a category never judged), and for a
+    slow episode that goes on with nothing to judge: still slow, not excused, within the episode's radius, and
+    short of the duration (or in a harbour, or alerted with no update due). A new episode, an episode's end, and
+    a judgement are left to Python."""
 
-    cdef double max_sog_kn
+    cdef double max_sog_kn, radius_m, anchored_radius_m, min_dur_s
     cdef object excluded
     cdef dict state
 
-    def __init__(self, dict state, double max_sog_kn, object exclude_categories):
-        """The detector's own ``state``."""
+    def __init__(self, dict state, double max_sog_kn, object exclude_categories, double radius_m=0.0,
+                 double anchored_radius_m=0.0, double min_dur_s=0.0):
+        """The detector's own ``state``; its speed (kn), categories left out, the episode's radius and the anchored
+        radius (m) and the duration that raises it (s)."""
         self.state = state
         self.max_sog_kn = max_sog_kn
         self.excluded = frozenset(exclude_categories)
+        self.radius_m = radius_m
+        self.anchored_radius_m = anchored_radius_m
+        self.min_dur_s = min_dur_s
 
     cdef bint take_c(self, object pos, object vessel) except -1:
         if type(pos) is not Position:
             return False
-        if PyDict_GetItem(self.state, <object>_get(pos, P_MMSI)) != NULL:
-            return False  # an episode to follow or end (Python)
+        cdef PyObject* ep = PyDict_GetItem(self.state, <object>_get(pos, P_MMSI))
+        if ep != NULL:
+            return self._goes_on(<object>ep, pos, vessel)
         sog = <object>_get(pos, P_SOG)
         if sog is None:
             return True  # not slow
@@ -953,6 +971,59 @@ cdef class LoiteringQuiet(Quiet):
             return True
         status = <object>_get(pos, P_STATUS)
         return status is not None and status in STATIONARY_STATUSES or _category(vessel) in self.excluded
+
+    cdef bint _goes_on(self, object ep, object pos, object vessel) except -1:
+        """The episode ``ep`` goes on with this fix and nothing to judge: its sums, last fix, farthest distance,
+        top speed and status seen moved, True. False with nothing touched otherwise."""
+        if type(ep) is not Loiter or self.radius_m <= 0.0:
+            return False
+        sog = <object>_get(pos, P_SOG)
+        t_o = <object>_get(pos, P_T)
+        lat_o = <object>_get(pos, P_LAT)
+        lon_o = <object>_get(pos, P_LON)
+        if sog is None or not (PyFloat_CheckExact(sog) and PyFloat_CheckExact(t_o) and PyFloat_CheckExact(lat_o)
+                               and PyFloat_CheckExact(lon_o)):
+            return False
+        cdef double knots = PyFloat_AS_DOUBLE(sog)
+        if not knots < self.max_sog_kn:
+            return False  # not slow: the episode ends (Python)
+        status = <object>_get(pos, P_STATUS)
+        if status is not None and status in STATIONARY_STATUSES or _category(vessel) in self.excluded:
+            return False  # excused: the episode ends (Python)
+        for field in (L_START, L_LAST, L_LAT0, L_LON0, L_SUM_LAT, L_SUM_LON, L_MAX_SOG, L_MAX_D):
+            if not PyFloat_CheckExact(<object>_get(ep, field)):
+                return False
+        n = <object>_get(ep, L_N)
+        alerted = <object>_get(ep, L_ALERTED)
+        harbour = <object>_get(ep, L_HARBOUR)
+        nxt = <object>_get(ep, L_NEXT_UPDATE)
+        if not PyLong_CheckExact(n) or not (alerted is TRUE or alerted is FALSE) \
+                or not (harbour is TRUE or harbour is FALSE) or not (nxt is None or PyFloat_CheckExact(nxt)):
+            return False
+        cdef double t = PyFloat_AS_DOUBLE(t_o), lat = PyFloat_AS_DOUBLE(lat_o), lon = PyFloat_AS_DOUBLE(lon_o)
+        cdef double d = _fast_distance_m(_f(<object>_get(ep, L_LAT0)), _f(<object>_get(ep, L_LON0)), lat, lon)
+        if d > self.radius_m:
+            return False  # moved off: the episode ends (Python)
+        if alerted is FALSE:
+            if harbour is FALSE and t - _f(<object>_get(ep, L_START)) >= self.min_dur_s:
+                return False  # long enough to judge (Python)
+        elif nxt is not None and t >= PyFloat_AS_DOUBLE(nxt):
+            return False  # an update due (Python)
+        # decided: LoiteringDetector.on_position's updates, in its order
+        cdef double max_d = _f(<object>_get(ep, L_MAX_D))
+        if max_d <= self.anchored_radius_m and d > max_d:
+            _set(ep, L_MAX_D, d)
+        if status is not None:
+            _set(ep, L_STATUS_SEEN, TRUE)
+        _set(ep, L_LAST, t_o)
+        _set(ep, L_N, n + 1)
+        _set(ep, L_SUM_LAT, _f(<object>_get(ep, L_SUM_LAT)) + lat)
+        _set(ep, L_SUM_LON, _f(<object>_get(ep, L_SUM_LON)) + lon)
+        # max(ep.max_sog, pos.sog_kn or 0.0): the first unless the second is greater
+        speed = sog if knots != 0.0 else ZERO
+        if PyFloat_AS_DOUBLE(speed) > _f(<object>_get(ep, L_MAX_SOG)):
+            _set(ep, L_MAX_SOG, speed)
+        return True
 
 
 # -- voyages --------------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ down is moving, not loitering.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from maritime.config import LoiteringSettings
@@ -25,12 +24,16 @@ from maritime.models import Alert, Position, Severity, Status, iso
 from maritime.zones.index import ZoneIndex
 
 
-def _quiet_path(state: dict[int, Loiter], max_sog_kn: float, exclude_categories: Iterable[str]) -> Any:
+def _quiet_path(state: dict[int, Loiter], settings: LoiteringSettings) -> Any:
     """The typed core's ``LoiteringQuiet`` on the detector's state, or None."""
     from maritime.core import quiet_path
 
     core = quiet_path()
-    return core.LoiteringQuiet(state, max_sog_kn, exclude_categories) if core is not None else None
+    if core is None:
+        return None
+    return core.LoiteringQuiet(state, settings.max_sog_kn, settings.exclude_categories,
+                               settings.max_radius_km * 1000, settings.anchored_radius_m,
+                               settings.min_duration_h * 3600)
 
 
 class LoiteringDetector(DetectorBase):
@@ -53,7 +56,7 @@ class LoiteringDetector(DetectorBase):
         self.radius_m = settings.max_radius_km * 1000
         self.harbour_m = harbour_distance_km * 1000
         #: the typed core's quiet path (a vessel in no slow episode that does not begin one), None when not built
-        self.quiet = _quiet_path(self.state, settings.max_sog_kn, settings.exclude_categories)
+        self.quiet = _quiet_path(self.state, settings)
         self._quiet: Any = self.quiet.take if self.quiet is not None else None
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:

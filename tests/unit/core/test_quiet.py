@@ -365,6 +365,25 @@ def test_a_ship_lying_in_port_has_its_look_ups_in_c_and_its_arrival_and_departur
 
 
 @needs_core
+def test_a_slow_episode_goes_on_in_c_and_is_judged_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cargo ship drifting at 1.5 kn in open sea for seven hours, then under way: its episode begins in
+    Python, goes on in C, is raised at four hours and updated each hour after in Python, and ends in Python when
+    it speeds up. The same state and alerts as Python's at every fix."""
+    mmsi = 366999003
+    lat, lon = OPEN_SEA
+    feed: list[Any] = [static(mmsi, T0 - 60, 70)]
+    feed += track(mmsi, T0, T0 + 7 * 3600, 30, lat, lon, 1.5, 45)
+    feed += track(mmsi, T0 + 7 * 3600, T0 + 8 * 3600, 30, feed[-1].lat, feed[-1].lon, 12.0, 45)
+    runs = side_by_side(feed, monkeypatch)
+    loitering = parts(runs[0][0])[4]
+    raised = [(a["status"]) for a in alerts(runs[0][1]) if a["type"] == "loitering"]
+    assert raised[0] == "open" and raised.count("update") >= 2 and raised[-1] == "closed"
+    slow = 7 * 3600 // 30
+    in_python = len(feed) - 1 - loitering.quiet.taken
+    assert in_python <= len(raised) + 3, (in_python, slow)  # begun, each judgement, ended
+
+
+@needs_core
 def test_a_slow_drift_apart_parts_the_pair_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two vessels slow together for an hour, then one drifts off east at 1.8 kn (still slow, still in the
     grid's neighbouring cells): the fix at which they are clearly apart parts them (the closeness, short of the
