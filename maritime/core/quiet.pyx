@@ -332,14 +332,15 @@ cdef class IdentityQuiet(Quiet):
     cdef double kn_to_ms
     cdef bint has_region
     cdef double lon0, lat0, lon1, lat1
-    cdef object land_cells
-    cdef double land_cell_deg
+    cdef object land_cells, land_sub
+    cdef double land_cell_deg, land_sub_deg
     cdef dict state
     cdef dict by_type
     cdef object default_limit
 
     def __init__(self, dict state, dict by_type, double default_limit, double min_jump_m, double slack_s, bint land,
-                 double kn_to_ms, object region=None, object land_cells=None, double land_cell_deg=0.0):
+                 double kn_to_ms, object region=None, object land_cells=None, double land_cell_deg=0.0,
+                 object land_sub=None, double land_sub_deg=0.0):
         """``state`` the gate's own, ``by_type`` its speed limits by vessel category and ``default_limit`` the
         others' (kn); ``region`` (lon0, lat0, lon1, lat1) where land is judged (None: everywhere), ``land_cells``
         the land index's cells by (row, column, margin) with ``land_cell_deg`` degrees a side (None: every due
@@ -356,9 +357,12 @@ cdef class IdentityQuiet(Quiet):
             self.lon0, self.lat0, self.lon1, self.lat1 = region
         self.land_cells = land_cells if type(land_cells) is dict and land_cell_deg > 0.0 else None
         self.land_cell_deg = land_cell_deg
+        self.land_sub = land_sub if type(land_sub) is dict and land_sub_deg > 0.0 else None
+        self.land_sub_deg = land_sub_deg
 
     cdef bint _surely_at_sea(self, double lat, double lon) except -1:
-        """``LandMask.on_land`` is False, by its first answers: outside the region, or no land in the cell."""
+        """``LandMask.on_land`` is False, by its first answers: outside the region, no land in the cell, or none
+        in the point's sub-cell (worked out already)."""
         if not lat >= -60.0 or self.land_cells is None:
             return False
         if self.has_region and not (self.lon0 <= lon <= self.lon1 and self.lat0 <= lat <= self.lat1):
@@ -368,7 +372,18 @@ cdef class IdentityQuiet(Quiet):
             return False
         cdef PyObject* got = PyDict_GetItem(<dict>self.land_cells, (PyLong_FromDouble(floor(i)),
                                                                     PyLong_FromDouble(floor(j)), 0))
-        return got != NULL and type(<object>got) is tuple and PyTuple_GET_SIZE(<object>got) == 0
+        if got == NULL or type(<object>got) is not tuple:
+            return False
+        if PyTuple_GET_SIZE(<object>got) == 0:
+            return True
+        if self.land_sub is None:
+            return False
+        i = lat / self.land_sub_deg
+        j = lon / self.land_sub_deg
+        if not (isfinite(i) and isfinite(j)):
+            return False
+        got = PyDict_GetItem(<dict>self.land_sub, (PyLong_FromDouble(floor(i)), PyLong_FromDouble(floor(j))))
+        return got != NULL and <object>got is TRUE
 
     def surely_at_sea(self, double lat, double lon):
         """Whether a due land check is answered here: the point is surely not on land (for the tests)."""

@@ -142,6 +142,8 @@ class LandMask:
                 return False
             if not self.index.may_be_land(lat, lon):
                 return False  # no land in the point's cell (the common case, from the cell cache)
+            if self.index.at_sea_nearby(lat, lon):
+                return False  # no land in the point's sub-cell (near a coast, from the sub-cell cache)
             if shapely.contains_xy(self.waters, lon, lat):
                 return False
         return self.index.on_land(lat, lon, self.margin_m)

@@ -79,7 +79,7 @@ def _quiet_path(state: dict[int, IdentityState], by_type: dict[str, float], defa
     if land is None:
         return core.IdentityQuiet(state, by_type, default_limit, min_jump_m, slack_s, False, KN_TO_MS)
     return core.IdentityQuiet(state, by_type, default_limit, min_jump_m, slack_s, True, KN_TO_MS, land.region,
-                              land.index.cells, land.index.cell_deg)
+                              land.index.cells, land.index.cell_deg, land.index.sub_cells, land.index.sub_deg)
 
 
 class IdentityGate(VesselHooks):

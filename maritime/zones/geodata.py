@@ -146,6 +146,10 @@ def _read_countries() -> tuple[Country, ...]:
     return tuple(out)
 
 
+#: sub-cells to a side of a :class:`LandIndex` cell with land (a due land check answered from them near a coast)
+LAND_FINE = 8
+
+
 class LandIndex:
     """Point-on-land tests against Natural Earth 10 m land, cached per grid cell.
 
@@ -161,6 +165,30 @@ class LandIndex:
         self.tree = shapely.STRtree(self.geoms)
         self.cell_deg = cell_deg
         self._cells: dict[tuple[int, int, int], tuple[int, ...]] = {}
+        #: :data:`LAND_FINE` × :data:`LAND_FINE` sub-cells to a cell's side (``cell_deg / LAND_FINE``, 1.4 km)
+        self.sub_deg = cell_deg / LAND_FINE
+        self._sub: dict[tuple[int, int], bool] = {}
+
+    @property
+    def sub_cells(self) -> dict[tuple[int, int], bool]:
+        """The sub-cells worked out so far (:meth:`at_sea_nearby`): (row, column) of the ``sub_deg`` grid → True
+        when no land comes into it."""
+        return self._sub
+
+    def at_sea_nearby(self, lat: float, lon: float) -> bool:
+        """True when no land polygon comes into the point's sub-cell (so the point is not on land); worked out
+        once per sub-cell, for points in cells with land (near a coast)."""
+        d = self.sub_deg
+        key = (math.floor(lat / d), math.floor(lon / d))
+        got = self._sub.get(key)
+        if got is None:
+            # the sub-cell widened by 1e-9 deg: every point whose key is computed as above lies in it
+            pad = 1e-9
+            box = shapely.box(key[1] * d - pad, key[0] * d - pad, (key[1] + 1) * d + pad, (key[0] + 1) * d + pad)
+            near = self._near(lat, lon, 0.0)
+            got = not (near and bool(shapely.intersects(self._geom_array[list(near)], box).any()))
+            self._sub[key] = got
+        return got
 
     @property
     def cells(self) -> dict[tuple[int, int, int], tuple[int, ...]]:

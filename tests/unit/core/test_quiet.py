@@ -301,13 +301,41 @@ def test_a_point_c_calls_surely_at_sea_is_not_on_land(lat: float, lon: float) ->
     gate = IdentityGate(s.identity, Tracker())
     assert gate.land is not None
     on_land = gate.land.on_land(lat, lon)
-    quiet = QUIET.IdentityQuiet({}, {}, 50.0, 0.0, 0.0, True, 1.0, gate.land.region, gate.land.index.cells,
-                                gate.land.index.cell_deg)
+    index = gate.land.index
+    quiet = QUIET.IdentityQuiet({}, {}, 50.0, 0.0, 0.0, True, 1.0, gate.land.region, index.cells, index.cell_deg,
+                                index.sub_cells, index.sub_deg)
     if quiet.surely_at_sea(lat, lon):
         assert not on_land
     if not (s.identity.land_region[0] <= lon <= s.identity.land_region[2]
             and s.identity.land_region[1] <= lat <= s.identity.land_region[3]):
         assert quiet.surely_at_sea(lat, lon) is (lat >= -60.0)
+
+
+@needs_core
+def test_near_a_coast_a_point_in_a_sub_cell_with_no_land_is_answered_in_c_and_is_at_sea() -> None:
+    """4,000 points around Saint Lucia and off San Juan, where every cell has land: once the mask has checked a
+    point, the points C then calls surely at sea (their sub-cell, about 1.4 km, clear of land) are in no land
+    polygon, and most points at sea there are answered so."""
+    import random
+
+    s = Settings()
+    gate = IdentityGate(s.identity, Tracker())
+    assert gate.land is not None
+    index = gate.land.index
+    quiet = QUIET.IdentityQuiet({}, {}, 50.0, 0.0, 0.0, True, 1.0, gate.land.region, index.cells, index.cell_deg,
+                                index.sub_cells, index.sub_deg)
+    rnd = random.Random(3)
+    points = [(rnd.uniform(13.65, 14.15), rnd.uniform(-61.15, -60.75)) for _ in range(3000)]
+    points += [(rnd.uniform(18.40, 18.55), rnd.uniform(-66.25, -65.95)) for _ in range(1000)]
+    at_sea = in_c = 0
+    for lat, lon in points:
+        gate.land.on_land(lat, lon)
+        sea = not index.is_land(lat, lon)
+        if quiet.surely_at_sea(lat, lon):
+            assert sea, (lat, lon)
+            in_c += sea and index.may_be_land(lat, lon)
+        at_sea += sea and index.may_be_land(lat, lon)  # at sea in a cell with land: the sub-cells' work
+    assert in_c > 0.6 * at_sea and at_sea > 1000, (in_c, at_sea)
 
 
 @needs_core
