@@ -143,7 +143,8 @@ cdef void _offsets() except *:
     global G_T, G_LAT, G_LON, G_SOG, G_STATUS, G_N, G_KIND, G_ZONE, G_CTX, G_OPEN, G_KEY_T, G_OUTAGE, G_SUSPECT
     global I_TRACKS, I_SHARED, I_LAND_S, I_LAND_CHECK, I_UNCERTAIN, I_ERR
     global T_T, T_LAT, T_LON, T_ERR, T_N, M_LAST, M_PARTED, V_SINCE, V_OUT_SINCE, V_TYPED, V_DWELL
-    global Y_NEXT, Y_SEEN, Y_IN_PORT, Y_RECENT, Y_CALLED, M_FIRST, M_RUN_FIRST, M_ALERTED, M_NEXT_UPDATE, M_MIN_D, M_SUM_LAT, M_SUM_LON
+    global Y_NEXT, Y_SEEN, Y_IN_PORT, Y_RECENT, Y_CALLED
+    global M_FIRST, M_RUN_FIRST, M_ALERTED, M_NEXT_UPDATE, M_MIN_D, M_SUM_LAT, M_SUM_LON
     global M_LON0, M_N, M_DISTS, M_SOGS, M_SUPPRESSED
     global R_T0, R_LAT0, R_LON0, R_LAST, R_SUM_LAT, R_SUM_LON, R_N, R_COUNTED
     global L_START, L_LAST, L_LAT0, L_LON0, L_HARBOUR, L_N, L_SUM_LAT, L_SUM_LON, L_MAX_SOG, L_ALERTED
@@ -165,9 +166,9 @@ cdef void _offsets() except *:
     Y_NEXT, Y_SEEN = (_offset(VoyageState, n, True) for n in ("next_check_s", "seen"))
     Y_IN_PORT, Y_CALLED = (_offset(VoyageState, n, False) for n in ("in_port", "called"))
     Y_RECENT = _offset(VoyageState, "recent_port", True)
-    R_T0, R_LAT0, R_LON0, R_LAST = (_offset(Rest, n, False) for n in ("t0", "lat0", "lon0", "last"))
-    R_SUM_LAT, R_SUM_LON, R_N, R_COUNTED = (_offset(Rest, n, True) for n in ("sum_lat", "sum_lon", "n", "counted"))
-    R_LAST = _offset(Rest, "last", True)
+    R_T0, R_LAT0, R_LON0 = (_offset(Rest, n, False) for n in ("t0", "lat0", "lon0"))
+    R_LAST, R_SUM_LAT, R_SUM_LON, R_N, R_COUNTED = (_offset(Rest, n, True)
+                                                     for n in ("last", "sum_lat", "sum_lon", "n", "counted"))
     L_START, L_LAT0, L_LON0, L_HARBOUR, L_ALERTED, L_NEXT_UPDATE = (
         _offset(Loiter, n, False) for n in ("start", "lat0", "lon0", "harbour", "alerted", "next_update"))
     L_LAST, L_N, L_SUM_LAT, L_SUM_LON, L_MAX_SOG, L_MAX_D, L_STATUS_SEEN = (

@@ -55,7 +55,8 @@ class LoiteringDetector(DetectorBase):
         self.min_dur_s = settings.min_duration_h * 3600
         self.radius_m = settings.max_radius_km * 1000
         self.harbour_m = harbour_distance_km * 1000
-        #: the typed core's quiet path (a vessel in no slow episode that does not begin one), None when not built
+        #: the typed core's quiet path (a vessel in no slow episode that does not begin one, and an episode that goes
+        #: on with nothing to judge), None when not built
         self.quiet = _quiet_path(self.state, settings)
         self._quiet: Any = self.quiet.take if self.quiet is not None else None
 

@@ -94,7 +94,8 @@ class VoyageDetector(DetectorBase):
         self._in_port = ZoneIndex([z for z, _b in self._port_zones], cell_deg=0.02, point_cache=False)
         #: per 0.05° cell, the port zones near it, each with its port and its index in ``_in_port``
         self._cells: dict[tuple[int, int], tuple[tuple[Zone, Port | None, int], ...]] = {}
-        #: the typed core's quiet path (between port look-ups, and look-ups far from ports), None when not built
+        #: the typed core's quiet path (between port look-ups, look-ups far from ports, and look-ups near them that
+        #: change nothing but the next look-up's time and the last port near), None when not built
         self.quiet = _quiet_path(self.state, self._cells, self._in_port, settings)
         self._quiet: Any = self.quiet.take if self.quiet is not None else None
 
