@@ -89,6 +89,13 @@ def run_codec() -> Any | None:
     return load("lines")
 
 
+def payload_window(window_s: float) -> Any | None:
+    """A de-duplication window of payloads (:class:`maritime.core.lines.PayloadWindow`, ``window_s`` s of event
+    time), or None when the core is not built."""
+    lines = load("lines")
+    return None if lines is None else lines.PayloadWindow(window_s)
+
+
 def quiet_path() -> Any | None:
     """The detectors' quiet path (:mod:`maritime.core.quiet`), or None when the core is not built."""
     return load("quiet")

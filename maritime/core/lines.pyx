@@ -19,6 +19,8 @@ from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport strtod
 from libc.string cimport memcmp, memcpy, memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem
+from cpython.list cimport PyList_GET_ITEM
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
 from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
 from cpython.ref cimport Py_INCREF, PyObject
@@ -469,15 +471,25 @@ cdef class FastLines:
         payload = raw[fs[5]:fs[5] + sn.plen]
         if mt == 0:
             return dec.finish_payload(raw[sn.a:sn.b], payload, sn.fill, event_time, clock)
+        cdef PayloadWindow window
         try:
             dedup = dec.dedup
             if dedup is not None:
-                if dedup.seen(payload, event_time):
-                    stats.messages += 1
-                    stats.duplicates += 1
-                    self.by_type[mt] = self.by_type.get(mt, 0) + 1
-                    return None
-                dedup.remember(payload, event_time)
+                if type(dedup) is PayloadWindow:
+                    window = <PayloadWindow>dedup
+                    if window.seen_c(payload, event_time):
+                        stats.messages += 1
+                        stats.duplicates += 1
+                        self.by_type[mt] = self.by_type.get(mt, 0) + 1
+                        return None
+                    window.remember_c(payload, event_time)
+                else:
+                    if dedup.seen(payload, event_time):
+                        stats.messages += 1
+                        stats.duplicates += 1
+                        self.by_type[mt] = self.by_type.get(mt, 0) + 1
+                        return None
+                    dedup.remember(payload, event_time)
             stats.messages += 1
             self.by_type[mt] = self.by_type.get(mt, 0) + 1
             return payload, [self._position(mt, event_time, clock)]
@@ -1101,3 +1113,73 @@ def released_run(list events, Py_ssize_t start, str source, unpack):
         out.append((ev[1], (ev[2], made)))
         i += 1
     return out, i
+
+
+# -- the de-duplication window -----------------------------------------------------------------------------------
+
+
+cdef class PayloadWindow:
+    """:class:`maritime.ingest.eventtime.PayloadWindow` (the reference) with its loop in C: payloads seen in the
+    last ``window_s`` seconds of (roughly ordered) event time. The same answers and the same state: ``_seen``
+    (payload → the event time it was remembered at, s) and ``_order`` (``(time, payload)`` in the order
+    remembered, those not yet forgotten), which a checkpoint's snapshot reads."""
+
+    cdef readonly double window_s
+    cdef public dict _seen
+    # (time, payload) in the order remembered; those before ``head`` are forgotten (dropped in blocks)
+    cdef list queue
+    cdef Py_ssize_t head
+
+    def __init__(self, double window_s):
+        self.window_s = window_s
+        self._seen = {}
+        self.queue = []
+        self.head = 0
+
+    @property
+    def _order(self):
+        """What is remembered, ``(time s, payload)`` in the order remembered (a copy)."""
+        return self.queue[self.head:]
+
+    cdef bint seen_c(self, object payload, double time_s) except -1:
+        cdef PyObject* t = PyDict_GetItem(self._seen, payload)
+        if t == NULL:
+            return False
+        cdef double dt = time_s - PyFloat_AS_DOUBLE(<object>t)
+        return -self.window_s <= dt <= self.window_s
+
+    cdef int remember_c(self, object payload, double time_s) except -1:
+        cdef double cutoff = time_s - self.window_s
+        cdef list queue = self.queue
+        cdef dict seen = self._seen
+        cdef Py_ssize_t h = self.head, n = len(queue)
+        cdef PyObject* cur
+        cdef double te
+        while h < n:
+            entry = <tuple><object>PyList_GET_ITEM(queue, h)
+            te = PyFloat_AS_DOUBLE(<object>PyTuple_GET_ITEM(entry, 0))
+            if not te < cutoff:
+                break
+            h += 1
+            p = <object>PyTuple_GET_ITEM(entry, 1)
+            cur = PyDict_GetItem(seen, p)
+            if cur != NULL and PyFloat_AS_DOUBLE(<object>cur) == te:
+                del seen[p]
+        if h > 4096 and 2 * h > n:
+            del queue[:h]
+            h = 0
+        self.head = h
+        if PyDict_GetItem(seen, payload) == NULL:
+            t = PyFloat_FromDouble(time_s)
+            seen[payload] = t
+            queue.append((t, payload))
+        return 0
+
+    def seen(self, payload, double time_s):
+        """True when ``payload`` was remembered within ``window_s`` of ``time_s`` (either side: a receiver whose
+        clock runs behind stamps its copy earlier)."""
+        return self.seen_c(payload, time_s)
+
+    def remember(self, payload, double time_s):
+        """Remember a decoded payload; forget those that left the window."""
+        self.remember_c(payload, time_s)

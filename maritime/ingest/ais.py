@@ -50,7 +50,7 @@ from maritime.ingest.errors import (
     UnknownSentence,
     Warn,
 )
-from maritime.ingest.eventtime import PayloadWindow, SourceClock
+from maritime.ingest.eventtime import SourceClock, payload_window
 from maritime.ingest.messages import (
     FAST_TYPES,
     SIMPLE_POSITION_TYPES,
@@ -139,7 +139,8 @@ class AisDecoder:
         self.on_reject = on_reject
         self.stats = stats if stats is not None else DecodeStats()
         #: payloads already decoded in this stream within the window (several receivers in one log)
-        self.dedup = PayloadWindow(dedup_window_s) if dedup_window_s else None
+        #: a :class:`~maritime.ingest.eventtime.PayloadWindow` (the typed core's when built), None: no window
+        self.dedup: Any = payload_window(dedup_window_s) if dedup_window_s else None
         self._pending: dict[FragmentKey, _Partial] = {}
         self._pghp_time: float | None = None
         self.last_time_s: float | None = None

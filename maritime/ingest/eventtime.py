@@ -118,13 +118,23 @@ class PayloadWindow:
             order.append((time_s, payload))
 
 
+def payload_window(window_s: float) -> Any:
+    """A :class:`PayloadWindow`: the typed core's (:class:`maritime.core.lines.PayloadWindow`, the same answers
+    and state with its loop in C) when it is built, else this module's (the reference)."""
+    from maritime.core import payload_window as typed
+
+    got = typed(window_s)
+    return got if got is not None else PayloadWindow(window_s)
+
+
 class Deduplicator:
     """Drops a message whose payload was already seen within ``window_s`` of event time
     (the same transmission heard by several receivers). Input must be in time order.
     """
 
     def __init__(self, window_s: float) -> None:
-        self.window = PayloadWindow(window_s)
+        #: a :class:`PayloadWindow` (the typed core's when built)
+        self.window: Any = payload_window(window_s)
         self.duplicates = 0
 
     def is_duplicate(self, payload: bytes, time_s: float) -> bool:

@@ -496,3 +496,54 @@ def test_static_texts_with_padding_and_blanks_anywhere_are_read_as_pyais_reads_t
         "AIVDM,1,1,,A,5" + "".join(rng.choice(armour if rng.random() < 0.5 else "0Ph") for _ in range(70)) + ",2")
         for k in range(3000)]
     same(lines)
+
+
+# -- the de-duplication window -------------------------------------------------------------------------------------
+
+
+@needs_core
+@settings(max_examples=300, deadline=None)
+@given(window=st.sampled_from([0.5, 5.0, 60.0]),
+       ops=st.lists(st.tuples(st.sampled_from([b"A", b"B", b"C", b"D"]),
+                              st.floats(0.0, 200.0, allow_nan=False) | st.sampled_from([10.0, 10.0 + 1e-9, 70.0]),
+                              st.booleans()), max_size=80))
+def test_the_c_payload_window_answers_and_keeps_what_the_python_one_does(window: float,
+                                                                       ops: list[tuple[bytes, float, bool]]) -> None:
+    """Any sequence of look-ups and remembers, times out of order and ties on the window's edge included: the
+    same answers, and the same payloads and order kept (what a checkpoint's snapshot writes)."""
+    from maritime.ingest.eventtime import PayloadWindow
+
+    typed, ref = core.payload_window(window), PayloadWindow(window)
+    assert type(typed).__module__ == "maritime.core.lines"
+    for payload, t, remember in ops:
+        assert typed.seen(payload, t) == ref.seen(payload, t)
+        if remember:
+            typed.remember(payload, t)
+            ref.remember(payload, t)
+        assert typed._seen == ref._seen
+        assert list(typed._order) == list(ref._order)
+
+
+@needs_core
+def test_the_c_payload_window_forgets_in_blocks_and_keeps_its_order() -> None:
+    """A long stream (more than the 4,096 entries it drops at once): what is remembered stays the Python
+    window's, through each block dropped."""
+    from maritime.ingest.eventtime import Deduplicator, PayloadWindow
+
+    typed, ref = core.payload_window(2.0), PayloadWindow(2.0)
+    for k in range(30_000):
+        p, t = str(k % 700).encode(), k * 0.01
+        assert typed.seen(p, t) == ref.seen(p, t)
+        typed.remember(p, t)
+        ref.remember(p, t)
+        if k % 997 == 0:
+            assert typed._seen == ref._seen and list(typed._order) == list(ref._order)
+    dedup, plain = Deduplicator(2.0), Deduplicator(2.0)
+    plain.window = PayloadWindow(2.0)
+    assert type(dedup.window) is type(typed)
+    got = [dedup.is_duplicate(b"X", k * 0.5) for k in range(50)]
+    assert got == [plain.is_duplicate(b"X", k * 0.5) for k in range(50)] and any(got) and not all(got)
+    assert dedup.snapshot() == plain.snapshot()
+    again = Deduplicator(2.0)
+    again.restore(dedup.snapshot())
+    assert again.snapshot() == dedup.snapshot()
