@@ -1183,3 +1183,114 @@ cdef class PayloadWindow:
     def remember(self, payload, double time_s):
         """Remember a decoded payload; forget those that left the window."""
         self.remember_c(payload, time_s)
+
+
+# -- the external sort's merge ----------------------------------------------------------------------------------
+# ``heapq.merge`` keeps ``[item, run, next]`` lists in a heap and compares them as lists: the items first (equal as
+# a tuple compares its elements, one object being equal to itself), then the runs. With a total order (the sort's
+# items have distinct sequence numbers) any merge gives the same order; to give heapq.merge's order whatever the
+# items (a NaN time), this compares as it does and moves entries as its heap does (``_siftup`` and ``_siftdown``
+# of ``heapq``, which its C module mirrors).
+
+
+cdef inline int _item_cmp(object a, object b) except -2:
+    """For two items of the external sort, ``(time s, seq, ...)``: 0 when ``a == b`` as tuples compare, else 1
+    when ``a < b``, -1 when not; anything but a float time and an int sequence number by the tuples' own
+    comparison."""
+    if type(a) is tuple and type(b) is tuple and PyTuple_GET_SIZE(a) >= 2 and PyTuple_GET_SIZE(b) >= 2:
+        ta = <object>PyTuple_GET_ITEM(a, 0)
+        tb = <object>PyTuple_GET_ITEM(b, 0)
+        sa = <object>PyTuple_GET_ITEM(a, 1)
+        sb = <object>PyTuple_GET_ITEM(b, 1)
+        if type(ta) is float and type(tb) is float and type(sa) is int and type(sb) is int:
+            if not (ta is tb or PyFloat_AS_DOUBLE(ta) == PyFloat_AS_DOUBLE(tb)):
+                return 1 if PyFloat_AS_DOUBLE(ta) < PyFloat_AS_DOUBLE(tb) else -1
+            if not (sa is sb or sa == sb):
+                return 1 if sa < sb else -1
+    if a == b:
+        return 0
+    return 1 if a < b else -1
+
+
+cdef class MergedRuns:
+    """``heapq.merge`` of the external sort's sorted runs (:class:`maritime.ingest.ordering.SpillSort`) in C: the
+    same items in the same order."""
+
+    cdef list iters
+    cdef list heads
+    # the runs with an item waiting, as heapq.merge's heap (of run numbers)
+    cdef list heap
+
+    def __init__(self, runs):
+        cdef Py_ssize_t k, n
+        self.iters = [iter(r) for r in runs]
+        self.heads = [None] * len(self.iters)
+        self.heap = []
+        for k in range(len(self.iters)):
+            got = next(self.iters[k], _END)
+            if got is not _END:
+                self.heads[k] = got
+                self.heap.append(k)
+        n = len(self.heap)
+        for k in reversed(range(n // 2)):  # heapq.heapify
+            self._siftup(k)
+
+    cdef bint _less(self, Py_ssize_t i, Py_ssize_t j) except -1:
+        """``[head i, i] < [head j, j]``, as heapq.merge's lists compare."""
+        cdef int c = _item_cmp(self.heads[i], self.heads[j])
+        if c == 0:
+            return i < j
+        return c == 1
+
+    cdef int _siftdown(self, Py_ssize_t startpos, Py_ssize_t pos) except -1:
+        cdef list heap = self.heap
+        cdef Py_ssize_t newitem = heap[pos], parentpos, parent
+        while pos > startpos:
+            parentpos = (pos - 1) >> 1
+            parent = heap[parentpos]
+            if self._less(newitem, parent):
+                heap[pos] = parent
+                pos = parentpos
+                continue
+            break
+        heap[pos] = newitem
+        return 0
+
+    cdef int _siftup(self, Py_ssize_t pos) except -1:
+        cdef list heap = self.heap
+        cdef Py_ssize_t endpos = len(heap), startpos = pos, newitem = heap[pos], childpos, rightpos
+        childpos = 2 * pos + 1
+        while childpos < endpos:
+            rightpos = childpos + 1
+            if rightpos < endpos and not self._less(<Py_ssize_t>heap[childpos], <Py_ssize_t>heap[rightpos]):
+                childpos = rightpos
+            heap[pos] = heap[childpos]
+            pos = childpos
+            childpos = 2 * pos + 1
+        heap[pos] = newitem
+        return self._siftdown(startpos, pos)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef list heap = self.heap
+        if not heap:
+            raise StopIteration
+        cdef Py_ssize_t k = heap[0]
+        item = self.heads[k]
+        got = next(self.iters[k], _END)
+        if got is not _END:
+            self.heads[k] = got
+            if len(heap) > 1:
+                self._siftup(0)  # heapq.heapreplace
+        else:
+            self.heads[k] = None
+            last = heap.pop()  # heapq.heappop
+            if heap:
+                heap[0] = last
+                self._siftup(0)
+        return item
+
+
+cdef object _END = object()

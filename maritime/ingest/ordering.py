@@ -110,7 +110,10 @@ class SpillSort:
             # each run comes wholly after the one before it (an input in time order): read one after the other
             return itertools.chain.from_iterable(self._run(k) for k in range(len(self.runs)))
         logger.info("merging %d sorted runs of %d messages", len(self.runs), self.items)
-        return heapq.merge(*(self._run(k) for k in range(len(self.runs))))
+        runs = [self._run(k) for k in range(len(self.runs))]
+        if self._codec is not None:
+            return iter(self._codec.MergedRuns(runs))  # heapq.merge in C: the same order
+        return heapq.merge(*runs)
 
 
 class _TimePass(AisDecoder):

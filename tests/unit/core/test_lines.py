@@ -547,3 +547,35 @@ def test_the_c_payload_window_forgets_in_blocks_and_keeps_its_order() -> None:
     again = Deduplicator(2.0)
     again.restore(dedup.snapshot())
     assert again.snapshot() == dedup.snapshot()
+
+
+# -- the external sort's merge -------------------------------------------------------------------------------------
+
+
+@needs_core
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), n_runs=st.integers(0, 6))
+def test_the_c_merge_of_sorted_runs_is_heapq_merge(data: st.DataObject, n_runs: int) -> None:
+    """Runs of items ``(time, seq, lines, assigned)`` as the external sort keeps them (times tied across runs,
+    one float object shared by many items, a NaN time, a sequence number repeated, an item of another shape):
+    the C merge gives heapq.merge's items in heapq.merge's order, each run sorted as ``list.sort`` sorts it."""
+    import heapq
+
+    lines_mod = core.load("lines")
+    shared = 1.7e9
+    times = st.sampled_from([shared, 1.7e9 + 1.0, 1.7e9 + 0.5, float("nan"), 0.0, -0.0, 1e300])
+    item = st.tuples(times, st.integers(0, 40), st.just((b"!AIVDM",)), st.none() | times)
+    runs = []
+    for _ in range(n_runs):
+        run = data.draw(st.lists(item | st.tuples(times, st.integers(0, 3)), max_size=30))
+        try:
+            run.sort()
+        except TypeError:
+            continue  # items that do not compare (never made by the sort)
+        runs.append(run)
+    try:
+        want = list(heapq.merge(*runs))
+    except TypeError:
+        return
+    assert list(lines_mod.MergedRuns(runs)) == want
+    assert [id(x) for x in lines_mod.MergedRuns(runs)] == [id(x) for x in heapq.merge(*runs)]
