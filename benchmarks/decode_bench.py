@@ -21,7 +21,7 @@ from pyais.stream import IterMessages
 
 from maritime.buildinfo import build
 from maritime.ingest.ais import AisDecoder
-from maritime.runtime.pipeline import Deduplicator, Reorder
+from maritime.ingest.eventtime import Deduplicator, reorder_window
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT.parent / "shared" / "data" / "nmea"
@@ -66,7 +66,7 @@ def decode_only(lines: list[bytes]) -> int:
 
 def ours(lines: list[bytes]) -> int:
     dec = AisDecoder("bench", default_time_s=0.0)
-    reorder = Reorder(60.0)
+    reorder = reorder_window(60.0)  # the typed core's when built
     dedup = Deduplicator(60.0)
     n = 0
     for line in lines:

@@ -37,7 +37,7 @@ from maritime.buildinfo import build  # noqa: E402
 from maritime.config import Settings  # noqa: E402
 from maritime.ingest.decoders import source_decoder  # noqa: E402
 from maritime.ingest.errors import DecodeStats  # noqa: E402
-from maritime.ingest.eventtime import Deduplicator, Reorder  # noqa: E402
+from maritime.ingest.eventtime import Deduplicator, reorder_window  # noqa: E402
 from maritime.ingest.ordering import ordered_lines  # noqa: E402
 from maritime.ingest.sources import parse_source  # noqa: E402
 from maritime.runtime.assembly import Assembly  # noqa: E402
@@ -115,7 +115,7 @@ def main() -> None:
     rows.append(("decode", t))
 
     def reorder(decoded: list[Any] = decoded) -> list[tuple[float, Any]]:
-        r = Reorder(s.ingest.reorder_window_of(spec.name))
+        r = reorder_window(s.ingest.reorder_window_of(spec.name))  # the typed core's when built
         dedup = Deduplicator(s.ingest.dedup_window_s)
         out: list[tuple[float, Any]] = []
         for got in decoded:

@@ -96,6 +96,13 @@ def payload_window(window_s: float) -> Any | None:
     return None if lines is None else lines.PayloadWindow(window_s)
 
 
+def reorder(window_s: float, on_late: Any = None) -> Any | None:
+    """A reorder window (:class:`maritime.core.lines.Reorder`, ``window_s`` s of event time), or None when the core
+    is not built."""
+    lines = load("lines")
+    return None if lines is None else lines.Reorder(window_s, on_late)
+
+
 def quiet_path() -> Any | None:
     """The detectors' quiet path (:mod:`maritime.core.quiet`), or None when the core is not built."""
     return load("quiet")

@@ -29,6 +29,7 @@ from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTu
 from maritime.ingest.errors import DecodeError
 from maritime.ingest.eventtime import SourceClock
 from datetime import UTC, datetime
+from heapq import heappop as _heappop, heappush as _heappush
 
 from maritime.destination import resolve_eta
 from maritime.models import TIME_MAX_S, TIME_MIN_S, BaseStationReport, Position, VesselInfo
@@ -1294,3 +1295,107 @@ cdef class MergedRuns:
 
 
 cdef object _END = object()
+
+
+# -- the reorder window ------------------------------------------------------------------------------------------
+
+
+cdef double _NEG_INF = float("-inf")
+
+
+cdef class Reorder:
+    """:class:`maritime.ingest.eventtime.Reorder` (the reference) in C: the same releases, in the same order, and
+    the same late items. Items in time order wait in a queue; the first one out of order turns what waits into a
+    heap (heapq's, on the same ``(time, arrival, item)`` entries), which serves until it is empty."""
+
+    cdef public double window_s
+    cdef public object on_late
+    cdef public double max_time_s, released_s
+    cdef list heap
+    # the queue: entries from ``head`` on wait (those before it were released, dropped in blocks)
+    cdef list queue
+    cdef Py_ssize_t head
+    cdef double queue_s
+    cdef long long seq
+
+    def __init__(self, double window_s, on_late=None):
+        self.window_s = window_s
+        self.on_late = on_late
+        self.heap = []
+        self.queue = []
+        self.head = 0
+        self.queue_s = _NEG_INF
+        self.seq = 0
+        self.max_time_s = _NEG_INF
+        self.released_s = _NEG_INF
+
+    def push(self, time, item):
+        """Add one item at event time ``time`` (s); return those now released, oldest first."""
+        cdef double time_s = time  # (the time object itself is kept, as the reference keeps it)
+        if time_s < self.released_s:
+            if self.on_late is not None:
+                self.on_late(time, item)
+            return ()
+        cdef list heap = self.heap, queue = self.queue, out
+        entry = (time if type(time) is float else PyFloat_FromDouble(time_s), PyLong_FromLongLong(self.seq), item)
+        self.seq += 1
+        if heap:
+            _heappush(heap, entry)
+        elif time_s >= self.queue_s:
+            queue.append(entry)
+            self.queue_s = time_s
+        else:  # out of order: what waits (sorted, so a heap as it is) and this one go to the heap
+            heap.extend(queue[self.head:])
+            del queue[:]
+            self.head = 0
+            self.queue_s = _NEG_INF
+            _heappush(heap, entry)
+        if time_s > self.max_time_s:
+            self.max_time_s = time_s
+        cdef double limit = self.max_time_s - self.window_s
+        cdef Py_ssize_t h, n
+        if heap:
+            if PyFloat_AS_DOUBLE(<object>PyTuple_GET_ITEM(<tuple>heap[0], 0)) > limit:
+                return ()
+            out = []
+            while heap and PyFloat_AS_DOUBLE(<object>PyTuple_GET_ITEM(<tuple>heap[0], 0)) <= limit:
+                got = <tuple>_heappop(heap)
+                out.append((<object>PyTuple_GET_ITEM(got, 0), <object>PyTuple_GET_ITEM(got, 2)))
+        else:
+            h = self.head
+            n = len(queue)
+            if PyFloat_AS_DOUBLE(<object>PyTuple_GET_ITEM(<tuple><object>PyList_GET_ITEM(queue, h), 0)) > limit:
+                return ()
+            out = []
+            while h < n:
+                got = <tuple><object>PyList_GET_ITEM(queue, h)
+                if not PyFloat_AS_DOUBLE(<object>PyTuple_GET_ITEM(got, 0)) <= limit:
+                    break
+                out.append((<object>PyTuple_GET_ITEM(got, 0), <object>PyTuple_GET_ITEM(got, 2)))
+                h += 1
+            if h == n:
+                del queue[:]
+                h = 0
+            elif h > 1024 and 2 * h > n:
+                del queue[:h]
+                h = 0
+            self.head = h
+        if not out:  # a NaN time at the top of the heap: the reference fails the same way
+            raise IndexError("list index out of range")
+        self.released_s = PyFloat_AS_DOUBLE(<object>PyTuple_GET_ITEM(<tuple>out[len(out) - 1], 0))
+        return out
+
+    def flush(self):
+        """Release everything held (end of input)."""
+        waiting = sorted(self.heap) if self.heap else self.queue[self.head:]
+        out = [(t, it) for t, _, it in waiting]
+        self.heap = []
+        self.queue = []
+        self.head = 0
+        self.queue_s = _NEG_INF
+        if out:
+            self.released_s = out[len(out) - 1][0]
+        return out
+
+    def __len__(self):
+        return len(self.heap) + len(self.queue) - self.head

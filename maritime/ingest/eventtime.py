@@ -118,6 +118,15 @@ class PayloadWindow:
             order.append((time_s, payload))
 
 
+def reorder_window(window_s: float, on_late: Callable[[float, Any], None] | None = None) -> Any:
+    """A :class:`Reorder`: the typed core's (:class:`maritime.core.lines.Reorder`, the same releases with its loop
+    in C) when it is built, else this module's (the reference)."""
+    from maritime.core import reorder as typed
+
+    got = typed(window_s, on_late)
+    return got if got is not None else Reorder(window_s, on_late)
+
+
 def payload_window(window_s: float) -> Any:
     """A :class:`PayloadWindow`: the typed core's (:class:`maritime.core.lines.PayloadWindow`, the same answers
     and state with its loop in C) when it is built, else this module's (the reference)."""

@@ -55,7 +55,7 @@ import msgspec
 from maritime.config import Settings
 from maritime.ingest.decoders import ClockedDecoder, first_timestamp, source_decoder
 from maritime.ingest.errors import DecodeStats, Rejected
-from maritime.ingest.eventtime import Reorder
+from maritime.ingest.eventtime import reorder_window
 from maritime.ingest.messages import new_position
 from maritime.ingest.ordering import env_run_items, ordered_lines
 from maritime.ingest.sources import ReadProgress, SourceError, SourceSpec
@@ -180,7 +180,7 @@ class _FileDecode:
             first = first_timestamp(spec)
             if first is not None:
                 self.dec.default_time_s = first
-        self.reorder = Reorder(ing.reorder_window_of(spec.name), on_late=self._late)
+        self.reorder = reorder_window(ing.reorder_window_of(spec.name), on_late=self._late)
         self.where = ReadProgress()
         # a bounded input is read in event-time order (its sources' clocks judged on the way)
         self.lines = ordered_lines(spec, settings, self.dec.default_time_s, self._reject, self.stats, self.where,

@@ -35,7 +35,7 @@ from maritime.detectors.watchlist import Watchlist
 from maritime.ingest.ais import AisDecoder
 from maritime.ingest.decoders import ClockedDecoder, first_timestamp, source_decoder
 from maritime.ingest.errors import DecodeStats, Reason, Rejected
-from maritime.ingest.eventtime import Deduplicator, Reorder, SourceMerge
+from maritime.ingest.eventtime import Deduplicator, SourceMerge, reorder_window
 from maritime.ingest.formats import resolve
 from maritime.ingest.ordering import decoded_items, env_run_items, ordered_lines, ordered_records
 from maritime.ingest.sources import (
@@ -325,7 +325,7 @@ class Pipeline:
                  where: ReadProgress | None = None) -> Iterator[tuple[float, _Item]]:
         """One source's messages in event-time order."""
         window = self.settings.ingest.reorder_window_of(spec.name)
-        reorder = Reorder(window, on_late=self._late)
+        reorder = reorder_window(window, on_late=self._late)  # the typed core's when built
         if spec.kind == "csv":  # a decoded table or JSON: its rows in event-time order
             for records in ordered_records(spec, self.settings, self.default_time_s, self._reject,
                                            self.stats.decode, env_run_items()):

@@ -12,7 +12,7 @@ from maritime.config import Settings
 from maritime.ingest.ais import AisDecoder
 from maritime.ingest.decoders import ClockedDecoder, source_decoder
 from maritime.ingest.errors import DecodeStats, Reason, Rejected
-from maritime.ingest.eventtime import Reorder
+from maritime.ingest.eventtime import reorder_window
 from maritime.models import BaseStationReport, Position, Record, VesselInfo
 from maritime.runtime.partitioned.rows import (
     ProgressRow,
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 class _Source:
     __slots__ = ("clocked", "decoder", "last_time", "next_tick", "reorder")
 
-    def __init__(self, decoder: AisDecoder, reorder: Reorder, clocked: ClockedDecoder) -> None:
+    def __init__(self, decoder: AisDecoder, reorder: Any, clocked: ClockedDecoder) -> None:
         self.decoder = decoder
         self.clocked = clocked
         self.reorder = reorder
@@ -57,7 +57,7 @@ class DecodeRunner:
         if src is None:
             ing = self.s.ingest
             dec = source_decoder(self.s, name, default_time_s, self.rejected.append, self.stats)
-            reorder = Reorder(ing.reorder_window_of(name), on_late=lambda t, item: self._late(name, t, item))
+            reorder = reorder_window(ing.reorder_window_of(name), on_late=lambda t, item: self._late(name, t, item))
             src = self._sources[key] = _Source(dec, reorder, ClockedDecoder(dec, self.s))
         return src
 

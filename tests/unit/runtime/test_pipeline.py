@@ -7,20 +7,26 @@ import json
 import random
 import subprocess
 import sys
+from typing import Any
 
 import jsonschema
 import pytest
 
 from maritime.config import Settings, load_settings
+from maritime.ingest.eventtime import Deduplicator, Reorder, reorder_window
 from maritime.ingest.sources import parse_source
 from maritime.models import Position
-from maritime.runtime.pipeline import Deduplicator, Pipeline, Reorder
+from maritime.runtime.pipeline import Pipeline
 from tests.conftest import BASE, contract, line, nmea, recording_params
 
+#: the reference reorder window, and the one the build runs (the typed core's when built)
+REORDERS = [pytest.param(Reorder, id="reference"), pytest.param(reorder_window, id="built")]
 
-def test_reorder_releases_in_time_order_and_drops_late():
+
+@pytest.mark.parametrize("make", REORDERS)
+def test_reorder_releases_in_time_order_and_drops_late(make: Any):
     late: list = []
-    r = Reorder(60, on_late=lambda t, it: late.append(t))
+    r = make(60, on_late=lambda t, it: late.append(t))
     out = []
     for t in [100, 130, 110, 170, 120, 200, 260, 105]:
         out += r.push(t, t)
@@ -58,7 +64,8 @@ class HeapReorder:
         return out
 
 
-def test_reorder_releases_what_a_heap_would_for_ordered_and_disordered_input():
+@pytest.mark.parametrize("make", REORDERS)
+def test_reorder_releases_what_a_heap_would_for_ordered_and_disordered_input(make: Any):
     """The queue for items in order and the heap after the first out of order: the same releases, at the same
     pushes, and the same late items as a heap alone, on input in order, nearly in order, with equal times, and
     shuffled."""
@@ -72,7 +79,7 @@ def test_reorder_releases_what_a_heap_would_for_ordered_and_disordered_input():
         elif seed % 3 == 2:
             rng.shuffle(times)
         late: list = []
-        r, ref = Reorder(window, on_late=lambda _t, it, late=late: late.append(it)), HeapReorder(window)
+        r, ref = make(window, on_late=lambda _t, it, late=late: late.append(it)), HeapReorder(window)
         for i, t in enumerate(times):
             assert list(r.push(t, i)) == ref.push(t, i), (seed, i)
             assert len(r) == len(ref.heap)
