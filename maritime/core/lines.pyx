@@ -472,24 +472,20 @@ cdef class FastLines:
         payload = raw[fs[5]:fs[5] + sn.plen]
         if mt == 0:
             return dec.finish_payload(raw[sn.a:sn.b], payload, sn.fill, event_time, clock)
-        cdef PayloadWindow window
+        cdef bint typed_window
         try:
             dedup = dec.dedup
             if dedup is not None:
-                if type(dedup) is PayloadWindow:
-                    window = <PayloadWindow>dedup
-                    if window.seen_c(payload, event_time):
-                        stats.messages += 1
-                        stats.duplicates += 1
-                        self.by_type[mt] = self.by_type.get(mt, 0) + 1
-                        return None
-                    window.remember_c(payload, event_time)
+                typed_window = type(dedup) is PayloadWindow  # (the C window is called directly)
+                if (<PayloadWindow>dedup).seen_c(payload, event_time) if typed_window \
+                        else dedup.seen(payload, event_time):
+                    stats.messages += 1
+                    stats.duplicates += 1
+                    self.by_type[mt] = self.by_type.get(mt, 0) + 1
+                    return None
+                if typed_window:
+                    (<PayloadWindow>dedup).remember_c(payload, event_time)
                 else:
-                    if dedup.seen(payload, event_time):
-                        stats.messages += 1
-                        stats.duplicates += 1
-                        self.by_type[mt] = self.by_type.get(mt, 0) + 1
-                        return None
                     dedup.remember(payload, event_time)
             stats.messages += 1
             self.by_type[mt] = self.by_type.get(mt, 0) + 1
@@ -1119,6 +1115,12 @@ def released_run(list events, Py_ssize_t start, str source, unpack):
 # -- the de-duplication window -----------------------------------------------------------------------------------
 
 
+cdef inline double _as_double(object x) except? -1.0:
+    """A time kept by the window, as a double (a float, as it keeps them; anything else put in ``_seen`` from
+    outside converted as ``float()`` would)."""
+    return PyFloat_AS_DOUBLE(x) if type(x) is float else float(x)
+
+
 cdef class PayloadWindow:
     """:class:`maritime.ingest.eventtime.PayloadWindow` (the reference) with its loop in C: payloads seen in the
     last ``window_s`` seconds of (roughly ordered) event time. The same answers and the same state: ``_seen``
@@ -1126,7 +1128,7 @@ cdef class PayloadWindow:
     remembered, those not yet forgotten), which a checkpoint's snapshot reads."""
 
     cdef readonly double window_s
-    cdef public dict _seen
+    cdef readonly dict _seen
     # (time, payload) in the order remembered; those before ``head`` are forgotten (dropped in blocks)
     cdef list queue
     cdef Py_ssize_t head
@@ -1146,7 +1148,7 @@ cdef class PayloadWindow:
         cdef PyObject* t = PyDict_GetItem(self._seen, payload)
         if t == NULL:
             return False
-        cdef double dt = time_s - PyFloat_AS_DOUBLE(<object>t)
+        cdef double dt = time_s - _as_double(<object>t)
         return -self.window_s <= dt <= self.window_s
 
     cdef int remember_c(self, object payload, double time_s) except -1:
@@ -1164,7 +1166,7 @@ cdef class PayloadWindow:
             h += 1
             p = <object>PyTuple_GET_ITEM(entry, 1)
             cur = PyDict_GetItem(seen, p)
-            if cur != NULL and PyFloat_AS_DOUBLE(<object>cur) == te:
+            if cur != NULL and _as_double(<object>cur) == te:
                 del seen[p]
         if h > 4096 and 2 * h > n:
             del queue[:h]
