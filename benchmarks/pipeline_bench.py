@@ -1,7 +1,7 @@
 """Whole-pipeline throughput on a simulated Caribbean day, against bare pyais on the same file.
 
     python benchmarks/pipeline_bench.py [--hours 24] [--vessels 300] [--out DIR] [--state-vessels 20000] [--rounds 2]
-                                        [--workers 1 2 ...]
+                                        [--workers 1 2 ...] [--cold-cells]
 
 1. Simulates the day (or reuses ``DIR/traffic.nmea``), then in one run times
    bare pyais (``IterMessages`` + ``decode()``), the embedded pipeline of the
@@ -40,6 +40,7 @@ from maritime.config import Settings  # noqa: E402
 from maritime.delivery.jsonl import JsonLinesSink  # noqa: E402
 from maritime.ingest.sources import parse_source  # noqa: E402
 from maritime.models import Position  # noqa: E402
+from maritime.paths import cache_dir  # noqa: E402
 from maritime.runtime.assembly import Assembly  # noqa: E402
 from maritime.runtime.decode_workers import default_workers  # noqa: E402
 from maritime.runtime.pipeline import Pipeline, replay_gc  # noqa: E402
@@ -132,6 +133,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="*", default=None,
                     help="worker counts to time (default: 1 to the number of cores)")
     ap.add_argument("--pure-too", action="store_true", help="also time the pure-Python modules (MARITIME_PURE=1)")
+    ap.add_argument("--cold-cells", action="store_true",
+                    help="work the zone cells out afresh in every replay (the zone-cells files of the cache folder "
+                         "are removed before each: they are made again)")
     ap.add_argument("--child-pipeline", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_pipeline is not None:  # the pure-Python run, in its own interpreter
@@ -161,6 +165,9 @@ def main() -> None:
         n_py, t = bare_pyais(traffic)
         t_py = min(t_py, t)
         for w in counts:
+            if args.cold_cells:
+                for kept in cache_dir().glob("zone-cells-*.npz"):
+                    kept.unlink()
             gc.collect()
             summary, t = pipeline(traffic, zones_dir, out / f"alerts-{w}.jsonl", w)
             t_w[w] = min(t_w[w], t)
@@ -179,6 +186,9 @@ def main() -> None:
     print(f"pyais:    {n_py:,} messages in {t_py:.1f} s = {lines / t_py:,.0f} sentences/s (best of {args.rounds})")
     print(f"pipeline: {summary['messages']:,} messages, {sum(summary['alerts_by_type'].values())} alerts "
           f"(build: {build()}; best of {args.rounds})")
+    print("  zone cells: " + ("worked out afresh in every replay (--cold-cells)" if args.cold_cells else
+                              f"kept between replays in {cache_dir()}, as `maritime replay` keeps them (the first "
+                              "replay of a zone set works them out; --cold-cells: every replay)"))
     for w in counts:
         print(f"  --workers {w}: {t_w[w]:.1f} s = {lines / t_w[w]:,.0f} sentences/s, ratio to pyais "
               f"{t_py / t_w[w]:.2f}x, {t_w[counts[0]] / t_w[w]:.2f}x of --workers {counts[0]}; alerts file "

@@ -91,7 +91,8 @@ class VoyageDetector(DetectorBase):
         self._port_zones = [(z, z.geometry.bounds) for z in zones.zones if z.kind == "port"]
         #: the port zones in an index of their own (0.02° cells, ~280 m sub-cells where a harbour's edge runs): which
         #: hold a point, as ``contains_xy`` says, mostly without testing it (and without the ~10 m answer cache)
-        self._in_port = ZoneIndex([z for z, _b in self._port_zones], cell_deg=0.02, point_cache=False)
+        self._in_port = zones.subset([i for i, z in enumerate(zones.zones) if z.kind == "port"], cell_deg=0.02,
+                                     point_cache=False)
         #: per 0.05° cell, the port zones near it, each with its port and its index in ``_in_port``
         self._cells: dict[tuple[int, int], tuple[tuple[Zone, Port | None, int], ...]] = {}
         #: the typed core's quiet path (between port look-ups, look-ups far from ports, and look-ups near them that

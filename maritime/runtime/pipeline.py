@@ -383,6 +383,9 @@ class Pipeline:
         streams = [pool.stream(slot[i], report) if i in slot and pool is not None else self._ordered(s, report, w)
                    for i, (s, w) in enumerate(zip(specs, wheres, strict=True))]
         self.feed.dedup_across = len(specs) > 1
+        zones = self.assembly.zones if self.assembly is not None else None
+        if zones is not None:
+            zones.keep_cells()  # the zone cells earlier replays worked out, from the cache folder
         try:
             if pool is not None:
                 pool.start()
@@ -393,7 +396,10 @@ class Pipeline:
         finally:
             if pool is not None:
                 pool.close()
-        return self.finish()
+        summary = self.finish()
+        if zones is not None:
+            zones.save_cells()
+        return summary
 
     # -- live ---------------------------------------------------------------------------
 
