@@ -256,6 +256,9 @@ def watch(
                 if runner is not None:
                     await runner.cleanup()
 
+        from maritime.runtime.pipeline import service_gc
+
+        service_gc()
         summary = asyncio.run(main())
     if summary_json is not None:
         try:

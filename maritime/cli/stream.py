@@ -151,6 +151,9 @@ def worker(
         for sink in outs.sinks:
             stack.callback(sink.close)
         stack.callback(assembly.close)
+        if zone_index is not None:  # the zone cells earlier runs worked out, and those of this one at its end
+            zone_index.keep_cells()
+            stack.callback(zone_index.save_cells)
         if metrics_at is not None:
             from streams.lag import serve_metrics
 
@@ -159,4 +162,7 @@ def worker(
             except OSError as err:
                 raise fail(f"--metrics {metrics}: cannot listen there ({err.strerror or err})", 2) from None
         level = "DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING"
+        from maritime.runtime.pipeline import service_gc
+
+        service_gc()
         Worker(faust_app, loglevel=level, quiet=True, redirect_stdouts=False).execute_from_commandline()
