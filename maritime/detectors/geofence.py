@@ -10,6 +10,7 @@ to positions); a vessel whose type is not known yet is judged when it is.
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import shapely
@@ -19,7 +20,7 @@ from maritime.config import GeofenceSettings
 from maritime.detectors.base import AlertBuilder, DetectorBase, latlon_phrase, vessel_phrase
 from maritime.detectors.state import Overspeed, Visit
 from maritime.detectors.tracker import Tracker, VesselState
-from maritime.geo import format_duration, haversine_m
+from maritime.geo import M_PER_DEG_LAT, format_duration, haversine_m
 from maritime.models import Alert, Position, Severity, Status, iso
 from maritime.zones.index import FINE, Zone, ZoneIndex
 
@@ -78,6 +79,9 @@ class GeofenceDetector(DetectorBase):
         self._quiet: Any = self.quiet.take if self.quiet is not None else None
         #: each zone's boundary by zone id, made when a vessel first leaves the zone (:meth:`_outside_by_m`)
         self._boundaries: dict[str, BaseGeometry] = {}
+        #: by vessel and zone id, the point of the zone's boundary nearest to the vessel's last measured fix
+        #: outside it (lat, lon): what :meth:`_gone` bounds the next fixes' distances with
+        self._edge_near: dict[int, dict[str, tuple[float, float]]] = {}
 
     def _severity(self, z: Zone) -> Severity:
         return z.severity or _DEFAULT_SEVERITY.get(z.kind, "medium")
@@ -85,11 +89,40 @@ class GeofenceDetector(DetectorBase):
     def _outside_by_m(self, z: Zone, lat: float, lon: float) -> float:
         """How far (m) the point is from the zone's boundary: to the boundary's nearest point in degrees (shapely's
         ``nearest_points``), the boundary made once per zone."""
+        return self._nearest_edge(z, lat, lon)[0]
+
+    def _nearest_edge(self, z: Zone, lat: float, lon: float) -> tuple[float, float, float]:
+        """:meth:`_outside_by_m` (m), and the boundary's nearest point (lat, lon)."""
         edge = self._boundaries.get(z.id)
         if edge is None:
             edge = self._boundaries[z.id] = z.geometry.boundary
         near = shapely.get_coordinates(shapely.shortest_line(edge, shapely.Point(lon, lat)))
-        return haversine_m(lat, lon, float(near[0, 1]), float(near[0, 0]))
+        qlat, qlon = float(near[0, 1]), float(near[0, 0])
+        return haversine_m(lat, lon, qlat, qlon), qlat, qlon
+
+    def _gone(self, z: Zone, mmsi: int, lat: float, lon: float) -> bool:
+        """Whether the point is ``exit_margin_m`` or more outside the zone (``_outside_by_m(...) >= margin``),
+        measured only when a bound cannot tell: a territorial sea's boundary has thousands of vertices, and a
+        vessel just outside one was measured at every fix (32 µs each).
+
+        The bound: the boundary point ``q`` nearest to an earlier fix of the vessel is a boundary point, so the
+        point's distance to the boundary in degrees is at most its distance to ``q``; and a great-circle distance
+        is at most :data:`~maritime.geo.M_PER_DEG_LAT` times the distance in degrees of latitude and longitude
+        (the straight line between them in those degrees is a path on the sphere no longer than that, a degree
+        of longitude being at most a degree of latitude). The metres to the nearest point in degrees, which
+        :meth:`_outside_by_m` measures, are then under the margin when that bound, less a margin for rounding,
+        is."""
+        margin = self.s.exit_margin_m
+        near = self._edge_near.get(mmsi)
+        if near is not None:
+            q = near.get(z.id)
+            if q is not None and M_PER_DEG_LAT * math.hypot(lat - q[0], lon - q[1]) < margin * (1 - 1e-9) - 1e-6:
+                return False
+        d, qlat, qlon = self._nearest_edge(z, lat, lon)
+        if near is None:
+            near = self._edge_near[mmsi] = {}
+        near[z.id] = (qlat, qlon)
+        return d >= margin
 
     def on_position(self, pos: Position, vessel: VesselState) -> list[Alert]:
         if not self._ruled:
@@ -149,10 +182,14 @@ class GeofenceDetector(DetectorBase):
                 if v.out_since is None:
                     v.out_since = pos.time_s
                     v.out_lat, v.out_lon = pos.lat, pos.lon
-                gone = (pos.time_s - v.out_since >= self.exit_after_s
-                        or self._outside_by_m(z, pos.lat, pos.lon) >= self.s.exit_margin_m)
+                gone = pos.time_s - v.out_since >= self.exit_after_s or self._gone(z, mmsi, pos.lat, pos.lon)
                 if gone:
                     del visits[zid]
+                    near = self._edge_near.get(mmsi)
+                    if near is not None:
+                        near.pop(zid, None)
+                        if not near:
+                            del self._edge_near[mmsi]
                     out.extend(self._exit(z, mmsi, vessel, v, pos))
         if first_fix:
             self.state[mmsi] = visits
@@ -245,4 +282,5 @@ class GeofenceDetector(DetectorBase):
     def forget(self, mmsi: int) -> None:
         """Drop the state of an evicted vessel."""
         self.state.pop(mmsi, None)
+        self._edge_near.pop(mmsi, None)
 

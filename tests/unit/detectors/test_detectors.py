@@ -251,6 +251,49 @@ def test_distance_outside_a_zone_is_shapelys_nearest_point_on_every_bundled_rule
     assert checked >= 60 and len(det._boundaries) == len({z.id for z in det.zones.zones})
 
 
+def test_the_exit_margin_bound_decides_as_measuring_every_fix_would():
+    """Random walks of vessels just outside every bundled ruled zone, some hugging the boundary, some leaving at
+    speed, with a margin of 1000 m and of 30 m: each fix's ``_gone`` (measured only when the bound from an earlier
+    fix's nearest boundary point cannot tell) is ``_outside_by_m(...) >= margin``, and most fixes are not
+    measured."""
+    import random
+    from pathlib import Path
+
+    import shapely
+
+    from maritime.detectors.geofence import GeofenceDetector
+    from maritime.detectors.tracker import Tracker
+    from maritime.zones.index import load_zones
+
+    zones_ = load_zones(Path(__file__).parents[3] / "geofences")
+    rnd = random.Random(11)
+    for margin in (1000.0, 30.0):
+        s = Settings.model_validate({"geofence": {"exit_margin_m": margin}})
+        det = GeofenceDetector(s.geofence, Tracker(), zones_)
+        measured = fixes = 0
+        for k, z in enumerate(det.zones.zones):
+            edge = z.geometry.boundary
+            for walk in range(3):
+                mmsi = 200_000_000 + 10 * k + walk
+                start = edge.interpolate(rnd.random(), normalized=True)
+                lat, lon = start.y, start.x
+                step = rnd.choice((0.00005, 0.0005, 0.003))  # drifting, slow, 20 kn between 10 s fixes
+                for _ in range(40):
+                    lat += rnd.uniform(-step, step)
+                    lon += rnd.uniform(-step, step)
+                    if z.geometry.contains(shapely.Point(lon, lat)):
+                        continue
+                    fixes += 1
+                    want = det._outside_by_m(z, lat, lon) >= margin
+                    before = det._edge_near.get(mmsi, {}).get(z.id)
+                    assert det._gone(z, mmsi, lat, lon) == want, (z.id, lat, lon)
+                    measured += det._edge_near[mmsi][z.id] is not before  # (a measure keeps a new point)
+            det.forget(200_000_000 + 10 * k)
+        assert fixes > 2000
+        if margin == 1000.0:
+            assert measured < fixes / 2, (measured, fixes)
+
+
 def test_speed_violation_in_zone():
     z = zone("slow", "mpa", (ZLON - 0.1, ZLAT - 0.1, ZLON + 0.1, ZLAT + 0.1), alert_on=["speed"], max_speed_kn=5)
     alerts = by_type(run(crossing(A, 70, sog=9.0), zones(z)), "speed_violation")
