@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +41,11 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("caribbean-mda", appauthor=False))
 
 
-def keep_arrays(path: Path, what: str, *, compress: bool = False, **arrays: Any) -> None:
+def keep_arrays(path: Path, what: str, *, compress: bool = False, family: int | None = None, **arrays: Any) -> None:
     """Keep numpy ``arrays`` in the cache file ``path`` (``.npz``), written whole then renamed into place so that a
     reader never sees half a file; a cache that cannot be written is only logged, with ``what`` it would have kept
-    (it is made again next time)."""
+    (it is made again next time). ``family``: keep only that many files of ``path``'s family
+    (:func:`prune_family`)."""
     import numpy as np
 
     try:
@@ -53,6 +56,39 @@ def keep_arrays(path: Path, what: str, *, compress: bool = False, **arrays: Any)
         os.replace(tmp, path)
     except OSError as err:
         logger.info("%s not cached (%s): made again next time", what, err)
+        return
+    if family is not None:
+        prune_family(path, family)
+
+
+def used(path: Path) -> None:
+    """Note that the cache file ``path`` was just read (its modification time), so that :func:`prune_family` keeps
+    the files in use."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def prune_family(path: Path, keep: int) -> None:
+    """Remove all but the ``keep`` most recently written or read files of ``path``'s family from its folder: the
+    files named as it is up to its key (``<family>-<key>.npz``: ``water-grid``, ``countries``, ``zone-cells``),
+    each with the folder ``<family>-<key>-trees`` it may have. Made for other land data, other zones or another
+    GEOS, they would otherwise stay for ever. What cannot be removed is left."""
+    family = path.name.rsplit("-", 1)[0]
+    if family == path.name:
+        return
+    try:
+        mine = [(p.stat().st_mtime_ns, p) for p in path.parent.glob(f"{family}-*.npz")
+                if p.name.rsplit("-", 1)[0] == family]
+    except OSError:
+        return
+    mine.sort(key=lambda tp: tp[0], reverse=True)
+    for _t, old in mine[keep:]:
+        if old == path:
+            continue
+        with contextlib.suppress(OSError):
+            old.unlink()
+        shutil.rmtree(old.with_name(f"{old.stem}-trees"), ignore_errors=True)
+        logger.info("removed the cache file %s (more than %d of its kind)", old, keep)
 
 
 def write_private(path: Path, text: str) -> None:

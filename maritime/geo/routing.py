@@ -23,7 +23,7 @@ from shapely.geometry import LineString, box
 from shapely.geometry.base import BaseGeometry
 
 from maritime.geo import M_PER_DEG_LAT, haversine_m, landmask
-from maritime.paths import keep_arrays
+from maritime.paths import keep_arrays, used
 from maritime.zones.caribbean import REGION
 from maritime.zones.geodata import countries, countries_source
 
@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 #: the water grid's method: a change to :meth:`WaterGrid._water_mask` bumps it (cached grids are then made again)
 GRID_VERSION = 2
+#: water grids kept in the cache folder (the most recently used), each with its shortest-path trees
+CACHED_GRIDS = 4
 
 
 def wet_leg(lat0: float, lon0: float, lat1: float, lon1: float, step_m: float = 200.0) -> bool:
@@ -115,12 +117,13 @@ class WaterGrid:
             return None
         if water.shape != (self.nrow, self.ncol) or water.dtype != np.bool_:
             return None
+        used(self._cache_file)
         return geoms[0], geoms[1], geoms[2], water
 
     def _to_cache(self, clearance_m: float, leg_clearance_m: float) -> None:
         """Keep the land geometries and the water mask for the next run (a cache that cannot be written is only
         logged)."""
-        keep_arrays(self._cache_file, "water grid", water=self.water, land=_wkb(self.land),
+        keep_arrays(self._cache_file, "water grid", family=CACHED_GRIDS, water=self.water, land=_wkb(self.land),
                     leg_land=_wkb(self.leg_land), raw_land=_wkb(self.raw_land))
 
     def _water_mask(self, clearance_m: float) -> np.ndarray:

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 
+from maritime.paths import used
+
 if TYPE_CHECKING:
     from maritime.zones.index import ZoneIndex
 
@@ -42,6 +44,8 @@ NOT_REFINED = -1
 UNCROSSED = -2
 #: cells learned in a run below which the file is not written again (a short test replay learns a handful)
 MIN_NEW_CELLS = 256
+#: the zone sets whose cells are kept (the most recently used; each set is several files: its indexes)
+KEPT_ZONE_SETS = 24
 #: no file is written for an index holding more cells than this (about 20 bytes each on disk)
 MAX_CELLS = 2_000_000
 
@@ -134,6 +138,7 @@ def read(index: ZoneIndex, path: Path | None = None) -> int:
         added += 1
     index._disk_known = len(cells)
     index._disk_refined = sum(1 for v in cells.values() if v[2])
+    used(path)
     logger.info("zone cells: %d read from the cache %s", added, path)
     return added
 
@@ -181,8 +186,8 @@ def keep(index: ZoneIndex, path: Path | None = None) -> bool:
     subcells = (np.array(subrows, dtype=np.int32) if subrows
                 else np.empty((0, FINE * FINE, 2), dtype=np.int32))
     path = cache_path(index) if path is None else path
-    keep_arrays(path, "zone cells", compress=True, tuples=np.array(flat, dtype=np.int32), ends=ends, keys=keys,
-                inside=inside, edge=edge, fine=fine, subcells=subcells)
+    keep_arrays(path, "zone cells", compress=True, family=KEPT_ZONE_SETS, tuples=np.array(flat, dtype=np.int32),
+                ends=ends, keys=keys, inside=inside, edge=edge, fine=fine, subcells=subcells)
     index._disk_known = n
     index._disk_refined = refined
     logger.info("zone cells: %d kept in the cache %s", n, path)

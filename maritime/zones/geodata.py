@@ -23,7 +23,7 @@ import shapely.affinity
 from shapely.geometry.base import BaseGeometry
 
 from maritime.geo import M_PER_DEG_LAT
-from maritime.paths import keep_arrays
+from maritime.paths import keep_arrays, used
 
 logger = logging.getLogger(__name__)
 
@@ -52,19 +52,21 @@ def _clean_iso(iso: str, eh: str, a3: str) -> str:
 
 
 def countries_source() -> str:
-    """What identifies the Natural Earth countries file in use (its size and modification time, else its package's
-    version): a cache of what is derived from it (the water grid) is keyed by it."""
+    """What identifies the Natural Earth countries file in use (its package's version and the file's size): a cache
+    of what is derived from it (the countries, the water grid) is keyed by it. Not the file's modification time:
+    every install of the same package would then make its caches again (8.8 MB of countries and a water grid
+    each, never removed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        pkg = f"{NE_PACKAGE}:{version(NE_PACKAGE.replace('_', '-'))}"
+    except PackageNotFoundError:
+        pkg = NE_PACKAGE
     try:
         path = importlib.resources.files(NE_PACKAGE) / NE_COUNTRIES
-        st = os.stat(str(path))
-        return f"{NE_COUNTRIES}:{st.st_size}:{st.st_mtime_ns}"
+        return f"{pkg}:{NE_COUNTRIES}:{os.stat(str(path)).st_size}"
     except (OSError, ModuleNotFoundError, TypeError):
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return f"{NE_PACKAGE}:{version(NE_PACKAGE.replace('_', '-'))}"
-        except PackageNotFoundError:
-            return NE_PACKAGE
+        return pkg
 
 
 #: the countries' cache format: a change to :func:`_read_countries` or to the file's layout bumps it
@@ -114,13 +116,14 @@ def _cached_countries(path: Path) -> tuple[Country, ...] | None:
         logger.info("countries cache %s unreadable (%s): Natural Earth is read again", path, err)
         return None
     logger.info("loaded %d Natural Earth countries (from the cache)", len(out))
+    used(path)
     return out
 
 
 def _keep_countries(path: Path, got: tuple[Country, ...]) -> None:
     blobs = [shapely.to_wkb(c.geometry) for c in got]
     meta = [{f: getattr(c, f) for f in _COUNTRY_FIELDS} for c in got]
-    keep_arrays(path, "countries", wkb=np.frombuffer(b"".join(blobs), dtype=np.uint8),
+    keep_arrays(path, "countries", family=2, wkb=np.frombuffer(b"".join(blobs), dtype=np.uint8),
                 ends=np.cumsum([len(b) for b in blobs], dtype=np.int64),
                 meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
 

@@ -120,3 +120,28 @@ def test_the_countries_are_kept_and_read_back_the_same_and_a_damaged_cache_is_re
             assert len(got["ends"]) == len(first), "the damaged file is replaced"
     finally:
         countries.cache_clear()
+
+
+def test_the_cache_keeps_a_few_files_of_each_kind_the_most_recently_used(tmp_path: Path):
+    """Land data, zones or GEOS of other installs leave files behind: writing one prunes its kind to the most
+    recently written or read (a water grid with its folder of trees), and leaves the other kinds alone."""
+    import os
+
+    from maritime.paths import keep_arrays, used
+
+    for k in range(5):
+        keep_arrays(tmp_path / f"countries-{k:020x}.npz", "countries", family=None, x=np.zeros(1))
+        os.utime(tmp_path / f"countries-{k:020x}.npz", (1_000_000 + k, 1_000_000 + k))
+    for k in range(3):
+        grid = tmp_path / f"water-grid-{k:020x}.npz"
+        keep_arrays(grid, "water grid", x=np.zeros(1))
+        keep_arrays(tmp_path / f"water-grid-{k:020x}-trees" / "7.npz", "tree", x=np.zeros(1))
+        os.utime(grid, (2_000_000 + k, 2_000_000 + k))
+    used(tmp_path / f"countries-{0:020x}.npz")  # the oldest, read just now
+    keep_arrays(tmp_path / "countries-ffffffffffffffffffff.npz", "countries", family=3, x=np.zeros(1))
+    left = sorted(p.name for p in tmp_path.glob("countries-*.npz"))
+    assert left == [f"countries-{0:020x}.npz", f"countries-{4:020x}.npz", "countries-ffffffffffffffffffff.npz"]
+    assert len(list(tmp_path.glob("water-grid-*.npz"))) == 3, "another kind is left alone"
+    keep_arrays(tmp_path / "water-grid-ffffffffffffffffffff.npz", "water grid", family=2, x=np.zeros(1))
+    assert sorted(p.name for p in tmp_path.glob("water-grid-*")) == [
+        f"water-grid-{2:020x}-trees", f"water-grid-{2:020x}.npz", "water-grid-ffffffffffffffffffff.npz"]
