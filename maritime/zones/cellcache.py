@@ -24,15 +24,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import shapely
 
 from maritime.paths import used
-
-if TYPE_CHECKING:
-    from maritime.zones.index import ZoneIndex
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +47,24 @@ KEPT_ZONE_SETS = 24
 MAX_CELLS = 2_000_000
 
 
-def cache_key(index: ZoneIndex) -> str:
-    """The digest naming ``index``'s file: its zones (ids and geometries, in order), its grid and GEOS."""
-    from maritime.zones.index import _FINE_PAD, FINE
+class CellIndex(Protocol):
+    """What is read and written here of a :class:`~maritime.zones.index.ZoneIndex` (which calls this module, and
+    hands it its grid: the sub-cells to a side and their padding)."""
 
-    h = hashlib.sha256(repr((CELLS_VERSION, index.cell_deg, FINE, _FINE_PAD, shapely.geos_version_string,
+    zones: list[Any]
+    cell_deg: float
+    _fine_shared: dict[Any, Any]
+    _disk_known: int
+    _disk_refined: int
+
+    @property
+    def cells(self) -> dict[tuple[int, int], tuple[tuple[int, ...], tuple[int, ...], tuple[Any, ...] | None]]: ...
+
+
+def cache_key(index: CellIndex, fine: int, pad: float) -> str:
+    """The digest naming ``index``'s file: its zones (ids and geometries, in order), its grid (``fine`` sub-cells
+    to a cell's side, widened by ``pad`` degrees) and GEOS."""
+    h = hashlib.sha256(repr((CELLS_VERSION, index.cell_deg, fine, pad, shapely.geos_version_string,
                              len(index.zones))).encode())
     wkbs = shapely.to_wkb(np.array([z.geometry for z in index.zones], dtype=object), output_dimension=2,
                           byte_order=1, include_srid=False)
@@ -65,28 +75,26 @@ def cache_key(index: ZoneIndex) -> str:
     return h.hexdigest()
 
 
-def cache_path(index: ZoneIndex) -> Path:
+def cache_path(index: CellIndex, fine: int, pad: float) -> Path:
     """Where ``index``'s cells are kept (:func:`maritime.paths.cache_dir`)."""
     from maritime.paths import cache_dir
 
-    return cache_dir() / f"zone-cells-{cache_key(index)[:24]}.npz"
+    return cache_dir() / f"zone-cells-{cache_key(index, fine, pad)[:24]}.npz"
 
 
-def read(index: ZoneIndex, path: Path | None = None) -> int:
+def read(index: CellIndex, fine: int, pad: float, path: Path | None = None) -> int:
     """Add the cells kept for ``index`` (those it has not worked out itself); return how many were added.
 
     A missing file adds nothing; an unreadable one, or one whose contents do not fit the index (zone numbers out
     of range, arrays of the wrong shape), is logged and ignored."""
-    from maritime.zones.index import FINE
-
-    path = cache_path(index) if path is None else path
+    path = cache_path(index, fine, pad) if path is None else path
     try:
         with np.load(path, allow_pickle=False) as got:
             flat, ends = got["tuples"], got["ends"]
-            keys, inside, edge, fine, sub = got["keys"], got["inside"], got["edge"], got["fine"], got["subcells"]
+            keys, inside, edge, rows, sub = got["keys"], got["inside"], got["edge"], got["fine"], got["subcells"]
         n = len(keys)
-        if (keys.shape != (n, 2) or inside.shape != (n,) or edge.shape != (n,) or fine.shape != (n,)
-                or sub.ndim != 3 or sub.shape[1:] != (FINE * FINE, 2) or ends.ndim != 1 or flat.ndim != 1):
+        if (keys.shape != (n, 2) or inside.shape != (n,) or edge.shape != (n,) or rows.shape != (n,)
+                or sub.ndim != 3 or sub.shape[1:] != (fine * fine, 2) or ends.ndim != 1 or flat.ndim != 1):
             raise ValueError("arrays of the wrong shape")
         if len(flat) and (int(flat.min()) < 0 or int(flat.max()) >= len(index.zones)):
             raise ValueError("zone numbers out of range")
@@ -94,7 +102,7 @@ def read(index: ZoneIndex, path: Path | None = None) -> int:
         for arr in (inside, edge, sub):
             if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= n_tuples):
                 raise ValueError("tuple numbers out of range")
-        if n and (int(fine.min()) < UNCROSSED or int(fine.max()) >= len(sub)):
+        if n and (int(rows.min()) < UNCROSSED or int(rows.max()) >= len(sub)):
             raise ValueError("sub-cell rows out of range")
     except FileNotFoundError:
         return 0
@@ -118,9 +126,9 @@ def read(index: ZoneIndex, path: Path | None = None) -> int:
         return got
 
     subrows = sub.tolist()
-    cells = index._cells
+    cells = index.cells
     added = 0
-    for (r, c), i, e, f in zip(keys.tolist(), inside.tolist(), edge.tolist(), fine.tolist(), strict=True):
+    for (r, c), i, e, f in zip(keys.tolist(), inside.tolist(), edge.tolist(), rows.tolist(), strict=True):
         key = (r, c)
         if key in cells:
             continue
@@ -143,13 +151,12 @@ def read(index: ZoneIndex, path: Path | None = None) -> int:
     return added
 
 
-def keep(index: ZoneIndex, path: Path | None = None) -> bool:
+def keep(index: CellIndex, fine: int, pad: float, path: Path | None = None) -> bool:
     """Write ``index``'s cells for the next run when it learned at least :data:`MIN_NEW_CELLS` since they were
     read (or any sub-cells); True when written. A cache that cannot be written is only logged."""
     from maritime.paths import keep_arrays
-    from maritime.zones.index import FINE
 
-    cells = index._cells
+    cells = index.cells
     refined = sum(1 for v in cells.values() if v[2])
     if len(cells) - index._disk_known < MIN_NEW_CELLS and refined <= index._disk_refined:
         return False
@@ -168,26 +175,26 @@ def keep(index: ZoneIndex, path: Path | None = None) -> bool:
     keys = np.empty((n, 2), dtype=np.int64)
     inside = np.empty(n, dtype=np.int32)
     edge = np.empty(n, dtype=np.int32)
-    fine = np.empty(n, dtype=np.int32)
+    rows = np.empty(n, dtype=np.int32)
     subrows: list[list[tuple[int, int]]] = []
     for k, (key, (ins, edg, sub)) in enumerate(cells.items()):
         keys[k] = key
         inside[k] = number(ins)
         edge[k] = number(edg)
         if sub is None:
-            fine[k] = NOT_REFINED
+            rows[k] = NOT_REFINED
         elif not sub:
-            fine[k] = UNCROSSED
+            rows[k] = UNCROSSED
         else:
-            fine[k] = len(subrows)
+            rows[k] = len(subrows)
             subrows.append([(number(h), number(m)) for h, m in sub])
     flat = [i for t in numbers for i in t]
     ends = np.cumsum([len(t) for t in numbers], dtype=np.int64)
     subcells = (np.array(subrows, dtype=np.int32) if subrows
-                else np.empty((0, FINE * FINE, 2), dtype=np.int32))
-    path = cache_path(index) if path is None else path
+                else np.empty((0, fine * fine, 2), dtype=np.int32))
+    path = cache_path(index, fine, pad) if path is None else path
     keep_arrays(path, "zone cells", compress=True, family=KEPT_ZONE_SETS, tuples=np.array(flat, dtype=np.int32),
-                ends=ends, keys=keys, inside=inside, edge=edge, fine=fine, subcells=subcells)
+                ends=ends, keys=keys, inside=inside, edge=edge, fine=rows, subcells=subcells)
     index._disk_known = n
     index._disk_refined = refined
     logger.info("zone cells: %d kept in the cache %s", n, path)

@@ -406,7 +406,7 @@ class ZoneIndex:
         if self.disk_cells and self.tree is not None:
             from maritime.zones import cellcache
 
-            written += cellcache.keep(self)
+            written += cellcache.keep(self, FINE, _FINE_PAD)
         for sub in self._subsets.values():
             written += sub.save_cells()
         return written
@@ -434,7 +434,7 @@ class ZoneIndex:
             self._disk_read = True
             from maritime.zones import cellcache
 
-            cellcache.read(self)
+            cellcache.read(self, FINE, _FINE_PAD)
             got = cells.get(key)
             if got is not None:
                 return got

@@ -22,7 +22,7 @@ from maritime.paths import CACHE_ENV
 from maritime.runtime.assembly import Assembly
 from maritime.runtime.pipeline import Pipeline
 from maritime.zones import cellcache
-from maritime.zones.index import ZoneIndex, load_zones
+from maritime.zones.index import _FINE_PAD, FINE, ZoneIndex, load_zones
 from tests.conftest import ROOT
 
 DEFAULT = ROOT / "geofences"
@@ -48,49 +48,49 @@ def test_cells_read_back_are_the_cells_worked_out_and_answer_the_same(tmp_path: 
     assert any(v[2] for v in zones.cells.values()) and any(v[2] is None for v in zones.cells.values())
     path = tmp_path / "cells.npz"
     zones._disk_known = 0  # (as if it had read an empty cache)
-    assert cellcache.keep(zones, path)
+    assert cellcache.keep(zones, FINE, _FINE_PAD, path)
     again = ZoneIndex(zones.zones, cell_deg=zones.cell_deg)
-    assert cellcache.read(again, path) == len(zones.cells)
+    assert cellcache.read(again, FINE, _FINE_PAD, path) == len(zones.cells)
     assert again.cells == zones.cells
     # the shared answers are shared again (one copy of each tuple), and every point answers as before
     assert len({id(v[0]) for v in again.cells.values()}) <= len({v[0] for v in again.cells.values()})
     assert [again.containing_idx(la, lo) for la, lo in pts] == want
-    assert not cellcache.keep(again, path), "nothing new learned: the file is not written again"
+    assert not cellcache.keep(again, FINE, _FINE_PAD, path), "nothing new learned: the file is not written again"
     fresh = ZoneIndex(zones.zones, cell_deg=zones.cell_deg)
     assert [again.containing_idx(la, lo) for la, lo in _points(2000, 2)] == \
         [fresh.containing_idx(la, lo) for la, lo in _points(2000, 2)], "new points, beyond the cached cells"
-    assert cellcache.keep(again, path), "cells learned since the file was read: written again"
+    assert cellcache.keep(again, FINE, _FINE_PAD, path), "cells learned since the file was read: written again"
 
 
 def test_another_zone_set_has_another_file_and_a_damaged_file_is_ignored(tmp_path: Path,
                                                                         caplog: pytest.LogCaptureFixture) -> None:
     zones = load_zones(DEFAULT).ruled()
-    key = cellcache.cache_key(zones)
-    assert cellcache.cache_key(ZoneIndex(zones.zones, cell_deg=zones.cell_deg)) == key
-    assert cellcache.cache_key(ZoneIndex(zones.zones, cell_deg=0.05)) != key, "another grid"
-    assert cellcache.cache_key(ZoneIndex(zones.zones[::-1], cell_deg=zones.cell_deg)) != key, "another order"
+    key = cellcache.cache_key(zones, FINE, _FINE_PAD)
+    assert cellcache.cache_key(ZoneIndex(zones.zones, cell_deg=zones.cell_deg), FINE, _FINE_PAD) == key
+    assert cellcache.cache_key(ZoneIndex(zones.zones, cell_deg=0.05), FINE, _FINE_PAD) != key, "another grid"
+    assert cellcache.cache_key(ZoneIndex(zones.zones[::-1], cell_deg=zones.cell_deg), FINE, _FINE_PAD) != key, "another order"
     z0 = zones.zones[0]
     moved = dataclasses.replace(z0, geometry=shapely.affinity.translate(z0.geometry, 1e-9))
-    assert cellcache.cache_key(ZoneIndex([moved, *zones.zones[1:]], cell_deg=zones.cell_deg)) != key, \
+    assert cellcache.cache_key(ZoneIndex([moved, *zones.zones[1:]], cell_deg=zones.cell_deg), FINE, _FINE_PAD) != key, \
         "a boundary moved by 1e-9°"
 
     for la, lo in _points(500, 3):
         zones.containing_idx(la, lo)
     path = tmp_path / "cells.npz"
     zones._disk_known = 0
-    assert cellcache.keep(zones, path)
+    assert cellcache.keep(zones, FINE, _FINE_PAD, path)
     few = ZoneIndex(zones.zones[:3], cell_deg=zones.cell_deg)  # a file whose zone numbers it does not have
     with caplog.at_level(logging.INFO, logger="maritime.zones.cellcache"):
-        assert cellcache.read(few, path) == 0
+        assert cellcache.read(few, FINE, _FINE_PAD, path) == 0
     assert "zone numbers out of range" in caplog.text and not few.cells
     path.write_bytes(b"not a numpy file")
     again = ZoneIndex(zones.zones, cell_deg=zones.cell_deg)
-    assert cellcache.read(again, path) == 0 and not again.cells
+    assert cellcache.read(again, FINE, _FINE_PAD, path) == 0 and not again.cells
     with path.open("wb") as fh:  # arrays of another shape
         np.savez(fh, tuples=np.zeros(1, np.int32), ends=np.ones(1, np.int64), keys=np.zeros((2, 3), np.int64),
                  inside=np.zeros(2, np.int32), edge=np.zeros(2, np.int32), fine=np.zeros(2, np.int32),
                  subcells=np.zeros((0, 64, 2), np.int32))
-    assert cellcache.read(again, path) == 0 and not again.cells
+    assert cellcache.read(again, FINE, _FINE_PAD, path) == 0 and not again.cells
     assert again.containing_idx(14.02, -61.02) == ZoneIndex(zones.zones, cell_deg=zones.cell_deg).containing_idx(
         14.02, -61.02)
 
