@@ -256,10 +256,10 @@ def watch(
                 if runner is not None:
                     await runner.cleanup()
 
-        from maritime.runtime.pipeline import service_gc
+        from maritime.runtime.pipeline import replay_gc
 
-        service_gc()
-        summary = asyncio.run(main())
+        with replay_gc():
+            summary = asyncio.run(main())
     if summary_json is not None:
         try:
             summary_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -162,7 +162,7 @@ def worker(
             except OSError as err:
                 raise fail(f"--metrics {metrics}: cannot listen there ({err.strerror or err})", 2) from None
         level = "DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING"
-        from maritime.runtime.pipeline import service_gc
+        from maritime.runtime.pipeline import replay_gc
 
-        service_gc()
-        Worker(faust_app, loglevel=level, quiet=True, redirect_stdouts=False).execute_from_commandline()
+        with replay_gc():
+            Worker(faust_app, loglevel=level, quiet=True, redirect_stdouts=False).execute_from_commandline()

@@ -2,7 +2,8 @@
 
 A :class:`~maritime.zones.index.ZoneIndex` works out its grid cells (which zones hold a cell, which cross it, and
 the sub-cells of a crossed cell) with shapely when a point first falls in them. On a simulated Caribbean day that
-costs about 0.35 s for the ruled zones' index, from a cold process: most of a short replay's detector time. The
+is 0.75-0.8 s of a replay in a fresh process (0.35 s of it the shapely tests of the cells, most of the rest the
+first tests against each large zone, which build its prepared index). The
 cells are exact functions of the zones' geometries and the grid, so they can be kept: this module writes them to
 ``zone-cells-<key>.npz`` in :func:`maritime.paths.cache_dir`, named by a digest of every zone's id and geometry
 (WKB) in index order, the grid (cell size, :data:`~maritime.zones.index.FINE`, the sub-cells' padding), the GEOS
