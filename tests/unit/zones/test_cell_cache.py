@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import random
 from pathlib import Path
 
@@ -129,3 +130,24 @@ def test_a_replay_over_kept_cells_raises_the_same_alerts(tmp_path: Path, monkeyp
     (tmp_path / "cache").rename(tmp_path / "gone")
     (tmp_path / "cache").write_text("a file where the folder was")
     assert replay(3) == first
+
+
+def test_a_square_no_zone_comes_into_gives_the_cells_the_block_query_gives() -> None:
+    """Cells in squares of 10 × 10 cells that no ruled zone comes into are filled empty without the block query:
+    the same cells and the same answers as an index that queries every block (its squares all marked as not
+    free), over points around the Lesser Antilles and Puerto Rico and across the open Caribbean Sea."""
+    from maritime.zones.index import BLOCK, COARSE
+
+    ruled = load_zones(DEFAULT).ruled()
+    rnd = random.Random(9)
+    pts = _points(3000, 9) + [(rnd.uniform(12.5, 17.5), rnd.uniform(-80.0, -68.0)) for _ in range(3000)]
+    fast = ZoneIndex(ruled.zones, cell_deg=ruled.cell_deg)
+    slow = ZoneIndex(ruled.zones, cell_deg=ruled.cell_deg)
+    s = ruled.cell_deg
+    for la, lo in pts:
+        r, c = math.floor(la / s) // BLOCK * BLOCK, math.floor(lo / s) // BLOCK * BLOCK
+        slow._free[(r // COARSE, c // COARSE)] = False
+    assert [fast.containing_idx(la, lo) for la, lo in pts] == [slow.containing_idx(la, lo) for la, lo in pts]
+    assert fast.cells == slow.cells
+    free = sum(fast._free.values())
+    assert 0 < free < len(fast._free), (free, len(fast._free))
