@@ -38,6 +38,7 @@ per vessel partition, lanes judge lateness each on its own lines).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -260,10 +261,22 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
 
     A worker killed while it wrote a result leaves the executor's thread reading the rest of a message that
     never comes (this process holds the other end of the pipe open): the pipe's write end is closed here, so
-    the read ends and the thread with it, instead of the shutdown waiting for it forever."""
+    the read ends and the thread with it, instead of the shutdown waiting for it forever.
+
+    And the executor's own clean-up of a broken pool can stop half-way: on Python 3.11 it raises
+    ``InvalidStateError`` at a future that was cancelled (as a watch cancels what it waited for from a dead
+    worker) before it closes its call queue's pipe, and that queue's feeder thread then blocks for ever writing to
+    the dead worker, with the interpreter waiting for it at exit (a test process hung so in CI). So the other
+    workers are stopped here, and the call queue is told that exit does not wait for its thread."""
     if not worker_dead(pool):
         pool.shutdown(wait=True, cancel_futures=True)
         return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            proc.terminate()
+    call_queue = getattr(pool, "_call_queue", None)  # the executor's own queue of calls to its workers
+    if call_queue is not None:
+        call_queue.cancel_join_thread()
     writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)  # the executor's own result pipe
     if writer is not None:
         writer.close()

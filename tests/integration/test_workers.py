@@ -256,3 +256,51 @@ def test_a_worker_killed_mid_watch_does_not_stop_it(day, zone_index, caplog):
     assert "decode worker stopped" in caplog.text
     assert summary["lines"] == len(day.read_bytes().splitlines())
     assert seen[0] > 3000 * 5
+
+
+_BROKEN_CLEANUP = '''
+import os, signal, sys, time
+import concurrent.futures.process as cfp
+from concurrent.futures import InvalidStateError, ProcessPoolExecutor
+import multiprocessing as mp
+sys.path.insert(0, sys.argv[1])
+from maritime.runtime.decode_workers import stop_pool
+
+
+def slow(x):
+    time.sleep(30)
+    return len(x)
+
+
+def crash(self, cause):  # what Python 3.11's clean-up does at a future cancelled under it
+    raise InvalidStateError("CANCELLED: a future the caller cancelled")
+
+
+if __name__ == "__main__":
+    cfp._ExecutorManagerThread.terminate_broken = crash
+    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
+    pool.submit(slow, b"x")
+    time.sleep(2.0)
+    waiting = [pool.submit(slow, b"y" * 1_000_000) for _ in range(4)]  # more than the pipe holds
+    time.sleep(0.5)
+    for p in mp.active_children():
+        os.kill(p.pid, signal.SIGKILL)
+    time.sleep(0.5)
+    stop_pool(pool)
+    print("stopped", flush=True)
+'''
+
+
+def test_a_pool_whose_cleanup_broke_off_does_not_hang_the_exit(tmp_path):
+    """A dead worker, calls still waiting to be written to it, and the executor's own clean-up stopped half-way
+    (as it does on Python 3.11 at a cancelled future): ``stop_pool`` leaves nothing for the interpreter to wait
+    for at exit. (A test process hung so in CI, after ``test_a_worker_killed_mid_watch_does_not_stop_it``.)"""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    script = tmp_path / "broken_cleanup.py"
+    script.write_text(_BROKEN_CLEANUP)
+    got = subprocess.run([sys.executable, str(script), str(ROOT)], capture_output=True, text=True, timeout=120)
+    assert got.returncode == 0 and "stopped" in got.stdout, got.stderr[-2000:]
