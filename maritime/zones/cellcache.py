@@ -105,13 +105,19 @@ def read(index: CellIndex, fine: int, pad: float, path: Path | None = None) -> i
                 raise ValueError("tuple numbers out of range")
         if n and (int(rows.min()) < UNCROSSED or int(rows.max()) >= len(sub)):
             raise ValueError("sub-cell rows out of range")
+        if any(arr.dtype.kind not in "iu" for arr in (flat, ends, keys, inside, edge, rows, sub)):
+            raise ValueError("arrays that are not of integers")
+        if len(ends) and (int(ends[0]) < 0 or bool((np.diff(ends) < 0).any()) or int(ends[-1]) != len(flat)):
+            raise ValueError("tuple ends out of order")
+        if not len(ends) and len(flat):
+            raise ValueError("zone numbers in no tuple")
     except FileNotFoundError:
         return 0
     except (OSError, ValueError, KeyError, EOFError) as err:
         logger.info("zone cells cache %s unreadable (%s): the cells are worked out again", path, err)
         return 0
     shared = index._fine_shared
-    starts = [0, *ends[:-1].tolist()]
+    starts = [0, *ends[:-1].tolist()] if len(ends) else []
     values = flat.tolist()
     tuples: list[tuple[int, ...]] = []
     for a, b in zip(starts, ends.tolist(), strict=True):

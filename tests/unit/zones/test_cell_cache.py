@@ -92,6 +92,19 @@ def test_another_zone_set_has_another_file_and_a_damaged_file_is_ignored(tmp_pat
                  inside=np.zeros(2, np.int32), edge=np.zeros(2, np.int32), fine=np.zeros(2, np.int32),
                  subcells=np.zeros((0, 64, 2), np.int32))
     assert cellcache.read(again, FINE, _FINE_PAD, path) == 0 and not again.cells
+    for bad in ({"ends": np.array([5, 3], np.int64), "tuples": np.zeros(3, np.int32)},  # ends out of order
+                {"ends": np.array([2], np.int64), "tuples": np.zeros(3, np.int32)},  # numbers after the last end
+                {"ends": np.zeros(0, np.int64), "tuples": np.zeros(0, np.int32)},  # no tuple for the cells
+                {"ends": np.array([1.0]), "tuples": np.zeros(1)}):  # not integers
+        with path.open("wb") as fh:
+            np.savez(fh, keys=np.zeros((1, 2), np.int64), inside=np.zeros(1, np.int32), edge=np.zeros(1, np.int32),
+                     fine=np.full(1, cellcache.UNCROSSED, np.int32), subcells=np.zeros((0, 64, 2), np.int32), **bad)
+        assert cellcache.read(again, FINE, _FINE_PAD, path) == 0 and not again.cells, bad
+    with path.open("wb") as fh:  # a file of no cells at all: nothing to add
+        np.savez(fh, keys=np.zeros((0, 2), np.int64), inside=np.zeros(0, np.int32), edge=np.zeros(0, np.int32),
+                 fine=np.zeros(0, np.int32), subcells=np.zeros((0, 64, 2), np.int32), ends=np.zeros(0, np.int64),
+                 tuples=np.zeros(0, np.int32))
+    assert cellcache.read(again, FINE, _FINE_PAD, path) == 0 and not again.cells
     assert again.containing_idx(14.02, -61.02) == ZoneIndex(zones.zones, cell_deg=zones.cell_deg).containing_idx(
         14.02, -61.02)
 
