@@ -2,14 +2,15 @@
 
 A :class:`~maritime.zones.index.ZoneIndex` works out its grid cells (which zones hold a cell, which cross it, and
 the sub-cells of a crossed cell) with shapely when a point first falls in them. On a simulated Caribbean day that
-is 0.75-0.8 s of a replay in a fresh process (0.35 s of it the shapely tests of the cells, most of the rest the
-first tests against each large zone, which build its prepared index). The
-cells are exact functions of the zones' geometries and the grid, so they can be kept: this module writes them to
-``zone-cells-<key>.npz`` in :func:`maritime.paths.cache_dir`, named by a digest of every zone's id and geometry
-(WKB) in index order, the grid (cell size, :data:`~maritime.zones.index.FINE`, the sub-cells' padding), the GEOS
-version and :data:`CELLS_VERSION`. Another zone set, grid or GEOS has another file; a file that is unreadable or
-does not fit the index is ignored (the cells are worked out again). Only the cells are kept, never the answers for
-points (those come from the first point near them, and a replay must not depend on an earlier one).
+is 0.7-0.8 s of a replay in a fresh process, although the same cells take 0.23 s worked out on their own: a
+profile of the replay with and without them puts the difference in the index's block and sub-cell work, spread
+through the replay. The cells are exact functions of the zones' geometries and the grid, so they can be kept:
+this module writes them to ``zone-cells-<key>.npz`` in :func:`maritime.paths.cache_dir`, named by a digest of
+every zone's id and geometry (WKB) in index order, the grid (cell size, the sub-cells to a side and their
+padding), the GEOS version and :data:`CELLS_VERSION`. Another zone set, grid or GEOS has another file; a file
+that is unreadable or does not fit the index is ignored (the cells are worked out again). Only the cells are kept,
+never the answers for points (those come from the first point near them, and a replay must not depend on an
+earlier one).
 
 The file holds numpy arrays only (read with ``allow_pickle=False``):
 
