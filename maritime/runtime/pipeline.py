@@ -346,6 +346,16 @@ class Pipeline:
             progress()
         yield from reorder.flush()
 
+    def _keep_zone_cells(self) -> None:
+        """The zone cells earlier runs worked out, read from the cache folder as they are needed
+        (:meth:`~maritime.zones.index.ZoneIndex.keep_cells`); :meth:`_save_zone_cells` at the run's end."""
+        if self.assembly is not None and self.assembly.zones is not None:
+            self.assembly.zones.keep_cells()
+
+    def _save_zone_cells(self) -> None:
+        if self.assembly is not None and self.assembly.zones is not None:
+            self.assembly.zones.save_cells()
+
     def replay(self, specs: Sequence[SourceSpec], progress: Callable[[ReplayProgress], None] | None = None,
                workers: int = 1) -> dict[str, Any]:
         """Run recordings through the pipeline (merged by event time); return the summary.
@@ -383,9 +393,7 @@ class Pipeline:
         streams = [pool.stream(slot[i], report) if i in slot and pool is not None else self._ordered(s, report, w)
                    for i, (s, w) in enumerate(zip(specs, wheres, strict=True))]
         self.feed.dedup_across = len(specs) > 1
-        zones = self.assembly.zones if self.assembly is not None else None
-        if zones is not None:
-            zones.keep_cells()  # the zone cells earlier replays worked out, from the cache folder
+        self._keep_zone_cells()
         try:
             if pool is not None:
                 pool.start()
@@ -397,8 +405,7 @@ class Pipeline:
             if pool is not None:
                 pool.close()
         summary = self.finish()
-        if zones is not None:
-            zones.save_cells()
+        self._save_zone_cells()
         return summary
 
     # -- live ---------------------------------------------------------------------------
@@ -414,9 +421,7 @@ class Pipeline:
         it held waiting for the rest of their message are lost with it)."""
         stop = stop or asyncio.Event()
         ing = self.settings.ingest
-        zones = self.assembly.zones if self.assembly is not None else None
-        if zones is not None:
-            zones.keep_cells()  # the zone cells earlier runs worked out, from the cache folder (kept at the end)
+        self._keep_zone_cells()
         # one reorder window and lateness per source; a quiet source leaves the watermark
         merge = SourceMerge(ing.reorder_window_s, ing.live_quiet_source_s, on_late=self._late)
         pool = (LiveDecodePool(self.settings, specs, workers - 1, self.default_time_s, self._reject,
@@ -560,8 +565,7 @@ class Pipeline:
         for t, item in merge.flush():
             self.process(t, item)
         summary = self.finish(stopping=stopped)
-        if zones is not None:
-            zones.save_cells()
+        self._save_zone_cells()
         return summary
 
 
