@@ -228,7 +228,7 @@ def ordered_lines(spec: SourceSpec, settings: Settings, default_time_s: float,
                 rel.refused(scan.refused)
             if out is None:
                 if scan.pghp_line:
-                    pghp = [line]  # a $PGHP line: it goes with the sentence after it
+                    pghp.append(line)  # a $PGHP line: it goes with the sentence after it (as do any before it)
                 continue
             lines = tuple(scan.message_lines) if scan.message_lines else (line,)
             scan.message_lines = []

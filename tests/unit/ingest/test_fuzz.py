@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from maritime.config import Settings
@@ -86,6 +86,7 @@ def test_no_line_raises_past_the_decoder_and_every_line_is_counted(lines):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(mutated(), min_size=1, max_size=60))
+@example(lines=[b"$PGHP,1,2025,05,14,08,00,00,0,,,,,,1C", b"$PGHP,1,2025,05,14,08,00,00,0,,,,,,\x001C"])  # two in a row
 def test_a_replay_of_a_mutated_file_ends_with_a_summary(tmp_path_factory, lines):
     f = tmp_path_factory.mktemp("fuzz") / "mutated.nmea"
     lines = [ln.replace(b"\n", b" ").replace(b"\r", b" ") for ln in lines]
