@@ -1112,6 +1112,178 @@ def released_run(list events, Py_ssize_t start, str source, unpack):
     return out, i
 
 
+# -- decoded positions between processes ------------------------------------------------------------------------
+# A decode worker sends the common released message (one Position, its payload) as a fixed-width record in one
+# bytes object instead of nested msgpack lists: the main process makes the Position straight from the record's C
+# fields. The format is the pure reference's (maritime.runtime.decode_workers.POSITION_RECORD, struct "=7d6q"):
+# native byte order, no padding, a worker and its main process run the same build on one machine.
+
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+
+cdef packed struct PositionRecord:
+    double t          # release time (s): the reorder window's key
+    double time_s
+    double lat
+    double lon
+    double sog        # 0.0 when None (flag 1)
+    double cog        # 0.0 when None (flag 2)
+    double time_err
+    int64_t mmsi
+    int64_t heading   # 0 when None (flag 4)
+    int64_t status    # 0 when None (flag 8)
+    int64_t msg_type
+    int64_t payload_len  # -1: no payload (None)
+    int64_t flags
+
+cdef enum:
+    NO_SOG = 1
+    NO_COG = 2
+    NO_HEADING = 4
+    NO_STATUS = 8
+
+POSITION_RECORD_SIZE = sizeof(PositionRecord)
+
+
+cdef inline bint _as_int64(object x, int64_t* out):
+    """``x`` as an int64 when it is exactly an int that fits (False otherwise, nothing raised)."""
+    if not PyLong_CheckExact(x):
+        return False
+    try:
+        out[0] = PyLong_AsLongLong(x)
+    except OverflowError:
+        return False
+    return True
+
+
+cdef class PositionPacker:
+    """:class:`maritime.runtime.decode_workers.PositionPacker` (the reference) in C: released messages that are one
+    :class:`Position` of the decoder's own types, as fixed-width records and their payloads."""
+
+    cdef char* recs
+    cdef Py_ssize_t n, cap
+    cdef bytearray payloads
+    cdef readonly object position_type
+
+    def __cinit__(self):
+        self.recs = NULL
+        self.n = 0
+        self.cap = 0
+        self.payloads = bytearray()
+        self.position_type = Position
+
+    def __dealloc__(self):
+        PyMem_Free(self.recs)
+
+    def __len__(self):
+        return self.n
+
+    def add(self, object t, object payload, object records):
+        """Keep ``(t, (payload, records))`` as a record when it is one Position of the expected types (True);
+        anything else is left to the caller (False) and nothing is kept."""
+        cdef PositionRecord r
+        cdef char* grown
+        if not PyFloat_CheckExact(t) or type(records) is not list or len(<list>records) != 1:
+            return False
+        rec = (<list>records)[0]
+        if type(rec) is not Position:
+            return False
+        if payload is None:
+            r.payload_len = -1
+        elif PyBytes_CheckExact(payload):
+            r.payload_len = PyBytes_GET_SIZE(payload)
+        else:
+            return False
+        time_s, lat, lon, err = rec.time_s, rec.lat, rec.lon, rec.time_err_s
+        if not (PyFloat_CheckExact(time_s) and PyFloat_CheckExact(lat) and PyFloat_CheckExact(lon)
+                and PyFloat_CheckExact(err)):
+            return False
+        r.flags = 0
+        sog, cog, heading, status = rec.sog_kn, rec.cog_deg, rec.heading_deg, rec.nav_status
+        if sog is None:
+            r.flags |= NO_SOG
+            r.sog = 0.0
+        elif PyFloat_CheckExact(sog):
+            r.sog = PyFloat_AS_DOUBLE(sog)
+        else:
+            return False
+        if cog is None:
+            r.flags |= NO_COG
+            r.cog = 0.0
+        elif PyFloat_CheckExact(cog):
+            r.cog = PyFloat_AS_DOUBLE(cog)
+        else:
+            return False
+        if heading is None:
+            r.flags |= NO_HEADING
+            r.heading = 0
+        elif not _as_int64(heading, &r.heading):
+            return False
+        if status is None:
+            r.flags |= NO_STATUS
+            r.status = 0
+        elif not _as_int64(status, &r.status):
+            return False
+        if not _as_int64(rec.mmsi, &r.mmsi) or not _as_int64(rec.msg_type, &r.msg_type):
+            return False
+        r.t = PyFloat_AS_DOUBLE(t)
+        r.time_s = PyFloat_AS_DOUBLE(time_s)
+        r.lat = PyFloat_AS_DOUBLE(lat)
+        r.lon = PyFloat_AS_DOUBLE(lon)
+        r.time_err = PyFloat_AS_DOUBLE(err)
+        if self.n == self.cap:
+            grown = <char*>PyMem_Realloc(self.recs, (self.cap * 2 + 256) * sizeof(PositionRecord))
+            if grown == NULL:
+                raise MemoryError()
+            self.recs = grown
+            self.cap = self.cap * 2 + 256
+        memcpy(self.recs + self.n * sizeof(PositionRecord), &r, sizeof(PositionRecord))
+        self.n += 1
+        if r.payload_len > 0:
+            self.payloads += payload
+        return True
+
+    def take(self):
+        """The records kept and their payloads, as ``(records, payloads)`` bytes; the packer is then empty."""
+        got = (PyBytes_FromStringAndSize(self.recs, self.n * sizeof(PositionRecord)), bytes(self.payloads))
+        self.n = 0
+        self.payloads = bytearray()
+        return got
+
+
+def positions_run(bytes recs, bytes payloads, str source):
+    """:func:`maritime.runtime.decode_workers.positions_run` in C: the messages a :class:`PositionPacker` kept,
+    each as ``(t, (payload, [Position]))``, ``source`` their source."""
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(recs), n, i, at = 0, total = PyBytes_GET_SIZE(payloads)
+    cdef PositionRecord r
+    cdef const char* base = PyBytes_AS_STRING(recs)
+    cdef const char* pay = PyBytes_AS_STRING(payloads)
+    if size % sizeof(PositionRecord):
+        raise ValueError(f"position records of {size} bytes: not a whole number of records")
+    n = size // sizeof(PositionRecord)
+    cdef list out = []
+    for i in range(n):
+        memcpy(&r, base + i * sizeof(PositionRecord), sizeof(PositionRecord))
+        if r.payload_len < 0:
+            payload = None
+        else:
+            if at + r.payload_len > total:
+                raise ValueError("position records longer than their payloads")
+            payload = PyBytes_FromStringAndSize(pay + at, r.payload_len)
+            at += r.payload_len
+        made = _make_position(
+            PyLong_FromLongLong(r.mmsi), PyFloat_FromDouble(r.time_s), PyFloat_FromDouble(r.lat),
+            PyFloat_FromDouble(r.lon),
+            None if r.flags & NO_SOG else PyFloat_FromDouble(r.sog),
+            None if r.flags & NO_COG else PyFloat_FromDouble(r.cog),
+            None if r.flags & NO_HEADING else PyLong_FromLongLong(r.heading),
+            None if r.flags & NO_STATUS else PyLong_FromLongLong(r.status),
+            PyLong_FromLongLong(r.msg_type), source, PyFloat_FromDouble(r.time_err))
+        out.append((PyFloat_FromDouble(r.t), (payload, [made])))
+    if at != total:
+        raise ValueError("payloads left over after the position records")
+    return out
+
+
 # -- the de-duplication window -----------------------------------------------------------------------------------
 
 

@@ -646,3 +646,117 @@ def test_the_c_reorder_window_keeps_a_long_sorted_stream_in_order() -> None:
     got_c.extend(typed.flush())
     got_py.extend(ref.flush())
     assert got_c == got_py and len(got_c) == 200_000
+
+
+# -- decoded positions between processes ------------------------------------------------------------------------
+
+INT64 = st.integers(-(2**63), 2**63 - 1)
+FLOATS = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@st.composite
+def released(draw: st.DrawFn) -> tuple[Any, Any, Any]:
+    """One released message ``(t, payload, records)``: mostly one Position of the decoder's types, sometimes a
+    shape the packer must leave to msgpack (an int time, a bool, a huge MMSI, two records, an int latitude)."""
+    pos = Position(draw(INT64), draw(FLOATS), draw(FLOATS), draw(FLOATS), draw(st.none() | FLOATS),
+                   draw(st.none() | FLOATS), draw(st.none() | INT64), draw(st.none() | INT64), draw(INT64),
+                   "feed", draw(FLOATS))
+    payload = draw(st.none() | st.binary(max_size=40))
+    odd = draw(st.sampled_from([None] * 6 + ["int time", "bool", "huge", "two", "int lat", "str payload"]))
+    t: Any = draw(FLOATS)
+    records: Any = [pos]
+    if odd == "int time":
+        t = 1_700_000_000
+    elif odd == "bool":
+        records = [Position(True, 1.0, 2.0, 3.0)]
+    elif odd == "huge":
+        records = [Position(2**70, 1.0, 2.0, 3.0)]
+    elif odd == "two":
+        records = [pos, pos]
+    elif odd == "int lat":
+        records = [Position(1, 1.0, 2, 3.0)]
+    elif odd == "str payload":
+        payload = "x"
+    return t, payload, records
+
+
+def same_fields(a: Any, b: Any) -> bool:
+    """Equal field by field, with each field's type (and NaN equal to NaN)."""
+    import dataclasses
+    import math
+
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if type(x) is not type(y):
+            return False
+        if not (x == y or (type(x) is float and math.isnan(x) and math.isnan(y))):
+            return False
+    return True
+
+
+def unpacked_equal(got: list[Any], want: list[tuple[Any, Any, Any]]) -> bool:
+    import math
+
+    if len(got) != len(want):
+        return False
+    for (t, (payload, made)), (t0, p0, recs) in zip(got, want, strict=True):
+        if type(t) is not float or not (t == t0 or (math.isnan(t) and math.isnan(t0))):
+            return False
+        if payload != p0 or type(payload) is not type(p0) or len(made) != 1 or not same_fields(made[0], recs[0]):
+            return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(released(), max_size=12))
+def test_positions_packed_for_another_process_come_back_the_same(items: list[tuple[Any, Any, Any]]) -> None:
+    """The pure packer keeps exactly the one-Position messages of the decoder's types, and the records read
+    back give Positions equal field by field, with the same types (None kept as None, every float bit for bit)."""
+    from maritime.runtime.decode_workers import PositionPacker, positions_run
+
+    packer = PositionPacker()
+    kept = [it for it in items if packer.add(*it)]
+    for t, payload, records in kept:
+        assert type(t) is float and len(records) == 1 and type(records[0].lat) is float
+        assert type(records[0].mmsi) is int and (payload is None or type(payload) is bytes)
+    assert len(packer) == len(kept)
+    recs, payloads = packer.take()
+    assert len(packer) == 0 and packer.take() == (b"", b"")
+    assert unpacked_equal(positions_run(recs, payloads, "feed"), kept)
+
+
+@needs_core
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(released(), max_size=12))
+def test_the_c_packer_writes_and_reads_what_the_pure_one_does(items: list[tuple[Any, Any, Any]]) -> None:
+    """The C packer takes the same messages, writes the same bytes, and the C reader makes the same Positions
+    from them (so a worker and a main process of different builds would still agree)."""
+    from maritime.runtime.decode_workers import PositionPacker, positions_run
+
+    c = core.load("lines")
+    typed, ref = c.PositionPacker(), PositionPacker()
+    for it in items:
+        assert typed.add(*it) == ref.add(*it)
+    assert len(typed) == len(ref)
+    got = typed.take()
+    assert got == ref.take()
+    made_c, made_py = c.positions_run(*got, "feed"), positions_run(*got, "feed")
+    assert len(made_c) == len(made_py)
+    for (t1, (p1, (a,))), (t2, (p2, (b,))) in zip(made_c, made_py, strict=True):
+        assert repr(t1) == repr(t2) and p1 == p2 and same_fields(a, b)
+
+
+@pytest.mark.parametrize("fast", [False, pytest.param(True, marks=needs_core)], ids=["pure", "c"])
+def test_damaged_position_records_are_refused(fast: bool) -> None:
+    """Records cut short, or payloads that do not add up, raise ValueError instead of making wrong Positions."""
+    from maritime.runtime import decode_workers as dw
+
+    c = core.load("lines") if fast else None
+    packer = c.PositionPacker() if c is not None else dw.PositionPacker()
+    run = c.positions_run if c is not None else dw.positions_run
+    assert packer.add(1.0, b"abc", [Position(1, 1.0, 2.0, 3.0)])
+    recs, payloads = packer.take()
+    assert len(recs) == dw.POSITION_RECORD.size == 104
+    for bad in [(recs[:-1], payloads), (recs, payloads[:-1]), (recs, payloads + b"x")]:
+        with pytest.raises(ValueError):
+            run(*bad, "feed")
