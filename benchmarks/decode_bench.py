@@ -7,6 +7,12 @@ Without files it uses the real recordings in ../shared/data/nmea. "decode" is th
 decode + event time (reorder window) + de-duplication; bare pyais is ``IterMessages`` + ``decode()``. Both run over
 the same in-memory lines, alternately, best of ``--rounds``; the figures and
 the ratio are printed with the machine and the input.
+
+When ``aiscat`` (AIS-catcher's C++ decoder for Python, GPL-3.0, not a dependency: ``pip install aiscat``) is
+installed it is timed too, ``iter_decode`` to dictionaries over the same lines, so that the gap between our decode
+stage and a compiled decoder is named in the same run. aiscat checks the sentence checksum and joins multipart
+messages; it keeps no per-receiver clock, makes no typed records (its floats are single precision), counts no
+rejected line and keeps no dead letters.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import gc
 import platform
 import time
 from pathlib import Path
+from typing import Any
 
 from pyais.stream import IterMessages
 
@@ -51,6 +58,13 @@ def bare_pyais(lines: list[bytes]) -> int:
             continue
         n += 1
     return n
+
+
+def aiscat_bare(lines: list[bytes]) -> int:
+    """aiscat over the same lines (each with its newline, as read from a file): messages decoded to dicts."""
+    import aiscat
+
+    return sum(1 for _ in aiscat.iter_decode(lines))
 
 
 def decode_only(lines: list[bytes]) -> int:
@@ -97,10 +111,18 @@ def main() -> None:
         lines.extend(f.read_bytes().splitlines())
     lines *= args.repeat
     nonempty = sum(1 for ln in lines if ln.strip())
-    best = {"pyais": float("inf"), "decode": float("inf"), "ours": float("inf")}
+    runs: list[tuple[str, Any]] = [("pyais", bare_pyais), ("decode", decode_only), ("ours", ours)]
+    ended = [ln + b"\n" for ln in lines]  # aiscat reads chunks of a stream: the lines as a file has them
+    try:
+        import aiscat  # noqa: F401
+
+        runs.append(("aiscat", lambda _lines: aiscat_bare(ended)))
+    except ImportError:
+        pass
+    best = {name: float("inf") for name, _fn in runs}
     counts = {}
     for _ in range(args.rounds):
-        for name, fn in (("pyais", bare_pyais), ("decode", decode_only), ("ours", ours)):
+        for name, fn in runs:
             gc.collect()
             t0 = time.perf_counter()
             counts[name] = fn(lines)
@@ -108,11 +130,17 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"input:   {len(files)} file(s) x {args.repeat} = {nonempty:,} lines ({', '.join(f.name for f in files)})")
     print(f"build:   {build()}")
-    for name in ("pyais", "decode", "ours"):
+    for name, _fn in runs:
         print(f"{name:>6}: {counts[name]:>9,} messages  {nonempty / best[name]:>10,.0f} lines/s  "
               f"{counts[name] / best[name]:>10,.0f} messages/s  (best of {args.rounds})")
     print(f"ratio decode stage alone/pyais (lines/s): {best['pyais'] / best['decode']:.2f}x")
     print(f"ratio ours (decode + reorder + dedup)/pyais (lines/s): {best['pyais'] / best['ours']:.2f}x")
+    if "aiscat" in best:
+        print(f"ratio aiscat/pyais (lines/s): {best['pyais'] / best['aiscat']:.2f}x; the decode stage is "
+              f"{best['decode'] / best['aiscat']:.2f}x slower than aiscat, decode + reorder + dedup "
+              f"{best['ours'] / best['aiscat']:.2f}x")
+    else:
+        print("aiscat: not installed (pip install aiscat) — no comparison with a compiled decoder in this run")
 
 
 if __name__ == "__main__":
