@@ -1155,6 +1155,24 @@ cdef inline bint _as_int64(object x, int64_t* out):
     return True
 
 
+cdef inline bint _optional_float(object x, double* out, int64_t* flags, int64_t none_flag):
+    """A float field or None (0.0 and ``none_flag`` set) into ``out``; False for any other type."""
+    if x is not None and not PyFloat_CheckExact(x):
+        return False
+    out[0] = 0.0 if x is None else PyFloat_AS_DOUBLE(x)
+    flags[0] |= none_flag if x is None else 0
+    return True
+
+
+cdef inline bint _optional_int64(object x, int64_t* out, int64_t* flags, int64_t none_flag):
+    """An int field that fits int64, or None (0 and ``none_flag`` set), into ``out``; False otherwise."""
+    if x is None:
+        out[0] = 0
+        flags[0] |= none_flag
+        return True
+    return _as_int64(x, out)
+
+
 cdef class PositionPacker:
     """:class:`maritime.runtime.decode_workers.PositionPacker` (the reference) in C: released messages that are one
     :class:`Position` of the decoder's own types, as fixed-width records and their payloads."""
@@ -1198,30 +1216,10 @@ cdef class PositionPacker:
                 and PyFloat_CheckExact(err)):
             return False
         r.flags = 0
-        sog, cog, heading, status = rec.sog_kn, rec.cog_deg, rec.heading_deg, rec.nav_status
-        if sog is None:
-            r.flags |= NO_SOG
-            r.sog = 0.0
-        elif PyFloat_CheckExact(sog):
-            r.sog = PyFloat_AS_DOUBLE(sog)
-        else:
-            return False
-        if cog is None:
-            r.flags |= NO_COG
-            r.cog = 0.0
-        elif PyFloat_CheckExact(cog):
-            r.cog = PyFloat_AS_DOUBLE(cog)
-        else:
-            return False
-        if heading is None:
-            r.flags |= NO_HEADING
-            r.heading = 0
-        elif not _as_int64(heading, &r.heading):
-            return False
-        if status is None:
-            r.flags |= NO_STATUS
-            r.status = 0
-        elif not _as_int64(status, &r.status):
+        if not (_optional_float(rec.sog_kn, &r.sog, &r.flags, NO_SOG)
+                and _optional_float(rec.cog_deg, &r.cog, &r.flags, NO_COG)
+                and _optional_int64(rec.heading_deg, &r.heading, &r.flags, NO_HEADING)
+                and _optional_int64(rec.nav_status, &r.status, &r.flags, NO_STATUS)):
             return False
         if not _as_int64(rec.mmsi, &r.mmsi) or not _as_int64(rec.msg_type, &r.msg_type):
             return False
