@@ -136,6 +136,7 @@ class _TimePass(AisDecoder):
         self.refused.append((line, time_s))
 
     def _sentence(self, line: bytes) -> tuple[bytes, list[bytes], float | None] | None:
+        self.pghp_line = False  # (a line refused here is not a $PGHP line, whatever the line before was)
         got = super()._sentence(line)
         self.pghp_line = got is None
         return got

@@ -87,6 +87,7 @@ def test_no_line_raises_past_the_decoder_and_every_line_is_counted(lines):
                                                                  HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(mutated(), min_size=1, max_size=60))
 @example(lines=[b"$PGHP,1,2025,05,14,08,00,00,0,,,,,,1C", b"$PGHP,1,2025,05,14,08,00,00,0,,,,,,\x001C"])  # two in a row
+@example(lines=[b"$PGHP,1,\x00025,05,14,08,00,00,0", b"\x00"])  # a line refused right after a $PGHP line
 def test_a_replay_of_a_mutated_file_ends_with_a_summary(tmp_path_factory, lines):
     f = tmp_path_factory.mktemp("fuzz") / "mutated.nmea"
     lines = [ln.replace(b"\n", b" ").replace(b"\r", b" ") for ln in lines]
