@@ -112,10 +112,10 @@ def main() -> None:
     lines *= args.repeat
     nonempty = sum(1 for ln in lines if ln.strip())
     runs: list[tuple[str, Any]] = [("pyais", bare_pyais), ("decode", decode_only), ("ours", ours)]
-    ended = [ln + b"\n" for ln in lines]  # aiscat reads chunks of a stream: the lines as a file has them
     try:
         import aiscat  # noqa: F401
 
+        ended = [ln + b"\n" for ln in lines]  # aiscat reads chunks of a stream: the lines as a file has them
         runs.append(("aiscat", lambda _lines: aiscat_bare(ended)))
     except ImportError:
         pass

@@ -1141,8 +1141,6 @@ cdef enum:
     NO_HEADING = 4
     NO_STATUS = 8
 
-POSITION_RECORD_SIZE = sizeof(PositionRecord)
-
 
 cdef inline bint _as_int64(object x, int64_t* out):
     """``x`` as an int64 when it is exactly an int that fits (False otherwise, nothing raised)."""

@@ -294,6 +294,11 @@ class _FileDecode:
         if len(self.packer):
             self.events.append((_POSITIONS, *self.packer.take()))
 
+    def _released(self, t: float, payload: bytes | None, records: list[Record]) -> None:
+        """A released message the packer did not take, as msgpack fields (after the positions packed before it)."""
+        self._positions()
+        self.events.append((_RELEASED, t, payload, [_pack(r) for r in records]))
+
     def _reject(self, rej: Rejected) -> None:
         self._positions()
         self.events.append((_REJECT, rej.reason, rej.message, rej.line, rej.time_s))
@@ -321,8 +326,7 @@ class _FileDecode:
                 if recs:
                     for t, (payload, records) in push(recs[0].time_s, out):
                         if not pack(t, payload, records):
-                            self._positions()
-                            self.events.append((_RELEASED, t, payload, [_pack(r) for r in records]))
+                            self._released(t, payload, records)
         except SourceError as err:  # a damaged file: what came before is sent, then the reason
             error = str(err)
         done = n < size or error is not None
@@ -330,8 +334,7 @@ class _FileDecode:
             self.dec.close()
             for t, (payload, records) in self.reorder.flush():
                 if not pack(t, payload, records):
-                    self._positions()
-                    self.events.append((_RELEASED, t, payload, [_pack(r) for r in records]))
+                    self._released(t, payload, records)
         self._positions()
         ev, self.events = self.events, []
         stats = _since(self.stats, self.sent)
